@@ -1,0 +1,94 @@
+"""Errors the command line turns into exit codes.
+
+A configuration problem (inventory, profile, waivers) must tell the user *which file*, *which field*
+and *why*, and end with exit code 2; it must never surface as a traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+
+@dataclass
+class ConfigProblem:
+    """One thing wrong in a configuration file."""
+
+    field: str
+    reason: str
+
+
+@dataclass
+class ConfigError(Exception):
+    """Invalid user configuration: reported as ``FILE: FIELD: REASON`` lines, exit code 2."""
+
+    source: str
+    problems: list[ConfigProblem] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        lines = [f"{self.source}: {p.field}: {p.reason}" if p.field else f"{self.source}: {p.reason}"
+                 for p in self.problems]
+        return "\n".join(lines) or self.source
+
+    @classmethod
+    def single(cls, source: str | Path, field_name: str, reason: str) -> "ConfigError":
+        return cls(str(source), [ConfigProblem(field_name, reason)])
+
+    @classmethod
+    def from_validation(cls, source: str | Path, exc: ValidationError, data: object = None) -> "ConfigError":
+        """Translate pydantic's errors into dotted field paths that name list items by their ``id``."""
+        problems = []
+        for err in exc.errors():
+            loc = _readable_location(err["loc"], data)
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = "unknown field"
+            elif err["type"] == "union_tag_invalid":
+                ctx = err.get("ctx", {})
+                msg = f"unknown value {ctx.get('tag')!r}; expected one of {ctx.get('expected_tags')}"
+            problems.append(ConfigProblem(loc, msg))
+        return cls(str(source), problems)
+
+
+def _readable_location(loc: tuple, data: object) -> str:
+    """``('assets', 2, 'type')`` -> ``assets[2] (id=plc-01).type`` so users find the line quickly."""
+    parts: list[str] = []
+    node = data
+    for position, item in enumerate(loc):
+        last = position == len(loc) - 1
+        if isinstance(item, int):
+            label = f"[{item}]"
+            node = node[item] if isinstance(node, list) and item < len(node) else None
+            if isinstance(node, dict) and "id" in node:
+                label += f" (id={node['id']})"
+            parts.append(label)
+            continue
+        if isinstance(node, dict) and item not in node and not last:
+            # a discriminator tag or validator name that pydantic adds to the path: not a user field
+            continue
+        node = node.get(item) if isinstance(node, dict) else None
+        parts.append(("." if parts else "") + str(item))
+    return "".join(parts)
+
+
+def load_yaml_file(path: str | Path) -> object:
+    """Read a YAML file or raise :class:`ConfigError` naming the line and column of a syntax error."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError.single(path, "", "file not found") from None
+    except OSError as exc:
+        raise ConfigError.single(path, "", f"cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError.single(path, "", "not UTF-8 text") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError.single(path, where, f"YAML syntax error: {problem}") from None

@@ -1,0 +1,168 @@
+"""The plant inventory (contract): sites, zones, assets and the endpoints that reach them.
+
+Secrets are never part of an inventory: endpoints name *where* a secret lives (an environment
+variable, a file, the keyring) and the connector resolves it at connection time.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from auditor.errors import ConfigError, load_yaml_file
+from auditor.slvector import SLVector
+
+ComponentType = Literal["host", "network", "embedded", "application"]
+COMPONENT_TYPES: tuple[str, ...] = ("host", "network", "embedded", "application")
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+
+# Field names people are tempted to write a secret into; each gets a pointed error message.
+_INLINE_SECRET_FIELDS = {"password", "passphrase", "community", "auth_key", "priv_key", "secret", "key"}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _EndpointBase(_Strict):
+    port: int = Field(ge=1, le=65535)
+    timeout: float = Field(default=10.0, gt=0, le=600, description="seconds for one connection or request")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_inline_secrets(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name in _INLINE_SECRET_FIELDS & set(data):
+                raise ValueError(
+                    f"inline secret {name!r} is not allowed: give it by reference "
+                    f"({name}_env: VARIABLE or {name}_file: PATH)")
+        return data
+
+    @property
+    def label(self) -> str:
+        return f"{self.protocol}:{self.port}"  # type: ignore[attr-defined]
+
+
+class SshEndpoint(_EndpointBase):
+    protocol: Literal["ssh"]
+    port: int = Field(default=22, ge=1, le=65535)
+    username: str = Field(min_length=1)
+    key_file: str | None = None
+    key_passphrase_env: str | None = None
+    password_env: str | None = None
+    password_file: str | None = None
+    use_agent: bool = False
+    sudo: bool = Field(default=True, description="try 'sudo -n' for root-only reads; never prompts")
+    known_hosts: str | None = Field(default=None, description="known_hosts file; default ~/.ssh/known_hosts")
+
+
+class SnmpEndpoint(_EndpointBase):
+    protocol: Literal["snmp"]
+    port: int = Field(default=161, ge=1, le=65535)
+    version: Literal["1", "2c", "3"] = "3"
+    community_env: str | None = None
+    community_file: str | None = None
+    username: str | None = None
+    auth_protocol: str | None = None
+    auth_key_env: str | None = None
+    auth_key_file: str | None = None
+    priv_protocol: str | None = None
+    priv_key_env: str | None = None
+    priv_key_file: str | None = None
+    probe_default_communities: bool = False
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+
+class ModbusEndpoint(_EndpointBase):
+    protocol: Literal["modbus"]
+    port: int = Field(default=502, ge=1, le=65535)
+    unit_id: int = Field(default=1, ge=0, le=255)
+    requests_per_second: float = Field(default=5.0, gt=0, le=100)
+
+
+class OpcuaEndpoint(_EndpointBase):
+    protocol: Literal["opcua"]
+    port: int = Field(default=4840, ge=1, le=65535)
+    path: str = ""
+    username: str | None = None
+    password_env: str | None = None
+    password_file: str | None = None
+    client_cert_file: str | None = None
+    client_key_file: str | None = None
+    anonymous_session: bool = False
+
+
+Endpoint = Annotated[Union[SshEndpoint, SnmpEndpoint, ModbusEndpoint, OpcuaEndpoint],
+                     Field(discriminator="protocol")]
+
+
+class Zone(_Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    description: str = ""
+    sl_target: SLVector | None = None
+
+
+class Asset(_Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    type: ComponentType
+    zone: str | None = None
+    address: str = Field(min_length=1)
+    description: str = ""
+    sl_target: SLVector | None = None
+    profile: str | None = Field(default=None, description="profile name or file for this asset only")
+    endpoints: list[Endpoint] = Field(min_length=1)
+
+    @field_validator("address")
+    @classmethod
+    def _address_shape(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_.:%\[\]-]+", value):
+            raise ValueError("must be a host name or an IP address")
+        return value.strip("[]")
+
+    def endpoints_for(self, protocol: str) -> list[Endpoint]:
+        return [e for e in self.endpoints if e.protocol == protocol]
+
+
+class Inventory(_Strict):
+    site: str = "unnamed site"
+    zones: list[Zone] = Field(default_factory=list)
+    assets: list[Asset] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _references(self) -> "Inventory":
+        _no_duplicates("zones", [z.id for z in self.zones])
+        _no_duplicates("assets", [a.id for a in self.assets])
+        zone_ids = {z.id for z in self.zones}
+        for asset in self.assets:
+            if asset.zone is not None and asset.zone not in zone_ids:
+                raise ValueError(f"asset {asset.id!r} names zone {asset.zone!r}, which is not defined in zones")
+        return self
+
+    def zone(self, zone_id: str | None) -> Zone | None:
+        return next((z for z in self.zones if z.id == zone_id), None)
+
+
+def _no_duplicates(what: str, ids: list[str]) -> None:
+    seen: set[str] = set()
+    for item in ids:
+        if item in seen:
+            raise ValueError(f"duplicate {what[:-1]} id {item!r}")
+        seen.add(item)
+
+
+def load_inventory(path: str | Path) -> Inventory:
+    """Load and validate an inventory file; any problem raises :class:`ConfigError` (exit 2)."""
+    data = load_yaml_file(path)
+    if not isinstance(data, dict):
+        raise ConfigError.single(path, "", "an inventory must be a mapping with 'site', 'zones' and 'assets'")
+    try:
+        return Inventory.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError.from_validation(path, exc, data) from None

@@ -1,0 +1,167 @@
+"""Profiles: which checks run on a component type, with which parameters, against which SL-T.
+
+A profile is YAML. It may ``extends:`` another (built-in name or file), override ``params`` per check,
+and ``select``/``deselect`` checks by id pattern. Built-ins ship in the :mod:`profiles` package as
+``<type>-sl<N>.yaml``. Loading resolves the chain and validates parameters against the checks'
+declared defaults, so a typo in a profile is an error (exit 2), not a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from auditor.errors import ConfigError, load_yaml_file
+from auditor.inventory import ComponentType
+from auditor.registry import REGISTRY, CheckSpec, Registry
+from auditor.slvector import SLVector
+
+MAX_EXTENDS_DEPTH = 10
+
+
+class ProfileFile(BaseModel):
+    """One profile file as written; :class:`Profile` is the resolved, effective result."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    title: str = ""
+    description: str = ""
+    extends: str | None = None
+    type: ComponentType | None = None
+    sl_target: SLVector | None = None
+    basis: Literal["component", "system"] | None = None
+    params: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    select: list[str] | None = None
+    deselect: list[str] = Field(default_factory=list)
+
+
+class Profile(BaseModel):
+    """An effective profile, after ``extends`` has been resolved."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    title: str
+    description: str = ""
+    type: ComponentType
+    sl_target: SLVector
+    basis: Literal["component", "system"] = "component"
+    params: dict[str, dict[str, Any]]
+    select: list[str]
+    deselect: list[str]
+    chain: list[str] = Field(description="this profile and its ancestors, nearest first")
+    source: str
+
+    def selected_checks(self, registry: Registry = REGISTRY) -> list[CheckSpec]:
+        return [spec for spec in registry.load().for_type(self.type) if self.selects(spec.id)]
+
+    def selects(self, check_id: str) -> bool:
+        chosen = any(fnmatch.fnmatchcase(check_id, pattern) for pattern in self.select)
+        return chosen and not any(fnmatch.fnmatchcase(check_id, pattern) for pattern in self.deselect)
+
+    def params_for(self, spec: CheckSpec) -> dict[str, Any]:
+        return {**spec.params, **self.params.get(spec.id, {})}
+
+
+def builtin_names() -> list[str]:
+    folder = resources.files("profiles")
+    return sorted(entry.name[:-5] for entry in folder.iterdir() if entry.name.endswith(".yaml"))
+
+
+def builtin_for(component_type: str, sl: int) -> str:
+    return f"{component_type}-sl{sl}"
+
+
+def load_profile(name_or_path: str | Path, registry: Registry = REGISTRY) -> Profile:
+    """Load a built-in profile by name or a profile file by path; raise :class:`ConfigError` if invalid."""
+    chain: list[tuple[ProfileFile, str]] = []
+    current: str | None = str(name_or_path)
+    base_dir = Path.cwd()
+    while current is not None:
+        if len(chain) >= MAX_EXTENDS_DEPTH or current in [source for _, source in chain] + [f.id for f, _ in chain]:
+            raise ConfigError.single(chain[0][1] if chain else current, "extends",
+                                     f"'extends' chain loops or is deeper than {MAX_EXTENDS_DEPTH}: "
+                                     + " -> ".join([f.id for f, _ in chain] + [current]))
+        profile_file, source = _read(current, base_dir)
+        chain.append((profile_file, source))
+        if not source.startswith("builtin:"):
+            base_dir = Path(source).parent
+        current = profile_file.extends
+    return _resolve(chain, registry)
+
+
+def _read(name: str, base_dir: Path) -> tuple[ProfileFile, str]:
+    path = Path(name) if Path(name).is_absolute() else base_dir / name
+    if name.endswith((".yaml", ".yml")) or path.is_file():
+        data, source = load_yaml_file(path), str(path)
+    elif name in builtin_names():
+        text = (resources.files("profiles") / f"{name}.yaml").read_text(encoding="utf-8")
+        import yaml
+
+        data, source = yaml.safe_load(text), f"builtin:{name}"
+    else:
+        raise ConfigError.single(name, "", f"no such profile; built-in profiles are: {', '.join(builtin_names())}")
+    if not isinstance(data, dict):
+        raise ConfigError.single(source, "", "a profile must be a mapping")
+    try:
+        return ProfileFile.model_validate(data), source
+    except ValidationError as exc:
+        raise ConfigError.from_validation(source, exc, data) from None
+
+
+def _resolve(chain: list[tuple[ProfileFile, str]], registry: Registry) -> Profile:
+    """Apply ancestors first, then each descendant's overrides; validate the result once."""
+    merged: dict[str, Any] = {"params": {}, "deselect": []}
+    for profile_file, _ in reversed(chain):
+        for key in ("type", "sl_target", "basis", "select", "title", "description"):
+            value = getattr(profile_file, key)
+            if value not in (None, ""):
+                merged[key] = value
+        for check_id, values in profile_file.params.items():
+            merged["params"].setdefault(check_id, {}).update(values)
+        merged["deselect"] = merged["deselect"] + profile_file.deselect
+    top, source = chain[0]
+    for key in ("type", "sl_target"):
+        if key not in merged:
+            raise ConfigError.single(source, key, "required (here or in a profile it extends)")
+    profile = Profile(id=top.id, title=merged.get("title") or top.id, description=merged.get("description", ""),
+                      type=merged["type"], sl_target=merged["sl_target"], basis=merged.get("basis", "component"),
+                      params=merged["params"], select=merged.get("select", ["*"]), deselect=merged["deselect"],
+                      chain=[f.id for f, _ in chain], source=source)
+    _validate_params(profile, source, registry.load())
+    return profile
+
+
+def _validate_params(profile: Profile, source: str, registry: Registry) -> None:
+    problems = []
+    for check_id, values in profile.params.items():
+        spec = registry.checks.get(check_id)
+        if spec is None:
+            problems.append((f"params.{check_id}", "unknown check id"))
+            continue
+        for name, value in values.items():
+            if name not in spec.params:
+                known = ", ".join(sorted(spec.params)) or "none"
+                problems.append((f"params.{check_id}.{name}", f"unknown parameter (this check takes: {known})"))
+            elif not _same_kind(spec.params[name], value):
+                problems.append((f"params.{check_id}.{name}",
+                                 f"expected {type(spec.params[name]).__name__}, got {type(value).__name__}"))
+    if problems:
+        from auditor.errors import ConfigProblem
+
+        raise ConfigError(source, [ConfigProblem(f, r) for f, r in problems])
+
+
+def _same_kind(default: Any, value: Any) -> bool:
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(default, bool) and isinstance(value, bool)
+    if isinstance(default, (int, float)):
+        return isinstance(value, (int, float))
+    if isinstance(default, (list, tuple)):
+        return isinstance(value, (list, tuple))
+    return isinstance(value, type(default))

@@ -1,0 +1,55 @@
+"""The narrow seam between the engine and a protocol: ``Connector.collect(requests) -> items``."""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Sequence
+
+from auditor.evidence import EvidenceItem, EvidenceRequest
+from auditor.inventory import Asset
+
+
+class ConnectorError(Exception):
+    """The endpoint cannot be used at all (unreachable, refused, authentication or host key failure)."""
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """Scan-wide settings every connector may read."""
+
+    trust_on_first_use: bool = False
+    known_hosts: Path | None = None
+    use_sudo: bool = True
+    command_timeout: float = 60.0
+    ssh_key_file: str | None = None
+
+
+class Connector(ABC):
+    """One endpoint of one asset for the duration of one collection.
+
+    ``collect`` must never raise for a single failed read (that read becomes an item with
+    ``status="error"``); it raises :class:`ConnectorError` only when the endpoint is unusable.
+    """
+
+    protocol: ClassVar[str]
+
+    def __init__(self, asset: Asset, endpoint: Any, options: ScanOptions):
+        self.asset = asset
+        self.endpoint = endpoint
+        self.options = options
+
+    @property
+    def label(self) -> str:
+        return f"{self.protocol}://{self.asset.address}:{self.endpoint.port}"
+
+    @abstractmethod
+    async def collect(self, requests: Sequence[EvidenceRequest]) -> list[EvidenceItem]:
+        """Perform the reads and return one item per request (plus connection-level items)."""
+
+    def item(self, request: EvidenceRequest, *, started: float, **fields: Any) -> EvidenceItem:
+        """Build an evidence item for ``request``, timed from ``started`` (a ``time.monotonic()`` value)."""
+        return EvidenceItem(asset=self.asset.id, endpoint=self.label, request=request,
+                            duration_ms=round((time.monotonic() - started) * 1000, 2), **fields)

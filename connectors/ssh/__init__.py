@@ -1,0 +1,1 @@
+"""SSH connectors: pre-authentication wire probe and authenticated collection."""
