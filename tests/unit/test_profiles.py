@@ -1,0 +1,66 @@
+"""Profiles: built-ins for every type and SL, extends, params validation, select/deselect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from auditor.errors import ConfigError
+from auditor.profiles import builtin_names, load_profile
+from auditor.registry import REGISTRY
+
+
+def test_builtins_cover_four_types_at_four_levels() -> None:
+    names = builtin_names()
+    for component_type in ("host", "network", "embedded", "application"):
+        for sl in range(1, 5):
+            profile = load_profile(f"{component_type}-sl{sl}")
+            assert f"{component_type}-sl{sl}" in names
+            assert profile.type == component_type and profile.sl_target.highest() == sl
+    assert load_profile("host-sl3").chain == ["host-sl3", "host-sl2", "host-sl1"]
+
+
+def test_user_profile_extends_builtin_and_overrides(tmp_path: Path) -> None:
+    spec = next(iter(REGISTRY.load().for_type("host")), None)
+    if spec is None or not spec.params:
+        spec = next((s for s in REGISTRY.for_type("host") if s.params), None)
+    assert spec is not None, "the host pack must have at least one parameterised check"
+    name, default = next(iter(spec.params.items()))
+    value = default + 1 if isinstance(default, int) and not isinstance(default, bool) else default
+    path = tmp_path / "site.yaml"
+    path.write_text(f"id: site-hosts\nextends: host-sl2\nparams:\n  {spec.id}:\n    {name}: {value!r}\n"
+                    f"deselect: ['{spec.id}']\n")
+    profile = load_profile(path)
+    assert profile.type == "host" and profile.sl_target.FR1 == 2
+    assert profile.params_for(spec)[name] == value
+    assert not profile.selects(spec.id)
+    assert spec.id not in [s.id for s in profile.selected_checks()]
+
+
+@pytest.mark.parametrize("body, message", [
+    ("id: p\nextends: host-sl2\nparams:\n  no.such.check: {x: 1}\n", "params.no.such.check: unknown check id"),
+    ("id: p\ntype: pump\nsl_target: 2\n", "type"),
+    ("id: p\ntype: host\nsl_target: 7\n", "out of range"),
+    ("id: p\nextends: nothing-like-this\n", "no such profile"),
+    ("id: p\nsl_target: 2\n", "type: required"),
+    ("id: p\nextends: p.yaml\n", "loops"),
+])
+def test_invalid_profiles(tmp_path: Path, body: str, message: str) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(body)
+    with pytest.raises(ConfigError) as info:
+        load_profile(path)
+    assert message in str(info.value)
+
+
+def test_param_type_and_name_are_validated(tmp_path: Path) -> None:
+    spec = next(s for s in REGISTRY.load().for_type("host") if s.params)
+    name = next(iter(spec.params))
+    path = tmp_path / "p.yaml"
+    path.write_text(f"id: p\nextends: host-sl1\nparams:\n  {spec.id}:\n    {name}: {{a: 1}}\n    bogus: 1\n")
+    with pytest.raises(ConfigError) as info:
+        load_profile(path)
+    text = str(info.value)
+    assert f"params.{spec.id}.bogus: unknown parameter" in text
+    assert f"params.{spec.id}.{name}: expected" in text
