@@ -28,6 +28,12 @@ AD_HOC_SCHEMES = {"ssh": "ssh", "snmp": "snmp", "modbus": "modbus", "opc.tcp": "
 err_console = Console(stderr=True)
 
 
+def _console() -> Console:
+    """Standard output; wide when piped so ids are never folded mid-word in logs and tests."""
+    console = Console()
+    return console if console.is_terminal else Console(width=200)
+
+
 def _fail_config(exc: ConfigError) -> None:
     err_console.print(f"[bold red]configuration error[/]\n{exc}", markup=True, highlight=False)
     sys.exit(EXIT_CONFIG)
@@ -148,7 +154,7 @@ def _write_outputs(out: Path, result, bundle) -> None:
 def _print_summary(result, out: Path | None, quiet: bool) -> None:
     if quiet:
         return
-    console = Console()
+    console = _console()
     table = Table(title=f"{result.site}: SL-A against SL-T (FR1..FR7)", title_justify="left")
     for column in ("asset", "type", "status", "SL-T", "SL-A", "SL-A strict", "coverage", "fail", "error", "manual"):
         table.add_column(column)
@@ -253,7 +259,7 @@ def rescore(evidence: Path, profile: str | None, sl: int | None, out: Path, quie
     _write_outputs(out, result, None)
     _print_summary(result, None, quiet)
     if not quiet:
-        Console().print(f"wrote {out / 'result.json'}, {out / 'report.html'}")
+        _console().print(f"wrote {out / 'result.json'}, {out / 'report.html'}")
     sys.exit(result.exit_code())
 
 
@@ -285,7 +291,7 @@ def checks_list(component_type: str | None, as_json: bool) -> None:
         table.add_column(column, overflow="fold")
     for s in specs:
         table.add_row(s.id, s.severity, ",".join(s.applies_to), ", ".join(s.requirements), s.title)
-    Console().print(table)
+    _console().print(table)
     for problem in registry.load_errors:
         err_console.print(f"[yellow]warning:[/] {problem}", highlight=False)
 
@@ -339,7 +345,7 @@ def profiles_list() -> None:
         profile = load_profile(name)
         table.add_row(name, profile.type, profile.sl_target.compact(), " <- ".join(profile.chain[1:]) or "-",
                       str(len(profile.selected_checks())), profile.title)
-    Console().print(table)
+    _console().print(table)
 
 
 @profiles.command("show")
@@ -393,7 +399,7 @@ def catalog(fr: str | None, sl: int | None, component_type: str | None, basis: s
     for row in rows:
         checks_ = covering.get(row.id, [])
         table.add_row(row.id, f"FR{row.fr}", str(row.sl), row.title, ", ".join(sorted(checks_)) or "[dim]not assessed[/]")
-    Console().print(table)
+    _console().print(table)
 
 
 # --------------------------------------------------------------------------- simulators

@@ -1,0 +1,70 @@
+"""End-to-end tests of the CLI that need no network: explain commands and configuration errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from auditor.cli import cli
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_version_and_help() -> None:
+    assert "iacs-audit" in run("--version").stdout
+    assert "rescore" in run("--help").stdout
+
+
+def test_checks_list_and_show() -> None:
+    listing = run("checks", "list", "--type", "host")
+    assert listing.exit_code == 0 and "linux.sshd.permit-root-login" in listing.stdout
+    shown = run("checks", "show", "linux.sshd.permit-root-login")
+    assert shown.exit_code == 0
+    assert "SR 1.1" in shown.stdout or "CR 1.1" in shown.stdout
+    assert "remediation" in shown.stdout and "evidence read" in shown.stdout
+    assert run("checks", "show", "no.such.check").exit_code == 2
+
+
+def test_profiles_list_and_show() -> None:
+    assert "host-sl2" in run("profiles", "list").stdout
+    shown = run("profiles", "show", "host-sl3")
+    assert shown.exit_code == 0 and "host-sl3 <- host-sl2 <- host-sl1" in shown.stdout
+    missing = run("profiles", "show", "nope")
+    assert missing.exit_code == 2 and "no such profile" in missing.stderr
+
+
+def test_catalog_filters() -> None:
+    out = run("catalog", "--fr", "FR1", "--sl", "2", "--type", "host").stdout
+    assert "CR 1.1 RE1" in out and "CR 1.1 RE2" not in out and "CR 2.1" not in out
+    system = run("catalog", "--fr", "FR2", "--basis", "system").stdout
+    assert "SR 2.11" in system and "CR 2.11" not in system
+
+
+def test_bad_inventory_exits_2_with_file_field_reason(tmp_path: Path) -> None:
+    inv = tmp_path / "plant.yaml"
+    inv.write_text("site: x\nassets:\n  - id: a\n    type: turbine\n    address: 10.0.0.1\n"
+                   "    endpoints: [{protocol: ssh, username: u}]\n")
+    result = run("scan", "--inventory", str(inv), "--sl", "2", "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2
+    assert "plant.yaml" in result.stderr and "assets[0] (id=a).type" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_unset_secret_reference_exits_2_before_any_connection(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("NO_SUCH_PW", raising=False)
+    inv = tmp_path / "plant.yaml"
+    inv.write_text("assets:\n  - id: a\n    type: host\n    address: 127.0.0.1\n"
+                   "    endpoints: [{protocol: ssh, port: 1, username: u, password_env: NO_SUCH_PW}]\n")
+    result = run("scan", "--inventory", str(inv), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2 and "NO_SUCH_PW is not set" in result.stderr
+
+
+def test_usage_errors() -> None:
+    assert run("scan", "--out", "x").exit_code == 2
+    assert run("scan", "ssh://u@127.0.0.1:1", "--out", "x").exit_code == 2  # --type missing
+    url = run("scan", "ssh://u:secret@127.0.0.1:1", "--type", "host", "--out", "x")
+    assert url.exit_code == 2 and "never put a password in a URL" in url.stderr
+    assert run("scan", "--inventory", "a.yaml", "ssh://u@h", "--out", "x").exit_code == 2
