@@ -141,14 +141,14 @@ class _Progress:
 
 
 def _write_outputs(out: Path, result, bundle) -> None:
+    """result.json, evidence.json and report.html: the three files every scan and rescore leaves."""
     from reports.html import write_html
     from reports.json_report import write_evidence, write_result
 
     out.mkdir(parents=True, exist_ok=True)
     write_result(result, out / "result.json")
-    if bundle is not None:
-        write_evidence(bundle, out / "evidence.json")
-    write_html(result, out / "report.html")
+    write_evidence(bundle, out / "evidence.json")
+    write_html(result, out / "report.html", evidence=bundle)
 
 
 def _print_summary(result, out: Path | None, quiet: bool) -> None:
@@ -256,10 +256,8 @@ def rescore(evidence: Path, profile: str | None, sl: int | None, out: Path, quie
     plans = plan_assets(bundle.inventory, profile=profile, sl=sl)
     interrupted = any(a.status == "skipped" for a in bundle.assets)
     result = score(bundle, plans, selection_label(profile, sl), interrupted=interrupted)
-    _write_outputs(out, result, None)
-    _print_summary(result, None, quiet)
-    if not quiet:
-        _console().print(f"wrote {out / 'result.json'}, {out / 'report.html'}")
+    _write_outputs(out, result, bundle)  # the bundle travels along, so OUT can be rescored again
+    _print_summary(result, out, quiet)
     sys.exit(result.exit_code())
 
 

@@ -4,9 +4,11 @@
   ``passed`` if at least one passes and none fails or errs, ``manual`` if only manual verdicts,
   ``not_applicable`` if every check says so, and ``not_assessed`` if no selected check covers it.
 * SL-A for an FR is the highest n such that every requirement of that FR required at SL <= n is met.
-  Automated SL-A leaves unassessed and manual rows out (coverage is reported beside it) but needs at
-  least one assessed row at or below n, so an FR with no evidence never scores; strict SL-A counts
-  them as unmet. Not-assessed is never shown as passed.
+  Automated SL-A leaves unassessed and manual rows out (coverage is reported beside it), but every
+  level up to n that introduces requirements must have at least one of them assessed, so a level
+  without any evidence is never claimed; strict SL-A counts unassessed and manual rows as unmet.
+  Not-assessed is never shown as passed.
+* Coverage counts rows that were judged (passed or failed) among the rows applicable up to SL-T.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from auditor.catalog import Requirement
 from auditor.results import CheckResult, Coverage, RequirementResult
 from auditor.slvector import FRS, SLVector
 
-ASSESSED = {"passed", "failed", "error"}
+ASSESSED = {"passed", "failed", "error"}  # an error is an attempt that counts against SL-A
+JUDGED = {"passed", "failed"}
 UNMET = {"failed", "error"}
 
 
@@ -63,8 +66,9 @@ def achieved(requirements: list[RequirementResult], *, strict: bool) -> SLVector
             if strict:
                 ok = all(r.status == "passed" for r in upto)
             else:
-                assessed = [r for r in upto if r.status in ASSESSED]
-                ok = bool(assessed) and not any(r.status in UNMET for r in assessed)
+                at_level = [r for r in rows if r.sl == n]
+                ok = not any(r.status in UNMET for r in upto) and (
+                    not at_level or any(r.status in ASSESSED for r in at_level))
             if not ok:
                 break
             level = n
@@ -74,10 +78,10 @@ def achieved(requirements: list[RequirementResult], *, strict: bool) -> SLVector
 
 def coverage(requirements: list[RequirementResult], target: SLVector) -> Coverage:
     applicable = [r for r in requirements if r.status != "not_applicable" and r.sl <= target[r.fr]]
-    assessed = [r for r in applicable if r.status in ASSESSED]
+    assessed = [r for r in applicable if r.status in JUDGED]
     by_fr = {}
     for fr in FRS:
         fr_rows = [r for r in applicable if r.fr == fr]
-        by_fr[fr] = round(sum(r.status in ASSESSED for r in fr_rows) / len(fr_rows), 3) if fr_rows else 1.0
+        by_fr[fr] = round(sum(r.status in JUDGED for r in fr_rows) / len(fr_rows), 3) if fr_rows else 1.0
     ratio = round(len(assessed) / len(applicable), 3) if applicable else 1.0
     return Coverage(assessed=len(assessed), applicable=len(applicable), ratio=ratio, by_fr=by_fr)

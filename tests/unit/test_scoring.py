@@ -77,3 +77,36 @@ def test_coverage_counts_rows_up_to_target() -> None:
     applicable = [r for r in rows if r.sl <= 1]
     assert cov.applicable == len(applicable) and cov.assessed == 1
     assert cov.by_fr["FR2"] == round(1 / len(applicable), 3) and cov.by_fr["FR1"] == 1.0
+
+
+def test_level_without_evidence_is_never_claimed() -> None:
+    rows = [r for r in _rows() if r.fr == 2]
+    results = [result(f"x.fr2.{i}", "pass", r.id) for i, r in enumerate(rows) if r.sl == 1]
+    reqs = requirement_results(rows, results)
+    assert achieved(reqs, strict=False).FR2 == 1
+
+
+def test_errors_are_not_coverage() -> None:
+    rows = [r for r in _rows() if r.fr == 3 and r.sl == 1]
+    reqs = requirement_results(rows, [result("x.fr3.a", "error", rows[0].id)])
+    assert coverage(reqs, SLVector.uniform(1)).assessed == 0
+    assert achieved(reqs, strict=False).FR3 == 0
+
+
+def test_readme_worked_example() -> None:
+    """README, "Scoring model": FR7 of a host at SL-T 2."""
+    rows = [r for r in _rows() if r.fr == 7]
+    results = [result("linux.services.listening-allow-list", "pass", "CR 7.7"),
+               result("linux.sshd.forwarding", "pass", "CR 7.7"),
+               result("linux.sshd.login-grace-time", "pass", "CR 7.1"),
+               result("linux.backup.configured", "manual", "CR 7.3"),
+               result("linux.inventory.packages", "pass", "CR 7.8")]
+    reqs = requirement_results(rows, results)
+    target = SLVector.uniform(2)
+    assert achieved(reqs, strict=False).FR7 == 2
+    assert achieved(reqs, strict=True).FR7 == 0
+    cov = coverage(reqs, target)
+    assert (cov.assessed, cov.applicable) == (3, 9)
+    results[2] = result("linux.sshd.login-grace-time", "fail", "CR 7.1")
+    reqs = requirement_results(rows, results)
+    assert achieved(reqs, strict=False).FR7 == 0 and achieved(reqs, strict=True).FR7 == 0

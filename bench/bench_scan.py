@@ -1,0 +1,110 @@
+"""Benchmark: scan the demo plant and a scaled plant of simulated hosts; print wall time, SSH round
+trips per host and peak memory of the scanning process.
+
+The simulated plant runs in a child process so the scanner's own memory is measured alone (both still
+share the machine's cores, as they would share a technician's laptop).
+
+    python bench/bench_scan.py [--hosts 100] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import platform
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from auditor.engine import EngineSettings, scan  # noqa: E402
+from auditor.inventory import Inventory, load_inventory  # noqa: E402
+from auditor.planning import plan_assets  # noqa: E402
+from connectors import ScanOptions  # noqa: E402
+
+
+def _serve(hosts: int | None, workdir: str, ready: "mp.Queue", stop: "mp.Event") -> None:
+    from simulators.plant import Plant
+
+    plant = Plant(Path(workdir)) if hosts is None else Plant.scaled(Path(workdir), hosts)
+    with plant:
+        ready.put((str(plant.inventory_path), str(plant.known_hosts)))
+        stop.wait(3600)
+        execs = [sum(1 for r in sim.requests if r["kind"] == "exec") for sim in plant.simulators]
+        connects = [sum(1 for r in sim.requests if r["kind"] == "connect") for sim in plant.simulators]
+        ready.put({"exec_requests": execs, "connections": connects})
+
+
+def _scan(inventory: Inventory, known_hosts: str, concurrency: int):
+    plans = plan_assets(inventory, sl=2)
+    options = ScanOptions(known_hosts=Path(known_hosts))
+    started = time.perf_counter()
+    bundle, result = asyncio.run(scan(inventory, plans, "sl2", options, EngineSettings(concurrency=concurrency)))
+    return time.perf_counter() - started, bundle, result
+
+
+def scenario(name: str, hosts: int | None, concurrency: int, repeat: int) -> dict:
+    ctx = mp.get_context("spawn")
+    ready, stop = ctx.Queue(), ctx.Event()
+    with tempfile.TemporaryDirectory(prefix="iacs-bench-") as workdir:
+        child = ctx.Process(target=_serve, args=(hosts, workdir, ready, stop), daemon=True)
+        child.start()
+        inventory_path, known_hosts = ready.get(timeout=120)
+        inventory = load_inventory(inventory_path)
+        walls = []
+        for _ in range(repeat):
+            wall, bundle, result = _scan(inventory, known_hosts, concurrency)
+            walls.append(wall)
+        stop.set()
+        server_stats = ready.get(timeout=60)
+        child.join(30)
+    assessed = [a for a in result.assets if a.status == "assessed"]
+    items = [len(a.items) for a in bundle.assets]
+    per_host_durations = [(a.finished_at - a.started_at).total_seconds() for a in bundle.assets
+                          if a.started_at and a.finished_at]
+    return {
+        "scenario": name,
+        "hosts": len(inventory.assets),
+        "assessed": len(assessed),
+        "scans": repeat,
+        "wall_s_median": round(statistics.median(walls), 3),
+        "wall_s_min": round(min(walls), 3),
+        "per_host_s_median": round(statistics.median(per_host_durations), 3) if per_host_durations else None,
+        "ssh_exec_round_trips_per_host": max(server_stats["exec_requests"]) / repeat,
+        "ssh_connections_per_host": max(server_stats["connections"]) / repeat,
+        "evidence_items_per_host": round(statistics.mean(items), 1) if items else 0,
+        "checks_per_host": round(statistics.mean(len(a.results) for a in result.assets), 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--hosts", type=int, default=100)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    rows = [scenario("demo plant", None, 8, args.repeat),
+            scenario(f"scaled plant ({args.hosts} hosts)", args.hosts, args.concurrency, 1)]
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    print(f"machine: {machine}; scanner peak RSS {peak_mib:.0f} MiB (whole benchmark process)\n")
+    print("| scenario | hosts | wall (median) | per host (median) | SSH connections/host | exec round trips/host | items/host | checks/host |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        print(f"| {r['scenario']} | {r['hosts']} ({r['assessed']} assessed) | {r['wall_s_median']} s | "
+              f"{r['per_host_s_median']} s | {r['ssh_connections_per_host']:g} | {r['ssh_exec_round_trips_per_host']:g} | "
+              f"{r['evidence_items_per_host']} | {r['checks_per_host']} |")
+    out = Path(__file__).parent / "out"
+    out.mkdir(exist_ok=True)
+    (out / "results.json").write_text(json.dumps({"machine": machine, "peak_rss_mib": round(peak_mib), "rows": rows}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
