@@ -58,6 +58,8 @@ async def collect_asset(plan: AssetPlan, options: ScanOptions, registry: Registr
             evidence.items.extend(await connector.collect(requests))
             reached += 1
         except ConnectorError as exc:
+            # keep what was read before the failure (e.g. the wire facts of a host whose key was refused)
+            evidence.items.extend(getattr(exc, "partial_items", None) or [])
             evidence.endpoint_errors.append(f"{protocol}://{asset.address}:{endpoint.port}: {exc}")
     number_items(asset.id, evidence.items)
     evidence.finished_at = _now()

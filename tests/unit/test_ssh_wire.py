@@ -283,7 +283,7 @@ def test_probe_keeps_pre_version_lines_and_skips_ignore_and_debug_packets() -> N
     assert result["first_kex_packet_follows"] is True
 
 
-def test_probe_handles_a_server_that_writes_one_byte_at_a_time() -> None:
+def test_probe_handles_a_server_that_writes_in_small_pieces() -> None:
     data = OPENSSH_IDENT + frame(build_kexinit())
 
     def trickle(conn: socket.socket, state: ServerState) -> None:

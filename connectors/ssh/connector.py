@@ -1,0 +1,504 @@
+"""The SSH connector: one connection, one authentication, one exec of one read-only script per asset.
+
+What it does, in order, for the requests of one asset:
+
+1. ``ssh:wire:kexinit`` (if requested): the unauthenticated wire probe of :mod:`connectors.ssh.wire`
+   reads what the server offers, BEFORE we authenticate.
+2. One TCP connection and one paramiko :class:`~paramiko.Transport`: key exchange, strict host-key
+   check (:mod:`connectors.ssh.hostkeys`), ``none`` authentication to learn the offered methods and
+   the pre-authentication banner, then ONE authentication with the configured credential (key file,
+   agent keys, or a password by reference; each tried at most once, never in a retry loop).
+3. ONE ``exec`` of the script from :func:`connectors.ssh.script.build_script` for all ``exec``
+   requests (split into a few execs only if the script would exceed what a Linux host accepts as
+   one argument, 96 KiB), read incrementally with caps, split back into one item per request.
+4. The ``ssh:session:info`` item (always produced when a session was opened, since it records
+   whether the host key was trusted on first use).
+
+The connector can only ever send that script: it never opens a shell, a pty, sftp, a subsystem or a
+forwarding, and it refuses channels the server tries to open towards it (paramiko's default).
+Secrets are resolved at connection time and live only in local variables; they are never logged
+and never recorded. Every wait is bounded (``endpoint.timeout`` for connect, handshake and
+authentication; ``ScanOptions.command_timeout`` for the whole exec) and a watchdog closes the
+connection if paramiko blocks anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets as _secrets
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import paramiko
+
+from auditor.evidence import EvidenceItem, EvidenceRequest
+from auditor.secrets import SecretError, resolve
+from connectors.base import Connector, ConnectorError
+from connectors.ssh import script as _script
+from connectors.ssh.hostkeys import (KnownHostsFile, entry_name, fingerprint, known_hosts_path,
+                                     preferred_key_types, verify_host_key)
+from connectors.ssh.wire import WireProbeError, probe_ssh_wire
+
+log = logging.getLogger(__name__)
+# paramiko logs connection failures as ERRORs that this connector already reports as ConnectorError;
+# its transports log here, silent unless the application configures logging.
+_TRANSPORT_LOG = f"{__name__}.transport"
+logging.getLogger(_TRANSPORT_LOG).addHandler(logging.NullHandler())
+
+__all__ = ["SshConnector", "SESSION_INFO", "WIRE_KEXINIT", "per_command_timeout"]
+
+SESSION_INFO = EvidenceRequest(protocol="ssh", op="session", target="info")
+WIRE_KEXINIT = EvidenceRequest(protocol="ssh", op="wire", target="kexinit")
+
+_READ_CHUNK = 64 * 1024
+_POLL = 0.25  # seconds between checks of the cancel flag while waiting for output
+_MAX_AGENT_KEYS = 3  # agent keys offered at most (each once); sshd's MaxAuthTries is often 3-6
+_UNREACHABLE = ("connection refused by", "cannot connect to", "cannot resolve")
+
+
+def per_command_timeout(command_timeout: float) -> float:
+    """Bound for ONE command: half the budget of the whole exec, so one hang leaves room for the rest."""
+    return max(1.0, command_timeout / 2)
+
+
+class _AuditTransport(paramiko.Transport):
+    """paramiko's client transport, remembering which key exchange was negotiated (paramiko forgets)."""
+
+    negotiated_kex: str | None = None
+
+    def _parse_kex_init(self, m):  # type: ignore[no-untyped-def]
+        super()._parse_kex_init(m)
+        try:
+            engine = type(self.kex_engine)
+            self.negotiated_kex = next((n for n in self.preferred_kex if self._kex_info.get(n) is engine), None)
+        except Exception:  # pragma: no cover - diagnostics only, never fatal
+            self.negotiated_kex = None
+
+
+@dataclass
+class _Batch:
+    requests: list[EvidenceRequest]
+    wants_sudo: list[bool]
+    nonce: str
+    script: str
+
+
+@dataclass
+class _ExecResult:
+    batch: _Batch
+    splitter: _script.OutputSplitter | None = None
+    stop_reason: str | None = None  # why reading stopped early, for unfinished commands
+    error: str | None = None  # the exec itself failed (refused by the server, channel error)
+
+
+@dataclass
+class _Session:
+    info: dict[str, Any]
+    results: list[_ExecResult] = field(default_factory=list)
+
+
+class SshConnector(Connector):
+    """Reads evidence from a host over SSH (see the module docstring for the exact behaviour)."""
+
+    protocol = "ssh"
+    _agent: paramiko.Agent | None = None
+
+    async def collect(self, requests: Sequence[EvidenceRequest]) -> list[EvidenceItem]:
+        items: list[EvidenceItem] = []
+        exec_requests: list[EvidenceRequest] = []
+        info_request: EvidenceRequest | None = None
+        wire_request: EvidenceRequest | None = None
+        for req in requests:
+            if req.protocol == "ssh" and req.op == "exec":
+                exec_requests.append(req)
+            elif req.protocol == "ssh" and req.op == "session" and req.target == "info":
+                info_request = req
+            elif req.protocol == "ssh" and req.op == "wire" and req.target == "kexinit":
+                wire_request = req
+            else:
+                items.append(self.item(req, started=time.monotonic(), status="error",
+                                       error=f"unsupported op {req.protocol}:{req.op}:{req.target}"))
+        if wire_request is not None:
+            items.append(await self._wire(wire_request))
+        if not exec_requests and info_request is None:
+            return items
+        cancel = threading.Event()
+        started = time.monotonic()
+        try:
+            session = await asyncio.to_thread(self._session, exec_requests, cancel)
+        except asyncio.CancelledError:
+            cancel.set()  # the worker thread closes the connection at its next check
+            raise
+        except ConnectorError as exc:
+            # What was read before the failure (the wire probe: what the server offers) is still
+            # evidence; the engine may keep it from here (the Connector contract has no other channel).
+            exc.partial_items = items  # type: ignore[attr-defined]
+            raise
+        items.extend(self._exec_items(session, started))
+        items.append(self.item(info_request or SESSION_INFO, started=started, encoding="json",
+                               response=json.dumps(session.info, sort_keys=True)))
+        return items
+
+    # ------------------------------------------------------------------ wire probe
+    async def _wire(self, req: EvidenceRequest) -> EvidenceItem:
+        started = time.monotonic()
+        try:
+            result = await asyncio.to_thread(probe_ssh_wire, self.asset.address, self.endpoint.port,
+                                             self.endpoint.timeout)
+        except (WireProbeError, ValueError) as exc:
+            reason = str(exc)
+            if reason.startswith(_UNREACHABLE) or (reason.startswith("timed out") and " connecting to " in reason):
+                raise ConnectorError(reason) from None  # no point in a second connection attempt
+            return self.item(req, started=started, status="error", error=f"wire probe failed: {reason}")
+        return self.item(req, started=started, encoding="json", response=json.dumps(result, sort_keys=True))
+
+    # ------------------------------------------------------------------ items
+    def _exec_items(self, session: _Session, started: float) -> list[EvidenceItem]:
+        items = []
+        per_command = per_command_timeout(self.options.command_timeout)
+        for result in session.results:
+            splitter = result.splitter
+            sections = splitter.sections() if splitter else {}
+            sudo_ok = bool(splitter and splitter.sudo_ok)
+            for index, req in enumerate(result.batch.requests):
+                used_sudo = result.batch.wants_sudo[index] and sudo_ok
+                meta: dict[str, Any] = {"sudo": used_sudo}
+                if result.error is not None:
+                    items.append(self.item(req, started=started, status="error", error=result.error, meta=meta))
+                    continue
+                section = sections.get(index)
+                if splitter is not None and splitter.truncated(index):
+                    meta.update(truncated=True, bytes=splitter.section_bytes(index),
+                                kept_bytes=splitter.max_section)
+                if section is None or section.exit_code is None:
+                    reason = result.stop_reason or "the script ended before this command"
+                    items.append(self.item(req, started=started, status="error", exit_code=None,
+                                           response=section.text if section else "", meta=meta,
+                                           error=f"output truncated / command did not finish ({reason})"))
+                elif section.exit_code == _script.TIMEOUT_EXIT:
+                    meta["timed_out"] = True
+                    items.append(self.item(req, started=started, status="error", exit_code=section.exit_code,
+                                           response=section.text, meta=meta,
+                                           error=f"command timed out after {per_command:g} s (exit 124)"))
+                else:
+                    # exit 127 is still "ok": the command ran and the tool is absent; parsers decide.
+                    items.append(self.item(req, started=started, status="ok", exit_code=section.exit_code,
+                                           response=section.text, meta=meta))
+        return items
+
+    # ------------------------------------------------------------------ the blocking session
+    def _session(self, exec_requests: list[EvidenceRequest], cancel: threading.Event) -> _Session:
+        host, port = self.asset.address, self.endpoint.port
+        timeout = float(self.endpoint.timeout)
+        batches = self._batches(exec_requests)
+        budget = 4 * timeout + (self.options.command_timeout if batches else 0) + 5
+        sock: socket.socket | None = None
+        transport: _AuditTransport | None = None
+        fired = threading.Event()
+
+        def close_everything() -> None:
+            fired.set()
+            for closable in (transport, sock):
+                if closable is not None:
+                    try:
+                        closable.close()
+                    except Exception:  # pragma: no cover - best effort
+                        pass
+
+        watchdog = threading.Timer(budget, close_everything)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            sock = self._connect(host, port, timeout)
+            transport = _AuditTransport(sock)
+            transport.set_log_channel(_TRANSPORT_LOG)
+            transport.banner_timeout = timeout
+            transport.handshake_timeout = timeout
+            transport.auth_timeout = timeout
+            path, is_default = known_hosts_path(self.endpoint.known_hosts, self.options.known_hosts)
+            known = KnownHostsFile(path)
+            options = transport.get_security_options()
+            options.key_types = preferred_key_types(known, entry_name(host, port), tuple(options.key_types))
+            try:
+                transport.start_client(timeout=timeout)
+            except (paramiko.SSHException, EOFError, OSError) as exc:
+                raise ConnectorError(self._handshake_reason(exc, fired, budget)) from None
+            if not (transport.is_active() and transport.initial_kex_done):
+                # start_client returns quietly when its timeout passes: the server never completed it
+                raise ConnectorError(f"SSH handshake with {host}:{port} failed: no SSH key exchange "
+                                     f"completed within {timeout:g} s")
+            server_key = transport.get_remote_server_key()
+            check = verify_host_key(host, port, server_key, path,
+                                    trust_on_first_use=self.options.trust_on_first_use,
+                                    include_global=is_default)
+            offered, banner, authenticated_by = self._auth_none(transport)
+            if authenticated_by is None:
+                authenticated_by = self._authenticate(transport, offered)
+            info: dict[str, Any] = {
+                "port": port,
+                "username": self.endpoint.username,
+                "server_version": transport.remote_version,
+                "host_key_type": server_key.get_name(),
+                "host_key_fingerprint": fingerprint(server_key),
+                "auth_methods": offered,
+                "auth_method_used": authenticated_by,
+                "banner": banner,
+                "sudo": False,
+                "sudo_checked": False,
+                "negotiated": {"cipher": transport.local_cipher, "mac": transport.local_mac,
+                               "kex": transport.negotiated_kex, "host_key": transport.host_key_type},
+                "known_hosts": str(check.known_hosts),
+                "trusted_on_first_use": check.trusted_on_first_use,
+                "round_trips": 0,
+            }
+            session = _Session(info)
+            deadline = time.monotonic() + self.options.command_timeout
+            for batch in batches:
+                result = self._exec(transport, batch, deadline, cancel, fired)
+                session.results.append(result)
+                info["round_trips"] += 1
+                if result.splitter is not None and result.splitter.sudo_ok is not None:
+                    info["sudo_checked"] = True
+                    info["sudo"] = info["sudo"] or result.splitter.sudo_ok
+            return session
+        except ConnectorError:
+            raise
+        except Exception as exc:
+            if fired.is_set():
+                raise ConnectorError(f"connection to {host}:{port} exceeded its {budget:g} s budget "
+                                     f"and was closed") from None
+            raise ConnectorError(f"SSH session with {host}:{port} failed: {exc.__class__.__name__}: {exc}") from None
+        finally:
+            watchdog.cancel()
+            if transport is not None:
+                transport.close()
+            agent, self._agent = self._agent, None
+            if agent is not None:
+                agent.close()
+            if sock is not None:
+                sock.close()
+
+    @staticmethod
+    def _connect(host: str, port: int, timeout: float) -> socket.socket:
+        try:
+            sock = socket.create_connection((host, port), timeout=timeout)
+        except ConnectionRefusedError:
+            raise ConnectorError(f"connection refused by {host}:{port}") from None
+        except (TimeoutError, socket.timeout):
+            raise ConnectorError(f"timed out after {timeout:g} s connecting to {host}:{port}") from None
+        except socket.gaierror as exc:
+            raise ConnectorError(f"cannot resolve {host!r}: {exc.strerror or exc}") from None
+        except OSError as exc:
+            raise ConnectorError(f"cannot connect to {host}:{port}: {exc.strerror or exc}") from None
+        try:  # SSH sends small packets back to back: avoid Nagle / delayed-ACK stalls
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+        return sock
+
+    def _handshake_reason(self, exc: BaseException, fired: threading.Event, budget: float) -> str:
+        where = f"{self.asset.address}:{self.endpoint.port}"
+        if fired.is_set():
+            return f"SSH handshake with {where} did not complete within {budget:g} s"
+        text = str(exc) or exc.__class__.__name__
+        return f"SSH handshake with {where} failed: {text}"
+
+    # ------------------------------------------------------------------ authentication
+    def _auth_none(self, transport: paramiko.Transport) -> tuple[list[str], str | None, str | None]:
+        """Offered methods and the pre-auth banner; ``authenticated_by="none"`` if the server let us in."""
+        try:
+            transport.auth_none(self.endpoint.username)
+        except paramiko.BadAuthenticationType as exc:
+            return list(exc.allowed_types), _banner(transport), None
+        except paramiko.AuthenticationException as exc:
+            raise ConnectorError(f"authentication as {self.endpoint.username!r} failed: {exc}") from None
+        return ["none"], _banner(transport), "none"
+
+    def _credentials(self) -> list[tuple[str, str, Any]]:
+        """(method, description, secret-or-key) in the order they are tried; secrets resolved here."""
+        endpoint, options = self.endpoint, self.options
+        found: list[tuple[str, str, Any]] = []
+        key_file = endpoint.key_file or options.ssh_key_file
+        if key_file:
+            path = Path(key_file).expanduser()
+            try:
+                passphrase = resolve(env=endpoint.key_passphrase_env)
+            except SecretError as exc:
+                raise ConnectorError(f"key passphrase: {exc}") from None
+            try:
+                key = paramiko.PKey.from_path(path, passphrase)
+            except paramiko.PasswordRequiredException:
+                raise ConnectorError(f"key file {path} is encrypted: give its passphrase with key_passphrase_env") from None
+            except FileNotFoundError:
+                raise ConnectorError(f"key file {path} does not exist") from None
+            except (paramiko.SSHException, OSError, ValueError) as exc:
+                raise ConnectorError(f"cannot load key file {path}: {exc}") from None
+            found.append(("publickey", f"key {path}", key))
+        if endpoint.use_agent:
+            try:
+                agent = paramiko.Agent()
+                agent_keys = agent.get_keys()
+            except paramiko.SSHException as exc:
+                raise ConnectorError(f"ssh agent unusable: {exc}") from None
+            self._agent = agent  # closed with the connection
+            for key in list(agent_keys)[:_MAX_AGENT_KEYS]:
+                found.append(("publickey", f"agent key {key.get_name()} {key.fingerprint}", key))
+        if endpoint.password_env or endpoint.password_file:
+            try:
+                password = resolve(env=endpoint.password_env, file=endpoint.password_file)
+            except SecretError as exc:
+                raise ConnectorError(f"password: {exc}") from None
+            found.append(("password", "password", password))
+        return found
+
+    def _authenticate(self, transport: paramiko.Transport, offered: list[str]) -> str:
+        username = self.endpoint.username
+        credentials = self._credentials()
+        if not credentials:
+            raise ConnectorError("no credential configured for this ssh endpoint: set key_file (or --key), "
+                                 "use_agent, or password_env/password_file")
+        tried: list[str] = []
+        skipped: list[str] = []
+        for method, description, secret in credentials:
+            usable = method in offered or (method == "password" and "keyboard-interactive" in offered)
+            if not usable:
+                skipped.append(description)
+                continue
+            try:
+                if method == "publickey":
+                    remaining = transport.auth_publickey(username, secret)
+                    used = "publickey"
+                elif "password" in offered:
+                    remaining = transport.auth_password(username, secret, fallback=False)
+                    used = "password"
+                else:
+                    remaining = transport.auth_interactive(username, _password_handler(secret))
+                    used = "keyboard-interactive"
+            except paramiko.BadAuthenticationType as exc:
+                offered = list(exc.allowed_types)
+                tried.append(f"{description} (method not allowed)")
+                continue
+            except paramiko.AuthenticationException as exc:
+                tried.append(f"{description} ({_auth_reason(exc)})")
+                if not transport.is_active():
+                    break
+                continue
+            except paramiko.SSHException as exc:
+                raise ConnectorError(f"authentication as {username!r} failed: {exc}") from None
+            if transport.is_authenticated():
+                return used
+            offered = list(remaining or offered)  # partial success: the server wants another method
+            tried.append(f"{description} (accepted, but the server requires more: {', '.join(offered)})")
+        what = "; ".join(tried) if tried else "nothing usable was tried"
+        extra = f"; not offered by the server: {', '.join(skipped)}" if skipped else ""
+        raise ConnectorError(f"authentication as {username!r} failed: {what}{extra} "
+                             f"(server offers: {', '.join(offered) or 'nothing'})")
+
+    # ------------------------------------------------------------------ exec
+    def _batches(self, exec_requests: list[EvidenceRequest]) -> list[_Batch]:
+        allow_sudo = bool(self.endpoint.sudo and self.options.use_sudo)
+        timeout = per_command_timeout(self.options.command_timeout)
+        batches: list[_Batch] = []
+        current: list[tuple[EvidenceRequest, bool]] = []
+
+        def make(group: list[tuple[EvidenceRequest, bool]]) -> _Batch:
+            nonce = _secrets.token_hex(16)
+            text = _script.build_script([(r.target, s) for r, s in group], nonce, timeout)
+            return _Batch([r for r, _ in group], [s for _, s in group], nonce, text)
+
+        for req in exec_requests:
+            candidate = current + [(req, allow_sudo and bool(req.option("sudo", False)))]
+            if current and len(make(candidate).script.encode()) > _script.MAX_SCRIPT_BYTES:
+                batches.append(make(current))
+                candidate = candidate[-1:]
+            current = candidate
+        if current:
+            batches.append(make(current))
+        return batches
+
+    def _exec(self, transport: paramiko.Transport, batch: _Batch, deadline: float,
+              cancel: threading.Event, fired: threading.Event) -> _ExecResult:
+        result = _ExecResult(batch)
+        if len(batch.script.encode()) > _script.MAX_SCRIPT_BYTES:
+            result.error = f"command too long: the script exceeds {_script.MAX_SCRIPT_BYTES} bytes"
+            return result
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            result.error = f"not run: the {self.options.command_timeout:g} s limit for the exec was used up"
+            return result
+        try:
+            channel = transport.open_session(timeout=min(remaining, float(self.endpoint.timeout)))
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            result.error = f"the server refused to open a session channel: {exc or exc.__class__.__name__}"
+            return result
+        try:
+            channel.set_combine_stderr(True)
+            try:
+                channel.exec_command(batch.script)
+                channel.shutdown_write()  # stdin: EOF at once
+            except (paramiko.SSHException, EOFError, OSError) as exc:
+                result.error = f"the server refused the exec request: {exc or exc.__class__.__name__}"
+                return result
+            splitter = _script.OutputSplitter(batch.nonce, len(batch.requests),
+                                              max_section=_script.MAX_SECTION_BYTES)
+            result.splitter = splitter
+            result.stop_reason = self._read(channel, splitter, deadline, cancel, fired)
+        finally:
+            channel.close()
+        return result
+
+    def _read(self, channel: paramiko.Channel, splitter: _script.OutputSplitter, deadline: float,
+              cancel: threading.Event, fired: threading.Event) -> str | None:
+        """Read the channel until EOF; return why reading stopped early, or None at a clean EOF."""
+        total = 0
+        while True:
+            if cancel.is_set():
+                return "the collection was cancelled"
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return f"the {self.options.command_timeout:g} s limit for the whole exec was reached"
+            channel.settimeout(min(remaining, _POLL))
+            try:
+                data = channel.recv(_READ_CHUNK)
+            except (socket.timeout, TimeoutError):
+                continue
+            except (paramiko.SSHException, EOFError, OSError) as exc:
+                if fired.is_set():
+                    return "the connection exceeded its time budget and was closed"
+                return f"the connection failed: {exc or exc.__class__.__name__}"
+            if not data:
+                if fired.is_set():
+                    return "the connection exceeded its time budget and was closed"
+                return None  # EOF: the script ended (commands without an end marker did not finish)
+            room = _script.MAX_TOTAL_BYTES - total
+            splitter.feed(data[:room])
+            total += len(data)
+            if total >= _script.MAX_TOTAL_BYTES:
+                return f"the {_script.MAX_TOTAL_BYTES // (1024 * 1024)} MiB limit for one exec's output was reached"
+
+
+def _banner(transport: paramiko.Transport) -> str | None:
+    raw = transport.get_banner()
+    if raw is None:
+        return None
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+
+
+def _auth_reason(exc: BaseException) -> str:
+    text = str(exc).strip().rstrip(".")
+    return text[0].lower() + text[1:] if text else "rejected"
+
+
+def _password_handler(password: str):  # type: ignore[no-untyped-def]
+    """keyboard-interactive: answer the one hidden prompt with the password, nothing else."""
+    def handler(_title: str, _instructions: str, prompts: list[tuple[str, bool]]) -> list[str]:
+        if len(prompts) == 1 and not prompts[0][1]:
+            return [password]
+        return ["" for _ in prompts]
+    return handler
