@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -183,16 +184,46 @@ def _run_scan(inventory, source: str, *, profile: str | None, sl: int | None, ou
     plans = plan_assets(inventory, profile=profile, sl=sl)
     settings = EngineSettings(concurrency=concurrency, asset_timeout=asset_timeout)
     with _Progress(len(plans), quiet) as progress:
-        try:
-            bundle, result = asyncio.run(scan(inventory, plans, selection_label(profile, sl), options, settings, progress))
-        except KeyboardInterrupt:  # a second Ctrl-C while finishing: nothing more can be saved
-            err_console.print("interrupted")
-            return EXIT_UNASSESSED
+        outcome = _run_until_interrupted(scan(inventory, plans, selection_label(profile, sl), options, settings, progress))
+    if outcome is None:  # a second Ctrl-C while finishing: nothing more can be saved
+        err_console.print("interrupted")
+        _exit_now(EXIT_UNASSESSED)
+    bundle, result = outcome
     _write_outputs(out, result, bundle)
     _print_summary(result, out, quiet)
     if result.interrupted:
         err_console.print("[yellow]scan interrupted: finished assets were written, the rest are marked skipped[/]")
+        _exit_now(result.exit_code())
     return result.exit_code()
+
+
+def _run_until_interrupted(coroutine):
+    """Run the scan; the first Ctrl-C cancels it, and the engine then returns what was finished.
+
+    The loop is closed without waiting for its I/O threads: a thread blocked on a hung device must not
+    hold the technician's terminal after Ctrl-C.
+    """
+    import signal
+
+    loop = asyncio.new_event_loop()
+    task = loop.create_task(coroutine)
+    try:
+        loop.add_signal_handler(signal.SIGINT, task.cancel)
+    except (NotImplementedError, RuntimeError):  # not the main thread (tests) or no signal support
+        pass
+    try:
+        return loop.run_until_complete(task)
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        return None
+    finally:
+        loop.close()
+
+
+def _exit_now(code: int) -> None:
+    """Leave at once after an interruption, without joining I/O threads still waiting on a device."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 @cli.command()

@@ -40,7 +40,7 @@ class _FactCache:
             except (FactUnavailable, FactParseError) as exc:
                 self._cache[name] = (None, exc, view.used)
             except Exception as exc:  # a parser bug on odd device output is a fault, not a crash
-                log.exception("fact parser %s crashed", name)
+                log.debug("fact parser %s crashed", name, exc_info=True)
                 self._cache[name] = (None, FactParseError(f"parser crashed on this evidence: {exc!r}"), view.used)
         return self._cache[name]
 
@@ -61,7 +61,7 @@ def run_check(spec: CheckSpec, facts: _FactCache, params: dict[str, Any]) -> tup
     try:
         verdict = spec.function(**arguments)
     except Exception as exc:
-        log.exception("check %s crashed", spec.id)
+        log.debug("check %s crashed", spec.id, exc_info=True)
         return error(f"check crashed: {exc!r}"), used
     if not isinstance(verdict, Verdict):
         return error(f"check returned {type(verdict).__name__}, not a Verdict"), used

@@ -37,8 +37,8 @@ def _serve(hosts: int | None, workdir: str, ready: "mp.Queue", stop: "mp.Event")
     with plant:
         ready.put((str(plant.inventory_path), str(plant.known_hosts)))
         stop.wait(3600)
-        execs = [sum(1 for r in sim.requests if r["kind"] == "exec") for sim in plant.simulators]
-        connects = [sum(1 for r in sim.requests if r["kind"] == "connect") for sim in plant.simulators]
+        execs = [sum(1 for r in sim.requests if r["kind"] == "exec") for sim in plant.simulators.values()]
+        connects = [sum(1 for r in sim.requests if r["kind"] == "connect") for sim in plant.simulators.values()]
         ready.put({"exec_requests": execs, "connections": connects})
 
 

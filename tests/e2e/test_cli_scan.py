@@ -1,0 +1,231 @@
+"""End-to-end: the CLI scans the simulated plant, rescoring offline, ad-hoc targets, host keys, faults.
+
+The plant's simulators record every request they receive, which is how these tests prove that a
+scan only ever sent the read-only commands its checks declared.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from auditor.cli import cli
+from auditor.registry import REGISTRY
+from connectors.ssh.script import parse_script
+from reports.json_report import load_evidence, result_schema
+from simulators.plant import Plant
+
+REPO = Path(__file__).resolve().parents[2]
+REQUIRED_SSHD = ["linux.sshd.permit-root-login", "linux.sshd.password-authentication", "linux.sshd.weak-crypto",
+                 "linux.sshd.max-auth-tries", "linux.sshd.banner", "linux.sshd.login-grace-time",
+                 "linux.sshd.idle-timeout"]
+
+
+class SilentServer:
+    """Accepts TCP connections and never says anything: a hung device."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.conns: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.conns:
+            conn.close()
+
+
+@pytest.fixture(scope="module")
+def plant(tmp_path_factory):
+    with Plant(tmp_path_factory.mktemp("plant")) as running:
+        yield running
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def results_by_asset(path: Path) -> dict[str, dict[str, dict]]:
+    data = json.loads(path.read_text())
+    return {a["id"]: {r["check_id"]: r for r in a["results"]} for a in data["assets"]}
+
+
+@pytest.fixture(scope="module")
+def scanned(plant, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    before = {host: len(sim.requests) for host, sim in plant.simulators.items()}
+    result = run("scan", "--inventory", str(plant.inventory_path), "--sl", "2", "--out", str(out), "--quiet")
+    new_requests = {host: sim.requests[before[host]:] for host, sim in plant.simulators.items()}
+    return result, out, new_requests
+
+
+def test_scan_writes_valid_outputs(scanned) -> None:
+    result, out, _ = scanned
+    assert result.exit_code == 1, result.stderr  # the weak HMI falls short of SL 2
+    data = json.loads((out / "result.json").read_text())
+    jsonschema.validate(data, result_schema())
+    assert {a["id"]: a["status"] for a in data["assets"]} == {"ews-01": "assessed", "hmi-01": "assessed",
+                                                              "hist-01": "assessed"}
+    bundle = load_evidence(out / "evidence.json")  # verifies every item's hash
+    assert all(len(a.items) > 20 for a in bundle.assets)
+    html = (out / "report.html").read_text()
+    assert "hmi-01" in html and "linux.sshd.permit-root-login" in html
+
+
+def test_required_sshd_verdicts_flip_between_weak_and_hardened(scanned) -> None:
+    _, out, _ = scanned
+    verdicts = results_by_asset(out / "result.json")
+    for check_id in REQUIRED_SSHD:
+        assert verdicts["ews-01"][check_id]["status"] == "pass", verdicts["ews-01"][check_id]
+        assert verdicts["hmi-01"][check_id]["status"] == "fail", verdicts["hmi-01"][check_id]
+        assert verdicts["hmi-01"][check_id]["evidence"], "a verdict must name its evidence"
+
+
+def test_scan_was_read_only_and_batched(scanned) -> None:
+    """Each host saw one SSH session with one exec, and only commands that checks declared."""
+    _, _, requests = scanned
+    declared = {r.target for f in REGISTRY.load().facts.values() for r in f.requests if r.op == "exec"}
+    for host, log in requests.items():
+        kinds = [r["kind"] for r in log]
+        assert kinds.count("exec") == 1, (host, kinds)
+        assert not [r for r in log if r.get("refused")], (host, "asked for something it should not")
+        sent = {c["command"] for r in log if r["kind"] == "exec" for c in r["commands"]}
+        assert sent and sent <= declared, sorted(sent - declared)
+        for entry in log:
+            if entry["kind"] == "exec":
+                nonce, commands = parse_script(entry["command"])
+                assert len(commands) == len(entry["commands"])
+
+
+def test_rescore_offline_gives_same_verdicts(scanned, tmp_path, monkeypatch) -> None:
+    _, out, _ = scanned
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("rescore must not touch the network")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    result = run("rescore", str(out / "evidence.json"), "--sl", "3", "--out", str(tmp_path), "--quiet")
+    assert result.exit_code in (0, 1), result.stderr
+    original, rescored = results_by_asset(out / "result.json"), results_by_asset(tmp_path / "result.json")
+    for asset, checks in original.items():
+        for check_id, verdict in checks.items():
+            assert rescored[asset][check_id]["status"] == verdict["status"], (asset, check_id)
+    data = json.loads((tmp_path / "result.json").read_text())
+    jsonschema.validate(data, result_schema())
+    assert all(a["sl_target"]["FR1"] == 3 for a in data["assets"])
+    assert (tmp_path / "evidence.json").exists() and (tmp_path / "report.html").exists()
+
+
+def test_tampered_evidence_is_refused(scanned, tmp_path) -> None:
+    _, out, _ = scanned
+    bundle = json.loads((out / "evidence.json").read_text())
+    bundle["assets"][0]["items"][0]["response"] += "tampered"
+    (tmp_path / "evidence.json").write_text(json.dumps(bundle))
+    result = run("rescore", str(tmp_path / "evidence.json"), "--sl", "2", "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2 and "sha256" in result.stderr
+
+
+def test_ad_hoc_target_and_host_keys(plant, tmp_path) -> None:
+    sim = plant.simulators["ews-01"]
+    target = f"ssh://auditor@127.0.10.1:{sim.port}"
+    ok = run("scan", target, "--type", "host", "--sl", "2", "--key", str(plant.key_path),
+             "--known-hosts", str(plant.known_hosts), "--out", str(tmp_path / "a"), "--quiet")
+    assert ok.exit_code in (0, 1), ok.stderr
+    assert [a["id"] for a in json.loads((tmp_path / "a" / "result.json").read_text())["assets"]] == ["127.0.10.1"]
+
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    refused = run("scan", target, "--type", "host", "--key", str(plant.key_path), "--known-hosts", str(empty),
+                  "--out", str(tmp_path / "b"), "--quiet")
+    assert refused.exit_code == 3
+    asset = json.loads((tmp_path / "b" / "result.json").read_text())["assets"][0]
+    assert asset["status"] == "error" and "known_hosts" in asset["error"]
+
+    tofu = run("scan", target, "--type", "host", "--key", str(plant.key_path), "--known-hosts", str(empty),
+               "--trust-on-first-use", "--out", str(tmp_path / "c"), "--quiet")
+    assert tofu.exit_code in (0, 1), tofu.stderr
+    assert f"[127.0.10.1]:{sim.port}" in empty.read_text()
+
+
+def test_unreachable_and_hung_assets_do_not_stop_the_scan(plant, tmp_path) -> None:
+    silent = SilentServer()
+    try:
+        inventory = yaml.safe_load(plant.inventory_path.read_text())
+        template = inventory["assets"][0]
+        closed = socket.socket()
+        closed.bind(("127.0.0.1", 0))
+        closed_port = closed.getsockname()[1]
+        closed.close()
+        for asset_id, port in (("gone-01", closed_port), ("hung-01", silent.port)):
+            inventory["assets"].append({**template, "id": asset_id, "address": "127.0.0.1",
+                                        "endpoints": [{**template["endpoints"][0], "port": port, "timeout": 2}]})
+        path = tmp_path / "plant.yaml"
+        path.write_text(yaml.safe_dump(inventory))
+        started = time.monotonic()
+        result = run("scan", "--inventory", str(path), "--sl", "2", "--out", str(tmp_path / "out"), "--quiet",
+                     "--asset-timeout", "20")
+        elapsed = time.monotonic() - started
+    finally:
+        silent.close()
+    assert result.exit_code == 3
+    assert elapsed < 20
+    assets = {a["id"]: a for a in json.loads((tmp_path / "out" / "result.json").read_text())["assets"]}
+    assert assets["ews-01"]["status"] == "assessed" and assets["hmi-01"]["status"] == "assessed"
+    assert assets["gone-01"]["status"] == "error" and "refused" in assets["gone-01"]["error"].lower()
+    assert assets["hung-01"]["status"] == "error" and assets["hung-01"]["error"]
+
+
+def test_ctrl_c_writes_what_was_finished(plant, tmp_path) -> None:
+    silent = SilentServer()
+    try:
+        inventory = yaml.safe_load(plant.inventory_path.read_text())
+        template = inventory["assets"][0]
+        inventory["assets"].append({**template, "id": "hung-01", "address": "127.0.0.1",
+                                    "endpoints": [{**template["endpoints"][0], "port": silent.port, "timeout": 60}]})
+        path = tmp_path / "plant.yaml"
+        path.write_text(yaml.safe_dump(inventory))
+        out = tmp_path / "out"
+        proc = subprocess.Popen([sys.executable, "-m", "auditor", "scan", "--inventory", str(path), "--sl", "2",
+                                 "--out", str(out)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+        deadline = time.monotonic() + 30
+        progress = ""
+        while time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+            if len(silent.conns) >= 1:
+                time.sleep(2.0)  # the three simulated hosts finish well within this
+                break
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+        progress = stderr
+    finally:
+        silent.close()
+    assert proc.returncode == 3, progress
+    assets = {a["id"]: a for a in json.loads((out / "result.json").read_text())["assets"]}
+    assert assets["hung-01"]["status"] == "skipped"
+    assert {assets[h]["status"] for h in ("ews-01", "hmi-01", "hist-01")} == {"assessed"}
+    assert json.loads((out / "result.json").read_text())["interrupted"] is True
