@@ -1,0 +1,57 @@
+"""Build evidence items from recorded outputs and run Linux fact parsers and checks on them.
+
+``Evidence().cmd(request, "output").json(request, {...})`` collects items; ``.fact(name)`` parses one
+fact (raising FactUnavailable/FactParseError like the engine sees them) and ``.check(id, **params)``
+runs a check exactly as :func:`auditor.evaluate.run_check` does (missing facts become ``error``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from auditor.evaluate import _FactCache, run_check
+from auditor.evidence import EvidenceItem, EvidenceRequest
+from auditor.facts import FactEvidence
+from auditor.registry import REGISTRY
+from auditor.verdicts import Verdict
+
+RECORDED = Path(__file__).resolve().parent / "recorded"
+DISTROS = ("debian12", "ubuntu2204", "rhel9")
+
+
+def recorded(distro: str, name: str) -> str:
+    return (RECORDED / distro / name).read_text()
+
+
+class Evidence:
+    def __init__(self) -> None:
+        self.items: list[EvidenceItem] = []
+        REGISTRY.load()
+
+    def cmd(self, req: EvidenceRequest, stdout: str, exit_code: int = 0, sudo: bool | None = None) -> "Evidence":
+        """A command's output; ``sudo`` defaults to whether the request asked for it."""
+        ran_sudo = bool(req.option("sudo")) if sudo is None else sudo
+        self.items.append(EvidenceItem(id=f"t#{len(self.items) + 1}", asset="t", endpoint="ssh", request=req,
+                                       exit_code=exit_code, response=stdout, meta={"sudo": ran_sudo}))
+        return self
+
+    def json(self, req: EvidenceRequest, data: Any) -> "Evidence":
+        self.items.append(EvidenceItem(id=f"t#{len(self.items) + 1}", asset="t", endpoint="ssh", request=req,
+                                       encoding="json", response=json.dumps(data)))
+        return self
+
+    def failed(self, req: EvidenceRequest, reason: str) -> "Evidence":
+        self.items.append(EvidenceItem(id=f"t#{len(self.items) + 1}", asset="t", endpoint="ssh", request=req,
+                                       status="error", error=reason))
+        return self
+
+    def fact(self, name: str) -> Any:
+        spec = REGISTRY.facts[name]
+        return spec.parser(FactEvidence(name, spec.requests, {i.request.key: i for i in self.items}))
+
+    def check(self, check_id: str, **params: Any) -> Verdict:
+        spec = REGISTRY.check(check_id)
+        verdict, _used = run_check(spec, _FactCache(self.items, REGISTRY), {**spec.params, **params})
+        return verdict
