@@ -22,6 +22,7 @@ import yaml
 from click.testing import CliRunner
 
 from auditor.cli import cli
+from auditor.profiles import load_profile
 from auditor.registry import REGISTRY
 from connectors.ssh.script import parse_script
 from reports.json_report import load_evidence, result_schema
@@ -121,23 +122,29 @@ def test_scan_was_read_only_and_batched(scanned) -> None:
                 assert len(commands) == len(entry["commands"])
 
 
-def test_rescore_offline_gives_same_verdicts(scanned, tmp_path, monkeypatch) -> None:
+def test_rescore_offline(scanned, tmp_path, monkeypatch) -> None:
+    """Same profile: identical verdicts. SL 3: new target, and only checks with stricter SL 3 params may change."""
     _, out, _ = scanned
 
     def no_network(*args, **kwargs):
         raise AssertionError("rescore must not touch the network")
 
     monkeypatch.setattr(socket.socket, "connect", no_network)
-    result = run("rescore", str(out / "evidence.json"), "--sl", "3", "--out", str(tmp_path), "--quiet")
+    same = run("rescore", str(out / "evidence.json"), "--sl", "2", "--out", str(tmp_path / "sl2"), "--quiet")
+    assert same.exit_code == 1, same.stderr
+    assert results_by_asset(tmp_path / "sl2" / "result.json") == results_by_asset(out / "result.json")
+
+    result = run("rescore", str(out / "evidence.json"), "--sl", "3", "--out", str(tmp_path / "sl3"), "--quiet")
     assert result.exit_code in (0, 1), result.stderr
-    original, rescored = results_by_asset(out / "result.json"), results_by_asset(tmp_path / "result.json")
-    for asset, checks in original.items():
-        for check_id, verdict in checks.items():
-            assert rescored[asset][check_id]["status"] == verdict["status"], (asset, check_id)
-    data = json.loads((tmp_path / "result.json").read_text())
+    stricter = set(load_profile("host-sl3").params) - set(load_profile("host-sl2").params)
+    original, rescored = results_by_asset(out / "result.json"), results_by_asset(tmp_path / "sl3" / "result.json")
+    changed = {check_id for asset, checks in original.items() for check_id, verdict in checks.items()
+               if rescored[asset][check_id]["status"] != verdict["status"]}
+    assert changed <= stricter, changed - stricter
+    data = json.loads((tmp_path / "sl3" / "result.json").read_text())
     jsonschema.validate(data, result_schema())
-    assert all(a["sl_target"]["FR1"] == 3 for a in data["assets"])
-    assert (tmp_path / "evidence.json").exists() and (tmp_path / "report.html").exists()
+    assert all(a["sl_target"]["FR1"] == 3 and a["profile"] == "host-sl3" for a in data["assets"])
+    assert (tmp_path / "sl3" / "evidence.json").exists() and (tmp_path / "sl3" / "report.html").exists()
 
 
 def test_tampered_evidence_is_refused(scanned, tmp_path) -> None:
