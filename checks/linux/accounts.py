@@ -429,7 +429,7 @@ def parse_sudoers(files: dict[str, FileRead]) -> Sudoers:
             if line.startswith(("#include", "@include")):
                 continue
             if line.startswith("Defaults"):
-                scope, _, rest = line.partition(" ")
+                scope, _, rest = re.sub(r"\s", " ", line, count=1).partition(" ")  # tab or space
                 for entry in _split_list(rest):
                     result.defaults.append((scope, entry))
                 continue

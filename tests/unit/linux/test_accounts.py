@@ -354,6 +354,8 @@ def test_sudo_logging() -> None:
     assert verdict.status == "fail"
     assert sudo_ev("Defaults !syslog\nDefaults logfile=/var/log/sudo.log\n").check("linux.sudo.logging").status == "pass"
     assert sudo_ev("Defaults env_reset\n").check("linux.sudo.logging", require_use_pty=True).status == "fail"
+    # Debian's stock sudoers separates with a tab
+    assert sudo_ev("Defaults\tuse_pty\n").check("linux.sudo.logging", require_use_pty=True).status == "pass"
 
 
 def test_sudo_not_installed_and_not_readable() -> None:
