@@ -614,7 +614,7 @@ LOG_FILES = ("/var/log/audit/audit.log", "/var/log/messages", "/var/log/secure",
 
 @check("linux.log.permissions",
        title="Audit and system log files readable only by root and the log group",
-       requirements=["SR 3.9", "CR 3.9"], applies_to=["host"], severity="medium",
+       requirements=["SR 3.9", "CR 3.9", "SR 6.1", "CR 6.1"], applies_to=["host"], severity="medium",
        params={"owners": ["root", "syslog"], "file_mode_max": "0640", "audit_dir_mode_max": "0750"},
        remediation=("`chmod 0750 /var/log/audit; chmod 0600 /var/log/audit/audit.log` and `log_group = root` in "
                     "auditd.conf; `chmod 0640 /var/log/syslog /var/log/auth.log` (Debian/Ubuntu, rsyslog "

@@ -136,7 +136,8 @@ def test_rescore_offline(scanned, tmp_path, monkeypatch) -> None:
 
     result = run("rescore", str(out / "evidence.json"), "--sl", "3", "--out", str(tmp_path / "sl3"), "--quiet")
     assert result.exit_code in (0, 1), result.stderr
-    stricter = set(load_profile("host-sl3").params) - set(load_profile("host-sl2").params)
+    sl2, sl3 = load_profile("host-sl2"), load_profile("host-sl3")
+    stricter = {spec.id for spec in sl3.selected_checks() if sl3.params_for(spec) != sl2.params_for(spec)}
     original, rescored = results_by_asset(out / "result.json"), results_by_asset(tmp_path / "sl3" / "result.json")
     changed = {check_id for asset, checks in original.items() for check_id, verdict in checks.items()
                if rescored[asset][check_id]["status"] != verdict["status"]}
