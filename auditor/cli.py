@@ -456,8 +456,8 @@ def simulate(workdir: Path) -> None:
 
 @cli.command()
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-out"), show_default=True)
-@click.option("--sl", type=click.IntRange(1, 4), default=2, show_default=True)
-def demo(out: Path, sl: int) -> None:
+@click.option("--sl", type=click.IntRange(1, 4), help="Override the zones' targets (control SL 2, DMZ SL 1).")
+def demo(out: Path, sl: int | None) -> None:
     """Start the demo plant, scan it, write the reports into OUT, stop the plant."""
     from auditor.inventory import load_inventory
     from connectors import ScanOptions

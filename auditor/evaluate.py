@@ -16,7 +16,7 @@ from auditor.inventory import Asset
 from auditor.profiles import Profile
 from auditor.registry import REGISTRY, CheckSpec, Registry
 from auditor.results import AssetResult, CheckResult
-from auditor.scoring import achieved, coverage, requirement_results
+from auditor.scoring import achieved, coverage, gaps, requirement_results
 from auditor.slvector import SLVector
 from auditor.verdicts import Verdict, error
 
@@ -97,5 +97,6 @@ def evaluate_asset(asset: Asset, evidence: AssetEvidence, profile: Profile, sl_t
         status=status, error=evidence.error if status != "assessed" else None, sl_target=sl_target,
         sl_achieved=sl_achieved, sl_achieved_strict=achieved(requirements, strict=True),
         meets_target=status == "assessed" and sl_achieved.meets(sl_target),
-        coverage=coverage(requirements, sl_target), results=results, requirements=requirements,
+        coverage=coverage(requirements, sl_target), gaps=gaps(requirements, sl_achieved, sl_target),
+        results=results, requirements=requirements,
         endpoint_errors=list(evidence.endpoint_errors))

@@ -47,6 +47,16 @@ class RequirementResult(_Model):
     checks: list[str]
 
 
+class Gap(_Model):
+    """Why an FR falls short of its target: the requirements that stop the next level."""
+
+    fr: str
+    sl_target: int
+    sl_achieved: int
+    blocking: list[str] = Field(description="requirement ids, each with its status, e.g. 'CR 1.11 (failed)'")
+    reason: str
+
+
 class Coverage(_Model):
     """How much of the target could be judged automatically: assessed rows over applicable rows."""
 
@@ -69,6 +79,7 @@ class AssetResult(_Model):
     sl_achieved_strict: SLVector
     meets_target: bool
     coverage: Coverage
+    gaps: list[Gap] = Field(default_factory=list)
     results: list[CheckResult] = Field(default_factory=list)
     requirements: list[RequirementResult] = Field(default_factory=list)
     endpoint_errors: list[str] = Field(default_factory=list)

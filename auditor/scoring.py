@@ -17,7 +17,7 @@ from collections import defaultdict
 from typing import Iterable
 
 from auditor.catalog import Requirement
-from auditor.results import CheckResult, Coverage, RequirementResult
+from auditor.results import CheckResult, Coverage, Gap, RequirementResult
 from auditor.slvector import FRS, SLVector
 
 ASSESSED = {"passed", "failed", "error"}  # an error is an attempt that counts against SL-A
@@ -85,3 +85,23 @@ def coverage(requirements: list[RequirementResult], target: SLVector) -> Coverag
         by_fr[fr] = round(sum(r.status in JUDGED for r in fr_rows) / len(fr_rows), 3) if fr_rows else 1.0
     ratio = round(len(assessed) / len(applicable), 3) if applicable else 1.0
     return Coverage(assessed=len(assessed), applicable=len(applicable), ratio=ratio, by_fr=by_fr)
+
+
+def gaps(requirements: list[RequirementResult], sl_achieved: SLVector, target: SLVector) -> list[Gap]:
+    """For each FR below target, the rows that stop automated SL-A at its current level."""
+    out = []
+    for fr in FRS:
+        level, wanted = sl_achieved[fr], target[fr]
+        if level >= wanted:
+            continue
+        rows = [r for r in requirements if r.fr == fr and r.status != "not_applicable"]
+        unmet = [r for r in rows if r.sl <= level + 1 and r.status in UNMET]
+        if unmet:
+            blocking, reason = unmet, f"requirements up to SL {level + 1} failed or could not be read"
+        else:
+            blocking = [r for r in rows if r.sl == level + 1]
+            reason = (f"no requirement introduced at SL {level + 1} was assessed automatically: "
+                      "provide evidence (manual verification) or add checks")
+        out.append(Gap(fr=fr, sl_target=wanted, sl_achieved=level, reason=reason,
+                       blocking=[f"{r.id} ({r.status.replace('_', ' ')})" for r in blocking]))
+    return out

@@ -283,7 +283,7 @@ def world_writable(sys_world_writable: WorldWritable, params: dict[str, Any]) ->
 
 @check("linux.disk.encryption",
        title="Root and data filesystems encrypted at rest (LUKS/dm-crypt)",
-       requirements=["SR 4.1", "SR 4.1 RE1", "CR 4.1"], applies_to=["host"], severity="medium",
+       requirements=["SR 4.1", "SR 4.1 RE1", "CR 4.1", "SR 4.2", "CR 4.2"], applies_to=["host"], severity="medium",
        params={"exclude_mounts": ["/boot", "/boot/*", "/efi", "[SWAP]", "/snap/*", "/var/lib/snapd/*"],
                "exclude_fstypes": ["squashfs", "iso9660", "vfat", "tmpfs", "overlay"]},
        remediation=("Encrypt the volumes with LUKS2 at installation (Debian/Ubuntu installer 'Guided - use entire "
@@ -293,7 +293,9 @@ def world_writable(sys_world_writable: WorldWritable, params: dict[str, Any]) ->
                     "chosen countermeasure, document it and waive this check."))
 def disk_encryption(sys_block_devices: BlockDevices, params: dict[str, Any]) -> Verdict:
     """Engineering laptops and HMI disks leave the site for repair or disposal; without encryption at rest
-    their project files, credentials and keys are readable (information confidentiality, SR 4.1 RE1)."""
+    their project files, credentials and keys are readable (information confidentiality, SR 4.1 RE1).
+    Encryption at rest is also what makes purging a decommissioned disk dependable: destroying the LUKS
+    key slots is a cryptographic erase (NIST SP 800-88), the capability SR 4.2 / CR 4.2 asks for."""
     expected = "every mounted root/data filesystem sits on a crypt (LUKS) layer"
     if sys_block_devices.state != "ok":
         return error(f"block devices not readable: {sys_block_devices.detail}")

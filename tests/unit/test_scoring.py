@@ -110,3 +110,20 @@ def test_readme_worked_example() -> None:
     results[2] = result("linux.sshd.login-grace-time", "fail", "CR 7.1")
     reqs = requirement_results(rows, results)
     assert achieved(reqs, strict=False).FR7 == 0 and achieved(reqs, strict=True).FR7 == 0
+
+
+def test_gaps_name_what_blocks_the_target() -> None:
+    from auditor.scoring import gaps
+
+    rows = [r for r in _rows() if r.fr == 4]
+    results = [result(f"x.fr4.{i}", "pass", r.id) for i, r in enumerate(rows) if r.sl == 1]
+    reqs = requirement_results(rows, results)
+    level = achieved(reqs, strict=False)
+    assert level.FR4 == 1
+    found = gaps(reqs, level, SLVector.model_validate({"FR4": 2}))
+    assert [g.fr for g in found] == ["FR4"]
+    assert found[0].blocking == ["CR 4.2 (not assessed)"] and "no requirement introduced at SL 2" in found[0].reason
+    results[0] = result("x.fr4.0", "fail", results[0].requirements[0])
+    reqs = requirement_results(rows, results)
+    found = gaps(reqs, achieved(reqs, strict=False), SLVector.model_validate({"FR4": 2}))
+    assert found[0].blocking == [f"{results[0].requirements[0]} (failed)"]
