@@ -84,6 +84,30 @@ def scenario(name: str, hosts: int | None, concurrency: int, repeat: int) -> dic
     }
 
 
+def real_sshd_scenario(repeat: int) -> dict | None:
+    """One real OpenSSH sshd (hardened config) on loopback, when this machine can start one (root + sshd)."""
+    try:
+        from tests.support.real_sshd import RealSshd, sshd_unavailable_reason
+    except ImportError:
+        return None
+    if sshd_unavailable_reason():
+        return None
+    with tempfile.TemporaryDirectory(prefix="iacs-bench-sshd-") as workdir, RealSshd("hardened", Path(workdir)) as sshd:
+        inventory = Inventory.model_validate({"site": "bench", "assets": [{
+            "id": "real-sshd", "type": "host", "address": sshd.host, "endpoints": [{
+                "protocol": "ssh", "port": sshd.port, "username": sshd.username, "key_file": str(sshd.client_key),
+                "known_hosts": str(sshd.known_hosts)}]}]})
+        walls = [_scan(inventory, str(sshd.known_hosts), 1) for _ in range(repeat)]
+    bundle, result = walls[-1][1], walls[-1][2]
+    session = next((i.data() for i in bundle.assets[0].items if i.request.op == "session"), {})
+    return {"scenario": "real OpenSSH sshd, hardened (no sudo)", "hosts": 1, "assessed": int(result.assets[0].status == "assessed"),
+            "scans": repeat, "wall_s_median": round(statistics.median(w for w, _, _ in walls), 3),
+            "wall_s_min": round(min(w for w, _, _ in walls), 3),
+            "per_host_s_median": round(statistics.median(w for w, _, _ in walls), 3),
+            "ssh_exec_round_trips_per_host": session.get("round_trips", 0), "ssh_connections_per_host": 2,
+            "evidence_items_per_host": len(bundle.assets[0].items), "checks_per_host": len(result.assets[0].results)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--hosts", type=int, default=100)
@@ -92,10 +116,13 @@ def main() -> None:
     args = parser.parse_args()
     rows = [scenario("demo plant", None, 8, args.repeat),
             scenario(f"scaled plant ({args.hosts} hosts)", args.hosts, args.concurrency, 1)]
+    real = real_sshd_scenario(args.repeat)
+    if real:
+        rows.append(real)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     print(f"machine: {machine}; scanner peak RSS {peak_mib:.0f} MiB (whole benchmark process)\n")
-    print("| scenario | hosts | wall (median) | per host (median) | SSH connections/host | exec round trips/host | items/host | checks/host |")
+    print("| scenario | hosts | wall (median) | per host (median) | TCP connections/host | SSH exec round trips/host | items/host | checks/host |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         print(f"| {r['scenario']} | {r['hosts']} ({r['assessed']} assessed) | {r['wall_s_median']} s | "
