@@ -22,10 +22,11 @@ weak/hardened, 127.0.20.1 upwards).
 
 from __future__ import annotations
 
+import importlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import paramiko
 import yaml
@@ -46,6 +47,27 @@ class PlantHost:
     zone: str
     type: str = "host"
     description: str = ""
+    protocol: str = "ssh"  # which simulator serves it: a key of LAUNCHERS
+
+
+# protocol -> "module:function"; a launcher starts one device and returns (simulator, inventory endpoint).
+# Each simulator kind owns its launcher, so adding a kind of device is one line here.
+LAUNCHERS: dict[str, str] = {
+    "ssh": "simulators.plant:launch_ssh",
+}
+
+
+def launcher(protocol: str) -> Callable[["PlantHost", "Plant"], tuple[Any, dict[str, Any]]]:
+    module_name, _, function = LAUNCHERS[protocol].partition(":")
+    return getattr(importlib.import_module(module_name), function)
+
+
+def launch_ssh(host: "PlantHost", plant: "Plant") -> tuple[SshSimulator, dict[str, Any]]:
+    """An SSH host simulator that accepts only the plant's auditor key."""
+    sim = SshSimulator(host.fixture, host=host.address, port=0, username=USERNAME, authorized_key=plant.client_key)
+    sim.start()
+    return sim, {"protocol": "ssh", "port": sim.port, "username": USERNAME, "key_file": str(plant.key_path),
+                 "known_hosts": str(plant.known_hosts), "timeout": plant.timeout}
 
 
 DEFAULT_ZONES: list[dict[str, Any]] = [
@@ -79,7 +101,8 @@ class Plant:
         self.key_path = self.workdir / "auditor_key"
         self.known_hosts = self.workdir / "known_hosts"
         self.inventory_path = self.workdir / "plant.yaml"
-        self.simulators: dict[str, SshSimulator] = {}
+        self.simulators: dict[str, Any] = {}  # host id -> simulator (each has .port, .requests, .stop())
+        self.endpoints: dict[str, dict[str, Any]] = {}
         self.client_key: paramiko.PKey | None = None
 
     @staticmethod
@@ -108,10 +131,7 @@ class Plant:
         try:
             self.client_key = self._write_client_key()
             for host in self.hosts:
-                sim = SshSimulator(host.fixture, host=host.address, port=0, username=USERNAME,
-                                   authorized_key=self.client_key)
-                self.simulators[host.id] = sim
-                sim.start()
+                self.simulators[host.id], self.endpoints[host.id] = launcher(host.protocol)(host, self)
             self._write_known_hosts()
             self._write_inventory()
         except BaseException:
@@ -142,7 +162,7 @@ class Plant:
         return key
 
     def _write_known_hosts(self) -> None:
-        text = "".join(sim.known_hosts_line for sim in self.simulators.values())
+        text = "".join(sim.known_hosts_line for sim in self.simulators.values() if isinstance(sim, SshSimulator))
         tmp = self.known_hosts.with_name(self.known_hosts.name + ".tmp")
         tmp.write_text(text)
         os.replace(tmp, self.known_hosts)
@@ -151,13 +171,8 @@ class Plant:
         """The inventory as data (valid against :class:`auditor.inventory.Inventory`)."""
         assets = []
         for host in self.hosts:
-            sim = self.simulators[host.id]
-            asset: dict[str, Any] = {
-                "id": host.id, "type": host.type, "zone": host.zone, "address": host.address,
-                "endpoints": [{"protocol": "ssh", "port": sim.port, "username": USERNAME,
-                               "key_file": str(self.key_path), "known_hosts": str(self.known_hosts),
-                               "timeout": self.timeout}],
-            }
+            asset: dict[str, Any] = {"id": host.id, "type": host.type, "zone": host.zone, "address": host.address,
+                                     "endpoints": [self.endpoints[host.id]]}
             if host.description:
                 asset["description"] = host.description
             assets.append(asset)
