@@ -23,7 +23,7 @@ from auditor.verdicts import Verdict, error
 log = logging.getLogger(__name__)
 
 
-class _FactCache:
+class FactCache:
     """Parses each fact at most once per asset and remembers which evidence items it read."""
 
     def __init__(self, items: list[EvidenceItem], registry: Registry):
@@ -45,7 +45,7 @@ class _FactCache:
         return self._cache[name]
 
 
-def run_check(spec: CheckSpec, facts: _FactCache, params: dict[str, Any]) -> tuple[Verdict, list[str]]:
+def run_check(spec: CheckSpec, facts: FactCache, params: dict[str, Any]) -> tuple[Verdict, list[str]]:
     """Run one check; missing evidence and check bugs become ``error`` verdicts that say why."""
     arguments: dict[str, Any] = {}
     used: list[str] = []
@@ -76,7 +76,7 @@ def evaluate_asset(asset: Asset, evidence: AssetEvidence, profile: Profile, sl_t
                    registry: Registry = REGISTRY) -> AssetResult:
     rows = basis_rows(profile, asset.type)
     row_sl = {row.id: row.sl for row in rows}
-    facts = _FactCache(evidence.items, registry)
+    facts = FactCache(evidence.items, registry)
     results: list[CheckResult] = []
     for spec in profile.selected_checks(registry):
         if evidence.status == "error":

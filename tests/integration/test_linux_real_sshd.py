@@ -30,7 +30,6 @@ import contextlib
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -38,7 +37,7 @@ import paramiko
 import pytest
 import yaml
 
-from auditor.evaluate import _FactCache, run_check
+from auditor.evaluate import FactCache, run_check
 from auditor.evidence import EvidenceItem
 from auditor.inventory import Asset
 from auditor.registry import REGISTRY
@@ -46,7 +45,7 @@ from auditor.verdicts import Verdict
 from connectors.base import ScanOptions
 from connectors.ssh.connector import SshConnector
 from simulators.ssh.server import FIXTURES, SshSimulator
-from tests.support.real_sshd import RealSshd, require_real_sshd
+from tests.support.real_sshd import RealSshd, weak_and_hardened
 
 REQUIRED = ["linux.sshd.permit-root-login", "linux.sshd.password-authentication", "linux.sshd.weak-crypto",
             "linux.sshd.max-auth-tries", "linux.sshd.banner", "linux.sshd.login-grace-time", "linux.sshd.idle-timeout"]
@@ -57,18 +56,8 @@ SUDOERS_DROPIN = Path("/etc/sudoers.d/zz-iacs-linux-real-sshd-test")
 
 @pytest.fixture(scope="module")
 def daemons() -> Iterator[dict[str, RealSshd]]:
-    require_real_sshd()
-    dirs = {}
-    for profile in ("weak", "hardened"):
-        path = Path(tempfile.mkdtemp(prefix=f"iacs-linux-{profile}-"))
-        os.chmod(path, 0o755)  # only the config file's own mode decides whether the audit user can read it
-        dirs[profile] = path
-    try:
-        with RealSshd("weak", dirs["weak"]) as weak, RealSshd("hardened", dirs["hardened"]) as hardened:
-            yield {"weak": weak, "hardened": hardened}
-    finally:
-        for path in dirs.values():
-            shutil.rmtree(path, ignore_errors=True)
+    with weak_and_hardened("iacs-linux") as pair:
+        yield pair
 
 
 def specs() -> list[Any]:
@@ -92,7 +81,7 @@ async def collect(host: str, port: int, username: str, key: Path, known_hosts: P
 
 
 def evaluate(items: list[EvidenceItem]) -> dict[str, Verdict]:
-    cache = _FactCache(items, REGISTRY)
+    cache = FactCache(items, REGISTRY)
     return {spec.id: run_check(spec, cache, spec.params)[0] for spec in specs()}
 
 
@@ -103,7 +92,7 @@ def report(label: str, verdicts: dict[str, Verdict]) -> None:
 
 
 def fact(items: list[EvidenceItem], name: str) -> Any:
-    value, problem, _ = _FactCache(items, REGISTRY).get(name)
+    value, problem, _ = FactCache(items, REGISTRY).get(name)
     if problem is not None:
         raise problem
     return value

@@ -10,9 +10,6 @@ Needs root and openssh-server: skipped locally without them, failed under CI=tru
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -24,25 +21,15 @@ from auditor.inventory import Asset
 from auditor.registry import request, ssh_exec
 from connectors.base import ConnectorError, ScanOptions
 from connectors.ssh.connector import SshConnector
-from tests.support.real_sshd import HARDENED_BANNER, RealSshd, require_real_sshd
+from tests.support.real_sshd import HARDENED_BANNER, RealSshd, weak_and_hardened
 
 TIMEOUT = 5.0
 
 
 @pytest.fixture(scope="module")
 def daemons() -> Iterator[dict[str, RealSshd]]:
-    require_real_sshd()
-    dirs = {}
-    for profile in ("weak", "hardened"):
-        path = Path(tempfile.mkdtemp(prefix=f"iacs-conn-{profile}-"))
-        os.chmod(path, 0o755)  # see test_real_sshd_harness: the config mode alone must decide readability
-        dirs[profile] = path
-    try:
-        with RealSshd("weak", dirs["weak"]) as weak, RealSshd("hardened", dirs["hardened"]) as hardened:
-            yield {"weak": weak, "hardened": hardened}
-    finally:
-        for path in dirs.values():
-            shutil.rmtree(path, ignore_errors=True)
+    with weak_and_hardened("iacs-conn") as pair:
+        yield pair
 
 
 def connector(server: RealSshd, options: ScanOptions | None = None, **endpoint: Any) -> SshConnector:

@@ -27,6 +27,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Iterator, Literal
@@ -548,3 +549,21 @@ class RealSshd:
     def __repr__(self) -> str:
         return (f"RealSshd(profile={self.profile!r}, port={self.port}, pid={self.pid}, "
                 f"config={str(self.config_path)!r})")
+
+
+@contextlib.contextmanager
+def weak_and_hardened(prefix: str) -> Iterator[dict[str, RealSshd]]:
+    """Both daemons at once, each in a world-traversable work dir (0755), so that only the config file's
+    own mode decides whether the audit user can read it; everything is removed afterwards."""
+    require_real_sshd()
+    dirs = {}
+    for profile in ("weak", "hardened"):
+        path = Path(tempfile.mkdtemp(prefix=f"{prefix}-{profile}-"))
+        os.chmod(path, 0o755)
+        dirs[profile] = path
+    try:
+        with RealSshd("weak", dirs["weak"]) as weak, RealSshd("hardened", dirs["hardened"]) as hardened:
+            yield {"weak": weak, "hardened": hardened}
+    finally:
+        for path in dirs.values():
+            shutil.rmtree(path, ignore_errors=True)

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from auditor.evaluate import _FactCache, run_check
+from auditor.evaluate import FactCache, run_check
 from auditor.evidence import EvidenceItem, EvidenceRequest
 from auditor.facts import FactEvidence
 from auditor.registry import REGISTRY
@@ -53,5 +53,5 @@ class Evidence:
 
     def check(self, check_id: str, **params: Any) -> Verdict:
         spec = REGISTRY.check(check_id)
-        verdict, _used = run_check(spec, _FactCache(self.items, REGISTRY), {**spec.params, **params})
+        verdict, _used = run_check(spec, FactCache(self.items, REGISTRY), {**spec.params, **params})
         return verdict

@@ -345,7 +345,7 @@ async def test_through_the_real_connector_and_ssh_simulator(fixture: str, expect
 
     import paramiko
 
-    from auditor.evaluate import _FactCache, run_check
+    from auditor.evaluate import FactCache, run_check
     from auditor.inventory import Asset
     from connectors.base import ScanOptions
     from connectors.ssh.connector import SshConnector
@@ -366,6 +366,6 @@ async def test_through_the_real_connector_and_ssh_simulator(fixture: str, expect
         items = await SshConnector(asset, asset.endpoints[0], ScanOptions(command_timeout=30)).collect(requests)
         assert {r["kind"] for r in sim.requests} <= {"connect", "auth", "exec"}     # nothing but reads
     assert all(i.status == "ok" for i in items), [i.error for i in items if i.status != "ok"]
-    cache = _FactCache(items, REGISTRY)
+    cache = FactCache(items, REGISTRY)
     verdicts = Counter(run_check(spec, cache, spec.params)[0].status for spec in specs)
     assert dict(verdicts) == expected
