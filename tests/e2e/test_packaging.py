@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,14 +24,21 @@ from reports.json_report import result_schema
 from reports.html import render_html
 from tests_fixture import build_result
 assert "<html" in render_html(build_result())
+from simulators.ssh.server import load_fixture
+load_fixture("weak"); load_fixture("hardened")
+import simulators.plant  # the demo plant and its fixtures ship too: 'iacs-audit demo' works after pip install
 print("wheel ok")
 """
 
 
 def test_wheel_installs_with_its_data(tmp_path: Path) -> None:
+    # build from a clean copy: a stale build/ folder in the work tree must not leak into the wheel
+    source = tmp_path / "src"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(".venv", ".git", "build", "*.egg-info", "__pycache__",
+                                                                  "demo-out", "out", ".pytest_cache"))
     wheels = tmp_path / "wheels"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                    "-w", str(wheels), str(REPO)], check=True, timeout=300, cwd=tmp_path)
+                    "-w", str(wheels), str(source)], check=True, timeout=300, cwd=tmp_path)
     wheel = next(wheels.glob("iacs_auditor-*.whl"))
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
