@@ -376,3 +376,8 @@ def write_html(result: ScanResult, path: str | Path, *, evidence: EvidenceBundle
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(render_html(result, evidence=evidence, checks=checks), encoding="utf-8", newline="\n")
     return target
+
+
+def write_html_format(result: ScanResult, path: Path, evidence: EvidenceBundle | None = None) -> Path:
+    """The ``html`` entry of :data:`reports.FORMATS`."""
+    return write_html(result, path, evidence=evidence)

@@ -202,5 +202,11 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if stale else 0
 
 
+def write_result_format(result: ScanResult, path: Path, evidence: EvidenceBundle | None = None) -> Path:
+    """The ``json`` entry of :data:`reports.FORMATS` (the evidence is written separately, as evidence.json)."""
+    return write_result(result, path)
+
+
 if __name__ == "__main__":
     sys.exit(main())
+

@@ -68,3 +68,11 @@ def test_usage_errors() -> None:
     url = run("scan", "ssh://u:secret@127.0.0.1:1", "--type", "host", "--out", "x")
     assert url.exit_code == 2 and "never put a password in a URL" in url.stderr
     assert run("scan", "--inventory", "a.yaml", "ssh://u@h", "--out", "x").exit_code == 2
+
+
+def test_unknown_report_format_is_a_usage_error(tmp_path: Path) -> None:
+    inv = tmp_path / "plant.yaml"
+    inv.write_text("assets:\n  - id: a\n    type: host\n    address: 127.0.0.1\n"
+                   "    endpoints: [{protocol: ssh, port: 1, username: u}]\n")
+    result = run("scan", "--inventory", str(inv), "--format", "json,docx", "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2 and "unknown format docx" in result.stderr

@@ -1,71 +1,24 @@
-"""The ``iacs-audit`` command line (contract: see README, "Command line").
-
-Exit codes: 0 every assessed asset meets its SL-T; 1 some asset falls short; 2 usage or configuration
-error; 3 some asset could not be assessed. 2 and 3 win over 1.
-"""
+"""Scanning commands: scan, rescore, simulate and demo."""
 
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
 import os
+import signal
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import click
-from rich.console import Console
 from rich.table import Table
 
-from auditor import __version__
+from auditor.cli import cli
+from auditor.cli.common import (AD_HOC_SCHEMES, EXIT_OK, EXIT_SHORT, EXIT_UNASSESSED, console, err_console,
+                                guard)
 from auditor.errors import ConfigError
-
-EXIT_OK, EXIT_SHORT, EXIT_CONFIG, EXIT_UNASSESSED = 0, 1, 2, 3
-AD_HOC_SCHEMES = {"ssh": "ssh", "snmp": "snmp", "modbus": "modbus", "opc.tcp": "opcua"}
-
-err_console = Console(stderr=True)
-
-
-def _console() -> Console:
-    """Standard output; wide when piped so ids are never folded mid-word in logs and tests."""
-    console = Console()
-    return console if console.is_terminal else Console(width=200)
-
-
-def _fail_config(exc: ConfigError) -> None:
-    err_console.print(f"[bold red]configuration error[/]\n{exc}", markup=True, highlight=False)
-    sys.exit(EXIT_CONFIG)
-
-
-def _guard(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn configuration errors into exit code 2 with the file, field and reason."""
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return function(*args, **kwargs)
-        except ConfigError as exc:
-            _fail_config(exc)
-
-    wrapper.__name__ = function.__name__
-    wrapper.__doc__ = function.__doc__
-    return wrapper
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, package_name="iacs-auditor", prog_name="iacs-audit")
-@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
-def cli(verbose: int) -> None:
-    """Read-only hardening auditor for IACS components, scored against IEC 62443-3-3 and 62443-4-2."""
-    level = logging.WARNING - 10 * verbose
-    logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("paramiko", "asyncua", "pymodbus", "pysnmp"):
-        logging.getLogger(noisy).setLevel(max(level, logging.WARNING) if verbose < 2 else logging.DEBUG)
-
-
-# --------------------------------------------------------------------------- scan / rescore
+from reports import DEFAULT_SCAN_FORMATS, FORMATS, default_name, write_report
 
 
 def _ad_hoc_inventory(target: str, component_type: str | None, key: str | None, password_env: str | None,
@@ -141,21 +94,31 @@ class _Progress:
             click.echo(f"{event:7} {asset}: {detail}", err=True)
 
 
-def _write_outputs(out: Path, result, bundle) -> None:
-    """result.json, evidence.json and report.html: the three files every scan and rescore leaves."""
-    from reports.html import write_html
-    from reports.json_report import write_evidence, write_result
+def _write_outputs(out: Path, result, bundle, formats: tuple[str, ...] = DEFAULT_SCAN_FORMATS) -> list[Path]:
+    """evidence.json always (it is what a rescore reads), then one file per requested report format."""
+    from reports.json_report import write_evidence
 
     out.mkdir(parents=True, exist_ok=True)
-    write_result(result, out / "result.json")
-    write_evidence(bundle, out / "evidence.json")
-    write_html(result, out / "report.html", evidence=bundle)
+    written = [write_evidence(bundle, out / "evidence.json")]
+    for fmt in formats:
+        written.append(write_report(result, fmt, out / default_name(fmt), bundle))
+    return written
 
 
-def _print_summary(result, out: Path | None, quiet: bool) -> None:
+def _formats(values: tuple[str, ...]) -> tuple[str, ...]:
+    """``--format json,html --format csv`` -> ("json", "html", "csv"), validated."""
+    chosen = tuple(dict.fromkeys(f.strip().lower() for v in values for f in v.split(",") if f.strip()))
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown:
+        raise click.BadParameter(f"unknown format {', '.join(unknown)}; known: {', '.join(FORMATS)}",
+                                 param_hint="--format")
+    return chosen or DEFAULT_SCAN_FORMATS
+
+
+def _print_summary(result, written: list[Path], quiet: bool) -> None:
     if quiet:
         return
-    console = _console()
+    out_console = console()
     table = Table(title=f"{result.site}: SL-A against SL-T (FR1..FR7)", title_justify="left")
     for column in ("asset", "type", "status", "SL-T", "SL-A", "SL-A strict", "coverage", "fail", "error", "manual"):
         table.add_column(column)
@@ -166,16 +129,17 @@ def _print_summary(result, out: Path | None, quiet: bool) -> None:
         table.add_row(asset.id, asset.type, f"[{colour}]{status}[/]", asset.sl_target.compact(),
                       asset.sl_achieved.compact(), asset.sl_achieved_strict.compact(),
                       f"{asset.coverage.ratio:.0%}", str(counts["fail"]), str(counts["error"]), str(counts["manual"]))
-    console.print(table)
+    out_console.print(table)
     for asset in result.assets:
         if asset.error:
-            console.print(f"[red]{asset.id}[/]: {asset.error}", highlight=False)
-    if out is not None:
-        console.print(f"wrote {out / 'result.json'}, {out / 'evidence.json'}, {out / 'report.html'}")
+            out_console.print(f"[red]{asset.id}[/]: {asset.error}", highlight=False)
+    if written:
+        out_console.print("wrote " + ", ".join(str(p) for p in written))
 
 
 def _run_scan(inventory, source: str, *, profile: str | None, sl: int | None, out: Path, options,
-              concurrency: int, asset_timeout: float, quiet: bool) -> int:
+              concurrency: int, asset_timeout: float, quiet: bool,
+              formats: tuple[str, ...] = DEFAULT_SCAN_FORMATS) -> int:
     from auditor.engine import EngineSettings, scan
     from auditor.planning import plan_assets, selection_label
     from auditor.secrets import check_references
@@ -189,8 +153,7 @@ def _run_scan(inventory, source: str, *, profile: str | None, sl: int | None, ou
         err_console.print("interrupted")
         _exit_now(EXIT_UNASSESSED)
     bundle, result = outcome
-    _write_outputs(out, result, bundle)
-    _print_summary(result, out, quiet)
+    _print_summary(result, _write_outputs(out, result, bundle, formats), quiet)
     if result.interrupted:
         err_console.print("[yellow]scan interrupted: finished assets were written, the rest are marked skipped[/]")
         _exit_now(result.exit_code())
@@ -203,8 +166,6 @@ def _run_until_interrupted(coroutine):
     The loop is closed without waiting for its I/O threads: a thread blocked on a hung device must not
     hold the technician's terminal after Ctrl-C.
     """
-    import signal
-
     loop = asyncio.new_event_loop()
     task = loop.create_task(coroutine)
     try:
@@ -241,11 +202,14 @@ def _exit_now(code: int) -> None:
 @click.option("--no-sudo", is_flag=True, help="Never try 'sudo -n' on hosts.")
 @click.option("--concurrency", type=click.IntRange(1, 256), default=8, show_default=True, help="Assets scanned at once.")
 @click.option("--asset-timeout", type=click.FloatRange(1, 86400), default=300, show_default=True, help="Seconds per asset.")
+@click.option("-f", "--format", "formats", multiple=True, metavar="FORMATS",
+              help="Report formats to write, comma-separated or repeated (default json,html); evidence.json is always written.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress or summary output.")
-@_guard
+@guard
 def scan(target: str | None, inventory: Path | None, profile: str | None, sl: int | None, out: Path,
          component_type: str | None, key: str | None, password_env: str | None, known_hosts: str | None,
-         trust_on_first_use: bool, no_sudo: bool, concurrency: int, asset_timeout: float, quiet: bool) -> None:
+         trust_on_first_use: bool, no_sudo: bool, concurrency: int, asset_timeout: float, formats: tuple[str, ...],
+         quiet: bool) -> None:
     """Scan an inventory, or one TARGET such as ssh://auditor@10.0.0.5:22, and write result.json,
     evidence.json and report.html into OUT."""
     from auditor.inventory import load_inventory
@@ -262,7 +226,7 @@ def scan(target: str | None, inventory: Path | None, profile: str | None, sl: in
     options = ScanOptions(trust_on_first_use=trust_on_first_use, use_sudo=not no_sudo,
                           known_hosts=Path(known_hosts).expanduser() if known_hosts else None, ssh_key_file=key)
     sys.exit(_run_scan(inv, source, profile=profile, sl=sl, out=out, options=options, concurrency=concurrency,
-                       asset_timeout=asset_timeout, quiet=quiet))
+                       asset_timeout=asset_timeout, quiet=quiet, formats=_formats(formats)))
 
 
 @cli.command()
@@ -270,9 +234,11 @@ def scan(target: str | None, inventory: Path | None, profile: str | None, sl: in
 @click.option("-p", "--profile", help="Profile name or YAML file.")
 @click.option("--sl", type=click.IntRange(1, 4), help="Target SL; built-in profile per asset type.")
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("-f", "--format", "formats", multiple=True, metavar="FORMATS", help="As for scan (default json,html).")
 @click.option("-q", "--quiet", is_flag=True)
-@_guard
-def rescore(evidence: Path, profile: str | None, sl: int | None, out: Path, quiet: bool) -> None:
+@guard
+def rescore(evidence: Path, profile: str | None, sl: int | None, out: Path, formats: tuple[str, ...],
+            quiet: bool) -> None:
     """Re-score an evidence bundle against another profile or SL, offline (no network)."""
     from auditor.engine import score
     from auditor.planning import plan_assets, selection_label
@@ -287,151 +253,9 @@ def rescore(evidence: Path, profile: str | None, sl: int | None, out: Path, quie
     plans = plan_assets(bundle.inventory, profile=profile, sl=sl)
     interrupted = any(a.status == "skipped" for a in bundle.assets)
     result = score(bundle, plans, selection_label(profile, sl), interrupted=interrupted)
-    _write_outputs(out, result, bundle)  # the bundle travels along, so OUT can be rescored again
-    _print_summary(result, out, quiet)
+    # the bundle travels along, so OUT can be rescored again
+    _print_summary(result, _write_outputs(out, result, bundle, _formats(formats)), quiet)
     sys.exit(result.exit_code())
-
-
-# --------------------------------------------------------------------------- explain
-
-
-@cli.group()
-def checks() -> None:
-    """List and explain the checks that can run."""
-
-
-@checks.command("list")
-@click.option("-t", "--type", "component_type", type=click.Choice(["host", "network", "embedded", "application"]))
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def checks_list(component_type: str | None, as_json: bool) -> None:
-    """All registered checks (built-in and third-party packs)."""
-    from auditor.registry import REGISTRY
-
-    registry = REGISTRY.load()
-    specs = sorted(registry.checks.values(), key=lambda s: s.id)
-    if component_type:
-        specs = [s for s in specs if component_type in s.applies_to]
-    if as_json:
-        click.echo(json.dumps([{"id": s.id, "title": s.title, "severity": s.severity, "applies_to": list(s.applies_to),
-                                "requirements": list(s.requirements), "pack": s.pack} for s in specs], indent=2))
-        return
-    table = Table(title=f"{len(specs)} checks")
-    for column in ("id", "severity", "types", "requirements", "title"):
-        table.add_column(column, overflow="fold")
-    for s in specs:
-        table.add_row(s.id, s.severity, ",".join(s.applies_to), ", ".join(s.requirements), s.title)
-    _console().print(table)
-    for problem in registry.load_errors:
-        err_console.print(f"[yellow]warning:[/] {problem}", highlight=False)
-
-
-@checks.command("show")
-@click.argument("check_id")
-def checks_show(check_id: str) -> None:
-    """Everything about one check: why, what it reads, how to fix, which requirements."""
-    from auditor.catalog import load_catalog
-    from auditor.registry import REGISTRY
-
-    registry = REGISTRY.load()
-    if check_id not in registry.checks:
-        raise click.UsageError(f"unknown check {check_id!r}; see 'iacs-audit checks list'")
-    spec = registry.checks[check_id]
-    catalog = load_catalog()
-    click.echo(f"{spec.id}\n  {spec.title}\n")
-    click.echo(f"severity:    {spec.severity}\napplies to:  {', '.join(spec.applies_to)}\npack:        {spec.pack}")
-    click.echo("requirements:")
-    for req_id in spec.requirements:
-        row = catalog.get(req_id)
-        click.echo(f"  {row.id:<14} FR{row.fr} SL{row.sl}  {row.title}")
-    click.echo(f"\nwhy:\n  {spec.rationale}\n\nremediation:\n  {spec.remediation}")
-    if spec.params:
-        click.echo("\nparameters (defaults; profiles may override):")
-        for name, value in spec.params.items():
-            click.echo(f"  {name}: {json.dumps(value)}")
-    click.echo("\nevidence read:")
-    for fact_name in spec.facts:
-        fact_spec = registry.facts[fact_name]
-        click.echo(f"  fact {fact_name} ({fact_spec.protocol})")
-        for req in fact_spec.requests:
-            sudo = " [sudo -n if allowed]" if req.option("sudo") else ""
-            click.echo(f"    {req.op}: {req.target}{sudo}")
-
-
-@cli.group()
-def profiles() -> None:
-    """List and show profiles (built-in or files)."""
-
-
-@profiles.command("list")
-def profiles_list() -> None:
-    """The built-in profiles."""
-    from auditor.profiles import builtin_names, load_profile
-
-    table = Table(title="built-in profiles")
-    for column in ("name", "type", "SL-T", "extends", "checks", "title"):
-        table.add_column(column)
-    for name in builtin_names():
-        profile = load_profile(name)
-        table.add_row(name, profile.type, profile.sl_target.compact(), " <- ".join(profile.chain[1:]) or "-",
-                      str(len(profile.selected_checks())), profile.title)
-    _console().print(table)
-
-
-@profiles.command("show")
-@click.argument("name")
-@_guard
-def profiles_show(name: str) -> None:
-    """The effective profile after 'extends', with every check's effective parameters."""
-    from auditor.profiles import load_profile
-
-    profile = load_profile(name)
-    click.echo(f"{profile.id}: {profile.title}\nsource: {profile.source}\nchain: {' <- '.join(profile.chain)}")
-    click.echo(f"type: {profile.type}\nSL-T: {profile.sl_target.compact()}\nbasis: {profile.basis}")
-    if profile.description:
-        click.echo(f"\n{profile.description.strip()}")
-    selected = profile.selected_checks()
-    click.echo(f"\n{len(selected)} checks selected:")
-    for spec in selected:
-        params = profile.params_for(spec)
-        suffix = "  " + json.dumps(params, sort_keys=True) if params else ""
-        click.echo(f"  {spec.id}{suffix}")
-
-
-@cli.command()
-@click.option("--fr", type=click.Choice([f"FR{n}" for n in range(1, 8)], case_sensitive=False))
-@click.option("--sl", type=click.IntRange(1, 4), help="Rows required at this SL (lowest SL <= N).")
-@click.option("-t", "--type", "component_type", type=click.Choice(["host", "network", "embedded", "application"]))
-@click.option("--basis", type=click.Choice(["component", "system"]), default=None,
-              help="4-2 component rows (default with --type) or 3-3 system rows.")
-def catalog(fr: str | None, sl: int | None, component_type: str | None, basis: str | None) -> None:
-    """IEC 62443 requirements with their SL, and the checks that give evidence for each."""
-    from auditor.catalog import load_catalog
-    from auditor.registry import REGISTRY
-
-    cat = load_catalog()
-    basis = basis or ("component" if component_type else "system")
-    rows = cat.rows(basis, component_type or "host") if basis == "component" else cat.for_system()
-    if fr:
-        rows = [r for r in rows if r.fr == int(fr[2:])]
-    if sl:
-        rows = [r for r in rows if r.sl <= sl]
-    registry = REGISTRY.load()
-    covering: dict[str, list[str]] = {}
-    for spec in registry.checks.values():
-        if component_type and component_type not in spec.applies_to:
-            continue
-        for req in spec.requirements:
-            covering.setdefault(req, []).append(spec.id)
-    table = Table(title=f"{len(rows)} requirements ({'IEC 62443-4-2' if basis == 'component' else 'IEC 62443-3-3'})")
-    for column in ("id", "FR", "SL", "title", "checks"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        checks_ = covering.get(row.id, [])
-        table.add_row(row.id, f"FR{row.fr}", str(row.sl), row.title, ", ".join(sorted(checks_)) or "[dim]not assessed[/]")
-    _console().print(table)
-
-
-# --------------------------------------------------------------------------- simulators
 
 
 @cli.command()
@@ -472,11 +296,3 @@ def demo(out: Path, sl: int | None) -> None:
                "plant has weak hosts)", 3: "some assets could not be assessed"}
     click.echo(f"demo finished: scan exit code {code} ({meaning.get(code, 'see above')}); open {out / 'report.html'}")
     sys.exit(EXIT_OK if code in (EXIT_OK, EXIT_SHORT) else code)
-
-
-def main() -> None:
-    cli(prog_name="iacs-audit")
-
-
-if __name__ == "__main__":
-    main()
