@@ -1,46 +1,123 @@
 """The scan engine: collect evidence from every asset concurrently, then evaluate it offline.
 
-Concurrency is bounded (``concurrency`` assets at a time); each asset has its own timeout; a failing
-asset is recorded as ``error`` with its reason while the others go on; cancellation (Ctrl-C) keeps
-every asset already finished and marks the rest ``skipped``.
+Concurrency is bounded (``concurrency`` assets at a time, and the inventory's per-zone and
+per-protocol ``limits``); each asset has its own timeout; a failing asset is recorded as ``error``
+with its reason while the others go on; cancellation (Ctrl-C) keeps every asset already finished and
+marks the rest ``skipped``. An optional admission gate (maintenance windows, see
+:mod:`auditor.windows`) may decline to start an asset, which is then recorded ``skipped`` with the
+reason; an optional ``on_finished`` hook sees every finished asset at once (the history store commits
+it there, so an interrupted scan keeps what was finished).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import inspect
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 from auditor import __version__
 from auditor.evidence import AssetEvidence, EvidenceBundle, number_items
 from auditor.evaluate import evaluate_asset
-from auditor.inventory import Inventory
+from auditor.inventory import Asset, Inventory, Limits
 from auditor.planning import AssetPlan
 from auditor.registry import REGISTRY, Registry
-from auditor.results import ScanResult, Summary
+from auditor.results import AssetResult, ScanResult, Summary
 from connectors import ConnectorError, ScanOptions, connector_class
 
 log = logging.getLogger(__name__)
 
 TOOL = {"name": "iacs-auditor", "version": __version__}
 Progress = Callable[[str, str, str], None]  # (event, asset id, detail): start | done | error | skipped
+Admit = Callable[[str], Any]  # asset id -> None (start it) or an object with .reason and .kind (skip it)
+OnFinished = Callable[[AssetPlan, AssetEvidence], "None | Awaitable[None]"]
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class RateLimiter:
+    """At most ``rate`` starts per second (evenly spaced), shared by every task that uses it."""
+
+    def __init__(self, rate: float):
+        self.interval = 1.0 / rate
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            delay = self._next - now
+            self._next = max(now, self._next) + self.interval
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+class Politeness:
+    """Semaphores and rate limiters from the inventory's ``limits`` (scan-wide and per zone)."""
+
+    def __init__(self, inventory: Inventory | None = None):
+        self._zone_assets: dict[str, asyncio.Semaphore] = {}
+        self._protocol: dict[tuple[str | None, str], tuple[asyncio.Semaphore | None, RateLimiter | None]] = {}
+        self.global_concurrency: int | None = None
+        if inventory is None:
+            return
+        if inventory.limits is not None:
+            self.global_concurrency = inventory.limits.concurrency
+            self._add_protocols(None, inventory.limits)
+        for zone in inventory.zones:
+            if zone.limits is None:
+                continue
+            if zone.limits.concurrency:
+                self._zone_assets[zone.id] = asyncio.Semaphore(zone.limits.concurrency)
+            self._add_protocols(zone.id, zone.limits)
+
+    def _add_protocols(self, zone: str | None, limits: Limits) -> None:
+        for protocol, limit in limits.protocols.items():
+            self._protocol[(zone, protocol)] = (
+                asyncio.Semaphore(limit.concurrency) if limit.concurrency else None,
+                RateLimiter(limit.connection_rate) if limit.connection_rate else None)
+
+    @contextlib.asynccontextmanager
+    async def asset(self, asset: Asset) -> AsyncIterator[None]:
+        semaphore = self._zone_assets.get(asset.zone or "")
+        if semaphore is None:
+            yield
+            return
+        async with semaphore:
+            yield
+
+    @contextlib.asynccontextmanager
+    async def endpoint(self, asset: Asset, protocol: str) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            for scope in (None, asset.zone):
+                if scope is None and (None, protocol) not in self._protocol:
+                    continue
+                semaphore, limiter = self._protocol.get((scope, protocol), (None, None))
+                if semaphore is not None:
+                    await stack.enter_async_context(semaphore)
+                if limiter is not None:
+                    await limiter.wait()
+            yield
+
+
 @dataclass
 class EngineSettings:
     concurrency: int = 8
     asset_timeout: float = 300.0
+    admit: Admit | None = None
+    on_finished: OnFinished | None = None
+    politeness: Politeness | None = field(default=None, repr=False)
 
 
-async def collect_asset(plan: AssetPlan, options: ScanOptions, registry: Registry = REGISTRY) -> AssetEvidence:
+async def collect_asset(plan: AssetPlan, options: ScanOptions, registry: Registry = REGISTRY,
+                        politeness: Politeness | None = None) -> AssetEvidence:
     """Open each needed endpoint once and perform every read the selected checks need."""
     asset = plan.asset
     evidence = AssetEvidence(asset=asset.id, started_at=_now())
@@ -55,7 +132,11 @@ async def collect_asset(plan: AssetPlan, options: ScanOptions, registry: Registr
         endpoint = endpoints[0]
         try:
             connector = connector_class(protocol)(asset, endpoint, options)
-            evidence.items.extend(await connector.collect(requests))
+            if politeness is None:
+                evidence.items.extend(await connector.collect(requests))
+            else:
+                async with politeness.endpoint(asset, protocol):
+                    evidence.items.extend(await connector.collect(requests))
             reached += 1
         except ConnectorError as exc:
             # keep what was read before the failure (e.g. the wire facts of a host whose key was refused)
@@ -74,16 +155,32 @@ async def collect(plans: list[AssetPlan], options: ScanOptions, settings: Engine
                   progress: Progress | None = None, registry: Registry = REGISTRY) -> tuple[list[AssetEvidence], bool]:
     """Collect every asset with bounded concurrency; returns the evidence and whether it was interrupted."""
     registry.load()
-    semaphore = asyncio.Semaphore(settings.concurrency)
+    politeness = settings.politeness or Politeness()
+    limit = min(settings.concurrency, politeness.global_concurrency or settings.concurrency)
+    semaphore = asyncio.Semaphore(limit)
     results: dict[str, AssetEvidence] = {}
     notify = progress or (lambda *_: None)
 
+    async def finished(plan: AssetPlan, evidence: AssetEvidence) -> None:
+        results[plan.asset.id] = evidence
+        if settings.on_finished is not None:
+            outcome = settings.on_finished(plan, evidence)
+            if inspect.isawaitable(outcome):
+                await outcome
+
     async def one(plan: AssetPlan) -> None:
-        async with semaphore:
+        async with politeness.asset(plan.asset), semaphore:
+            decision = settings.admit(plan.asset.id) if settings.admit is not None else None
+            if decision is not None:
+                notify("skipped", plan.asset.id, decision.reason)
+                results[plan.asset.id] = AssetEvidence(asset=plan.asset.id, status="skipped", error=decision.reason,
+                                                       skipped_because=decision.kind)
+                return
             notify("start", plan.asset.id, plan.asset.address)
             started = time.monotonic()
             try:
-                evidence = await asyncio.wait_for(collect_asset(plan, options, registry), settings.asset_timeout)
+                evidence = await asyncio.wait_for(collect_asset(plan, options, registry, politeness),
+                                                  settings.asset_timeout)
             except TimeoutError:
                 evidence = AssetEvidence(asset=plan.asset.id, status="error", started_at=_now(), finished_at=_now(),
                                          error=f"timed out after {settings.asset_timeout:g} s")
@@ -91,12 +188,15 @@ async def collect(plans: list[AssetPlan], options: ScanOptions, settings: Engine
                 log.exception("collection from %s failed", plan.asset.id)
                 evidence = AssetEvidence(asset=plan.asset.id, status="error", started_at=_now(), finished_at=_now(),
                                          error=f"unexpected failure: {exc!r}")
-            results[plan.asset.id] = evidence
+            observe = getattr(settings.admit, "observe", None)
+            if observe is not None:
+                observe(plan.asset.id, time.monotonic() - started)
+            await finished(plan, evidence)
             event = "error" if evidence.status == "error" else "done"
             notify(event, plan.asset.id, evidence.error or f"{len(evidence.items)} items in {time.monotonic() - started:.2f} s")
 
     loop = asyncio.get_running_loop()
-    executor = ThreadPoolExecutor(max_workers=max(4, settings.concurrency), thread_name_prefix="iacs-io")
+    executor = ThreadPoolExecutor(max_workers=max(4, limit), thread_name_prefix="iacs-io")
     loop.set_default_executor(executor)  # blocking libraries (paramiko) run here, bounded
     tasks = [asyncio.create_task(one(plan)) for plan in plans]
     interrupted = False
@@ -113,7 +213,8 @@ async def collect(plans: list[AssetPlan], options: ScanOptions, settings: Engine
             ordered.append(results[plan.asset.id])
         else:
             notify("skipped", plan.asset.id, "interrupted before it finished")
-            ordered.append(AssetEvidence(asset=plan.asset.id, status="skipped", error="scan interrupted before this asset finished"))
+            ordered.append(AssetEvidence(asset=plan.asset.id, status="skipped", skipped_because="interrupted",
+                                         error="scan interrupted before this asset finished"))
     return ordered, interrupted
 
 
@@ -121,15 +222,28 @@ def bundle_of(inventory: Inventory, evidence: list[AssetEvidence], started: date
     return EvidenceBundle(tool=TOOL, started_at=started, finished_at=_now(), inventory=inventory, assets=evidence)
 
 
+def score_asset(plan: AssetPlan, evidence: AssetEvidence | None, registry: Registry = REGISTRY,
+                waivers: Any = None, as_of: date | None = None) -> AssetResult:
+    """One asset's result: evaluation, then waivers (if any). Pure."""
+    evidence = evidence or AssetEvidence(asset=plan.asset.id, status="skipped", skipped_because="no_evidence",
+                                         error="no evidence for this asset in the bundle")
+    result = evaluate_asset(plan.asset, evidence, plan.profile, plan.sl_target, registry)
+    if waivers:
+        result = waivers.apply(result, plan.asset, as_of or date.today())
+    return result
+
+
 def score(bundle: EvidenceBundle, plans: list[AssetPlan], selection: str, *, interrupted: bool = False,
-          registry: Registry = REGISTRY) -> ScanResult:
-    """Evaluate every asset of a bundle against its plan (pure; used by scan and rescore alike)."""
+          registry: Registry = REGISTRY, waivers: Any = None, as_of: date | None = None) -> ScanResult:
+    """Evaluate every asset of a bundle against its plan (pure; used by scan and rescore alike).
+
+    ``waivers`` (an :class:`auditor.waivers.WaiverSet`) are judged as of ``as_of`` (default today).
+    """
     by_id = {e.asset: e for e in bundle.assets}
-    assets = []
-    for plan in plans:
-        evidence = by_id.get(plan.asset.id) or AssetEvidence(
-            asset=plan.asset.id, status="skipped", error="no evidence for this asset in the bundle")
-        assets.append(evaluate_asset(plan.asset, evidence, plan.profile, plan.sl_target, registry))
+    as_of = as_of or date.today()
+    if waivers:
+        waivers.reset()
+    assets = [score_asset(plan, by_id.get(plan.asset.id), registry, waivers, as_of) for plan in plans]
     counts: dict[str, int] = {}
     for asset in assets:
         for result in asset.results:
@@ -141,14 +255,17 @@ def score(bundle: EvidenceBundle, plans: list[AssetPlan], selection: str, *, int
         evidence_manifest_sha256=bundle.manifest_sha256, interrupted=interrupted,
         summary=Summary(assets=len(assets), assessed=sum(a.status == "assessed" for a in assets),
                         errors=sum(a.status == "error" for a in assets),
-                        meeting_target=sum(a.meets_target for a in assets), checks_by_status=counts),
-        assets=assets)
+                        meeting_target=sum(a.meets_target for a in assets), checks_by_status=counts,
+                        skipped=sum(a.status == "skipped" for a in assets)),
+        assets=assets, waivers=waivers.outcomes(as_of) if waivers else [])
 
 
 async def scan(inventory: Inventory, plans: list[AssetPlan], selection: str, options: ScanOptions,
                settings: EngineSettings, progress: Progress | None = None,
-               registry: Registry = REGISTRY) -> tuple[EvidenceBundle, ScanResult]:
+               registry: Registry = REGISTRY, waivers: Any = None) -> tuple[EvidenceBundle, ScanResult]:
     started = _now()
+    if settings.politeness is None:
+        settings.politeness = Politeness(inventory)
     evidence, interrupted = await collect(plans, options, settings, progress, registry)
     bundle = bundle_of(inventory, evidence, started)
-    return bundle, score(bundle, plans, selection, interrupted=interrupted, registry=registry)
+    return bundle, score(bundle, plans, selection, interrupted=interrupted, registry=registry, waivers=waivers)

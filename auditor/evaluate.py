@@ -94,7 +94,9 @@ def evaluate_asset(asset: Asset, evidence: AssetEvidence, profile: Profile, sl_t
     status = "error" if evidence.status == "error" else ("skipped" if evidence.status == "skipped" else "assessed")
     return AssetResult(
         id=asset.id, type=asset.type, zone=asset.zone, address=asset.address, profile=profile.id,
-        status=status, error=evidence.error if status != "assessed" else None, sl_target=sl_target,
+        status=status, error=evidence.error if status != "assessed" else None,
+        skipped_because=(evidence.skipped_because or "interrupted") if status == "skipped" else None,
+        sl_target=sl_target,
         sl_achieved=sl_achieved, sl_achieved_strict=achieved(requirements, strict=True),
         meets_target=status == "assessed" and sl_achieved.meets(sl_target),
         coverage=coverage(requirements, sl_target), gaps=gaps(requirements, sl_achieved, sl_target),

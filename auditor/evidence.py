@@ -90,6 +90,7 @@ class AssetEvidence(BaseModel):
     asset: str
     status: Literal["collected", "partial", "error", "skipped"] = "collected"
     error: str | None = None
+    skipped_because: Literal["interrupted", "outside_window", "window_overrun", "no_evidence"] | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
     endpoint_errors: list[str] = Field(default_factory=list)

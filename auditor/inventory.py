@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from auditor.errors import ConfigError, load_yaml_file
 from auditor.slvector import SLVector
+from auditor.windows import MaintenanceWindow, windows_list
 
 ComponentType = Literal["host", "network", "embedded", "application"]
 COMPONENT_TYPES: tuple[str, ...] = ("host", "network", "embedded", "application")
@@ -85,6 +86,14 @@ class ModbusEndpoint(_EndpointBase):
     port: int = Field(default=502, ge=1, le=65535)
     unit_id: int = Field(default=1, ge=0, le=255)
     requests_per_second: float = Field(default=5.0, gt=0, le=100)
+    tls: bool | None = Field(default=None, description="speak Modbus/TCP Security (TLS); default: TLS when port is 802")
+    client_cert_file: str | None = Field(
+        default=None, description="PEM file of the auditor's client certificate for Modbus/TCP Security (mutual TLS)")
+    client_key_file: str | None = Field(default=None, description="PEM file of the client certificate's private key")
+    client_key_passphrase_env: str | None = Field(
+        default=None, description="environment variable holding the passphrase of client_key_file, if encrypted")
+    ca_file: str | None = Field(
+        default=None, description="PEM bundle to verify the PLC's certificate; without it it is recorded, not verified")
 
 
 class OpcuaEndpoint(_EndpointBase):
@@ -103,10 +112,43 @@ Endpoint = Annotated[Union[SshEndpoint, SnmpEndpoint, ModbusEndpoint, OpcuaEndpo
                      Field(discriminator="protocol")]
 
 
+class ProtocolLimit(_Strict):
+    """Politeness for one protocol: how many endpoints at once, how many new connections per second."""
+
+    concurrency: int | None = Field(default=None, ge=1, le=256, description="endpoints contacted at once")
+    connection_rate: float | None = Field(default=None, gt=0, le=1000, description="new connections per second")
+
+
+class Limits(_Strict):
+    """Politeness for the whole scan (inventory ``limits``) or one zone (the zone's ``limits``)."""
+
+    concurrency: int | None = Field(default=None, ge=1, le=256, description="assets scanned at once")
+    protocols: dict[str, ProtocolLimit] = Field(default_factory=dict)
+
+    @field_validator("protocols")
+    @classmethod
+    def _protocol_names(cls, value: dict[str, ProtocolLimit]) -> dict[str, ProtocolLimit]:
+        for name in value:
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                raise ValueError(f"{name!r} is not a protocol name (ssh, snmp, modbus, opcua, ...)")
+        return value
+
+
+def _windows_field() -> Any:
+    return Field(default_factory=list, description="maintenance windows: days, start, end, timezone")
+
+
 class Zone(_Strict):
     id: str = Field(pattern=ID_PATTERN)
     description: str = ""
     sl_target: SLVector | None = None
+    maintenance_windows: list[MaintenanceWindow] = _windows_field()
+    limits: Limits | None = None
+
+    @field_validator("maintenance_windows", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return windows_list(value)
 
 
 class Asset(_Strict):
@@ -118,6 +160,13 @@ class Asset(_Strict):
     sl_target: SLVector | None = None
     profile: str | None = Field(default=None, description="profile name or file for this asset only")
     endpoints: list[Endpoint] = Field(min_length=1)
+    maintenance_windows: list[MaintenanceWindow] = Field(
+        default_factory=list, description="maintenance windows of this asset; replace its zone's")
+
+    @field_validator("maintenance_windows", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return windows_list(value)
 
     @field_validator("address")
     @classmethod
@@ -134,6 +183,7 @@ class Inventory(_Strict):
     site: str = "unnamed site"
     zones: list[Zone] = Field(default_factory=list)
     assets: list[Asset] = Field(min_length=1)
+    limits: Limits | None = Field(default=None, description="politeness for the whole scan")
 
     @model_validator(mode="after")
     def _references(self) -> "Inventory":
@@ -147,6 +197,13 @@ class Inventory(_Strict):
 
     def zone(self, zone_id: str | None) -> Zone | None:
         return next((z for z in self.zones if z.id == zone_id), None)
+
+    def windows_for(self, asset: Asset) -> list[MaintenanceWindow]:
+        """The asset's own maintenance windows, else its zone's (empty: no window, scan any time)."""
+        if asset.maintenance_windows:
+            return list(asset.maintenance_windows)
+        zone = self.zone(asset.zone)
+        return list(zone.maintenance_windows) if zone else []
 
 
 def _no_duplicates(what: str, ids: list[str]) -> None:

@@ -134,7 +134,40 @@ def _resolve(chain: list[tuple[ProfileFile, str]], registry: Registry) -> Profil
                       params=merged["params"], select=merged.get("select", ["*"]), deselect=merged["deselect"],
                       chain=[f.id for f, _ in chain], source=source)
     _validate_params(profile, source, registry.load())
+    _validate_selection(chain, profile, registry.load())
     return profile
+
+
+def _validate_selection(chain: list[tuple[ProfileFile, str]], profile: Profile, registry: Registry) -> None:
+    """A ``select``/``deselect`` pattern of a profile file that matches no check of its type is a typo: exit 2.
+
+    Built-in profiles are validated by their own tests (their packs may be optional); user files here.
+    """
+    known = [spec.id for spec in registry.for_type(profile.type)]
+    problems = []
+    for profile_file, source in chain:
+        if source.startswith("builtin:"):
+            continue
+        for key in ("select", "deselect"):
+            for index, pattern in enumerate(getattr(profile_file, key) or []):
+                if not any(fnmatch.fnmatchcase(check_id, pattern) for check_id in known):
+                    problems.append((source, f"{key}[{index}]",
+                                     f"{pattern!r} matches no {profile.type} check (see 'iacs-audit checks list --type "
+                                     f"{profile.type}')"))
+    if problems:
+        from auditor.errors import ConfigProblem
+
+        raise ConfigError(problems[0][0], [ConfigProblem(f, r) for _, f, r in problems])
+
+
+def tailoring(profile: Profile, registry: Registry = REGISTRY) -> list[dict[str, Any]]:
+    """Every check of the profile's type: selected or not, effective parameters, and which differ from the defaults."""
+    out = []
+    for spec in registry.load().for_type(profile.type):
+        params = profile.params_for(spec)
+        out.append({"check": spec.id, "selected": profile.selects(spec.id), "params": params,
+                    "tailored": sorted(k for k, v in params.items() if spec.params.get(k) != v)})
+    return out
 
 
 def _validate_params(profile: Profile, source: str, registry: Registry) -> None:

@@ -30,3 +30,5 @@ def main() -> None:
 
 
 from auditor.cli import explain, scan  # noqa: E402,F401  (importing them registers their commands)
+from auditor.cli import history, schedule, waivers  # noqa: E402,F401  (issue 7: history store, scheduling)
+from auditor.cli import report  # noqa: E402,F401  (the report command)

@@ -7,6 +7,8 @@ import os
 import signal
 import sys
 import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -137,27 +139,99 @@ def _print_summary(result, written: list[Path], quiet: bool) -> None:
         out_console.print("wrote " + ", ".join(str(p) for p in written))
 
 
+@dataclass
+class HistoryOptions:
+    """What a scan does beyond collecting: history store, waivers, windows, resume, SIEM (all optional)."""
+
+    store: str | None = None        # --db: a store URL or path (None: not recorded)
+    waivers: Path | None = None     # --waivers FILE
+    window_end: datetime | None = None
+    ignore_windows: bool = False
+    resume: bool = False
+    siem: str | None = None
+
+
 def _run_scan(inventory, source: str, *, profile: str | None, sl: int | None, out: Path, options,
               concurrency: int, asset_timeout: float, quiet: bool,
-              formats: tuple[str, ...] = DEFAULT_SCAN_FORMATS) -> int:
-    from auditor.engine import EngineSettings, scan
+              formats: tuple[str, ...] = DEFAULT_SCAN_FORMATS, history: HistoryOptions | None = None) -> int:
+    from auditor.engine import EngineSettings, Politeness, bundle_of, collect, score
     from auditor.planning import plan_assets, selection_label
     from auditor.secrets import check_references
+    from auditor.windows import WindowGate
 
+    history = history or HistoryOptions()
     check_references(source, inventory.assets)
     plans = plan_assets(inventory, profile=profile, sl=sl)
-    settings = EngineSettings(concurrency=concurrency, asset_timeout=asset_timeout)
-    with _Progress(len(plans), quiet) as progress:
-        outcome = _run_until_interrupted(scan(inventory, plans, selection_label(profile, sl), options, settings, progress))
+    selection = selection_label(profile, sl)
+    waivers = None
+    if history.waivers is not None:
+        from auditor.waivers import load_waivers
+
+        waivers = load_waivers(history.waivers)
+    store, recorder, done = None, None, {}
+    started = datetime.now(timezone.utc)
+    if history.store is not None:
+        from auditor.store import StoreError, display, open_store
+        from auditor.store.recorder import ScanRecorder
+
+        try:
+            store = open_store(history.store)
+            recorder = ScanRecorder(store, inventory, plans, selection, waivers=waivers)
+            done = recorder.begin(started, resume=history.resume)
+        except StoreError as exc:
+            if store is not None:
+                store.close()
+            raise ConfigError.single(display(history.store), "--db", str(exc)) from None
+        started = recorder.started_at or started
+        if recorder.resumed and not quiet:
+            err_console.print(f"resuming scan {recorder.scan_id}: {len(done)} of {len(plans)} assets already finished",
+                              highlight=False)
+    windows = {} if history.ignore_windows else {p.asset.id: inventory.windows_for(p.asset) for p in plans}
+    gate = WindowGate(windows, window_end=history.window_end,
+                      estimates=store.estimates([p.asset.id for p in plans], inventory.site) if store else None)
+    settings = EngineSettings(concurrency=concurrency, asset_timeout=asset_timeout,
+                              admit=gate if gate.active else None,
+                              on_finished=recorder.on_finished if recorder else None,
+                              politeness=Politeness(inventory))
+    todo = [plan for plan in plans if plan.asset.id not in done]
+    with _Progress(len(todo), quiet) as progress:
+        outcome = _run_until_interrupted(collect(todo, options, settings, progress))
     if outcome is None:  # a second Ctrl-C while finishing: nothing more can be saved
+        if recorder:
+            recorder.abandon()
         err_console.print("interrupted")
         _exit_now(EXIT_UNASSESSED)
-    bundle, result = outcome
-    _print_summary(result, _write_outputs(out, result, bundle, formats), quiet)
+    collected, interrupted = outcome
+    by_id = {**done, **{evidence.asset: evidence for evidence in collected}}
+    bundle = bundle_of(inventory, [by_id[p.asset.id] for p in plans if p.asset.id in by_id], started)
+    result = score(bundle, plans, selection, interrupted=interrupted, waivers=waivers)
+    drift = None
+    if recorder:
+        result = recorder.finish(result)
+        drift = recorder.drift_since_previous(result) if history.siem else None
+    written = _write_outputs(out, result, bundle, formats)
+    if history.siem:
+        from auditor.siem import emit, events
+
+        try:
+            emit(history.siem, events(result, drift))
+        except OSError as exc:
+            err_console.print(f"[red]could not forward to {history.siem}: {exc}[/]", highlight=False)
+    _print_summary(result, written, quiet or history.siem == "jsonl")
+    code = result.exit_code()
+    if recorder and not quiet and not recorder.errors:
+        err_console.print(f"recorded as scan {recorder.scan_id} in {store.display_url}", highlight=False)
+    if recorder and recorder.errors:
+        err_console.print("[red]the history store missed part of this scan:[/] " + "; ".join(recorder.errors),
+                          highlight=False)
+        code = EXIT_UNASSESSED
+    if store:
+        store.close()
     if result.interrupted:
-        err_console.print("[yellow]scan interrupted: finished assets were written, the rest are marked skipped[/]")
-        _exit_now(result.exit_code())
-    return result.exit_code()
+        err_console.print("[yellow]scan interrupted: finished assets were written, the rest are marked skipped"
+                          + ("; continue with --resume" if recorder else "") + "[/]")
+        _exit_now(code)
+    return code
 
 
 def _run_until_interrupted(coroutine):
@@ -170,7 +244,8 @@ def _run_until_interrupted(coroutine):
     task = loop.create_task(coroutine)
     try:
         loop.add_signal_handler(signal.SIGINT, task.cancel)
-    except (NotImplementedError, RuntimeError):  # not the main thread (tests) or no signal support
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)  # systemd stopping a scheduled scan
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread (tests) or no signal support
         pass
     try:
         return loop.run_until_complete(task)
@@ -205,11 +280,21 @@ def _exit_now(code: int) -> None:
 @click.option("-f", "--format", "formats", multiple=True, metavar="FORMATS",
               help="Report formats to write, comma-separated or repeated (default json,html); evidence.json is always written.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress or summary output.")
+@click.option("--db", "db", envvar="IACS_AUDIT_DB", metavar="URL|PATH",
+              help="Record the scan in this history store: 'default' (a per-user SQLite file), a SQLite path or "
+                   "a URL such as postgresql://auditor@db.example/iacs [env IACS_AUDIT_DB].")
+@click.option("--waivers", type=click.Path(dir_okay=False, path_type=Path), help="Waivers YAML file.")
+@click.option("--window-end", metavar="TIME", help="Start no asset that would still run at TIME (HH:MM or ISO date-time).")
+@click.option("--ignore-windows", is_flag=True, help="Scan even assets outside their maintenance windows.")
+@click.option("--resume", is_flag=True, help="Continue the newest unfinished scan of this site and profile (needs --db).")
+@click.option("--siem", metavar="TARGET", help="Forward the outcome: 'jsonl' (JSON lines on stdout), "
+                                              "syslog://HOST:PORT (UDP) or syslog+tcp://HOST:PORT.")
 @guard
 def scan(target: str | None, inventory: Path | None, profile: str | None, sl: int | None, out: Path,
          component_type: str | None, key: str | None, password_env: str | None, known_hosts: str | None,
          trust_on_first_use: bool, no_sudo: bool, concurrency: int, asset_timeout: float, formats: tuple[str, ...],
-         quiet: bool) -> None:
+         quiet: bool, db: str | None = None, waivers: Path | None = None, window_end: str | None = None,
+         ignore_windows: bool = False, resume: bool = False, siem: str | None = None) -> None:
     """Scan an inventory, or one TARGET such as ssh://auditor@10.0.0.5:22, and write result.json,
     evidence.json and report.html into OUT."""
     from auditor.inventory import load_inventory
@@ -226,7 +311,30 @@ def scan(target: str | None, inventory: Path | None, profile: str | None, sl: in
     options = ScanOptions(trust_on_first_use=trust_on_first_use, use_sudo=not no_sudo,
                           known_hosts=Path(known_hosts).expanduser() if known_hosts else None, ssh_key_file=key)
     sys.exit(_run_scan(inv, source, profile=profile, sl=sl, out=out, options=options, concurrency=concurrency,
-                       asset_timeout=asset_timeout, quiet=quiet, formats=_formats(formats)))
+                       asset_timeout=asset_timeout, quiet=quiet, formats=_formats(formats),
+                       history=_history_options(db, waivers, window_end, ignore_windows, resume, siem)))
+
+
+def _history_options(db: str | None, waivers: Path | None, window_end: str | None, ignore_windows: bool,
+                     resume: bool, siem: str | None) -> HistoryOptions:
+    from auditor.siem import validate_target
+    from auditor.windows import parse_window_end
+
+    if resume and not db:
+        raise click.UsageError("--resume needs a history store: give --db (or set IACS_AUDIT_DB)")
+    end = None
+    if window_end:
+        try:
+            end = parse_window_end(window_end)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--window-end") from None
+    if siem:
+        try:
+            siem = validate_target(siem)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--siem") from None
+    return HistoryOptions(store=db or None, waivers=waivers, window_end=end, ignore_windows=ignore_windows,
+                          resume=resume, siem=siem)
 
 
 @cli.command()
@@ -236,9 +344,10 @@ def scan(target: str | None, inventory: Path | None, profile: str | None, sl: in
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("-f", "--format", "formats", multiple=True, metavar="FORMATS", help="As for scan (default json,html).")
 @click.option("-q", "--quiet", is_flag=True)
+@click.option("--waivers", type=click.Path(dir_okay=False, path_type=Path), help="Waivers YAML file (judged as of today).")
 @guard
 def rescore(evidence: Path, profile: str | None, sl: int | None, out: Path, formats: tuple[str, ...],
-            quiet: bool) -> None:
+            quiet: bool, waivers: Path | None = None) -> None:
     """Re-score an evidence bundle against another profile or SL, offline (no network)."""
     from auditor.engine import score
     from auditor.planning import plan_assets, selection_label
@@ -251,8 +360,13 @@ def rescore(evidence: Path, profile: str | None, sl: int | None, out: Path, form
     except (ValueError, OSError) as exc:
         raise ConfigError.single(evidence, "", f"not a valid evidence bundle: {exc}") from None
     plans = plan_assets(bundle.inventory, profile=profile, sl=sl)
-    interrupted = any(a.status == "skipped" for a in bundle.assets)
-    result = score(bundle, plans, selection_label(profile, sl), interrupted=interrupted)
+    interrupted = any(a.status == "skipped" and a.skipped_because in (None, "interrupted") for a in bundle.assets)
+    waiver_set = None
+    if waivers is not None:
+        from auditor.waivers import load_waivers
+
+        waiver_set = load_waivers(waivers)
+    result = score(bundle, plans, selection_label(profile, sl), interrupted=interrupted, waivers=waiver_set)
     # the bundle travels along, so OUT can be rescored again
     _print_summary(result, _write_outputs(out, result, bundle, _formats(formats)), quiet)
     sys.exit(result.exit_code())

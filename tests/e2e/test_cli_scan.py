@@ -141,15 +141,17 @@ def test_rescore_offline(scanned, tmp_path, monkeypatch) -> None:
 
     result = run("rescore", str(out / "evidence.json"), "--sl", "3", "--out", str(tmp_path / "sl3"), "--quiet")
     assert result.exit_code in (0, 1), result.stderr
-    sl2, sl3 = load_profile("host-sl2"), load_profile("host-sl3")
-    stricter = {spec.id for spec in sl3.selected_checks() if sl3.params_for(spec) != sl2.params_for(spec)}
+    stricter = set()
+    for component_type in ("host", "network", "embedded", "application"):
+        sl2, sl3 = load_profile(f"{component_type}-sl2"), load_profile(f"{component_type}-sl3")
+        stricter |= {spec.id for spec in sl3.selected_checks() if sl3.params_for(spec) != sl2.params_for(spec)}
     original, rescored = results_by_asset(out / "result.json"), results_by_asset(tmp_path / "sl3" / "result.json")
     changed = {check_id for asset, checks in original.items() for check_id, verdict in checks.items()
                if rescored[asset][check_id]["status"] != verdict["status"]}
     assert changed <= stricter, changed - stricter
     data = json.loads((tmp_path / "sl3" / "result.json").read_text())
     jsonschema.validate(data, result_schema())
-    assert all(a["sl_target"]["FR1"] == 3 and a["profile"] == "host-sl3" for a in data["assets"])
+    assert all(a["sl_target"]["FR1"] == 3 and a["profile"] == f"{a['type']}-sl3" for a in data["assets"])
     assert (tmp_path / "sl3" / "evidence.json").exists() and (tmp_path / "sl3" / "report.html").exists()
 
 

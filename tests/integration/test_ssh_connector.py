@@ -26,7 +26,7 @@ from auditor.registry import request, ssh_exec
 from connectors.base import ConnectorError, ScanOptions
 from connectors.ssh import script as ssh_script
 from connectors.ssh.connector import SshConnector
-from simulators.plant import Plant
+from simulators.plant import DEFAULT_HOSTS, Plant
 from simulators.ssh.server import SshSimulator, load_fixture
 
 TIMEOUT = 3.0
@@ -594,7 +594,8 @@ def test_openssh_client_negotiates_the_weak_algorithms(client_key, tmp_path: Pat
 
 # ----------------------------------------------------------------------------- the demo plant
 async def test_demo_plant(tmp_path: Path) -> None:
-    with Plant(tmp_path / "plant") as plant:
+    ssh_hosts = [h for h in DEFAULT_HOSTS if h.protocol == "ssh"]
+    with Plant(tmp_path / "plant", ssh_hosts) as plant:
         inventory = load_inventory(plant.inventory_path)
         assert [a.id for a in inventory.assets] == ["ews-01", "hmi-01", "hist-01"]
         assert {a.address for a in inventory.assets} == {"127.0.10.1", "127.0.10.2", "127.0.10.3"}

@@ -1,0 +1,81 @@
+"""The ``report`` command: render a saved result.json in any report format, offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from auditor.cli import cli
+from auditor.cli.common import err_console, guard
+from auditor.errors import ConfigError
+from reports import FORMATS, default_name, write_report
+
+
+@cli.command()
+@click.argument("result_file", metavar="RESULT.json", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-f", "--format", "fmt", type=click.Choice(list(FORMATS)), default="html", show_default=True,
+              help="Report format.")
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Output file (default: the format's usual file name beside RESULT.json).")
+@click.option("-e", "--evidence", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The evidence.json of the scan: shows raw requests and responses (its hashes are verified).")
+@click.option("--asset", "asset_id", metavar="ID", help="matrix: the component to describe (default: every asset).")
+@click.option("--sl", type=click.IntRange(1, 4), help="matrix: requirements up to this SL (default: the asset's highest SL-T).")
+@click.option("--operator", help="pdf: the operator named on the cover page (default: $IACS_OPERATOR).")
+@guard
+def report(result_file: Path, fmt: str, out: Path | None, evidence: Path | None, asset_id: str | None,
+           sl: int | None, operator: str | None) -> None:
+    """Render RESULT.json (from scan or rescore) as html, pdf, csv, md, junit, oscal, json or a vendor matrix.
+
+    No network: everything comes from RESULT.json (and EVIDENCE.json when given)."""
+    from reports.json_report import load_evidence, load_result
+
+    if fmt != "matrix" and (asset_id or sl):
+        raise click.UsageError("--asset and --sl apply to --format matrix only")
+    if fmt != "pdf" and operator is not None:
+        raise click.UsageError("--operator applies to --format pdf only")
+    try:
+        result = load_result(result_file)
+    except (ValueError, OSError) as exc:
+        raise ConfigError.single(result_file, "", f"not a valid result.json: {_brief(exc)}") from None
+    bundle = None
+    if evidence is not None:
+        try:
+            bundle = load_evidence(evidence)
+        except (ValueError, OSError) as exc:
+            raise ConfigError.single(evidence, "", f"not a valid evidence bundle: {exc}") from None
+        if result.evidence_manifest_sha256 and bundle.manifest_sha256 != result.evidence_manifest_sha256:
+            err_console.print(f"[yellow]warning:[/] {evidence} is not the evidence this result was scored from "
+                              "(manifest hash differs); the report says so", highlight=False)
+    target = out if out is not None else result_file.parent / default_name(fmt)
+    if fmt == "matrix":
+        from reports.matrix import MatrixError, write_matrix
+
+        try:
+            written = write_matrix(result, target, asset_id=asset_id, sl=sl, evidence=bundle)
+        except MatrixError as exc:
+            raise click.UsageError(str(exc)) from None
+    elif fmt == "pdf":
+        from reports.chromium import ChromiumError
+        from reports.pdf import write_pdf
+
+        try:
+            written = write_pdf(result, target, evidence=bundle, operator=operator)
+        except ChromiumError as exc:
+            raise ConfigError.single("--format pdf", "chromium", str(exc)) from None
+    else:
+        written = write_report(result, fmt, target, bundle)
+    click.echo(f"wrote {written}")
+
+
+def _brief(exc: Exception) -> str:
+    """One line for a validation error: how many problems, and the first one."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError) and exc.error_count():
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        return f"{where}: {first['msg']}{more}"
+    return str(exc)

@@ -1,0 +1,164 @@
+"""``schedule install|list|remove``: periodic scans into the history store (systemd timer or cron)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from auditor.cli import cli
+from auditor.cli.common import EXIT_CONFIG, console, err_console, guard
+
+
+def _data_dir() -> Path:
+    if os.geteuid() == 0:
+        return Path("/var/lib/iacs-auditor")
+    from auditor.store import default_path
+
+    return default_path().parent
+
+
+def _backend(kind: str, unit_dir: Path | None, cron_dir: Path | None, user: str | None = None):
+    from auditor.schedule import CronBackend, SystemdBackend, systemd_running
+
+    if kind == "auto":
+        if unit_dir is not None or systemd_running():
+            kind = "systemd"
+        elif cron_dir is not None or Path("/etc/cron.d").is_dir() or __import__("shutil").which("crontab"):
+            kind = "cron"
+        else:
+            kind = "systemd"
+    if kind == "systemd":
+        user_mode = os.geteuid() != 0
+        default_dir = Path("/etc/systemd/system") if not user_mode else Path.home() / ".config" / "systemd" / "user"
+        return SystemdBackend(unit_dir or default_dir, user_mode=user_mode and unit_dir is None,
+                              manage=None if unit_dir is None else False)
+    if cron_dir is None and os.geteuid() == 0 and Path("/etc/cron.d").is_dir():
+        cron_dir = Path("/etc/cron.d")
+    return CronBackend(cron_dir, user=user)
+
+
+BACKEND = click.option("--backend", type=click.Choice(["auto", "systemd", "cron"]), default="auto", show_default=True,
+                       help="auto: systemd when it runs this machine, else cron.")
+UNIT_DIR = click.option("--unit-dir", type=click.Path(file_okay=False, path_type=Path),
+                        help="Write/read systemd units here (default /etc/systemd/system, or user units).")
+CRON_DIR = click.option("--cron-dir", type=click.Path(file_okay=False, path_type=Path),
+                        help="Write/read cron.d files here (default /etc/cron.d as root, else the user's crontab).")
+
+
+@cli.group()
+def schedule() -> None:
+    """Run scans periodically into the history store (systemd timer, or cron where systemd is absent)."""
+
+
+@schedule.command("install")
+@click.argument("name")
+@click.option("-i", "--inventory", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("-p", "--profile", help="Profile name or YAML file.")
+@click.option("--sl", type=click.IntRange(1, 4), help="Target SL (built-in profile per asset type).")
+@click.option("--cron", "cron", required=True, metavar="EXPR", help='When: a cron expression such as "0 2 * * 6" or @daily.')
+@click.option("--db", "db", metavar="URL|PATH", help="History store (default: a SQLite file in the data directory).")
+@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), help="Where each run writes its reports.")
+@click.option("--waivers", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--window-end", metavar="HH:MM", help="Passed to every run: start no asset that would run past HH:MM.")
+@click.option("--siem", metavar="TARGET", help="Passed to every run: jsonl or syslog://HOST:PORT.")
+@click.option("--known-hosts", type=click.Path(dir_okay=False, path_type=Path), help="known_hosts for the runs.")
+@click.option("--alert-on", type=click.Choice(["short", "error"]), default="short", show_default=True,
+              help="short: exit 1 (assets below SL-T) fails the unit too; error: only 2 and 3 do.")
+@click.option("--user", "run_as", help="systemd User= of the service (system units).")
+@click.option("--timeout", help="systemd TimeoutStartSec= of a run, e.g. 4h.")
+@click.option("--no-enable", is_flag=True, help="Write the files only.")
+@BACKEND
+@UNIT_DIR
+@CRON_DIR
+@guard
+def schedule_install(name: str, inventory: Path, profile: str | None, sl: int | None, cron: str, db: str | None,
+                     out: Path | None, waivers: Path | None, window_end: str | None, siem: str | None,
+                     known_hosts: Path | None, alert_on: str, run_as: str | None, timeout: str | None, no_enable: bool,
+                     backend: str, unit_dir: Path | None, cron_dir: Path | None) -> None:
+    """Install the scheduled scan NAME."""
+    from auditor.inventory import load_inventory
+    from auditor.profiles import load_profile
+    from auditor.schedule import Job, ScheduleError
+    from auditor.siem import validate_target
+    from auditor.store import resolve_url
+    from sqlalchemy.engine import make_url
+
+    if profile and sl:
+        raise click.UsageError("--profile and --sl are alternatives; give one")
+    load_inventory(inventory)  # refuse to schedule an invalid inventory (exit 2 now, not at 2 a.m.)
+    argv = [sys.executable, "-m", "auditor", "scan", "--inventory", str(inventory.resolve())]
+    if profile:
+        load_profile(profile)
+        argv += ["--profile", str(Path(profile).resolve()) if Path(profile).is_file() else profile]
+    elif sl:
+        argv += ["--sl", str(sl)]
+    data = _data_dir()
+    url = resolve_url(db if db else data / "history.sqlite")
+    if make_url(url).password:
+        raise click.BadParameter("never put a password into a scheduled command line; use ~/.pgpass (PGPASSFILE) "
+                                 "or a service EnvironmentFile with PGPASSWORD", param_hint="--db")
+    argv += ["--db", url, "--out", str((out or data / "runs" / name).resolve()), "--quiet"]
+    if waivers:
+        argv += ["--waivers", str(waivers.resolve())]
+    if window_end:
+        argv += ["--window-end", window_end]
+    if siem:
+        try:
+            argv += ["--siem", validate_target(siem)]
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--siem") from None
+    if known_hosts:
+        argv += ["--known-hosts", str(known_hosts.resolve())]
+    try:
+        job = Job(name, argv, cron, alert_on=alert_on, user=run_as, timeout=timeout)
+        chosen = _backend(backend, unit_dir, cron_dir, run_as)
+        files, notes = chosen.install(job, enable=not no_enable)
+    except ScheduleError as exc:
+        err_console.print(f"[red]{exc}[/]", highlight=False)
+        sys.exit(EXIT_CONFIG)
+    click.echo(f"installed schedule {name} ({chosen.name}): {cron}"
+               + (f"  [OnCalendar={'; '.join(job.on_calendar)}]" if chosen.name == "systemd" else ""))
+    for path in files:
+        click.echo(f"  wrote {path}")
+    for note in notes:
+        click.echo(f"  {note}")
+
+
+@schedule.command("list")
+@BACKEND
+@UNIT_DIR
+@CRON_DIR
+def schedule_list(backend: str, unit_dir: Path | None, cron_dir: Path | None) -> None:
+    """Installed scheduled scans."""
+    chosen = _backend(backend, unit_dir, cron_dir)
+    jobs = chosen.list()
+    table = Table(title=f"{len(jobs)} scheduled scans ({chosen.name})", title_justify="left")
+    for column in ("name", "cron", "OnCalendar", "enabled", "files", "command"):
+        table.add_column(column, overflow="fold")
+    for job in jobs:
+        table.add_row(job.name, job.cron, "; ".join(job.on_calendar) or "-",
+                      "-" if job.enabled is None else ("yes" if job.enabled else "no"),
+                      "\n".join(str(p) for p in job.files) or "crontab", job.command)
+    console().print(table)
+
+
+@schedule.command("remove")
+@click.argument("name")
+@BACKEND
+@UNIT_DIR
+@CRON_DIR
+def schedule_remove(name: str, backend: str, unit_dir: Path | None, cron_dir: Path | None) -> None:
+    """Disable and delete the scheduled scan NAME (exit 2 if there is none)."""
+    chosen = _backend(backend, unit_dir, cron_dir)
+    removed, notes = chosen.remove(name)
+    for note in notes:
+        click.echo(note)
+    if not removed and not any("removed" in n for n in notes):
+        err_console.print(f"no scheduled scan {name!r} ({chosen.name})")
+        sys.exit(EXIT_CONFIG)
+    for path in removed:
+        click.echo(f"removed {path}")
