@@ -17,8 +17,14 @@ Writer = Callable[[ScanResult, Path, "EvidenceBundle | None"], Path]
 
 # format -> ("module:function", default file name); the function is write(result, path, evidence) -> path
 FORMATS: dict[str, tuple[str, str]] = {
-    "json": ("reports.json_report:write_result_format", "result.json"),
-    "html": ("reports.html:write_html_format", "report.html"),
+    "json": ("reports.json_report:write_result_format", "result.json"),        # the result itself (schema)
+    "html": ("reports.html:write_html_format", "report.html"),                 # plant manager / technician
+    "pdf": ("reports.pdf:write_pdf_format", "report.pdf"),                     # sign-off (needs Chromium)
+    "csv": ("reports.csv_report:write_csv_format", "results.csv"),             # spreadsheets
+    "md": ("reports.markdown:write_markdown_format", "report.md"),             # tickets
+    "junit": ("reports.junit:write_junit_format", "junit.xml"),                # CI pipelines
+    "oscal": ("reports.oscal:write_oscal_format", "assessment-results.json"),  # NIST OSCAL tools
+    "matrix": ("reports.matrix:write_matrix_format", "component-matrix.html"),  # vendors / assessors
 }
 DEFAULT_SCAN_FORMATS: tuple[str, ...] = ("json", "html")
 

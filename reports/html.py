@@ -9,18 +9,33 @@ Two optional extras make it richer without being required:
   loaded registry is used; a check it does not know (a third-party pack that is not installed where the
   report is rendered) is shown from the result's own fields.
 
-Everything device- or inventory-controlled is escaped by Jinja2's autoescaping. The page makes no
-external fetch: inline CSS, inline SVG, no scripts, and a Content-Security-Policy that forbids any.
+What the page holds: a plant summary by zone, a heat map of FR x asset (SL-A against SL-T), per asset a
+radar chart of SL-A against SL-T over FR1..FR7, the findings ordered by severity (observed against
+expected, remediation, expandable evidence) and the requirement matrix, plus filters by zone, asset,
+FR, severity and status.
+
+Safety: everything device- or inventory-controlled is escaped by Jinja2's autoescaping. The page makes
+no external fetch (inline CSS, inline SVG) and its Content-Security-Policy allows exactly one script:
+``templates/_filters.js``, inlined and allowed by its sha256 hash. The page is complete without it:
+the filters are hidden until the script shows them, and every finding is in the document.
+
+Templates are split into partials (``_summary``, ``_asset``, ``_macros``, ``_style``); a
+``_history.html.j2`` partial, if one is added, is included per zone and per asset with ``history_scope``
+(``"zone"`` or ``"asset"``) and ``history_id`` set, and is simply skipped while it does not exist.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import logging
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -30,29 +45,35 @@ from markupsafe import Markup, escape
 from auditor.evidence import EvidenceBundle, EvidenceItem
 from auditor.results import AssetResult, CheckResult, RequirementResult, ScanResult
 from auditor.slvector import FRS
+from reports.common import (
+    NO_ZONE,
+    PROBLEM_STATUSES,
+    REQUIREMENT_LABELS,
+    SEVERITY_ORDER,
+    STATUS_LABELS,
+    STATUS_ORDER,
+    VERDICT_LABELS,
+    asset_verdict,
+    catalog_or_none,
+    check_frs,
+    evidence_index,
+    fr_names as catalog_fr_names,
+    result_sort_key,
+    write_text_atomic,
+    zone_of,
+)
 
 log = logging.getLogger(__name__)
 
-SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
-STATUS_ORDER = ("fail", "error", "manual", "waived", "pass", "not_applicable")
-PROBLEM_STATUSES = frozenset({"fail", "error", "manual", "waived"})
-STATUS_LABELS = {"pass": "Pass", "fail": "Fail", "error": "Error", "manual": "Manual",
-                 "not_applicable": "N/A", "waived": "Waived"}
-REQUIREMENT_LABELS = {"passed": "Passed", "failed": "Failed", "error": "Error", "manual": "Manual",
-                      "not_applicable": "N/A", "not_assessed": "Not assessed"}
 ASSET_STATUS_LABELS = {"assessed": "Assessed", "error": "Not assessed (error)", "skipped": "Skipped"}
-FALLBACK_FR_NAMES = {
-    "FR1": "Identification and authentication control", "FR2": "Use control", "FR3": "System integrity",
-    "FR4": "Data confidentiality", "FR5": "Restricted data flow", "FR6": "Timely response to events",
-    "FR7": "Resource availability"}
 MAX_OBSERVED_CHARS = 4000
 MAX_RESPONSE_CHARS = 6000
+SCRIPT_RESOURCE = "_filters.js"
 
-# geometry of the per-asset SL chart (SVG user units)
-_CHART_LEVEL = 22      # height of one SL step
-_CHART_SLOT = 44       # width reserved per FR
-_CHART_LEFT = 30
-_CHART_TOP = 10
+# geometry of the per-asset radar chart (SVG user units)
+_RADAR_R = 88          # radius of SL 4
+_RADAR_CX = 130
+_RADAR_CY = 118
 
 
 # --------------------------------------------------------------------------- view model
@@ -67,6 +88,10 @@ class FrCell:
     strict: int
     state: str  # met | short | unknown
 
+    @property
+    def gap(self) -> int:
+        return max(0, self.target - self.achieved) if self.state != "unknown" else 0
+
 
 @dataclass
 class Finding:
@@ -80,6 +105,7 @@ class Finding:
     requirements: list[dict[str, str]]
     evidence: list[dict[str, Any]]
     known_check: bool
+    frs: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -87,6 +113,7 @@ class AssetView:
     index: int
     anchor: str
     asset: AssetResult
+    zone: str
     status_label: str
     verdict: str        # meets | short | error | skipped
     verdict_label: str
@@ -101,20 +128,19 @@ class AssetView:
     check_anchors: dict[str, str] = field(default_factory=dict)
 
 
-def _catalog_lookups() -> tuple[dict[str, str], dict[str, Any]]:
-    """FR names and the catalog (for requirement titles); a broken catalog only loses titles."""
-    try:
-        from auditor.catalog import load_catalog
+@dataclass
+class ZoneView:
+    name: str
+    anchor: str
+    assets: list[AssetView]
+    verdicts: dict[str, int]
+    target: dict[str, int]          # highest SL-T among the zone's assets, per FR
+    weakest: dict[str, int | None]  # lowest SL-A among the zone's assessed assets, per FR (None: none assessed)
+    failed_checks: int
+    urgent_checks: int              # failed checks of critical or high severity
 
-        catalog = load_catalog()
-        return {f"FR{n}": catalog.fr_name(n) for n in range(1, 8)}, {"catalog": catalog}
-    except Exception:  # pragma: no cover - the packaged catalog is validated by its own tests
-        log.exception("requirement catalog unavailable; report shows ids without titles")
-        return dict(FALLBACK_FR_NAMES), {}
 
-
-def _requirement_label(req_id: str, lookups: dict[str, Any]) -> dict[str, str]:
-    catalog = lookups.get("catalog")
+def _requirement_label(req_id: str, catalog: Any) -> dict[str, str]:
     if catalog is not None:
         try:
             row = catalog.get(req_id)
@@ -172,66 +198,74 @@ def _evidence_entries(ids: list[str], items: dict[str, EvidenceItem]) -> list[di
     return out
 
 
-def _sort_key(result: CheckResult) -> tuple[int, int, str]:
-    severity = SEVERITY_ORDER.index(result.severity) if result.severity in SEVERITY_ORDER else len(SEVERITY_ORDER)
-    status = STATUS_ORDER.index(result.status) if result.status in STATUS_ORDER else len(STATUS_ORDER)
-    return severity, status, result.check_id
+def _radar(cells: list[FrCell], assessed: bool, names: dict[str, str]) -> dict[str, Any]:
+    """Numbers for the inline SVG radar: one axis per FR, rings for SL 1..4, SL-T / SL-A / strict polygons."""
+    count = len(cells)
 
+    def point(index: int, level: float) -> tuple[float, float]:
+        angle = -math.pi / 2 + 2 * math.pi * index / count
+        radius = _RADAR_R * level / 4
+        return round(_RADAR_CX + radius * math.cos(angle), 1), round(_RADAR_CY + radius * math.sin(angle), 1)
 
-def _chart(cells: list[FrCell], assessed: bool, fr_names: dict[str, str]) -> dict[str, Any]:
-    """Numbers for the inline SVG: per FR a dashed SL-T frame, an SL-A bar and a strict SL-A mark."""
-    base = _CHART_TOP + 4 * _CHART_LEVEL
-    bars = []
-    for n, cell in enumerate(cells):
-        x = _CHART_LEFT + n * _CHART_SLOT + 6
-        width = _CHART_SLOT - 12
-        bars.append({
-            "fr": cell.fr, "label_x": x + width / 2, "x": x, "width": width, "state": cell.state,
-            "target_y": base - cell.target * _CHART_LEVEL, "target_h": cell.target * _CHART_LEVEL,
-            "bar_x": x + 6, "bar_w": width - 12,
-            "bar_y": base - cell.achieved * _CHART_LEVEL, "bar_h": cell.achieved * _CHART_LEVEL,
-            "strict_y": base - cell.strict * _CHART_LEVEL,
-            "tip": (f"{cell.fr} {fr_names.get(cell.fr, '')}: SL-T {cell.target}, "
+    def polygon(levels: list[float]) -> str:
+        return " ".join(f"{x},{y}" for x, y in (point(i, lv) for i, lv in enumerate(levels)))
+
+    axes = []
+    for i, cell in enumerate(cells):
+        end_x, end_y = point(i, 4)
+        label_x, label_y = point(i, 4.75)
+        anchor = "middle" if abs(label_x - _RADAR_CX) < 8 else ("start" if label_x > _RADAR_CX else "end")
+        dot_x, dot_y = point(i, cell.achieved)
+        axes.append({
+            "fr": cell.fr, "x": end_x, "y": end_y, "label_x": label_x, "label_y": round(label_y + 4, 1),
+            "anchor": anchor, "dot_x": dot_x, "dot_y": dot_y, "state": cell.state,
+            "tip": (f"{cell.fr} {names.get(cell.fr, '')}: SL-T {cell.target}, "
                     + (f"SL-A {cell.achieved} (automated), {cell.strict} (strict)" if assessed else "not assessed")),
         })
-    return {"width": _CHART_LEFT + len(cells) * _CHART_SLOT + 4, "height": base + 18, "base": base,
-            "left": _CHART_LEFT, "right": _CHART_LEFT + len(cells) * _CHART_SLOT,
-            "grid": [{"level": lv, "y": base - lv * _CHART_LEVEL} for lv in range(0, 5)],
-            "bars": bars, "assessed": assessed}
+    return {
+        "width": 2 * _RADAR_CX, "height": 2 * _RADAR_CY + 4, "cx": _RADAR_CX, "cy": _RADAR_CY,
+        "rings": [{"level": lv, "points": polygon([lv] * count), "label_y": round(_RADAR_CY - _RADAR_R * lv / 4 + 3, 1)}
+                  for lv in range(1, 5)],
+        "axes": axes,
+        "target": polygon([c.target for c in cells]),
+        "achieved": polygon([c.achieved for c in cells]),
+        "strict": polygon([c.strict for c in cells]),
+        "short": any(c.state == "short" for c in cells),
+        "assessed": assessed,
+    }
 
 
-def _asset_view(index: int, asset: AssetResult, fr_names: dict[str, str], lookups: dict[str, Any],
+def _finding(anchor: str, result: CheckResult, checks: Mapping[str, Any], catalog: Any,
+             items: dict[str, EvidenceItem]) -> Finding:
+    spec = checks.get(result.check_id)
+    observed, block = _format_observed(result.observed)
+    return Finding(
+        anchor=anchor, result=result, status_label=STATUS_LABELS.get(result.status, result.status),
+        rationale=getattr(spec, "rationale", "") or "",
+        remediation=result.remediation or getattr(spec, "remediation", "") or "",
+        observed_text=observed, observed_block=block,
+        requirements=[_requirement_label(r, catalog) for r in result.requirements],
+        evidence=_evidence_entries(result.evidence, items),
+        known_check=spec is not None or not checks,  # no registry at all: don't flag every check
+        frs=check_frs(result))
+
+
+def _asset_view(index: int, asset: AssetResult, names: dict[str, str], catalog: Any,
                 checks: Mapping[str, Any], items: dict[str, EvidenceItem]) -> AssetView:
     assessed = asset.status == "assessed"
     cells = []
     for fr in FRS:
         target, got = asset.sl_target[fr], asset.sl_achieved[fr]
         state = "unknown" if not assessed else ("met" if got >= target else "short")
-        cells.append(FrCell(fr=fr, name=fr_names.get(fr, fr), target=target, achieved=got,
+        cells.append(FrCell(fr=fr, name=names.get(fr, fr), target=target, achieved=got,
                             strict=asset.sl_achieved_strict[fr], state=state))
-    if not assessed:
-        verdict = asset.status
-    else:
-        verdict = "meets" if asset.meets_target else "short"
-    verdict_label = {"meets": "Meets SL-T", "short": "Below SL-T", "error": "Could not be assessed",
-                     "skipped": "Skipped"}[verdict]
+    verdict = asset_verdict(asset)
 
-    anchors = {}
-    ordered = sorted(asset.results, key=_sort_key)
+    ordered = sorted(asset.results, key=result_sort_key)
+    anchors: dict[str, str] = {}
     for n, result in enumerate(ordered, start=1):
         anchors.setdefault(result.check_id, f"a{index}-c{n}")
-    findings = []
-    for n, result in enumerate(ordered, start=1):
-        spec = checks.get(result.check_id)
-        observed, block = _format_observed(result.observed)
-        findings.append(Finding(
-            anchor=f"a{index}-c{n}", result=result, status_label=STATUS_LABELS.get(result.status, result.status),
-            rationale=getattr(spec, "rationale", "") or "",
-            remediation=result.remediation or getattr(spec, "remediation", "") or "",
-            observed_text=observed, observed_block=block,
-            requirements=[_requirement_label(r, lookups) for r in result.requirements],
-            evidence=_evidence_entries(result.evidence, items),
-            known_check=spec is not None or not checks))  # no registry at all: don't flag every check
+    findings = [_finding(f"a{index}-c{n}", result, checks, catalog, items) for n, result in enumerate(ordered, start=1)]
     counts = {status: sum(r.status == status for r in asset.results) for status in STATUS_ORDER}
 
     in_target, above = [], []
@@ -245,8 +279,9 @@ def _asset_view(index: int, asset: AssetResult, fr_names: dict[str, str], lookup
         else:
             above.append(entry)
     return AssetView(
-        index=index, anchor=f"asset-{index}", asset=asset, status_label=ASSET_STATUS_LABELS.get(asset.status, asset.status),
-        verdict=verdict, verdict_label=verdict_label, cells=cells, chart=_chart(cells, assessed, fr_names),
+        index=index, anchor=f"asset-{index}", asset=asset, zone=zone_of(asset),
+        status_label=ASSET_STATUS_LABELS.get(asset.status, asset.status),
+        verdict=verdict, verdict_label=VERDICT_LABELS[verdict], cells=cells, chart=_radar(cells, assessed, names),
         problems=[f for f in findings if f.result.status in PROBLEM_STATUSES],
         others=[f for f in findings if f.result.status not in PROBLEM_STATUSES],
         counts=counts, requirements_in_target=in_target, requirements_above_target=above,
@@ -256,6 +291,24 @@ def _asset_view(index: int, asset: AssetResult, fr_names: dict[str, str], lookup
 def _requirement_row(row: RequirementResult, anchors: dict[str, str]) -> dict[str, Any]:
     return {"row": row, "label": REQUIREMENT_LABELS.get(row.status, row.status),
             "checks": [{"id": c, "anchor": anchors.get(c)} for c in row.checks]}
+
+
+def _zone_views(assets: list[AssetView]) -> list[ZoneView]:
+    grouped: dict[str, list[AssetView]] = {}
+    for view in assets:
+        grouped.setdefault(view.zone, []).append(view)
+    zones = []
+    for n, (name, members) in enumerate(grouped.items(), start=1):
+        assessed = [v.asset for v in members if v.asset.status == "assessed"]
+        verdicts = {key: sum(v.verdict == key for v in members) for key in ("meets", "short", "error", "skipped")}
+        zones.append(ZoneView(
+            name=name, anchor=f"zone-{n}", assets=members, verdicts=verdicts,
+            target={fr: max(v.asset.sl_target[fr] for v in members) for fr in FRS},
+            weakest={fr: (min(a.sl_achieved[fr] for a in assessed) if assessed else None) for fr in FRS},
+            failed_checks=sum(r.status == "fail" for v in members for r in v.asset.results),
+            urgent_checks=sum(r.status == "fail" and r.severity in ("critical", "high")
+                              for v in members for r in v.asset.results)))
+    return zones
 
 
 def _format_time(value: datetime) -> str:
@@ -296,25 +349,41 @@ def _overall(result: ScanResult) -> tuple[str, str]:
     return ("error" if code == 3 else "short"), "; ".join(parts).capitalize() + "."
 
 
+def _filter_options(assets: list[AssetView]) -> dict[str, list[tuple[str, str]]]:
+    severities = {r.severity for v in assets for r in v.asset.results}
+    ordered_severities = [s for s in SEVERITY_ORDER if s in severities] + sorted(severities - set(SEVERITY_ORDER))
+    statuses = {r.status for v in assets for r in v.asset.results}
+    return {
+        "zone": [(z, z) for z in dict.fromkeys(v.zone for v in assets)],
+        "asset": [(v.asset.id, v.asset.id) for v in assets],
+        "severity": [(s, s) for s in ordered_severities],
+        "status": [(s, STATUS_LABELS.get(s, s)) for s in STATUS_ORDER if s in statuses]
+                  + [(s, s) for s in sorted(statuses - set(STATUS_ORDER))],
+    }
+
+
 def build_context(result: ScanResult, *, evidence: EvidenceBundle | None = None,
-                  checks: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Everything the template shows, computed from the result (plus the optional extras)."""
-    fr_names, lookups = _catalog_lookups()
+                  checks: Mapping[str, Any] | None = None, print_mode: bool = False,
+                  cover: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Everything the template shows, computed from the result (plus the optional extras).
+
+    ``print_mode`` renders for paper (PDF): no script and no filters, passed checks and evidence expanded;
+    ``cover`` (site, date, profile, operator, tool ...) adds a cover page.
+    """
+    names = catalog_fr_names()
+    catalog = catalog_or_none()
     checks = _default_checks() if checks is None else checks
-    items: dict[str, EvidenceItem] = {}
-    if evidence is not None:
-        for asset_evidence in evidence.assets:
-            for item in asset_evidence.items:
-                items[item.id] = item
-    assets = [_asset_view(i, asset, fr_names, lookups, checks, items) for i, asset in enumerate(result.assets, start=1)]
+    items = evidence_index(evidence)
+    assets = [_asset_view(i, asset, names, catalog, checks, items) for i, asset in enumerate(result.assets, start=1)]
     overall, overall_text = _overall(result)
     tool_name = result.tool.get("name", "iacs-auditor")
     tool_version = result.tool.get("version", "unknown")
     manifest_match = None
     if evidence is not None and result.evidence_manifest_sha256:
         manifest_match = evidence.manifest_sha256 == result.evidence_manifest_sha256
+    zones = _zone_views(assets)
     return {
-        "result": result, "assets": assets, "frs": list(FRS), "fr_names": fr_names,
+        "result": result, "assets": assets, "zones": zones, "frs": list(FRS), "fr_names": names,
         "overall": overall, "overall_text": overall_text, "tool_name": tool_name, "tool_version": tool_version,
         "tool_extra": {k: v for k, v in result.tool.items() if k not in ("name", "version")},
         "started": _format_time(result.started_at), "finished": _format_time(result.finished_at),
@@ -327,7 +396,41 @@ def build_context(result: ScanResult, *, evidence: EvidenceBundle | None = None,
         "has_evidence": evidence is not None, "manifest_match": manifest_match,
         "basis_label": ("component (IEC 62443-4-2 CR / HDR / EDR / NDR / SAR)" if result.basis == "component"
                         else "system (IEC 62443-3-3 SR)"),
+        "filters": _filter_options(assets), "no_zone": NO_ZONE,
+        "total_checks": sum(len(v.asset.results) for v in assets),
+        "print_mode": print_mode, "cover": dict(cover) if cover else None,
+        "script": None if print_mode else filter_script(),
+        "csp": content_security_policy(None if print_mode else filter_script()),
     }
+
+
+# --------------------------------------------------------------------------- script and CSP
+
+
+_SCRIPT: str | None = None
+
+
+def filter_script() -> str:
+    """The one inline script of the page (filters), exactly as inlined."""
+    global _SCRIPT
+    if _SCRIPT is None:
+        text = (files("reports") / "templates" / SCRIPT_RESOURCE).read_text(encoding="utf-8")
+        if "</" in text:  # would end the <script> element early
+            raise ValueError(f"{SCRIPT_RESOURCE} must not contain '</'")
+        _SCRIPT = text
+    return _SCRIPT
+
+
+def script_hash(script: str) -> str:
+    """CSP source expression for an inline script: ``'sha256-<base64>'``."""
+    return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+def content_security_policy(script: str | None) -> str:
+    """Nothing may be fetched; inline styles are allowed; the only script allowed is ours, by hash."""
+    scripts = script_hash(script) if script is not None else "'none'"
+    return (f"default-src 'none'; script-src {scripts}; style-src 'unsafe-inline'; img-src data:; "
+            "base-uri 'none'; form-action 'none'")
 
 
 # --------------------------------------------------------------------------- rendering
@@ -353,29 +456,33 @@ def _environment() -> Environment:
         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["percent"] = _percent
     env.filters["inline_code"] = _inline_code
+    env.filters["spaced"] = lambda values: " ".join(values)
     return env
 
 
 _ENV: Environment | None = None
 
 
-def render_html(result: ScanResult, *, evidence: EvidenceBundle | None = None,
-                checks: Mapping[str, Any] | None = None) -> str:
-    """The report as one self-contained HTML document."""
+def environment() -> Environment:
     global _ENV
     if _ENV is None:
         _ENV = _environment()
-    template = _ENV.get_template("report.html.j2")
-    return template.render(**build_context(result, evidence=evidence, checks=checks))
+    return _ENV
+
+
+def render_html(result: ScanResult, *, evidence: EvidenceBundle | None = None,
+                checks: Mapping[str, Any] | None = None, print_mode: bool = False,
+                cover: Mapping[str, Any] | None = None) -> str:
+    """The report as one self-contained HTML document."""
+    template = environment().get_template("report.html.j2")
+    return template.render(**build_context(result, evidence=evidence, checks=checks, print_mode=print_mode,
+                                           cover=cover))
 
 
 def write_html(result: ScanResult, path: str | Path, *, evidence: EvidenceBundle | None = None,
                checks: Mapping[str, Any] | None = None) -> Path:
     """Write ``report.html`` (UTF-8)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render_html(result, evidence=evidence, checks=checks), encoding="utf-8", newline="\n")
-    return target
+    return write_text_atomic(path, render_html(result, evidence=evidence, checks=checks))
 
 
 def write_html_format(result: ScanResult, path: Path, evidence: EvidenceBundle | None = None) -> Path:

@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 
 from auditor.results import ScanResult
-from reports.html import render_html, write_html
+from reports.html import filter_script, render_html, script_hash, write_html
 from reports.json_report import (
     EVIDENCE_SCHEMA_FILE,
     REGENERATE_COMMAND,
@@ -241,7 +241,7 @@ def test_hostile_values_are_escaped(which: str, request: pytest.FixtureRequest) 
     document = request.getfixturevalue(which)
     parsed = _parse(document)
     tags = {tag for tag, _ in parsed.tags}
-    assert "script" not in tags
+    _assert_only_our_script(document)  # the one inline script is the report's own filter code
     assert "img" not in tags
     for tag, attrs in parsed.tags:
         for name in attrs:
@@ -268,7 +268,8 @@ def test_report_is_self_contained(html: str, html_with_evidence: str) -> None:
     for document in (html, html_with_evidence):
         parsed = _parse(document)
         for tag, attrs in parsed.tags:
-            assert tag not in ("link", "iframe", "object", "embed", "img", "script", "base", "form")
+            assert tag not in ("link", "iframe", "object", "embed", "img", "base", "form")
+            assert not (tag == "script" and "src" in attrs), "a script must never be loaded from elsewhere"
             for name in ("src", "href", "xlink:href", "action", "srcset", "poster", "data"):
                 value = (attrs.get(name) or "").strip().lower()
                 assert not re.match(r"^(https?:)?//", value), f"<{tag} {name}={value!r}> fetches a remote resource"
@@ -276,7 +277,16 @@ def test_report_is_self_contained(html: str, html_with_evidence: str) -> None:
                     assert value.startswith("#"), f"<{tag} href={value!r}> leaves the document"
         assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", document, re.IGNORECASE)
         assert "url(" not in document and "@import" not in document
-        assert "default-src 'none'" in document  # CSP: nothing may be fetched or run
+        assert "default-src 'none'" in document  # CSP: nothing may be fetched
+        assert f"script-src {script_hash(filter_script())};" in document  # ... and only our script may run
+        _assert_only_our_script(document)
+
+
+def _assert_only_our_script(document: str) -> None:
+    scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", document, re.S | re.I)
+    assert len(scripts) == 1 and document.lower().count("<script") == 1
+    attributes, body = scripts[0]
+    assert attributes.strip() == "" and body == filter_script()
 
 
 def test_header_and_summary(result: ScanResult, html: str) -> None:

@@ -1,0 +1,196 @@
+"""Pieces every renderer shares: orderings, labels, FR lookups, value formatting, atomic writes.
+
+Renderers take one :class:`~auditor.results.ScanResult` (plus, optionally, the evidence bundle it was
+scored from). What a result does not carry (FR of a requirement, requirement titles, the 4-2 rows of a
+component type) comes from the packaged catalog, never from the network or the registry of installed
+checks, so a report renders the same anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from auditor.evidence import EvidenceBundle, EvidenceItem
+from auditor.results import AssetResult, CheckResult, ScanResult
+from auditor.slvector import FRS
+
+log = logging.getLogger(__name__)
+
+SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
+STATUS_ORDER = ("fail", "error", "manual", "waived", "pass", "not_applicable")
+PROBLEM_STATUSES = frozenset({"fail", "error", "manual", "waived"})
+STATUS_LABELS = {"pass": "Pass", "fail": "Fail", "error": "Error", "manual": "Manual",
+                 "not_applicable": "N/A", "waived": "Waived"}
+REQUIREMENT_LABELS = {"passed": "Passed", "failed": "Failed", "error": "Error", "manual": "Manual",
+                      "not_applicable": "N/A", "not_assessed": "Not assessed"}
+FALLBACK_FR_NAMES = {
+    "FR1": "Identification and authentication control", "FR2": "Use control", "FR3": "System integrity",
+    "FR4": "Data confidentiality", "FR5": "Restricted data flow", "FR6": "Timely response to events",
+    "FR7": "Resource availability"}
+NO_ZONE = "(no zone)"
+
+_FR_IN_ID = re.compile(r"^\s*(?:SR|CR|SAR|EDR|HDR|NDR)\s*(\d)\s*\.", re.IGNORECASE)
+
+
+def catalog_or_none() -> Any:
+    """The packaged catalog, or None if it cannot be loaded (a report then loses titles, not content)."""
+    try:
+        from auditor.catalog import load_catalog
+
+        return load_catalog()
+    except Exception:  # pragma: no cover - the packaged catalog is validated by its own tests
+        log.exception("requirement catalog unavailable; reports show ids without titles")
+        return None
+
+
+def fr_names() -> dict[str, str]:
+    catalog = catalog_or_none()
+    if catalog is None:  # pragma: no cover
+        return dict(FALLBACK_FR_NAMES)
+    return {f"FR{n}": catalog.fr_name(n) for n in range(1, 8)}
+
+
+@lru_cache(maxsize=4096)
+def requirement_fr(req_id: str) -> str | None:
+    """``"CR 2.11 RE1"`` -> ``"FR2"`` (from the catalog, or from the id's number when unknown)."""
+    catalog = catalog_or_none()
+    if catalog is not None:
+        try:
+            return f"FR{catalog.get(req_id).fr}"
+        except (KeyError, ValueError):
+            pass
+    match = _FR_IN_ID.match(req_id)
+    if match and f"FR{match.group(1)}" in FRS:
+        return f"FR{match.group(1)}"
+    return None
+
+
+def check_frs(result: CheckResult) -> list[str]:
+    """The FRs a check gives evidence for, in FR order."""
+    found = {fr for fr in (requirement_fr(r) for r in result.requirements) if fr}
+    return [fr for fr in FRS if fr in found]
+
+
+def severity_rank(severity: str) -> int:
+    return SEVERITY_ORDER.index(severity) if severity in SEVERITY_ORDER else len(SEVERITY_ORDER)
+
+
+def status_rank(status: str) -> int:
+    return STATUS_ORDER.index(status) if status in STATUS_ORDER else len(STATUS_ORDER)
+
+
+def result_sort_key(result: CheckResult) -> tuple[int, int, str]:
+    """Severity first (critical..info), then verdict (fail, error, manual, waived, pass, n/a), then id."""
+    return severity_rank(result.severity), status_rank(result.status), result.check_id
+
+
+def sorted_results(asset: AssetResult) -> list[CheckResult]:
+    return sorted(asset.results, key=result_sort_key)
+
+
+def zone_of(asset: AssetResult) -> str:
+    return asset.zone if asset.zone is not None else NO_ZONE
+
+
+def zones(result: ScanResult) -> list[str]:
+    """Zones in order of first appearance (the inventory's order)."""
+    return list(dict.fromkeys(zone_of(a) for a in result.assets))
+
+
+def asset_verdict(asset: AssetResult) -> str:
+    """``meets`` | ``short`` | ``error`` | ``skipped``."""
+    if asset.status != "assessed":
+        return asset.status
+    return "meets" if asset.meets_target else "short"
+
+
+VERDICT_LABELS = {"meets": "Meets SL-T", "short": "Below SL-T", "error": "Could not be assessed", "skipped": "Skipped"}
+
+
+def observed_text(value: Any, *, pretty: bool = False) -> str:
+    """One text for an observed value: strings as they are, everything else as JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return json.dumps(value, indent=2 if pretty else None, ensure_ascii=False, sort_keys=not pretty, default=str,
+                      separators=None if pretty else (", ", ": "))
+
+
+def evidence_index(evidence: EvidenceBundle | None) -> dict[str, EvidenceItem]:
+    items: dict[str, EvidenceItem] = {}
+    if evidence is not None:
+        for asset in evidence.assets:
+            for item in asset.items:
+                items[item.id] = item
+    return items
+
+
+def iso(value: datetime) -> str:
+    """ISO 8601 with an explicit offset (naive times are taken as UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.isoformat()
+
+
+def tool_label(result: ScanResult) -> str:
+    return f"{result.tool.get('name', 'iacs-auditor')} {result.tool.get('version', 'unknown')}"
+
+
+def _file_mode() -> int:
+    """The mode a plain ``open()`` would give (0666 less the umask): reports are meant to be shared."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
+    """Write via a temp file + rename, so a crash never leaves half a report behind."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, _file_mode())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def write_text_atomic(path: str | Path, text: str, *, encoding: str = "utf-8", newline: str = "\n") -> Path:
+    """Write text atomically; ``newline`` is what ``\\n`` becomes ("" keeps the text's own line ends)."""
+    if newline:
+        text = text.replace("\n", newline) if newline != "\n" else text
+    return write_bytes_atomic(path, text.encode(encoding, errors="replace"))  # a lone surrogate never aborts a report
+
+
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def xml_safe(text: str) -> str:
+    """Replace characters XML 1.0 cannot carry at all (control bytes, lone surrogates) by a visible escape.
+
+    Escaping of ``<``, ``&`` and quotes is the serializer's job; this is only for code points that no
+    escaping can represent (a device may well answer with a NUL or an ANSI escape sequence).
+    """
+    return _XML_INVALID.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else "\ufffd", text)
+
+
+def join(values: Iterable[str], sep: str = "; ") -> str:
+    return sep.join(values)

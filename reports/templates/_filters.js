@@ -1,0 +1,91 @@
+(function () {
+  "use strict";
+  // Filters of report.html. Allowed by its sha256 in the page's Content-Security-Policy: any change
+  // to this file changes the hash, which reports/html.py recomputes. The page is complete without
+  // this script (the filter bar stays hidden and every finding is shown).
+  var bar = document.getElementById("filters");
+  if (!bar) { return; }
+  var ATTENTION = ["fail", "error", "manual", "waived"];
+  var selects = Array.prototype.slice.call(bar.querySelectorAll("select[data-filter]"));
+  var reset = bar.querySelector("[data-filter-reset]");
+  var counter = document.getElementById("filter-count");
+  var findings = Array.prototype.slice.call(document.querySelectorAll("article.finding"));
+  var sections = Array.prototype.slice.call(document.querySelectorAll("section.asset"));
+  var heatRows = Array.prototype.slice.call(document.querySelectorAll("tr[data-asset]"));
+  var zoneRows = Array.prototype.slice.call(document.querySelectorAll("tr[data-zone-row]"));
+  var zoneCards = Array.prototype.slice.call(document.querySelectorAll("article.zone[data-zone]"));
+  var matrixCells = Array.prototype.slice.call(document.querySelectorAll("table.matrix td[data-fr]"));
+
+  function current() {
+    var state = {};
+    selects.forEach(function (el) { state[el.getAttribute("data-filter")] = el.value; });
+    return state;
+  }
+
+  function statusMatches(wanted, status) {
+    if (wanted === "") { return true; }
+    if (wanted === "attention") { return ATTENTION.indexOf(status) >= 0; }
+    return wanted === status;
+  }
+
+  function assetMatches(state, asset, zone) {
+    return (!state.asset || state.asset === asset) && (!state.zone || state.zone === zone);
+  }
+
+  function frMatches(state, frs) {
+    return !state.fr || (" " + frs + " ").indexOf(" " + state.fr + " ") >= 0;
+  }
+
+  function show(el, visible) {
+    if (visible) { el.removeAttribute("hidden"); } else { el.setAttribute("hidden", ""); }
+  }
+
+  function apply() {
+    var state = current();
+    var shown = 0;
+    findings.forEach(function (el) {
+      var d = el.dataset;
+      var visible = assetMatches(state, d.asset, d.zone) && frMatches(state, d.fr || "") &&
+        (!state.severity || state.severity === d.severity) && statusMatches(state.status, d.status);
+      show(el, visible);
+      if (visible) { shown += 1; }
+    });
+    sections.forEach(function (section) {
+      var head = section.querySelector("[data-asset]");
+      var inScope = !head || assetMatches(state, head.dataset.asset, head.dataset.zone);
+      show(section, inScope);
+      var attention = section.querySelectorAll(".attention article.finding:not([hidden])").length;
+      var noMatch = section.querySelector(".no-match");
+      if (noMatch) { show(noMatch, attention === 0 && section.querySelectorAll(".attention article.finding").length > 0); }
+      var others = section.querySelector("details.others");
+      if (others) {
+        var visibleOthers = others.querySelectorAll("article.finding:not([hidden])").length;
+        show(others, visibleOthers > 0);
+        // a verdict filter other than the default reaches into the collapsed "passed" list: open it
+        if (state.status !== "" && state.status !== "attention") { others.open = visibleOthers > 0; }
+      }
+    });
+    heatRows.forEach(function (row) { show(row, assetMatches(state, row.dataset.asset, row.dataset.zone)); });
+    zoneRows.forEach(function (row) {
+      var group = row.parentNode.querySelectorAll("tr[data-asset]:not([hidden])").length;
+      show(row, group > 0);
+    });
+    zoneCards.forEach(function (card) { show(card, !state.zone || state.zone === card.dataset.zone); });
+    matrixCells.forEach(function (cell) { show(cell.parentNode, frMatches(state, cell.dataset.fr || "")); });
+    if (counter) {
+      counter.textContent = "Showing " + shown + " of " + findings.length + " check verdicts";
+    }
+    bar.setAttribute("data-shown", String(shown));
+  }
+
+  selects.forEach(function (el) { el.addEventListener("change", apply); });
+  if (reset) {
+    reset.addEventListener("click", function () {
+      selects.forEach(function (el) { el.value = el.getAttribute("data-default") || ""; });
+      apply();
+    });
+  }
+  bar.removeAttribute("hidden");
+  document.documentElement.classList.add("js");
+  apply();
+}());
