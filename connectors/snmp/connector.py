@@ -1,0 +1,696 @@
+"""The SNMP connector: read-only SNMPv1/v2c/v3 collection from one agent, politely and within bounds.
+
+What it sends, in order, for the requests of one asset:
+
+1. ONE liveness GET of ``sysDescr.0`` with the configured credentials. No answer means the endpoint
+   is unusable (:class:`ConnectorError`): over v1/v2c a rejected community and a missing agent look
+   the same (the agent stays silent), so the reason says "inconclusive", never "rejected".
+2. The reads the checks asked for, in request order:
+
+   * ``snmp:get:<oid> <oid> ...``: GET PDUs of at most :attr:`SnmpConnector.get_chunk` OIDs (v1
+     agents answer a missing object with ``noSuchName`` for the whole PDU: that OID is recorded as
+     missing and the GET repeated without it, at most once per OID);
+   * ``snmp:walk:<column> <column> ...``: a walk of one or more subtrees side by side, with
+     GETBULK (v2c/v3, ``max-repetitions`` :attr:`~SnmpConnector.max_repetitions`, halved on
+     ``tooBig``) or GETNEXT (v1), that stops at the end of each subtree and is bounded in rows
+     (option ``max_rows``) AND in time (option ``max_seconds``); an agent that returns a
+     non-increasing OID (a loop) stops the walk. A stopped walk is an ``error`` item that keeps
+     the rows read so far. A walk with the option ``fallback_for=<target of another walk>`` (a
+     legacy table standing in for a current one) is sent last and only when that other walk
+     returned no row; otherwise its item says it was skipped;
+   * ``snmp:probe:default-communities``: only when the endpoint sets ``probe_default_communities``:
+     one GET of ``sysDescr.0`` per (community, version) of :data:`DEFAULT_COMMUNITIES` x (v2c, v1),
+     plus one v2c and one v1 GET with the endpoint's own community when a v3 endpoint names one,
+     spaced :attr:`~SnmpConnector.probe_interval` seconds apart, never retried; the agent's
+     ``snmpInBadVersions`` / ``snmpInBadCommunityNames`` counters are read before and after
+     (through the audit session) so the pack can tell "v1/v2c discarded as an unsupported version"
+     from "community rejected". Answering communities are reported by name (they are public
+     defaults); the endpoint's own community is only ever called ``"configured"``;
+   * ``snmp:probe:security-levels``: v3 only: one GET of ``sysDescr.0`` with the audit user at each
+     security level BELOW the configured one (``authNoPriv`` without the privacy key,
+     ``noAuthNoPriv`` without any key), never retried, from a separate SNMP engine;
+   * ``snmp:session:info``: what the session was (version, security level, protocol names, which
+     community label, how many requests were sent), produced last.
+
+Politeness and bounds: at most ``requests_per_second`` PDUs per second to the device (default 10;
+read from the endpoint when the inventory model offers that field), ``endpoint.timeout`` seconds
+per PDU with :attr:`~SnmpConnector.retries` retry, every await additionally capped, and a time
+budget for the whole device after which the remaining requests are recorded as not sent.
+
+Read-only by construction: this package imports only ``get_cmd``, ``next_cmd`` and ``bulk_cmd``
+from pysnmp; there is no code path that can build a SET PDU (a test checks the source).
+
+Secrets (community, auth and privacy keys) are resolved at collection time, live in local
+variables and the pysnmp engine of this collection only, and are never recorded: the endpoint's own
+community is redacted from every recorded string (as text, hex and OID-encoded bytes) unless it is
+one of the public defaults; VACM index strings (security and group names, which some vendors set to
+the community string itself) are replaced by per-scan HMAC tokens when a walk asks for it with the
+``mask_index`` option (``"str@N"``: the index holds a length-prefixed string at position N).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import secrets as _secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from pysnmp.hlapi.v3arch.asyncio import (CommunityData, ContextData, ObjectIdentity, ObjectType, SnmpEngine,
+                                         UdpTransportTarget, UsmUserData, bulk_cmd, get_cmd, next_cmd,
+                                         usm3DESEDEPrivProtocol, usmAesCfb128Protocol, usmAesCfb192Protocol,
+                                         usmAesCfb256Protocol, usmDESPrivProtocol, usmHMAC128SHA224AuthProtocol,
+                                         usmHMAC192SHA256AuthProtocol, usmHMAC256SHA384AuthProtocol,
+                                         usmHMAC384SHA512AuthProtocol, usmHMACMD5AuthProtocol,
+                                         usmHMACSHAAuthProtocol, usmNoAuthProtocol, usmNoPrivProtocol)
+
+from auditor.evidence import EvidenceItem, EvidenceRequest
+from auditor.secrets import SecretError, resolve
+from connectors.base import Connector, ConnectorError
+from connectors.snmp.defaults import DEFAULT_COMMUNITIES, PROBE_COUNTERS, SYS_DESCR
+from connectors.snmp.values import encode_value, is_under, oid_text, oid_tuple, type_name
+
+log = logging.getLogger(__name__)
+
+__all__ = ["DEFAULT_COMMUNITIES", "PROBE_COMMUNITIES", "PROBE_SECURITY_LEVELS", "SESSION_INFO", "SYS_DESCR",
+           "SnmpConnector", "auth_protocol", "priv_protocol"]
+
+SESSION_INFO = EvidenceRequest(protocol="snmp", op="session", target="info")
+PROBE_COMMUNITIES = EvidenceRequest(protocol="snmp", op="probe", target="default-communities")
+PROBE_SECURITY_LEVELS = EvidenceRequest(protocol="snmp", op="probe", target="security-levels")
+
+_AUTH = {
+    "NONE": ("none", usmNoAuthProtocol), "MD5": ("MD5", usmHMACMD5AuthProtocol),
+    "SHA": ("SHA", usmHMACSHAAuthProtocol), "SHA1": ("SHA", usmHMACSHAAuthProtocol),
+    "SHA224": ("SHA224", usmHMAC128SHA224AuthProtocol), "SHA256": ("SHA256", usmHMAC192SHA256AuthProtocol),
+    "SHA384": ("SHA384", usmHMAC256SHA384AuthProtocol), "SHA512": ("SHA512", usmHMAC384SHA512AuthProtocol),
+}
+_PRIV = {
+    "NONE": ("none", usmNoPrivProtocol), "DES": ("DES", usmDESPrivProtocol), "3DES": ("3DES", usm3DESEDEPrivProtocol),
+    "AES": ("AES", usmAesCfb128Protocol), "AES128": ("AES", usmAesCfb128Protocol),
+    "AES192": ("AES192", usmAesCfb192Protocol), "AES256": ("AES256", usmAesCfb256Protocol),
+}
+_ERROR_STATUS = ("noError", "tooBig", "noSuchName", "badValue", "readOnly", "genErr", "noAccess", "wrongType",
+                 "wrongLength", "wrongEncoding", "wrongValue", "noCreation", "inconsistentValue",
+                 "resourceUnavailable", "commitFailed", "undoFailed", "authorizationError", "notWritable",
+                 "inconsistentName")
+_LEVEL_ORDER = ("noAuthNoPriv", "authNoPriv", "authPriv")
+_MAX_ROWS_CAP = 10000
+
+
+def _normalize(name: str) -> str:
+    return name.upper().replace("-", "").replace("_", "").replace(" ", "")
+
+
+def auth_protocol(name: str | None) -> tuple[str, Any]:
+    """Inventory spelling (``SHA``, ``sha-256``, ``MD5``...) -> (canonical name, pysnmp protocol)."""
+    key = _normalize(name or "none")
+    if key not in _AUTH:
+        raise ConnectorError(f"unknown SNMPv3 auth_protocol {name!r} (use one of MD5, SHA, SHA224, SHA256, "
+                             f"SHA384, SHA512)")
+    return _AUTH[key]
+
+
+def priv_protocol(name: str | None) -> tuple[str, Any]:
+    key = _normalize(name or "none")
+    if key not in _PRIV:
+        raise ConnectorError(f"unknown SNMPv3 priv_protocol {name!r} (use one of DES, 3DES, AES, AES192, AES256)")
+    return _PRIV[key]
+
+
+class _OutOfBudget(Exception):
+    """The per-device time budget is used up: nothing more is sent."""
+
+
+@dataclass
+class _Answer:
+    indication: str | None = None  # pysnmp errorIndication (timeout, auth failure...) as text
+    indication_kind: str | None = None  # its class name (RequestTimedOut, WrongDigest...)
+    status: int = 0
+    index: int = 0
+    varbinds: list[tuple[tuple[int, ...], Any]] = field(default_factory=list)
+    garbage: int = 0  # datagrams from the agent that were not valid SNMP
+
+    @property
+    def status_name(self) -> str:
+        return _ERROR_STATUS[self.status] if 0 <= self.status < len(_ERROR_STATUS) else str(self.status)
+
+    @property
+    def timed_out(self) -> bool:
+        return self.indication_kind in ("RequestTimedOut", "hard-timeout")
+
+
+@dataclass
+class _Credentials:
+    version: str
+    community: str | None = None  # v1/v2c: the session community; v3: optional, used by the probe only
+    username: str | None = None
+    auth_name: str = "none"
+    auth: Any = None
+    auth_key: str | None = None
+    priv_name: str = "none"
+    priv: Any = None
+    priv_key: str | None = None
+
+    @property
+    def level(self) -> str:
+        if self.version != "3":
+            return "community"
+        if self.priv_key:
+            return "authPriv"
+        return "authNoPriv" if self.auth_key else "noAuthNoPriv"
+
+    def secrets(self) -> list[str]:
+        found = [s for s in (self.auth_key, self.priv_key) if s]
+        if self.community and self.community not in DEFAULT_COMMUNITIES:
+            found.append(self.community)
+        return found
+
+    def community_label(self) -> str | None:
+        if self.community is None:
+            return None
+        return self.community if self.community in DEFAULT_COMMUNITIES else "configured"
+
+
+class SnmpConnector(Connector):
+    """Reads evidence from an SNMP agent (see the module docstring for the exact behaviour)."""
+
+    protocol = "snmp"
+    #: PDUs per second towards one device, unless the endpoint says otherwise.
+    requests_per_second: float = 10.0
+    #: Seconds between two default-community probe packets ("slow": failed attempts may raise alarms).
+    probe_interval: float = 1.0
+    max_repetitions: int = 10
+    #: Default bounds of one walk request (options ``max_rows`` / ``max_seconds`` override).
+    max_rows: int = 2000
+    walk_seconds: float = 20.0
+    retries: int = 1
+    get_chunk: int = 24
+    #: Whole-device budget in seconds; None: ``max(30, 8 x endpoint.timeout)``.
+    budget_seconds: float | None = None
+
+    async def collect(self, requests: Sequence[EvidenceRequest]) -> list[EvidenceItem]:
+        self._started = time.monotonic()
+        self._sent = 0
+        self._last_send = 0.0
+        self._mask_key = _secrets.token_bytes(16)
+        self._deadline = self._started + self._budget()
+        creds = self._credentials()
+        self._creds = creds
+        self._redactions = _redactions(creds.secrets())
+        engine = SnmpEngine()
+        self._engine = engine
+        try:
+            return await self._collect(requests, engine, creds)
+        finally:
+            _close(engine)
+
+    # ------------------------------------------------------------------ setup
+    def _budget(self) -> float:
+        if self.budget_seconds is not None:
+            return float(self.budget_seconds)
+        return max(30.0, 8 * float(self.endpoint.timeout))
+
+    @property
+    def _rate(self) -> float:
+        value = getattr(self.endpoint, "requests_per_second", None) or self.requests_per_second
+        return max(0.1, float(value))
+
+    def _credentials(self) -> _Credentials:
+        ep = self.endpoint
+        try:
+            community = resolve(ep.community_env, ep.community_file)
+            if ep.version in ("1", "2c"):
+                if not community:
+                    raise ConnectorError(f"SNMPv{ep.version} endpoint needs a community by reference "
+                                         f"(community_env or community_file)")
+                return _Credentials(version=ep.version, community=community)
+            if not ep.username:
+                raise ConnectorError("SNMPv3 endpoint needs a username")
+            auth_key = resolve(ep.auth_key_env, ep.auth_key_file)
+            priv_key = resolve(ep.priv_key_env, ep.priv_key_file)
+        except SecretError as exc:
+            raise ConnectorError(f"secret for {self.label} cannot be read: {exc}") from None
+        if priv_key and not auth_key:
+            raise ConnectorError("SNMPv3 privacy (priv_key) needs authentication (auth_key) too")
+        if auth_key and not ep.auth_protocol:
+            raise ConnectorError("SNMPv3 auth_key given without auth_protocol (MD5, SHA, SHA224..SHA512)")
+        if priv_key and not ep.priv_protocol:
+            raise ConnectorError("SNMPv3 priv_key given without priv_protocol (DES, 3DES, AES, AES192, AES256)")
+        auth_name, auth = auth_protocol(ep.auth_protocol if auth_key else None)
+        priv_name, priv = priv_protocol(ep.priv_protocol if priv_key else None)
+        return _Credentials(version="3", community=community or None, username=ep.username,
+                            auth_name=auth_name, auth=auth, auth_key=auth_key or None,
+                            priv_name=priv_name, priv=priv, priv_key=priv_key or None)
+
+    def _auth_data(self, creds: _Credentials, level: str | None = None) -> Any:
+        if creds.version != "3":
+            return CommunityData("iacs-audit", creds.community, mpModel=0 if creds.version == "1" else 1)
+        level = level or creds.level
+        if level == "authPriv":
+            return UsmUserData(creds.username, creds.auth_key, creds.priv_key,
+                               authProtocol=creds.auth, privProtocol=creds.priv)
+        if level == "authNoPriv":
+            return UsmUserData(creds.username, creds.auth_key, authProtocol=creds.auth,
+                               privProtocol=usmNoPrivProtocol)
+        return UsmUserData(creds.username, authProtocol=usmNoAuthProtocol, privProtocol=usmNoPrivProtocol)
+
+    async def _target(self, retries: int | None = None) -> Any:
+        try:
+            return await asyncio.wait_for(
+                UdpTransportTarget.create((self.asset.address, self.endpoint.port),
+                                          timeout=float(self.endpoint.timeout),
+                                          retries=self.retries if retries is None else retries),
+                timeout=float(self.endpoint.timeout) + 5)
+        except Exception as exc:
+            raise ConnectorError(f"cannot resolve {self.asset.address}: {exc.__class__.__name__}: {exc}") from None
+
+    # ------------------------------------------------------------------ the collection
+    async def _collect(self, requests: Sequence[EvidenceRequest], engine: Any,
+                       creds: _Credentials) -> list[EvidenceItem]:
+        ep = self.endpoint
+        self._target_main = await self._target()
+        self._auth_main = self._auth_data(creds)
+        info: dict[str, Any] = {
+            "address": self.asset.address, "port": ep.port, "version": creds.version,
+            "security_level": creds.level, "username": creds.username,
+            "auth_protocol": creds.auth_name if creds.version == "3" else None,
+            "priv_protocol": creds.priv_name if creds.version == "3" else None,
+            "community": creds.community_label() if creds.version != "3" else None,
+            "community_configured": creds.community is not None,
+            "probe_default_communities": bool(ep.probe_default_communities),
+            "timeout_s": float(ep.timeout), "retries": self.retries, "requests_per_second": self._rate,
+            "budget_s": self._budget(), "max_repetitions": self.max_repetitions,
+        }
+        live_started = time.monotonic()
+        answer = await self._send("get", [SYS_DESCR], budget=False)
+        info["liveness_ms"] = round((time.monotonic() - live_started) * 1000, 2)
+        if answer.indication or answer.status:
+            info["answered"] = False
+            reason = self._liveness_failure(answer, creds)
+            info["error"] = reason
+            exc = ConnectorError(reason)
+            exc.partial_items = [self._session_item(info, live_started)]  # type: ignore[attr-defined]
+            raise exc
+        info["answered"] = True
+        items: list[EvidenceItem] = []
+        info_request: EvidenceRequest | None = None
+        fallbacks: list[EvidenceRequest] = []
+        for req in requests:
+            if req.protocol == "snmp" and req.op == "session" and req.target == "info":
+                info_request = req
+            elif req.op == "walk" and req.option("fallback_for"):
+                fallbacks.append(req)  # after the walks they stand in for
+            else:
+                items.append(await self._one(req, creds))
+        for req in fallbacks:
+            primary = next((i for i in items if i.request.op == "walk"
+                            and i.request.target == req.option("fallback_for")), None)
+            rows = primary.meta.get("rows", 0) if primary is not None and primary.status == "ok" else 0
+            if rows:
+                data = {"roots": req.target.split(), "rows": [], "complete": True,
+                        "skipped": f"not walked: the table it stands in for ({req.option('fallback_for')}) "
+                                   f"answered {rows} rows"}
+                items.append(self.item(req, started=time.monotonic(), encoding="json", response=self._json(data),
+                                       meta={"pdus": 0, "rows": 0, "skipped": True}))
+            else:
+                items.append(await self._one(req, creds))
+        info["requests_sent"] = self._sent
+        info["elapsed_ms"] = round((time.monotonic() - self._started) * 1000, 2)
+        items.append(self._session_item(info, self._started, info_request))
+        return items
+
+    def _session_item(self, info: dict[str, Any], started: float,
+                      req: EvidenceRequest | None = None) -> EvidenceItem:
+        info = dict(info, requests_sent=self._sent)
+        return self.item(req or SESSION_INFO, started=started, encoding="json", response=self._json(info),
+                         meta={"pdus": self._sent})
+
+    def _liveness_failure(self, answer: _Answer, creds: _Credentials) -> str:
+        where = f"{self.asset.address}:{self.endpoint.port}"
+        garbage = (f"; the agent sent {answer.garbage} datagram(s) that are not valid SNMP"
+                   if answer.garbage else "")
+        if answer.timed_out:
+            if creds.version == "3":
+                return (f"no SNMPv3 answer from {where} within {self.endpoint.timeout:g} s "
+                        f"({self.retries} retry){garbage}")
+            return (f"no SNMPv{creds.version} answer from {where} within {self.endpoint.timeout:g} s "
+                    f"({self.retries} retry): community rejected or no agent, which look the same over "
+                    f"SNMPv1/v2c (inconclusive){garbage}")
+        if answer.indication:
+            hints = {"WrongDigest": "wrong auth key or auth protocol",
+                     "UnknownUserName": "the agent does not know this user",
+                     "DecryptionError": "wrong privacy key or privacy protocol",
+                     "UnsupportedSecurityLevel": "the agent refuses this security level for the user",
+                     "NotInTimeWindow": "the agent's engine time window rejected the request"}
+            hint = hints.get(answer.indication_kind or "", "")
+            return (f"SNMP session with {where} failed: {answer.indication}"
+                    + (f" ({hint})" if hint else "") + garbage)
+        return f"the agent at {where} answered the liveness GET with error-status {answer.status_name}"
+
+    async def _one(self, req: EvidenceRequest, creds: _Credentials) -> EvidenceItem:
+        started = time.monotonic()
+        before = self._sent
+        try:
+            if req.protocol != "snmp":
+                raise ValueError(f"unsupported request {req.key}")
+            if req.op == "get":
+                status, data, error, meta = await self._get_item(req)
+            elif req.op == "walk":
+                status, data, error, meta = await self._walk_item(req)
+            elif req.op == "probe" and req.target == "default-communities":
+                status, data, error, meta = await self._probe_communities(creds)
+            elif req.op == "probe" and req.target == "security-levels":
+                status, data, error, meta = await self._probe_levels(creds)
+            else:
+                raise ValueError(f"unsupported op {req.protocol}:{req.op}:{req.target}")
+        except ValueError as exc:
+            return self.item(req, started=started, status="error", error=str(exc))
+        except _OutOfBudget:
+            spent = self._budget()
+            return self.item(req, started=started, status="error", meta={"pdus": self._sent - before},
+                             error=f"not completed: the {spent:g} s time budget for this device was used up")
+        meta = dict(meta, pdus=self._sent - before)
+        return self.item(req, started=started, status=status, encoding="json", response=self._json(data),
+                         error=error, meta=meta)
+
+    # ------------------------------------------------------------------ PDUs
+    async def _pace(self, interval: float) -> None:
+        now = time.monotonic()
+        wait = self._last_send + interval - now
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._last_send = time.monotonic()
+
+    async def _send(self, kind: str, oids: Sequence[str], *, auth: Any = None, target: Any = None,
+                    engine: Any = None, repetitions: int = 0, budget: bool = True,
+                    interval: float | None = None) -> _Answer:
+        """Send ONE read PDU (get / next / bulk) and wait for its answer, bounded."""
+        if budget and time.monotonic() > self._deadline:
+            raise _OutOfBudget()
+        engine = engine or self._engine
+        auth = auth or self._auth_main
+        target = target or self._target_main
+        await self._pace(interval if interval is not None else 1.0 / self._rate)
+        self._sent += 1
+        varbinds = [ObjectType(ObjectIdentity(oid)) for oid in oids]
+        bound = float(self.endpoint.timeout) * (self.retries + 1) + 2.0
+        parse_errors = _asn_parse_errors(engine)
+        answer = _Answer()
+        try:
+            if kind == "get":
+                coro = get_cmd(engine, auth, target, ContextData(), *varbinds, lookupMib=False)
+            elif kind == "next":
+                coro = next_cmd(engine, auth, target, ContextData(), *varbinds, lookupMib=False)
+            elif kind == "bulk":
+                coro = bulk_cmd(engine, auth, target, ContextData(), 0, max(1, repetitions), *varbinds,
+                                lookupMib=False)
+            else:  # pragma: no cover - programming error
+                raise ValueError(f"unknown PDU kind {kind}")
+            indication, status, index, var_binds = await asyncio.wait_for(coro, bound)
+        except asyncio.TimeoutError:
+            answer.indication, answer.indication_kind = f"no answer within {bound:g} s", "hard-timeout"
+        except Exception as exc:  # a malformed answer must never crash the collection
+            answer.indication = f"{exc.__class__.__name__}: {exc}"
+            answer.indication_kind = exc.__class__.__name__
+        else:
+            if indication:
+                answer.indication = str(indication)
+                answer.indication_kind = indication.__class__.__name__
+            answer.status = int(status or 0)
+            answer.index = int(index or 0)
+            answer.varbinds = [(_name(vb), vb[1]) for vb in (var_binds or ())]
+        answer.garbage = max(0, _asn_parse_errors(engine) - parse_errors)
+        if answer.indication and answer.garbage:
+            answer.indication += f" ({answer.garbage} datagram(s) from the agent were not valid SNMP)"
+        return answer
+
+    # ------------------------------------------------------------------ get
+    async def _get_item(self, req: EvidenceRequest) -> tuple[str, Any, str | None, dict[str, Any]]:
+        oids = [oid_text(o) for o in req.target.split()]
+        if not oids:
+            raise ValueError("a get request names no OID")
+        found: dict[str, dict[str, Any]] = {}
+        error: str | None = None
+        queue = [oids[i:i + self.get_chunk] for i in range(0, len(oids), self.get_chunk)]
+        while queue:  # bounded: every round answers, drops or splits a chunk
+            pending = queue.pop(0)
+            answer = await self._send("get", pending)
+            if answer.indication:
+                error = f"GET failed: {answer.indication}"
+                break
+            if answer.status:
+                if (self._creds.version == "1" and answer.status_name == "noSuchName"
+                        and 1 <= answer.index <= len(pending)):
+                    missing = pending.pop(answer.index - 1)
+                    found[missing] = {"oid": missing, "type": "noSuchName", "value": None}
+                    if pending:
+                        queue.insert(0, pending)
+                    continue
+                if answer.status_name == "tooBig" and len(pending) > 1:
+                    half = len(pending) // 2
+                    queue[0:0] = [pending[:half], pending[half:]]
+                    continue
+                error = f"the agent answered error-status {answer.status_name} (index {answer.index})"
+                break
+            for oid, value in answer.varbinds:
+                entry = encode_value(oid, value)
+                found[entry["oid"]] = entry
+        data = {"varbinds": [found[o] for o in oids if o in found]}
+        return ("error" if error else "ok"), data, error, {}
+
+    # ------------------------------------------------------------------ walk
+    async def _walk_item(self, req: EvidenceRequest) -> tuple[str, Any, str | None, dict[str, Any]]:
+        roots = [oid_tuple(r) for r in req.target.split()]
+        if not roots:
+            raise ValueError("a walk request names no subtree")
+        max_rows = int(req.option("max_rows", self.max_rows))
+        max_rows = max(1, min(max_rows, _MAX_ROWS_CAP))
+        max_seconds = float(req.option("max_seconds", self.walk_seconds))
+        masker = self._masker(req.option("mask_index"))
+        rows, reason = await self._walk(roots, max_rows, max_seconds, masker)
+        data = {"roots": [oid_text(r) for r in roots], "rows": rows, "complete": reason is None}
+        meta: dict[str, Any] = {"rows": len(rows)}
+        if reason is not None:
+            meta["truncated"] = True
+            return "error", data, f"walk of {req.target} stopped after {len(rows)} rows: {reason}", meta
+        return "ok", data, None, meta
+
+    async def _walk(self, roots: list[tuple[int, ...]], max_rows: int, max_seconds: float,
+                    masker: Callable[[tuple[int, ...], tuple[int, ...]], tuple[int, ...]]
+                    ) -> tuple[list[dict[str, Any]], str | None]:
+        last = list(roots)
+        active = list(range(len(roots)))
+        rows: list[dict[str, Any]] = []
+        repetitions = self.max_repetitions
+        stop_at = time.monotonic() + max_seconds
+        v1 = self._creds.version == "1"
+        while active:
+            if len(rows) >= max_rows:
+                return rows, f"row limit of {max_rows} reached (an agent that never ends its table?)"
+            if time.monotonic() > stop_at:
+                return rows, f"time limit of {max_seconds:g} s reached"
+            oids = [oid_text(last[i]) for i in active]
+            if v1:
+                answer = await self._send("next", oids)
+            else:
+                room = max(1, (max_rows - len(rows) + len(active) - 1) // len(active))
+                answer = await self._send("bulk", oids, repetitions=min(repetitions, room))
+            if answer.indication:
+                return rows, answer.indication
+            if answer.status:
+                name = answer.status_name
+                if v1 and name == "noSuchName" and 1 <= answer.index <= len(active):
+                    active.pop(answer.index - 1)  # SNMPv1 end of the MIB view for that column
+                    continue
+                if name == "tooBig" and repetitions > 1:
+                    repetitions = max(1, repetitions // 2)
+                    continue
+                return rows, f"the agent answered error-status {name}"
+            if not answer.varbinds:
+                return rows, "the agent answered with an empty var-bind list"
+            width = len(active)
+            done: set[int] = set()
+            progressed = False
+            for position, (oid, value) in enumerate(answer.varbinds):
+                column = active[position % width]
+                if column in done:
+                    continue
+                if type_name(value) == "endOfMibView" or not is_under(oid, roots[column]):
+                    done.add(column)
+                    continue
+                if oid <= last[column]:
+                    return rows, (f"the agent returned a non-increasing OID ({oid_text(oid)} after "
+                                  f"{oid_text(last[column])}), a loop")
+                rows.append(encode_value(masker(oid, roots[column]), value))
+                last[column] = oid
+                progressed = True
+                if len(rows) >= max_rows:
+                    break
+            active = [c for c in active if c not in done]
+            if not progressed and not done:
+                return rows, "the agent made no progress (no new OID in its answer)"
+        return rows, None
+
+    def _masker(self, spec: Any) -> Callable[[tuple[int, ...], tuple[int, ...]], tuple[int, ...]]:
+        if not spec:
+            return lambda oid, root: oid
+        text = str(spec)
+        if not text.startswith("str@") or not text[4:].isdigit():
+            raise ValueError(f"unknown mask_index {spec!r} (expected 'str@N')")
+        position = int(text[4:])
+        key = self._mask_key
+
+        def mask(oid: tuple[int, ...], root: tuple[int, ...]) -> tuple[int, ...]:
+            index = oid[len(root):]
+            if len(index) <= position:
+                return oid
+            length = index[position]
+            raw_ids = index[position + 1: position + 1 + length]
+            if len(raw_ids) != length or any(b > 255 for b in raw_ids):
+                return oid[:len(root)] + index[:position] + (0,)  # not a string index: drop the rest
+            token = hmac.new(key, bytes(raw_ids), hashlib.sha256).digest()[:4]
+            return oid[:len(root)] + index[:position] + (4, *token) + index[position + 1 + length:]
+
+        return mask
+
+    # ------------------------------------------------------------------ probes
+    async def _counters(self) -> dict[str, int | None] | None:
+        try:
+            answer = await self._send("get", list(PROBE_COUNTERS.values()))
+        except _OutOfBudget:
+            return None
+        if answer.indication or answer.status:
+            return None
+        by_oid = {oid_text(oid): value for oid, value in answer.varbinds}
+        out: dict[str, int | None] = {}
+        for name, oid in PROBE_COUNTERS.items():
+            entry = encode_value(oid, by_oid[oid]) if oid in by_oid else None
+            out[name] = entry["value"] if entry and isinstance(entry.get("value"), int) else None
+        return out
+
+    async def _probe_communities(self, creds: _Credentials) -> tuple[str, Any, str | None, dict[str, Any]]:
+        enabled = bool(self.endpoint.probe_default_communities)
+        data: dict[str, Any] = {"enabled": enabled, "communities": list(DEFAULT_COMMUNITIES),
+                                "interval_s": self.probe_interval, "oid": SYS_DESCR, "results": []}
+        if not enabled:
+            return "ok", data, None, {}
+        plan: list[tuple[str, str, str]] = []  # (label, community, version)
+        if creds.version == "3" and creds.community:
+            label = creds.community_label() or "configured"
+            plan += [(label, creds.community, "2c"), (label, creds.community, "1")]
+        for name in DEFAULT_COMMUNITIES:
+            for version in ("2c", "1"):
+                if (name, version) not in {(c, v) for _, c, v in plan}:
+                    plan.append((name, name, version))
+        probe_target = await self._target(retries=0)
+        data["counters_before"] = await self._counters()
+        results = data["results"]
+        pending: list[tuple[dict[str, Any], asyncio.Task[_Answer]]] = []
+        interval = max(self.probe_interval, 1.0 / self._rate)
+        try:
+            for number, (label, community, version) in enumerate(plan):
+                entry: dict[str, Any] = {"community": label, "version": version}
+                results.append(entry)
+                if creds.version == version and creds.community == community:
+                    entry.update(outcome="answered", via="audit session")  # proven by the liveness GET
+                    continue
+                if time.monotonic() > self._deadline:
+                    raise _OutOfBudget()
+                # one probe per interval; each waits for its answer while the next one is spaced out
+                await self._pace(interval if pending else 1.0 / self._rate)
+                auth = CommunityData(f"iacs-probe-{number}", community, mpModel=0 if version == "1" else 1)
+                pending.append((entry, asyncio.create_task(
+                    self._send("get", [SYS_DESCR], auth=auth, target=probe_target, interval=0.0))))
+            for entry, task in pending:
+                entry.update(_probe_outcome(await task))
+        finally:
+            for _entry, task in pending:
+                task.cancel()
+        data["counters_after"] = await self._counters()
+        return "ok", data, None, {}
+
+    async def _probe_levels(self, creds: _Credentials) -> tuple[str, Any, str | None, dict[str, Any]]:
+        data: dict[str, Any] = {"version": creds.version, "configured_level": creds.level, "oid": SYS_DESCR,
+                                "results": []}
+        if creds.version != "3":
+            data["applicable"] = False
+            return "ok", data, None, {}
+        data["applicable"] = True
+        lower = _LEVEL_ORDER[:_LEVEL_ORDER.index(creds.level)]
+        if not lower:
+            return "ok", data, None, {}
+        engine = SnmpEngine()  # a separate engine: the same user at another level must not replace the audit one
+        try:
+            target = await self._target(retries=0)
+            for level in reversed(lower):
+                answer = await self._send("get", [SYS_DESCR], auth=self._auth_data(creds, level), target=target,
+                                          engine=engine)
+                data["results"].append({"level": level, **_probe_outcome(answer)})
+        finally:
+            _close(engine)
+        return "ok", data, None, {}
+
+    # ------------------------------------------------------------------ recording
+    def _json(self, data: Any) -> str:
+        text = json.dumps(data, sort_keys=True)
+        for needle, replacement in self._redactions:
+            text = text.replace(needle, replacement)
+        return text
+
+
+def _probe_outcome(answer: _Answer) -> dict[str, Any]:
+    """How the agent reacted to one probe GET, in words the pack can judge."""
+    if answer.timed_out:
+        return {"outcome": "timeout", "detail": answer.indication}
+    if answer.indication:
+        return {"outcome": "rejected", "detail": answer.indication, "indication": answer.indication_kind}
+    if answer.status:
+        return {"outcome": "rejected" if answer.status_name == "authorizationError" else "error-status",
+                "detail": f"error-status {answer.status_name}"}
+    values = [encode_value(oid, value) for oid, value in answer.varbinds]
+    if values and values[0]["type"] in ("noSuchObject", "noSuchInstance"):
+        return {"outcome": "answered", "detail": f"answered with {values[0]['type']} (request accepted, "
+                                                 f"object not in its view)", "varbinds": values}
+    return {"outcome": "answered", "varbinds": values}
+
+
+def _name(varbind: Any) -> tuple[int, ...]:
+    name = varbind[0]
+    if hasattr(name, "get_oid"):
+        name = name.get_oid()
+    return oid_tuple(name)
+
+
+def _asn_parse_errors(engine: Any) -> int:
+    """The engine's own snmpInASNParseErrs: datagrams it received that were not valid SNMP."""
+    try:
+        symbol, = engine.get_mib_builder().import_symbols("__SNMPv2-MIB", "snmpInASNParseErrs")
+        return int(symbol.syntax)
+    except Exception:  # pragma: no cover - diagnostics only
+        return 0
+
+
+def _close(engine: Any) -> None:
+    try:
+        engine.close_dispatcher()
+    except Exception:  # pragma: no cover - best effort
+        log.debug("closing the SNMP engine failed", exc_info=True)
+
+
+def _redactions(secrets: list[str]) -> list[tuple[str, str]]:
+    """(needle, replacement) pairs hiding each secret as JSON text, hex and OID-encoded bytes."""
+    pairs: list[tuple[str, str]] = []
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        raw = secret.encode("utf-8")
+        if not raw:
+            continue
+        pairs.append((json.dumps(secret)[1:-1], "*" * len(secret)))
+        pairs.append((raw.hex(), "2a" * len(raw)))
+        if len(raw) >= 3:
+            pairs.append((".".join(str(b) for b in raw), ".".join(["42"] * len(raw))))
+    return pairs
