@@ -73,7 +73,9 @@ class SnmpEndpoint(_EndpointBase):
     priv_protocol: str | None = None
     priv_key_env: str | None = None
     priv_key_file: str | None = None
-    probe_default_communities: bool = False
+    probe_default_communities: bool = Field(
+        default=False, description="opt-in: slowly try a short documented list of well-known communities (read-only)")
+    requests_per_second: float = Field(default=10.0, gt=0, le=100, description="politeness limit for this device")
 
     @field_validator("version", mode="before")
     @classmethod

@@ -25,6 +25,7 @@ class ScanOptions:
     use_sudo: bool = True
     command_timeout: float = 60.0
     ssh_key_file: str | None = None
+    probe_default_communities: bool = False  # scan-wide opt-in; an endpoint may also opt in on its own
 
 
 class Connector(ABC):

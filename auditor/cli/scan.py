@@ -275,6 +275,8 @@ def _exit_now(code: int) -> None:
 @click.option("--known-hosts", type=click.Path(dir_okay=False), help="known_hosts file (default ~/.ssh/known_hosts).")
 @click.option("--trust-on-first-use", is_flag=True, help="Accept and record unknown SSH host keys (changed keys are always refused).")
 @click.option("--no-sudo", is_flag=True, help="Never try 'sudo -n' on hosts.")
+@click.option("--probe-default-communities", is_flag=True,
+              help="SNMP: slowly try the documented well-known communities (read-only GET of sysDescr.0).")
 @click.option("--concurrency", type=click.IntRange(1, 256), default=8, show_default=True, help="Assets scanned at once.")
 @click.option("--asset-timeout", type=click.FloatRange(1, 86400), default=300, show_default=True, help="Seconds per asset.")
 @click.option("-f", "--format", "formats", multiple=True, metavar="FORMATS",
@@ -292,7 +294,7 @@ def _exit_now(code: int) -> None:
 @guard
 def scan(target: str | None, inventory: Path | None, profile: str | None, sl: int | None, out: Path,
          component_type: str | None, key: str | None, password_env: str | None, known_hosts: str | None,
-         trust_on_first_use: bool, no_sudo: bool, concurrency: int, asset_timeout: float, formats: tuple[str, ...],
+         trust_on_first_use: bool, no_sudo: bool, probe_default_communities: bool, concurrency: int, asset_timeout: float, formats: tuple[str, ...],
          quiet: bool, db: str | None = None, waivers: Path | None = None, window_end: str | None = None,
          ignore_windows: bool = False, resume: bool = False, siem: str | None = None) -> None:
     """Scan an inventory, or one TARGET such as ssh://auditor@10.0.0.5:22, and write result.json,
@@ -309,6 +311,7 @@ def scan(target: str | None, inventory: Path | None, profile: str | None, sl: in
     else:
         inv, source = _ad_hoc_inventory(target or "", component_type, key, password_env, known_hosts), target or ""
     options = ScanOptions(trust_on_first_use=trust_on_first_use, use_sudo=not no_sudo,
+                          probe_default_communities=probe_default_communities,
                           known_hosts=Path(known_hosts).expanduser() if known_hosts else None, ssh_key_file=key)
     sys.exit(_run_scan(inv, source, profile=profile, sl=sl, out=out, options=options, concurrency=concurrency,
                        asset_timeout=asset_timeout, quiet=quiet, formats=_formats(formats),

@@ -282,7 +282,7 @@ class SnmpConnector(Connector):
             "priv_protocol": creds.priv_name if creds.version == "3" else None,
             "community": creds.community_label() if creds.version != "3" else None,
             "community_configured": creds.community is not None,
-            "probe_default_communities": bool(ep.probe_default_communities),
+            "probe_default_communities": bool(ep.probe_default_communities or self.options.probe_default_communities),
             "timeout_s": float(ep.timeout), "retries": self.retries, "requests_per_second": self._rate,
             "budget_s": self._budget(), "max_repetitions": self.max_repetitions,
         }
@@ -574,7 +574,7 @@ class SnmpConnector(Connector):
         return out
 
     async def _probe_communities(self, creds: _Credentials) -> tuple[str, Any, str | None, dict[str, Any]]:
-        enabled = bool(self.endpoint.probe_default_communities)
+        enabled = bool(self.endpoint.probe_default_communities or self.options.probe_default_communities)
         data: dict[str, Any] = {"enabled": enabled, "communities": list(DEFAULT_COMMUNITIES),
                                 "interval_s": self.probe_interval, "oid": SYS_DESCR, "results": []}
         if not enabled:
