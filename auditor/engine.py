@@ -121,15 +121,10 @@ async def collect_asset(plan: AssetPlan, options: ScanOptions, registry: Registr
     """Open each needed endpoint once and perform every read the selected checks need."""
     asset = plan.asset
     evidence = AssetEvidence(asset=asset.id, started_at=_now())
-    needed = registry.requests_for(plan.profile.selected_checks(registry))
+    needed = registry.requests_for(plan.profile.checks_for(asset, registry))
     reached = 0
     for protocol, requests in needed.items():
-        endpoints = asset.endpoints_for(protocol)
-        if not endpoints:
-            evidence.endpoint_errors.append(
-                f"no {protocol} endpoint in the inventory; checks that need {protocol} evidence cannot be judged")
-            continue
-        endpoint = endpoints[0]
+        endpoint = asset.endpoints_for(protocol)[0]  # checks_for() kept only protocols the asset has
         try:
             connector = connector_class(protocol)(asset, endpoint, options)
             if politeness is None:

@@ -78,7 +78,7 @@ def evaluate_asset(asset: Asset, evidence: AssetEvidence, profile: Profile, sl_t
     row_sl = {row.id: row.sl for row in rows}
     facts = FactCache(evidence.items, registry)
     results: list[CheckResult] = []
-    for spec in profile.selected_checks(registry):
+    for spec in profile.checks_for(asset, registry):
         if evidence.status == "error":
             verdict, used = error(f"asset could not be assessed: {evidence.error}"), []
         else:

@@ -60,6 +60,16 @@ class Profile(BaseModel):
     def selected_checks(self, registry: Registry = REGISTRY) -> list[CheckSpec]:
         return [spec for spec in registry.load().for_type(self.type) if self.selects(spec.id)]
 
+    def checks_for(self, asset: Any, registry: Registry = REGISTRY) -> list[CheckSpec]:
+        """The selected checks this asset's interfaces can feed.
+
+        A check whose evidence needs a protocol the asset has no endpoint for does not run (a Modbus-only
+        PLC gets no OPC UA checks); its requirements stay *not assessed* unless other checks cover them.
+        """
+        protocols = {endpoint.protocol for endpoint in asset.endpoints}
+        return [spec for spec in self.selected_checks(registry)
+                if {registry.facts[name].protocol for name in spec.facts} <= protocols]
+
     def selects(self, check_id: str) -> bool:
         chosen = any(fnmatch.fnmatchcase(check_id, pattern) for pattern in self.select)
         return chosen and not any(fnmatch.fnmatchcase(check_id, pattern) for pattern in self.deselect)

@@ -47,8 +47,11 @@ def _ad_hoc_inventory(target: str, component_type: str | None, key: str | None, 
             endpoint["password_env"] = password_env
         if known_hosts:
             endpoint["known_hosts"] = known_hosts
-    elif protocol == "opcua" and parts.path not in ("", "/"):
-        endpoint["path"] = parts.path
+    elif protocol == "opcua":
+        if parts.path not in ("", "/"):
+            endpoint["path"] = parts.path
+        if password_env:
+            endpoint["password_env"] = password_env
     data = {"site": "ad-hoc scan", "assets": [{"id": parts.hostname, "type": component_type,
                                                 "address": parts.hostname, "endpoints": [endpoint]}]}
     try:
@@ -271,7 +274,7 @@ def _exit_now(code: int) -> None:
 @click.option("-t", "--type", "component_type", type=click.Choice(["host", "network", "embedded", "application"]),
               help="Component type of an ad-hoc TARGET.")
 @click.option("--key", type=click.Path(dir_okay=False), help="SSH private key file.")
-@click.option("--password-env", metavar="VARIABLE", help="Environment variable holding the SSH password.")
+@click.option("--password-env", metavar="VARIABLE", help="Environment variable holding the SSH or OPC UA password.")
 @click.option("--known-hosts", type=click.Path(dir_okay=False), help="known_hosts file (default ~/.ssh/known_hosts).")
 @click.option("--trust-on-first-use", is_flag=True, help="Accept and record unknown SSH host keys (changed keys are always refused).")
 @click.option("--no-sudo", is_flag=True, help="Never try 'sudo -n' on hosts.")

@@ -64,3 +64,19 @@ def test_param_type_and_name_are_validated(tmp_path: Path) -> None:
     text = str(info.value)
     assert f"params.{spec.id}.bogus: unknown parameter" in text
     assert f"params.{spec.id}.{name}: expected" in text
+
+
+def test_checks_for_an_asset_follow_its_interfaces() -> None:
+    """A Modbus-only PLC gets no OPC UA checks (and vice versa); their requirements stay not assessed."""
+    from auditor.inventory import Asset
+
+    profile = load_profile("embedded-sl2")
+    registry = REGISTRY.load()
+    plc = Asset.model_validate({"id": "plc", "type": "embedded", "address": "127.0.0.1",
+                                "endpoints": [{"protocol": "modbus"}]})
+    protocols = {registry.facts[f].protocol for spec in profile.checks_for(plc) for f in spec.facts}
+    assert protocols == {"modbus"}
+    both = plc.model_copy(update={"endpoints": plc.endpoints + [
+        Asset.model_validate({"id": "x", "type": "embedded", "address": "h",
+                              "endpoints": [{"protocol": "opcua"}]}).endpoints[0]]})
+    assert {registry.facts[f].protocol for spec in profile.checks_for(both) for f in spec.facts} == {"modbus", "opcua"}

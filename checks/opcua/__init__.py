@@ -1,0 +1,11 @@
+"""OPC UA pack (component types ``application``, and ``embedded`` for OPC UA servers on PLCs): evidence
+read over OPC UA (discovery without a session, optional read-only sessions), checks mapped to SR/CR ids.
+
+Every module of this package is imported, so adding a module is all it takes to add checks.
+"""
+
+import importlib
+import pkgutil
+
+for _module in pkgutil.iter_modules(__path__, prefix=f"{__name__}."):
+    importlib.import_module(_module.name)

@@ -1,0 +1,467 @@
+"""OPC UA evidence: the service calls the checks need and the typed facts parsed from them.
+
+Requests (answered by :mod:`connectors.opcua.connector`):
+
+* ``opcua:get_endpoints:server``: GetEndpoints without a session (endpoints, user token policies, DER
+  server certificates in base64);
+* ``opcua:find_servers:server``: FindServers without a session (what the server lists to anybody);
+* ``opcua:session:anonymous``: whether an anonymous session was accepted (only probed when the
+  inventory allows it and the server offers Anonymous);
+* ``opcua:read:<node ids>``: one Read of the Value of :data:`SERVER_NODES` (ServerStatus, BuildInfo,
+  Auditing, ServerCapabilities) in a session (the user's credentials, else anonymous if allowed);
+* ``opcua:browse:i=85[depth=3,max_nodes=200,identity=anonymous]``: a bounded sample of variables
+  below Objects with their AccessLevel/UserAccessLevel, as the anonymous user;
+* ``opcua:client:log``: the connector's record of every service request it sent. Every fact also
+  reads it, to tell "this asset has no OPC UA endpoint" (no OPC UA item at all: the checks are not
+  applicable) from "collection failed" (an error).
+
+Facts return :class:`NotAudited` when the asset has no OPC UA evidence at all and :class:`NoSession`
+when a session-based read was deliberately not made (not allowed by the inventory, anonymous not
+offered or rejected, no endpoint that protects the password): checks turn those into
+``not_applicable`` and ``manual``, never into a pass.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
+
+from auditor.evidence import EvidenceItem, EvidenceRequest
+from auditor.facts import FactEvidence, FactParseError, FactUnavailable
+from auditor.registry import fact, request
+
+__all__ = [
+    "ANONYMOUS_SESSION", "CLIENT_LOG", "ENDPOINTS", "FIND_SERVERS", "SERVER_NODES", "SERVER_READ", "VARIABLES",
+    "Certificate", "Endpoint", "NoSession", "NotAudited", "ServerInfo", "UserToken", "VariableSample",
+    "parse_certificate", "parse_endpoints",
+]
+
+ENDPOINTS = request("opcua", "get_endpoints", "server")
+FIND_SERVERS = request("opcua", "find_servers", "server")
+ANONYMOUS_SESSION = request("opcua", "session", "anonymous")
+CLIENT_LOG = request("opcua", "client", "log")
+
+#: Value attributes read in one Read request (OPC UA namespace 0 node ids, Part 6 NodeIds.csv).
+SERVER_NODES: dict[str, str] = {
+    "start_time": "i=2257",                      # Server_ServerStatus_StartTime
+    "current_time": "i=2258",                    # Server_ServerStatus_CurrentTime
+    "state": "i=2259",                           # Server_ServerStatus_State
+    "product_uri": "i=2262",                     # Server_ServerStatus_BuildInfo_ProductUri
+    "manufacturer_name": "i=2263",               # ..._BuildInfo_ManufacturerName
+    "product_name": "i=2261",                    # ..._BuildInfo_ProductName
+    "software_version": "i=2264",                # ..._BuildInfo_SoftwareVersion
+    "build_number": "i=2265",                    # ..._BuildInfo_BuildNumber
+    "build_date": "i=2266",                      # ..._BuildInfo_BuildDate
+    "auditing": "i=2994",                        # Server_Auditing
+    "diagnostics_enabled": "i=2294",             # Server_ServerDiagnostics_EnabledFlag
+    "server_profiles": "i=2269",                 # Server_ServerCapabilities_ServerProfileArray
+    "locale_ids": "i=2271",                      # Server_ServerCapabilities_LocaleIdArray
+    "min_supported_sample_rate": "i=2272",       # Server_ServerCapabilities_MinSupportedSampleRate
+    "max_browse_continuation_points": "i=2735",  # Server_ServerCapabilities_MaxBrowseContinuationPoints
+    "max_array_length": "i=11702",               # Server_ServerCapabilities_MaxArrayLength
+    "max_string_length": "i=11703",              # Server_ServerCapabilities_MaxStringLength
+}
+SERVER_READ = request("opcua", "read", ",".join(SERVER_NODES.values()))
+#: The bounded sample: Objects (i=85), 3 levels of hierarchical references, at most 200 nodes.
+VARIABLES = request("opcua", "browse", "i=85", depth=3, max_nodes=200, identity="anonymous")
+
+CURRENT_WRITE = 0x02  # AccessLevel bit 1 (Part 3, AccessLevelType)
+
+
+# ---------------------------------------------------------------------------------------- sentinels
+
+
+@dataclass(frozen=True)
+class NotAudited:
+    """The asset has no OPC UA evidence at all (no OPC UA endpoint in the inventory)."""
+
+    reason: str = "no OPC UA endpoint was audited on this asset"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+@dataclass(frozen=True)
+class NoSession:
+    """A session-based read was deliberately not made; ``reason`` says why (for a manual verdict)."""
+
+    reason: str
+
+    def __bool__(self) -> bool:
+        return False
+
+
+class _NoEndpoint(Exception):
+    pass
+
+
+def _item(ev: FactEvidence, req: EvidenceRequest) -> EvidenceItem:
+    """``ev.item(req)``, but :class:`_NoEndpoint` when no OPC UA evidence exists for the asset at all."""
+    try:
+        return ev.item(req)
+    except FactUnavailable:
+        try:
+            ev.item(CLIENT_LOG)  # the connector always answers this one when it ran
+        except FactUnavailable:
+            raise _NoEndpoint() from None
+        raise
+
+
+def _json(item: EvidenceItem, what: str) -> Any:
+    if item.encoding != "json":
+        raise FactParseError(f"{what}: expected a JSON item, got {item.encoding}")
+    try:
+        return item.data()
+    except ValueError as exc:
+        raise FactParseError(f"{what}: not valid JSON: {exc}") from None
+
+
+# ---------------------------------------------------------------------------------------- endpoints
+
+
+@dataclass(frozen=True)
+class UserToken:
+    token_type: str  # Anonymous | UserName | Certificate | IssuedToken
+    security_policy: str  # short name; "" = the endpoint's policy
+    policy_id: str = ""
+
+    def effective_policy(self, endpoint: "Endpoint") -> str:
+        """The policy that protects this token: its own, or the endpoint's when it names none."""
+        return self.security_policy or endpoint.security_policy
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    url: str
+    security_policy: str  # None | Basic128Rsa15 | Basic256 | Basic256Sha256 | Aes128_Sha256_RsaOaep | ...
+    security_mode: str  # None | Sign | SignAndEncrypt
+    security_level: int
+    tokens: tuple[UserToken, ...]
+    certificate_der: bytes | None
+    application_uri: str = ""
+    application_type: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.security_policy}/{self.security_mode}"
+
+    @property
+    def insecure(self) -> bool:
+        return self.security_mode == "None" or self.security_policy == "None"
+
+    def token_types(self) -> list[str]:
+        return [t.token_type for t in self.tokens]
+
+
+def _policy(uri: Any) -> str:
+    if uri is None:
+        return ""
+    if not isinstance(uri, str):
+        raise FactParseError(f"security policy URI is not text: {uri!r}")
+    return uri.rsplit("#", 1)[-1]
+
+
+def parse_endpoints(data: Any) -> list[Endpoint]:
+    """The GetEndpoints item (a list of :func:`connectors.opcua.describe.endpoint` dicts)."""
+    if not isinstance(data, list):
+        raise FactParseError("GetEndpoints evidence is not a list of endpoints")
+    endpoints = []
+    for index, raw in enumerate(data):
+        if not isinstance(raw, dict):
+            raise FactParseError(f"endpoint {index} is not an object")
+        try:
+            mode = str(raw["security_mode"])
+            policy = _policy(raw.get("security_policy_uri")) or str(raw.get("security_policy") or "")
+            tokens = tuple(UserToken(token_type=str(t["token_type"]), security_policy=_policy(t.get("security_policy_uri")),
+                                     policy_id=str(t.get("policy_id") or ""))
+                           for t in raw.get("user_identity_tokens") or [])
+            cert = raw.get("server_certificate")
+            der = base64.b64decode(cert, validate=True) if cert else None
+            server = raw.get("server") or {}
+            endpoints.append(Endpoint(url=str(raw.get("endpoint_url") or ""), security_policy=policy,
+                                      security_mode="None" if mode in ("None_", "Invalid") else mode,
+                                      security_level=int(raw.get("security_level") or 0), tokens=tokens,
+                                      certificate_der=der, application_uri=str(server.get("application_uri") or ""),
+                                      application_type=str(server.get("application_type") or "")))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise FactParseError(f"endpoint {index} is malformed: {exc!r}") from None
+        if mode not in ("None", "None_", "Sign", "SignAndEncrypt", "Invalid"):
+            raise FactParseError(f"endpoint {index}: unknown security mode {mode!r}")
+    return endpoints
+
+
+@fact("opcua_endpoints", protocol="opcua", requests=[ENDPOINTS, CLIENT_LOG])
+def opcua_endpoints(ev: FactEvidence) -> list[Endpoint] | NotAudited:
+    """Endpoints the server advertises before any session (GetEndpoints)."""
+    try:
+        item = _item(ev, ENDPOINTS)
+    except _NoEndpoint:
+        return NotAudited()
+    return parse_endpoints(_json(item, "GetEndpoints"))
+
+
+# ---------------------------------------------------------------------------------------- certificates
+
+
+@dataclass(frozen=True)
+class Certificate:
+    sha256: str
+    subject: str
+    issuer: str
+    key_type: str  # RSA | EC | DSA | Ed25519 | Ed448 | unknown
+    key_bits: int | None
+    signature_hash: str | None  # md5 | sha1 | sha256 | ... ; None for Ed25519/Ed448
+    not_before: _dt.datetime
+    not_after: _dt.datetime
+    self_issued: bool  # issuer name == subject name
+    signature_verified: bool | None  # its own key verifies its signature (None: could not check)
+    application_uris: tuple[str, ...]
+    endpoints: tuple[str, ...]
+    observed_at: _dt.datetime
+
+    @property
+    def self_signed(self) -> bool:
+        return self.self_issued and self.signature_verified is not False
+
+    def summary(self) -> dict[str, Any]:
+        return {"subject": self.subject, "issuer": self.issuer, "sha256": self.sha256, "key": f"{self.key_type} {self.key_bits}",
+                "signature_hash": self.signature_hash, "not_before": self.not_before.isoformat(),
+                "not_after": self.not_after.isoformat(), "endpoints": list(self.endpoints)}
+
+
+def parse_certificate(der: bytes, *, endpoints: tuple[str, ...] = (), observed_at: _dt.datetime | None = None) -> Certificate:
+    try:
+        # some servers send a chain (leaf first) in ServerCertificate: judge the first certificate
+        der = _first_der(der)
+        cert = x509.load_der_x509_certificate(der)
+    except ValueError as exc:
+        raise FactParseError(f"server certificate is not DER X.509: {exc}") from None
+    key = cert.public_key()
+    if isinstance(key, rsa.RSAPublicKey):
+        key_type, bits = "RSA", key.key_size
+    elif isinstance(key, ec.EllipticCurvePublicKey):
+        key_type, bits = "EC", key.curve.key_size
+    elif isinstance(key, dsa.DSAPublicKey):
+        key_type, bits = "DSA", key.key_size
+    elif isinstance(key, ed25519.Ed25519PublicKey):
+        key_type, bits = "Ed25519", 256
+    elif isinstance(key, ed448.Ed448PublicKey):
+        key_type, bits = "Ed448", 456
+    else:  # pragma: no cover - exotic keys
+        key_type, bits = type(key).__name__, None
+    try:
+        hash_algorithm = cert.signature_hash_algorithm
+    except Exception:  # unsupported algorithm identifiers (e.g. md2): name it by OID
+        hash_algorithm = None
+        hash_name: str | None = cert.signature_algorithm_oid.dotted_string
+    else:
+        hash_name = hash_algorithm.name if hash_algorithm is not None else None
+    self_issued = cert.issuer == cert.subject
+    verified: bool | None = None
+    if self_issued:
+        try:
+            if isinstance(key, rsa.RSAPublicKey) and hash_algorithm is not None:
+                key.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), hash_algorithm)
+            elif isinstance(key, ec.EllipticCurvePublicKey) and hash_algorithm is not None:
+                key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(hash_algorithm))
+            else:
+                cert.verify_directly_issued_by(cert)
+            verified = True
+        except Exception as exc:
+            verified = None if "unsupported" in str(exc).lower() else False
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        uris = tuple(san.get_values_for_type(x509.UniformResourceIdentifier))
+    except (x509.ExtensionNotFound, ValueError):
+        uris = ()
+    return Certificate(sha256=hashlib.sha256(der).hexdigest(), subject=cert.subject.rfc4514_string(),
+                       issuer=cert.issuer.rfc4514_string(), key_type=key_type, key_bits=bits,
+                       signature_hash=hash_name, not_before=cert.not_valid_before_utc,
+                       not_after=cert.not_valid_after_utc, self_issued=self_issued, signature_verified=verified,
+                       application_uris=uris, endpoints=endpoints,
+                       observed_at=observed_at or _dt.datetime.now(_dt.timezone.utc))
+
+
+def _first_der(data: bytes) -> bytes:
+    """The first DER element of ``data`` (a certificate, or the leaf of a concatenated chain)."""
+    if len(data) < 2 or data[0] != 0x30:
+        raise ValueError("does not start with a DER SEQUENCE")
+    first = data[1]
+    if first < 0x80:
+        header, length = 2, first
+    else:
+        count = first & 0x7F
+        if count == 0 or count > 4 or len(data) < 2 + count:
+            raise ValueError("bad DER length")
+        header, length = 2 + count, int.from_bytes(data[2:2 + count], "big")
+    if header + length > len(data):
+        raise ValueError("truncated DER")
+    return data[:header + length]
+
+
+@fact("opcua_certificates", protocol="opcua", requests=[ENDPOINTS, CLIENT_LOG])
+def opcua_certificates(ev: FactEvidence) -> list[Certificate] | NotAudited:
+    """The distinct server certificates of all endpoints, judged at the time they were collected."""
+    try:
+        item = _item(ev, ENDPOINTS)
+    except _NoEndpoint:
+        return NotAudited()
+    endpoints = parse_endpoints(_json(item, "GetEndpoints"))
+    observed = item.collected_at if item.collected_at.tzinfo else item.collected_at.replace(tzinfo=_dt.timezone.utc)
+    by_der: dict[bytes, list[str]] = {}
+    for endpoint in endpoints:
+        if endpoint.certificate_der:
+            by_der.setdefault(endpoint.certificate_der, []).append(endpoint.label)
+    return [parse_certificate(der, endpoints=tuple(labels), observed_at=observed) for der, labels in by_der.items()]
+
+
+# ---------------------------------------------------------------------------------------- discovery
+
+
+@fact("opcua_servers", protocol="opcua", requests=[FIND_SERVERS, CLIENT_LOG])
+def opcua_servers(ev: FactEvidence) -> list[dict[str, Any]] | NotAudited:
+    """Applications the server lists through FindServers (no session)."""
+    try:
+        item = _item(ev, FIND_SERVERS)
+    except _NoEndpoint:
+        return NotAudited()
+    data = _json(item, "FindServers")
+    if not isinstance(data, list) or not all(isinstance(s, dict) and "application_uri" in s for s in data):
+        raise FactParseError("FindServers evidence is not a list of application descriptions")
+    return data
+
+
+# ---------------------------------------------------------------------------------------- sessions
+
+
+@dataclass(frozen=True)
+class AnonymousProbe:
+    attempted: bool
+    accepted: bool | None
+    status: str | None
+    reason: str
+
+
+@fact("opcua_anonymous_session", protocol="opcua", requests=[ANONYMOUS_SESSION, CLIENT_LOG])
+def opcua_anonymous_session(ev: FactEvidence) -> AnonymousProbe | NotAudited:
+    """Whether an anonymous session was accepted (probed only where the inventory allows it)."""
+    try:
+        item = _item(ev, ANONYMOUS_SESSION)
+    except _NoEndpoint:
+        return NotAudited()
+    except FactUnavailable as exc:  # a failed probe is still a result for the anonymous check
+        return AnonymousProbe(attempted=True, accepted=None, status=None, reason=str(exc))
+    data = _json(item, "anonymous session")
+    if not isinstance(data, dict) or "attempted" not in data:
+        raise FactParseError("anonymous session evidence has no 'attempted' field")
+    accepted = data.get("accepted")
+    if accepted not in (True, False, None):
+        raise FactParseError(f"anonymous session evidence: 'accepted' is {accepted!r}")
+    return AnonymousProbe(attempted=bool(data["attempted"]), accepted=accepted, status=data.get("status"),
+                          reason=str(data.get("reason") or ""))
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    identity: str  # the session's identity: anonymous | username | certificate
+    values: dict[str, Any]  # name (SERVER_NODES key) -> value, for Good reads only
+    statuses: dict[str, str]  # name -> status code name
+
+    def good(self, name: str) -> bool:
+        return self.statuses.get(name) == "Good"
+
+
+@fact("opcua_server_info", protocol="opcua", requests=[SERVER_READ, CLIENT_LOG])
+def opcua_server_info(ev: FactEvidence) -> ServerInfo | NoSession | NotAudited:
+    """ServerStatus, BuildInfo, Auditing and ServerCapabilities values read in a session."""
+    try:
+        item = _item(ev, SERVER_READ)
+    except _NoEndpoint:
+        return NotAudited()
+    data = _json(item, "server read")
+    if not isinstance(data, dict):
+        raise FactParseError("server read evidence is not an object")
+    if "skipped" in data:
+        return NoSession(str(data["skipped"]))
+    values = data.get("values")
+    if not isinstance(values, dict):
+        raise FactParseError("server read evidence has no 'values' object")
+    out: dict[str, Any] = {}
+    statuses: dict[str, str] = {}
+    for name, node in SERVER_NODES.items():
+        raw = values.get(node)
+        if not isinstance(raw, dict) or "status" not in raw:
+            raise FactParseError(f"server read evidence lacks node {node} ({name})")
+        statuses[name] = str(raw["status"])
+        if statuses[name] == "Good":
+            out[name] = raw.get("value")
+    return ServerInfo(identity=str(data.get("identity") or ""), values=out, statuses=statuses)
+
+
+@dataclass(frozen=True)
+class Variable:
+    node_id: str
+    name: str
+    access_level: int | None
+    user_access_level: int | None
+
+    @property
+    def user_writable(self) -> bool:
+        return self.user_access_level is not None and bool(self.user_access_level & CURRENT_WRITE)
+
+
+@dataclass(frozen=True)
+class VariableSample:
+    identity: str
+    variables: tuple[Variable, ...]
+    nodes_visited: int
+    truncated: bool
+    depth: int
+    max_nodes: int
+    unreadable: int = 0  # variables whose UserAccessLevel could not be read
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def writable(self) -> list[Variable]:
+        return [v for v in self.variables if v.user_writable]
+
+
+@fact("opcua_variable_access", protocol="opcua", requests=[VARIABLES, CLIENT_LOG])
+def opcua_variable_access(ev: FactEvidence) -> VariableSample | NoSession | NotAudited:
+    """Access levels of a bounded sample of variables, as seen by the anonymous user."""
+    try:
+        item = _item(ev, VARIABLES)
+    except _NoEndpoint:
+        return NotAudited()
+    data = _json(item, "variable sample")
+    if not isinstance(data, dict):
+        raise FactParseError("variable sample evidence is not an object")
+    if "skipped" in data:
+        return NoSession(str(data["skipped"]))
+    raw_vars = data.get("variables")
+    if not isinstance(raw_vars, list):
+        raise FactParseError("variable sample evidence has no 'variables' list")
+    variables = []
+    unreadable = 0
+    for raw in raw_vars:
+        try:
+            user_level = raw.get("user_access_level")
+            level = raw.get("access_level")
+            if user_level is not None and (isinstance(user_level, bool) or not isinstance(user_level, int)):
+                raise TypeError(f"user_access_level {user_level!r}")
+            if level is not None and (isinstance(level, bool) or not isinstance(level, int)):
+                raise TypeError(f"access_level {level!r}")
+            unreadable += user_level is None
+            variables.append(Variable(node_id=str(raw["node_id"]), name=str(raw.get("browse_name") or raw["node_id"]),
+                                      access_level=level, user_access_level=user_level))
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise FactParseError(f"variable sample entry is malformed: {exc}") from None
+    return VariableSample(identity=str(data.get("identity") or ""), variables=tuple(variables),
+                          nodes_visited=int(data.get("nodes_visited") or 0), truncated=bool(data.get("truncated")),
+                          depth=int(data.get("depth") or 0), max_nodes=int(data.get("max_nodes") or 0),
+                          unreadable=unreadable)

@@ -1,0 +1,750 @@
+"""The OPC UA connector: discovery without a session, then at most two short, read-only sessions.
+
+What it does, in order, for the requests of one asset (one connection at a time, each closed before
+the next is opened):
+
+1. **Discovery** (always; no session, a ``None`` secure channel as the specification allows for
+   discovery): ``GetEndpoints`` and, if requested, ``FindServers``. Every endpoint's security policy,
+   mode, user token policies and DER server certificate go into the evidence as they were received.
+   A server that cannot be reached here makes the endpoint unusable (:class:`ConnectorError`).
+2. **Anonymous session** (only if the inventory endpoint says ``anonymous_session: true`` AND some
+   endpoint offers the Anonymous token AND a request needs it): ``CreateSession`` +
+   ``ActivateSession`` with an anonymous token records whether anonymous access is *accepted*, then
+   reads the bounded variable sample (``Browse`` from the requested node, depth and node count from
+   the request's options; ``Read`` of AccessLevel/UserAccessLevel) and, when no credentials are
+   given, the server information reads. ``CloseSession``.
+3. **Session with the user's credentials** (only if the inventory names them: ``username`` +
+   ``password_env``/``password_file``, or ``client_cert_file``/``client_key_file`` for an X.509 user
+   token): the server information reads (ServerStatus, BuildInfo, ServerCapabilities, Auditing).
+   A password is only ever sent over an endpoint that protects it (a SignAndEncrypt channel with a
+   current policy, or a user token policy that encrypts it with a current policy); otherwise the
+   session is not attempted and the evidence says why. Deprecated policies (Basic128Rsa15, Basic256)
+   are never used by the auditor itself.
+
+The connector can only send the services in :data:`ALLOWED_SERVICES`: an allow-list enforced where
+asyncua sends requests (its request observer), so a Write, a Call, a subscription or a node
+management request cannot leave this process even by mistake. Every service request, with the
+connection it used, its duration and its result, is recorded in the ``opcua:client:log`` item.
+
+Secure channels use the auditor's application certificate: the inventory's ``client_cert_file`` /
+``client_key_file``, or one generated once and kept (:mod:`connectors.opcua.identity`). The server
+certificate the channel is opened with is the one GetEndpoints returned (pinned for the session).
+Every wait is bounded by the endpoint's ``timeout`` (each request) and a budget per connection.
+Secrets are resolved at connection time and never recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Sequence
+
+from asyncua import Client, ua
+from asyncua.crypto import security_policies as sp
+from asyncua.observer import Observer
+from cryptography import x509
+
+from auditor.evidence import EvidenceItem, EvidenceRequest
+from auditor.secrets import SecretError, resolve
+from connectors.base import Connector, ConnectorError
+from connectors.opcua import describe
+from connectors.opcua.identity import ClientIdentity, ClientIdentityError, default_identity, load_identity
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ALLOWED_SERVICES", "CLIENT_LOG", "OpcuaConnector", "ForbiddenService"]
+
+CLIENT_LOG = EvidenceRequest(protocol="opcua", op="client", target="log")
+
+#: The only service requests this connector can send (asyncua request class names). Everything else
+#: (Write, Call, HistoryUpdate, AddNodes, CreateSubscription, RegisterServer, ...) is refused before it
+#: is encoded.
+ALLOWED_SERVICES = frozenset({
+    "GetEndpointsRequest", "FindServersRequest", "CreateSessionRequest", "ActivateSessionRequest",
+    "CloseSessionRequest", "ReadRequest", "BrowseRequest"})
+
+#: Policies the auditor may use for its own channels, best first (deprecated ones are never used).
+_CURRENT_POLICIES: dict[str, tuple[type[sp.SecurityPolicy], int]] = {
+    describe.policy_name(sp.SecurityPolicyAes256Sha256RsaPss.URI): (sp.SecurityPolicyAes256Sha256RsaPss, 3),
+    describe.policy_name(sp.SecurityPolicyBasic256Sha256.URI): (sp.SecurityPolicyBasic256Sha256, 2),
+    describe.policy_name(sp.SecurityPolicyAes128Sha256RsaOaep.URI): (sp.SecurityPolicyAes128Sha256RsaOaep, 1),
+}
+_MODE_RANK = {ua.MessageSecurityMode.SignAndEncrypt: 2, ua.MessageSecurityMode.Sign: 1, ua.MessageSecurityMode.None_: 0}
+_REJECTED = {"BadIdentityTokenRejected", "BadIdentityTokenInvalid", "BadUserAccessDenied",
+             "BadSecurityPolicyRejected", "BadCertificateUntrusted", "BadSecurityChecksFailed"}
+_BROWSE_CHUNK = 50  # nodes per Browse request
+_READ_CHUNK = 100  # nodes per Read request
+_MAX_DEPTH = 5
+_MAX_NODES = 1000
+
+
+class ForbiddenService(Exception):
+    """The connector tried to send a service outside :data:`ALLOWED_SERVICES` (a bug, never sent)."""
+
+
+class _Failure(Exception):
+    """One connection or one session step failed; the message says why, without secrets."""
+
+
+# ---------------------------------------------------------------------------------------- service log
+
+
+@dataclass
+class _Connection:
+    number: int
+    purpose: str
+    security_policy: str = "None"
+    security_mode: str = "None"
+    identity: str | None = None
+    services: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+    started: float = field(default_factory=time.monotonic)
+    duration_ms: float | None = None
+
+    def add(self, service: str, started: float, result: str) -> None:
+        self.services.append({"service": service, "ms": round((time.monotonic() - started) * 1000, 2),
+                              "result": result})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"connection": self.number, "purpose": self.purpose, "security_policy": self.security_policy,
+                "security_mode": self.security_mode, "identity": self.identity, "services": self.services,
+                "error": self.error, "duration_ms": self.duration_ms}
+
+
+class _Recorder(Observer):
+    """asyncua's request observer: refuses services outside the allow-list and times the rest."""
+
+    def __init__(self, connection: _Connection):
+        self.connection = connection
+
+    def observe_request(self, request: Any) -> AbstractContextManager[None]:
+        name = type(request).__name__
+        if name not in ALLOWED_SERVICES:
+            self.connection.services.append({"service": name.removesuffix("Request"), "ms": 0.0,
+                                             "result": "refused by the auditor (not read-only)"})
+            raise ForbiddenService(f"{name} is not a read-only discovery/session/read/browse service")
+        return self._time_request(name)
+
+    def on_request(self, request_type: str, duration: float, error: BaseException | None) -> None:
+        self.connection.services.append({"service": request_type.removesuffix("Request"),
+                                         "ms": round(duration * 1000, 2), "result": _result(error)})
+
+
+def _result(error: BaseException | None) -> str:
+    if error is None:
+        return "Good"
+    if isinstance(error, ua.UaStatusCodeError):
+        return describe.status_name(error.code)
+    if isinstance(error, (asyncio.TimeoutError, TimeoutError)):
+        return "timeout"
+    if isinstance(error, asyncio.CancelledError):
+        return "cancelled"
+    return f"{type(error).__name__}: {error}"[:200]
+
+
+# ---------------------------------------------------------------------------------------- plan
+
+
+@dataclass
+class _Plan:
+    endpoints: EvidenceRequest | None = None
+    find_servers: EvidenceRequest | None = None
+    anonymous: EvidenceRequest | None = None
+    reads: list[tuple[EvidenceRequest, list[ua.NodeId]]] = field(default_factory=list)
+    browses: list[EvidenceRequest] = field(default_factory=list)
+    log: EvidenceRequest | None = None
+
+
+@dataclass
+class _Credentials:
+    endpoint: ua.EndpointDescription
+    kind: str  # UserName | Certificate
+    username: str | None
+    password: str | None = field(repr=False, default=None)
+
+
+@dataclass
+class _SessionOutcome:
+    attempted: bool = False
+    skipped: bool = False  # deliberately not attempted (not allowed, not offered, not safe)
+    accepted: bool | None = None
+    status: str | None = None
+    reason: str = ""
+    endpoint: dict[str, Any] | None = None
+    identity: str | None = None
+    results: dict[str, tuple[Any, str | None]] = field(default_factory=dict)  # request key -> (data, error)
+
+
+class OpcuaConnector(Connector):
+    """Reads evidence from an OPC UA server (see the module docstring for the exact behaviour)."""
+
+    protocol = "opcua"
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._connections: list[_Connection] = []
+        self._identity: ClientIdentity | None = None
+        self._identity_error: str | None = None
+        self._started = time.monotonic()
+        self._notes: list[str] = []
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def url(self) -> str:
+        host = self.asset.address
+        if ":" in host:
+            host = f"[{host}]"
+        path = self.endpoint.path or ""
+        if path and not path.startswith("/"):
+            path = "/" + path
+        return f"opc.tcp://{host}:{self.endpoint.port}{path}"
+
+    @property
+    def timeout(self) -> float:
+        return float(self.endpoint.timeout)
+
+    @property
+    def budget(self) -> float:
+        """Upper bound for one connection (open, a few requests, close)."""
+        return 4 * self.timeout + 2
+
+    # ------------------------------------------------------------------ collect
+    async def collect(self, requests: Sequence[EvidenceRequest]) -> list[EvidenceItem]:
+        self._started = time.monotonic()
+        items: list[EvidenceItem] = []
+        plan = _Plan()
+        for req in requests:
+            problem = self._classify(req, plan)
+            if problem:
+                items.append(self.item(req, started=time.monotonic(), status="error", error=problem))
+        log_request = plan.log or CLIENT_LOG
+        started = time.monotonic()
+        try:
+            endpoints, servers, find_error = await self._discovery(want_find=plan.find_servers is not None)
+        except ConnectorError as exc:
+            exc.partial_items = items + [self._log_item(log_request)]  # type: ignore[attr-defined]
+            raise
+        if plan.endpoints is not None:
+            items.append(self.item(plan.endpoints, started=started, encoding="json", response=json.dumps(
+                [describe.endpoint(e) for e in endpoints], sort_keys=True), meta={"url": self.url}))
+        if plan.find_servers is not None:
+            if find_error is not None:
+                items.append(self.item(plan.find_servers, started=started, status="error", error=find_error))
+            else:
+                items.append(self.item(plan.find_servers, started=started, encoding="json", response=json.dumps(
+                    [describe.application(s) for s in servers or []], sort_keys=True), meta={"url": self.url}))
+
+        credentials_given = bool(self.endpoint.username or (self.endpoint.client_cert_file and self.endpoint.client_key_file))
+        choice: _Credentials | _SessionOutcome = _SessionOutcome(
+            skipped=True, reason="no credentials in the inventory (username + password_env/password_file, or "
+                                 "client_cert_file + client_key_file)")
+        if plan.reads and credentials_given:
+            choice = self._credential_choice(endpoints)
+        use_credentials = isinstance(choice, _Credentials) or not choice.skipped  # a failure to resolve is an error
+        reads_anonymously = bool(plan.reads) and not use_credentials
+        needs_anonymous = bool(plan.anonymous or plan.browses or reads_anonymously)
+        anonymous = _SessionOutcome(reason="not needed by the selected checks")
+        anonymous_started = time.monotonic()
+        if needs_anonymous:
+            anonymous = await self._anonymous(endpoints, plan, read_too=reads_anonymously)
+        anonymous_elapsed = time.monotonic() - anonymous_started
+        credential_started = time.monotonic()
+        credentialed = (await self._session("credentials", choice.endpoint, identity_kind=choice.kind,
+                                            work=[r for r, _ in plan.reads], plan=plan, username=choice.username,
+                                            password=choice.password)
+                        if isinstance(choice, _Credentials) else choice)
+        credential_elapsed = time.monotonic() - credential_started
+        # items are timed by the session that produced them
+        anonymous_started = time.monotonic() - anonymous_elapsed
+        credential_started = time.monotonic() - credential_elapsed
+
+        if plan.anonymous is not None:
+            items.append(self.item(plan.anonymous, started=anonymous_started, encoding="json", response=json.dumps({
+                "attempted": anonymous.attempted, "accepted": anonymous.accepted, "status": anonymous.status,
+                "reason": anonymous.reason, "endpoint": anonymous.endpoint,
+                "allowed_by_inventory": bool(self.endpoint.anonymous_session)}, sort_keys=True)))
+        for req in plan.browses:
+            items.append(self._session_item(req, anonymous, anonymous_started,
+                                            skipped_reason=self._skipped("anonymous", anonymous)))
+        for req, _nodes in plan.reads:
+            if use_credentials:
+                # the user's own session: a failure (wrong password, timeout) is an error, not a skip
+                items.append(self._session_item(req, credentialed, credential_started, skipped_reason=None))
+            else:
+                skipped = self._skipped("anonymous", anonymous)
+                if skipped is not None:
+                    skipped = f"no credentialed session: {credentialed.reason}; {skipped}"
+                items.append(self._session_item(req, anonymous, anonymous_started, skipped_reason=skipped))
+        items.append(self._log_item(log_request))
+        return items
+
+    def _classify(self, req: EvidenceRequest, plan: _Plan) -> str | None:
+        if req.protocol != "opcua":
+            return f"unsupported request {req.key}"
+        if req.op == "get_endpoints":
+            plan.endpoints = req
+        elif req.op == "find_servers":
+            plan.find_servers = req
+        elif req.op == "session" and req.target == "anonymous":
+            plan.anonymous = req
+        elif req.op == "client" and req.target == "log":
+            plan.log = req
+        elif req.op == "read":
+            try:
+                nodes = [ua.NodeId.from_string(part.strip()) for part in req.target.split(",") if part.strip()]
+            except Exception as exc:
+                return f"cannot parse the node ids of {req.key}: {exc}"
+            if not nodes or len(nodes) > _READ_CHUNK:
+                return f"{req.key}: between 1 and {_READ_CHUNK} node ids per read"
+            plan.reads.append((req, nodes))
+        elif req.op == "browse":
+            try:
+                ua.NodeId.from_string(req.target)
+                depth, max_nodes = int(req.option("depth", 3)), int(req.option("max_nodes", 200))
+            except Exception as exc:
+                return f"cannot parse {req.key}: {exc}"
+            if not (1 <= depth <= _MAX_DEPTH and 1 <= max_nodes <= _MAX_NODES):
+                return f"{req.key}: depth must be 1..{_MAX_DEPTH} and max_nodes 1..{_MAX_NODES}"
+            if req.option("identity", "anonymous") != "anonymous":
+                return f"{req.key}: only the anonymous identity is sampled"
+            plan.browses.append(req)
+        else:
+            return f"unsupported op {req.key}"
+        return None
+
+    def _skipped(self, identity: str, outcome: _SessionOutcome) -> str | None:
+        """A reason when the session was deliberately not opened (not an error of collection)."""
+        if outcome.accepted:
+            return None
+        if not outcome.attempted and outcome.skipped:
+            return f"no {identity} session: {outcome.reason}"
+        if outcome.accepted is False:
+            return f"the {identity} session was rejected ({outcome.status}): {outcome.reason}"
+        return None  # attempted and failed for another reason: an error
+
+    def _session_item(self, req: EvidenceRequest, outcome: _SessionOutcome, started: float, *,
+                      skipped_reason: str | None) -> EvidenceItem:
+        if req.key in outcome.results:
+            data, problem = outcome.results[req.key]
+            if problem is not None:
+                return self.item(req, started=started, status="error", error=problem)
+            body = {"identity": outcome.identity, "endpoint": outcome.endpoint, **data}
+            return self.item(req, started=started, encoding="json", response=json.dumps(body, sort_keys=True))
+        if skipped_reason is not None:
+            # deliberately not collected: recorded as such so checks can say "manual", never "pass"
+            return self.item(req, started=started, encoding="json",
+                             response=json.dumps({"skipped": skipped_reason}, sort_keys=True))
+        return self.item(req, started=started, status="error",
+                         error=f"session failed: {outcome.reason or outcome.status or 'unknown reason'}")
+
+    def _log_item(self, req: EvidenceRequest) -> EvidenceItem:
+        body = {"url": self.url, "connections": [c.as_dict() for c in self._connections],
+                "service_requests": sum(len(c.services) for c in self._connections),
+                "allowed_services": sorted(s.removesuffix("Request") for s in ALLOWED_SERVICES),
+                "client_certificate": self._identity.describe() if self._identity else None,
+                "notes": self._notes}
+        return self.item(req, started=self._started, encoding="json", response=json.dumps(body, sort_keys=True))
+
+    # ------------------------------------------------------------------ connections
+    def _client(self, connection: _Connection) -> Client:
+        client = Client(self.url, timeout=self.timeout)
+        client.name = "iacs-auditor"
+        client.description = "iacs-auditor read-only audit"
+        client.product_uri = "urn:iacs-auditor"
+        client.application_uri = (self._identity.application_uri if self._identity else None) or "urn:iacs-auditor"
+        client.session_timeout = 60_000  # ms: a session we could not close frees its slot soon
+        client.uaclient.observer = _Recorder(connection)
+        return client
+
+    def _connection(self, purpose: str, **fields: Any) -> _Connection:
+        connection = _Connection(number=len(self._connections) + 1, purpose=purpose, **fields)
+        self._connections.append(connection)
+        return connection
+
+    async def _open(self, client: Client, connection: _Connection) -> None:
+        """TCP connect, Hello, OpenSecureChannel; raises _Failure with a reason."""
+        host, port, t = self.asset.address, self.endpoint.port, self.timeout
+        started = time.monotonic()
+        try:
+            await client.connect_socket()
+        except ConnectionRefusedError:
+            connection.add("TCP connect", started, "refused")
+            raise _Failure(f"connection refused by {host}:{port}") from None
+        except (asyncio.TimeoutError, TimeoutError):
+            connection.add("TCP connect", started, "timeout")
+            raise _Failure(f"timed out after {t:g} s connecting to {host}:{port}") from None
+        except OSError as exc:
+            connection.add("TCP connect", started, "error")
+            raise _Failure(f"cannot connect to {host}:{port}: {exc.strerror or exc}") from None
+        connection.add("TCP connect", started, "Good")
+        for step, call in (("Hello", client.send_hello), ("OpenSecureChannel", client.open_secure_channel)):
+            started = time.monotonic()
+            try:
+                await asyncio.wait_for(call(), t)
+            except (asyncio.TimeoutError, TimeoutError):
+                connection.add(step, started, "timeout")
+                raise _Failure(f"no answer from {host}:{port} to {step} within {t:g} s") from None
+            except ConnectionError:
+                connection.add(step, started, "connection closed")
+                raise _Failure(f"{host}:{port} closed the connection during {step}") from None
+            except ua.UaStatusCodeError as exc:
+                connection.add(step, started, describe.status_name(exc.code))
+                raise _Failure(f"{step} refused by {host}:{port}: {describe.status_name(exc.code)}") from None
+            except Exception as exc:
+                connection.add(step, started, _result(exc))
+                raise _Failure(f"{step} with {host}:{port} failed: {_result(exc)}") from None
+            connection.add(step, started, "Good")
+
+    async def _call(self, what: str, coro: Awaitable[Any]) -> Any:
+        """One service call, bounded; failures become _Failure (the observer already logged them)."""
+        try:
+            return await asyncio.wait_for(coro, self.timeout)
+        except (asyncio.TimeoutError, TimeoutError):
+            raise _Failure(f"no answer to {what} within {self.timeout:g} s") from None
+        except ConnectionError:
+            raise _Failure(f"the server closed the connection during {what}") from None
+        except ua.UaStatusCodeError as exc:
+            raise _Failure(f"{what} failed: {describe.status_name(exc.code)}") from None
+        except ForbiddenService:
+            raise
+        except Exception as exc:
+            raise _Failure(f"{what} failed: {_result(exc)}") from None
+
+    async def _close(self, client: Client, connection: _Connection, *, session: bool) -> None:
+        """Close session and channel politely, bounded; never raises."""
+        t = min(self.timeout, 2.0)
+        if session:
+            try:
+                await asyncio.wait_for(client.uaclient.close_session(True), t)
+            except Exception:
+                pass
+        started = time.monotonic()
+        try:
+            await asyncio.wait_for(client.close_secure_channel(), t)
+            connection.add("CloseSecureChannel", started, "Good")
+        except Exception as exc:
+            connection.add("CloseSecureChannel", started, _result(exc))
+
+    async def _bounded(self, connection: _Connection, client: Client, work: Callable[[], Awaitable[Any]]) -> Any:
+        """Run one connection's work within the budget; always drop the socket afterwards."""
+        try:
+            return await asyncio.wait_for(work(), self.budget)
+        except (asyncio.TimeoutError, TimeoutError):
+            connection.error = f"the connection exceeded its {self.budget:g} s budget and was closed"
+            raise _Failure(connection.error) from None
+        except _Failure as exc:
+            connection.error = str(exc)
+            raise
+        finally:
+            client.disconnect_socket()
+            connection.duration_ms = round((time.monotonic() - connection.started) * 1000, 2)
+
+    # ------------------------------------------------------------------ 1. discovery
+    async def _discovery(self, *, want_find: bool) -> tuple[list[ua.EndpointDescription], list[Any] | None, str | None]:
+        connection = self._connection("discovery")
+        client = self._client(connection)
+        find_error: list[str] = []
+
+        async def work() -> tuple[list[ua.EndpointDescription], list[Any] | None]:
+            await self._open(client, connection)
+            endpoints = await self._call("GetEndpoints", client.get_endpoints())
+            servers = None
+            if want_find:
+                try:
+                    servers = await self._call("FindServers", client.find_servers())
+                except _Failure as exc:
+                    find_error.append(str(exc))
+            await self._close(client, connection, session=False)
+            return endpoints, servers
+
+        try:
+            endpoints, servers = await self._bounded(connection, client, work)
+        except _Failure as exc:
+            raise ConnectorError(f"OPC UA discovery at {self.url} failed: {exc}") from None
+        return list(endpoints or []), servers, (find_error[0] if find_error else None)
+
+    # ------------------------------------------------------------------ 2. anonymous session
+    async def _anonymous(self, endpoints: list[ua.EndpointDescription], plan: _Plan, *,
+                         read_too: bool) -> _SessionOutcome:
+        offered = [e for e in endpoints if _token(e, ua.UserTokenType.Anonymous)]
+        if not offered:
+            return _SessionOutcome(skipped=True, reason="no endpoint offers the Anonymous user token")
+        if not self.endpoint.anonymous_session:
+            return _SessionOutcome(skipped=True, reason="the inventory does not allow an anonymous session "
+                                          "(set anonymous_session: true on this endpoint)")
+        chosen = _choose(offered, ua.UserTokenType.Anonymous, secret=False)
+        if chosen is None:
+            return _SessionOutcome(skipped=True, reason="Anonymous is offered only on endpoints with deprecated policies, "
+                                          "which the auditor does not use")
+        work = [*plan.browses, *([r for r, _ in plan.reads] if read_too else [])]
+        return await self._session("anonymous", chosen, identity_kind="Anonymous", work=work, plan=plan)
+
+    # ------------------------------------------------------------------ 3. credentialed session
+    def _credential_choice(self, endpoints: list[ua.EndpointDescription]) -> "_Credentials | _SessionOutcome":
+        """The endpoint for the user's credentials, or why there is none (skipped: deliberately not used)."""
+        ep = self.endpoint
+        if ep.username:
+            try:
+                password = resolve(ep.password_env, ep.password_file)
+            except SecretError as exc:
+                return _SessionOutcome(reason=str(exc))  # a broken reference: an error, not a skip
+            kind, token_type = "UserName", ua.UserTokenType.UserName
+            secret = password is not None
+        else:
+            password, kind, token_type, secret = None, "Certificate", ua.UserTokenType.Certificate, False
+        offered = [e for e in endpoints if _token(e, token_type)]
+        if not offered:
+            return _SessionOutcome(skipped=True, reason=f"no endpoint offers the {kind} user token")
+        chosen = _choose(offered, token_type, secret=secret)
+        if chosen is None:
+            why = ("no endpoint protects the password (a SignAndEncrypt channel or an encrypting user token "
+                   "policy, with a current security policy), so the auditor does not send it"
+                   if secret else f"no endpoint with a current security policy accepts the {kind} token")
+            self._notes.append(f"credentialed session not attempted: {why}")
+            return _SessionOutcome(skipped=True, reason=why)
+        return _Credentials(chosen, kind, ep.username, password)
+
+    # ------------------------------------------------------------------ one session
+    async def _session(self, purpose: str, ep: ua.EndpointDescription, *, identity_kind: str,
+                       work: list[EvidenceRequest], plan: _Plan, username: str | None = None,
+                       password: str | None = None) -> _SessionOutcome:
+        policy = describe.policy_name(ep.SecurityPolicyUri)
+        mode_name = "None" if ep.SecurityMode == ua.MessageSecurityMode.None_ else ep.SecurityMode.name
+        outcome = _SessionOutcome(attempted=True, identity=identity_kind.lower(),
+                                  endpoint={"security_policy": policy, "security_mode": mode_name})
+        connection = self._connection(purpose, security_policy=policy, security_mode=mode_name,
+                                      identity=identity_kind)
+        needs_cert = ep.SecurityMode != ua.MessageSecurityMode.None_ or identity_kind == "Certificate"
+        if needs_cert:
+            identity = await self._client_identity()
+            if identity is None:
+                outcome.attempted, outcome.reason = False, f"no client certificate: {self._identity_error}"
+                connection.error = outcome.reason
+                return outcome
+        client = self._client(connection)
+        if ep.SecurityMode != ua.MessageSecurityMode.None_:
+            assert self._identity is not None
+            try:
+                # what Client.set_security does, without parsing our key again (RSA key checks cost ~100 ms);
+                # the server certificate is the one GetEndpoints returned: pinned for this session
+                server_cert = x509.load_der_x509_certificate(_first_der(ep.ServerCertificate))
+                client.security_policy = _CURRENT_POLICIES[policy][0](
+                    server_cert, self._identity.certificate, self._identity.key, ep.SecurityMode)
+                client.uaclient.set_security(client.security_policy)
+            except Exception as exc:
+                outcome.attempted, outcome.reason = False, f"cannot set up the {policy} channel: {_result(exc)}"
+                connection.error = outcome.reason
+                return outcome
+        if identity_kind == "Certificate":
+            assert self._identity is not None
+            client.user_certificate = self._identity.certificate
+            client.user_private_key = self._identity.key
+        reads = {r.key: nodes for r, nodes in plan.reads}
+
+        async def run() -> None:
+            await self._open(client, connection)
+            await self._call("CreateSession", client.create_session())
+            try:
+                if identity_kind == "Anonymous":
+                    await asyncio.wait_for(client.activate_session(), self.timeout)
+                elif identity_kind == "Certificate":
+                    await asyncio.wait_for(client.activate_session(certificate=client.user_certificate), self.timeout)
+                else:
+                    await asyncio.wait_for(client.activate_session(username=username, password=password), self.timeout)
+            except ua.UaStatusCodeError as exc:
+                outcome.accepted, outcome.status = False, describe.status_name(exc.code)
+                outcome.reason = f"ActivateSession answered {outcome.status}"
+                await self._close(client, connection, session=True)
+                return
+            except (asyncio.TimeoutError, TimeoutError):
+                raise _Failure(f"no answer to ActivateSession within {self.timeout:g} s") from None
+            except ConnectionError:
+                raise _Failure("the server closed the connection during ActivateSession") from None
+            outcome.accepted, outcome.status, outcome.reason = True, "Good", "session activated"
+            for req in work:
+                try:
+                    if req.op == "read":
+                        data = await self._read(client, reads[req.key])
+                    else:
+                        data = await self._browse(client, req)
+                    outcome.results[req.key] = (data, None)
+                except _Failure as exc:
+                    outcome.results[req.key] = (None, str(exc))
+                    if "closed the connection" in str(exc):
+                        break
+            await self._close(client, connection, session=True)
+
+        try:
+            await self._bounded(connection, client, run)
+        except _Failure as exc:
+            if outcome.accepted is None:
+                outcome.status = _status_of(str(exc))
+                if outcome.status in _REJECTED:
+                    outcome.accepted = False
+            outcome.reason = str(exc)
+            for req in work:
+                outcome.results.setdefault(req.key, (None, f"session failed: {exc}"))
+        return outcome
+
+    async def _client_identity(self) -> ClientIdentity | None:
+        if self._identity is None and self._identity_error is None:
+            ep = self.endpoint
+            try:
+                if ep.client_cert_file and ep.client_key_file:
+                    self._identity = await asyncio.to_thread(load_identity, ep.client_cert_file, ep.client_key_file)
+                else:
+                    self._identity = await asyncio.to_thread(default_identity)
+            except ClientIdentityError as exc:
+                self._identity_error = str(exc)
+        return self._identity
+
+    # ------------------------------------------------------------------ reads
+    async def _read(self, client: Client, nodes: list[ua.NodeId]) -> dict[str, Any]:
+        params = ua.ReadParameters()
+        params.TimestampsToReturn = ua.TimestampsToReturn.Neither
+        for node in nodes:
+            rv = ua.ReadValueId()
+            rv.NodeId = node
+            rv.AttributeId = ua.AttributeIds.Value
+            params.NodesToRead.append(rv)
+        results = await self._call("Read", client.uaclient.read(params))
+        return {"values": {n.to_string(): describe.data_value(dv) for n, dv in zip(nodes, results)}}
+
+    async def _browse(self, client: Client, req: EvidenceRequest) -> dict[str, Any]:
+        """Breadth-first over hierarchical references, bounded; then AccessLevel/UserAccessLevel of the variables."""
+        start = ua.NodeId.from_string(req.target)
+        depth, max_nodes = int(req.option("depth", 3)), int(req.option("max_nodes", 200))
+        seen: set[ua.NodeId] = {start}
+        frontier = [start]
+        variables: list[dict[str, Any]] = []
+        truncated = False
+        browse_requests = 0
+        for _level in range(depth):
+            next_frontier: list[ua.NodeId] = []
+            for offset in range(0, len(frontier), _BROWSE_CHUNK):
+                params = ua.BrowseParameters()
+                params.View = ua.ViewDescription()
+                params.RequestedMaxReferencesPerNode = max_nodes
+                for node in frontier[offset:offset + _BROWSE_CHUNK]:
+                    desc = ua.BrowseDescription()
+                    desc.NodeId = node
+                    desc.BrowseDirection = ua.BrowseDirection.Forward
+                    desc.ReferenceTypeId = ua.NodeId(ua.ObjectIds.HierarchicalReferences)
+                    desc.IncludeSubtypes = True
+                    desc.NodeClassMask = int(ua.NodeClass.Object) | int(ua.NodeClass.Variable)
+                    desc.ResultMask = int(ua.BrowseResultMask.All)
+                    params.NodesToBrowse.append(desc)
+                results = await self._call("Browse", client.uaclient.browse(params))
+                browse_requests += 1
+                for result in results:
+                    if result.ContinuationPoint:
+                        truncated = True  # released when the session closes
+                    for ref in result.References or []:
+                        node = ua.NodeId(ref.NodeId.Identifier, ref.NodeId.NamespaceIndex)
+                        if node.NamespaceIndex == 0 or node in seen:
+                            continue  # namespace 0 is the standard model, not process data
+                        if len(seen) - 1 >= max_nodes:
+                            truncated = True
+                            break
+                        seen.add(node)
+                        next_frontier.append(node)
+                        if ref.NodeClass == ua.NodeClass.Variable:
+                            variables.append({"node_id": node.to_string(),
+                                              "browse_name": describe.jsonable(ref.BrowseName),
+                                              "display_name": describe.jsonable(ref.DisplayName)})
+            frontier = next_frontier
+            if not frontier:
+                break
+        depth_limit_reached = bool(frontier)
+        read_requests = 0
+        for offset in range(0, len(variables), _READ_CHUNK // 2):
+            chunk = variables[offset:offset + _READ_CHUNK // 2]
+            params = ua.ReadParameters()
+            params.TimestampsToReturn = ua.TimestampsToReturn.Neither
+            for var in chunk:
+                for attribute in (ua.AttributeIds.AccessLevel, ua.AttributeIds.UserAccessLevel):
+                    rv = ua.ReadValueId()
+                    rv.NodeId = ua.NodeId.from_string(var["node_id"])
+                    rv.AttributeId = attribute
+                    params.NodesToRead.append(rv)
+            results = await self._call("Read", client.uaclient.read(params))
+            read_requests += 1
+            for index, var in enumerate(chunk):
+                for name, dv in (("access_level", results[2 * index]), ("user_access_level", results[2 * index + 1])):
+                    value = describe.data_value(dv)
+                    var[name] = value.get("value") if value["status"] == "Good" else None
+                    if value["status"] != "Good":
+                        var[f"{name}_status"] = value["status"]
+        return {"start": start.to_string(), "depth": depth, "max_nodes": max_nodes, "nodes_visited": len(seen) - 1,
+                "truncated": truncated, "depth_limit_reached": depth_limit_reached, "variables": variables,
+                "requests": {"browse": browse_requests, "read": read_requests}}
+
+
+# ---------------------------------------------------------------------------------------- helpers
+
+
+def _token(ep: ua.EndpointDescription, token_type: ua.UserTokenType) -> ua.UserTokenPolicy | None:
+    return next((t for t in ep.UserIdentityTokens or [] if t.TokenType == token_type), None)
+
+
+def _choose(endpoints: list[ua.EndpointDescription], token_type: ua.UserTokenType, *,
+            secret: bool) -> ua.EndpointDescription | None:
+    """The endpoint the auditor uses for a session with this token (None: no acceptable endpoint).
+
+    Never a deprecated policy. A password only where it is protected: a SignAndEncrypt channel with a
+    current policy, or a user token policy that encrypts it with a current policy. Anonymous sessions
+    prefer a None channel (nothing secret is sent and no client certificate has to be trusted).
+    """
+    best: tuple[tuple[int, ...], ua.EndpointDescription] | None = None
+    for ep in endpoints:
+        token = _token(ep, token_type)
+        if token is None:
+            continue
+        policy = describe.policy_name(ep.SecurityPolicyUri)
+        mode = ep.SecurityMode
+        if mode == ua.MessageSecurityMode.None_:
+            if policy not in ("None", ""):
+                continue
+            policy_rank = 0
+        elif not ep.ServerCertificate:
+            continue  # a secure channel needs the server certificate GetEndpoints should have given
+        elif policy in _CURRENT_POLICIES:
+            policy_rank = _CURRENT_POLICIES[policy][1]
+        else:
+            continue  # deprecated or unknown policy: not used by the auditor
+        token_policy = describe.policy_name(token.SecurityPolicyUri) or policy
+        if secret:
+            # protected by the channel (SignAndEncrypt, current policy: checked above) or by the token's
+            # own encryption with a current policy; a deprecated token policy is never used
+            by_channel = mode == ua.MessageSecurityMode.SignAndEncrypt and token_policy in ("None", *_CURRENT_POLICIES)
+            if not (by_channel or token_policy in _CURRENT_POLICIES):
+                continue
+        if token_type == ua.UserTokenType.Certificate and token_policy not in _CURRENT_POLICIES:
+            continue  # the token signature needs a current policy
+        if token_type == ua.UserTokenType.Anonymous:
+            rank = (1 if mode == ua.MessageSecurityMode.None_ else 0, _MODE_RANK[mode], policy_rank)
+        else:
+            rank = (_MODE_RANK[mode], policy_rank)
+        if best is None or rank > best[0]:
+            best = (rank, ep)
+    return best[1] if best else None
+
+
+def _first_der(data: bytes) -> bytes:
+    """The leaf of a ServerCertificate that may hold a concatenated chain."""
+    if len(data) > 4 and data[0] == 0x30 and data[1] & 0x80:
+        count = data[1] & 0x7F
+        return data[:2 + count + int.from_bytes(data[2:2 + count], "big")]
+    return data
+
+
+def _status_of(reason: str) -> str | None:
+    for word in reason.replace(":", " ").replace("(", " ").replace(")", " ").split():
+        if word.startswith("Bad") and word[3:4].isupper():
+            return word
+    return None
+

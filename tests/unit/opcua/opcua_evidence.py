@@ -1,0 +1,119 @@
+"""Build OPC UA evidence items (as the connector records them) and run the OPC UA facts and checks on them.
+
+``OpcuaEvidence().endpoints([...]).servers([...])`` collects items; ``.check(id, **params)`` runs a check
+exactly as :func:`auditor.evaluate.run_check` does (missing evidence becomes ``error``). Endpoint dicts
+come from :func:`endpoint` (the shape of :func:`connectors.opcua.describe.endpoint`).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import json
+from typing import Any
+
+from auditor.evaluate import FactCache, run_check
+from auditor.evidence import EvidenceItem, EvidenceRequest
+from auditor.facts import FactEvidence
+from auditor.registry import REGISTRY
+from auditor.verdicts import Verdict
+from checks.opcua.facts import (ANONYMOUS_SESSION, CLIENT_LOG, ENDPOINTS, FIND_SERVERS, SERVER_NODES, SERVER_READ,
+                                VARIABLES)
+
+POLICY = "http://opcfoundation.org/UA/SecurityPolicy#"
+APP_URI = "urn:test:server"
+
+
+def token(token_type: str, policy: str | None = None, policy_id: str = "") -> dict[str, Any]:
+    return {"policy_id": policy_id or token_type.lower(), "token_type": token_type,
+            "security_policy_uri": (POLICY + policy) if policy else "", "issued_token_type": None,
+            "issuer_endpoint_url": None}
+
+
+def endpoint(policy: str = "Basic256Sha256", mode: str = "SignAndEncrypt", tokens: list[dict[str, Any]] | None = None,
+             certificate: bytes | None = None, app_uri: str = APP_URI, app_type: str = "Server") -> dict[str, Any]:
+    return {
+        "endpoint_url": "opc.tcp://127.0.0.1:4840/", "security_policy_uri": POLICY + policy,
+        "security_policy": policy, "security_mode": mode, "security_level": 1,
+        "transport_profile_uri": "http://opcfoundation.org/UA-Profile/Transport/uatcp-uasc-uabinary",
+        "user_identity_tokens": tokens if tokens is not None else [token("UserName")],
+        "server": {"application_uri": app_uri, "product_uri": "urn:test:product", "application_name": "Test",
+                   "application_type": app_type, "gateway_server_uri": None, "discovery_profile_uri": None,
+                   "discovery_urls": ["opc.tcp://127.0.0.1:4840/"]},
+        "server_certificate": base64.b64encode(certificate).decode() if certificate else None,
+    }
+
+
+def server_values(**overrides: Any) -> dict[str, Any]:
+    """A Good read of every SERVER_NODES node; ``name=("BadX", None)`` makes one node fail."""
+    values = {"state": 0, "start_time": "2024-01-01T00:00:00+00:00", "current_time": "2024-01-02T00:00:00+00:00",
+              "product_uri": "urn:test:product", "manufacturer_name": "ACME", "product_name": "Test Server",
+              "software_version": "2.4.1", "build_number": "2.4.1.77", "build_date": "2024-01-01T00:00:00+00:00",
+              "auditing": True, "diagnostics_enabled": False, "server_profiles": [], "locale_ids": ["en"],
+              "min_supported_sample_rate": 0.0, "max_browse_continuation_points": 0, "max_array_length": 0,
+              "max_string_length": 0}
+    out = {}
+    for name, node in SERVER_NODES.items():
+        value = overrides.get(name, values[name])
+        if isinstance(value, tuple):
+            out[node] = {"status": value[0], "value": value[1]}
+        else:
+            out[node] = {"status": "Good", "value": value, "type": "Variant"}
+    return out
+
+
+class OpcuaEvidence:
+    def __init__(self, *, log: bool = True, collected_at: _dt.datetime | None = None) -> None:
+        self.items: list[EvidenceItem] = []
+        self.collected_at = collected_at or _dt.datetime.now(_dt.timezone.utc)
+        REGISTRY.load()
+        if log:
+            self.json(CLIENT_LOG, {"url": "opc.tcp://127.0.0.1:4840", "connections": []})
+
+    def json(self, req: EvidenceRequest, data: Any) -> "OpcuaEvidence":
+        self.items.append(EvidenceItem(id=f"t#{len(self.items) + 1}", asset="t", endpoint="opcua", request=req,
+                                       encoding="json", response=json.dumps(data), collected_at=self.collected_at))
+        return self
+
+    def raw(self, req: EvidenceRequest, response: str, encoding: str = "json") -> "OpcuaEvidence":
+        self.items.append(EvidenceItem(id=f"t#{len(self.items) + 1}", asset="t", endpoint="opcua", request=req,
+                                       encoding=encoding, response=response, collected_at=self.collected_at))
+        return self
+
+    def failed(self, req: EvidenceRequest, reason: str) -> "OpcuaEvidence":
+        self.items.append(EvidenceItem(id=f"t#{len(self.items) + 1}", asset="t", endpoint="opcua", request=req,
+                                       status="error", error=reason))
+        return self
+
+    def endpoints(self, eps: list[dict[str, Any]]) -> "OpcuaEvidence":
+        return self.json(ENDPOINTS, eps)
+
+    def servers(self, uris: list[str], app_type: str = "Server") -> "OpcuaEvidence":
+        return self.json(FIND_SERVERS, [{"application_uri": u, "application_name": u, "application_type": app_type,
+                                         "discovery_urls": [f"opc.tcp://{u}:4840"]} for u in uris])
+
+    def anonymous(self, attempted: bool = True, accepted: bool | None = True, status: str | None = "Good",
+                  reason: str = "") -> "OpcuaEvidence":
+        return self.json(ANONYMOUS_SESSION, {"attempted": attempted, "accepted": accepted, "status": status,
+                                             "reason": reason, "endpoint": None, "allowed_by_inventory": True})
+
+    def server_read(self, identity: str = "username", **overrides: Any) -> "OpcuaEvidence":
+        return self.json(SERVER_READ, {"identity": identity, "endpoint": {}, "values": server_values(**overrides)})
+
+    def skipped(self, req: EvidenceRequest, reason: str = "the inventory does not allow an anonymous session") -> "OpcuaEvidence":
+        return self.json(req, {"skipped": reason})
+
+    def variables(self, levels: list[int | None], truncated: bool = False) -> "OpcuaEvidence":
+        return self.json(VARIABLES, {"identity": "anonymous", "depth": 3, "max_nodes": 200, "nodes_visited": len(levels) + 2,
+                                     "truncated": truncated, "variables": [
+                                         {"node_id": f"ns=2;i={i}", "browse_name": f"2:V{i}", "access_level": lvl,
+                                          "user_access_level": lvl} for i, lvl in enumerate(levels)]})
+
+    def fact(self, name: str) -> Any:
+        spec = REGISTRY.facts[name]
+        return spec.parser(FactEvidence(name, spec.requests, {i.request.key: i for i in self.items}))
+
+    def check(self, check_id: str, **params: Any) -> Verdict:
+        spec = REGISTRY.check(check_id)
+        verdict, _used = run_check(spec, FactCache(self.items, REGISTRY), {**spec.params, **params})
+        return verdict

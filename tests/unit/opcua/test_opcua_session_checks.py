@@ -1,0 +1,94 @@
+"""checks/opcua/server.py: auditing, build information and anonymous write access, from session reads;
+no session -> manual, never pass."""
+
+from __future__ import annotations
+
+import pytest
+from opcua_evidence import OpcuaEvidence, endpoint, token
+
+from checks.opcua.facts import SERVER_READ, VARIABLES
+
+ANON = [endpoint("None", "None", [token("Anonymous", "None")])]
+NO_ANON = [endpoint("Basic256Sha256", "SignAndEncrypt", [token("UserName")])]
+
+
+def test_auditing_pass_fail_and_unreadable() -> None:
+    assert OpcuaEvidence().server_read(auditing=True).check("opcua.server.auditing").status == "pass"
+    verdict = OpcuaEvidence().server_read(auditing=False).check("opcua.server.auditing")
+    assert verdict.status == "fail" and verdict.observed == {"auditing": False, "read_as": "username"}
+    denied = OpcuaEvidence().server_read(auditing=("BadUserAccessDenied", None)).check("opcua.server.auditing")
+    assert denied.status == "manual" and "BadUserAccessDenied" in denied.reason
+    odd = OpcuaEvidence().server_read(auditing="yes").check("opcua.server.auditing")
+    assert odd.status == "manual"
+
+
+def test_no_session_is_manual_with_the_reason() -> None:
+    ev = OpcuaEvidence().skipped(SERVER_READ, "no anonymous session: the inventory does not allow an anonymous session")
+    for check_id in ("opcua.server.auditing", "opcua.identity.build-info"):
+        verdict = ev.check(check_id)
+        assert verdict.status == "manual" and "does not allow" in verdict.reason and "anonymous_session" in verdict.reason
+
+
+def test_session_failure_is_an_error() -> None:
+    ev = OpcuaEvidence().failed(SERVER_READ, "session failed: ActivateSession answered BadUserAccessDenied")
+    verdict = ev.check("opcua.server.auditing")
+    assert verdict.status == "error" and "BadUserAccessDenied" in verdict.reason
+
+
+def test_build_info_complete_passes() -> None:
+    verdict = OpcuaEvidence().server_read().check("opcua.identity.build-info")
+    assert verdict.status == "pass"
+    assert verdict.observed["product_name"] == "Test Server" and verdict.observed["software_version"] == "2.4.1"
+
+
+@pytest.mark.parametrize("overrides, words", [
+    ({"software_version": "", "manufacturer_name": " "}, "empty: manufacturer_name, software_version"),
+    ({"product_name": ("BadUserAccessDenied", None)}, "not readable: product_name (BadUserAccessDenied)"),
+])
+def test_build_info_incomplete_fails(overrides, words) -> None:
+    verdict = OpcuaEvidence().server_read(**overrides).check("opcua.identity.build-info")
+    assert verdict.status == "fail" and words in verdict.reason
+
+
+def test_build_info_vulnerable_version_from_the_site_list() -> None:
+    ev = OpcuaEvidence().server_read(product_name="Test Server", software_version="2.4.1")
+    listed = [{"product": "Test*", "version": "2.4.*", "advisory": "CVE-2099-0001, fixed in 2.5"}]
+    verdict = ev.check("opcua.identity.build-info", vulnerable_versions=listed)
+    assert verdict.status == "fail" and "CVE-2099-0001" in verdict.reason
+    other = [{"product": "Test*", "version": "1.*"}]
+    assert ev.check("opcua.identity.build-info", vulnerable_versions=other).status == "pass"
+    assert ev.check("opcua.identity.build-info", vulnerable_versions=["bad entry"]).status == "manual"
+
+
+def test_server_read_garbage_is_an_error() -> None:
+    for response in ('{"values": {"i=2994": {"status": "Good", "value": true}}}', '[]', '{"values": 3}'):
+        ev = OpcuaEvidence().raw(SERVER_READ, response)
+        assert ev.check("opcua.server.auditing").status == "error", response
+
+
+def test_anonymous_write() -> None:
+    writable = OpcuaEvidence().endpoints(ANON).variables([3, 1, 1])
+    verdict = writable.check("opcua.variables.anonymous-write")
+    assert verdict.status == "fail" and verdict.observed["writable_count"] == 1
+    read_only = OpcuaEvidence().endpoints(ANON).variables([1, 1, 5])  # 5 = read + history read, no CurrentWrite
+    assert read_only.check("opcua.variables.anonymous-write").status == "pass"
+
+
+def test_anonymous_write_not_offered_passes_without_a_session() -> None:
+    ev = OpcuaEvidence().endpoints(NO_ANON).skipped(VARIABLES, "no anonymous session: no endpoint offers the Anonymous user token")
+    verdict = ev.check("opcua.variables.anonymous-write")
+    assert verdict.status == "pass" and "no endpoint offers" in verdict.reason
+
+
+def test_anonymous_write_offered_but_not_sampled_is_manual() -> None:
+    ev = OpcuaEvidence().endpoints(ANON).skipped(VARIABLES)
+    assert ev.check("opcua.variables.anonymous-write").status == "manual"
+    empty = OpcuaEvidence().endpoints(ANON).variables([])
+    assert empty.check("opcua.variables.anonymous-write").status == "manual"
+    unreadable = OpcuaEvidence().endpoints(ANON).variables([None, None])
+    assert unreadable.check("opcua.variables.anonymous-write").status == "manual"
+
+
+def test_anonymous_write_garbage_is_an_error() -> None:
+    ev = OpcuaEvidence().endpoints(ANON).json(VARIABLES, {"variables": [{"node_id": "ns=2;i=1", "user_access_level": "rw"}]})
+    assert ev.check("opcua.variables.anonymous-write").status == "error"
