@@ -54,6 +54,9 @@ class PlantHost:
 # Each simulator kind owns its launcher, so adding a kind of device is one line here.
 LAUNCHERS: dict[str, str] = {
     "ssh": "simulators.plant:launch_ssh",
+    "snmp": "simulators.snmp.plant:launch",
+    "opcua": "simulators.opcua.plant:launch",
+    "modbus": "simulators.modbus.plant:launch",
 }
 
 
@@ -79,6 +82,18 @@ DEFAULT_HOSTS: list[PlantHost] = [
     PlantHost("ews-01", "hardened", "127.0.10.1", "control", description="Engineering workstation"),
     PlantHost("hmi-01", "weak", "127.0.10.2", "control", description="Operator HMI (legacy image)"),
     PlantHost("hist-01", "hardened", "127.0.10.3", "dmz", description="Process historian"),
+    PlantHost("sw-01", "weak", "127.0.10.21", "control", type="network",
+              description="Legacy managed switch (SNMPv2c)", protocol="snmp"),
+    PlantHost("sw-02", "hardened", "127.0.10.22", "control", type="network",
+              description="Hardened managed switch (SNMPv3 only)", protocol="snmp"),
+    PlantHost("scada-01", "weak", "127.0.10.41", "control", type="application",
+              description="Legacy OPC UA gateway (SCADA)", protocol="opcua"),
+    PlantHost("scada-02", "hardened", "127.0.10.42", "control", type="application",
+              description="SCADA OPC UA server", protocol="opcua"),
+    PlantHost("plc-01", "weak", "127.0.10.31", "control", type="embedded",
+              description="Legacy PLC, plain Modbus/TCP (filter line)", protocol="modbus"),
+    PlantHost("plc-02", "hardened", "127.0.10.32", "control", type="embedded",
+              description="PLC with Modbus/TCP Security (dosing line)", protocol="modbus"),
 ]
 
 
