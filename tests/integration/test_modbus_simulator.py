@@ -117,7 +117,10 @@ async def test_hardened_requires_a_client_certificate() -> None:
         anonymous.check_hostname, anonymous.verify_mode = False, ssl.CERT_NONE
         reader, writer = await asyncio.open_connection(address, 802, ssl=anonymous)
         writer.write(bytes.fromhex("0001000000060103 00000001".replace(" ", "")))
-        assert await asyncio.wait_for(reader.read(100), 2) == b""  # TLS 1.3: refused after the handshake
+        try:  # TLS 1.3: refused after the handshake, seen as EOF or as a reset depending on timing
+            assert await asyncio.wait_for(reader.read(100), 2) == b""
+        except (ConnectionResetError, ssl.SSLError):
+            pass
         writer.close()
         trusted = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         trusted.check_hostname = False
