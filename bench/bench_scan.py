@@ -37,8 +37,11 @@ def _serve(hosts: int | None, workdir: str, ready: "mp.Queue", stop: "mp.Event")
     with plant:
         ready.put((str(plant.inventory_path), str(plant.known_hosts)))
         stop.wait(3600)
-        execs = [sum(1 for r in sim.requests if r["kind"] == "exec") for sim in plant.simulators.values()]
-        connects = [sum(1 for r in sim.requests if r["kind"] == "connect") for sim in plant.simulators.values()]
+        from simulators.ssh.server import SshSimulator
+
+        ssh_sims = [sim for sim in plant.simulators.values() if isinstance(sim, SshSimulator)]
+        execs = [sum(1 for r in sim.requests if r["kind"] == "exec") for sim in ssh_sims]
+        connects = [sum(1 for r in sim.requests if r["kind"] == "connect") for sim in ssh_sims]
         ready.put({"exec_requests": execs, "connections": connects})
 
 
@@ -66,6 +69,10 @@ def scenario(name: str, hosts: int | None, concurrency: int, repeat: int) -> dic
         server_stats = ready.get(timeout=60)
         child.join(30)
     assessed = [a for a in result.assets if a.status == "assessed"]
+    protocols = {a.id: a.endpoints[0].protocol for a in inventory.assets}
+    per_asset = [{"asset": a.asset, "protocol": protocols[a.asset], "status": a.status,
+                  "seconds": round((a.finished_at - a.started_at).total_seconds(), 3) if a.started_at and a.finished_at else None,
+                  "evidence_items": len(a.items)} for a in bundle.assets]
     items = [len(a.items) for a in bundle.assets]
     per_host_durations = [(a.finished_at - a.started_at).total_seconds() for a in bundle.assets
                           if a.started_at and a.finished_at]
@@ -81,6 +88,7 @@ def scenario(name: str, hosts: int | None, concurrency: int, repeat: int) -> dic
         "ssh_connections_per_host": max(server_stats["connections"]) / repeat,
         "evidence_items_per_host": round(statistics.mean(items), 1) if items else 0,
         "checks_per_host": round(statistics.mean(len(a.results) for a in result.assets), 1),
+        "per_asset": per_asset,
     }
 
 
@@ -122,12 +130,17 @@ def main() -> None:
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     print(f"machine: {machine}; scanner peak RSS {peak_mib:.0f} MiB (whole benchmark process)\n")
-    print("| scenario | hosts | wall (median) | per host (median) | TCP connections/host | SSH exec round trips/host | items/host | checks/host |")
+    print("| scenario | hosts | wall (median) | per host (median) | TCP connections/host (SSH) | SSH exec round trips/host | items/host | checks/host |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         print(f"| {r['scenario']} | {r['hosts']} ({r['assessed']} assessed) | {r['wall_s_median']} s | "
               f"{r['per_host_s_median']} s | {r['ssh_connections_per_host']:g} | {r['ssh_exec_round_trips_per_host']:g} | "
               f"{r['evidence_items_per_host']} | {r['checks_per_host']} |")
+    print("\nper asset, last demo-plant scan (items = requests answered, one evidence item each):\n")
+    print("| asset | protocol | status | time | evidence items |")
+    print("| --- | --- | --- | --- | --- |")
+    for a in rows[0]["per_asset"]:
+        print(f"| {a['asset']} | {a['protocol']} | {a['status']} | {a['seconds']} s | {a['evidence_items']} |")
     out = Path(__file__).parent / "out"
     out.mkdir(exist_ok=True)
     (out / "results.json").write_text(json.dumps({"machine": machine, "peak_rss_mib": round(peak_mib), "rows": rows}, indent=2))
