@@ -97,20 +97,26 @@ def profiles_list() -> None:
 @click.argument("name")
 @guard
 def profiles_show(name: str) -> None:
-    """The effective profile after 'extends', with every check's effective parameters."""
-    from auditor.profiles import load_profile
+    """The effective profile after 'extends': every check of its type, selected or not, with its effective
+    parameters; '*' marks a parameter the profile chain changed from the check's default."""
+    from auditor.profiles import load_profile, tailoring
 
     profile = load_profile(name)
     click.echo(f"{profile.id}: {profile.title}\nsource: {profile.source}\nchain: {' <- '.join(profile.chain)}")
     click.echo(f"type: {profile.type}\nSL-T: {profile.sl_target.compact()}\nbasis: {profile.basis}")
     if profile.description:
         click.echo(f"\n{profile.description.strip()}")
-    selected = profile.selected_checks()
+    rows = tailoring(profile)
+    selected = [r for r in rows if r["selected"]]
     click.echo(f"\n{len(selected)} checks selected:")
-    for spec in selected:
-        params = profile.params_for(spec)
-        suffix = "  " + json.dumps(params, sort_keys=True) if params else ""
-        click.echo(f"  {spec.id}{suffix}")
+    for row in selected:
+        params = ", ".join(f"{'*' if k in row['tailored'] else ''}{k}={json.dumps(v)}" for k, v in sorted(row["params"].items()))
+        click.echo(f"  {row['check']}" + (f"  {params}" if params else ""))
+    deselected = [r["check"] for r in rows if not r["selected"]]
+    if deselected:
+        click.echo(f"\n{len(deselected)} checks deselected:")
+        for check_id in deselected:
+            click.echo(f"  {check_id}")
 
 
 @cli.command()

@@ -76,3 +76,13 @@ def test_unknown_report_format_is_a_usage_error(tmp_path: Path) -> None:
                    "    endpoints: [{protocol: ssh, port: 1, username: u}]\n")
     result = run("scan", "--inventory", str(inv), "--format", "json,docx", "--out", str(tmp_path / "out"))
     assert result.exit_code == 2 and "unknown format docx" in result.stderr
+
+
+def test_profiles_show_marks_tailoring(tmp_path: Path) -> None:
+    path = tmp_path / "site.yaml"
+    path.write_text("id: site-hosts\nextends: host-sl2\nparams:\n  linux.sshd.max-auth-tries: {max_auth_tries: 2}\n"
+                    "deselect: ['linux.usb.*']\n")
+    shown = run("profiles", "show", str(path))
+    assert shown.exit_code == 0
+    assert "linux.sshd.max-auth-tries  *max_auth_tries=2" in shown.stdout
+    assert "1 checks deselected:\n  linux.usb.storage-blocked" in shown.stdout
