@@ -33,7 +33,7 @@ from reports.html import render_html
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 from result_fixture import HOSTILE_TEMPLATE, build_evidence, build_result  # noqa: E402
 
-IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")  # same rule as tests.support.require
 STEP_TIMEOUT = 15.0
 
 

@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.support import require
+
 __all__ = ["RealPostgres", "postgres_unavailable_reason", "require_real_postgres", "shared_postgres"]
 
 _PG_ROOT = Path("/usr/lib/postgresql")
@@ -98,14 +100,7 @@ def postgres_unavailable_reason() -> str | None:
 
 def require_real_postgres() -> None:
     """Skip the calling test if no real PostgreSQL can run here; fail instead under CI=true."""
-    reason = postgres_unavailable_reason()
-    if reason is None:
-        return
-    import pytest
-
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"real PostgreSQL unavailable in CI: {reason}", pytrace=False)
-    pytest.skip(f"real PostgreSQL unavailable: {reason}")
+    require("real PostgreSQL", postgres_unavailable_reason())
 
 
 def _free_port() -> int:

@@ -31,6 +31,8 @@ import time
 from pathlib import Path
 from typing import Iterator, Literal
 
+from tests.support import require
+
 __all__ = ["RealSnmpd", "SnmpdStartError", "require_real_snmpd", "snmpd_unavailable_reason", "weak_and_hardened"]
 
 SNMPD = Path("/usr/sbin/snmpd")
@@ -53,14 +55,7 @@ def snmpd_unavailable_reason() -> str | None:
 
 def require_real_snmpd() -> None:
     """Skip the calling test if no real snmpd can run here; fail instead under CI=true."""
-    reason = snmpd_unavailable_reason()
-    if reason is None:
-        return
-    import pytest  # imported lazily: the module is usable without pytest
-
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"real snmpd unavailable in CI: {reason}", pytrace=False)
-    pytest.skip(f"real snmpd unavailable: {reason}")
+    require("real snmpd", snmpd_unavailable_reason())
 
 
 def _free_udp_port() -> int:

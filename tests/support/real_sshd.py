@@ -32,6 +32,8 @@ import time
 from pathlib import Path
 from typing import Iterator, Literal
 
+from tests.support import require
+
 __all__ = [
     "HARDENED_BANNER",
     "REQUESTED_WEAK_ALGORITHMS",
@@ -91,14 +93,7 @@ def sshd_unavailable_reason() -> str | None:
 
 def require_real_sshd() -> None:
     """Skip the calling test if no real sshd can run here; fail instead under CI=true."""
-    reason = sshd_unavailable_reason()
-    if reason is None:
-        return
-    import pytest  # imported lazily: the module is usable without pytest
-
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"real sshd unavailable in CI: {reason}", pytrace=False)
-    pytest.skip(f"real sshd unavailable: {reason}")
+    require("real sshd", sshd_unavailable_reason())
 
 
 # --------------------------------------------------------------------------- #
