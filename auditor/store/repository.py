@@ -277,10 +277,9 @@ class Store:
                 if len(ids) <= index:
                     raise StoreError(f"no {text_ref} scan in the history store")
                 return ids[index]
-            if text_ref.isdigit():
-                if session.get(Scan, int(text_ref)) is None:
-                    raise StoreError(f"no scan {text_ref} in the history store")
+            if text_ref.isdigit() and session.get(Scan, int(text_ref)) is not None:
                 return int(text_ref)
+            # a uuid prefix may be all digits too ("49001570..."), so a number that is no scan id is tried as one
             matches = session.scalars(select(Scan.id).where(Scan.uuid.like(f"{text_ref}%")).limit(2)).all()
         if len(matches) != 1:
             raise StoreError(f"no scan {text_ref!r} in the history store" if not matches

@@ -93,6 +93,9 @@ def test_resolve_trend_and_estimates(url: str) -> None:
         assert store.resolve(str(first)) == first
         uuid = store.scan_row(first)["uuid"]
         assert store.resolve(uuid[:8]) == first
+        with store.session() as session, session.begin():
+            session.get(Scan, first).uuid = "49001570-0000-4000-8000-000000000000"
+        assert store.resolve("49001570") == first  # a uuid prefix made of digits is not mistaken for an id
         for bad in ("999", "nonsense", "previous-ish"):
             with pytest.raises(StoreError):
                 store.resolve(bad)
