@@ -135,7 +135,7 @@ async def collect_asset(plan: AssetPlan, options: ScanOptions, registry: Registr
             reached += 1
         except ConnectorError as exc:
             # keep what was read before the failure (e.g. the wire facts of a host whose key was refused)
-            evidence.items.extend(getattr(exc, "partial_items", None) or [])
+            evidence.items.extend(exc.partial_items)
             evidence.endpoint_errors.append(f"{protocol}://{asset.address}:{endpoint.port}: {exc}")
     number_items(asset.id, evidence.items)
     evidence.finished_at = _now()

@@ -13,7 +13,15 @@ from auditor.inventory import Asset
 
 
 class ConnectorError(Exception):
-    """The endpoint cannot be used at all (unreachable, refused, authentication or host key failure)."""
+    """The endpoint cannot be used at all (unreachable, refused, authentication or host key failure).
+
+    ``partial_items`` carries what was read before the failure (e.g. the SSH wire facts of a host whose key
+    was refused); the engine keeps them in the evidence.
+    """
+
+    def __init__(self, reason: str, partial_items: "list[EvidenceItem] | None" = None):
+        super().__init__(reason)
+        self.partial_items: list[EvidenceItem] = list(partial_items or [])
 
 
 @dataclass(frozen=True)

@@ -116,7 +116,7 @@ class ModbusConnector(Connector):
             try:
                 items.extend(await self._reads(reads, limiter, info))
             except ConnectorError as exc:
-                exc.partial_items = items  # type: ignore[attr-defined]
+                exc.partial_items = items
                 raise
         items.extend(await self._probes(probes, limiter))
         tried = info["credential_error"] is None  # an unusable credential: the endpoint itself was not tried
@@ -311,7 +311,7 @@ def _session_tls(session: ModbusSession) -> dict[str, Any]:
 
 def _unreachable(reason: str, items: list[EvidenceItem]) -> ConnectorError:
     exc = ConnectorError(reason)
-    exc.partial_items = items  # type: ignore[attr-defined]
+    exc.partial_items = items
     return exc
 
 

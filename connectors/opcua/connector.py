@@ -226,7 +226,7 @@ class OpcuaConnector(Connector):
         try:
             endpoints, servers, find_error = await self._discovery(want_find=plan.find_servers is not None)
         except ConnectorError as exc:
-            exc.partial_items = items + [self._log_item(log_request)]  # type: ignore[attr-defined]
+            exc.partial_items = items + [self._log_item(log_request)]
             raise
         if plan.endpoints is not None:
             items.append(self.item(plan.endpoints, started=started, encoding="json", response=json.dumps(

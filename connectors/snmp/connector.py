@@ -294,7 +294,7 @@ class SnmpConnector(Connector):
             reason = self._liveness_failure(answer, creds)
             info["error"] = reason
             exc = ConnectorError(reason)
-            exc.partial_items = [self._session_item(info, live_started)]  # type: ignore[attr-defined]
+            exc.partial_items = [self._session_item(info, live_started)]
             raise exc
         info["answered"] = True
         items: list[EvidenceItem] = []

@@ -138,7 +138,7 @@ class SshConnector(Connector):
         except ConnectorError as exc:
             # What was read before the failure (the wire probe: what the server offers) is still
             # evidence; the engine may keep it from here (the Connector contract has no other channel).
-            exc.partial_items = items  # type: ignore[attr-defined]
+            exc.partial_items = items
             raise
         items.extend(self._exec_items(session, started))
         items.append(self.item(info_request or SESSION_INFO, started=started, encoding="json",
