@@ -62,10 +62,12 @@ from paramiko.kex_group14 import KexGroup14SHA256
 from connectors.ssh.script import parse_script_details
 
 log = logging.getLogger(__name__)
-# paramiko logs every client that hangs up as an ERROR; route the simulator's transports to their own
-# logger with a NullHandler so that nothing lands on stderr unless an application configures logging.
+# paramiko logs every client that hangs up as an ERROR (the auditor's wire probe hangs up on purpose);
+# route the simulator's transports to their own logger that does not propagate, so the demo's and the
+# tests' output stays clean. Attach a handler to this logger to debug the simulator's SSH layer.
 _TRANSPORT_LOG = f"{__name__}.transport"
 logging.getLogger(_TRANSPORT_LOG).addHandler(logging.NullHandler())
+logging.getLogger(_TRANSPORT_LOG).propagate = False
 
 __all__ = ["FIXTURES", "Answer", "Fixture", "HostPersonality", "SshSimulator", "SUPPORTED", "load_fixture"]
 

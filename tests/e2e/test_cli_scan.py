@@ -244,3 +244,39 @@ def test_ctrl_c_writes_what_was_finished(plant, tmp_path) -> None:
     assert assets["hung-01"]["status"] == "skipped"
     assert {assets[h]["status"] for h in ("ews-01", "hmi-01", "hist-01")} == {"assessed"}
     assert json.loads((out / "result.json").read_text())["interrupted"] is True
+
+
+def test_every_report_format_from_the_plant_result(scanned, tmp_path) -> None:
+    """Issue 6: each format rendered from the demo plant's own result.json, and validated."""
+    import csv
+    import xml.etree.ElementTree as ET
+
+    from trestle.oscal.assessment_results import Model
+
+    _, out, _ = scanned
+    data = json.loads((out / "result.json").read_text())
+    checks = sum(max(1, len(a["results"])) for a in data["assets"])
+
+    def render(fmt: str, *extra: str) -> Path:
+        target = tmp_path / f"report.{fmt}"
+        result = run("report", str(out / "result.json"), "--format", fmt, "--out", str(target),
+                     "--evidence", str(out / "evidence.json"), *extra)
+        assert result.exit_code == 0, result.stderr
+        assert target.stat().st_size > 0
+        return target
+
+    jsonschema.validate(json.loads(render("json").read_text()), result_schema())
+    rows = list(csv.DictReader(render("csv").read_text(encoding="utf-8-sig").splitlines()))
+    assert len(rows) == checks
+    suites = ET.fromstring(render("junit").read_bytes())
+    cases = suites.findall(".//testcase")
+    assert len(cases) >= sum(len(a["results"]) for a in data["assets"])
+    failing_checks = sum(r["status"] == "fail" for a in data["assets"] for r in a["results"])
+    short_assets = sum(not a["meets_target"] for a in data["assets"])  # each asset also has an "sl-target" case
+    assert len(suites.findall(".//failure")) == failing_checks + short_assets
+    oscal = json.loads(render("oscal").read_text())
+    assert Model.model_validate(oscal) is not None
+    markdown = render("md").read_text()
+    assert all(a["id"] in markdown for a in data["assets"])
+    matrix = render("matrix", "--asset", "plc-02").read_text()
+    assert "plc-02" in matrix and "CR 7.8" in matrix
