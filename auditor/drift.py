@@ -8,9 +8,10 @@ costs no extra request. Packs can add their own with :func:`register_snapshot`::
 
     from auditor.drift import register_snapshot
 
-    @register_snapshot("firmware", label="firmware version", kind="version", facts=["snmp_system"])
-    def _firmware(snmp_system):
-        return snmp_system.firmware
+    @register_snapshot("snmp_sysdescr", label="system description (sysDescr)", kind="version",
+                       facts=["snmp_system"])
+    def _sysdescr(snmp_system):
+        return snmp_system.descr  # see checks/snmp/drift.py for the real ones
 
 Kinds: ``version`` (a string: changed), ``map`` (name -> version: added / removed / changed),
 ``set`` (strings: new / gone) and ``fingerprint`` (a string or {name: fingerprint}: replaced).
@@ -135,29 +136,6 @@ def _ssh_host_key(info: Any) -> dict[str, str] | None:
 @register_snapshot("ssh_server", label="SSH server software", kind="version", items=["ssh:session:info"])
 def _ssh_server(info: Any) -> str | None:
     return str(info["server_version"]) if isinstance(info, dict) and info.get("server_version") else None
-
-
-@register_snapshot("certificates", label="server certificates", kind="fingerprint", facts=["opcua_certificates"])
-def _opcua_certificates(certificates: Any) -> dict[str, str] | None:
-    if not isinstance(certificates, (list, tuple)):
-        return None
-    out = {}
-    for cert in certificates:
-        fingerprint = getattr(cert, "sha256", None)
-        if fingerprint:
-            name = ",".join(getattr(cert, "endpoints", ()) or ()) or getattr(cert, "subject", "") or "certificate"
-            out[str(name)] = str(fingerprint)
-    return out or None
-
-
-@register_snapshot("application_software", label="application software version", kind="version",
-                   facts=["opcua_server_info"])
-def _opcua_software(info: Any) -> str | None:
-    values = getattr(info, "values", None)
-    if not isinstance(values, dict):
-        return None
-    parts = [str(values[k]) for k in ("ProductName", "SoftwareVersion", "BuildNumber") if values.get(k)]
-    return " ".join(parts) or None
 
 
 # ------------------------------------------------------------------ the diff
