@@ -43,7 +43,7 @@ def neutralize(value: str) -> str:
 
 
 def _waiver(check: CheckResult) -> str:
-    waiver = getattr(check, "waiver", None)  # present when waivers are in use
+    waiver = check.waiver
     if waiver is None:
         return ""
     return f"{waiver.id} ({waiver.state}): {waiver.justification}"

@@ -47,7 +47,7 @@ def _details(check: CheckResult) -> str:
         lines.append(f"reason:       {check.reason}")
     if check.remediation:
         lines.append(f"remediation:  {check.remediation}")
-    waiver = getattr(check, "waiver", None)
+    waiver = check.waiver
     if waiver is not None:
         lines.append(f"waiver:       {waiver.id} ({waiver.state}): {waiver.justification}")
     if check.evidence:

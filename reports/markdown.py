@@ -88,7 +88,7 @@ def _finding(check: CheckResult) -> list[str]:
         lines.append(f"- Reason: {text(check.reason)}")
     if check.remediation:
         lines.append(f"- Remediation: {text(check.remediation)}")
-    waiver = getattr(check, "waiver", None)
+    waiver = check.waiver
     if waiver is not None:
         lines.append(f"- Waiver: {text(waiver.id)} ({text(waiver.state)}), {text(waiver.justification)}")
     if check.evidence:

@@ -152,7 +152,7 @@ def _remarks(check: CheckResult) -> str:
         lines.append(f"Reason: {check.reason}")
     if check.remediation:
         lines.append(f"Remediation: {check.remediation}")
-    waiver = getattr(check, "waiver", None)
+    waiver = check.waiver
     if waiver is not None:
         lines.append(f"Waiver {waiver.id} ({waiver.state}): {waiver.justification}")
     return "\n".join(lines)
