@@ -13,6 +13,7 @@ from typing import Iterable
 from pydantic import BaseModel
 
 from auditor.errors import ConfigError, ConfigProblem
+from auditor.inventory import Asset
 
 
 class SecretError(Exception):
@@ -41,16 +42,16 @@ def _references(endpoint: BaseModel) -> Iterable[tuple[str, str | None, str | No
         yield name, getattr(endpoint, f"{name}_env", None), getattr(endpoint, f"{name}_file", None)
 
 
-def check_references(source: str, assets: Iterable[BaseModel]) -> None:
+def check_references(source: str, assets: Iterable[Asset]) -> None:
     """Resolve every secret reference once, so a typo fails the run before the first connection."""
     problems = []
     for asset in assets:
-        for index, endpoint in enumerate(getattr(asset, "endpoints")):
+        for index, endpoint in enumerate(asset.endpoints):
             for name, env, file in _references(endpoint):
                 try:
                     resolve(env, file)
                 except SecretError as exc:
-                    problems.append(ConfigProblem(f"assets ({getattr(asset, 'id')}).endpoints[{index}].{name}",
+                    problems.append(ConfigProblem(f"assets ({asset.id}).endpoints[{index}].{name}",
                                                   str(exc)))
     if problems:
         raise ConfigError(source, problems)
