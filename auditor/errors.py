@@ -66,7 +66,7 @@ def _readable_location(loc: tuple, data: object) -> str:
                 label += f" (id={node['id']})"
             parts.append(label)
             continue
-        if isinstance(node, dict) and item not in node and not last:
+        if isinstance(node, dict) and item not in node and (not last or node.get("protocol") == item):
             # a discriminator tag or validator name that pydantic adds to the path: not a user field
             continue
         node = node.get(item) if isinstance(node, dict) else None

@@ -82,6 +82,13 @@ class SnmpEndpoint(_EndpointBase):
     def _version_text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int) else value
 
+    @model_validator(mode="after")
+    def _v3_needs_a_user(self) -> "SnmpEndpoint":
+        if self.version == "3" and not self.username:
+            raise ValueError("SNMPv3 needs a username (with auth_key_env/priv_key_env or *_file); "
+                             "for v1/v2c set version and community_env or community_file")
+        return self
+
 
 class ModbusEndpoint(_EndpointBase):
     protocol: Literal["modbus"]

@@ -22,7 +22,9 @@ def console() -> Console:
 
 
 def fail_config(exc: ConfigError) -> None:
-    err_console.print(f"[bold red]configuration error[/]\n{exc}", markup=True, highlight=False)
+    # soft_wrap: one line per problem, never folded, so the file, field and reason stay greppable
+    err_console.print("[bold red]configuration error[/]", markup=True, highlight=False)
+    err_console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
     sys.exit(EXIT_CONFIG)
 
 

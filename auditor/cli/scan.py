@@ -24,7 +24,10 @@ from reports import DEFAULT_SCAN_FORMATS, FORMATS, default_name, write_report
 
 
 def _ad_hoc_inventory(target: str, component_type: str | None, key: str | None, password_env: str | None,
-                      known_hosts: str | None):
+                      known_hosts: str | None, settings: tuple[str, ...] = ()):
+    """One asset from a URL; ``settings`` are ``FIELD=VALUE`` endpoint fields (validated like an inventory)."""
+    import yaml
+
     from auditor.inventory import Inventory
 
     parts = urlsplit(target)
@@ -52,6 +55,11 @@ def _ad_hoc_inventory(target: str, component_type: str | None, key: str | None, 
             endpoint["path"] = parts.path
         if password_env:
             endpoint["password_env"] = password_env
+    for setting in settings:
+        name, sep, value = setting.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError.single(target, "--set", f"expected FIELD=VALUE, got {setting!r}")
+        endpoint[name.strip()] = yaml.safe_load(value) if value.strip() else ""
     data = {"site": "ad-hoc scan", "assets": [{"id": parts.hostname, "type": component_type,
                                                 "address": parts.hostname, "endpoints": [endpoint]}]}
     try:
@@ -276,6 +284,9 @@ def _exit_now(code: int) -> None:
 @click.option("--key", type=click.Path(dir_okay=False), help="SSH private key file.")
 @click.option("--password-env", metavar="VARIABLE", help="Environment variable holding the SSH or OPC UA password.")
 @click.option("--known-hosts", type=click.Path(dir_okay=False), help="known_hosts file (default ~/.ssh/known_hosts).")
+@click.option("--set", "settings", multiple=True, metavar="FIELD=VALUE",
+              help="Ad-hoc TARGET: an endpoint field as in an inventory, e.g. --set version=2c "
+                   "--set community_env=SW_COMMUNITY (secrets only by reference).")
 @click.option("--trust-on-first-use", is_flag=True, help="Accept and record unknown SSH host keys (changed keys are always refused).")
 @click.option("--no-sudo", is_flag=True, help="Never try 'sudo -n' on hosts.")
 @click.option("--probe-default-communities", is_flag=True,
@@ -297,7 +308,7 @@ def _exit_now(code: int) -> None:
 @guard
 def scan(target: str | None, inventory: Path | None, profile: str | None, sl: int | None, out: Path,
          component_type: str | None, key: str | None, password_env: str | None, known_hosts: str | None,
-         trust_on_first_use: bool, no_sudo: bool, probe_default_communities: bool, concurrency: int, asset_timeout: float, formats: tuple[str, ...],
+         settings: tuple[str, ...], trust_on_first_use: bool, no_sudo: bool, probe_default_communities: bool, concurrency: int, asset_timeout: float, formats: tuple[str, ...],
          quiet: bool, db: str | None = None, waivers: Path | None = None, window_end: str | None = None,
          ignore_windows: bool = False, resume: bool = False, siem: str | None = None) -> None:
     """Scan an inventory, or one TARGET such as ssh://auditor@10.0.0.5:22, and write result.json,
@@ -312,7 +323,8 @@ def scan(target: str | None, inventory: Path | None, profile: str | None, sl: in
     if inventory is not None:
         inv, source = load_inventory(inventory), str(inventory)
     else:
-        inv, source = _ad_hoc_inventory(target or "", component_type, key, password_env, known_hosts), target or ""
+        inv, source = _ad_hoc_inventory(target or "", component_type, key, password_env, known_hosts,
+                                        settings), target or ""
     options = ScanOptions(trust_on_first_use=trust_on_first_use, use_sudo=not no_sudo,
                           probe_default_communities=probe_default_communities,
                           known_hosts=Path(known_hosts).expanduser() if known_hosts else None, ssh_key_file=key)

@@ -86,3 +86,31 @@ def test_profiles_show_marks_tailoring(tmp_path: Path) -> None:
     assert shown.exit_code == 0
     assert "linux.sshd.max-auth-tries  *max_auth_tries=2" in shown.stdout
     assert "1 checks deselected:\n  linux.usb.storage-blocked" in shown.stdout
+
+
+def test_ad_hoc_endpoint_settings_are_validated_like_an_inventory(tmp_path: Path) -> None:
+    v3 = run("scan", "snmp://127.0.0.1:1", "--type", "network", "--out", str(tmp_path / "a"))
+    assert v3.exit_code == 2 and "SNMPv3 needs a username" in v3.stderr
+    inline = run("scan", "snmp://127.0.0.1:1", "--type", "network", "--set", "version=2c", "--set", "community=public",
+                 "--out", str(tmp_path / "b"))
+    assert inline.exit_code == 2 and "inline secret 'community' is not allowed" in inline.stderr
+    assert "endpoints[0]." not in inline.stderr.replace("endpoints[0]: ", "")  # no pydantic tag in the path
+    bad = run("scan", "snmp://127.0.0.1:1", "--type", "network", "--set", "version", "--out", str(tmp_path / "c"))
+    assert bad.exit_code == 2 and "expected FIELD=VALUE" in bad.stderr
+    unknown = run("scan", "modbus://127.0.0.1:1", "--type", "embedded", "--set", "colour=red", "--out", str(tmp_path / "d"))
+    assert unknown.exit_code == 2 and "colour: unknown field" in unknown.stderr
+
+
+def test_ad_hoc_snmp_v2c_against_the_simulator(tmp_path: Path, monkeypatch) -> None:
+    from simulators.snmp.server import SnmpSimulator
+
+    with SnmpSimulator("weak", host="127.0.0.1") as sim:
+        monkeypatch.setenv("IACS_TEST_COMMUNITY", "public")
+        result = run("scan", f"snmp://127.0.0.1:{sim.port}", "--type", "network", "--sl", "2", "--set", "version=2c",
+                     "--set", "community_env=IACS_TEST_COMMUNITY", "--set", "timeout=2", "--out", str(tmp_path / "o"), "-q")
+    assert result.exit_code == 1, result.stderr  # the weak switch falls short
+    import json
+
+    asset = json.loads((tmp_path / "o" / "result.json").read_text())["assets"][0]
+    verdicts = {r["check_id"]: r["status"] for r in asset["results"]}
+    assert asset["status"] == "assessed" and verdicts["snmp.version.v1-v2c-enabled"] == "fail"

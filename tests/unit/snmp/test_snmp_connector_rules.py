@@ -51,7 +51,6 @@ def _connector(**endpoint: object) -> SnmpConnector:
 
 @pytest.mark.parametrize("endpoint, message", [
     ({"version": "2c"}, "community"),
-    ({"version": "3"}, "username"),
     ({"version": "3", "username": "a", "auth_key_env": "IACS_T_AUTH"}, "auth_protocol"),
     ({"version": "3", "username": "a", "priv_key_env": "IACS_T_AUTH", "priv_protocol": "AES"}, "authentication"),
     ({"version": "3", "username": "a", "auth_key_env": "IACS_T_AUTH", "auth_protocol": "SHA1024"}, "unknown"),
@@ -65,6 +64,13 @@ async def test_unusable_credentials_raise_connector_error(endpoint: dict[str, ob
     with pytest.raises(ConnectorError, match=message) as caught:
         await _connector(**endpoint).collect([])
     assert "s3cret-auth-key" not in str(caught.value)
+
+
+def test_v3_without_a_username_is_an_inventory_error() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="SNMPv3 needs a username"):
+        _connector(version="3")
 
 
 def test_protocol_names() -> None:
