@@ -57,10 +57,7 @@ class CheckSpec:
     params: dict[str, Any]
     function: Callable[..., Any] = field(repr=False, compare=False)
     pack: str = ""
-
-    @property
-    def takes_params(self) -> bool:
-        return "params" in inspect.signature(self.function).parameters
+    takes_params: bool = False  # the function has a ``params`` argument (read once, at registration)
 
 
 class Registry:
@@ -172,11 +169,13 @@ def check(id: str, *, title: str, requirements: Iterable[str], applies_to: Itera
         raise ValueError(f"check {id}: applies_to {applies} must name component types")
 
     def register(function: Callable[..., Any]) -> Callable[..., Any]:
-        names = tuple(p for p in inspect.signature(function).parameters if p != "params")
+        arguments = tuple(inspect.signature(function).parameters)
+        names = tuple(p for p in arguments if p != "params")
         REGISTRY.add_check(CheckSpec(
             id=id, title=title, rationale=rationale or inspect.getdoc(function) or "", remediation=remediation,
             requirements=tuple(_canonical(r) for r in requirements), applies_to=applies, severity=severity,
-            facts=names, params=dict(params or {}), function=function, pack=function.__module__))
+            facts=names, params=dict(params or {}), function=function, pack=function.__module__,
+            takes_params="params" in arguments))
         return function
 
     return register
