@@ -98,6 +98,8 @@ class Requirement(BaseModel):
     component_types: tuple[ComponentType, ...]
     confidence: Confidence
     note: str | None = None
+    question: str = Field(min_length=20, description="what an assessor asks to judge this row (the questionnaire)")
+    answer_evidence: str = Field(min_length=10, description="the evidence that answers the question")
 
     @model_validator(mode="after")
     def _consistent(self) -> Requirement:

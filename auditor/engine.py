@@ -22,6 +22,7 @@ from datetime import date, datetime, timezone
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 from auditor import __version__
+from auditor.attestations import AnswerBook, outcomes as attestation_outcomes
 from auditor.evidence import AssetEvidence, EvidenceBundle, number_items
 from auditor.evaluate import evaluate_asset
 from auditor.inventory import Asset, Inventory, Limits
@@ -218,41 +219,50 @@ def bundle_of(inventory: Inventory, evidence: list[AssetEvidence], started: date
 
 
 def score_asset(plan: AssetPlan, evidence: AssetEvidence | None, registry: Registry = REGISTRY,
-                waivers: Any = None, as_of: date | None = None) -> AssetResult:
-    """One asset's result: evaluation, then waivers (if any). Pure."""
+                waivers: Any = None, as_of: date | None = None, answers: AnswerBook | None = None) -> AssetResult:
+    """One asset's result: evaluation with the answers (if any), then waivers (if any). Pure."""
     evidence = evidence or AssetEvidence(asset=plan.asset.id, status="skipped", skipped_because="no_evidence",
                                          error="no evidence for this asset in the bundle")
-    result = evaluate_asset(plan.asset, evidence, plan.profile, plan.sl_target, registry)
+    result = evaluate_asset(plan.asset, evidence, plan.profile, plan.sl_target, registry, answers, as_of)
     if waivers:
         result = waivers.apply(result, plan.asset, as_of or date.today())
     return result
 
 
 def score(bundle: EvidenceBundle, plans: list[AssetPlan], selection: str, *, interrupted: bool = False,
-          registry: Registry = REGISTRY, waivers: Any = None, as_of: date | None = None) -> ScanResult:
+          registry: Registry = REGISTRY, waivers: Any = None, as_of: date | None = None,
+          answers: AnswerBook | None = None) -> ScanResult:
     """Evaluate every asset of a bundle against its plan (pure; used by scan and rescore alike).
 
-    ``waivers`` (an :class:`auditor.waivers.WaiverSet`) are judged as of ``as_of`` (default today).
+    ``waivers`` (an :class:`auditor.waivers.WaiverSet`) and ``answers`` (an answers file) are judged as of
+    ``as_of`` (default today).
     """
     by_id = {e.asset: e for e in bundle.assets}
     as_of = as_of or date.today()
     if waivers:
         waivers.reset()
-    assets = [score_asset(plan, by_id.get(plan.asset.id), registry, waivers, as_of) for plan in plans]
-    counts: dict[str, int] = {}
-    for asset in assets:
-        for result in asset.results:
-            counts[result.status] = counts.get(result.status, 0) + 1
+    assets = [score_asset(plan, by_id.get(plan.asset.id), registry, waivers, as_of, answers) for plan in plans]
     profiles = {p.profile.basis for p in plans}
     return ScanResult(
         tool=TOOL, site=bundle.inventory.site, started_at=bundle.started_at, finished_at=bundle.finished_at,
         profile=selection, basis=profiles.pop() if len(profiles) == 1 else "component",
         evidence_manifest_sha256=bundle.manifest_sha256, interrupted=interrupted,
-        summary=Summary(assets=len(assets), assessed=sum(a.status == "assessed" for a in assets),
-                        errors=sum(a.status == "error" for a in assets),
-                        meeting_target=sum(a.meets_target for a in assets), checks_by_status=counts,
-                        skipped=sum(a.status == "skipped" for a in assets)),
-        assets=assets, waivers=waivers.outcomes(as_of) if waivers else [])
+        summary=summarize(assets), assets=assets, waivers=waivers.outcomes(as_of) if waivers else [],
+        attestations=attestation_outcomes(answers, assets, as_of) if answers else [],
+        attestations_source=answers.source if answers else None)
+
+
+def summarize(assets: list[AssetResult]) -> Summary:
+    counts: dict[str, int] = {}
+    for asset in assets:
+        for result in asset.results:
+            counts[result.status] = counts.get(result.status, 0) + 1
+    assessed = [a for a in assets if a.status == "assessed"]
+    return Summary(assets=len(assets), assessed=len(assessed), errors=sum(a.status == "error" for a in assets),
+                   meeting_target=sum(a.meets_target for a in assets), checks_by_status=counts,
+                   skipped=sum(a.status == "skipped" for a in assets),
+                   technical_findings=sum(bool(a.technical and a.technical.unmet) for a in assessed),
+                   open_rows=sum(len(a.technical.open) for a in assessed if a.technical))
 
 
 async def scan(inventory: Inventory, plans: list[AssetPlan], selection: str, options: ScanOptions,

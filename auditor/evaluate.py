@@ -6,17 +6,20 @@ exactly the verdicts a scan would have given on the same evidence.
 
 from __future__ import annotations
 
+import functools
 import logging
+from datetime import date
 from typing import Any
 
+from auditor.attestations import AnswerBook
 from auditor.catalog import Requirement, load_catalog
 from auditor.evidence import AssetEvidence, EvidenceItem
 from auditor.facts import FactEvidence, FactParseError, FactUnavailable
 from auditor.inventory import Asset
-from auditor.profiles import Profile
+from auditor.profiles import Profile, builtin_for, builtin_names, load_profile
 from auditor.registry import REGISTRY, CheckSpec, Registry
-from auditor.results import AssetResult, CheckResult
-from auditor.scoring import achieved, coverage, gaps, requirement_results
+from auditor.results import AssetResult, CheckResult, LevelEvaluation, RequirementResult
+from auditor.scoring import apply_answers, requirement_results, verdict_fields
 from auditor.slvector import SLVector
 from auditor.verdicts import Verdict, error
 
@@ -72,11 +75,18 @@ def basis_rows(profile: Profile, component_type: str) -> list[Requirement]:
     return load_catalog().rows(profile.basis, component_type)
 
 
-def evaluate_asset(asset: Asset, evidence: AssetEvidence, profile: Profile, sl_target: SLVector,
-                   registry: Registry = REGISTRY) -> AssetResult:
-    rows = basis_rows(profile, asset.type)
-    row_sl = {row.id: row.sl for row in rows}
-    facts = FactCache(evidence.items, registry)
+@functools.lru_cache(maxsize=64)
+def _builtin_profile(name: str) -> Profile | None:
+    return load_profile(name) if name in builtin_names() else None
+
+
+def applied_level(profile: Profile) -> int:
+    """The level whose parameters a profile applies: its highest SL-T (at least 1)."""
+    return max(1, profile.sl_target.highest())
+
+
+def _run_checks(asset: Asset, evidence: AssetEvidence, profile: Profile, facts: FactCache, row_sl: dict[str, int],
+                registry: Registry) -> list[CheckResult]:
     results: list[CheckResult] = []
     for spec in profile.checks_for(asset, registry):
         if evidence.status == "error":
@@ -88,17 +98,53 @@ def evaluate_asset(asset: Asset, evidence: AssetEvidence, profile: Profile, sl_t
             check_id=spec.id, title=spec.title, status=verdict.status, severity=spec.severity,
             requirements=list(spec.requirements), target_sl=min((row_sl[r] for r in in_basis), default=None),
             observed=verdict.observed, expected=verdict.expected, reason=verdict.reason, evidence=used,
-            remediation=spec.remediation))
+            remediation=spec.remediation, proves_not_applicable=verdict.proves_not_applicable))
+    return results
+
+
+def higher_levels(asset: Asset, evidence: AssetEvidence, profile: Profile, rows: list[Requirement],
+                  base: list[RequirementResult], facts: FactCache, registry: Registry) -> list[LevelEvaluation]:
+    """Each level above the applied one, judged by the same checks on the same evidence with that level's
+    built-in profile, so a level is never claimed on a lower level's parameters. Only the rows whose
+    status differs are kept. Without a built-in profile for a level (system basis, unknown type), the
+    level is recorded as not evaluated and cannot be claimed."""
+    out = []
+    row_sl = {row.id: row.sl for row in rows}
+    for level in range(applied_level(profile) + 1, 5):
+        stricter = _builtin_profile(builtin_for(asset.type, level)) if profile.basis == "component" else None
+        if stricter is None or stricter.basis != profile.basis:
+            out.append(LevelEvaluation(sl=level, profile=None))
+            continue
+        judged = requirement_results(rows, _run_checks(asset, evidence, stricter, facts, row_sl, registry))
+        changed = {new.id: new.status for new, old in zip(judged, base) if new.status != old.status}
+        out.append(LevelEvaluation(sl=level, profile=stricter.id, changed=changed))  # type: ignore[arg-type]
+    return out
+
+
+def evaluate_asset(asset: Asset, evidence: AssetEvidence, profile: Profile, sl_target: SLVector,
+                   registry: Registry = REGISTRY, answers: AnswerBook | None = None,
+                   as_of: date | None = None) -> AssetResult:
+    """Checks on the evidence, rows judged from the checks and the answers, SL-A, SL-C and the views."""
+    rows = basis_rows(profile, asset.type)
+    row_sl = {row.id: row.sl for row in rows}
+    facts = FactCache(evidence.items, registry)
+    results = _run_checks(asset, evidence, profile, facts, row_sl, registry)
     requirements = requirement_results(rows, results)
-    sl_achieved = achieved(requirements, strict=False)
     status = "error" if evidence.status == "error" else ("skipped" if evidence.status == "skipped" else "assessed")
+    levels = higher_levels(asset, evidence, profile, rows, requirements, facts, registry) \
+        if status == "assessed" else []
+    site, claims = {}, {}
+    if answers:
+        as_of = as_of or date.today()
+        site = answers.match(asset.id, asset.zone, asset.type, rows, as_of, registry)
+        claims = answers.match(asset.id, asset.zone, asset.type, rows, as_of, registry, capability=True)
+    requirements = apply_answers(requirements, site, claims)
     return AssetResult(
         id=asset.id, type=asset.type, zone=asset.zone, address=asset.address, profile=profile.id,
         status=status, error=evidence.error if status != "assessed" else None,
         skipped_because=(evidence.skipped_because or "interrupted") if status == "skipped" else None,
-        sl_target=sl_target,
-        sl_achieved=sl_achieved, sl_achieved_strict=achieved(requirements, strict=True),
-        meets_target=status == "assessed" and sl_achieved.meets(sl_target),
-        coverage=coverage(requirements, sl_target), gaps=gaps(requirements, sl_achieved, sl_target),
-        results=results, requirements=requirements,
-        endpoint_errors=list(evidence.endpoint_errors))
+        sl_target=sl_target, applied_sl=applied_level(profile), levels=levels,
+        product=asset.product.as_dict() if asset.product else {},
+        results=results, endpoint_errors=list(evidence.endpoint_errors),
+        **verdict_fields(requirements, sl_target, applied_sl=applied_level(profile), levels=levels,
+                         assessed=status == "assessed"))

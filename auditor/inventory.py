@@ -160,6 +160,18 @@ class Zone(_Strict):
         return windows_list(value)
 
 
+class Product(_Strict):
+    """What the component is, for a vendor's component matrix and the report: all optional."""
+
+    vendor: str | None = Field(default=None, max_length=200)
+    name: str | None = Field(default=None, max_length=200)
+    model: str | None = Field(default=None, max_length=200)
+    firmware: str | None = Field(default=None, max_length=200, description="firmware or software version")
+
+    def as_dict(self) -> dict[str, str]:
+        return {key: value for key, value in self.model_dump().items() if value}
+
+
 class Asset(_Strict):
     id: str = Field(pattern=ID_PATTERN)
     type: ComponentType
@@ -168,6 +180,7 @@ class Asset(_Strict):
     description: str = ""
     sl_target: SLVector | None = None
     profile: str | None = Field(default=None, description="profile name or file for this asset only")
+    product: Product | None = None
     endpoints: list[Endpoint] = Field(min_length=1)
     maintenance_windows: list[MaintenanceWindow] = Field(
         default_factory=list, description="maintenance windows of this asset; replace its zone's")

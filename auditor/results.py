@@ -7,6 +7,8 @@ reports as the original scan. The JSON Schema of this model is published in
 
 from __future__ import annotations
 
+import datetime as _dt
+
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -18,6 +20,8 @@ RESULT_SCHEMA_VERSION = 1
 CheckStatus = Literal["pass", "fail", "not_applicable", "error", "manual", "waived"]
 SkipReason = Literal["interrupted", "outside_window", "window_overrun", "no_evidence"]
 RequirementStatusName = Literal["passed", "failed", "error", "manual", "not_applicable", "not_assessed"]
+RowVerdict = Literal["met", "unmet", "not_applicable", "open"]
+RowSource = Literal["evidence", "answer", "none"]
 
 
 class _Model(BaseModel):
@@ -32,7 +36,7 @@ class WaiverRef(_Model):
     justification: str
     compensating_countermeasure: str | None = None
     approver: str
-    expires: date | None = None
+    expires: _dt.date | None = None
 
 
 class CheckResult(_Model):
@@ -49,15 +53,61 @@ class CheckResult(_Model):
     evidence: list[str] = Field(default_factory=list, description="ids of the evidence items used")
     remediation: str = ""
     waiver: WaiverRef | None = Field(default=None, description="the waiver matching this failure, if any")
+    proves_not_applicable: bool = Field(
+        default=False, description="the check's evidence proves its requirements cannot apply to this component "
+                                   "(e.g. no wireless interface for a wireless row)")
+
+
+class EvidenceRef(_Model):
+    """One piece of evidence behind an answer: a document or record id, a URL, or a file with its sha256."""
+
+    ref: str | None = None
+    url: str | None = None
+    file: str | None = None
+    sha256: str | None = None
+
+    def label(self) -> str:
+        if self.file:
+            return f"{self.file} (sha256 {self.sha256[:12]}…)" if self.sha256 else self.file
+        return self.url or self.ref or ""
+
+
+class AnswerRef(_Model):
+    """The recorded answer (attestation) that matched a requirement row, and what it did there.
+
+    ``state``: ``counted`` (it decided the row), ``confirmed`` (device evidence met the row and the answer
+    agrees), ``overruled`` (device evidence failed or erred on the row: the answer changes nothing),
+    ``expired`` (past its ``expires`` date: no longer counts).
+    """
+
+    entry: str = Field(description="the answers file entry, e.g. 'answers[3]' or its id")
+    answer: Literal["met", "not_met", "not_applicable"]
+    state: Literal["counted", "confirmed", "overruled", "expired"]
+    attested_by: str
+    date: _dt.date
+    expires: _dt.date | None = None
+    evidence: list[EvidenceRef] = Field(default_factory=list)
+    justification: str | None = None
 
 
 class RequirementResult(_Model):
+    """One requirement row: what device evidence said (``status``) and the verdict from all sources.
+
+    ``status`` is the device-evidence status at the applied profile's parameters; ``verdict`` and ``source``
+    are the row's standing once answers are counted (see README, "Scoring model").
+    """
+
     id: str
     title: str
     fr: str
     sl: int
-    status: RequirementStatusName
+    status: RequirementStatusName = Field(description="device evidence alone, at the applied parameters")
     checks: list[str]
+    verdict: RowVerdict = Field(default="open", description="met, unmet, not_applicable or open (needs an answer)")
+    source: RowSource = Field(default="none", description="what decided the verdict: device evidence, an answer, "
+                                                           "or nothing (open)")
+    answer: AnswerRef | None = Field(default=None, description="the site answer that matched this row, if any")
+    claim: AnswerRef | None = Field(default=None, description="the vendor capability claim for this row, if any")
 
 
 class Gap(_Model):
@@ -79,6 +129,25 @@ class Coverage(_Model):
     by_fr: dict[str, float]
 
 
+class TechnicalView(_Model):
+    """What the scan itself judged, up to SL-T: for technicians and CI gates. It never claims a level."""
+
+    judged: int = Field(description="rows up to SL-T that device evidence judged (passed, failed or error)")
+    unmet: list[str] = Field(default_factory=list, description="rows up to SL-T that device evidence failed or "
+                                                               "could not read")
+    open: list[str] = Field(default_factory=list, description="rows up to SL-T that still need an answer")
+    answered: int = Field(default=0, description="rows up to SL-T decided by an answer")
+
+
+class LevelEvaluation(_Model):
+    """How a level of the SL-A claim was judged: which profile's parameters the checks ran with."""
+
+    sl: int
+    profile: str | None = Field(description="profile whose parameters judged this level; null: not evaluated")
+    changed: dict[str, RequirementStatusName] = Field(
+        default_factory=dict, description="rows whose device-evidence status differs from the applied parameters")
+
+
 class AssetResult(_Model):
     id: str
     type: str
@@ -97,6 +166,13 @@ class AssetResult(_Model):
                                   "countermeasure as met; null when no such waiver applies to this asset")
     meets_target: bool
     meets_target_with_countermeasures: bool | None = None
+    sl_capability: SLVector | None = Field(
+        default=None, description="SL-C: device evidence plus the vendor's capability claims; null without claims")
+    applied_sl: int = Field(default=4, description="the level whose parameters the profile applied")
+    levels: list[LevelEvaluation] = Field(
+        default_factory=list, description="levels above applied_sl, judged with that level's built-in profile")
+    technical: TechnicalView | None = None
+    product: dict[str, str] = Field(default_factory=dict, description="vendor, name, model, firmware (inventory)")
     coverage: Coverage
     gaps: list[Gap] = Field(default_factory=list)
     results: list[CheckResult] = Field(default_factory=list)
@@ -111,6 +187,8 @@ class Summary(_Model):
     meeting_target: int
     checks_by_status: dict[str, int]
     skipped: int = 0
+    technical_findings: int = Field(default=0, description="assessed assets with a row up to SL-T unmet by evidence")
+    open_rows: int = Field(default=0, description="rows up to SL-T, over all assets, that still need an answer")
 
 
 class WaiverOutcome(_Model):
@@ -125,11 +203,29 @@ class WaiverOutcome(_Model):
     justification: str
     compensating_countermeasure: str | None = None
     approver: str
-    expires: date | None = None
+    expires: _dt.date | None = None
     applied_to: list[str] = Field(default_factory=list, description="'asset/check' failures shown as waived")
     lapsed: list[str] = Field(default_factory=list,
                               description="'asset/check' failures it would cover if it had not expired")
     not_needed: list[str] = Field(default_factory=list, description="matched 'asset/check' results that did not fail")
+
+
+class AttestationOutcome(_Model):
+    """What one entry of the answers file did in this assessment."""
+
+    entry: str
+    requirement: str | None = None
+    check: str | None = None
+    answer: Literal["met", "not_met", "not_applicable"]
+    capability: bool = False
+    state: Literal["current", "expired"]
+    attested_by: str
+    date: _dt.date
+    expires: _dt.date | None = None
+    counted: list[str] = Field(default_factory=list, description="'asset/row' the answer decided")
+    confirmed: list[str] = Field(default_factory=list, description="'asset/row' device evidence also met")
+    overruled: list[str] = Field(default_factory=list, description="'asset/row' where device evidence failed: ignored")
+    lapsed: list[str] = Field(default_factory=list, description="'asset/row' it would decide if it had not expired")
 
 
 class TrendPoint(_Model):
@@ -165,16 +261,21 @@ class ScanResult(_Model):
     summary: Summary
     assets: list[AssetResult]
     waivers: list[WaiverOutcome] = Field(default_factory=list)
+    attestations: list[AttestationOutcome] = Field(default_factory=list)
+    attestations_source: str | None = Field(default=None, description="the answers file applied, if any")
     history: History | None = None
 
-    def exit_code(self) -> int:
+    def exit_code(self, gate: Literal["complete", "technical"] = "complete") -> int:
         """0 all assessed assets meet SL-T; 1 some fall short; 3 some could not be assessed (3 wins).
 
-        Assets skipped because they were outside their maintenance window are not due and do not count;
-        assets that could not start because the window would have been overrun do (3).
+        With ``gate="technical"``, 1 means some row up to SL-T is unmet by device evidence; rows that only
+        await an answer do not change the code. Assets skipped because they were outside their maintenance
+        window are not due and do not count; assets that could not start because the window would have
+        been overrun do (3).
         """
         if any(a.status == "error" or a.skipped_because == "window_overrun" for a in self.assets) or self.interrupted:
             return 3
-        if any(a.status == "assessed" and not a.meets_target for a in self.assets):
-            return 1
-        return 0
+        assessed = [a for a in self.assets if a.status == "assessed"]
+        if gate == "technical":
+            return 1 if any(a.technical is not None and a.technical.unmet for a in assessed) else 0
+        return 1 if any(not a.meets_target for a in assessed) else 0

@@ -21,6 +21,7 @@ class Verdict(BaseModel):
     observed: Any = None
     expected: str | None = None
     reason: str = ""
+    proves_not_applicable: bool = False
 
 
 def passed(observed: Any, expected: str, reason: str = "") -> Verdict:
@@ -31,8 +32,11 @@ def failed(observed: Any, expected: str, reason: str = "") -> Verdict:
     return Verdict(status="fail", observed=observed, expected=expected, reason=reason)
 
 
-def not_applicable(reason: str, observed: Any = None) -> Verdict:
-    return Verdict(status="not_applicable", observed=observed, reason=reason)
+def not_applicable(reason: str, observed: Any = None, *, proves_requirement: bool = False) -> Verdict:
+    """The check does not apply here. That removes the check, not its requirements: only with
+    ``proves_requirement=True`` (the evidence shows the requirement itself cannot apply, e.g. no wireless
+    interface exists for a wireless row) does the requirement become not applicable. Say why in ``reason``."""
+    return Verdict(status="not_applicable", observed=observed, reason=reason, proves_not_applicable=proves_requirement)
 
 
 def manual(reason: str, expected: str | None = None, observed: Any = None) -> Verdict:

@@ -42,8 +42,9 @@ from auditor.catalog import UnknownRequirement, load_catalog, normalize_id
 from auditor.errors import ConfigError, ConfigProblem, load_yaml_file
 from auditor.inventory import Asset
 from auditor.registry import REGISTRY, Registry
-from auditor.results import AssetResult, CheckResult, RequirementResult, WaiverOutcome, WaiverRef
-from auditor.scoring import achieved, requirement_status
+from auditor.results import (AssetResult, CheckResult, LevelEvaluation, RequirementResult, WaiverOutcome,
+                             WaiverRef)
+from auditor.scoring import achieved, apply_answers, requirement_status
 
 
 class Waiver(BaseModel):
@@ -161,8 +162,8 @@ class WaiverSet:
             return result
         update: dict[str, Any] = {"results": checks}
         if any(c.status == "waived" and c.waiver and c.waiver.compensating_countermeasure for c in checks):
-            compensated = compensated_requirements(result.requirements, checks)
-            sl = achieved(compensated, strict=False)
+            compensated, levels = compensated_requirements(result.requirements, checks, result.levels)
+            sl = achieved(compensated, applied_sl=result.applied_sl, levels=levels)
             update["sl_achieved_with_countermeasures"] = sl
             update["meets_target_with_countermeasures"] = sl.meets(result.sl_target)
         return result.model_copy(update=update)
@@ -176,10 +177,15 @@ class WaiverSet:
             not_needed=sorted(set(self._not_needed.get(w.id, [])))) for w in self.waivers]
 
 
-def compensated_requirements(requirements: list[RequirementResult], checks: list[CheckResult]) -> list[RequirementResult]:
-    """Requirement rows re-judged with countermeasure-backed waivers counted as met."""
+def compensated_requirements(requirements: list[RequirementResult], checks: list[CheckResult],
+                             levels: list[LevelEvaluation] = ()) -> tuple[list[RequirementResult], list[LevelEvaluation]]:
+    """Rows re-judged with countermeasure-backed waivers counted as met (their answers re-applied).
+
+    A row whose failure is covered so is taken as compensated at every level, including the levels above
+    the applied one (their evaluations only record row statuses, not which check failed).
+    """
     by_id = {c.check_id: c for c in checks}
-    out = []
+    out, compensated_ids = [], set()
     for row in requirements:
         statuses = []
         for check_id in row.checks:
@@ -191,8 +197,15 @@ def compensated_requirements(requirements: list[RequirementResult], checks: list
                 statuses.append("pass" if backed else "fail")
             else:
                 statuses.append(check.status)
-        out.append(row.model_copy(update={"status": requirement_status(statuses) if row.checks else row.status}))
-    return out
+        status = requirement_status(statuses) if row.checks else row.status
+        if status != row.status:
+            compensated_ids.add(row.id)
+        out.append(row.model_copy(update={"status": status}))
+    out = apply_answers(out, {r.id: r.answer for r in requirements if r.answer},
+                        {r.id: r.claim for r in requirements if r.claim})
+    new_levels = [level.model_copy(update={"changed": {k: v for k, v in level.changed.items()
+                                                       if k not in compensated_ids}}) for level in levels]
+    return out, new_levels
 
 
 def load_waivers(path: str | Path, registry: Registry = REGISTRY) -> WaiverSet:

@@ -23,8 +23,9 @@ from typing import Any
 from auditor.catalog import load_catalog
 from auditor.evidence import AssetEvidence, EvidenceBundle, EvidenceItem, EvidenceRequest, number_items
 from auditor.inventory import Inventory
-from auditor.results import AssetResult, CheckResult, ScanResult, Summary
-from auditor.scoring import achieved, coverage, requirement_results
+from auditor.engine import summarize
+from auditor.results import AnswerRef, AssetResult, CheckResult, LevelEvaluation, ScanResult, Summary
+from auditor.scoring import apply_answers, requirement_results, verdict_fields
 from auditor.slvector import SLVector
 
 HOSTILE_SCRIPT = "<script>alert(1)</script>"
@@ -266,25 +267,19 @@ def _plc_results() -> list[CheckResult]:
 
 def _asset(asset_id: str, component_type: str, zone: str | None, address: str, profile: str, target: SLVector,
            results: list[CheckResult], *, status: str = "assessed", error: str | None = None,
-           endpoint_errors: list[str] = ()) -> AssetResult:
+           endpoint_errors: list[str] = (), answers: dict[str, AnswerRef] | None = None) -> AssetResult:
     rows = load_catalog().rows("component", component_type)
-    requirements = requirement_results(rows, results)
-    sl_achieved = achieved(requirements, strict=False)
+    requirements = apply_answers(requirement_results(rows, results), answers or {})
+    applied = target.highest()
+    levels = [LevelEvaluation(sl=level, profile=None) for level in range(applied + 1, 5)]
     return AssetResult(
         id=asset_id, type=component_type, zone=zone, address=address, profile=profile, status=status, error=error,
-        sl_target=target, sl_achieved=sl_achieved, sl_achieved_strict=achieved(requirements, strict=True),
-        meets_target=status == "assessed" and sl_achieved.meets(target), coverage=coverage(requirements, target),
-        results=results, requirements=requirements, endpoint_errors=list(endpoint_errors))
+        sl_target=target, applied_sl=applied, levels=levels, results=results, endpoint_errors=list(endpoint_errors),
+        **verdict_fields(requirements, target, applied_sl=applied, levels=levels, assessed=status == "assessed"))
 
 
 def _summary(assets: list[AssetResult]) -> Summary:
-    counts: dict[str, int] = {}
-    for asset in assets:
-        for result in asset.results:
-            counts[result.status] = counts.get(result.status, 0) + 1
-    return Summary(assets=len(assets), assessed=sum(a.status == "assessed" for a in assets),
-                   errors=sum(a.status == "error" for a in assets),
-                   meeting_target=sum(a.meets_target for a in assets), checks_by_status=counts)
+    return summarize(assets)
 
 
 def build_assets() -> list[AssetResult]:
