@@ -267,10 +267,12 @@ def summarize(assets: list[AssetResult]) -> Summary:
 
 async def scan(inventory: Inventory, plans: list[AssetPlan], selection: str, options: ScanOptions,
                settings: EngineSettings, progress: Progress | None = None,
-               registry: Registry = REGISTRY, waivers: Any = None) -> tuple[EvidenceBundle, ScanResult]:
+               registry: Registry = REGISTRY, waivers: Any = None,
+               answers: AnswerBook | None = None) -> tuple[EvidenceBundle, ScanResult]:
     started = _now()
     if settings.politeness is None:
         settings.politeness = Politeness(inventory)
     evidence, interrupted = await collect(plans, options, settings, progress, registry)
     bundle = bundle_of(inventory, evidence, started)
-    return bundle, score(bundle, plans, selection, interrupted=interrupted, registry=registry, waivers=waivers)
+    return bundle, score(bundle, plans, selection, interrupted=interrupted, registry=registry, waivers=waivers,
+                         answers=answers)

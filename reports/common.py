@@ -113,6 +113,37 @@ def asset_verdict(asset: AssetResult) -> str:
     return "meets" if asset.meets_target else "short"
 
 
+def shortfall(asset: AssetResult) -> str:
+    """Why an assessed asset stands where it does, in one line: technical findings, answered rows, open rows.
+
+    E.g. "no technical finding; 23 requirements await an answer" or "2 requirements unmet by device evidence,
+    1 answered not met". Empty for an asset that was not assessed.
+    """
+    if asset.status != "assessed" or asset.technical is None:
+        return ""
+    view = asset.technical
+    upto = [r for r in asset.requirements if r.sl <= asset.sl_target[r.fr]]
+    answered_unmet = sum(r.verdict == "unmet" and r.source == "answer" for r in upto)
+    parts = [f"{_count(len(view.unmet), 'requirement')} unmet by device evidence" if view.unmet
+             else "no technical finding"]
+    if answered_unmet:
+        parts.append(f"{answered_unmet} answered not met")
+    if view.open:
+        parts.append(f"{_count(len(view.open), 'requirement')} {'awaits' if len(view.open) == 1 else 'await'} an answer")
+    if asset.meets_target:
+        by_evidence = sum(r.verdict == "met" and r.source == "evidence" for r in upto)
+        by_answer = sum(r.verdict in ("met", "not_applicable") and r.source == "answer" for r in upto)
+        return f"meets SL-T: {by_evidence} requirements met by device evidence, {by_answer} by answers"
+    if not view.unmet and not answered_unmet and not view.open:
+        fr = next((g for g in asset.gaps), None)
+        return f"below SL-T: {fr.reason}" if fr else "below SL-T"
+    return "; ".join(parts)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 VERDICT_LABELS = {"meets": "Meets SL-T", "short": "Below SL-T", "error": "Could not be assessed", "skipped": "Skipped"}
 
 

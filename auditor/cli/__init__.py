@@ -1,7 +1,8 @@
 """The ``iacs-audit`` command line (contract: see README, "Command line").
 
-Exit codes: 0 every assessed asset meets its SL-T; 1 some asset falls short; 2 usage or configuration
-error; 3 some asset could not be assessed. 2 and 3 win over 1. Each sub-module adds its commands to
+Exit codes: 0 every assessed asset meets its SL-T; 1 some asset falls short (a requirement unmet or still
+open; with ``--gate technical``: unmet by device evidence); 2 usage or configuration error; 3 some asset
+could not be assessed. 2 and 3 win over 1. Each sub-module adds its commands to
 :data:`cli`.
 """
 
@@ -32,3 +33,4 @@ def main() -> None:
 from auditor.cli import explain, scan  # noqa: E402,F401  (importing them registers their commands)
 from auditor.cli import history, schedule, waivers  # noqa: E402,F401  (issue 7: history store, scheduling)
 from auditor.cli import report  # noqa: E402,F401  (the report command)
+from auditor.cli import answers  # noqa: E402,F401  (questionnaire, attestations, coverage)

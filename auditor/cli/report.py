@@ -23,9 +23,12 @@ from reports import FORMATS, default_name, write_report
 @click.option("--asset", "asset_id", metavar="ID", help="matrix: the component to describe (default: every asset).")
 @click.option("--sl", type=click.IntRange(1, 4), help="matrix: requirements up to this SL (default: the asset's highest SL-T).")
 @click.option("--operator", help="pdf: the operator named on the cover page (default: $IACS_OPERATOR).")
+@click.option("-a", "--attestations", type=click.Path(dir_okay=False, path_type=Path),
+              help="Answers file (YAML or CSV): judge the result's rows with these answers instead of the ones it "
+                   "was scored with (device evidence is unchanged).")
 @guard
 def report(result_file: Path, fmt: str, out: Path | None, evidence: Path | None, asset_id: str | None,
-           sl: int | None, operator: str | None) -> None:
+           sl: int | None, operator: str | None, attestations: Path | None = None) -> None:
     """Render RESULT.json (from scan or rescore) as html, pdf, csv, md, junit, oscal, json or a vendor matrix.
 
     No network: everything comes from RESULT.json (and EVIDENCE.json when given)."""
@@ -39,6 +42,16 @@ def report(result_file: Path, fmt: str, out: Path | None, evidence: Path | None,
         result = load_result(result_file)
     except (ValueError, OSError) as exc:
         raise ConfigError.single(result_file, "", f"not a valid result.json: {_brief(exc)}") from None
+    if attestations is not None:
+        from datetime import date
+
+        from auditor.attestations import load_answers, rejudge_result
+
+        book = load_answers(attestations)
+        if book.expired:
+            err_console.print(f"[yellow]warning:[/] {attestations}: {len(book.expired)} expired entries no longer "
+                              f"count: {', '.join(book.expired)}", highlight=False)
+        result = rejudge_result(result, book, date.today())
     bundle = None
     if evidence is not None:
         try:

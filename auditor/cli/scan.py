@@ -55,13 +55,21 @@ def _ad_hoc_inventory(target: str, component_type: str | None, key: str | None, 
             endpoint["path"] = parts.path
         if password_env:
             endpoint["password_env"] = password_env
+    product: dict[str, str] = {}
     for setting in settings:
         name, sep, value = setting.partition("=")
-        if not sep or not name.strip():
+        name = name.strip()
+        if not sep or not name:
             raise ConfigError.single(target, "--set", f"expected FIELD=VALUE, got {setting!r}")
-        endpoint[name.strip()] = yaml.safe_load(value) if value.strip() else ""
-    data = {"site": "ad-hoc scan", "assets": [{"id": parts.hostname, "type": component_type,
-                                                "address": parts.hostname, "endpoints": [endpoint]}]}
+        if name.startswith("product."):
+            product[name.removeprefix("product.")] = value.strip()
+        else:
+            endpoint[name] = yaml.safe_load(value) if value.strip() else ""
+    asset: dict[str, Any] = {"id": parts.hostname, "type": component_type, "address": parts.hostname,
+                             "endpoints": [endpoint]}
+    if product:
+        asset["product"] = product
+    data = {"site": "ad-hoc scan", "assets": [asset]}
     try:
         return Inventory.model_validate(data)
     except Exception as exc:
@@ -129,23 +137,45 @@ def _formats(values: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _print_summary(result, written: list[Path], quiet: bool) -> None:
+    """The verdict per asset (SL-A), what device evidence alone shows, and why an asset falls short."""
+    from reports.common import shortfall
+
     if quiet:
         return
     out_console = console()
     table = Table(title=f"{result.site}: SL-A against SL-T (FR1..FR7)", title_justify="left")
-    for column in ("asset", "type", "status", "SL-T", "SL-A", "SL-A strict", "coverage", "fail", "error", "manual"):
+    for column in ("asset", "type", "verdict", "SL-T", "SL-A", "SL-A evidence only", "coverage", "fail", "error",
+                   "open"):
         table.add_column(column)
     for asset in result.assets:
-        counts = {s: sum(r.status == s for r in asset.results) for s in ("fail", "error", "manual")}
+        counts = {s: sum(r.status == s for r in asset.results) for s in ("fail", "error")}
         status = asset.status if asset.status != "assessed" else ("meets" if asset.meets_target else "short")
         colour = {"meets": "green", "short": "yellow"}.get(status, "red")
+        open_rows = str(len(asset.technical.open)) if asset.technical else "-"
         table.add_row(asset.id, asset.type, f"[{colour}]{status}[/]", asset.sl_target.compact(),
                       asset.sl_achieved.compact(), asset.sl_achieved_strict.compact(),
-                      f"{asset.coverage.ratio:.0%}", str(counts["fail"]), str(counts["error"]), str(counts["manual"]))
+                      f"{asset.coverage.ratio:.0%}", str(counts["fail"]), str(counts["error"]), open_rows)
     out_console.print(table)
     for asset in result.assets:
         if asset.error:
             out_console.print(f"[red]{asset.id}[/]: {asset.error}", highlight=False)
+        elif asset.status == "assessed":
+            out_console.print(f"{asset.id}: {shortfall(asset)}", highlight=False, soft_wrap=True)
+    if result.attestations_source:
+        counted = sum(len(a.counted) for a in result.attestations)
+        overruled = sum(len(a.overruled) for a in result.attestations)
+        expired = sum(a.state == "expired" for a in result.attestations)
+        out_console.print(f"answers from {result.attestations_source}: {counted} rows decided"
+                          + (f", {overruled} overruled by failing device evidence" if overruled else "")
+                          + (f", {expired} expired entries not counted" if expired else ""), highlight=False)
+    if result.summary.open_rows:
+        where = next((p for p in written if p.name == "result.json"), None)
+        source = f"--result {where}" if where else "--inventory FILE"
+        rows = result.summary.open_rows
+        out_console.print(f"{rows} requirement{'s await' if rows > 1 else ' awaits'} an answer: write "
+                          f"{'them' if rows > 1 else 'it'} with "
+                          f"'iacs-audit questionnaire {source} --out answers.yaml', fill it in, then "
+                          "scan or rescore with --attestations answers.yaml", highlight=False, soft_wrap=True)
     if written:
         out_console.print("wrote " + ", ".join(str(p) for p in written))
 
@@ -160,6 +190,8 @@ class HistoryOptions:
     ignore_windows: bool = False
     resume: bool = False
     siem: str | None = None
+    attestations: Path | None = None  # --attestations FILE
+    gate: str = "complete"            # --gate complete|technical
 
 
 def _run_scan(inventory, source: str, *, profile: str | None, sl: int | None, out: Path, options,
@@ -179,6 +211,7 @@ def _run_scan(inventory, source: str, *, profile: str | None, sl: int | None, ou
         from auditor.waivers import load_waivers
 
         waivers = load_waivers(history.waivers)
+    answers = _load_answers(history.attestations, quiet)
     store, recorder, done = None, None, {}
     started = datetime.now(timezone.utc)
     if history.store is not None:
@@ -187,7 +220,7 @@ def _run_scan(inventory, source: str, *, profile: str | None, sl: int | None, ou
 
         try:
             store = open_store(history.store)
-            recorder = ScanRecorder(store, inventory, plans, selection, waivers=waivers)
+            recorder = ScanRecorder(store, inventory, plans, selection, waivers=waivers, answers=answers)
             done = recorder.begin(started, resume=history.resume)
         except StoreError as exc:
             if store is not None:
@@ -215,7 +248,7 @@ def _run_scan(inventory, source: str, *, profile: str | None, sl: int | None, ou
     collected, interrupted = outcome
     by_id = {**done, **{evidence.asset: evidence for evidence in collected}}
     bundle = bundle_of(inventory, [by_id[p.asset.id] for p in plans if p.asset.id in by_id], started)
-    result = score(bundle, plans, selection, interrupted=interrupted, waivers=waivers)
+    result = score(bundle, plans, selection, interrupted=interrupted, waivers=waivers, answers=answers)
     drift = None
     if recorder:
         result = recorder.finish(result)
@@ -229,7 +262,7 @@ def _run_scan(inventory, source: str, *, profile: str | None, sl: int | None, ou
         except OSError as exc:
             err_console.print(f"[red]could not forward to {history.siem}: {exc}[/]", highlight=False)
     _print_summary(result, written, quiet or history.siem == "jsonl")
-    code = result.exit_code()
+    code = result.exit_code(history.gate)
     if recorder and not quiet and not recorder.errors:
         err_console.print(f"recorded as scan {recorder.scan_id} in {store.display_url}", highlight=False)
     if recorder and recorder.errors:
@@ -243,6 +276,19 @@ def _run_scan(inventory, source: str, *, profile: str | None, sl: int | None, ou
                           + ("; continue with --resume" if recorder else "") + "[/]")
         _exit_now(code)
     return code
+
+
+def _load_answers(path: Path | None, quiet: bool):
+    """The answers file, validated (exit 2 on problems); expired entries are loaded, reported, not counted."""
+    if path is None:
+        return None
+    from auditor.attestations import load_answers
+
+    book = load_answers(path)
+    if book.expired and not quiet:
+        err_console.print(f"[yellow]warning:[/] {path}: {len(book.expired)} expired entries no longer count: "
+                          + ", ".join(book.expired), highlight=False, soft_wrap=True)
+    return book
 
 
 def _run_until_interrupted(coroutine):
@@ -305,12 +351,19 @@ def _exit_now(code: int) -> None:
 @click.option("--resume", is_flag=True, help="Continue the newest unfinished scan of this site and profile (needs --db).")
 @click.option("--siem", metavar="TARGET", help="Forward the outcome: 'jsonl' (JSON lines on stdout), "
                                               "syslog://HOST:PORT (UDP) or syslog+tcp://HOST:PORT.")
+@click.option("-a", "--attestations", type=click.Path(dir_okay=False, path_type=Path),
+              help="Answers file (YAML or CSV, from 'iacs-audit questionnaire'): what a person attested for the "
+                   "requirements no check can judge, and vendor capability claims.")
+@click.option("--gate", type=click.Choice(["complete", "technical"]), default="complete", show_default=True,
+              help="What exit code 1 means: 'complete' some asset is below SL-T (unmet or unanswered rows); "
+                   "'technical' some requirement is unmet by device evidence (for CI and scheduled jobs).")
 @guard
 def scan(target: str | None, inventory: Path | None, profile: str | None, sl: int | None, out: Path,
          component_type: str | None, key: str | None, password_env: str | None, known_hosts: str | None,
          settings: tuple[str, ...], trust_on_first_use: bool, no_sudo: bool, probe_default_communities: bool, concurrency: int, asset_timeout: float, formats: tuple[str, ...],
          quiet: bool, db: str | None = None, waivers: Path | None = None, window_end: str | None = None,
-         ignore_windows: bool = False, resume: bool = False, siem: str | None = None) -> None:
+         ignore_windows: bool = False, resume: bool = False, siem: str | None = None,
+         attestations: Path | None = None, gate: str = "complete") -> None:
     """Scan an inventory, or one TARGET such as ssh://auditor@10.0.0.5:22, and write result.json,
     evidence.json and report.html into OUT."""
     from auditor.inventory import load_inventory
@@ -330,11 +383,13 @@ def scan(target: str | None, inventory: Path | None, profile: str | None, sl: in
                           known_hosts=Path(known_hosts).expanduser() if known_hosts else None, ssh_key_file=key)
     sys.exit(_run_scan(inv, source, profile=profile, sl=sl, out=out, options=options, concurrency=concurrency,
                        asset_timeout=asset_timeout, quiet=quiet, formats=_formats(formats),
-                       history=_history_options(db, waivers, window_end, ignore_windows, resume, siem)))
+                       history=_history_options(db, waivers, window_end, ignore_windows, resume, siem,
+                                                attestations, gate)))
 
 
 def _history_options(db: str | None, waivers: Path | None, window_end: str | None, ignore_windows: bool,
-                     resume: bool, siem: str | None) -> HistoryOptions:
+                     resume: bool, siem: str | None, attestations: Path | None = None,
+                     gate: str = "complete") -> HistoryOptions:
     from auditor.siem import validate_target
     from auditor.windows import parse_window_end
 
@@ -352,7 +407,7 @@ def _history_options(db: str | None, waivers: Path | None, window_end: str | Non
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--siem") from None
     return HistoryOptions(store=db or None, waivers=waivers, window_end=end, ignore_windows=ignore_windows,
-                          resume=resume, siem=siem)
+                          resume=resume, siem=siem, attestations=attestations, gate=gate)
 
 
 @cli.command()
@@ -363,9 +418,14 @@ def _history_options(db: str | None, waivers: Path | None, window_end: str | Non
 @click.option("-f", "--format", "formats", multiple=True, metavar="FORMATS", help="As for scan (default json,html).")
 @click.option("-q", "--quiet", is_flag=True)
 @click.option("--waivers", type=click.Path(dir_okay=False, path_type=Path), help="Waivers YAML file (judged as of today).")
+@click.option("-a", "--attestations", type=click.Path(dir_okay=False, path_type=Path),
+              help="Answers file (YAML or CSV), as for scan.")
+@click.option("--gate", type=click.Choice(["complete", "technical"]), default="complete", show_default=True,
+              help="What exit code 1 means, as for scan.")
 @guard
 def rescore(evidence: Path, profile: str | None, sl: int | None, out: Path, formats: tuple[str, ...],
-            quiet: bool, waivers: Path | None = None) -> None:
+            quiet: bool, waivers: Path | None = None, attestations: Path | None = None,
+            gate: str = "complete") -> None:
     """Re-score an evidence bundle against another profile or SL, offline (no network)."""
     from auditor.engine import score
     from auditor.planning import plan_assets, selection_label
@@ -384,10 +444,12 @@ def rescore(evidence: Path, profile: str | None, sl: int | None, out: Path, form
         from auditor.waivers import load_waivers
 
         waiver_set = load_waivers(waivers)
-    result = score(bundle, plans, selection_label(profile, sl), interrupted=interrupted, waivers=waiver_set)
+    answers = _load_answers(attestations, quiet)
+    result = score(bundle, plans, selection_label(profile, sl), interrupted=interrupted, waivers=waiver_set,
+                   answers=answers)
     # the bundle travels along, so OUT can be rescored again
     _print_summary(result, _write_outputs(out, result, bundle, _formats(formats)), quiet)
-    sys.exit(result.exit_code())
+    sys.exit(result.exit_code(gate))
 
 
 @cli.command()
@@ -413,18 +475,48 @@ def simulate(workdir: Path) -> None:
 @cli.command()
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-out"), show_default=True)
 @click.option("--sl", type=click.IntRange(1, 4), help="Override the zones' targets (control SL 2, DMZ SL 1).")
-def demo(out: Path, sl: int | None) -> None:
-    """Start the demo plant, scan it, write the reports into OUT, stop the plant."""
+@click.option("--no-attestations", is_flag=True, help="Score on device evidence alone, without the demo's answers file.")
+def demo(out: Path, sl: int | None, no_attestations: bool) -> None:
+    """Start the demo plant, scan it, write the reports into OUT, stop the plant.
+
+    The scan applies the demo's answers file (simulators/demo_answers.yaml: what the plant's OT security
+    lead attests, and the PLC vendor's capability claims); the same evidence scored without it goes to
+    OUT/without-answers, to show what the scan alone can and cannot establish."""
+    from importlib.resources import as_file, files
+
     from auditor.inventory import load_inventory
     from connectors import ScanOptions
     from simulators.plant import Plant
 
-    with tempfile.TemporaryDirectory(prefix="iacs-demo-") as workdir, Plant(Path(workdir)) as plant:
+    with as_file(files("simulators") / "demo_answers.yaml") as answers_path, \
+            tempfile.TemporaryDirectory(prefix="iacs-demo-") as workdir, Plant(Path(workdir)) as plant:
         inventory = load_inventory(plant.inventory_path)
+        attestations = None if no_attestations else Path(answers_path)
         code = _run_scan(inventory, str(plant.inventory_path), profile=None, sl=sl, out=out,
                          options=ScanOptions(known_hosts=plant.known_hosts), concurrency=8, asset_timeout=120,
-                         quiet=False)
+                         quiet=False, history=HistoryOptions(attestations=attestations))
+    if attestations is not None:
+        _demo_without_answers(out, sl)
     meaning = {0: "every asset meets its target", 1: "some assets fall short of their target (expected: the demo "
-               "plant has weak hosts)", 3: "some assets could not be assessed"}
+               "plant has weak devices)", 3: "some assets could not be assessed"}
     click.echo(f"demo finished: scan exit code {code} ({meaning.get(code, 'see above')}); open {out / 'report.html'}")
     sys.exit(EXIT_OK if code in (EXIT_OK, EXIT_SHORT) else code)
+
+
+def _demo_without_answers(out: Path, sl: int | None) -> None:
+    """Score the demo's evidence again without answers (offline) and say, per asset, what stays open."""
+    from auditor.engine import score
+    from auditor.planning import plan_assets, selection_label
+    from reports.common import shortfall
+    from reports.json_report import load_evidence
+
+    bundle = load_evidence(out / "evidence.json")
+    result = score(bundle, plan_assets(bundle.inventory, sl=sl), selection_label(None, sl))
+    _write_outputs(out / "without-answers", result, bundle)
+    out_console = console()
+    meeting = result.summary.meeting_target
+    out_console.print(f"\nthe same evidence without the answers file ({out / 'without-answers'}): "
+                      f"{meeting} of {len(result.assets)} assets meet their target; "
+                      f"{result.summary.open_rows} requirements await an answer", highlight=False, soft_wrap=True)
+    for asset in result.assets:
+        out_console.print(f"  {asset.id}: {shortfall(asset)}", highlight=False, soft_wrap=True)

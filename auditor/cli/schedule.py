@@ -63,6 +63,10 @@ def schedule() -> None:
 @click.option("--db", "db", metavar="URL|PATH", help="History store (default: a SQLite file in the data directory).")
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), help="Where each run writes its reports.")
 @click.option("--waivers", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--attestations", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Answers file passed to every run (validated now).")
+@click.option("--gate", type=click.Choice(["complete", "technical"]), default="complete", show_default=True,
+              help="Passed to every run: what exit code 1 (and so an alert on 'short') means.")
 @click.option("--window-end", metavar="HH:MM", help="Passed to every run: start no asset that would run past HH:MM.")
 @click.option("--siem", metavar="TARGET", help="Passed to every run: jsonl or syslog://HOST:PORT.")
 @click.option("--known-hosts", type=click.Path(dir_okay=False, path_type=Path), help="known_hosts for the runs.")
@@ -76,8 +80,8 @@ def schedule() -> None:
 @CRON_DIR
 @guard
 def schedule_install(name: str, inventory: Path, profile: str | None, sl: int | None, cron: str, db: str | None,
-                     out: Path | None, waivers: Path | None, window_end: str | None, siem: str | None,
-                     known_hosts: Path | None, alert_on: str, run_as: str | None, timeout: str | None, no_enable: bool,
+                     out: Path | None, waivers: Path | None, attestations: Path | None, gate: str,
+                     window_end: str | None, siem: str | None, known_hosts: Path | None, alert_on: str, run_as: str | None, timeout: str | None, no_enable: bool,
                      backend: str, unit_dir: Path | None, cron_dir: Path | None) -> None:
     """Install the scheduled scan NAME."""
     from auditor.inventory import load_inventory
@@ -104,6 +108,13 @@ def schedule_install(name: str, inventory: Path, profile: str | None, sl: int | 
     argv += ["--db", url, "--out", str((out or data / "runs" / name).resolve()), "--quiet"]
     if waivers:
         argv += ["--waivers", str(waivers.resolve())]
+    if attestations:
+        from auditor.attestations import load_answers
+
+        load_answers(attestations)  # refuse an invalid answers file now, not at 2 a.m.
+        argv += ["--attestations", str(attestations.resolve())]
+    if gate != "complete":
+        argv += ["--gate", gate]
     if window_end:
         argv += ["--window-end", window_end]
     if siem:

@@ -23,12 +23,14 @@ class ScanRecorder:
     """Glue between the engine's ``on_finished`` hook and :class:`Store` for one scan."""
 
     def __init__(self, store: Store, inventory: Inventory, plans: list[AssetPlan], selection: str, *,
-                 waivers: Any = None, registry: Registry = REGISTRY, as_of: date | None = None):
+                 waivers: Any = None, registry: Registry = REGISTRY, as_of: date | None = None,
+                 answers: Any = None):
         self.store = store
         self.inventory = inventory
         self.plans = plans
         self.selection = selection
         self.waivers = waivers
+        self.answers = answers
         self.registry = registry
         self.as_of = as_of or date.today()
         self.positions = {plan.asset.id: n for n, plan in enumerate(plans)}
@@ -59,7 +61,7 @@ class ScanRecorder:
         try:
             # a private copy of the waivers keeps the final score's bookkeeping clean
             waivers = type(self.waivers)(self.waivers.waivers, self.waivers.source) if self.waivers else None
-            result = score_asset(plan, evidence, self.registry, waivers, self.as_of)
+            result = score_asset(plan, evidence, self.registry, waivers, self.as_of, self.answers)
             self.store.record_asset(self.scan_id, self.positions[plan.asset.id], plan.asset, evidence, result,
                                     take_snapshot(evidence, self.registry))
         except Exception as exc:  # the reports are still written; the exit code says the store missed it
