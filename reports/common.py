@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.evidence import EvidenceBundle, EvidenceItem
-from auditor.results import AssetResult, CheckResult, ScanResult
+from auditor.results import AnswerRef, AssetResult, CheckResult, RequirementResult, ScanResult
 from auditor.slvector import FRS
 
 log = logging.getLogger(__name__)
@@ -145,6 +145,101 @@ def _count(n: int, noun: str) -> str:
 
 
 VERDICT_LABELS = {"meets": "Meets SL-T", "short": "Below SL-T", "error": "Could not be assessed", "skipped": "Skipped"}
+
+# --------------------------------------------------------------------------- the three sources of a row verdict
+
+ROW_VERDICT_LABELS = {"met": "Met", "unmet": "Unmet", "not_applicable": "N/A", "open": "Open"}
+ROW_VERDICT_ORDER = ("unmet", "open", "met", "not_applicable")
+SOURCE_LABELS = {"evidence": "device evidence", "answer": "answer", "none": "nothing"}
+ANSWER_LABELS = {"met": "met", "not_met": "not met", "not_applicable": "not applicable"}
+ANSWER_STATE_NOTES = {
+    "counted": "decided the row",
+    "confirmed": "device evidence met the row too",
+    "overruled": "device evidence failed; the answer changes nothing",
+    "expired": "expired: not counted",
+}
+OPEN_TEXT = "open: needs an answer"
+CLAIM_NOTE = "assessor to verify"
+
+
+def in_target(asset: AssetResult, row: RequirementResult) -> bool:
+    """Whether a row is required for the asset's SL-T (rows of unknown FR count as in target)."""
+    return row.fr not in FRS or row.sl <= asset.sl_target[row.fr]
+
+
+def rows_in_target(asset: AssetResult) -> list[RequirementResult]:
+    return [r for r in asset.requirements if in_target(asset, r)]
+
+
+def row_counts(rows: Iterable[RequirementResult]) -> dict[str, int]:
+    """How many rows are met by device evidence, met by an answer, unmet (by evidence / by an answer), n/a, open."""
+    out = {"met_evidence": 0, "met_answer": 0, "unmet_evidence": 0, "unmet_answer": 0, "not_applicable": 0, "open": 0}
+    for row in rows:
+        if row.verdict == "open":
+            out["open"] += 1
+        elif row.verdict == "not_applicable":
+            out["not_applicable"] += 1
+        else:
+            out[f"{row.verdict}_{'answer' if row.source == 'answer' else 'evidence'}"] += 1
+    return out
+
+
+def answer_label(ref: AnswerRef, *, claim: bool = False) -> str:
+    """One line for an answer or a claim: "answered met by NAME on DATE" / "claimed met by NAME on DATE"."""
+    verb = "claimed" if claim else "answered"
+    text = f"{verb} {ANSWER_LABELS.get(ref.answer, ref.answer)} by {ref.attested_by} on {ref.date.isoformat()}"
+    if ref.expires is not None:
+        text += f" ({'expired' if ref.state == 'expired' else 'expires'} {ref.expires.isoformat()})"
+    return text
+
+
+def evidence_labels(ref: AnswerRef) -> list[str]:
+    """The evidence references of an answer, as text (a file with the start of its sha256)."""
+    return [label for label in (e.label() for e in ref.evidence) if label]
+
+
+def row_source_text(row: RequirementResult) -> str:
+    """Where the row's verdict comes from, in words: the checks, the answer, or that it is open."""
+    if row.source == "evidence":
+        if row.verdict == "not_applicable":
+            return "device evidence proves it does not apply"
+        return "device evidence: " + (", ".join(row.checks) if row.checks else "checks")
+    if row.source == "answer" and row.answer is not None:
+        return answer_label(row.answer)
+    if row.answer is not None and row.answer.state == "expired":
+        return f"{OPEN_TEXT} (its answer expired on {row.answer.expires.isoformat() if row.answer.expires else '?'})"
+    return OPEN_TEXT
+
+
+@lru_cache(maxsize=4096)
+def question_of(req_id: str) -> tuple[str, str]:
+    """(question, evidence that answers it) for a requirement, from the catalog; empty strings if unknown."""
+    catalog = catalog_or_none()
+    if catalog is None:  # pragma: no cover
+        return "", ""
+    try:
+        row = catalog.get(req_id)
+    except (KeyError, ValueError):
+        return "", ""
+    return row.question, row.answer_evidence
+
+
+def level_lines(asset: AssetResult) -> list[str]:
+    """Which parameters judged each level of the SL-A claim, e.g. "SL 3 judged with host-sl3 parameters"."""
+    if asset.status != "assessed":
+        return []
+    applied = min(asset.applied_sl, 4)
+    lines = []
+    if applied >= 1:
+        span = "SL 1" if applied == 1 else f"SL 1–{applied}"
+        lines.append(f"{span} judged with the applied profile's parameters ({asset.profile or 'profile'})")
+    for level in sorted(asset.levels, key=lambda lv: lv.sl):
+        if level.profile is None:
+            lines.append(f"SL {level.sl} not evaluated: not claimed")
+        else:
+            changed = f" ({_count(len(level.changed), 'row')} judged differently there)" if level.changed else ""
+            lines.append(f"SL {level.sl} judged with {level.profile} parameters{changed}")
+    return lines
 
 
 def observed_text(value: Any, *, pretty: bool = False) -> str:

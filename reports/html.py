@@ -9,10 +9,14 @@ Two optional extras make it richer without being required:
   loaded registry is used; a check it does not know (a third-party pack that is not installed where the
   report is rendered) is shown from the result's own fields.
 
-What the page holds: a plant summary by zone, a heat map of FR x asset (SL-A against SL-T), per asset a
-radar chart of SL-A against SL-T over FR1..FR7, the findings ordered by severity (observed against
-expected, remediation, expandable evidence) and the requirement matrix, plus filters by zone, asset,
-FR, severity and status.
+What the page holds: a plant summary by zone, a heat map of FR x asset (SL-A against SL-T), per asset its
+verdict and why (:func:`reports.common.shortfall`), SL-A beside SL-A on device evidence alone (and SL-C
+where a vendor made capability claims), which parameters judged each level, a radar chart of SL-A against
+SL-T over FR1..FR7, the findings ordered by severity (observed against expected, remediation, expandable
+evidence) and the requirement table: each row's verdict and what decided it, kept apart (device evidence
+with its checks, an answer with who gave it, when and on what evidence, or "open: needs an answer" with the
+catalog's question); then the answers file's entries and what each did, plus filters by zone, asset, FR,
+severity and status.
 
 Safety: everything device- or inventory-controlled is escaped by Jinja2's autoescaping. The page makes
 no external fetch (inline CSS, inline SVG) and its Content-Security-Policy allows exactly one script:
@@ -43,22 +47,34 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup, escape
 
 from auditor.evidence import EvidenceBundle, EvidenceItem
-from auditor.results import AssetResult, CheckResult, RequirementResult, ScanResult
+from auditor.results import AnswerRef, AssetResult, CheckResult, RequirementResult, ScanResult
 from auditor.slvector import FRS
 from reports.common import (
+    ANSWER_LABELS,
+    ANSWER_STATE_NOTES,
+    CLAIM_NOTE,
     NO_ZONE,
+    OPEN_TEXT,
     PROBLEM_STATUSES,
     REQUIREMENT_LABELS,
+    ROW_VERDICT_LABELS,
     SEVERITY_ORDER,
     STATUS_LABELS,
     STATUS_ORDER,
     VERDICT_LABELS,
+    answer_label,
     asset_verdict,
     catalog_or_none,
     check_frs,
     evidence_index,
+    evidence_labels,
     fr_names as catalog_fr_names,
+    in_target,
+    level_lines,
+    question_of,
     result_sort_key,
+    row_counts,
+    shortfall,
     write_text_atomic,
     zone_of,
 )
@@ -126,6 +142,10 @@ class AssetView:
     requirements_above_target: list[dict[str, Any]]
     requirement_counts: dict[str, int]
     check_anchors: dict[str, str] = field(default_factory=dict)
+    shortfall: str = ""
+    levels: list[str] = field(default_factory=list)
+    row_counts: dict[str, int] = field(default_factory=dict)
+    product: str = ""
 
 
 @dataclass
@@ -220,7 +240,7 @@ def _radar(cells: list[FrCell], assessed: bool, names: dict[str, str]) -> dict[s
             "fr": cell.fr, "x": end_x, "y": end_y, "label_x": label_x, "label_y": round(label_y + 4, 1),
             "anchor": anchor, "dot_x": dot_x, "dot_y": dot_y, "state": cell.state,
             "tip": (f"{cell.fr} {names.get(cell.fr, '')}: SL-T {cell.target}, "
-                    + (f"SL-A {cell.achieved} (automated), {cell.strict} (strict)" if assessed else "not assessed")),
+                    + (f"SL-A {cell.achieved}, device evidence only {cell.strict}" if assessed else "not assessed")),
         })
     return {
         "width": 2 * _RADAR_CX, "height": 2 * _RADAR_CY + 4, "cx": _RADAR_CX, "cy": _RADAR_CY,
@@ -268,28 +288,51 @@ def _asset_view(index: int, asset: AssetResult, names: dict[str, str], catalog: 
     findings = [_finding(f"a{index}-c{n}", result, checks, catalog, items) for n, result in enumerate(ordered, start=1)]
     counts = {status: sum(r.status == status for r in asset.results) for status in STATUS_ORDER}
 
-    in_target, above = [], []
+    within, above = [], []
     requirement_counts: dict[str, int] = {}
     for row in asset.requirements:
-        entry = _requirement_row(row, anchors)
-        within_target = row.fr not in FRS or row.sl <= asset.sl_target[row.fr]
-        if within_target:
-            in_target.append(entry)
-            requirement_counts[row.status] = requirement_counts.get(row.status, 0) + 1
+        if in_target(asset, row):
+            within.append(_requirement_row(row, anchors, with_question=True))
+            requirement_counts[row.verdict] = requirement_counts.get(row.verdict, 0) + 1
         else:
-            above.append(entry)
+            above.append(_requirement_row(row, anchors, with_question=False))
     return AssetView(
         index=index, anchor=f"asset-{index}", asset=asset, zone=zone_of(asset),
         status_label=ASSET_STATUS_LABELS.get(asset.status, asset.status),
         verdict=verdict, verdict_label=VERDICT_LABELS[verdict], cells=cells, chart=_radar(cells, assessed, names),
         problems=[f for f in findings if f.result.status in PROBLEM_STATUSES],
         others=[f for f in findings if f.result.status not in PROBLEM_STATUSES],
-        counts=counts, requirements_in_target=in_target, requirements_above_target=above,
-        requirement_counts=requirement_counts, check_anchors=anchors)
+        counts=counts, requirements_in_target=within, requirements_above_target=above,
+        requirement_counts=requirement_counts, check_anchors=anchors, shortfall=shortfall(asset),
+        levels=level_lines(asset), row_counts=row_counts(r["row"] for r in within), product=product_label(asset))
 
 
-def _requirement_row(row: RequirementResult, anchors: dict[str, str]) -> dict[str, Any]:
+def product_label(asset: AssetResult) -> str:
+    """"vendor name model, firmware X" from the inventory's product fields ("" when none recorded)."""
+    product = asset.product or {}
+    text = " ".join(product[key] for key in ("vendor", "name", "model") if product.get(key))
+    if product.get("firmware"):
+        text = f"{text}, firmware {product['firmware']}" if text else f"firmware {product['firmware']}"
+    return text
+
+
+def _answer_view(ref: AnswerRef | None, *, claim: bool = False) -> dict[str, Any] | None:
+    if ref is None:
+        return None
+    return {"ref": ref, "label": answer_label(ref, claim=claim), "evidence": evidence_labels(ref),
+            "state": ref.state, "note": CLAIM_NOTE if claim and ref.state != "expired" else ANSWER_STATE_NOTES.get(ref.state, ""),
+            "value": ANSWER_LABELS.get(ref.answer, ref.answer)}
+
+
+def _requirement_row(row: RequirementResult, anchors: dict[str, str], *, with_question: bool) -> dict[str, Any]:
+    question, wanted = question_of(row.id) if with_question and row.verdict == "open" else ("", "")
+    expired = row.answer is not None and row.answer.state == "expired"
     return {"row": row, "label": REQUIREMENT_LABELS.get(row.status, row.status),
+            "verdict_label": ROW_VERDICT_LABELS.get(row.verdict, row.verdict),
+            "open_text": OPEN_TEXT + (f" (its answer expired on {row.answer.expires})" if expired and row.answer
+                                      and row.answer.expires else ""),
+            "answer": _answer_view(row.answer), "claim": _answer_view(row.claim, claim=True),
+            "question": question, "answer_evidence": wanted,
             "checks": [{"id": c, "anchor": anchors.get(c)} for c in row.checks]}
 
 
@@ -345,8 +388,53 @@ def _overall(result: ScanResult) -> tuple[str, str]:
     if result.interrupted:
         parts.append("the scan was interrupted before every asset finished")
     if code == 0:
-        return "meets", "Every assessed asset meets its target security level (SL-T) on automated evidence."
+        return "meets", "Every assessed asset meets its target security level (SL-T)."
     return ("error" if code == 3 else "short"), "; ".join(parts).capitalize() + "."
+
+
+def _overall_detail(result: ScanResult) -> str:
+    """The second line of the verdict: what device evidence found, and what awaits an answer."""
+    assessed = [a for a in result.assets if a.status == "assessed"]
+    if not assessed:
+        return ""
+    technical = result.summary.technical_findings
+    answered = sum(a.technical.answered for a in assessed if a.technical)
+    parts = [f"Device evidence: {technical} of {len(assessed)} assessed asset{'s' if len(assessed) != 1 else ''} "
+             f"{'has' if technical == 1 else 'have'} a requirement unmet" if technical
+             else "Device evidence: no technical finding on any assessed asset"]
+    parts.append(f"{result.summary.open_rows} requirement{'s' if result.summary.open_rows != 1 else ''} up to SL-T "
+                 f"{'awaits' if result.summary.open_rows == 1 else 'await'} an answer")
+    if answered:
+        parts.append(f"{answered} {'was' if answered == 1 else 'were'} decided by answers")
+    return "; ".join(parts) + "."
+
+
+def _answers_view(result: ScanResult) -> dict[str, Any]:
+    """The answers file section: each entry, what it did, and its evidence (from the rows it matched)."""
+    refs: dict[str, AnswerRef] = {}
+    for asset in result.assets:
+        for row in asset.requirements:
+            for ref in (row.answer, row.claim):
+                if ref is not None:
+                    refs.setdefault(ref.entry, ref)
+    entries = []
+    for outcome in result.attestations:
+        ref = refs.get(outcome.entry)
+        entries.append({
+            "outcome": outcome, "value": ANSWER_LABELS.get(outcome.answer, outcome.answer),
+            "target": outcome.requirement or (f"check {outcome.check}" if outcome.check else "—"),
+            "evidence": evidence_labels(ref) if ref is not None else [],
+            "justification": ref.justification if ref is not None else None,
+            "unused": not (outcome.counted or outcome.confirmed or outcome.overruled or outcome.lapsed)})
+    return {
+        "source": result.attestations_source, "entries": entries,
+        "counted": sum(len(o.counted) for o in result.attestations),
+        "confirmed": sum(len(o.confirmed) for o in result.attestations),
+        "overruled": sum(len(o.overruled) for o in result.attestations),
+        "expired": sum(o.state == "expired" for o in result.attestations),
+        "claims": sum(o.capability for o in result.attestations),
+        "state_notes": ANSWER_STATE_NOTES, "claim_note": CLAIM_NOTE,
+    }
 
 
 def _filter_options(assets: list[AssetView]) -> dict[str, list[tuple[str, str]]]:
@@ -384,7 +472,10 @@ def build_context(result: ScanResult, *, evidence: EvidenceBundle | None = None,
     zones = _zone_views(assets)
     return {
         "result": result, "assets": assets, "zones": zones, "frs": list(FRS), "fr_names": names,
-        "overall": overall, "overall_text": overall_text, "tool_name": tool_name, "tool_version": tool_version,
+        "overall": overall, "overall_text": overall_text, "overall_detail": _overall_detail(result),
+        "answers": _answers_view(result), "row_verdict_labels": ROW_VERDICT_LABELS,
+        "answered_rows": sum(a.technical.answered for a in result.assets if a.technical is not None),
+        "tool_name": tool_name, "tool_version": tool_version,
         "tool_extra": {k: v for k, v in result.tool.items() if k not in ("name", "version")},
         "started": _format_time(result.started_at), "finished": _format_time(result.finished_at),
         "duration": _format_duration((result.finished_at - result.started_at).total_seconds()),

@@ -108,6 +108,71 @@ def test_required_sshd_verdicts_flip_between_weak_and_hardened(scanned) -> None:
         assert verdicts["hmi-01"][check_id]["evidence"], "a verdict must name its evidence"
 
 
+def test_without_answers_no_asset_meets_and_each_says_what_is_open(scanned) -> None:
+    """The ews-01 case: every check passes, yet requirements nobody judged keep it below its target."""
+    _, out, _ = scanned
+    assets = {a["id"]: a for a in json.loads((out / "result.json").read_text())["assets"]}
+    assert not any(a["meets_target"] for a in assets.values())
+    assert all(a["technical"]["open"] for a in assets.values())
+    ews = assets["ews-01"]
+    assert not ews["technical"]["unmet"] and not any(r["status"] in ("fail", "error") for r in ews["results"])
+    assert {"CR 1.2", "CR 1.4", "CR 1.8", "CR 1.10", "CR 1.14"} <= set(ews["technical"]["open"])
+    assert ews["sl_achieved"]["FR1"] == 0 and ews["sl_achieved"] == ews["sl_achieved_strict"]
+    rows = {r["id"]: r for r in ews["requirements"]}
+    assert (rows["CR 1.2"]["verdict"], rows["CR 1.2"]["source"]) == ("open", "none")
+    assert (rows["CR 1.11"]["verdict"], rows["CR 1.11"]["source"]) == ("met", "evidence")
+    # SL 3 and 4 were judged with the built-in SL 3 and SL 4 parameters, not claimed on SL 2's
+    assert [(level["sl"], level["profile"]) for level in ews["levels"]] == [(3, "host-sl3"), (4, "host-sl4")]
+    assert ews["applied_sl"] == 2
+
+
+def test_demo_answers_make_the_hardened_assets_meet_and_change_nothing_on_failures(scanned, tmp_path) -> None:
+    from importlib.resources import files
+
+    _, out, _ = scanned
+    answers = str(files("simulators") / "demo_answers.yaml")
+    result = run("rescore", str(out / "evidence.json"), "--sl", "2", "--attestations", answers,
+                 "--out", str(tmp_path), "--quiet")
+    assert result.exit_code == 1
+    data = json.loads((tmp_path / "result.json").read_text())
+    assets = {a["id"]: a for a in data["assets"]}
+    hardened = {"ews-01", "hist-01", "sw-02", "scada-02", "plc-02"}
+    assert {a for a, v in assets.items() if v["meets_target"]} == hardened
+    assert all(not assets[a]["technical"]["unmet"] for a in hardened)
+    assert all(assets[a]["technical"]["unmet"] for a in set(assets) - hardened)
+    # an answer on a row that device evidence fails changes nothing
+    hmi_pw = next(r for r in assets["hmi-01"]["requirements"] if r["id"] == "CR 1.7")
+    assert (hmi_pw["verdict"], hmi_pw["source"], hmi_pw["answer"]["state"]) == ("unmet", "evidence", "overruled")
+    outcomes = {o["entry"]: o for o in data["attestations"]}
+    assert any("hmi-01/CR 1.7" in o["overruled"] for o in outcomes.values() if o["requirement"] == "CR 1.7")
+    expired = [o for o in outcomes.values() if o["state"] == "expired"]
+    assert [o["lapsed"] for o in expired] == [["hmi-01/CR 7.3 RE1"]]
+    assert "CR 7.3 RE1" in assets["hmi-01"]["technical"]["open"]
+    # the vendor's capability claims give the PLC an SL-C, and only the PLC
+    assert assets["plc-02"]["sl_capability"] is not None
+    assert all(assets[a]["sl_capability"] is None for a in set(assets) - {"plc-02"})
+    # the same answers applied by 'report' to the saved result give the same verdicts
+    again = tmp_path / "again.json"
+    assert run("report", str(out / "result.json"), "--format", "json", "--attestations", answers,
+               "--out", str(again)).exit_code == 0
+    rejudged = {a["id"]: a["meets_target"] for a in json.loads(again.read_text())["assets"]}
+    assert rejudged == {a: v["meets_target"] for a, v in assets.items()}
+
+
+def test_gate_technical_counts_device_evidence_only(plant, tmp_path) -> None:
+    """A hardened host with unanswered rows: short for the complete verdict (1), clean for a technical gate (0)."""
+    host = next(h for h in plant.hosts if h.id == "ews-01")
+    endpoint = plant.endpoints["ews-01"]
+    target = f"ssh://auditor@{host.address}:{endpoint['port']}"
+    common = ["scan", target, "--type", "host", "--sl", "2", "--key", endpoint["key_file"],
+              "--known-hosts", endpoint["known_hosts"], "--quiet"]
+    assert run(*common, "--out", str(tmp_path / "complete")).exit_code == 1
+    assert run(*common, "--out", str(tmp_path / "technical"), "--gate", "technical").exit_code == 0
+    weak = next(h for h in plant.hosts if h.id == "hmi-01")
+    weak_target = f"ssh://auditor@{weak.address}:{plant.endpoints['hmi-01']['port']}"
+    assert run("scan", weak_target, *common[2:], "--out", str(tmp_path / "weak"), "--gate", "technical").exit_code == 1
+
+
 def test_scan_was_read_only_and_batched(plant, scanned) -> None:
     """Each host saw one SSH session with one exec, and only commands that checks declared."""
     _, _, requests = scanned

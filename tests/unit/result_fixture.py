@@ -2,24 +2,34 @@
 
 Three assets:
 
-* ``hmi-01``    host, SL-T 1, every check passes or is manual / n/a: meets its target.
+* ``hmi-01``    host, SL-T 1, every check passes or is manual / n/a; every row no check could judge is
+  answered by the site (one answer on a ``manual`` row, one ``not_applicable``, one confirming device
+  evidence), so it meets its target on device evidence plus answers. The product is recorded and its
+  vendor claims FR1 rows up to SL 2 and FR7 rows at SL 1 (SL-C). SL 2 and SL 3 were judged with the
+  built-in ``host-sl2``/``host-sl3`` parameters (where ``CR 1.7`` fails), SL 4 was not evaluated.
 * ``eng-ws-02`` host, SL-T 2 (vector), many failures, an error, a manual, a waiver and a check from a
-  third-party pack that is not installed (``acme.historian.audit-forwarding``).
+  third-party pack that is not installed (``acme.historian.audit-forwarding``); site answers: one
+  ``not_met`` (``CR 1.3``), one expired (``CR 1.2``), one ``met`` overruled by a failing check (``CR 1.7``)
+  and one ``met`` full of hostile text (``CR 7.3``).
 * ``plc-03``    embedded, could not be reached: ``status="error"``, every check ``error``.
 
-The check verdicts are written by hand; requirement rows, SL-A vectors and coverage are derived from them
-with the core's scoring functions over the real catalog, so the numbers are the ones a scan would give.
+The check verdicts and the answers file entries are written by hand; the answers are matched to rows with
+the core's :class:`~auditor.attestations.AnswerBook`, and requirement rows, SL-A vectors, coverage and the
+attestation outcomes are derived with the core's scoring functions over the real catalog, so the numbers
+are the ones a scan with that answers file would give.
 
 Hostile strings (``HOSTILE_*``) sit in device-controlled fields (address, zone, observed value, reason,
-evidence response, endpoint error) so the HTML tests can prove they are escaped.
+evidence response, endpoint error) and in a person's answer (``ANSWER_HOSTILE_*``: attested_by,
+justification, evidence reference) so the HTML tests can prove they are escaped.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from auditor.attestations import Answer, AnswerBook, outcomes
 from auditor.catalog import load_catalog
 from auditor.evidence import AssetEvidence, EvidenceBundle, EvidenceItem, EvidenceRequest, number_items
 from auditor.inventory import Inventory
@@ -32,11 +42,19 @@ HOSTILE_SCRIPT = "<script>alert(1)</script>"
 HOSTILE_ATTR = '"><img src=x onerror=alert(1)>'
 HOSTILE_TEMPLATE = "{{7*7}}"
 HOSTILES = (HOSTILE_SCRIPT, HOSTILE_ATTR, HOSTILE_TEMPLATE)
+# hostile text a person typed into an answers file (distinct from the device-controlled ones above)
+ANSWER_HOSTILE_BY = "M. Smith <img src=x onerror=alert('by')>"
+ANSWER_HOSTILE_JUSTIFICATION = "<script>alert('justification')</script> nightly backups"
+ANSWER_HOSTILE_EVIDENCE = "\"><svg onload=alert('evidence')>"
+ANSWER_HOSTILES = (ANSWER_HOSTILE_BY, ANSWER_HOSTILE_JUSTIFICATION, ANSWER_HOSTILE_EVIDENCE)
 
 TOOL = {"name": "iacs-auditor", "version": "0.1.0"}
 STARTED = datetime(2025, 11, 20, 9, 15, 0, tzinfo=timezone.utc)
 FINISHED = STARTED + timedelta(seconds=47, milliseconds=300)
 SITE = "Riverside Water & Wastewater, plant 2"
+ANSWERS_FILE = "answers.yaml"
+AS_OF = STARTED.date()
+HMI_PRODUCT = {"vendor": "Acme Automation", "name": "OperatorStation", "model": "OS-2200", "firmware": "4.2.1"}
 
 UNKNOWN_CHECK = "acme.historian.audit-forwarding"  # third-party pack, not installed here
 PLC_ERROR = f"ssh://{HOSTILE_ATTR}:22: connection timed out after 10 s; modbus://{HOSTILE_ATTR}:502: connection refused"
@@ -77,6 +95,7 @@ def build_evidence() -> EvidenceBundle:
         "zones": [{"id": "control", "sl_target": 2}, {"id": "dmz", "sl_target": 1}],
         "assets": [
             {"id": "hmi-01", "type": "host", "zone": "dmz", "address": "10.10.1.5", "sl_target": 1,
+             "product": HMI_PRODUCT,
              "endpoints": [{"protocol": "ssh", "username": "auditor", "key_file": "~/.ssh/audit_ed25519"}]},
             {"id": "eng-ws-02", "type": "host", "zone": "control", "address": "10.10.1.22",
              "sl_target": {"FR1": 2, "FR2": 2, "FR3": 2, "FR4": 1, "FR5": 2, "FR6": 1, "FR7": 2},
@@ -267,27 +286,95 @@ def _plc_results() -> list[CheckResult]:
 
 def _asset(asset_id: str, component_type: str, zone: str | None, address: str, profile: str, target: SLVector,
            results: list[CheckResult], *, status: str = "assessed", error: str | None = None,
-           endpoint_errors: list[str] = (), answers: dict[str, AnswerRef] | None = None) -> AssetResult:
+           endpoint_errors: list[str] = (), book: AnswerBook | None = None,
+           levels: list[LevelEvaluation] | None = None, product: dict[str, str] | None = None) -> AssetResult:
     rows = load_catalog().rows("component", component_type)
-    requirements = apply_answers(requirement_results(rows, results), answers or {})
+    answers: dict[str, AnswerRef] = {}
+    claims: dict[str, AnswerRef] = {}
+    if book is not None:
+        answers = book.match(asset_id, zone, component_type, rows, AS_OF)
+        claims = book.match(asset_id, zone, component_type, rows, AS_OF, capability=True)
+    requirements = apply_answers(requirement_results(rows, results), answers, claims)
     applied = target.highest()
-    levels = [LevelEvaluation(sl=level, profile=None) for level in range(applied + 1, 5)]
+    if levels is None:
+        levels = [LevelEvaluation(sl=level, profile=None) for level in range(applied + 1, 5)]
     return AssetResult(
         id=asset_id, type=component_type, zone=zone, address=address, profile=profile, status=status, error=error,
         sl_target=target, applied_sl=applied, levels=levels, results=results, endpoint_errors=list(endpoint_errors),
+        product=dict(product or {}),
         **verdict_fields(requirements, target, applied_sl=applied, levels=levels, assessed=status == "assessed"))
+
+
+DOE = "J. Doe, OT security lead"
+VENDOR = "Acme Automation PSIRT"
+CHECKLIST_SHA256 = "3f0a6c1e9b2d4f5a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c"
+
+
+def _entry(requirement: str, answer: str, *, assets: list[str], attested_by: str = DOE,
+           when: date = date(2025, 11, 18), expires: date | None = date(2026, 11, 18), evidence: list[Any] = (),
+           justification: str | None = None, capability: bool = False) -> Answer:
+    return Answer(requirement=requirement, assets=assets, answer=answer, attested_by=attested_by, date=when,
+                  expires=expires, evidence=list(evidence), justification=justification, capability=capability)
+
+
+# hmi-01's rows up to SL 1 that no check decides (open without answers, or manual), answered one by one
+HMI_ANSWERED = ("CR 1.3", "CR 1.4", "CR 1.5", "CR 1.10", "CR 1.11", "HDR 2.4", "CR 2.5", "CR 2.9", "CR 2.10",
+                "CR 2.12", "HDR 3.2", "CR 3.3", "CR 3.5", "CR 3.6", "CR 3.7", "HDR 3.10", "HDR 3.14", "CR 4.1",
+                "CR 7.1", "CR 7.2", "CR 7.3", "CR 7.4", "CR 7.6")
+# the vendor's capability claims for hmi-01's product: FR1 rows up to SL 2, FR7 rows at SL 1
+HMI_CLAIMED = ("CR 1.1", "CR 1.1 RE1", "CR 1.2", "CR 1.3", "CR 1.4", "CR 1.5", "CR 1.7", "CR 1.8", "CR 1.9",
+               "CR 1.10", "CR 1.11", "CR 1.12", "CR 1.14", "CR 7.1", "CR 7.2", "CR 7.3", "CR 7.4", "CR 7.6",
+               "CR 7.7")
+
+
+def build_answers() -> AnswerBook:
+    """The answers file of the fixture, as loaded (file evidence hashed)."""
+    hmi, eng = ["hmi-01"], ["eng-ws-02"]
+    entries: list[Answer] = [
+        _entry("CR 1.1", "met", assets=hmi, evidence=[{"ref": "IAM procedure IAM-04 rev 2"}]),  # confirmed
+        _entry("CR 3.4", "met", assets=hmi, evidence=[{"ref": "Tripwire integrity report TW-2025-11-14"}],
+               justification="File integrity is monitored by the site's Tripwire agent, not AIDE."),  # a manual row
+        _entry("CR 2.2", "not_applicable", assets=hmi, evidence=[{"url": "https://docs.acme.invalid/os-2200/datasheet"}],
+               justification="The OS-2200 has no wireless interface (no Wi-Fi or Bluetooth hardware)."),
+    ]
+    entries += [_entry(row, "met", assets=hmi,
+                       evidence=[{"ref": f"Hardening checklist HC-7 rev 4, item {row}"},
+                                 {"file": "evidence/hmi-01-checklist.pdf"}])
+                for row in HMI_ANSWERED]
+    entries += [_entry(row, "met", assets=hmi, attested_by=VENDOR, when=date(2025, 10, 1), expires=None,
+                       capability=True, evidence=[{"ref": "OperatorStation security manual v4.2, section 5.3"}])
+                for row in HMI_CLAIMED]
+    entries += [
+        _entry("CR 1.7", "met", assets=eng, evidence=[{"ref": "Password policy PP-2 rev 1"}]),  # overruled
+        _entry("CR 1.3", "not_met", assets=eng,
+               justification="The shared account 'ops' is still used on this workstation (ticket OPS-1201)."),
+        _entry("CR 1.2", "met", assets=eng, attested_by="K. Lee, IT security", when=date(2024, 10, 1),
+               expires=date(2025, 10, 1), evidence=[{"ref": "Device PKI procedure P-12 rev 3"}]),  # expired
+        _entry("CR 7.3", "met", assets=eng, attested_by=ANSWER_HOSTILE_BY, when=date(2025, 11, 19),
+               justification=ANSWER_HOSTILE_JUSTIFICATION,
+               evidence=[{"ref": ANSWER_HOSTILE_EVIDENCE}, {"url": "https://backup.invalid/jobs?id=7&view=<b>"}]),
+    ]
+    labelled = [(f"answers[{n}] ({entry.requirement})", entry) for n, entry in enumerate(entries)]
+    return AnswerBook(entries=labelled, source=ANSWERS_FILE,
+                      hashes={"evidence/hmi-01-checklist.pdf": CHECKLIST_SHA256},
+                      expired=[label for label, entry in labelled if not entry.current(AS_OF)])
 
 
 def _summary(assets: list[AssetResult]) -> Summary:
     return summarize(assets)
 
 
-def build_assets() -> list[AssetResult]:
+def build_assets(book: AnswerBook | None = None) -> list[AssetResult]:
+    book = build_answers() if book is None else book
+    hmi_levels = [LevelEvaluation(sl=2, profile="host-sl2", changed={"CR 1.7": "failed"}),
+                  LevelEvaluation(sl=3, profile="host-sl3", changed={"CR 1.7": "failed"}),
+                  LevelEvaluation(sl=4, profile=None)]
     return [
-        _asset("hmi-01", "host", "dmz", "10.10.1.5", "host-sl1", SLVector.uniform(1), _hmi_results()),
+        _asset("hmi-01", "host", "dmz", "10.10.1.5", "host-sl1", SLVector.uniform(1), _hmi_results(), book=book,
+               levels=hmi_levels, product=HMI_PRODUCT),
         _asset("eng-ws-02", "host", "control", "10.10.1.22", "host-sl2",
                SLVector.model_validate({"FR1": 2, "FR2": 2, "FR3": 2, "FR4": 1, "FR5": 2, "FR6": 1, "FR7": 2}),
-               _eng_results()),
+               _eng_results(), book=book),
         _asset("plc-03", "embedded", f"control {HOSTILE_TEMPLATE}", HOSTILE_ATTR, "embedded-sl2", SLVector.uniform(2),
                _plc_results(), status="error", error=PLC_ERROR,
                endpoint_errors=[f"ssh://{HOSTILE_ATTR}:22: connection timed out after 10 s",
@@ -295,17 +382,23 @@ def build_assets() -> list[AssetResult]:
     ]
 
 
-def result_with(assets: list[AssetResult], bundle: EvidenceBundle | None = None) -> ScanResult:
-    """A ScanResult around the given assets, with the fixture's header fields and a consistent summary."""
+def result_with(assets: list[AssetResult], bundle: EvidenceBundle | None = None,
+                book: AnswerBook | None = None) -> ScanResult:
+    """A ScanResult around the given assets, with the fixture's header fields and a consistent summary.
+
+    With ``book``, the result also carries what each answers file entry did (``attestations``)."""
     return ScanResult(
         tool=TOOL, site=SITE, started_at=STARTED, finished_at=FINISHED, profile="inventory", basis="component",
         evidence_manifest_sha256=(bundle or build_evidence()).manifest_sha256, interrupted=False,
-        summary=_summary(assets), assets=assets)
+        summary=_summary(assets), assets=assets,
+        attestations=outcomes(book, assets, AS_OF) if book is not None else [],
+        attestations_source=book.source if book is not None else None)
 
 
 def build_result() -> ScanResult:
     """The three-asset result described in the module docstring."""
-    return result_with(build_assets())
+    book = build_answers()
+    return result_with(build_assets(book), book=book)
 
 
 def asset_without_results(asset_id: str = "sw-04") -> AssetResult:
