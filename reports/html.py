@@ -426,13 +426,17 @@ def _answers_view(result: ScanResult) -> dict[str, Any]:
             "evidence": evidence_labels(ref) if ref is not None else [],
             "justification": ref.justification if ref is not None else None,
             "unused": not (outcome.counted or outcome.confirmed or outcome.overruled or outcome.lapsed)})
+    site = [e for e in entries if not e["outcome"].capability]
+    claims = [e for e in entries if e["outcome"].capability]
     return {
-        "source": result.attestations_source, "entries": entries,
-        "counted": sum(len(o.counted) for o in result.attestations),
-        "confirmed": sum(len(o.confirmed) for o in result.attestations),
-        "overruled": sum(len(o.overruled) for o in result.attestations),
-        "expired": sum(o.state == "expired" for o in result.attestations),
-        "claims": sum(o.capability for o in result.attestations),
+        "source": result.attestations_source, "entries": entries, "site": site, "claims": claims,
+        "counted": sum(len(e["outcome"].counted) for e in site),
+        "confirmed": sum(len(e["outcome"].confirmed) for e in site),
+        "overruled": sum(len(e["outcome"].overruled) for e in site),
+        "expired": sum(e["outcome"].state == "expired" for e in site),
+        "claimed": sum(len(e["outcome"].counted) for e in claims),
+        "claims_overruled": sum(len(e["outcome"].overruled) for e in claims),
+        "claims_expired": sum(e["outcome"].state == "expired" for e in claims),
         "state_notes": ANSWER_STATE_NOTES, "claim_note": CLAIM_NOTE,
     }
 

@@ -1,9 +1,13 @@
 """``report.md``: a Markdown summary to paste into a ticket (GitHub/GitLab/Jira-flavoured CommonMark).
 
-Contents: the scan header (site, time, profile, tool, evidence manifest), the overall verdict, a table
-of the assets (SL-T, SL-A automated and strict, coverage, failed/error/manual counts), and per asset
-the findings needing attention ordered by severity, each with observed against expected, the reason,
-the remediation, the requirements and the evidence item ids. Passed checks are only counted.
+Contents: the scan header (site, time, profile, tool, evidence manifest, answers file), the overall
+verdict, a table of the assets (verdict with the line that says why, SL-T, SL-A, SL-A on device evidence
+only, SL-C where vendors claimed capabilities, coverage, failed/error checks and open rows), and per
+asset: which parameters judged each level, the gaps, the requirements that await an answer (with the
+catalog's question), the requirements decided by an answer (who, when, on what evidence; overruled and
+expired answers flagged), and the findings needing attention ordered by severity, each with observed
+against expected, the reason, the remediation, the requirements and the evidence item ids. Passed
+checks are only counted. Last, what each entry of the answers file did.
 
 Escaping: device- and inventory-controlled text is never trusted. In running text and table cells
 every Markdown metacharacter is backslash-escaped and ``<``, ``>``, ``&`` become entities (so a hostile
@@ -18,14 +22,24 @@ import re
 from pathlib import Path
 
 from auditor.evidence import EvidenceBundle
-from auditor.results import AssetResult, CheckResult, ScanResult
+from auditor.results import AnswerRef, AssetResult, CheckResult, ScanResult
 from reports.common import (
+    ANSWER_LABELS,
+    ANSWER_STATE_NOTES,
+    CLAIM_NOTE,
+    OPEN_TEXT,
     PROBLEM_STATUSES,
     STATUS_LABELS,
     STATUS_ORDER,
     VERDICT_LABELS,
+    answer_label,
     asset_verdict,
+    evidence_labels,
+    level_lines,
     observed_text,
+    question_of,
+    rows_in_target,
+    shortfall,
     sorted_results,
     tool_label,
     write_text_atomic,
@@ -66,15 +80,102 @@ def inline_code(value: str) -> str:
     return f"{fence}{pad}{value}{pad}{fence}"
 
 
+ASSET_TABLE = ("| Asset | Type | Zone | Verdict | SL-T | SL-A | SL-A evidence only | SL-C | Coverage | Fail | Error "
+               "| Open |")
+
+
 def _asset_row(asset: AssetResult) -> str:
     assessed = asset.status == "assessed"
-    counts = {s: sum(r.status == s for r in asset.results) for s in ("fail", "error", "manual")}
+    counts = {s: sum(r.status == s for r in asset.results) for s in ("fail", "error")}
+    verdict = VERDICT_LABELS[asset_verdict(asset)]
+    why = shortfall(asset)
     cells = [
         inline_code(asset.id).replace("|", "\\|"), cell(asset.type), cell(asset.zone or "—"),
-        cell(VERDICT_LABELS[asset_verdict(asset)]), asset.sl_target.compact(),
+        cell(f"{verdict}: {why}" if why else verdict), asset.sl_target.compact(),
         asset.sl_achieved.compact() if assessed else "–", asset.sl_achieved_strict.compact() if assessed else "–",
-        f"{asset.coverage.ratio * 100:.0f} %", str(counts["fail"]), str(counts["error"]), str(counts["manual"])]
+        asset.sl_capability.compact() if assessed and asset.sl_capability is not None else "–",
+        f"{asset.coverage.ratio * 100:.0f} %", str(counts["fail"]), str(counts["error"]),
+        str(len(asset.technical.open)) if asset.technical is not None else "–"]
     return "| " + " | ".join(cells) + " |"
+
+
+def _answer(ref: AnswerRef, *, claim: bool = False) -> str:
+    line = text(answer_label(ref, claim=claim))
+    evidence = evidence_labels(ref)
+    if evidence:
+        line += "; evidence: " + ", ".join(text(e) for e in evidence)
+    if ref.justification:
+        line += f"; justification: {text(ref.justification)}"
+    return line
+
+
+def _requirements(asset: AssetResult) -> list[str]:
+    """The rows up to SL-T that await an answer, and those an answer decided (or tried to)."""
+    rows = rows_in_target(asset)
+    open_rows = [r for r in rows if r.verdict == "open"]
+    answered = [r for r in rows if r.answer is not None]
+    out: list[str] = []
+    if open_rows:
+        out += [f"### Open: needs an answer ({len(open_rows)})", ""]
+        for row in open_rows:
+            question, wanted = question_of(row.id)
+            line = f"- {inline_code(row.id)} {text(row.title)} ({text(row.fr)}, SL {row.sl})"
+            if row.answer is not None and row.answer.state == "expired":
+                line += f" · its answer expired: {_answer(row.answer)}"
+            if question:
+                line += f": {text(question)} Evidence that answers it: {text(wanted)}"
+            out.append(line)
+        out.append("")
+    if answered:
+        out += [f"### Answered ({len(answered)})", ""]
+        for row in answered:
+            ref = row.answer
+            assert ref is not None
+            flag = ""
+            if ref.state == "overruled":
+                flag = f" **Overruled: {text(ANSWER_STATE_NOTES['overruled'])}.**"
+            elif ref.state == "expired":
+                flag = f" **{text(ANSWER_STATE_NOTES['expired'].capitalize())}.**"
+            elif ref.state == "confirmed":
+                flag = f" ({text(ANSWER_STATE_NOTES['confirmed'])})"
+            out.append(f"- {inline_code(row.id)} {text(row.verdict.replace('_', ' '))}: {_answer(ref)}.{flag}")
+        out.append("")
+    claims = [r for r in rows if r.claim is not None]
+    if claims:
+        out += [f"### Vendor capability claims ({len(claims)}; SL-C only, {CLAIM_NOTE})", ""]
+        for row in claims:
+            assert row.claim is not None
+            flag = f" **{text(ANSWER_STATE_NOTES[row.claim.state])}.**" if row.claim.state in ("overruled", "expired") else ""
+            out.append(f"- {inline_code(row.id)}: {_answer(row.claim, claim=True)}.{flag}")
+        out.append("")
+    return out
+
+
+def _attestations(result: ScanResult) -> list[str]:
+    if not result.attestations_source:
+        return []
+    out = ["## Answers (attestations)", "", f"From {inline_code(result.attestations_source)}: "
+           f"{len(result.attestations)} entries.", ""]
+    for entry in result.attestations:
+        kind = "vendor claim" if entry.capability else "answer"
+        what = entry.requirement or (f"check {entry.check}" if entry.check else "—")
+        line = (f"- {text(entry.entry)}: {text(kind)} {text(ANSWER_LABELS.get(entry.answer, entry.answer))} for "
+                f"{text(what)} by {text(entry.attested_by)} on {entry.date.isoformat()}")
+        if entry.expires:
+            line += f", expires {entry.expires.isoformat()}"
+        parts = []
+        if entry.state == "expired":
+            parts.append(f"**expired, not counted**; would decide {', '.join(text(x) for x in entry.lapsed) or 'nothing'}")
+        if entry.counted:
+            parts.append(f"{'claimed' if entry.capability else 'decided'} {', '.join(text(x) for x in entry.counted)}")
+        if entry.confirmed:
+            parts.append(f"confirmed by device evidence on {', '.join(text(x) for x in entry.confirmed)}")
+        if entry.overruled:
+            parts.append(f"**overruled** ({text(ANSWER_STATE_NOTES['overruled'])}) on "
+                         f"{', '.join(text(x) for x in entry.overruled)}")
+        out.append(line + (": " + "; ".join(parts) if parts else ": matched no row of this scan"))
+    out.append("")
+    return out
 
 
 def _finding(check: CheckResult) -> list[str]:
@@ -117,35 +218,52 @@ def render_markdown(result: ScanResult) -> str:
     ordered = [s for s in STATUS_ORDER if s in by_status] + sorted(set(by_status) - set(STATUS_ORDER))
     counts = ", ".join(f"{text(STATUS_LABELS.get(s, s))} {by_status[s]}" for s in ordered)
     out += [f"- Check verdicts: {counts or 'none'}", ""]
+    if result.attestations_source:
+        out.insert(len(out) - 1, f"- Answers: {inline_code(result.attestations_source)} ({len(result.attestations)} entries)")
     out += ["## Assets", ""]
     if result.assets:
-        out += ["| Asset | Type | Zone | Verdict | SL-T | SL-A | SL-A strict | Coverage | Fail | Error | Manual |",
-                "| --- | --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: |"]
+        out += [ASSET_TABLE, "| --- | --- | --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: |"]
         out += [_asset_row(a) for a in result.assets]
     else:
         out.append("No assets were in scope of this scan.")
     out.append("")
-    out.append("SL vectors are FR1..FR7. SL-A strict counts requirements that were not assessed automatically as unmet.")
+    out.append("SL vectors are FR1..FR7. SL-A counts device evidence and current answers (a requirement nobody "
+               "answered is unmet); SL-A evidence only leaves answers out; SL-C adds vendor capability claims. "
+               f"Open: requirements up to SL-T that await an answer.")
     out.append("")
     for asset in result.assets:
         problems = [c for c in sorted_results(asset) if c.status in PROBLEM_STATUSES]
         out += [f"## {text(asset.id)}: {text(VERDICT_LABELS[asset_verdict(asset)])}", ""]
         out.append(f"{text(asset.type)} · zone {text(asset.zone or '—')} · address {inline_code(asset.address)}"
                    f" · profile {text(asset.profile or '—')}")
+        product = " ".join(asset.product[k] for k in ("vendor", "name", "model") if asset.product.get(k))
+        if asset.product.get("firmware"):
+            product += f" (firmware {asset.product['firmware']})"
+        if product.strip():
+            out.append(f"Product: {text(product.strip())}")
         out.append("")
         if asset.error:
             out += [f"> **Could not be assessed:** {text(asset.error)}", ""]
+        why = shortfall(asset)
+        if why:
+            out += [f"**{text(why[0].upper() + why[1:])}.**", ""]
+        levels = level_lines(asset)
+        if levels:
+            out += ["Levels: " + "; ".join(text(line) for line in levels) + ".", ""]
         for gap in asset.gaps:
             out.append(f"- {text(gap.fr)} at SL-A {gap.sl_achieved} of {gap.sl_target}: blocked by "
                        f"{', '.join(text(b) for b in gap.blocking)}")
         if asset.gaps:
             out.append("")
+        if asset.status == "assessed":
+            out += _requirements(asset)
         passed = sum(c.status == "pass" for c in asset.results)
         out += [f"### Findings needing attention ({len(problems)}; {passed} passed)", ""]
         if not problems:
             out += ["None.", ""]
         for check in problems:
             out += _finding(check)
+    out += _attestations(result)
     out += ["---", "", f"Generated by {text(tool_label(result))} from result.json. An automated technical assessment "
             "against IEC 62443-3-3 and IEC 62443-4-2, not a certification.", ""]
     return "\n".join(out)

@@ -115,3 +115,38 @@ def routing_ip_forwarding(snmp_ip_forwarding: Forwarding, params: dict[str, Any]
         missing = "ipv6IpForwarding" if fwd.ipv6 is None else "ipForwarding"
         return passed(observed, expected, f"not forwarding ({missing} not exposed)")
     return passed(observed, expected, "neither IPv4 nor IPv6 forwarding")
+
+
+#: IANAifType values of radio interfaces: ieee80211 (Wi-Fi), radioMAC, ieee80216WMAN (WiMAX), ieee802154.
+WIRELESS_TYPES = [71, 188, 237, 259]
+
+
+@check("snmp.interface.wireless",
+       title="Wireless interfaces: none present, or managed",
+       requirements=["SR 1.6", "SR 1.6 RE1", "SR 2.2", "NDR 1.6", "NDR 1.6 RE1", "CR 2.2"],
+       applies_to=["network"], severity="medium", params={"wireless_types": WIRELESS_TYPES},
+       remediation=("Where the device has no business with radio, order it without a radio module or disable the "
+                    "radio; where it has, restrict who may associate (WPA3-Enterprise / 802.1X with per-user "
+                    "credentials) and document that control."))
+def interface_wireless(snmp_interfaces: list[Interface], params: dict[str, Any]) -> Verdict:
+    """Wireless access needs its own identification and use control. A device whose IF-MIB lists interfaces
+    and none of a radio type has no wireless access to manage, so the wireless rows do not apply to it: that
+    is proved from evidence. A device with radio interfaces needs a person to confirm how they are managed."""
+    try:
+        types = {int(t) for t in params.get("wireless_types", WIRELESS_TYPES)}
+    except (TypeError, ValueError):
+        return error("wireless_types must be a list of IANAifType numbers")
+    if not snmp_interfaces:
+        return manual("IF-MIB lists no interface at all, so it cannot show whether a radio exists; check the "
+                      "device's hardware and configuration for wireless interfaces",
+                      "no wireless interface, or wireless access managed")
+    radios = [i for i in snmp_interfaces if i.type in types]
+    observed = {"interfaces": len(snmp_interfaces),
+                "wireless": [f"{i.label} (ifType {i.type}, {ADMIN.get(i.admin or 0, i.admin)})" for i in radios] or None}
+    if not radios:
+        return not_applicable(f"IF-MIB lists {len(snmp_interfaces)} interfaces and none of a wireless type "
+                              f"(ifType {', '.join(map(str, sorted(types)))}): the device offers no wireless "
+                              "access, so the wireless requirements do not apply", observed, proves_requirement=True)
+    return manual(f"{len(radios)} wireless interface(s): " + ", ".join(i.label for i in radios) +
+                  "; verify who may associate and how they authenticate (NDR 1.6), and what wireless users may "
+                  "do (CR 2.2)", "wireless access identified, authenticated and use-controlled", observed)

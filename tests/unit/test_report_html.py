@@ -115,7 +115,9 @@ def test_radar_chart_per_asset(document: str, result: ScanResult) -> None:
         assert ("achieved" in chart) == (asset.status == "assessed")
     eng = charts[1]
     assert 'class="achieved achieved-short"' in eng and eng.count('class="dot dot-short"') == 6
-    assert "FR4 Data confidentiality: SL-T 1, SL-A 0 (automated), 0 (strict)" in eng
+    assert "FR4 Data confidentiality: SL-T 1, SL-A 0, device evidence only 0" in eng
+    hmi = charts[0]  # answers lift SL-A above what device evidence alone shows
+    assert "FR1 Identification and authentication control: SL-T 1, SL-A 1, device evidence only 0" in hmi
     assert "not assessed: SL-A unknown" in charts[2]
 
 

@@ -299,7 +299,7 @@ def test_header_and_summary(result: ScanResult, html: str) -> None:
     assert "1 of 3 assets falls short of the target security level; 1 asset could not be assessed." in text
     assert html.count('<svg class="chart"') == len(result.assets)
     # per-FR cells: eng-ws-02 FR6 met, FR1 short; the unreachable PLC neither
-    assert 'title="FR6 Timely response to events: SL-A 1 (strict 1), SL-T 1"' in html
+    assert 'title="FR6 Timely response to events: SL-A 1 (device evidence only 1), SL-T 1"' in html
     assert html.count('class="sl sl-unknown"') == 7
 
 
@@ -320,14 +320,19 @@ def test_findings_are_ordered_by_severity_then_status(html: str) -> None:
 
 def test_requirement_matrix_never_shows_not_assessed_as_passed(html: str) -> None:
     section = _section(html, 2)
-    rows = re.findall(r'<tr class="rq-(\w+)">.*?<td class="st"><span class="badge b-(\w+)">([^<]+)</span>', section, re.S)
+    rows = re.findall(r'<tr class="rq-(\w+) src-(\w+)">.*?<td class="st"><span class="badge b-(\w+)">([^<]+)</span>'
+                      r'.*?<td class="checks"><span class="badge b-(\w+)">([^<]+)</span>', section, re.S)
     assert rows
-    for row_status, badge_status, label in rows:
-        assert row_status == badge_status
-        if row_status == "not_assessed":
-            assert label == "Not assessed"
-    statuses = {r[0] for r in rows}
-    assert {"passed", "failed", "not_assessed"} <= statuses
+    for verdict, source, badge, label, status, status_label in rows:
+        assert verdict == badge
+        if status == "not_assessed":
+            assert status_label == "Not assessed"
+            assert verdict != "met" or source == "answer", "a row no check judged is met only by an answer"
+        if verdict == "open":
+            assert source == "none"
+    verdicts = {r[0] for r in rows}
+    assert {"met", "unmet", "open"} <= verdicts
+    assert {r[4] for r in rows} >= {"passed", "failed", "not_assessed"}
     assert "requirements above this asset's SL-T" in section
 
 
@@ -369,7 +374,8 @@ def test_asset_with_zero_results_renders() -> None:
     document = render_html(result_with([asset_without_results("sw-04")]), checks={})
     text = "".join(_parse(document).text)
     assert "sw-04" in text and "No checks were selected for this asset." in text
-    assert 'class="rq-passed"' not in document and 'class="rq-not_assessed"' in document
+    assert 'class="rq-met' not in document and 'class="rq-open src-none"' in document
+    assert "no technical finding; " in text and "await an answer" in text
 
 
 def test_default_check_metadata_lookup_does_not_break_rendering(result: ScanResult) -> None:

@@ -26,6 +26,7 @@ EXPECTED: dict[str, tuple[str, str, str, str]] = {
     "snmp.service.tftp": (F, P, P, P),
     "snmp.service.legacy-cleartext": (P, P, P, P),
     "snmp.interface.unused-enabled": (F, P, P, P),
+    "snmp.interface.wireless": (NA, NA, NA, NA),
     "snmp.vlan.default-vlan": (F, P, M, M),
     "snmp.routing.ip-forwarding": (F, P, P, P),
     "snmp.inventory.entity": (F, P, M, M),
@@ -172,6 +173,18 @@ def test_unused_ports_ignore_and_no_ports() -> None:
     check = "snmp.interface.unused-enabled"
     assert Recording("sim-weak").check(check, ignore=["Gi1/[4-7]"]).status == P
     assert Recording("sim-weak").set_rows(f.WALK_INTERFACES, []).check(check).status == M
+
+
+def test_wireless_absent_proves_the_rows_not_applicable_and_present_asks() -> None:
+    check = "snmp.interface.wireless"
+    absent = Recording("sim-hardened").check(check)
+    assert absent.status == NA and absent.proves_not_applicable and "no wireless access" in absent.reason
+    radio = [{"oid": f"{f.IF_TYPE}.99", "type": "Integer", "value": 71},
+             {"oid": f"{f.IF_DESCR}.99", "type": "OctetString", "value": "wlan0", "hex": "776c616e30"}]
+    present = Recording("sim-hardened").edit(f.WALK_INTERFACES, lambda data: data["rows"].extend(radio)).check(check)
+    assert present.status == M and not present.proves_not_applicable and "wlan0" in present.reason
+    assert Recording("sim-hardened").set_rows(f.WALK_INTERFACES, []).check(check).status == M
+    assert Recording("sim-hardened").check(check, wireless_types="wifi").status == "error"
 
 
 def test_routing_allowed_and_hidden() -> None:
