@@ -91,12 +91,21 @@ def _asset_row(asset: AssetResult) -> str:
     why = shortfall(asset)
     cells = [
         inline_code(asset.id).replace("|", "\\|"), cell(asset.type), cell(asset.zone or "—"),
-        cell(f"{verdict}: {why}" if why else verdict), asset.sl_target.compact(),
+        cell(_verdict_line(verdict, why)), asset.sl_target.compact(),
         asset.sl_achieved.compact() if assessed else "–", asset.sl_achieved_strict.compact() if assessed else "–",
         asset.sl_capability.compact() if assessed and asset.sl_capability is not None else "–",
         f"{asset.coverage.ratio * 100:.0f} %", str(counts["fail"]), str(counts["error"]),
         str(len(asset.technical.open)) if asset.technical is not None else "–"]
     return "| " + " | ".join(cells) + " |"
+
+
+def _verdict_line(verdict: str, why: str) -> str:
+    """"Below SL-T: 2 requirements unmet ..." (the shortfall line already starts with "meets SL-T" when met)."""
+    if not why:
+        return verdict
+    if why.lower().startswith(verdict.lower()):
+        return why[0].upper() + why[1:]
+    return f"{verdict}: {why}"
 
 
 def _answer(ref: AnswerRef, *, claim: bool = False) -> str:
@@ -105,7 +114,7 @@ def _answer(ref: AnswerRef, *, claim: bool = False) -> str:
     if evidence:
         line += "; evidence: " + ", ".join(text(e) for e in evidence)
     if ref.justification:
-        line += f"; justification: {text(ref.justification)}"
+        line += f"; justification: {text(ref.justification.strip().rstrip('.'))}"
     return line
 
 
@@ -116,14 +125,14 @@ def _requirements(asset: AssetResult) -> list[str]:
     answered = [r for r in rows if r.answer is not None]
     out: list[str] = []
     if open_rows:
-        out += [f"### Open: needs an answer ({len(open_rows)})", ""]
+        out += [f"### {len(open_rows)} requirement{'s' if len(open_rows) != 1 else ''} {OPEN_TEXT}", ""]
         for row in open_rows:
             question, wanted = question_of(row.id)
             line = f"- {inline_code(row.id)} {text(row.title)} ({text(row.fr)}, SL {row.sl})"
-            if row.answer is not None and row.answer.state == "expired":
-                line += f" · its answer expired: {_answer(row.answer)}"
             if question:
                 line += f": {text(question)} Evidence that answers it: {text(wanted)}"
+            if row.answer is not None and row.answer.state == "expired":
+                line += f" · **its answer expired**: {_answer(row.answer)}"
             out.append(line)
         out.append("")
     if answered:
@@ -133,48 +142,60 @@ def _requirements(asset: AssetResult) -> list[str]:
             assert ref is not None
             flag = ""
             if ref.state == "overruled":
-                flag = f" **Overruled: {text(ANSWER_STATE_NOTES['overruled'])}.**"
+                flag = f" · **overruled: {text(ANSWER_STATE_NOTES['overruled'])}**"
             elif ref.state == "expired":
-                flag = f" **{text(ANSWER_STATE_NOTES['expired'].capitalize())}.**"
+                flag = f" · **{text(ANSWER_STATE_NOTES['expired'])}**"
             elif ref.state == "confirmed":
-                flag = f" ({text(ANSWER_STATE_NOTES['confirmed'])})"
-            out.append(f"- {inline_code(row.id)} {text(row.verdict.replace('_', ' '))}: {_answer(ref)}.{flag}")
+                flag = f" · {text(ANSWER_STATE_NOTES['confirmed'])}"
+            out.append(f"- {inline_code(row.id)}: {_answer(ref)}{flag}")
         out.append("")
     claims = [r for r in rows if r.claim is not None]
     if claims:
         out += [f"### Vendor capability claims ({len(claims)}; SL-C only, {CLAIM_NOTE})", ""]
         for row in claims:
             assert row.claim is not None
-            flag = f" **{text(ANSWER_STATE_NOTES[row.claim.state])}.**" if row.claim.state in ("overruled", "expired") else ""
-            out.append(f"- {inline_code(row.id)}: {_answer(row.claim, claim=True)}.{flag}")
+            flag = f" · **{text(ANSWER_STATE_NOTES[row.claim.state])}**" if row.claim.state in ("overruled", "expired") else ""
+            out.append(f"- {inline_code(row.id)}: {_answer(row.claim, claim=True)}{flag}")
         out.append("")
     return out
 
 
 def _attestations(result: ScanResult) -> list[str]:
+    """What the answers file did, in one paragraph, then the entries that need attention (expired,
+    overruled, matching nothing); the answered rows themselves are listed under each asset."""
     if not result.attestations_source:
         return []
-    out = ["## Answers (attestations)", "", f"From {inline_code(result.attestations_source)}: "
-           f"{len(result.attestations)} entries.", ""]
-    for entry in result.attestations:
+    site = [e for e in result.attestations if not e.capability]
+    claims = [e for e in result.attestations if e.capability]
+    summary = (f"From {inline_code(result.attestations_source)}: {len(site)} site answers decided "
+               f"{sum(len(e.counted) for e in site)} requirement rows and agreed with device evidence on "
+               f"{sum(len(e.confirmed) for e in site)}; {sum(len(e.overruled) for e in site)} overruled by failing "
+               f"device evidence; {sum(e.state == 'expired' for e in site)} expired.")
+    if claims:
+        summary += (f" {len(claims)} vendor capability claims ({CLAIM_NOTE}) count for SL-C only "
+                    f"({sum(len(e.counted) for e in claims)} rows claimed).")
+    out = ["## Answers (attestations)", "", summary, ""]
+    notable = [e for e in result.attestations
+               if e.state == "expired" or e.overruled or not (e.counted or e.confirmed or e.overruled or e.lapsed)]
+    if notable:
+        out += ["Entries needing attention:", ""]
+    for entry in notable:
         kind = "vendor claim" if entry.capability else "answer"
         what = entry.requirement or (f"check {entry.check}" if entry.check else "—")
         line = (f"- {text(entry.entry)}: {text(kind)} {text(ANSWER_LABELS.get(entry.answer, entry.answer))} for "
                 f"{text(what)} by {text(entry.attested_by)} on {entry.date.isoformat()}")
-        if entry.expires:
-            line += f", expires {entry.expires.isoformat()}"
         parts = []
         if entry.state == "expired":
-            parts.append(f"**expired, not counted**; would decide {', '.join(text(x) for x in entry.lapsed) or 'nothing'}")
-        if entry.counted:
-            parts.append(f"{'claimed' if entry.capability else 'decided'} {', '.join(text(x) for x in entry.counted)}")
-        if entry.confirmed:
-            parts.append(f"confirmed by device evidence on {', '.join(text(x) for x in entry.confirmed)}")
+            parts.append(f"**expired on {entry.expires.isoformat() if entry.expires else '?'}, not counted**; "
+                         f"it would decide {', '.join(text(x) for x in entry.lapsed) or 'nothing'}")
         if entry.overruled:
-            parts.append(f"**overruled** ({text(ANSWER_STATE_NOTES['overruled'])}) on "
-                         f"{', '.join(text(x) for x in entry.overruled)}")
-        out.append(line + (": " + "; ".join(parts) if parts else ": matched no row of this scan"))
-    out.append("")
+            parts.append(f"**overruled** on {', '.join(text(x) for x in entry.overruled)}: "
+                         f"{text(ANSWER_STATE_NOTES['overruled'])}")
+        if not (entry.counted or entry.confirmed or entry.overruled or entry.lapsed):
+            parts.append("matched no requirement row of this scan")
+        out.append(line + ": " + "; ".join(parts))
+    if notable:
+        out.append("")
     return out
 
 
@@ -217,9 +238,12 @@ def render_markdown(result: ScanResult) -> str:
     by_status = result.summary.checks_by_status
     ordered = [s for s in STATUS_ORDER if s in by_status] + sorted(set(by_status) - set(STATUS_ORDER))
     counts = ", ".join(f"{text(STATUS_LABELS.get(s, s))} {by_status[s]}" for s in ordered)
-    out += [f"- Check verdicts: {counts or 'none'}", ""]
+    out.append(f"- Check verdicts: {counts or 'none'}")
     if result.attestations_source:
-        out.insert(len(out) - 1, f"- Answers: {inline_code(result.attestations_source)} ({len(result.attestations)} entries)")
+        out.append(f"- Answers: {inline_code(result.attestations_source)} ({len(result.attestations)} entries)")
+    else:
+        out.append("- Answers: no answers file applied")
+    out.append("")
     out += ["## Assets", ""]
     if result.assets:
         out += [ASSET_TABLE, "| --- | --- | --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: |"]
@@ -229,7 +253,7 @@ def render_markdown(result: ScanResult) -> str:
     out.append("")
     out.append("SL vectors are FR1..FR7. SL-A counts device evidence and current answers (a requirement nobody "
                "answered is unmet); SL-A evidence only leaves answers out; SL-C adds vendor capability claims. "
-               f"Open: requirements up to SL-T that await an answer.")
+               "Open: requirements up to SL-T that await an answer.")
     out.append("")
     for asset in result.assets:
         problems = [c for c in sorted_results(asset) if c.status in PROBLEM_STATUSES]
@@ -246,7 +270,7 @@ def render_markdown(result: ScanResult) -> str:
             out += [f"> **Could not be assessed:** {text(asset.error)}", ""]
         why = shortfall(asset)
         if why:
-            out += [f"**{text(why[0].upper() + why[1:])}.**", ""]
+            out += [f"**{text(_verdict_line(VERDICT_LABELS[asset_verdict(asset)], why))}.**", ""]
         levels = level_lines(asset)
         if levels:
             out += ["Levels: " + "; ".join(text(line) for line in levels) + ".", ""]

@@ -52,7 +52,7 @@ def history(ctx: click.Context, db: str | None, asset_id: str | None, site: str 
     """Scans recorded in the history store, newest first, with SL-A per FR (FR1..FR7).
 
     For a scan, SL-A is the weakest over its assessed assets (a plant is as strong as its weakest
-    asset); with --asset, each scan's SL-T, SL-A (automated, strict, with accepted compensating
+    asset); with --asset, each scan's SL-T, SL-A (the verdict, on device evidence alone, with accepted compensating
     countermeasures) of that asset.
     """
     ctx.ensure_object(dict)
@@ -67,7 +67,7 @@ def history(ctx: click.Context, db: str | None, asset_id: str | None, site: str 
                 click.echo(json.dumps(rows, indent=2, default=_json_default))
                 return
             table = Table(title=f"{asset_id}: {len(rows)} scans in {store.display_url}", title_justify="left")
-            for column in ("scan", "started", "site", "status", "SL-T", "SL-A", "SL-A strict", "SL-A w/ CM", "meets",
+            for column in ("scan", "started", "site", "status", "SL-T", "SL-A", "SL-A evidence only", "SL-A w/ CM", "meets",
                            "fail"):
                 table.add_column(column)
             for row in rows:
