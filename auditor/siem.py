@@ -50,7 +50,9 @@ def events(result: ScanResult, drift: Any = None) -> list[dict[str, Any]]:
                     "sl_target": _sl(asset.sl_target), "sl_achieved": _sl(asset.sl_achieved),
                     "sl_achieved_strict": _sl(asset.sl_achieved_strict),
                     "sl_achieved_with_countermeasures": _sl(asset.sl_achieved_with_countermeasures),
-                    "meets_target": asset.meets_target,
+                    "sl_capability": _sl(asset.sl_capability), "meets_target": asset.meets_target,
+                    "technical_unmet": len(asset.technical.unmet) if asset.technical else None,
+                    "open_requirements": len(asset.technical.open) if asset.technical else None,
                     "failed_checks": sum(r.status == "fail" for r in asset.results)})
         for check in asset.results:
             if check.status not in ("fail", "error"):
@@ -65,6 +67,11 @@ def events(result: ScanResult, drift: Any = None) -> list[dict[str, Any]]:
             out.append({**base, "event": "waiver_expired", "severity": "medium", "waiver": waiver.id,
                         "approver": waiver.approver, "expires": waiver.expires.isoformat() if waiver.expires else None,
                         "lapsed": waiver.lapsed})
+    for entry in result.attestations:
+        if entry.state == "expired" and entry.lapsed:
+            out.append({**base, "event": "attestation_expired", "severity": "medium", "entry": entry.entry,
+                        "attested_by": entry.attested_by, "expires": entry.expires.isoformat() if entry.expires else None,
+                        "lapsed": entry.lapsed})
     if drift is not None:
         previous = {"previous_scan_id": drift.scan_a}
         for asset_id in drift.assets_added:

@@ -25,6 +25,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "junit": ("reports.junit:write_junit_format", "junit.xml"),                # CI pipelines
     "oscal": ("reports.oscal:write_oscal_format", "assessment-results.json"),  # NIST OSCAL tools
     "matrix": ("reports.matrix:write_matrix_format", "component-matrix.html"),  # vendors / assessors
+    "matrix-csv": ("reports.matrix:write_matrix_csv_format", "component-matrix.csv"),  # the same, as rows
 }
 DEFAULT_SCAN_FORMATS: tuple[str, ...] = ("json", "html")
 

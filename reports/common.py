@@ -171,6 +171,11 @@ def rows_in_target(asset: AssetResult) -> list[RequirementResult]:
     return [r for r in asset.requirements if in_target(asset, r)]
 
 
+def answered_count(asset: AssetResult) -> int:
+    """Rows up to SL-T that an answer decided (met, not met or not applicable)."""
+    return sum(r.source == "answer" for r in rows_in_target(asset)) if asset.status == "assessed" else 0
+
+
 def row_counts(rows: Iterable[RequirementResult]) -> dict[str, int]:
     """How many rows are met by device evidence, met by an answer, unmet (by evidence / by an answer), n/a, open."""
     out = {"met_evidence": 0, "met_answer": 0, "unmet_evidence": 0, "unmet_answer": 0, "not_applicable": 0, "open": 0}

@@ -1,6 +1,13 @@
 """``results.csv``: one row per asset x check, for spreadsheets.
 
 Columns are :data:`COLUMNS` (stable: scripts may rely on them; new columns are only ever appended).
+``sl_achieved`` is the verdict (device evidence and current answers), ``sl_achieved_strict`` the same on
+device evidence only, ``sl_capability`` adds vendor capability claims (empty without claims). Per asset,
+``shortfall`` says in one line what stands between it and SL-T, and ``rows_unmet_by_evidence``,
+``rows_answered`` and ``rows_open`` count its requirement rows up to SL-T by source. Per check,
+``requirement_verdicts`` gives the verdict and its source for each requirement the check maps to on this
+asset (``CR 1.7: unmet (evidence)``; ``CR 1.3: met (answer by NAME, DATE)``; ``CR 1.4: open``). The
+rows themselves, one per asset x requirement, are the ``matrix-csv`` format.
 An asset for which no check ran (unreachable, skipped, nothing selected) still gets one row, with the
 check columns empty, so every asset of the scan appears. Rows follow the result's asset order, then
 severity (critical first) and verdict (fail first), like the HTML report.
@@ -23,14 +30,16 @@ from pathlib import Path
 from typing import Any
 
 from auditor.evidence import EvidenceBundle
-from auditor.results import AssetResult, CheckResult, ScanResult
-from reports.common import asset_verdict, check_frs, iso, observed_text, sorted_results, write_text_atomic
+from auditor.results import AssetResult, CheckResult, RequirementResult, ScanResult
+from reports.common import (answered_count, asset_verdict, check_frs, in_target, iso, observed_text, shortfall,
+                            sorted_results, write_text_atomic)
 
 COLUMNS: tuple[str, ...] = (
     "site", "scan_started", "profile", "asset", "asset_type", "zone", "address", "asset_status", "asset_verdict",
     "sl_target", "sl_achieved", "sl_achieved_strict", "coverage", "check_id", "title", "status", "severity",
     "requirements", "frs", "target_sl", "observed", "expected", "reason", "remediation", "evidence", "waiver",
-    "asset_error")
+    "asset_error", "sl_capability", "shortfall", "rows_unmet_by_evidence", "rows_answered", "rows_open",
+    "requirement_verdicts")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")  # incl. full-width forms
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
@@ -59,7 +68,30 @@ def _asset_columns(result: ScanResult, asset: AssetResult) -> dict[str, Any]:
         "sl_achieved": asset.sl_achieved.compact() if assessed else "",
         "sl_achieved_strict": asset.sl_achieved_strict.compact() if assessed else "",
         "coverage": f"{asset.coverage.ratio:.3f}", "asset_error": asset.error or "",
+        "sl_capability": asset.sl_capability.compact() if assessed and asset.sl_capability is not None else "",
+        "shortfall": shortfall(asset),
+        "rows_unmet_by_evidence": str(len(asset.technical.unmet)) if asset.technical is not None else "",
+        "rows_answered": str(answered_count(asset)) if asset.technical is not None else "",
+        "rows_open": str(len(asset.technical.open)) if asset.technical is not None else "",
     }
+
+
+def row_verdict(row: RequirementResult) -> str:
+    """``met (evidence)``, ``unmet (answer by NAME, DATE)``, ``open`` ... for one requirement row."""
+    if row.verdict == "open":
+        return "open"
+    verdict = row.verdict.replace("_", " ")
+    if row.source == "answer" and row.answer is not None:
+        return f"{verdict} (answer by {row.answer.attested_by}, {row.answer.date.isoformat()})"
+    return f"{verdict} ({row.source})"
+
+
+def _requirement_verdicts(asset: AssetResult, check: CheckResult) -> str:
+    if asset.status != "assessed":
+        return ""
+    rows = {r.id: r for r in asset.requirements}
+    return "; ".join(f"{req}: {row_verdict(rows[req])}" + ("" if in_target(asset, rows[req]) else " [above SL-T]")
+                     for req in check.requirements if req in rows)
 
 
 def rows(result: ScanResult) -> list[dict[str, str]]:
@@ -79,7 +111,8 @@ def rows(result: ScanResult) -> list[dict[str, str]]:
                         "target_sl": "" if check.target_sl is None else str(check.target_sl),
                         "observed": observed_text(check.observed), "expected": check.expected or "",
                         "reason": check.reason, "remediation": check.remediation,
-                        "evidence": "; ".join(check.evidence), "waiver": _waiver(check)})
+                        "evidence": "; ".join(check.evidence), "waiver": _waiver(check),
+                        "requirement_verdicts": _requirement_verdicts(asset, check)})
     return out
 
 

@@ -63,6 +63,7 @@ from reports.common import (
     STATUS_ORDER,
     VERDICT_LABELS,
     answer_label,
+    answered_count,
     asset_verdict,
     catalog_or_none,
     check_frs,
@@ -398,7 +399,7 @@ def _overall_detail(result: ScanResult) -> str:
     if not assessed:
         return ""
     technical = result.summary.technical_findings
-    answered = sum(a.technical.answered for a in assessed if a.technical)
+    answered = sum(answered_count(a) for a in assessed)
     parts = [f"Device evidence: {technical} of {len(assessed)} assessed asset{'s' if len(assessed) != 1 else ''} "
              f"{'has' if technical == 1 else 'have'} a requirement unmet" if technical
              else "Device evidence: no technical finding on any assessed asset"]
@@ -478,7 +479,7 @@ def build_context(result: ScanResult, *, evidence: EvidenceBundle | None = None,
         "result": result, "assets": assets, "zones": zones, "frs": list(FRS), "fr_names": names,
         "overall": overall, "overall_text": overall_text, "overall_detail": _overall_detail(result),
         "answers": _answers_view(result), "row_verdict_labels": ROW_VERDICT_LABELS,
-        "answered_rows": sum(a.technical.answered for a in result.assets if a.technical is not None),
+        "answered_rows": sum(answered_count(a) for a in result.assets),
         "tool_name": tool_name, "tool_version": tool_version,
         "tool_extra": {k: v for k, v in result.tool.items() if k not in ("name", "version")},
         "started": _format_time(result.started_at), "finished": _format_time(result.finished_at),

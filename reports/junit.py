@@ -4,7 +4,10 @@ Layout (the common JUnit dialect read by Jenkins, GitLab, GitHub Actions reporte
 
 * ``<testsuites name=SITE tests failures errors skipped time timestamp>``
 * one ``<testsuite name=ASSET hostname=ADDRESS ...>`` per asset, with ``<properties>``: asset type, zone,
-  profile, status, SL-T / SL-A / strict SL-A vectors, coverage, and the scan's evidence manifest;
+  profile, status, SL-T / SL-A / SL-A on device evidence only (``sl_achieved_strict``) / SL-C vectors,
+  coverage, the scan's evidence manifest, the verdict line (``shortfall``) and the requirement rows up to
+  SL-T unmet by device evidence (``technical_findings``), decided by answers (``answered``) and awaiting
+  an answer (``open``);
 * one ``<testcase classname="iacs.<asset>" name=CHECK_ID>`` per asset x check:
   ``fail`` -> ``<failure message=REASON type=SEVERITY>`` whose text carries observed, expected, reason,
   remediation, requirements and evidence ids; ``error`` -> ``<error>`` (evidence missing or unreadable);
@@ -12,7 +15,11 @@ Layout (the common JUnit dialect read by Jenkins, GitLab, GitHub Actions reporte
   it must not break a build, but the report still shows it); ``pass`` -> an empty test case;
 * per asset one more test case, ``name="sl-target"``: ``<failure>`` when the asset misses its SL-T (with
   the blocking requirements), ``<error>`` when it could not be assessed, so a pipeline can gate on the
-  target alone.
+  target alone. The failure's ``type`` says why, so a pipeline can tell a technical failure from missing
+  answers: ``sl-target`` (some row up to SL-T is unmet by device evidence: a technical finding),
+  ``sl-target-answered`` (no technical finding, but a person answered a row "not met") or
+  ``sl-target-open`` (no technical finding: rows only await an answer); the message says the same in
+  words (:func:`reports.common.shortfall`).
 
 Text goes through ElementTree (which escapes ``<``, ``&`` and quotes) after characters XML 1.0 cannot
 carry at all (NUL, ANSI escapes, other control bytes) are replaced by visible ``\\xNN`` escapes.
@@ -25,7 +32,8 @@ from pathlib import Path
 
 from auditor.evidence import EvidenceBundle
 from auditor.results import AssetResult, CheckResult, ScanResult
-from reports.common import iso, observed_text, sorted_results, tool_label, write_text_atomic, xml_safe
+from reports.common import (answered_count, iso, observed_text, rows_in_target, shortfall, sorted_results, tool_label,
+                            write_text_atomic, xml_safe)
 
 SKIPPED = {"manual": "manual verification needed", "not_applicable": "not applicable",
            "waived": "failure waived (accepted risk)"}
@@ -76,6 +84,18 @@ def _testcase(suite: ET.Element, asset: AssetResult, check: CheckResult) -> str:
     return check.status
 
 
+def target_failure_type(asset: AssetResult) -> str:
+    """Why an assessed asset misses SL-T: ``sl-target`` (technical finding), ``sl-target-answered`` (a row
+    answered not met, no technical finding) or ``sl-target-open`` (rows only await an answer)."""
+    if asset.technical is not None and asset.technical.unmet:
+        return "sl-target"
+    if any(r.verdict == "unmet" for r in rows_in_target(asset)):
+        return "sl-target-answered"
+    if asset.technical is not None and asset.technical.open:
+        return "sl-target-open"
+    return "sl-target"
+
+
 def _target_case(suite: ET.Element, asset: AssetResult) -> str:
     case = _el(suite, "testcase", classname=f"iacs.{asset.id}", name="sl-target", time="0")
     if asset.status != "assessed":
@@ -85,10 +105,27 @@ def _target_case(suite: ET.Element, asset: AssetResult) -> str:
     if not asset.meets_target:
         gaps = "\n".join(f"{g.fr}: SL-A {g.sl_achieved} of {g.sl_target}; blocking {', '.join(g.blocking)} ({g.reason})"
                          for g in asset.gaps)
-        _el(case, "failure", f"SL-T {asset.sl_target.compact()}\nSL-A {asset.sl_achieved.compact()}\n{gaps}",
-            message=f"SL-A {asset.sl_achieved.compact()} is below SL-T {asset.sl_target.compact()}", type="sl-target")
+        view = asset.technical
+        details = (f"SL-T {asset.sl_target.compact()}\nSL-A {asset.sl_achieved.compact()}\n"
+                   f"SL-A on device evidence only {asset.sl_achieved_strict.compact()}\n{shortfall(asset)}\n")
+        if view is not None and view.unmet:
+            details += f"unmet by device evidence: {', '.join(view.unmet)}\n"
+        if view is not None and view.open:
+            details += f"open (needs an answer): {', '.join(view.open)}\n"
+        _el(case, "failure", details + gaps,
+            message=f"SL-A {asset.sl_achieved.compact()} is below SL-T {asset.sl_target.compact()}: {shortfall(asset)}",
+            type=target_failure_type(asset))
         return "fail"
+    _el(case, "system-out", shortfall(asset))
     return "pass"
+
+
+def _verdict_properties(asset: AssetResult) -> list[tuple[str, str]]:
+    if asset.status != "assessed" or asset.technical is None:
+        return []
+    out = [("sl_capability", asset.sl_capability.compact())] if asset.sl_capability is not None else []
+    return out + [("shortfall", shortfall(asset)), ("technical_findings", str(len(asset.technical.unmet))),
+                  ("answered", str(answered_count(asset))), ("open", str(len(asset.technical.open)))]
 
 
 def build_junit(result: ScanResult) -> ET.Element:
@@ -105,7 +142,8 @@ def build_junit(result: ScanResult) -> ET.Element:
                             ("sl_achieved", asset.sl_achieved.compact() if asset.status == "assessed" else ""),
                             ("sl_achieved_strict", asset.sl_achieved_strict.compact() if asset.status == "assessed" else ""),
                             ("coverage", f"{asset.coverage.ratio:.3f}"), ("tool", tool_label(result)),
-                            ("evidence_manifest_sha256", result.evidence_manifest_sha256 or "")):
+                            ("evidence_manifest_sha256", result.evidence_manifest_sha256 or ""),
+                            *_verdict_properties(asset)):
             _el(properties, "property", name=name, value=value)
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         outcomes = [_testcase(suite, asset, check) for check in sorted_results(asset)] + [_target_case(suite, asset)]

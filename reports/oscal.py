@@ -3,24 +3,32 @@
 Mapping (one ``result`` per scan):
 
 * ``metadata``: title, last-modified (the scan's end, so a rescore of the same result is byte-identical),
-  the tool, site, profile and scoring basis as properties.
+  the tool, site, profile and scoring basis as properties, and one ``party`` per person (site answers) or
+  organization (vendor capability claims) who attested something in the answers file.
 * ``import-ap``: this tool writes no OSCAL assessment plan; the import points at a back-matter resource
   that describes the scope actually used (inventory, profile, requirement catalog).
 * ``local-definitions``: the tool as a ``software`` component (the actor of every observation) and each
   asset as an ``inventory-item`` (``asset-id``, ``ipv4-address`` where it is one, and the IEC 62443
-  figures: component type, zone, SL-T, SL-A automated and strict, coverage, meets-target).
+  figures: component type, zone, product, SL-T, SL-A, SL-A on device evidence only, SL-C, coverage,
+  meets-target, the requirement rows unmet by device evidence and those awaiting an answer).
 * ``reviewed-controls``: every IEC 62443 requirement within some asset's SL-T, as control ids
   (``"CR 2.11 RE1"`` -> ``cr-2.11-re1``, ``"SR 1.1"`` -> ``sr-1.1``).
-* ``observations``: one per asset x check (method ``TEST``), subject = the asset, relevant evidence = the
-  evidence items (request and sha256 when the bundle is given) and remarks with observed, expected,
-  reason and remediation.
+* ``observations``: one per asset x check (method ``TEST``, origin the tool), subject = the asset, relevant
+  evidence = the evidence items (request and sha256 when the bundle is given) and remarks with observed,
+  expected, reason and remediation. And one per asset x requirement row an answer or a vendor claim
+  matched: origin the attesting party (not the tool), method ``EXAMINE`` when the answer names evidence
+  (each reference a ``relevant-evidence``; a file also a back-matter resource with its sha256) or
+  ``INTERVIEW`` when it rests on the person's word alone, ``collected`` the answer's date, ``expires`` its
+  expiry, and properties saying what it did (``answer-state``: counted, confirmed, overruled, expired).
 * ``risks``: one per failed (or waived) check, status ``open`` (``deviation-approved`` when waived), with
   the check's remediation as a ``recommendation``.
-* ``findings``: one per asset x requirement within its SL-T. ``passed`` -> objective ``satisfied``;
-  ``failed`` and ``error`` -> ``not-satisfied`` (an error counts against SL-A, as in scoring); ``manual``
-  and ``not_assessed`` carry no objective status (the tool did not decide; a property and the remarks
-  say why), ``not_applicable`` -> implementation status ``not-applicable``. Each finding links the
-  observations of the checks behind it and their risks.
+* ``findings``: one per asset x requirement within its SL-T, from the row's verdict: ``met`` -> objective
+  ``satisfied``; ``unmet`` -> ``not-satisfied`` (reason ``fail``; ``other`` when the evidence could not be
+  read, which counts against SL-A as in scoring); ``open`` -> ``not-satisfied`` with reason ``other`` and a
+  remark that an answer is needed (with the catalog's question); ``not_applicable`` -> implementation
+  status ``not-applicable``. Properties give the verdict, its source (``evidence``, ``answer``, ``none``)
+  and the device-evidence status; the origin is the tool for device evidence and open rows, the party for
+  answered rows. Each finding links the observations behind it (checks and answer) and the checks' risks.
 
 UUIDs are version 5 (name-based) over the scan's identity (site, start, profile, evidence manifest) and
 the object's path, so the same result always yields the same document and ids are stable across
@@ -35,15 +43,23 @@ import json
 import re
 import uuid
 from datetime import datetime, timezone
+from urllib.parse import quote
 from pathlib import Path
 from typing import Any
 
 from auditor.evidence import EvidenceBundle, EvidenceItem
-from auditor.results import AssetResult, CheckResult, ScanResult
+from auditor.results import AnswerRef, AssetResult, CheckResult, RequirementResult, ScanResult
 from auditor.slvector import FRS
 from reports.common import (
+    ANSWER_LABELS,
+    ANSWER_STATE_NOTES,
+    CLAIM_NOTE,
+    OPEN_TEXT,
     REQUIREMENT_LABELS,
+    ROW_VERDICT_LABELS,
     STATUS_LABELS,
+    answer_label,
+    question_of,
     catalog_or_none,
     evidence_index,
     observed_text,
@@ -56,6 +72,7 @@ OSCAL_VERSION = "1.2.1"
 NS = "urn:iacs-auditor:oscal"
 _UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, NS)
 _TOKEN_BAD = re.compile(r"[^A-Za-z0-9_.\-]+")
+_URI_SAFE = ":/?#[]@!$&'()*+,;=-._~%"  # RFC 3986 reserved and unreserved characters: everything else is escaped
 
 
 def _when(value: datetime) -> str:
@@ -76,10 +93,12 @@ def _line(text: str, fallback: str = "-") -> str:
     return flat or fallback
 
 
-def _prop(name: str, value: Any, *, ns: bool = True) -> dict[str, str]:
+def _prop(name: str, value: Any, *, ns: bool = True, remarks: str | None = None) -> dict[str, str]:
     prop = {"name": name, "value": _line(str(value))}
     if ns:
         prop["ns"] = NS
+    if remarks:
+        prop["remarks"] = remarks
     return prop
 
 
@@ -115,11 +134,21 @@ def _inventory_item(ids: _Ids, asset: AssetResult) -> dict[str, Any]:
         props.append(_prop("zone", asset.zone))
     if asset.profile:
         props.append(_prop("profile", asset.profile))
+    for key in ("vendor", "name", "model", "firmware"):
+        if asset.product.get(key):
+            props.append(_prop(f"product-{key}", asset.product[key]))
     props.append(_prop("sl-target", asset.sl_target.compact()))
     if assessed:
         props += [_prop("sl-achieved", asset.sl_achieved.compact()),
-                  _prop("sl-achieved-strict", asset.sl_achieved_strict.compact()),
+                  _prop("sl-achieved-strict", asset.sl_achieved_strict.compact(),
+                        remarks="SL-A on device evidence only (answers not counted)"),
                   _prop("meets-target", "true" if asset.meets_target else "false")]
+        if asset.sl_capability is not None:
+            props.append(_prop("sl-capability", asset.sl_capability.compact(),
+                               remarks="SL-C: device evidence and vendor capability claims"))
+        if asset.technical is not None:
+            props += [_prop("rows-unmet-by-evidence", len(asset.technical.unmet)),
+                      _prop("rows-open", len(asset.technical.open))]
     props.append(_prop("coverage", f"{asset.coverage.ratio:.3f}"))
     description = f"IEC 62443-4-2 {asset.type} component {asset.id} at {asset.address}"
     if asset.zone:
@@ -163,6 +192,133 @@ def _collected(result: ScanResult, check: CheckResult, items: dict[str, Evidence
     return _when(max(times)) if times else _when(result.finished_at)
 
 
+def _when_date(value: Any) -> str:
+    """An answer's date as an OSCAL date-time (midnight UTC)."""
+    return _when(datetime(value.year, value.month, value.day, tzinfo=timezone.utc))
+
+
+class _Parties:
+    """The people (site answers) and organizations (vendor claims) who attested something: OSCAL parties."""
+
+    def __init__(self, ids: _Ids) -> None:
+        self.ids = ids
+        self.parties: dict[str, dict[str, Any]] = {}
+
+    def __call__(self, name: str, *, claim: bool) -> str:
+        kind = "organization" if claim else "person"
+        uuid_ = self.ids("party", kind, name)
+        if uuid_ not in self.parties:
+            self.parties[uuid_] = {
+                "uuid": uuid_, "type": kind, "name": _line(name, "(not recorded)"),
+                "props": [_prop("role", "vendor capability claim" if claim else "site answer")]}
+        return uuid_
+
+
+class _FileResources:
+    """Back-matter resources for file evidence of answers (with their sha256), one per file."""
+
+    def __init__(self, ids: _Ids) -> None:
+        self.ids = ids
+        self.resources: dict[str, dict[str, Any]] = {}
+
+    def __call__(self, name: str, sha256: str | None) -> str:
+        uuid_ = self.ids("answer-file", name, sha256 or "")
+        if uuid_ not in self.resources:
+            rlink: dict[str, Any] = {"href": name}
+            if sha256:
+                rlink["hashes"] = [{"algorithm": "SHA-256", "value": sha256}]
+            self.resources[uuid_] = {"uuid": uuid_, "title": _line(f"Answer evidence: {name}"),
+                                     "description": "A file named as evidence in the answers file"
+                                                    + ("; its sha256 was recorded when the answers were loaded."
+                                                       if sha256 else "."),
+                                     "rlinks": [rlink]}
+        return uuid_
+
+
+def _answer_evidence(ref: AnswerRef, files: _FileResources) -> list[dict[str, Any]]:
+    out = []
+    for item in ref.evidence:
+        if item.file:
+            out.append({"href": f"#{files(item.file, item.sha256)}", "description": _line(f"file {item.label()}"),
+                        "props": [_prop("sha256", item.sha256)] if item.sha256 else None})
+        elif item.url:
+            out.append({"href": quote(item.url.strip(), safe=_URI_SAFE), "description": _line(f"document at {item.url}")})
+        elif item.ref:
+            out.append({"description": _line(f"document or record: {item.ref}")})
+    return out
+
+
+def _answer_observation(ids: _Ids, asset: AssetResult, row: RequirementResult, ref: AnswerRef, subject: dict[str, Any],
+                        parties: _Parties, files: _FileResources, *, claim: bool) -> dict[str, Any]:
+    kind = "claim" if claim else "answer"
+    lines = [f"{'Vendor capability claim' if claim else 'Site answer'} ({ref.entry}): "
+             f"{answer_label(ref, claim=claim)}."]
+    if ref.justification:
+        lines.append(f"Justification: {ref.justification}")
+    note = ANSWER_STATE_NOTES.get(ref.state, "")
+    if claim:
+        lines.append(f"Counts for SL-C only; {CLAIM_NOTE}." + (f" {note.capitalize()}." if ref.state in
+                                                                      ("overruled", "expired") else ""))
+    elif note:
+        lines.append(f"In this assessment it {note}." if ref.state in ("counted", "confirmed") else f"{note.capitalize()}.")
+    return {
+        "uuid": ids("observation", asset.id, kind, row.id),
+        "title": _line(f"{row.id} on {asset.id}: {'claimed' if claim else 'answered'} "
+                       f"{ANSWER_LABELS.get(ref.answer, ref.answer)} by {ref.attested_by}"),
+        "description": _line(f"{'Capability claim' if claim else 'Attestation'} for {row.id} ({row.title}) "
+                             f"on {asset.id}, recorded in the answers file entry {ref.entry}."),
+        "props": [_prop("requirement", row.id), _prop("asset-id", asset.id, ns=False), _prop("answer", ref.answer),
+                  _prop("answer-state", ref.state), _prop("answers-entry", ref.entry),
+                  _prop("capability-claim", "true" if claim else "false")],
+        "methods": ["EXAMINE"] if ref.evidence else ["INTERVIEW"],
+        "types": ["finding" if ref.answer == "not_met" else "control-objective"],
+        "origins": [{"actors": [{"type": "party", "actor-uuid": parties(ref.attested_by, claim=claim)}]}],
+        "subjects": [subject],
+        "relevant-evidence": _answer_evidence(ref, files) or None,
+        "collected": _when_date(ref.date),
+        "expires": _when_date(ref.expires) if ref.expires is not None else None,
+        "remarks": "\n".join(lines),
+    }
+
+
+def _finding_target(row: RequirementResult) -> tuple[dict[str, Any], str | None]:
+    """The finding's objective status from the row's verdict, and remarks explaining it."""
+    target: dict[str, Any] = {"type": "objective-id", "target-id": control_id(row.id),
+                              "title": _line(f"{row.id} {row.title}")}
+    if row.verdict == "met":
+        target["status"] = {"state": "satisfied", "reason": "pass"}
+        if row.source == "answer":
+            return target, "Met by a site answer (attestation): no check could judge this row."
+        return target, None
+    if row.verdict == "not_applicable":
+        target["implementation-status"] = {"state": "not-applicable"}
+        return target, ("Not applicable by a justified site answer." if row.source == "answer"
+                        else "Device evidence proves this requirement cannot apply to this component.")
+    if row.verdict == "unmet":
+        if row.source == "answer":
+            target["status"] = {"state": "not-satisfied", "reason": "fail"}
+            return target, "Answered not met by the site."
+        error = row.status == "error"
+        target["status"] = {"state": "not-satisfied", "reason": "other" if error else "fail",
+                            "remarks": "evidence missing or unreadable; counts as unmet" if error else None}
+        overruled = row.answer is not None and row.answer.state == "overruled"
+        remark = ("Evidence was missing or unreadable for a check behind it; counts as unmet." if error
+                  else "Unmet by device evidence.")
+        return target, remark + (f" A site answer said {ANSWER_LABELS.get(row.answer.answer, row.answer.answer)}: "
+                                 f"{ANSWER_STATE_NOTES['overruled']}." if overruled and row.answer else "")
+    question, wanted = question_of(row.id)
+    target["status"] = {"state": "not-satisfied", "reason": "other",
+                        "remarks": f"{OPEN_TEXT}: no check judged this row and no current answer decides it"}
+    why = {"manual": "A check needs a person to decide it.",
+           "not_assessed": "No check covers this requirement."}.get(row.status, "")
+    expired = (f" Its answer expired on {row.answer.expires}." if row.answer is not None and row.answer.state == "expired"
+               and row.answer.expires else "")
+    remark = f"Open: needs an answer. {why}{expired} It counts as unmet for SL-A until answered."
+    if question:
+        remark += f"\nQuestion: {question}\nEvidence that answers it: {wanted}"
+    return target, remark
+
+
 def build_oscal(result: ScanResult, evidence: EvidenceBundle | None = None) -> dict[str, Any]:
     """The OSCAL document as JSON-ready data (``{"assessment-results": {...}}``)."""
     ids = _Ids(result)
@@ -173,6 +329,7 @@ def build_oscal(result: ScanResult, evidence: EvidenceBundle | None = None) -> d
 
     observations, risks, findings = [], [], []
     controls: dict[str, None] = {}
+    parties, files = _Parties(ids), _FileResources(ids)
     for asset in result.assets:
         subject = {"subject-uuid": ids("asset", asset.id), "type": "inventory-item", "title": _line(asset.id)}
         obs_by_check: dict[str, str] = {}
@@ -212,36 +369,39 @@ def build_oscal(result: ScanResult, evidence: EvidenceBundle | None = None) -> d
                     "related-observations": [{"observation-uuid": obs}],
                 })
         for row in asset.requirements:
+            answer_obs = []
+            for ref, claim in ((row.answer, False), (row.claim, True)):
+                if ref is not None and asset.status == "assessed":
+                    observation = _answer_observation(ids, asset, row, ref, subject, parties, files, claim=claim)
+                    observations.append(observation)
+                    if not claim:
+                        answer_obs.append(observation["uuid"])
             if row.fr in FRS and row.sl > asset.sl_target[row.fr]:
                 continue  # above this asset's target: not part of what was assessed against
             controls[control_id(row.id)] = None
-            target: dict[str, Any] = {"type": "objective-id", "target-id": control_id(row.id),
-                                      "title": _line(f"{row.id} {row.title}")}
-            if row.status == "passed":
-                target["status"] = {"state": "satisfied", "reason": "pass"}
-            elif row.status in ("failed", "error"):
-                target["status"] = {"state": "not-satisfied", "reason": "fail" if row.status == "failed" else "other",
-                                    "remarks": None if row.status == "failed" else
-                                    "evidence missing or unreadable; counts as unmet"}
-            elif row.status == "not_applicable":
-                target["implementation-status"] = {"state": "not-applicable"}
-            explain = {"not_assessed": "Not assessed: no automated check covers this requirement; strict SL-A counts "
-                                       "it as unmet until other evidence is provided.",
-                       "manual": "Needs manual verification: the automated checks could not decide it.",
-                       "error": "Evidence was missing or unreadable for every check behind it."}.get(row.status)
+            target, explain = _finding_target(row)
+            if asset.status != "assessed":
+                explain = f"The asset could not be assessed; the row is open. {explain or ''}".strip()
             title = row.title
             if catalog is not None and not title:  # pragma: no cover - results always carry titles
                 title = catalog.get(row.id).title
+            answered = row.source == "answer" and row.answer is not None
+            origin = ({"type": "party", "actor-uuid": parties(row.answer.attested_by, claim=False)}
+                      if answered and row.answer is not None else {"type": "tool", "actor-uuid": tool})
             findings.append({
                 "uuid": ids("finding", asset.id, row.id),
-                "title": _line(f"{row.id} on {asset.id}: {REQUIREMENT_LABELS.get(row.status, row.status)}"),
+                "title": _line(f"{row.id} on {asset.id}: {ROW_VERDICT_LABELS.get(row.verdict, row.verdict)}"
+                               + ("" if row.verdict == "open" else f" ({row.source.replace('none', 'nothing')})")),
                 "description": _line(f"{row.id} ({row.fr}, required from SL {row.sl}): {title}. "
-                                     f"Checks: {', '.join(row.checks) or 'none'}."),
-                "props": [_prop("asset-id", asset.id, ns=False), _prop("requirement-status", row.status),
+                                     f"Checks: {', '.join(row.checks) or 'none'}. "
+                                     f"Device evidence: {REQUIREMENT_LABELS.get(row.status, row.status)}."),
+                "props": [_prop("asset-id", asset.id, ns=False), _prop("verdict", row.verdict),
+                          _prop("verdict-source", row.source), _prop("requirement-status", row.status),
                           _prop("fr", row.fr), _prop("sl", row.sl)],
-                "origins": [{"actors": [{"type": "tool", "actor-uuid": tool}]}],
+                "origins": [{"actors": [origin]}],
                 "target": target,
-                "related-observations": [{"observation-uuid": obs_by_check[c]} for c in row.checks if c in obs_by_check],
+                "related-observations": [{"observation-uuid": obs_by_check[c]} for c in row.checks if c in obs_by_check]
+                                        + [{"observation-uuid": o} for o in answer_obs],
                 "related-risks": [{"risk-uuid": risk_by_check[c]} for c in row.checks if c in risk_by_check],
                 "remarks": explain,
             })
@@ -259,7 +419,9 @@ def build_oscal(result: ScanResult, evidence: EvidenceBundle | None = None) -> d
             "version": _line(result.tool.get("version", "1")),
             "oscal-version": OSCAL_VERSION,
             "props": [_prop("site", result.site), _prop("profile", result.profile), _prop("basis", result.basis),
-                      _prop("tool", tool_label(result))],
+                      _prop("tool", tool_label(result))]
+                     + ([_prop("answers-file", result.attestations_source)] if result.attestations_source else []),
+            "parties": list(parties.parties.values()),
         },
         "import-ap": {"href": f"#{plan_resource}",
                       "remarks": "No OSCAL assessment plan was written; the referenced resource describes the scope."},
@@ -267,14 +429,19 @@ def build_oscal(result: ScanResult, evidence: EvidenceBundle | None = None) -> d
             "uuid": ids("result"),
             "title": _line(f"Automated assessment of {result.site} against {basis}"),
             "description": (f"Read-only automated assessment by {tool_label(result)} of {len(result.assets)} asset(s), "
-                            f"profile {result.profile}. Each observation is one check verdict on one asset; each "
-                            "finding is one requirement on one asset within its SL-T."
+                            f"profile {result.profile}. Each observation is one check verdict on one asset (by the "
+                            "tool) or one answer or vendor claim from the answers file (by the party who gave it); "
+                            "each finding is one requirement on one asset within its SL-T, judged from device "
+                            "evidence, a current answer, or open (needs an answer)."
                             + (" The scan was interrupted before every asset finished." if result.interrupted else "")),
             "start": _when(result.started_at),
             "end": _when(result.finished_at),
             "props": [_prop("assets", len(result.assets)), _prop("assets-assessed", result.summary.assessed),
                       _prop("assets-meeting-target", result.summary.meeting_target),
-                      _prop("exit-code", result.exit_code())]
+                      _prop("assets-with-technical-findings", result.summary.technical_findings),
+                      _prop("rows-open", result.summary.open_rows),
+                      _prop("exit-code", result.exit_code()),
+                      _prop("exit-code-technical", result.exit_code("technical"))]
                      + [_prop(f"checks-{status.replace('_', '-')}", count)
                         for status, count in sorted(result.summary.checks_by_status.items())],
             "local-definitions": {
@@ -301,6 +468,7 @@ def build_oscal(result: ScanResult, evidence: EvidenceBundle | None = None) -> d
                             "covers all items.",
              "props": [_prop("manifest-sha256", result.evidence_manifest_sha256)] if result.evidence_manifest_sha256 else None,
              "rlinks": [{"href": "evidence.json", "media-type": "application/json"}]},
+            *files.resources.values(),
         ]},
     }
     return {"assessment-results": _clean(document)}

@@ -52,8 +52,8 @@ def history(ctx: click.Context, db: str | None, asset_id: str | None, site: str 
     """Scans recorded in the history store, newest first, with SL-A per FR (FR1..FR7).
 
     For a scan, SL-A is the weakest over its assessed assets (a plant is as strong as its weakest
-    asset); with --asset, each scan's SL-T, SL-A (the verdict, on device evidence alone, with accepted compensating
-    countermeasures) of that asset.
+    asset); with --asset, each scan's SL-T, SL-A (the verdict, on device evidence alone, with accepted
+    compensating countermeasures) of that asset.
     """
     ctx.ensure_object(dict)
     ctx.obj["db"] = db

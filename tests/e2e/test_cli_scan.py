@@ -159,6 +159,22 @@ def test_demo_answers_make_the_hardened_assets_meet_and_change_nothing_on_failur
     assert rejudged == {a: v["meets_target"] for a, v in assets.items()}
 
 
+def test_higher_levels_are_judged_with_their_own_parameters(scanned, tmp_path) -> None:
+    """Every row answered met: ews-01 still cannot claim SL 3 in FR1 or FR7, because the same evidence fails
+    host-sl3's stricter parameters (password ageing, login grace time); FR5 holds at every level."""
+    _, out, _ = scanned
+    answers = tmp_path / "everything.yaml"
+    answers.write_text("answers:\n  - {requirement: '*', types: [host], answer: met, evidence: [blanket], "
+                       "attested_by: T, date: 2026-01-01}\n")
+    assert run("rescore", str(out / "evidence.json"), "--sl", "2", "--attestations", str(answers),
+               "--out", str(tmp_path / "out"), "--quiet").exit_code == 1
+    ews = next(a for a in json.loads((tmp_path / "out" / "result.json").read_text())["assets"] if a["id"] == "ews-01")
+    sl3 = next(level for level in ews["levels"] if level["sl"] == 3)
+    assert sl3["changed"].get("CR 1.7 RE1") == "failed" and sl3["changed"].get("CR 7.1") == "failed"
+    assert ews["meets_target"] and (ews["sl_achieved"]["FR1"], ews["sl_achieved"]["FR7"]) == (2, 2)
+    assert ews["sl_achieved"]["FR5"] == 4
+
+
 def test_gate_technical_counts_device_evidence_only(plant, tmp_path) -> None:
     """A hardened host with unanswered rows: short for the complete verdict (1), clean for a technical gate (0)."""
     host = next(h for h in plant.hosts if h.id == "ews-01")
