@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field

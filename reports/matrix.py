@@ -32,7 +32,7 @@ from typing import Any
 from auditor.catalog import Requirement, load_catalog
 from auditor.evidence import EvidenceBundle, EvidenceItem
 from auditor.results import AnswerRef, AssetResult, CheckResult, RequirementResult, ScanResult
-from auditor.scoring import SATISFIED, achieved, apply_answers, requirement_results, row_verdict_at
+from auditor.scoring import SATISFIED, achieved, apply_answers, requirement_results, row_verdict_at, verdict_for
 from auditor.slvector import FRS
 from reports.common import (
     ANSWER_LABELS,
@@ -149,7 +149,7 @@ def _kind_label(component_type: str) -> str:
 
 def _capability(row: RequirementResult) -> str:
     """The row's standing for SL-C at the applied parameters: device evidence first, then the claim."""
-    verdict = row_verdict_at(row, 1, 4, {}, "claims" if row.claim is not None else "evidence")
+    verdict = verdict_for(row.status, row.claim)[0]
     if verdict == "unmet":
         return "unmet"
     if verdict == "not_applicable":

@@ -102,7 +102,8 @@ def history(ctx: click.Context, db: str | None, asset_id: str | None, site: str 
 @guard
 def history_export(ctx: click.Context, scan_ref: str, out: Path, formats: tuple[str, ...]) -> None:
     """Write a stored scan's result.json, evidence.json and report (with its trend) into OUT."""
-    from auditor.cli.scan import _formats, _write_outputs
+    from auditor.app.scan import write_outputs
+    from auditor.cli.scan import _formats
     from auditor.store import StoreError
 
     store = _open(ctx.obj.get("db"))
@@ -116,7 +117,7 @@ def history_export(ctx: click.Context, scan_ref: str, out: Path, formats: tuple[
         sys.exit(EXIT_CONFIG)
     finally:
         store.close()
-    written = _write_outputs(out, result, bundle, _formats(formats))
+    written = write_outputs(out, result, bundle, _formats(formats))
     click.echo("wrote " + ", ".join(str(p) for p in written))
 
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
 import sys
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -20,7 +18,7 @@ from auditor.cli import cli
 from auditor.cli.common import (AD_HOC_SCHEMES, EXIT_OK, EXIT_SHORT, EXIT_UNASSESSED, console, err_console,
                                 guard)
 from auditor.errors import ConfigError
-from reports import DEFAULT_SCAN_FORMATS, FORMATS, default_name, write_report
+from reports import DEFAULT_SCAN_FORMATS, FORMATS
 
 
 def _ad_hoc_inventory(target: str, component_type: str | None, key: str | None, password_env: str | None,
@@ -115,17 +113,6 @@ class _Progress:
             click.echo(f"{event:7} {asset}: {detail}", err=True)
 
 
-def _write_outputs(out: Path, result, bundle, formats: tuple[str, ...] = DEFAULT_SCAN_FORMATS) -> list[Path]:
-    """evidence.json always (it is what a rescore reads), then one file per requested report format."""
-    from reports.json_report import write_evidence
-
-    out.mkdir(parents=True, exist_ok=True)
-    written = [write_evidence(bundle, out / "evidence.json")]
-    for fmt in formats:
-        written.append(write_report(result, fmt, out / default_name(fmt), bundle))
-    return written
-
-
 def _formats(values: tuple[str, ...]) -> tuple[str, ...]:
     """``--format json,html --format csv`` -> ("json", "html", "csv"), validated."""
     chosen = tuple(dict.fromkeys(f.strip().lower() for v in values for f in v.split(",") if f.strip()))
@@ -182,7 +169,7 @@ def _print_summary(result, written: list[Path], quiet: bool) -> None:
 
 @dataclass
 class HistoryOptions:
-    """What a scan does beyond collecting: history store, waivers, windows, resume, SIEM (all optional)."""
+    """What a scan does beyond collecting: history store, waivers, answers, windows, resume, SIEM, gate."""
 
     store: str | None = None        # --db: a store URL or path (None: not recorded)
     waivers: Path | None = None     # --waivers FILE
@@ -197,119 +184,44 @@ class HistoryOptions:
 def _run_scan(inventory, source: str, *, profile: str | None, sl: int | None, out: Path, options,
               concurrency: int, asset_timeout: float, quiet: bool,
               formats: tuple[str, ...] = DEFAULT_SCAN_FORMATS, history: HistoryOptions | None = None) -> int:
-    from auditor.engine import EngineSettings, Politeness, bundle_of, collect, score
-    from auditor.planning import plan_assets, selection_label
-    from auditor.secrets import check_references
-    from auditor.windows import WindowGate
+    """Run the scan service and show it: progress, warnings, the summary; returns the exit code."""
+    from auditor.app.scan import ScanAbandoned, ScanEvents, ScanRequest, run_scan
 
     history = history or HistoryOptions()
-    check_references(source, inventory.assets)
-    plans = plan_assets(inventory, profile=profile, sl=sl)
-    selection = selection_label(profile, sl)
-    waivers = None
-    if history.waivers is not None:
-        from auditor.waivers import load_waivers
+    request = ScanRequest(inventory=inventory, source=source, out=out, profile=profile, sl=sl,
+                          concurrency=concurrency, asset_timeout=asset_timeout, formats=formats,
+                          store=history.store, waivers=history.waivers, attestations=history.attestations,
+                          window_end=history.window_end, ignore_windows=history.ignore_windows,
+                          resume=history.resume, siem=history.siem)
 
-        waivers = load_waivers(history.waivers)
-    answers = _load_answers(history.attestations, quiet)
-    store, recorder, done = None, None, {}
-    started = datetime.now(timezone.utc)
-    if history.store is not None:
-        from auditor.store import StoreError, display, open_store
-        from auditor.store.recorder import ScanRecorder
+    def say(message: str) -> None:
+        if not quiet:
+            err_console.print(message, highlight=False, soft_wrap=True)
 
-        try:
-            store = open_store(history.store)
-            recorder = ScanRecorder(store, inventory, plans, selection, waivers=waivers, answers=answers)
-            done = recorder.begin(started, resume=history.resume)
-        except StoreError as exc:
-            if store is not None:
-                store.close()
-            raise ConfigError.single(display(history.store), "--db", str(exc)) from None
-        started = recorder.started_at or started
-        if recorder.resumed and not quiet:
-            err_console.print(f"resuming scan {recorder.scan_id}: {len(done)} of {len(plans)} assets already finished",
-                              highlight=False)
-    windows = {} if history.ignore_windows else {p.asset.id: inventory.windows_for(p.asset) for p in plans}
-    gate = WindowGate(windows, window_end=history.window_end,
-                      estimates=store.estimates([p.asset.id for p in plans], inventory.site) if store else None)
-    settings = EngineSettings(concurrency=concurrency, asset_timeout=asset_timeout,
-                              admit=gate if gate.active else None,
-                              on_finished=recorder.on_finished if recorder else None,
-                              politeness=Politeness(inventory))
-    todo = [plan for plan in plans if plan.asset.id not in done]
-    with _Progress(len(todo), quiet) as progress:
-        outcome = _run_until_interrupted(collect(todo, options, settings, progress))
-    if outcome is None:  # a second Ctrl-C while finishing: nothing more can be saved
-        if recorder:
-            recorder.abandon()
+    events = ScanEvents(progress_factory=lambda total: _Progress(total, quiet), info=say,
+                        warning=lambda message: say(f"[yellow]warning:[/] {message}"))
+    try:
+        outcome = run_scan(request, options, events)
+    except ScanAbandoned:
         err_console.print("interrupted")
         _exit_now(EXIT_UNASSESSED)
-    collected, interrupted = outcome
-    by_id = {**done, **{evidence.asset: evidence for evidence in collected}}
-    bundle = bundle_of(inventory, [by_id[p.asset.id] for p in plans if p.asset.id in by_id], started)
-    result = score(bundle, plans, selection, interrupted=interrupted, waivers=waivers, answers=answers)
-    drift = None
-    if recorder:
-        result = recorder.finish(result)
-        drift = recorder.drift_since_previous(result) if history.siem else None
-    written = _write_outputs(out, result, bundle, formats)
-    if history.siem:
-        from auditor.siem import emit, events
-
-        try:
-            emit(history.siem, events(result, drift))
-        except OSError as exc:
-            err_console.print(f"[red]could not forward to {history.siem}: {exc}[/]", highlight=False)
-    _print_summary(result, written, quiet or history.siem == "jsonl")
-    code = result.exit_code(history.gate)
-    if recorder and not quiet and not recorder.errors:
-        err_console.print(f"recorded as scan {recorder.scan_id} in {store.display_url}", highlight=False)
-    if recorder and recorder.errors:
-        err_console.print("[red]the history store missed part of this scan:[/] " + "; ".join(recorder.errors),
+        raise  # not reached
+    result = outcome.result
+    if outcome.siem_error:
+        err_console.print(f"[red]{outcome.siem_error}[/]", highlight=False)
+    _print_summary(result, outcome.written, quiet or history.siem == "jsonl")
+    code = result.exit_code(history.gate)  # type: ignore[arg-type]
+    if outcome.scan_id is not None and not quiet and not outcome.store_errors:
+        err_console.print(f"recorded as scan {outcome.scan_id} in {outcome.store_url}", highlight=False)
+    if outcome.store_errors:
+        err_console.print("[red]the history store missed part of this scan:[/] " + "; ".join(outcome.store_errors),
                           highlight=False)
         code = EXIT_UNASSESSED
-    if store:
-        store.close()
     if result.interrupted:
         err_console.print("[yellow]scan interrupted: finished assets were written, the rest are marked skipped"
-                          + ("; continue with --resume" if recorder else "") + "[/]")
+                          + ("; continue with --resume" if outcome.scan_id is not None else "") + "[/]")
         _exit_now(code)
     return code
-
-
-def _load_answers(path: Path | None, quiet: bool):
-    """The answers file, validated (exit 2 on problems); expired entries are loaded, reported, not counted."""
-    if path is None:
-        return None
-    from auditor.attestations import load_answers
-
-    book = load_answers(path)
-    if book.expired and not quiet:
-        err_console.print(f"[yellow]warning:[/] {path}: {len(book.expired)} expired entries no longer count: "
-                          + ", ".join(book.expired), highlight=False, soft_wrap=True)
-    return book
-
-
-def _run_until_interrupted(coroutine):
-    """Run the scan; the first Ctrl-C cancels it, and the engine then returns what was finished.
-
-    The loop is closed without waiting for its I/O threads: a thread blocked on a hung device must not
-    hold the technician's terminal after Ctrl-C.
-    """
-    loop = asyncio.new_event_loop()
-    task = loop.create_task(coroutine)
-    try:
-        loop.add_signal_handler(signal.SIGINT, task.cancel)
-        loop.add_signal_handler(signal.SIGTERM, task.cancel)  # systemd stopping a scheduled scan
-    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread (tests) or no signal support
-        pass
-    try:
-        return loop.run_until_complete(task)
-    except (asyncio.CancelledError, KeyboardInterrupt):
-        return None
-    finally:
-        loop.close()
 
 
 def _exit_now(code: int) -> None:
@@ -427,6 +339,7 @@ def rescore(evidence: Path, profile: str | None, sl: int | None, out: Path, form
             quiet: bool, waivers: Path | None = None, attestations: Path | None = None,
             gate: str = "complete") -> None:
     """Re-score an evidence bundle against another profile or SL, offline (no network)."""
+    from auditor.app.scan import load_answers_file, write_outputs
     from auditor.engine import score
     from auditor.planning import plan_assets, selection_label
     from reports.json_report import load_evidence
@@ -444,11 +357,12 @@ def rescore(evidence: Path, profile: str | None, sl: int | None, out: Path, form
         from auditor.waivers import load_waivers
 
         waiver_set = load_waivers(waivers)
-    answers = _load_answers(attestations, quiet)
+    answers = load_answers_file(attestations, lambda message: quiet or err_console.print(
+        f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True))
     result = score(bundle, plans, selection_label(profile, sl), interrupted=interrupted, waivers=waiver_set,
                    answers=answers)
     # the bundle travels along, so OUT can be rescored again
-    _print_summary(result, _write_outputs(out, result, bundle, _formats(formats)), quiet)
+    _print_summary(result, write_outputs(out, result, bundle, _formats(formats)), quiet)
     sys.exit(result.exit_code(gate))
 
 
@@ -510,9 +424,11 @@ def _demo_without_answers(out: Path, sl: int | None) -> None:
     from reports.common import shortfall
     from reports.json_report import load_evidence
 
+    from auditor.app.scan import write_outputs
+
     bundle = load_evidence(out / "evidence.json")
     result = score(bundle, plan_assets(bundle.inventory, sl=sl), selection_label(None, sl))
-    _write_outputs(out / "without-answers", result, bundle)
+    write_outputs(out / "without-answers", result, bundle)
     out_console = console()
     meeting = result.summary.meeting_target
     out_console.print(f"\nthe same evidence without the answers file ({out / 'without-answers'}): "
