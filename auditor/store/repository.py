@@ -133,7 +133,11 @@ class Store:
             kwargs["pool_pre_ping"] = True
         try:
             self.engine = create_engine(self.url, **kwargs)
-        except (SQLAlchemyError, ImportError, ValueError) as exc:
+        except ImportError as exc:
+            hint = " (install the PostgreSQL driver: pip install 'iacs-auditor[postgres]')" \
+                if self.url.get_backend_name() == "postgresql" else ""
+            raise StoreError(f"cannot use history store {self.display_url}: {exc}{hint}") from None
+        except (SQLAlchemyError, ValueError) as exc:
             raise StoreError(f"cannot use history store {self.display_url}: {exc}") from None
         if self.url.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
