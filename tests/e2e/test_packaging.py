@@ -27,6 +27,10 @@ assert "<html" in render_html(build_result())
 from simulators.ssh.server import load_fixture
 load_fixture("weak"); load_fixture("hardened")
 import simulators.plant  # the demo plant and its fixtures ship too: 'iacs-audit demo' works after pip install
+from importlib.resources import files
+from auditor.attestations import load_answers
+assert load_answers(str(files("simulators") / "demo_answers.yaml")).entries  # the demo's answers file ships
+assert load_catalog().get("CR 1.2").question  # the questionnaire's questions ship with the catalog
 print("wheel ok")
 """
 
