@@ -58,6 +58,60 @@ class CheckSpec:
     function: Callable[..., Any] = field(repr=False, compare=False)
     pack: str = ""
     takes_params: bool = False  # the function has a ``params`` argument (read once, at registration)
+    fixture_verdicts: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_FIXTURE_VERDICTS))
+    fixture_note: str = ""      # why the verdicts on the weak/hardened fixtures are not fail/pass
+
+
+#: What every check gives on its pack's simulator fixtures unless it declares otherwise (with a reason):
+#: the weak fixture shows the problem, the hardened one shows it fixed.
+DEFAULT_FIXTURE_VERDICTS = {"weak": "fail", "hardened": "pass"}
+VERDICTS = ("pass", "fail", "not_applicable", "error", "manual")
+
+
+def contract_problems(spec: CheckSpec) -> list[str]:
+    """The metadata every check must have, whatever its pack: what a report and an assessor rely on."""
+    from auditor.catalog import TYPE_KIND, UnknownRequirement, load_catalog
+
+    problems = []
+    if not 10 <= len(spec.title) <= 100 or spec.title.endswith("."):
+        problems.append("title: 10 to 100 characters, no final full stop")
+    if len(spec.rationale.strip()) < 40:
+        problems.append("rationale (or the function's docstring): at least 40 characters saying why it matters")
+    if len(spec.remediation.strip()) < 30:
+        problems.append("remediation: at least 30 characters saying what to change on that kind of component")
+    if not spec.requirements:
+        problems.append("requirements: name at least one SR/CR it gives evidence for")
+    type_of_kind = {kind: ctype for ctype, kind in TYPE_KIND.items()}
+    catalog = load_catalog()
+    for requirement in spec.requirements:
+        try:
+            catalog.get(requirement)
+        except UnknownRequirement as exc:
+            problems.append(f"requirements: {exc}")
+            continue
+        kind = requirement.split()[0]
+        if kind in type_of_kind and type_of_kind[kind] not in spec.applies_to:
+            problems.append(f"requirements: {requirement} is a {type_of_kind[kind]} requirement, but the check "
+                            f"applies to {', '.join(spec.applies_to)}")
+    for name, value in spec.params.items():
+        if not _plain(value):
+            problems.append(f"params.{name}: only booleans, numbers, strings, lists and mappings of them")
+    if set(spec.fixture_verdicts) != set(DEFAULT_FIXTURE_VERDICTS) or not set(spec.fixture_verdicts.values()) <= set(
+            VERDICTS):
+        problems.append(f"fixture_verdicts: a verdict for 'weak' and 'hardened', each one of {', '.join(VERDICTS)}")
+    elif spec.fixture_verdicts != DEFAULT_FIXTURE_VERDICTS and len(spec.fixture_note.strip()) < 20:
+        problems.append("fixture_note: say why the fixtures do not give fail (weak) and pass (hardened)")
+    return problems
+
+
+def _plain(value: Any) -> bool:
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
 
 
 class Registry:
@@ -104,16 +158,22 @@ class Registry:
             self.load_errors.append(message)
 
     def validate(self) -> None:
-        """Every check must name known facts and requirements that exist in the catalog."""
-        from auditor.catalog import load_catalog
+        """Every check must name known facts and keep the check contract (:func:`contract_problems`).
 
-        catalog = load_catalog()
-        for spec in self.checks.values():
-            for name in spec.facts:
-                if name not in self.facts:
-                    raise ValueError(f"check {spec.id} needs unknown fact {name!r}")
-            for req in spec.requirements:
-                catalog.get(req)
+        A built-in check that breaks it stops the tool (a bug to fix before release); a third-party check
+        that breaks it is left out with an error, so one sloppy pack cannot take the scan down.
+        """
+        for spec in list(self.checks.values()):
+            problems = [f"needs unknown fact {name!r}" for name in spec.facts if name not in self.facts]
+            problems += contract_problems(spec)
+            if not problems:
+                continue
+            message = f"check {spec.id} ({spec.pack}) breaks the check contract: " + "; ".join(problems)
+            if spec.pack.startswith("checks."):
+                raise ValueError(message)
+            log.error(message)
+            self.load_errors.append(message)
+            del self.checks[spec.id]
 
     def for_type(self, component_type: str) -> list[CheckSpec]:
         return sorted((c for c in self.checks.values() if component_type in c.applies_to), key=lambda c: c.id)
@@ -153,11 +213,15 @@ def fact(name: str, *, protocol: str, requests: Iterable[EvidenceRequest], descr
 
 
 def check(id: str, *, title: str, requirements: Iterable[str], applies_to: Iterable[str],
-          severity: Severity, remediation: str, rationale: str = "", params: dict[str, Any] | None = None
+          severity: Severity, remediation: str, rationale: str = "", params: dict[str, Any] | None = None,
+          fixture_verdicts: dict[str, str] | None = None, fixture_note: str = ""
           ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a check. Facts are named by the function's parameters; ``params`` receives the profile's values.
 
-    The rationale defaults to the function's docstring, which should say why the check matters.
+    The rationale defaults to the function's docstring, which should say why the check matters. A check
+    fails on its pack's weak simulator fixture and passes on the hardened one; where it cannot (the
+    evidence cannot decide, or the fixtures do not differ in what it reads), ``fixture_verdicts`` says what
+    it gives instead and ``fixture_note`` why. :func:`contract_problems` lists the rest of the contract.
     """
     if not CHECK_ID.match(id):
         raise ValueError(f"check id {id!r} must be lowercase and dotted: <pack>.<subject>.<property>")
@@ -175,7 +239,8 @@ def check(id: str, *, title: str, requirements: Iterable[str], applies_to: Itera
             id=id, title=title, rationale=rationale or inspect.getdoc(function) or "", remediation=remediation,
             requirements=tuple(_canonical(r) for r in requirements), applies_to=applies, severity=severity,
             facts=names, params=dict(params or {}), function=function, pack=function.__module__,
-            takes_params="params" in arguments))
+            takes_params="params" in arguments,
+            fixture_verdicts=dict(fixture_verdicts or DEFAULT_FIXTURE_VERDICTS), fixture_note=fixture_note))
         return function
 
     return register

@@ -410,6 +410,9 @@ BACKUP_PACKAGES = ["bacula-fd", "bacula-client", "bareos-filedaemon", "veeam", "
        requirements=["SR 7.3", "SR 7.3 RE2", "CR 7.3"], applies_to=["host"], severity="medium",
        params={"agents": BACKUP_AGENTS, "packages": BACKUP_PACKAGES, "name_pattern": BACKUP_NAMES,
                "ignore_pattern": BACKUP_IGNORE},
+       fixture_verdicts={"weak": "manual", "hardened": "pass"},
+       fixture_note=("no backup agent, timer or cron job on the weak host may mean a backup taken from outside "
+                     "it (a hypervisor snapshot, a central pull): a person confirms"),
        remediation=("Back up configuration, projects and data of this host automatically (site backup agent, or "
                     "e.g. restic/borg via a systemd timer on Debian/Ubuntu and RHEL), to storage outside the zone; "
                     "monitor failures; restore-test regularly and keep the record (SR 7.3 RE1)."))

@@ -94,6 +94,9 @@ _WRITE_EXPECTED = ("writes only from authenticated clients whose role allows the
        title="PLC write access is restricted (inferred: no write is ever sent)",
        requirements=["SR 2.1", "SR 2.1 RE2", "CR 2.1", "CR 2.1 RE2"],
        applies_to=["embedded"], severity="critical",
+       fixture_verdicts={"weak": "fail", "hardened": "manual"},
+       fixture_note=("the hardened PLC requires Modbus/TCP Security, so write restriction by role can only be "
+                     "confirmed from its role configuration, never by sending a write"),
        remediation=("Use Modbus/TCP Security roles (certificate extension 1.3.6.1.4.1.50316.802.1) so that only "
                     "engineering roles may write, and keep the CPU's run-mode / write-protect key switch in the "
                     "protected position during production. Where neither exists, a Modbus-aware conduit filter "

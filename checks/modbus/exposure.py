@@ -66,6 +66,9 @@ def insecure_services(modbus_open_ports: dict[int, str], params: dict[str, Any])
        title="Only documented industrial and management services are open on the PLC",
        requirements=["SR 7.7", "CR 7.7"], applies_to=["embedded"], severity="medium",
        params={"documented_ports": []},
+       fixture_verdicts={"weak": "pass", "hardened": "pass"},
+       fixture_note=("neither demo PLC serves an extra industrial protocol; the weak one's telnet/FTP/HTTP are "
+                     "judged by modbus.exposure.insecure-services"),
        remediation=("Disable every protocol server the PLC does not need (S7/ISO-TSAP 102, EtherNet/IP 44818, DNP3 "
                     "20000, IEC 104 2404, OPC UA 4840, HTTPS 443 ...) and list the ones it does need in the asset "
                     "documentation and in the profile parameter documented_ports, so a newly opened port fails this "
@@ -102,6 +105,9 @@ _VANTAGES = ("unknown", "inside", "outside")
        title="The zone boundary compensates for what Modbus cannot protect (conduit to the PLC)",
        requirements=["SR 5.1", "SR 5.2", "CR 5.1"], applies_to=["embedded"], severity="high",
        params={"vantage": "unknown"},
+       fixture_verdicts={"weak": "manual", "hardened": "manual"},
+       fixture_note=("one scan from an unknown vantage point cannot tell whether the conduit filters: a person "
+                     "states where the scanner stood (param vantage)"),
        remediation=ZONE_COUNTERMEASURE + (
            " Then run the auditor once from a host outside the control zone (tailored profile with "
            "modbus.zone.boundary-protection: {vantage: outside}): nothing but the documented, authenticated services "

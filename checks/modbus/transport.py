@@ -67,6 +67,8 @@ def secure_transport(modbus_open_ports: dict[int, str], modbus_tls_service: dict
        title="Modbus/TCP Security uses current TLS, a strong certificate and requires client certificates",
        requirements=["SR 1.2", "SR 1.9", "SR 4.3", "CR 1.2", "CR 1.9", "CR 4.3"],
        applies_to=["embedded"], severity="medium",
+       fixture_verdicts={"weak": "not_applicable", "hardened": "pass"},
+       fixture_note="the weak PLC offers no Modbus/TCP Security (port 802 closed): there is no TLS to judge",
        params={"minimum_version": "TLSv1.2", "require_client_certificate": True, "minimum_rsa_bits": 2048,
                "minimum_ec_bits": 256, "signature_hashes": ["sha256", "sha384", "sha512"]},
        remediation=("Configure the PLC's Modbus/TCP Security for TLS 1.2 or later only, with a certificate issued by "

@@ -76,6 +76,8 @@ def service_tftp(snmp_listeners: Listeners, params: dict[str, Any]) -> Verdict:
 @check("snmp.service.legacy-cleartext",
        title="No FTP or r-services (rexec, rlogin, rsh) listening",
        requirements=_REQS, applies_to=["network"], severity="medium", params={"ports": [21, 512, 513, 514]},
+       fixture_verdicts={"weak": "pass", "hardened": "pass"},
+       fixture_note="the weak switch's clear-text services are telnet and HTTP, judged by their own checks",
        remediation=("Disable the FTP server and the BSD r-services (Cisco IOS: `no ip ftp server`, `no ip rcmd "
                     "rsh-enable`, `no ip rcmd rcp-enable`); use SCP/SFTP for file transfer."))
 def service_legacy_cleartext(snmp_listeners: Listeners, params: dict[str, Any]) -> Verdict:

@@ -125,6 +125,8 @@ WIRELESS_TYPES = [71, 188, 237, 259]
        title="Wireless interfaces: none present, or managed",
        requirements=["SR 1.6", "SR 1.6 RE1", "SR 2.2", "NDR 1.6", "NDR 1.6 RE1", "CR 2.2"],
        applies_to=["network"], severity="medium", params={"wireless_types": WIRELESS_TYPES},
+       fixture_verdicts={"weak": "not_applicable", "hardened": "not_applicable"},
+       fixture_note="neither demo switch has a radio: both prove the wireless rows not applicable",
        remediation=("Where the device has no business with radio, order it without a radio module or disable the "
                     "radio; where it has, restrict who may associate (WPA3-Enterprise / 802.1X with per-user "
                     "credentials) and document that control."))

@@ -116,6 +116,8 @@ def inventory_entity(snmp_entities: list[Entity], params: dict[str, Any]) -> Ver
        title="Uptime does not suggest long-missing firmware updates",
        requirements=["NDR 3.10"],
        applies_to=["network"], severity="low", params={"max_uptime_days": 365},
+       fixture_verdicts={"weak": "fail", "hardened": "manual"},
+       fixture_note="a short uptime proves no update either way, so the hardened switch's recent reboot asks a person",
        remediation=("Plan a maintenance window, install the vendor's current firmware (it normally needs a reboot) "
                     "and keep a patch cadence for network devices."))
 def system_uptime(snmp_system: SystemInfo, params: dict[str, Any]) -> Verdict:

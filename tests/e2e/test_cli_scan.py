@@ -189,6 +189,26 @@ def test_gate_technical_counts_device_evidence_only(plant, tmp_path) -> None:
     assert run("scan", weak_target, *common[2:], "--out", str(tmp_path / "weak"), "--gate", "technical").exit_code == 1
 
 
+def test_every_check_gives_its_declared_verdict_on_the_weak_and_hardened_fixtures(plant, scanned) -> None:
+    """The check contract: a built-in check fails on its pack's weak fixture and passes on the hardened one,
+    unless it declares other verdicts with a reason; a check without fixture answers errs and fails here."""
+    _, out, _ = scanned
+    fixture_of = {h.id: h.fixture for h in plant.hosts}
+    seen: dict[str, dict[str, set[str]]] = {}
+    for asset in json.loads((out / "result.json").read_text())["assets"]:
+        for check in asset["results"]:
+            seen.setdefault(check["check_id"], {}).setdefault(fixture_of[asset["id"]], set()).add(check["status"])
+    problems = []
+    for spec in REGISTRY.load().checks.values():
+        if not spec.pack.startswith("checks."):
+            continue
+        for fixture, wanted in spec.fixture_verdicts.items():
+            got = seen.get(spec.id, {}).get(fixture, set())
+            if got != {wanted}:
+                problems.append(f"{spec.id} on the {fixture} fixtures: {sorted(got) or 'never ran'}, declared {wanted}")
+    assert not problems, "\n".join(problems)
+
+
 def test_scan_was_read_only_and_batched(plant, scanned) -> None:
     """Each host saw one SSH session with one exec, and only commands that checks declared."""
     _, _, requests = scanned

@@ -32,6 +32,58 @@ def test_builtin_checks_name_real_requirements_and_facts() -> None:
     assert len(registry.for_type("host")) >= 35
 
 
+def _spec(**changes):
+    from auditor.registry import CheckSpec
+
+    base = dict(id="x.host.thing", title="A thing is configured safely", rationale="Why it matters: " + "x" * 40,
+                remediation="Configure the thing safely on every host of the zone.", requirements=("SR 7.8", "CR 7.8"),
+                applies_to=("host",), severity="low", facts=(), params={}, function=lambda: None, pack="checks.x")
+    return CheckSpec(**{**base, **changes})
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"title": "Short"}, "title"),
+    ({"title": "Ends with a full stop."}, "title"),
+    ({"rationale": "Because."}, "rationale"),
+    ({"remediation": "Fix it."}, "remediation"),
+    ({"requirements": ()}, "at least one"),
+    ({"requirements": ("SR 99.1",)}, "unknown requirement"),
+    ({"requirements": ("NDR 1.6",)}, "NDR 1.6 is a network requirement"),
+    ({"params": {"when": object()}}, "params.when"),
+    ({"fixture_verdicts": {"weak": "manual"}}, "fixture_verdicts"),
+    ({"fixture_verdicts": {"weak": "manual", "hardened": "pass"}}, "fixture_note"),
+])
+def test_check_contract(changes: dict, message: str) -> None:
+    from auditor.registry import contract_problems
+
+    assert contract_problems(_spec()) == []
+    problems = contract_problems(_spec(**changes))
+    assert any(message in p for p in problems), problems
+    assert not contract_problems(_spec(fixture_verdicts={"weak": "manual", "hardened": "pass"},
+                                       fixture_note="the weak fixture cannot show the problem over the wire"))
+
+
+def test_a_third_party_check_breaking_the_contract_is_left_out(tmp_path: Path) -> None:
+    (tmp_path / "sloppypack.py").write_text(textwrap.dedent('''
+        from auditor.registry import check
+        from auditor.verdicts import passed
+
+        @check("sloppy.host.thing", title="Thing", requirements=["CR 7.8"], applies_to=["host"], severity="low",
+               remediation="fix")
+        def thing():
+            return passed(1, "1")
+    '''))
+    dist = tmp_path / "sloppypack-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: sloppypack\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[iacs_auditor.checks]\nsloppy = sloppypack\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
+    run = subprocess.run([sys.executable, "-m", "auditor", "checks", "list", "--json"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and "sloppy.host.thing" not in {c["id"] for c in json.loads(run.stdout)}
+    assert "breaks the check contract" in run.stderr and "remediation" in run.stderr
+
+
 def _install_tiny_pack(site: Path) -> None:
     """What pip leaves behind for a pack: the module plus dist-info with an entry point."""
     (site / "tinypack.py").write_text(textwrap.dedent('''
@@ -46,7 +98,8 @@ def _install_tiny_pack(site: Path) -> None:
             return float(ev.command(UPTIME).stdout.split()[0])
 
         @check("tiny.host.uptime", title="Host rebooted within a year", requirements=["SR 7.8", "CR 7.8"],
-               applies_to=["host"], severity="low", remediation="Plan a patch reboot.", params={"max_days": 365})
+               applies_to=["host"], severity="low", params={"max_days": 365},
+               remediation="Plan a reboot into the patched kernel in the next maintenance window.")
         def uptime_check(tiny_uptime, params):
             """Very long uptimes hint at missing kernel patches."""
             days = tiny_uptime / 86400
