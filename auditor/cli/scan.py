@@ -147,14 +147,17 @@ def _print_summary(result, written: list[Path], quiet: bool) -> None:
         if asset.error:
             out_console.print(f"[red]{asset.id}[/]: {asset.error}", highlight=False)
         elif asset.status == "assessed":
-            out_console.print(f"{asset.id}: {shortfall(asset)}", highlight=False, soft_wrap=True)
+            capability = f" (SL-C {asset.sl_capability.compact()} with the vendor's claims)" \
+                if asset.sl_capability is not None else ""
+            out_console.print(f"{asset.id}: {shortfall(asset)}{capability}", highlight=False, soft_wrap=True)
     if result.attestations_source:
         counted = sum(len(a.counted) for a in result.attestations)
         overruled = sum(len(a.overruled) for a in result.attestations)
         expired = sum(a.state == "expired" for a in result.attestations)
         out_console.print(f"answers from {result.attestations_source}: {counted} rows decided"
                           + (f", {overruled} overruled by failing device evidence" if overruled else "")
-                          + (f", {expired} expired entries not counted" if expired else ""), highlight=False)
+                          + (f", {expired} expired {'entry' if expired == 1 else 'entries'} not counted"
+                             if expired else ""), highlight=False, soft_wrap=True)
     if result.summary.open_rows:
         where = next((p for p in written if p.name == "result.json"), None)
         source = f"--result {where}" if where else "--inventory FILE"
