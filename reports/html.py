@@ -320,9 +320,9 @@ def product_label(asset: AssetResult) -> str:
 def _answer_view(ref: AnswerRef | None, *, claim: bool = False) -> dict[str, Any] | None:
     if ref is None:
         return None
+    note = CLAIM_NOTE if claim and ref.state not in ("overruled", "expired") else ANSWER_STATE_NOTES.get(ref.state, "")
     return {"ref": ref, "label": answer_label(ref, claim=claim), "evidence": evidence_labels(ref),
-            "state": ref.state, "note": CLAIM_NOTE if claim and ref.state != "expired" else ANSWER_STATE_NOTES.get(ref.state, ""),
-            "value": ANSWER_LABELS.get(ref.answer, ref.answer)}
+            "state": ref.state, "note": note, "value": ANSWER_LABELS.get(ref.answer, ref.answer)}
 
 
 def _requirement_row(row: RequirementResult, anchors: dict[str, str], *, with_question: bool) -> dict[str, Any]:

@@ -141,9 +141,10 @@ def result_schema() -> dict[str, Any]:
     """JSON Schema (Draft 2020-12) of ``result.json``, generated from :class:`ScanResult`."""
     return _schema(
         ScanResult, RESULT_SCHEMA_ID, "iacs-auditor scan result (result.json)",
-        "The scored outcome of an iacs-auditor scan or rescore: per asset, the check verdicts, the IEC 62443 "
-        "requirement statuses, the achieved security level vectors (SL-A on automated evidence and strict) "
-        "against the target (SL-T), and the coverage of automated assessment. Generated from "
+        "The scored outcome of an iacs-auditor scan or rescore: per asset, the check verdicts, each IEC 62443 "
+        "requirement row judged by device evidence, by a recorded answer or left open, the achieved security "
+        "level vector (SL-A; also on device evidence alone, and SL-C with vendor claims) against the target "
+        "(SL-T), and the technical view and coverage of automated assessment. Generated from "
         f"auditor.results.ScanResult; regenerate with `{REGENERATE_COMMAND}`.")
 
 

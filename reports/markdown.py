@@ -154,7 +154,8 @@ def _requirements(asset: AssetResult) -> list[str]:
         out += [f"### Vendor capability claims ({len(claims)}; SL-C only, {CLAIM_NOTE})", ""]
         for row in claims:
             assert row.claim is not None
-            flag = f" · **{text(ANSWER_STATE_NOTES[row.claim.state])}**" if row.claim.state in ("overruled", "expired") else ""
+            state = row.claim.state
+            flag = f" · **{text(ANSWER_STATE_NOTES[state])}**" if state in ("overruled", "expired") else ""
             out.append(f"- {inline_code(row.id)}: {_answer(row.claim, claim=True)}{flag}")
         out.append("")
     return out

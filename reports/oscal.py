@@ -43,9 +43,9 @@ import json
 import re
 import uuid
 from datetime import datetime, timezone
-from urllib.parse import quote
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from auditor.evidence import EvidenceBundle, EvidenceItem
 from auditor.results import AnswerRef, AssetResult, CheckResult, RequirementResult, ScanResult
@@ -59,10 +59,11 @@ from reports.common import (
     ROW_VERDICT_LABELS,
     STATUS_LABELS,
     answer_label,
-    question_of,
     catalog_or_none,
     evidence_index,
     observed_text,
+    question_of,
+    shortfall,
     sorted_results,
     tool_label,
     write_text_atomic,
@@ -148,7 +149,8 @@ def _inventory_item(ids: _Ids, asset: AssetResult) -> dict[str, Any]:
                                remarks="SL-C: device evidence and vendor capability claims"))
         if asset.technical is not None:
             props += [_prop("rows-unmet-by-evidence", len(asset.technical.unmet)),
-                      _prop("rows-open", len(asset.technical.open))]
+                      _prop("rows-open", len(asset.technical.open)),
+                      _prop("verdict-line", shortfall(asset))]
     props.append(_prop("coverage", f"{asset.coverage.ratio:.3f}"))
     description = f"IEC 62443-4-2 {asset.type} component {asset.id} at {asset.address}"
     if asset.zone:
@@ -381,7 +383,7 @@ def build_oscal(result: ScanResult, evidence: EvidenceBundle | None = None) -> d
             controls[control_id(row.id)] = None
             target, explain = _finding_target(row)
             if asset.status != "assessed":
-                explain = f"The asset could not be assessed; the row is open. {explain or ''}".strip()
+                explain = f"The asset could not be assessed. {explain or ''}".strip()
             title = row.title
             if catalog is not None and not title:  # pragma: no cover - results always carry titles
                 title = catalog.get(row.id).title

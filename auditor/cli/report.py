@@ -20,8 +20,10 @@ from reports import FORMATS, default_name, write_report
               help="Output file (default: the format's usual file name beside RESULT.json).")
 @click.option("-e", "--evidence", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The evidence.json of the scan: shows raw requests and responses (its hashes are verified).")
-@click.option("--asset", "asset_id", metavar="ID", help="matrix: the component to describe (default: every asset).")
-@click.option("--sl", type=click.IntRange(1, 4), help="matrix: requirements up to this SL (default: the asset's highest SL-T).")
+@click.option("--asset", "asset_id", metavar="ID",
+              help="matrix, matrix-csv: the component to describe (default: every asset).")
+@click.option("--sl", type=click.IntRange(1, 4),
+              help="matrix, matrix-csv: requirements up to this SL (default: the asset's highest SL-T).")
 @click.option("--operator", help="pdf: the operator named on the cover page (default: $IACS_OPERATOR).")
 @click.option("-a", "--attestations", type=click.Path(dir_okay=False, path_type=Path),
               help="Answers file (YAML or CSV): judge the result's rows with these answers instead of the ones it "
@@ -34,8 +36,8 @@ def report(result_file: Path, fmt: str, out: Path | None, evidence: Path | None,
     No network: everything comes from RESULT.json (and EVIDENCE.json when given)."""
     from reports.json_report import load_evidence, load_result
 
-    if fmt != "matrix" and (asset_id or sl):
-        raise click.UsageError("--asset and --sl apply to --format matrix only")
+    if fmt not in ("matrix", "matrix-csv") and (asset_id or sl):
+        raise click.UsageError("--asset and --sl apply to --format matrix and matrix-csv only")
     if fmt != "pdf" and operator is not None:
         raise click.UsageError("--operator applies to --format pdf only")
     try:
@@ -62,11 +64,12 @@ def report(result_file: Path, fmt: str, out: Path | None, evidence: Path | None,
             err_console.print(f"[yellow]warning:[/] {evidence} is not the evidence this result was scored from "
                               "(manifest hash differs); the report says so", highlight=False)
     target = out if out is not None else result_file.parent / default_name(fmt)
-    if fmt == "matrix":
-        from reports.matrix import MatrixError, write_matrix
+    if fmt in ("matrix", "matrix-csv"):
+        from reports.matrix import MatrixError, write_matrix, write_matrix_csv
 
         try:
-            written = write_matrix(result, target, asset_id=asset_id, sl=sl, evidence=bundle)
+            write = write_matrix if fmt == "matrix" else write_matrix_csv
+            written = write(result, target, asset_id=asset_id, sl=sl, evidence=bundle)
         except MatrixError as exc:
             raise click.UsageError(str(exc)) from None
     elif fmt == "pdf":

@@ -66,8 +66,8 @@ def test_matrix_for_one_asset_and_sl(saved: tuple[Path, Path], tmp_path: Path) -
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--format", "csv", "--asset", "hmi-01"], "--asset and --sl apply to --format matrix only"),
-    (["--format", "html", "--sl", "2"], "--asset and --sl apply to --format matrix only"),
+    (["--format", "csv", "--asset", "hmi-01"], "--asset and --sl apply to --format matrix and matrix-csv only"),
+    (["--format", "html", "--sl", "2"], "--asset and --sl apply to --format matrix and matrix-csv only"),
     (["--format", "md", "--operator", "me"], "--operator applies to --format pdf only"),
     (["--format", "docx"], "Invalid value for '-f' / '--format'"),
 ])

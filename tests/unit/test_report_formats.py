@@ -27,7 +27,8 @@ from reports.csv_report import COLUMNS, neutralize, render_csv, write_csv
 from reports.junit import render_junit
 from reports.markdown import cell, code_block, render_markdown, text
 from reports.oscal import build_oscal, control_id, render_oscal
-from result_fixture import HOSTILES, build_evidence, build_result, result_with
+from result_fixture import (ANSWER_HOSTILES, HOSTILES, build_answers, build_assets, build_evidence, build_result,
+                            result_with)
 
 GOLDEN = Path(__file__).resolve().parent / "report_golden"
 UPDATE = os.environ.get("IACS_UPDATE_GOLDEN") == "1"
@@ -66,7 +67,7 @@ def _golden(name: str, actual: str) -> None:
 
 
 def test_every_format_is_registered_and_writes(tmp_path: Path) -> None:
-    assert set(FORMATS) >= {"json", "html", "pdf", "csv", "md", "junit", "oscal", "matrix"}
+    assert set(FORMATS) >= {"json", "html", "pdf", "csv", "md", "junit", "oscal", "matrix", "matrix-csv"}
     result, evidence = build_result(), build_evidence()
     for fmt in FORMATS:
         if fmt == "pdf":
@@ -83,7 +84,8 @@ def test_every_format_is_registered_and_writes(tmp_path: Path) -> None:
 def test_scan_accepts_the_new_formats() -> None:
     from auditor.cli.scan import _formats
 
-    assert _formats(("csv,md", "junit", "oscal,matrix")) == ("csv", "md", "junit", "oscal", "matrix")
+    assert _formats(("csv,md", "junit", "oscal,matrix", "matrix-csv")) == ("csv", "md", "junit", "oscal", "matrix",
+                                                                         "matrix-csv")
 
 
 # --------------------------------------------------------------------------- golden files
@@ -133,6 +135,23 @@ def test_csv_has_one_row_per_asset_and_check(tmp_path: Path) -> None:
     firewall = next(r for r in rows if r["asset"] == "eng-ws-02" and r["check_id"] == "linux.firewall.default-deny")
     assert json.loads(firewall["observed"]) == {"INPUT": "ACCEPT", "rules": 0}
     assert firewall["sl_target"] == "{2 2 2 1 2 1 2}" and firewall["requirements"] == "SR 5.1; CR 5.1"
+
+
+def test_csv_verdict_columns() -> None:
+    rows = _csv_rows(render_csv(build_result()))
+    assert COLUMNS[-6:] == ("sl_capability", "shortfall", "rows_unmet_by_evidence", "rows_answered", "rows_open",
+                            "requirement_verdicts")
+    hmi = next(r for r in rows if r["asset"] == "hmi-01")
+    assert hmi["sl_capability"] == "{1 0 0 0 3 1 1}" and hmi["sl_achieved_strict"] == "{0 0 0 0 3 1 0}"
+    assert hmi["shortfall"].startswith("meets SL-T: ") and (hmi["rows_open"], hmi["rows_answered"]) == ("0", "25")
+    eng = {r["check_id"]: r for r in rows if r["asset"] == "eng-ws-02"}
+    pw = eng["linux.pam.password-min-length"]
+    assert pw["requirement_verdicts"] == "CR 1.7: unmet (evidence)"  # the answer on CR 1.7 was overruled
+    assert pw["rows_unmet_by_evidence"] == "15" and pw["rows_open"] == "40" and pw["sl_capability"] == ""
+    assert "1 answered not met" in pw["shortfall"] and "40 requirements await an answer" in pw["shortfall"]
+    assert eng["linux.pkg.pending-updates"]["requirement_verdicts"] == "HDR 3.10: open"  # manual: needs an answer
+    plc = next(r for r in rows if r["asset"] == "plc-03")
+    assert plc["shortfall"] == "" and plc["requirement_verdicts"] == "" and plc["rows_open"] == ""
 
 
 def test_csv_lists_assets_without_checks() -> None:
@@ -204,7 +223,7 @@ def test_markdown_renders_safely(make) -> None:
     document = render_markdown(result)
     parsed = _markdown_html(document)
     assert set(parsed.tags) <= ALLOWED_MD_TAGS, set(parsed.tags) - ALLOWED_MD_TAGS
-    assert parsed.rows and set(parsed.rows) == {11}, "every table row keeps its 11 cells"
+    assert parsed.rows and set(parsed.rows) == {12}, "every table row keeps its 12 cells"
     assert len(parsed.rows) == len(result.assets) + 1
     for asset in result.assets:
         assert f"## {text(asset.id)}" in document
@@ -222,6 +241,37 @@ def test_markdown_content() -> None:
     assert [h[1] for h in headings] == sorted((h[1] for h in headings), key=order.index)
     assert "linux.time.ntp-sync" not in eng  # passes are counted, not listed
     assert "- Remediation: Set \\`PermitRootLogin no\\` in /etc/ssh/sshd\\_config and reload sshd." in eng
+
+
+def test_markdown_keeps_the_three_sources_apart() -> None:
+    from auditor.catalog import load_catalog
+
+    document = render_markdown(build_result())
+    table = document[document.index("| Asset |"):document.index("SL vectors are")]
+    assert ("| `eng-ws-02` | host | control | Below SL-T: 15 requirements unmet by device evidence; 1 answered not met; "
+            "40 requirements await an answer | {2 2 2 1 2 1 2} | {0 0 0 0 0 1 0} | {0 0 0 0 0 1 0} | – | 28 % | 11 | 1 | 40 |"
+            ) in table
+    assert "| `hmi-01` | host | dmz | Meets SL-T: 11 requirements met by device evidence, 25 by answers | " in table
+    assert "| {1 1 1 1 3 1 1} | {0 0 0 0 3 1 0} | {1 0 0 0 3 1 1} |" in table  # SL-A, evidence only, SL-C
+    eng = document[document.index("## eng-ws-02"):document.index("## plc-03")]
+    assert "### 40 requirements open: needs an answer" in eng
+    question = text(load_catalog().get("CR 1.4").question)
+    assert f"- `CR 1.4` Identifier management (FR1, SL 1): {question} Evidence that answers it: " in eng
+    assert ("- `CR 1.3`: answered not met by J. Doe, OT security lead on 2025-11-18 (expires 2026-11-18); "
+            "justification: The shared account 'ops' is still used on this workstation (ticket OPS-1201)") in eng
+    assert ("- `CR 1.7`: answered met by J. Doe, OT security lead on 2025-11-18 (expires 2026-11-18); evidence: Password "
+            "policy PP-2 rev 1 · **overruled: device evidence failed; the answer changes nothing**") in eng
+    assert "· **expired: not counted**" in eng and "**its answer expired**" in eng
+    assert "Levels: SL 1–2 judged with the applied profile's parameters (host-sl2); SL 3 not evaluated: not claimed" in eng
+    hmi = document[document.index("## hmi-01"):document.index("## eng-ws-02")]
+    assert "Product: Acme Automation OperatorStation OS-2200 (firmware 4.2.1)" in hmi
+    assert "- `CR 3.4`: answered met by J. Doe" in hmi  # an answer on a row whose check asked for a person
+    assert "### Vendor capability claims (14; SL-C only, assessor to verify)" in hmi
+    assert "open: needs an answer" not in hmi
+    answers = document[document.index("## Answers (attestations)"):]
+    assert "**overruled** on eng-ws-02/CR 1.7" in answers and "**expired on 2025-10-01, not counted**" in answers
+    for hostile in ANSWER_HOSTILES:  # a person's text is escaped like a device's
+        assert hostile not in document
 
 
 def test_markdown_escaping_helpers() -> None:
@@ -295,6 +345,38 @@ def test_junit_structure_and_mapping() -> None:
     assert {c.get("name"): c for c in suites["plc-03"].findall("testcase")}["sl-target"].find("error") is not None
     props = {p.get("name"): p.get("value") for p in suites["eng-ws-02"].find("properties")}
     assert props["sl_target"] == "{2 2 2 1 2 1 2}" and props["zone"] == "control"
+    assert (props["technical_findings"], props["answered"], props["open"]) == ("15", "2", "40")
+    assert eng["sl-target"].find("failure").get("type") == "sl-target"  # technical findings
+    assert "15 requirements unmet by device evidence" in eng["sl-target"].find("failure").get("message")
+    hmi = {p.get("name"): p.get("value") for p in suites["hmi-01"].find("properties")}
+    assert hmi["sl_capability"] == "{1 0 0 0 3 1 1}" and hmi["shortfall"].startswith("meets SL-T")
+
+
+def test_junit_tells_open_rows_from_technical_failures() -> None:
+    """An asset short only because rows await an answer fails "sl-target" with its own type and message."""
+    from auditor.attestations import AnswerBook
+    from auditor.results import AnswerRef
+    from datetime import date
+
+    unanswered = build_assets(AnswerBook())  # no answers file: hmi-01 has no technical finding, only open rows
+    root = validate_junit(render_junit(result_with(unanswered)))
+    suite = next(s for s in root if s.get("name") == "hmi-01")
+    failure = next(c for c in suite.findall("testcase") if c.get("name") == "sl-target").find("failure")
+    assert failure.get("type") == "sl-target-open"
+    assert failure.get("message").endswith(": no technical finding; 25 requirements await an answer")
+    assert "open (needs an answer): CR 1.3, " in failure.text and "unmet by device evidence" not in failure.text
+    eng = next(s for s in root if s.get("name") == "eng-ws-02")
+    assert next(c for c in eng.findall("testcase") if c.get("name") == "sl-target").find("failure").get("type") == "sl-target"
+    # answered "not met", no technical finding
+    book = build_answers()
+    hmi = unanswered[0]
+    rows = [r.model_copy(update={"verdict": "unmet", "source": "answer", "answer": AnswerRef(
+                entry="answers[9]", answer="not_met", state="counted", attested_by="J. Doe", date=date(2025, 11, 1),
+                justification="no account review")}) if r.id == "CR 1.3" else r for r in hmi.requirements]
+    answered = hmi.model_copy(update={"requirements": rows})
+    suite = validate_junit(render_junit(result_with([answered], book=book)))[0]
+    failure = next(c for c in suite.findall("testcase") if c.get("name") == "sl-target").find("failure")
+    assert failure.get("type") == "sl-target-answered" and "1 answered not met" in failure.get("message")
 
 
 def test_junit_escapes_markup_and_control_characters() -> None:
@@ -352,12 +434,16 @@ def test_oscal_references_resolve() -> None:
     resources = {r["uuid"] for r in document["back-matter"]["resources"]}
     assert document["import-ap"]["href"][1:] in resources
     controls = {c["control-id"] for c in result["reviewed-controls"]["control-selections"][0]["include-controls"]}
+    parties = {p["uuid"] for p in document["metadata"]["parties"]}
     for obs in result["observations"]:
         assert {s["subject-uuid"] for s in obs["subjects"]} <= items
-        assert {a["actor-uuid"] for o in obs["origins"] for a in o["actors"]} <= components
+        actors = [a for o in obs["origins"] for a in o["actors"]]
+        assert {a["actor-uuid"] for a in actors if a["type"] == "tool"} <= components
+        assert {a["actor-uuid"] for a in actors if a["type"] == "party"} <= parties
         for evidence in obs.get("relevant-evidence", []):
-            assert evidence["href"][1:] in resources
+            assert "href" not in evidence or evidence["href"][1:] in resources or evidence["href"].startswith("https://")
     for finding in result["findings"]:
+        assert {a["actor-uuid"] for o in finding["origins"] for a in o["actors"]} <= components | parties
         assert finding["target"]["target-id"] in controls
         assert {r["observation-uuid"] for r in finding.get("related-observations", [])} <= observations
         assert {r["risk-uuid"] for r in finding.get("related-risks", [])} <= risks
@@ -368,22 +454,78 @@ def test_oscal_references_resolve() -> None:
 def test_oscal_mapping_of_statuses() -> None:
     source = build_result()
     result = build_oscal(source)["assessment-results"]["results"][0]
-    assert len(result["observations"]) == sum(len(a.results) for a in source.assets)
+    checks = [o for o in result["observations"] if o["methods"] == ["TEST"]]
+    assert len(checks) == sum(len(a.results) for a in source.assets)
+    answers = [o for o in result["observations"] if o["methods"] != ["TEST"]]
+    assert len(answers) == sum((r.answer is not None) + (r.claim is not None)
+                               for a in source.assets if a.status == "assessed" for r in a.requirements)
     expected_findings = sum(1 for a in source.assets for r in a.requirements if r.sl <= a.sl_target[r.fr])
     assert len(result["findings"]) == expected_findings
     for finding in result["findings"]:
         props = {p["name"]: p["value"] for p in finding["props"]}
-        status = finding["target"].get("status", {}).get("state")
-        expected = {"passed": "satisfied", "failed": "not-satisfied", "error": "not-satisfied"}.get(props["requirement-status"])
-        assert status == expected, (finding["title"], props)
-        if props["requirement-status"] in ("not_assessed", "manual"):
-            assert "remarks" in finding and "status" not in finding["target"]  # never shown as satisfied
+        status = finding["target"].get("status", {})
+        expected = {"met": "satisfied", "unmet": "not-satisfied", "open": "not-satisfied"}.get(props["verdict"])
+        assert status.get("state") == expected, (finding["title"], props)
+        if props["verdict"] == "open":  # never shown as satisfied; the remark says an answer is needed
+            assert status["reason"] == "other" and "needs an answer" in status["remarks"]
+            assert "Open: needs an answer." in finding["remarks"] and "\nQuestion: " in finding["remarks"]
+        if props["verdict"] == "not_applicable":
+            assert finding["target"]["implementation-status"] == {"state": "not-applicable"}
+        actor = finding["origins"][0]["actors"][0]["type"]
+        assert actor == ("party" if props["verdict-source"] == "answer" else "tool"), finding["title"]
     risks = {r["title"]: r for r in result["risks"]}
     assert risks["The host firewall drops unsolicited inbound traffic on eng-ws-02"]["status"] == "open"
     assert risks["USB mass storage is disabled on eng-ws-02"]["status"] == "deviation-approved"
     items = {p["value"]: i for i in result["local-definitions"]["inventory-items"] for p in i["props"] if p["name"] == "asset-id"}
     eng = {p["name"]: p["value"] for p in items["eng-ws-02"]["props"]}
     assert eng["sl-target"] == "{2 2 2 1 2 1 2}" and eng["meets-target"] == "false" and eng["ipv4-address"] == "10.10.1.22"
+    assert (eng["rows-unmet-by-evidence"], eng["rows-open"]) == ("15", "40")
+    hmi = {p["name"]: p["value"] for p in items["hmi-01"]["props"]}
+    assert hmi["sl-capability"] == "{1 0 0 0 3 1 1}" and hmi["product-vendor"] == "Acme Automation"
+
+
+def test_oscal_attestations_are_observations_by_their_party() -> None:
+    document = build_oscal(build_result())["assessment-results"]
+    parties = {p["uuid"]: p for p in document["metadata"]["parties"]}
+    assert {(p["name"], p["type"]) for p in parties.values()} == {
+        ("J. Doe, OT security lead", "person"), ("K. Lee, IT security", "person"),
+        ("M. Smith <img src=x onerror=alert('by')>", "person"), ("Acme Automation PSIRT", "organization")}
+    result = document["results"][0]
+    tool = result["local-definitions"]["components"][0]["uuid"]
+
+    def observation(title: str) -> dict:
+        return next(o for o in result["observations"] if o["title"].startswith(title))
+
+    def props(obs: dict) -> dict:
+        return {p["name"]: p["value"] for p in obs["props"]}
+
+    answered = observation("CR 1.3 on hmi-01: answered met by J. Doe")
+    actor = answered["origins"][0]["actors"][0]
+    assert actor["type"] == "party" and parties[actor["actor-uuid"]]["name"] == "J. Doe, OT security lead"
+    assert actor["actor-uuid"] != tool
+    assert answered["methods"] == ["EXAMINE"] and props(answered)["answer-state"] == "counted"
+    assert answered["collected"] == "2025-11-18T00:00:00+00:00" and answered["expires"] == "2026-11-18T00:00:00+00:00"
+    evidence = answered["relevant-evidence"]
+    assert evidence[0] == {"description": "document or record: Hardening checklist HC-7 rev 4, item CR 1.3"}
+    resource = next(r for r in document["back-matter"]["resources"] if r["uuid"] == evidence[1]["href"][1:])
+    assert resource["rlinks"][0]["hashes"][0]["algorithm"] == "SHA-256"
+    not_met = observation("CR 1.3 on eng-ws-02: answered not met")
+    assert not_met["methods"] == ["INTERVIEW"] and not_met["types"] == ["finding"]  # no evidence: a person's word
+    overruled = observation("CR 1.7 on eng-ws-02: answered met")
+    assert props(overruled)["answer-state"] == "overruled"
+    assert "Device evidence failed; the answer changes nothing." in overruled["remarks"]
+    assert props(observation("CR 1.2 on eng-ws-02: answered met"))["answer-state"] == "expired"
+    claim = observation("CR 1.3 on hmi-01: claimed met by Acme Automation PSIRT")
+    assert parties[claim["origins"][0]["actors"][0]["actor-uuid"]]["type"] == "organization"
+    assert props(claim)["capability-claim"] == "true" and "assessor to verify" in claim["remarks"]
+    hostile = observation("CR 7.3 on eng-ws-02: answered met")
+    assert hostile["relevant-evidence"][1]["href"] == "https://backup.invalid/jobs?id=7&view=%3Cb%3E"
+    for obs in result["observations"]:  # device evidence keeps the tool as its origin
+        if obs["methods"] == ["TEST"]:
+            assert obs["origins"] == [{"actors": [{"type": "tool", "actor-uuid": tool}]}]
+    finding = next(f for f in result["findings"] if f["title"] == "CR 1.7 on eng-ws-02: Unmet (evidence)")
+    assert overruled["uuid"] in {r["observation-uuid"] for r in finding["related-observations"]}
+    assert "the answer changes nothing" in finding["remarks"]
 
 
 def test_oscal_ids_are_stable_and_tokens_valid() -> None:

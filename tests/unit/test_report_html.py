@@ -1,8 +1,9 @@
 """report.html beyond the basics of test_reports.py: zones, heat map, radar charts, filters, CSP, print mode,
-and the hook for a history partial. (The real-browser behaviour is in tests/integration/test_report_browser.py.)"""
+the hook for a history partial, and the three sources of a row verdict (device evidence, answer, open). (The real-browser behaviour is in tests/integration/test_report_browser.py.)"""
 
 from __future__ import annotations
 
+import html
 import re
 from html.parser import HTMLParser
 
@@ -13,7 +14,8 @@ import reports.html as html_module
 from auditor.results import ScanResult
 from reports.common import check_frs
 from reports.html import content_security_policy, filter_script, render_html, script_hash
-from result_fixture import HOSTILE_TEMPLATE, HOSTILES, build_evidence, build_result
+from auditor.catalog import load_catalog
+from result_fixture import ANSWER_HOSTILES, HOSTILE_TEMPLATE, HOSTILES, build_evidence, build_result, result_with
 
 
 class _Elements(HTMLParser):
@@ -148,3 +150,123 @@ def test_print_mode_has_a_cover_and_no_script(result: ScanResult) -> None:
 
 def test_requirement_rows_carry_their_fr(document: str) -> None:
     assert re.search(r'<td class="mono" data-fr="FR2">CR 2\.11 RE1</td>', document)
+
+
+# --------------------------------------------------------------------------- device evidence, answers, open
+
+
+def _asset_section(document: str, asset_id: str) -> str:
+    start = document.index(f'<h2 data-asset="{asset_id}"')
+    end = document.find('<section class="asset"', start)
+    return document[start:end if end != -1 else document.index('<section class="block answers-section"')]
+
+
+def _row(section: str, req_id: str) -> str:
+    match = re.search(r'<tr class="rq-\w+ src-\w+">\s*<td class="mono" data-fr="FR\d">' + re.escape(req_id)
+                      + r"</td>(.*?)</tr>", section, re.S)
+    assert match, req_id
+    return match.group(1)
+
+
+def _text(fragment: str) -> str:
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", fragment)).strip())
+
+
+def test_figures_show_the_verdict_beside_device_evidence_only(document: str) -> None:
+    hmi = _asset_section(document, "hmi-01")
+    figures = _text(hmi[hmi.index('<table class="figures">'):hmi.index("</table>", hmi.index('<table class="figures">'))])
+    assert "Verdict Meets SL-T meets SL-T: 11 requirements met by device evidence, 25 by answers" in figures
+    assert "SL-A {1 1 1 1 3 1 1}" in figures and "SL-A, device evidence only {0 0 0 0 3 1 0}" in figures
+    assert "SL-C (device evidence and vendor claims) {1 0 0 0 3 1 1}" in figures
+    assert "11 met by device evidence" in figures and "24 met by answers" in figures and "1 not applicable" in figures
+    assert "SL 1 judged with the applied profile's parameters (host-sl1)" in figures
+    assert "SL 2 judged with host-sl2 parameters (1 row judged differently there)" in figures
+    assert "SL 4 not evaluated: not claimed" in figures
+    assert "Product Acme Automation OperatorStation OS-2200, firmware 4.2.1" in figures
+    eng = _asset_section(document, "eng-ws-02")
+    figures = _text(eng[eng.index('<table class="figures">'):eng.index("</table>", eng.index('<table class="figures">'))])
+    assert ("Verdict Below SL-T 15 requirements unmet by device evidence; 1 answered not met; "
+            "40 requirements await an answer") in figures
+    assert "SL 3 not evaluated: not claimed" in figures and "SL-C" not in figures  # no vendor claims, no SL-C
+    heat = re.search(r'<tr data-asset="eng-ws-02" data-zone="control">(.*?)</tr>', document, re.S).group(1)
+    assert "40 requirements await an answer" in heat
+
+
+def test_open_row_shows_the_question(document: str) -> None:
+    eng = _asset_section(document, "eng-ws-02")
+    row = _row(eng, "CR 1.4")
+    requirement = load_catalog().get("CR 1.4")
+    assert '<span class="badge b-open">Open</span>' in row
+    assert '<strong class="open-label">open: needs an answer</strong>' in row
+    assert f'<p class="question">{requirement.question}</p>' in row
+    assert requirement.answer_evidence in row
+    assert '<span class="badge b-not_assessed">Not assessed</span>' in row  # what device evidence said, apart
+    expired = _row(eng, "CR 1.2")  # an expired answer leaves the row open, and says so
+    assert "open: needs an answer (its answer expired on 2025-10-01)" in expired
+    assert "answered met by K. Lee, IT security on 2024-10-01 (expired 2025-10-01)" in expired
+    assert '<span class="an-note an-note-expired">expired: not counted</span>' in expired
+
+
+def test_answered_row_shows_who_when_and_on_what(document: str) -> None:
+    hmi = _asset_section(document, "hmi-01")
+    row = _row(hmi, "CR 1.3")
+    assert '<span class="badge b-met">Met</span>' in row
+    assert "answered met by J. Doe, OT security lead on 2025-11-18 (expires 2026-11-18)" in row
+    assert "Hardening checklist HC-7 rev 4, item CR 1.3" in row and "evidence/hmi-01-checklist.pdf (sha256 3f0a6c1e9b2d…)" in row
+    assert "claimed met by Acme Automation PSIRT on 2025-10-01" in row and "assessor to verify" in row
+    manual = _row(hmi, "CR 3.4")  # a check asked for a person; the answer decided it
+    assert "answered met by J. Doe" in manual and '<span class="badge b-manual">Manual</span>' in manual
+    evidence = _row(hmi, "CR 1.1")
+    assert '<span class="src-label">device evidence</span>' in evidence and "device evidence met the row too" in evidence
+    assert 'href="#a1-c' in evidence  # the check behind it is linked
+    not_applicable = _row(hmi, "CR 2.2")
+    assert "answered not applicable by J. Doe" in not_applicable and "no wireless interface" in not_applicable
+
+
+def test_overruled_answer_is_flagged(document: str) -> None:
+    eng = _asset_section(document, "eng-ws-02")
+    row = _row(eng, "CR 1.7")
+    assert '<span class="badge b-unmet">Unmet</span>' in row and '<span class="src-label">device evidence</span>' in row
+    assert '<span class="an-note an-note-overruled">device evidence failed; the answer changes nothing</span>' in row
+    not_met = _row(eng, "CR 1.3")
+    assert '<span class="badge b-unmet">Unmet</span>' in not_met and "answered not met by J. Doe" in not_met
+    answers = document[document.index('<section class="block answers-section" id="answers">'):]
+    assert "From <code>answers.yaml</code>: 30 site answers and 19 vendor capability claims." in answers
+    overruled = re.search(r'<tr class="an-row an-current an-overruled">(.*?)</tr>', answers, re.S).group(1)
+    assert "answers[45] (CR 1.7)" in overruled
+    assert "device evidence failed; the answer changes nothing: eng-ws-02/CR 1.7" in _text(overruled)
+    expired = re.search(r'<tr class="an-row an-expired">(.*?)</tr>', answers, re.S).group(1)
+    assert "expired: not counted" in expired and "would decide: eng-ws-02/CR 1.2" in _text(expired)
+    assert "Vendor capability claims (SL-C only, assessor to verify)" in answers
+    assert 'href="#answers"' in document
+
+
+def test_hostile_answers_are_escaped(document: str) -> None:
+    for hostile in ANSWER_HOSTILES:
+        assert hostile not in document
+    assert "M. Smith &lt;img src=x onerror=alert(&#39;by&#39;)&gt;" in document
+    assert "&lt;script&gt;alert(&#39;justification&#39;)&lt;/script&gt; nightly backups" in document
+    assert "&#34;&gt;&lt;svg onload=alert(&#39;evidence&#39;)&gt;" in document
+    parsed = _elements(document)
+    assert "img" not in {tag for tag, _ in parsed.elements}
+    assert all(not name.lower().startswith("on") for _, attrs in parsed.elements for name in attrs)
+    assert document.lower().count("<script") == 1  # only the report's own filter script
+    text = _text(re.sub(r"<script>.*?</script>", "", document, flags=re.S))
+    for hostile in ANSWER_HOSTILES:  # ... and shown as text
+        assert hostile in text
+
+
+def test_without_answers_file(result: ScanResult) -> None:
+    document = render_html(result.model_copy(update={"attestations": [], "attestations_source": None}), checks={})
+    answers = document[document.index('id="answers"'):]
+    assert "No answers file was applied to this result" in answers and "iacs-audit questionnaire" in answers
+    assert "no answers file applied" in document
+
+
+def test_print_mode_keeps_answers_and_questions(result: ScanResult) -> None:
+    document = render_html(result, checks={}, print_mode=True, cover={"site": result.site, "date": "2025-11-20",
+                                                                      "profile": result.profile, "operator": None,
+                                                                      "tool": "iacs-auditor 0.1.0"})
+    assert "answers.yaml (49 entries)" in document and "40 requirements await an answer" in document
+    assert '<section class="block answers-section" id="answers">' in document
+    assert load_catalog().get("CR 1.4").question.replace("'", "&#39;") in document
