@@ -8,10 +8,10 @@ import pytest
 from system_evidence import DISTROS, recorded, recorded_host
 
 from auditor.facts import CommandOutput
-from checks.linux import audit
-from checks.linux.audit import (parse_audit_rule, parse_audit_rules, parse_audit_status, parse_logging,
-                                parse_time_sources, parse_tracking, rsyslog_forwards, syslog_ng_forwards)
-from checks.linux.parsing import parse_files
+from checks.linux.facts.audit import parse_audit_rule, parse_audit_rules, parse_audit_status
+from checks.linux.facts.logs import parse_logging, rsyslog_forwards, syslog_ng_forwards
+from checks.linux.facts.parsing import parse_files
+from checks.linux.facts.timesync import CHRONY_TRACKING, TIMEDATE, parse_time_sources, parse_tracking
 
 FULL_RULES = """-w /etc/ssh/sshd_config -p wa -k sshd
 -a always,exit -F arch=b64 -S mount -F auid>=1000 -F auid!=-1 -F key=mounts
@@ -266,7 +266,7 @@ def test_time_synchronized_no_service_and_unknown() -> None:
     ev.replace("timedatectl", "NTPSynchronized=yes", "NTPSynchronized=no").replace("timedatectl", "NTP=yes", "NTP=no")
     assert "NTP=no" in ev.check("linux.time.synchronized").reason
     ev = recorded_host("debian12")
-    ev.out(audit.TIMEDATE, "Unknown operation show.\n", 1).out(audit.CHRONY_TRACKING, "506 Cannot talk to daemon\n", 1)
+    ev.out(TIMEDATE, "Unknown operation show.\n", 1).out(CHRONY_TRACKING, "506 Cannot talk to daemon\n", 1)
     assert ev.check("linux.time.synchronized").status == "manual"
 
 
