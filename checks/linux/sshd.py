@@ -23,6 +23,7 @@ RELOAD = ("Validate with 'sshd -t' and reload: Debian/Ubuntu 'systemctl reload s
 
 
 def observe(config: SshdConfig, **values: Any) -> dict[str, Any]:
+    """``values`` plus where the configuration came from (:meth:`SshdConfig.basis`), for an observation."""
     return {**values, **config.basis()}
 
 

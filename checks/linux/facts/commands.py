@@ -35,10 +35,12 @@ ROOT_HINT = "needs root: allow the audit user 'sudo -n' for this read-only comma
 
 
 def first_line(text: str) -> str:
+    """The first line of ``text`` (at most 200 characters), for messages."""
     return (text.strip().splitlines() or [""])[0][:200]
 
 
 def first_message(text: str) -> str:
+    """The first line that is neither a ``NOTE:`` nor indented (at most 200 characters), for messages."""
     lines = [line for line in text.strip().splitlines() if line.strip() and not line.startswith(("NOTE:", " "))]
     return lines[0][:200] if lines else ""
 
@@ -52,6 +54,7 @@ def optional_output(ev: FactEvidence, request: EvidenceRequest) -> CommandOutput
 
 
 def command_state(out: CommandOutput) -> tuple[str, str]:
+    """``(state, detail)``: ``ok``, ``absent`` (not installed), ``needs-root`` or ``failed`` (as :func:`tool_state`)."""
     first = (out.stdout.strip().splitlines() or [""])[0][:200]
     if tool_absent(out):
         return "absent", first

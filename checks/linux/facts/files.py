@@ -1,4 +1,4 @@
-"""The *system* reads shared by the audit, integrity, network and hardening facts.
+"""The *system* reads shared by the facts of every Linux check but sshd, accounts, PAM and sudo.
 
 Each is sent once per host whatever checks are selected:
 
@@ -138,6 +138,7 @@ def files_of(ev: FactEvidence) -> dict[str, FileRead]:
 
 
 def files_from(evidence: FactEvidence, req: Any, what: str) -> dict[str, FileRead]:
+    """The ``head -v`` dump of ``req`` as ``{path: FileRead}``; ``what`` names it in the errors."""
     out = evidence.command(req)
     if out.exit_code == 127 and "==>" not in out.stdout:
         raise FactUnavailable(f"{what}: command not found on the target ({out.stdout.strip()[:120]})")

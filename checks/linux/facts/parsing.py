@@ -89,10 +89,12 @@ def key_values(text: str, *, separator: str | None = None, lower_keys: bool = Tr
 
 
 def strip_comments(text: str, marker: str = "#") -> str:
+    """``text`` without what follows ``marker`` on each line."""
     return "\n".join(line.split(marker, 1)[0] for line in text.splitlines())
 
 
 def to_int(value: Any) -> int | None:
+    """``value`` as an integer, or None when it is not one."""
     try:
         return int(str(value).strip())
     except (TypeError, ValueError):
@@ -100,6 +102,7 @@ def to_int(value: Any) -> int | None:
 
 
 def int_or(value: Any, default: int) -> int:
+    """``value`` as an integer, or ``default`` when it is not one."""
     try:
         return int(str(value).strip())
     except (TypeError, ValueError):

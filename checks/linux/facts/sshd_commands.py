@@ -1,4 +1,5 @@
-"""The sshd commands (built from small documented pieces) and the sections of their output.
+"""The sshd requests: two commands (built from small documented pieces) and the sections of their output,
+the session info and the KEXINIT the connector records.
 
 The strings are the requests' identity: simulator fixtures copy them verbatim. Both commands are
 strictly read-only; ``ps`` lines are filtered on the target so that the command lines of unrelated

@@ -1,4 +1,6 @@
-"""Evidence builders for the Linux *system* checks (audit, integrity, network, hardening, inventory).
+"""Evidence builders for the Linux *system* checks (every Linux check but sshd, accounts, PAM and sudo:
+their requests are those of checks/linux/facts/files.py, systemd.py, packages.py, system.py, filesystem.py,
+audit.py, timesync.py, firewall.py and network.py).
 
 ``SystemEvidence().out(REQUEST, "output", exit_code)`` records what a command printed;
 ``.fact(name)`` runs one fact parser through :class:`auditor.facts.FactEvidence` exactly as the
@@ -6,8 +8,8 @@ engine does, and ``.check(check_id, **params)`` parses every fact the check need
 (parser/check failures become ``error`` verdicts, as in :func:`auditor.evaluate.run_check`).
 
 ``recorded_host(distro)`` loads every recorded output of ``recorded/<distro>/`` for the system
-requests (module-prefixed files: ``audit_*``, ``integrity_*``, ``network_*``, ``hardening_*``,
-``inventory_*``), with the exit codes the real commands give; ``sudo=False`` swaps in what a plain
+requests (files prefixed with the pack's former module names: ``audit_*``, ``integrity_*``, ``network_*``,
+``hardening_*``, ``inventory_*``), with the exit codes the real commands give; ``sudo=False`` swaps in what a plain
 user sees for the root-only reads. ``fixture_host(name)`` does the same from the SSH simulator's
 ``system.yaml`` fixtures, so tests also prove the fixtures give the verdicts they are meant to.
 

@@ -1,4 +1,6 @@
-"""checks/linux/accounts.py: passwd/login.defs, shadow summary, PAM stacks, sudoers, useradd -D and every check.
+"""linux.accounts.*, linux.pam.*, linux.sudo.* (checks/linux/accounts.py, pam.py, sudo.py) and their evidence
+(checks/linux/facts/accounts.py, pam.py, sudoers.py): passwd/login.defs, shadow summary, PAM stacks, sudoers,
+useradd -D.
 
 Recorded outputs: Debian 12 (real, stock: no pwquality/faillock), Ubuntu 22.04 (hardened HMI: pwquality,
 pwhistory, faillock; cloud-init's NOPASSWD rule), RHEL 9 (authselect sssd profile with-faillock,

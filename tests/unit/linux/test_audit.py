@@ -1,6 +1,7 @@
-"""checks/linux/audit.py: auditd, audit rules, audit storage, log protection and forwarding,
-journald persistence, time synchronisation and authentication, on Debian 12 / Ubuntu 22.04 / RHEL 9
-outputs (tests/unit/linux/recorded/*/audit_*), variants of them, and garbage."""
+"""linux.audit.*, linux.log.*, linux.time.* (checks/linux/audit.py, log.py, time.py) and their evidence
+(checks/linux/facts/audit.py, logs.py, timesync.py): auditd, audit rules, audit storage, log protection and
+forwarding, journald persistence, time synchronisation and authentication, on Debian 12 / Ubuntu 22.04 /
+RHEL 9 outputs (tests/unit/linux/recorded/*/audit_*), variants of them, and garbage."""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
-"""checks/linux/hardening.py: USB storage, core dumps, world-writable files, disk encryption, login
-banners, TMOUT, backups and critical file permissions, on Debian 12 / Ubuntu 22.04 / RHEL 9 outputs
-(tests/unit/linux/recorded/*/hardening_*), variants of them, and garbage."""
+"""linux.usb/coredump/files/disk/banner/session/backup.* (checks/linux/usb.py, coredump.py, files.py,
+disk.py, banner.py, session.py, backup.py; evidence in checks/linux/facts/system.py, filesystem.py): USB
+storage, core dumps, world-writable files, disk encryption, login banners, TMOUT, backups and critical file
+permissions, on Debian 12 / Ubuntu 22.04 / RHEL 9 outputs (tests/unit/linux/recorded/*/hardening_*),
+variants of them, and garbage."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""checks/linux/inventory.py: shared system reads (units, packages, stat, OS identity) and the
-inventory checks (os-release, packages, reboot-pending), plus pack-wide properties of the system
-checks (command count, FR coverage, metadata, simulator fixtures, garbage input).
+"""The shared system reads (checks/linux/facts/files.py, systemd.py, packages.py, system.py: units,
+packages, stat, OS identity) and the inventory checks (checks/linux/inventory.py: os-release, packages;
+checks/linux/updates.py: reboot-pending), plus pack-wide properties of the system checks (command count,
+FR coverage, metadata, simulator fixtures, garbage input).
 
 Named test_host_inventory.py because tests/unit/test_inventory.py (the core inventory) exists and
 pytest's default import mode needs unique basenames.

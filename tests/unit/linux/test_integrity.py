@@ -1,6 +1,8 @@
-"""checks/linux/integrity.py: FIM, malware protection, pending security updates (cached metadata),
-package signature policy, Secure Boot, MAC and kernel self-protection, on Debian 12 / Ubuntu 22.04 /
-RHEL 9 outputs (tests/unit/linux/recorded/*/integrity_*), variants of them, and garbage."""
+"""linux.fim/malware/updates/packages/boot/mac/kernel.* (checks/linux/fim.py, malware.py, updates.py,
+packages.py, boot.py, mac.py, kernel.py; evidence in checks/linux/facts/packages.py, system.py): FIM,
+malware protection, pending security updates (cached metadata), package signature policy, Secure Boot,
+MAC and kernel self-protection, on Debian 12 / Ubuntu 22.04 / RHEL 9 outputs
+(tests/unit/linux/recorded/*/integrity_*), variants of them, and garbage."""
 
 from __future__ import annotations
 

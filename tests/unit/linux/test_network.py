@@ -1,6 +1,8 @@
-"""checks/linux/network.py: host firewall (nft, iptables/ip6tables, ufw/firewalld/nftables config),
-IP forwarding, network kernel parameters, listening services and clear-text services, on Debian 12 /
-Ubuntu 22.04 / RHEL 9 outputs (tests/unit/linux/recorded/*/network_*), variants, and garbage."""
+"""linux.firewall.*, linux.network.*, linux.services.* (checks/linux/firewall.py, network.py, services.py;
+evidence in checks/linux/facts/firewall.py, network.py, system.py): host firewall (nft, iptables/ip6tables,
+ufw/firewalld/nftables config), IP forwarding, network kernel parameters, listening services and
+clear-text services, on Debian 12 / Ubuntu 22.04 / RHEL 9 outputs (tests/unit/linux/recorded/*/network_*),
+variants, and garbage."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""checks/linux/sshd.py: instance selection, OpenSSH config semantics, the shell commands, every check.
+"""linux.sshd.* (checks/linux/sshd.py, sshd_crypto.py, sshd_session.py) and its evidence
+(checks/linux/facts/sshd.py, sshd_commands.py, openssh.py): instance selection, OpenSSH config semantics,
+the shell commands, every check.
 
 Recorded outputs (tests/unit/linux/recorded/<distro>/) are the two sshd commands' outputs on Debian 12
 (OpenSSH 9.2p1, real), Ubuntu 22.04 (8.9p1, hardened cloud image) and RHEL 9 (8.7p1 with crypto-policies;
