@@ -50,7 +50,8 @@ from tests.support.real_sshd import RealSshd, weak_and_hardened
 REQUIRED = ["linux.sshd.permit-root-login", "linux.sshd.password-authentication", "linux.sshd.weak-crypto",
             "linux.sshd.max-auth-tries", "linux.sshd.banner", "linux.sshd.login-grace-time", "linux.sshd.idle-timeout"]
 OBSERVABLE_FROM_OUTSIDE = ["linux.sshd.password-authentication", "linux.sshd.weak-crypto", "linux.sshd.banner"]
-PACKS = ("checks.linux.sshd", "checks.linux.accounts")
+PACKS = ("checks.linux.sshd", "checks.linux.sshd_crypto", "checks.linux.sshd_session", "checks.linux.accounts",
+         "checks.linux.pam", "checks.linux.sudo")
 SUDOERS_DROPIN = Path("/etc/sudoers.d/zz-iacs-linux-real-sshd-test")
 
 

@@ -75,7 +75,8 @@ def _item(key_request: EvidenceRequest, response: str, encoding: str = "text", e
 
 
 def test_snapshot_from_real_parsers_and_custom_snapshotter() -> None:
-    from checks.linux.network import LISTENERS, SESSION_INFO
+    from checks.linux.facts.network import LISTENERS
+    from checks.linux.facts.sshd_commands import SESSION_INFO
 
     listeners = ("Netid State  Recv-Q Send-Q Local Address:Port Peer Address:Port\n"
                  "tcp   LISTEN 0      128          0.0.0.0:22        0.0.0.0:*\n"

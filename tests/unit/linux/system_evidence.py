@@ -1,4 +1,6 @@
-"""Evidence builders for the Linux *system* checks (audit, integrity, network, hardening, inventory).
+"""Evidence builders for the Linux *system* checks (every Linux check but sshd, accounts, PAM and sudo:
+their requests are those of checks/linux/facts/files.py, systemd.py, packages.py, system.py, filesystem.py,
+audit.py, timesync.py, firewall.py and network.py).
 
 ``SystemEvidence().out(REQUEST, "output", exit_code)`` records what a command printed;
 ``.fact(name)`` runs one fact parser through :class:`auditor.facts.FactEvidence` exactly as the
@@ -6,8 +8,8 @@ engine does, and ``.check(check_id, **params)`` parses every fact the check need
 (parser/check failures become ``error`` verdicts, as in :func:`auditor.evaluate.run_check`).
 
 ``recorded_host(distro)`` loads every recorded output of ``recorded/<distro>/`` for the system
-requests (module-prefixed files: ``audit_*``, ``integrity_*``, ``network_*``, ``hardening_*``,
-``inventory_*``), with the exit codes the real commands give; ``sudo=False`` swaps in what a plain
+requests (files prefixed with the pack's former module names: ``audit_*``, ``integrity_*``, ``network_*``,
+``hardening_*``, ``inventory_*``), with the exit codes the real commands give; ``sudo=False`` swaps in what a plain
 user sees for the root-only reads. ``fixture_host(name)`` does the same from the SSH simulator's
 ``system.yaml`` fixtures, so tests also prove the fixtures give the verdicts they are meant to.
 
@@ -40,7 +42,16 @@ from auditor.registry import REGISTRY
 from auditor.verdicts import Verdict, error
 
 import checks.linux  # noqa: F401  (registers the pack)
-from checks.linux import audit, hardening, integrity, inventory, network
+from checks.linux.facts.audit import AUDIT_RULES, AUDIT_STATUS
+from checks.linux.facts.files import FILES, STAT, sysctl_path
+from checks.linux.facts.filesystem import BLOCK_DEVICES, WORLD_WRITABLE
+from checks.linux.facts.firewall import IPTABLES_RULES, NFT_RULESET
+from checks.linux.facts.network import LISTENERS
+from checks.linux.facts.packages import APT_SIMULATE, DNF_CHECK_UPDATE, DNF_SECURITY, DPKG, RPM
+from checks.linux.facts.sshd_commands import SESSION_INFO
+from checks.linux.facts.system import SECURE_BOOT
+from checks.linux.facts.systemd import UNITS
+from checks.linux.facts.timesync import CHRONY_TRACKING, TIMEDATE
 
 RECORDED = Path(__file__).resolve().parent / "recorded"
 FIXTURES = Path(__file__).resolve().parents[3] / "simulators" / "ssh" / "fixtures"
@@ -48,14 +59,12 @@ DISTROS = ("debian12", "ubuntu2204", "rhel9")
 
 #: every command the system modules send, and the recorded file that answers it
 SYSTEM_REQUESTS: dict[str, EvidenceRequest] = {
-    "files": inventory.FILES, "stat": inventory.STAT, "units": inventory.UNITS, "dpkg": inventory.DPKG,
-    "rpm": inventory.RPM, "auditctl_s": audit.AUDIT_STATUS, "auditctl_l": audit.AUDIT_RULES,
-    "timedatectl": audit.TIMEDATE, "chronyc": audit.CHRONY_TRACKING, "apt": integrity.APT_SIMULATE,
-    "dnf_check": integrity.DNF_CHECK_UPDATE, "dnf_security": integrity.DNF_SECURITY,
-    "secureboot": integrity.SECURE_BOOT, "nft": network.NFT_RULESET, "iptables": network.IPTABLES_RULES,
-    "ss": network.LISTENERS, "find": hardening.WORLD_WRITABLE, "lsblk": hardening.BLOCK_DEVICES,
+    "files": FILES, "stat": STAT, "units": UNITS, "dpkg": DPKG, "rpm": RPM, "auditctl_s": AUDIT_STATUS,
+    "auditctl_l": AUDIT_RULES, "timedatectl": TIMEDATE, "chronyc": CHRONY_TRACKING, "apt": APT_SIMULATE,
+    "dnf_check": DNF_CHECK_UPDATE, "dnf_security": DNF_SECURITY, "secureboot": SECURE_BOOT, "nft": NFT_RULESET,
+    "iptables": IPTABLES_RULES, "ss": LISTENERS, "find": WORLD_WRITABLE, "lsblk": BLOCK_DEVICES,
 }
-SESSION = network.SESSION_INFO
+SESSION = SESSION_INFO
 
 _RECORDED_FILES = {
     "stat": "inventory_stat.txt", "units": "inventory_units.txt", "dpkg": "inventory_dpkg.txt",
@@ -147,18 +156,18 @@ class SystemEvidence:
     def set_file(self, path: str, content: str | None, error: str = "No such file or directory") -> "SystemEvidence":
         """Override one file of the FILES dump (``None``: head could not open it). Later sections win."""
         if content is None:
-            self._append(inventory.FILES, f"head: cannot open '{path}' for reading: {error}\n")
+            self._append(FILES, f"head: cannot open '{path}' for reading: {error}\n")
         else:
-            self._append(inventory.FILES, f"\n==> {path} <==\n{content}")
+            self._append(FILES, f"\n==> {path} <==\n{content}")
         return self
 
     def set_sysctl(self, key: str, value: Any) -> "SystemEvidence":
-        return self.set_file(inventory.sysctl_path(key), f"{value}\n")
+        return self.set_file(sysctl_path(key), f"{value}\n")
 
     def set_stat(self, path: str, mode: str, owner: str = "root", group: str = "root", kind: str = "regular file",
                  mtime: int = 1718000000) -> "SystemEvidence":
         """Add or override one ``stat`` line (later lines win)."""
-        self._append(inventory.STAT, f"{mtime}|{mode}|{owner}|{group}|{kind}|{path}\n")
+        self._append(STAT, f"{mtime}|{mode}|{owner}|{group}|{kind}|{path}\n")
         return self
 
     def fact(self, name: str) -> Any:
@@ -188,7 +197,7 @@ def recorded_host(distro: str, *, sudo: bool = True) -> SystemEvidence:
         path = nosudo if (not sudo and nosudo.exists()) else folder / f"{module}_files.txt"
         files.append(path.read_text())
     text = "".join(f if f.endswith("\n") else f + "\n" for f in files)
-    ev.out(inventory.FILES, text, exit_code_for("files", text), sudo=sudo)
+    ev.out(FILES, text, exit_code_for("files", text), sudo=sudo)
     for kind, name in _RECORDED_FILES.items():
         req = SYSTEM_REQUESTS[kind]
         path = folder / name

@@ -1,4 +1,6 @@
-"""checks/linux/accounts.py: passwd/login.defs, shadow summary, PAM stacks, sudoers, useradd -D and every check.
+"""linux.accounts.*, linux.pam.*, linux.sudo.* (checks/linux/accounts.py, pam.py, sudo.py) and their evidence
+(checks/linux/facts/accounts.py, pam.py, sudoers.py): passwd/login.defs, shadow summary, PAM stacks, sudoers,
+useradd -D.
 
 Recorded outputs: Debian 12 (real, stock: no pwquality/faillock), Ubuntu 22.04 (hardened HMI: pwquality,
 pwhistory, faillock; cloud-init's NOPASSWD rule), RHEL 9 (authselect sssd profile with-faillock,
@@ -19,8 +21,11 @@ import yaml
 
 from auditor.facts import FactParseError, FactUnavailable
 from auditor.registry import REGISTRY
-from checks.linux import accounts as a
-from checks.linux import sshd as s
+from checks.linux.facts.accounts import ACCOUNT_FILES, SHADOW_SUMMARY, USERADD_DEFAULTS
+from checks.linux.facts.optional import Missing
+from checks.linux.facts.pam import PAM_CONFIG_FILES, parse_pam
+from checks.linux.facts.sshd_commands import SESSION_INFO
+from checks.linux.facts.sudoers import SUDOERS_FILES
 from simulators.ssh.server import FIXTURES
 from tests.unit.linux.evidence import DISTROS, Evidence, recorded
 
@@ -28,16 +33,16 @@ ALL_ACCOUNT_CHECKS = ["linux.accounts.empty-passwords", "linux.accounts.uid0-uni
                       "linux.pam.pwquality", "linux.accounts.password-ageing", "linux.accounts.password-ageing-all",
                       "linux.pam.faillock", "linux.pam.password-history", "linux.accounts.service-shells",
                       "linux.accounts.inactive-lock", "linux.sudo.policy", "linux.sudo.logging"]
-REQUESTS = {"accounts_files.txt": a.ACCOUNT_FILES, "pam_files.txt": a.PAM_CONFIG_FILES,
-            "shadow_summary.txt": a.SHADOW_SUMMARY, "sudoers.txt": a.SUDOERS_FILES,
-            "useradd_D.txt": a.USERADD_DEFAULTS}
+REQUESTS = {"accounts_files.txt": ACCOUNT_FILES, "pam_files.txt": PAM_CONFIG_FILES,
+            "shadow_summary.txt": SHADOW_SUMMARY, "sudoers.txt": SUDOERS_FILES,
+            "useradd_D.txt": USERADD_DEFAULTS}
 
 
 def distro(name: str, **overrides: str) -> Evidence:
     ev = Evidence()
     for file, req in REQUESTS.items():
         ev.cmd(req, overrides.get(file, recorded(name, file)))
-    return ev.json(s.SESSION_INFO, {"port": 22, "username": "auditor", "auth_methods": ["publickey"]})
+    return ev.json(SESSION_INFO, {"port": 22, "username": "auditor", "auth_methods": ["publickey"]})
 
 
 def head(files: dict[str, str | None]) -> str:
@@ -144,7 +149,7 @@ weird:*LK*:1:::::
 def test_shadow_command_prints_classes_never_hashes(tmp_path: Path) -> None:
     shadow = tmp_path / "shadow"
     shadow.write_text(SHADOW)
-    command = a.SHADOW_SUMMARY.target.replace("/etc/shadow", str(shadow))
+    command = SHADOW_SUMMARY.target.replace("/etc/shadow", str(shadow))
     out = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=10, env={"LC_ALL": "C",
                          "PATH": "/usr/bin:/bin"}).stdout
     assert out.splitlines() == ["root:$y$:19700:0:99999:7:", "daemon:*:19700:0:99999:7:", "old:$1$:19000:1:90:7:30",
@@ -152,21 +157,21 @@ def test_shadow_command_prints_classes_never_hashes(tmp_path: Path) -> None:
                                 "des:des:1:2:3:4:5", "bcrypt:$2b$:1::::", "weird:other:1::::"]
     for secret in ("j9T", "saltsalt", "qjXM", "rounds", "hashhash", "abJngg", "N9qo8"):
         assert secret not in out
-    entries = Evidence().cmd(a.SHADOW_SUMMARY, out).fact("acct_shadow")
+    entries = Evidence().cmd(SHADOW_SUMMARY, out).fact("acct_shadow")
     assert [e.stored_hash for e in entries] == ["$y$", None, "$1$", "$6$", None, None, "des", "$2b$", "other"]
 
 
 def test_shadow_unreadable_without_sudo() -> None:
-    ev = Evidence().cmd(a.SHADOW_SUMMARY, recorded("debian12", "shadow_summary_nosudo.txt"), exit_code=2, sudo=False)
+    ev = Evidence().cmd(SHADOW_SUMMARY, recorded("debian12", "shadow_summary_nosudo.txt"), exit_code=2, sudo=False)
     with pytest.raises(FactUnavailable, match="without sudo.*sudo -n"):
         ev.fact("acct_shadow")
-    assert isinstance(ev.fact("acct_shadow_maybe"), s.Missing)
+    assert isinstance(ev.fact("acct_shadow_maybe"), Missing)
 
 
 def test_checks_without_shadow() -> None:
     ev = distro("ubuntu2204")
-    ev.items = [i for i in ev.items if i.request != a.SHADOW_SUMMARY]
-    ev.cmd(a.SHADOW_SUMMARY, recorded("rhel9", "shadow_summary_nosudo.txt"), exit_code=2, sudo=False)
+    ev.items = [i for i in ev.items if i.request != SHADOW_SUMMARY]
+    ev.cmd(SHADOW_SUMMARY, recorded("rhel9", "shadow_summary_nosudo.txt"), exit_code=2, sudo=False)
     assert ev.check("linux.accounts.empty-passwords").status == "error"
     assert ev.check("linux.accounts.password-ageing-all").status == "error"
     verdict = ev.check("linux.accounts.password-hash")  # settings strong, stored hashes unknown
@@ -176,7 +181,7 @@ def test_checks_without_shadow() -> None:
     assert ev.check("linux.accounts.inactive-lock").status == "pass"
     # a weak policy fails even without shadow
     ev2 = distro("debian12")
-    ev2.items = [i for i in ev2.items if i.request != a.SHADOW_SUMMARY]
+    ev2.items = [i for i in ev2.items if i.request != SHADOW_SUMMARY]
     assert ev2.check("linux.accounts.password-ageing").status == "fail"
 
 
@@ -185,10 +190,10 @@ def test_checks_without_shadow() -> None:
 
 def accounts_ev(passwd: str, shadow: str, defs: str = "UID_MIN 1000\nUID_MAX 60000\nENCRYPT_METHOD SHA512\n"
                 "PASS_MAX_DAYS 90\nPASS_MIN_DAYS 1\n", useradd: str = "INACTIVE=30\n") -> Evidence:
-    return (Evidence().cmd(a.ACCOUNT_FILES, head({"/etc/passwd": passwd, "/etc/login.defs": defs}))
-            .cmd(a.SHADOW_SUMMARY, textwrap.dedent(shadow).strip() + "\n")
-            .cmd(a.USERADD_DEFAULTS, useradd)
-            .cmd(a.PAM_CONFIG_FILES, recorded("ubuntu2204", "pam_files.txt")))
+    return (Evidence().cmd(ACCOUNT_FILES, head({"/etc/passwd": passwd, "/etc/login.defs": defs}))
+            .cmd(SHADOW_SUMMARY, textwrap.dedent(shadow).strip() + "\n")
+            .cmd(USERADD_DEFAULTS, useradd)
+            .cmd(PAM_CONFIG_FILES, recorded("ubuntu2204", "pam_files.txt")))
 
 
 PASSWD = """
@@ -251,7 +256,7 @@ def test_service_shells_and_inactive() -> None:
 
 
 def pam_ev(files: dict[str, str | None]) -> Evidence:
-    return Evidence().cmd(a.PAM_CONFIG_FILES, head(files))
+    return Evidence().cmd(PAM_CONFIG_FILES, head(files))
 
 
 RHEL_AUTH = """
@@ -306,8 +311,8 @@ def test_pwquality_credits_and_dictcheck() -> None:
 
 
 def test_pam_parser_details() -> None:
-    lines = a.parse_pam("auth [success=1 default=ignore] pam_unix.so nullok # c\n-session optional pam_systemd.so\n"
-                        "auth required \\\n  pam_env.so\n@include common-auth\nbogus\n", "x")
+    lines = parse_pam("auth [success=1 default=ignore] pam_unix.so nullok # c\n-session optional pam_systemd.so\n"
+                      "auth required \\\n  pam_env.so\n@include common-auth\nbogus\n", "x")
     assert lines == [("auth", "[success=1 default=ignore]", "pam_unix.so", ("nullok",)),
                      ("session", "optional", "pam_systemd.so", ()), ("auth", "required", "pam_env.so", ()),
                      ("@include", "", "common-auth", ())]
@@ -328,8 +333,8 @@ SUDOERS = """
 
 
 def sudo_ev(main: str, extra: dict[str, str | None] | None = None, user: str = "auditor") -> Evidence:
-    ev = Evidence().cmd(a.SUDOERS_FILES, head({"/etc/sudoers": main, **(extra or {})}))
-    return ev.json(s.SESSION_INFO, {"port": 22, "username": user})
+    ev = Evidence().cmd(SUDOERS_FILES, head({"/etc/sudoers": main, **(extra or {})}))
+    return ev.json(SESSION_INFO, {"port": 22, "username": user})
 
 
 def test_sudo_policy_aliases_tags_uids_and_audit_account() -> None:
@@ -359,9 +364,9 @@ def test_sudo_logging() -> None:
 
 
 def test_sudo_not_installed_and_not_readable() -> None:
-    ev = Evidence().cmd(a.SUDOERS_FILES, head({"/etc/sudoers": None, "/etc/sudoers.d/*": None}), exit_code=1)
+    ev = Evidence().cmd(SUDOERS_FILES, head({"/etc/sudoers": None, "/etc/sudoers.d/*": None}), exit_code=1)
     assert ev.check("linux.sudo.policy").status == "not_applicable"
-    ev = Evidence().cmd(a.SUDOERS_FILES, recorded("debian12", "sudoers_nosudo.txt"), exit_code=1, sudo=False)
+    ev = Evidence().cmd(SUDOERS_FILES, recorded("debian12", "sudoers_nosudo.txt"), exit_code=1, sudo=False)
     with pytest.raises(FactUnavailable, match="sudo -n"):
         ev.fact("acct_sudoers")
     assert ev.check("linux.sudo.policy").status == "error"
@@ -385,9 +390,9 @@ def test_garbage_never_crashes(output: str) -> None:
 
 def test_shadow_garbage_line() -> None:
     with pytest.raises(FactParseError, match="unexpected shadow summary line"):
-        Evidence().cmd(a.SHADOW_SUMMARY, "root:$6$saltsalt$HASH:1:2:3:4:5\n").fact("acct_shadow")
+        Evidence().cmd(SHADOW_SUMMARY, "root:$6$saltsalt$HASH:1:2:3:4:5\n").fact("acct_shadow")
     with pytest.raises(FactParseError, match="non-numeric"):
-        Evidence().cmd(a.SHADOW_SUMMARY, "root:$6$:x:2:3:4:5\n").fact("acct_shadow")
+        Evidence().cmd(SHADOW_SUMMARY, "root:$6$:x:2:3:4:5\n").fact("acct_shadow")
 
 
 # ------------------------------------------------------------------------------ metadata, fixtures
@@ -404,8 +409,8 @@ def test_check_metadata() -> None:
 
 
 def test_commands_are_read_only_and_sudo_where_root_is_needed() -> None:
-    assert a.SHADOW_SUMMARY.option("sudo") and a.SUDOERS_FILES.option("sudo")
-    assert not a.ACCOUNT_FILES.option("sudo") and not a.PAM_CONFIG_FILES.option("sudo")
+    assert SHADOW_SUMMARY.option("sudo") and SUDOERS_FILES.option("sudo")
+    assert not ACCOUNT_FILES.option("sudo") and not PAM_CONFIG_FILES.option("sudo")
     for req in REQUESTS.values():
         assert not re.search(r"(>[^&]|\brm\b|\bmv\b|\btee\b|\bsed -i\b|useradd (?!-D))", req.target), req.target
 
@@ -419,9 +424,9 @@ def test_fixtures(name: str, expected: str) -> None:
     for req in REQUESTS.values():
         assert req.target in commands, (name, req.target)
         ev.cmd(req, commands[req.target]["stdout"], exit_code=commands[req.target].get("exit", 0))
-    ev.json(s.SESSION_INFO, {"port": 22, "username": "auditor"})
+    ev.json(SESSION_INFO, {"port": 22, "username": "auditor"})
     for check_id in ALL_ACCOUNT_CHECKS:
         verdict = ev.check(check_id)
         assert verdict.status == expected, (name, check_id, verdict.reason)
-    for req in (a.SHADOW_SUMMARY, a.SUDOERS_FILES):
+    for req in (SHADOW_SUMMARY, SUDOERS_FILES):
         assert commands[req.target]["unprivileged"]["exit"] != 0

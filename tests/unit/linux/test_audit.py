@@ -1,6 +1,7 @@
-"""checks/linux/audit.py: auditd, audit rules, audit storage, log protection and forwarding,
-journald persistence, time synchronisation and authentication, on Debian 12 / Ubuntu 22.04 / RHEL 9
-outputs (tests/unit/linux/recorded/*/audit_*), variants of them, and garbage."""
+"""linux.audit.*, linux.log.*, linux.time.* (checks/linux/audit.py, log.py, time.py) and their evidence
+(checks/linux/facts/audit.py, logs.py, timesync.py): auditd, audit rules, audit storage, log protection and
+forwarding, journald persistence, time synchronisation and authentication, on Debian 12 / Ubuntu 22.04 /
+RHEL 9 outputs (tests/unit/linux/recorded/*/audit_*), variants of them, and garbage."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ import pytest
 from system_evidence import DISTROS, recorded, recorded_host
 
 from auditor.facts import CommandOutput
-from checks.linux import audit
-from checks.linux.audit import (parse_audit_rule, parse_audit_rules, parse_audit_status, parse_logging,
-                                parse_time_sources, parse_tracking, rsyslog_forwards, syslog_ng_forwards)
-from checks.linux.parsing import parse_files
+from checks.linux.facts.audit import parse_audit_rule, parse_audit_rules, parse_audit_status
+from checks.linux.facts.logs import parse_logging, rsyslog_forwards, syslog_ng_forwards
+from checks.linux.facts.parsing import parse_files
+from checks.linux.facts.timesync import CHRONY_TRACKING, TIMEDATE, parse_time_sources, parse_tracking
 
 FULL_RULES = """-w /etc/ssh/sshd_config -p wa -k sshd
 -a always,exit -F arch=b64 -S mount -F auid>=1000 -F auid!=-1 -F key=mounts
@@ -266,7 +267,7 @@ def test_time_synchronized_no_service_and_unknown() -> None:
     ev.replace("timedatectl", "NTPSynchronized=yes", "NTPSynchronized=no").replace("timedatectl", "NTP=yes", "NTP=no")
     assert "NTP=no" in ev.check("linux.time.synchronized").reason
     ev = recorded_host("debian12")
-    ev.out(audit.TIMEDATE, "Unknown operation show.\n", 1).out(audit.CHRONY_TRACKING, "506 Cannot talk to daemon\n", 1)
+    ev.out(TIMEDATE, "Unknown operation show.\n", 1).out(CHRONY_TRACKING, "506 Cannot talk to daemon\n", 1)
     assert ev.check("linux.time.synchronized").status == "manual"
 
 

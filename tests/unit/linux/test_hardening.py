@@ -1,15 +1,17 @@
-"""checks/linux/hardening.py: USB storage, core dumps, world-writable files, disk encryption, login
-banners, TMOUT, backups and critical file permissions, on Debian 12 / Ubuntu 22.04 / RHEL 9 outputs
-(tests/unit/linux/recorded/*/hardening_*), variants of them, and garbage."""
+"""linux.usb/coredump/files/disk/banner/session/backup.* (checks/linux/usb.py, coredump.py, files.py,
+disk.py, banner.py, session.py, backup.py; evidence in checks/linux/facts/system.py, filesystem.py): USB
+storage, core dumps, world-writable files, disk encryption, login banners, TMOUT, backups and critical file
+permissions, on Debian 12 / Ubuntu 22.04 / RHEL 9 outputs (tests/unit/linux/recorded/*/hardening_*),
+variants of them, and garbage."""
 
 from __future__ import annotations
 
 import pytest
 from system_evidence import DISTROS, recorded, recorded_host
 
-from checks.linux import hardening
-from checks.linux.hardening import parse_hardening, parse_lsblk, parse_world_writable
-from checks.linux.parsing import parse_files
+from checks.linux.facts.filesystem import BLOCK_DEVICES, WORLD_WRITABLE, parse_lsblk, parse_world_writable
+from checks.linux.facts.parsing import parse_files
+from checks.linux.facts.system import parse_hardening
 
 
 # ------------------------------------------------------------------------------------ parsers
@@ -99,9 +101,9 @@ def test_world_writable(distro: str, status: str) -> None:
 def test_world_writable_exclude_and_timeouts() -> None:
     assert recorded_host("rhel9").check("linux.files.world-writable", exclude=["/opt/hmi-vendor/*"]).status == "pass"
     ev = recorded_host("debian12")
-    ev.out(hardening.WORLD_WRITABLE, "find-exit=124\n", 0)
+    ev.out(WORLD_WRITABLE, "find-exit=124\n", 0)
     assert ev.check("linux.files.world-writable").status == "manual"
-    ev.out(hardening.WORLD_WRITABLE, "f 666 root /etc/a\nfind-exit=124\n", 0)
+    ev.out(WORLD_WRITABLE, "f 666 root /etc/a\nfind-exit=124\n", 0)
     assert "incomplete" in ev.check("linux.files.world-writable").reason
 
 
@@ -115,10 +117,10 @@ def test_disk_encryption(distro: str, status: str) -> None:
 
 def test_disk_encryption_without_local_root_is_manual() -> None:
     ev = recorded_host("debian12")
-    ev.out(hardening.BLOCK_DEVICES, '{"blockdevices": [{"name": "vda", "type": "disk", "fstype": null, '
-                                    '"mountpoint": null}]}', 0)
+    ev.out(BLOCK_DEVICES, '{"blockdevices": [{"name": "vda", "type": "disk", "fstype": null, '
+                          '"mountpoint": null}]}', 0)
     assert ev.check("linux.disk.encryption").status == "manual"
-    ev.missing(hardening.BLOCK_DEVICES)
+    ev.missing(BLOCK_DEVICES)
     assert ev.check("linux.disk.encryption").status == "error"
 
 

@@ -1,6 +1,7 @@
-"""checks/linux/inventory.py: shared system reads (units, packages, stat, OS identity) and the
-inventory checks (os-release, packages, reboot-pending), plus pack-wide properties of the system
-checks (command count, FR coverage, metadata, simulator fixtures, garbage input).
+"""The shared system reads (checks/linux/facts/files.py, systemd.py, packages.py, system.py: units,
+packages, stat, OS identity) and the inventory checks (checks/linux/inventory.py: os-release, packages;
+checks/linux/updates.py: reboot-pending), plus pack-wide properties of the system checks (command count,
+FR coverage, metadata, simulator fixtures, garbage input).
 
 Named test_host_inventory.py because tests/unit/test_inventory.py (the core inventory) exists and
 pytest's default import mode needs unique basenames.
@@ -19,16 +20,22 @@ from auditor.catalog import load_catalog
 from auditor.facts import CommandOutput, FactParseError, FactUnavailable
 from auditor.registry import REGISTRY
 from auditor.verdicts import Verdict
-from checks.linux import inventory
-from checks.linux.inventory import (Packages, eol_date, parse_os, parse_packages, parse_stats, parse_units,
-                                    tool_absent, version_key)
-from checks.linux.parsing import parse_files
+from checks.linux.facts.commands import tool_absent
+from checks.linux.facts.files import parse_stats
+from checks.linux.facts.packages import DPKG, Packages, parse_packages
+from checks.linux.facts.parsing import parse_files
+from checks.linux.facts.system import parse_os
+from checks.linux.facts.systemd import parse_units
+from checks.linux.inventory import eol_date
+from checks.linux.updates import version_key
 
-SYSTEM_MODULES = ("audit", "integrity", "network", "hardening", "inventory")
+#: check modules whose evidence is sshd, accounts, PAM or sudo; every other Linux check is a *system* check
+NOT_SYSTEM_MODULES = ("sshd", "sshd_crypto", "sshd_session", "accounts", "pam", "sudo")
 
 
 def system_checks() -> list:
-    return sorted((c for c in REGISTRY.load().checks.values() if c.pack.split(".")[-1] in SYSTEM_MODULES),
+    return sorted((c for c in REGISTRY.load().checks.values()
+                   if c.pack.startswith("checks.linux.") and c.pack.split(".")[-1] not in NOT_SYSTEM_MODULES),
                   key=lambda c: c.id)
 
 
@@ -274,7 +281,7 @@ def test_packages_fail_on_half_installed_and_manual_without_database() -> None:
     ev = recorded_host("debian12").replace("dpkg", "ii  cron 3.0pl1-162", "iF  cron 3.0pl1-162")
     assert ev.check("linux.inventory.packages").status == "fail"
     ev = recorded_host("debian12")
-    ev.missing(inventory.DPKG, "sh: 1: dpkg-query: not found\n")
+    ev.missing(DPKG, "sh: 1: dpkg-query: not found\n")
     assert ev.check("linux.inventory.packages").status == "manual"
 
 

@@ -1,6 +1,8 @@
-"""checks/linux/integrity.py: FIM, malware protection, pending security updates (cached metadata),
-package signature policy, Secure Boot, MAC and kernel self-protection, on Debian 12 / Ubuntu 22.04 /
-RHEL 9 outputs (tests/unit/linux/recorded/*/integrity_*), variants of them, and garbage."""
+"""linux.fim/malware/updates/packages/boot/mac/kernel.* (checks/linux/fim.py, malware.py, updates.py,
+packages.py, boot.py, mac.py, kernel.py; evidence in checks/linux/facts/packages.py, system.py): FIM,
+malware protection, pending security updates (cached metadata), package signature policy, Secure Boot,
+MAC and kernel self-protection, on Debian 12 / Ubuntu 22.04 / RHEL 9 outputs
+(tests/unit/linux/recorded/*/integrity_*), variants of them, and garbage."""
 
 from __future__ import annotations
 
@@ -8,10 +10,9 @@ import pytest
 from system_evidence import DISTROS, recorded, recorded_host
 
 from auditor.facts import CommandOutput
-from checks.linux import integrity
-from checks.linux.integrity import (parse_cron, parse_mac, parse_secure_boot, parse_signature_policy,
-                                    parse_upgrades)
-from checks.linux.parsing import parse_files
+from checks.linux.facts.packages import APT_SIMULATE, DNF_SECURITY, parse_signature_policy, parse_upgrades
+from checks.linux.facts.parsing import parse_files
+from checks.linux.facts.system import parse_cron, parse_mac, parse_secure_boot
 
 NOT_FOUND = CommandOutput("sh: 1: dnf: not found\n", 127)
 
@@ -152,7 +153,7 @@ def test_pending_security_fail_on_recorded_hosts(distro: str) -> None:
 
 def test_pending_security_pass_stale_and_unclassified() -> None:
     ev = recorded_host("rhel9")
-    ev.out(integrity.DNF_SECURITY, "", 0)
+    ev.out(DNF_SECURITY, "", 0)
     verdict = ev.check("linux.updates.pending-security")
     assert verdict.status == "pass" and verdict.observed["pending"] == 5
     assert recorded_host("rhel9").check("linux.updates.pending-security", max_pending_security=5).status == "pass"
@@ -160,14 +161,14 @@ def test_pending_security_pass_stale_and_unclassified() -> None:
                                             max_cache_age_days=0.01)
     assert stale.status == "manual" and "days old" in stale.reason
     ev = recorded_host("rhel9")
-    ev.out(integrity.DNF_SECURITY, "Error: updateinfo metadata not available\n", 1)
+    ev.out(DNF_SECURITY, "Error: updateinfo metadata not available\n", 1)
     assert ev.check("linux.updates.pending-security").status == "manual"
 
 
 def test_pending_security_never_refreshed_is_manual() -> None:
     ev = recorded_host("debian12")
-    ev.out(integrity.APT_SIMULATE, "Reading package lists...\n0 upgraded, 0 newly installed, 0 to remove and 0 not "
-                                   "upgraded.\n", 0)
+    ev.out(APT_SIMULATE, "Reading package lists...\n0 upgraded, 0 newly installed, 0 to remove and 0 not "
+                         "upgraded.\n", 0)
     ev.replace("stat", "1718000000|755|root|root|directory|/var/lib/apt/lists",
                "stat: cannot statx '/var/lib/apt/lists': No such file or directory")
     ev.replace("stat", "1718000120|644|root|root|regular file|/var/cache/apt/pkgcache.bin",

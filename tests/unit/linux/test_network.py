@@ -1,6 +1,8 @@
-"""checks/linux/network.py: host firewall (nft, iptables/ip6tables, ufw/firewalld/nftables config),
-IP forwarding, network kernel parameters, listening services and clear-text services, on Debian 12 /
-Ubuntu 22.04 / RHEL 9 outputs (tests/unit/linux/recorded/*/network_*), variants, and garbage."""
+"""linux.firewall.*, linux.network.*, linux.services.* (checks/linux/firewall.py, network.py, services.py;
+evidence in checks/linux/facts/firewall.py, network.py, system.py): host firewall (nft, iptables/ip6tables,
+ufw/firewalld/nftables config), IP forwarding, network kernel parameters, listening services and
+clear-text services, on Debian 12 / Ubuntu 22.04 / RHEL 9 outputs (tests/unit/linux/recorded/*/network_*),
+variants, and garbage."""
 
 from __future__ import annotations
 
@@ -8,10 +10,10 @@ import pytest
 from system_evidence import DISTROS, SESSION, recorded, recorded_host
 
 from auditor.facts import CommandOutput
-from checks.linux import network
-from checks.linux.network import (nft_verdict, parse_firewall_config, parse_iptables, parse_listeners, parse_nft,
-                                  ruleset_from_nft, rulesets_from_iptables)
-from checks.linux.parsing import parse_files
+from checks.linux.facts.firewall import (IPTABLES_RULES, NFT_RULESET, nft_verdict, parse_firewall_config,
+                                         parse_iptables, parse_nft, ruleset_from_nft, rulesets_from_iptables)
+from checks.linux.facts.network import parse_listeners
+from checks.linux.facts.parsing import parse_files
 
 NETWORK_HARDENED = {
     "net.ipv4.conf.all.accept_redirects": 0, "net.ipv4.conf.default.accept_redirects": 0,
@@ -123,13 +125,13 @@ def test_firewall_default_deny(distro: str, status: str) -> None:
 
 def test_firewall_ipv6_gap_and_no_tools() -> None:
     ev = recorded_host("debian12")
-    ev.out(network.NFT_RULESET, "", 0)
-    ev.out(network.IPTABLES_RULES, "-P INPUT DROP\n-P FORWARD DROP\n-P OUTPUT ACCEPT\n# ip6tables -S\n"
-                                   "-P INPUT ACCEPT\n-P FORWARD ACCEPT\n-P OUTPUT ACCEPT\n", 0)
+    ev.out(NFT_RULESET, "", 0)
+    ev.out(IPTABLES_RULES, "-P INPUT DROP\n-P FORWARD DROP\n-P OUTPUT ACCEPT\n# ip6tables -S\n"
+                           "-P INPUT ACCEPT\n-P FORWARD ACCEPT\n-P OUTPUT ACCEPT\n", 0)
     verdict = ev.check("linux.firewall.default-deny")
     assert verdict.status == "fail" and verdict.reason == "IPv6 input is accepted by default"
     ev = recorded_host("rhel9")
-    ev.missing(network.NFT_RULESET)
+    ev.missing(NFT_RULESET)
     assert "neither nft nor iptables" in ev.check("linux.firewall.default-deny").reason
 
 

@@ -1,4 +1,6 @@
-"""checks/linux/sshd.py: instance selection, OpenSSH config semantics, the shell commands, every check.
+"""linux.sshd.* (checks/linux/sshd.py, sshd_crypto.py, sshd_session.py) and its evidence
+(checks/linux/facts/sshd.py, sshd_commands.py, openssh.py): instance selection, OpenSSH config semantics,
+the shell commands, every check.
 
 Recorded outputs (tests/unit/linux/recorded/<distro>/) are the two sshd commands' outputs on Debian 12
 (OpenSSH 9.2p1, real), Ubuntu 22.04 (8.9p1, hardened cloud image) and RHEL 9 (8.7p1 with crypto-policies;
@@ -20,7 +22,12 @@ import yaml
 
 from auditor.facts import FactParseError, FactUnavailable
 from auditor.registry import REGISTRY
-from checks.linux import sshd as s
+from checks.linux.facts.openssh import (OPENSSH_DEFAULTS, apply_algorithm_modifier, openssh_seconds, parse_master,
+                                        tokenize)
+from checks.linux.facts.optional import Missing
+from checks.linux.facts.pam import PAM_CONFIG_FILES
+from checks.linux.facts.sshd_commands import (DEFAULT_CONFIG, SESSION_INFO, SSHD_EFFECTIVE, SSHD_EFFECTIVE_COMMAND,
+                                              SSHD_FILES, SSHD_FILES_COMMAND, WIRE_KEXINIT)
 from simulators.ssh.server import FIXTURES
 from tests.unit.linux.evidence import DISTROS, Evidence, recorded
 
@@ -57,10 +64,10 @@ def wire(kex: list[str] | None = None, hostkeys: list[str] | None = None, cipher
 def distro_evidence(distro: str, *, sudo: bool = True, files: str = "sshd_files.txt", **session_kw: Any) -> Evidence:
     ev = Evidence()
     if sudo:
-        ev.cmd(s.SSHD_EFFECTIVE, recorded(distro, "sshd_T.txt"), sudo=True)
+        ev.cmd(SSHD_EFFECTIVE, recorded(distro, "sshd_T.txt"), sudo=True)
     else:
-        ev.cmd(s.SSHD_EFFECTIVE, recorded(distro, "sshd_T_nosudo.txt"), sudo=False)
-    return ev.cmd(s.SSHD_FILES, recorded(distro, files)).json(s.SESSION_INFO, session(**session_kw))
+        ev.cmd(SSHD_EFFECTIVE, recorded(distro, "sshd_T_nosudo.txt"), sudo=False)
+    return ev.cmd(SSHD_FILES, recorded(distro, files)).json(SESSION_INFO, session(**session_kw))
 
 
 def files_output(files: dict[str, str | None], masters: list[str] | None = None, main: str = "/etc/ssh/sshd_config",
@@ -85,13 +92,13 @@ def config_evidence(config: str, *, extra: dict[str, str | None] | None = None, 
     """Evidence where sshd -T failed (no sudo) and the config files were read."""
     ev = Evidence()
     head = "\n".join(masters if masters is not None else [MASTER])
-    ev.cmd(s.SSHD_EFFECTIVE, f"{head}\n@@iacs sshd-T cfg=/etc/ssh/sshd_config bin=/usr/sbin/sshd\n{NO_HOSTKEYS}",
+    ev.cmd(SSHD_EFFECTIVE, f"{head}\n@@iacs sshd-T cfg=/etc/ssh/sshd_config bin=/usr/sbin/sshd\n{NO_HOSTKEYS}",
            sudo=False)
-    ev.cmd(s.SSHD_FILES, files_output({"/etc/ssh/sshd_config": config, **(extra or {})}, masters=masters,
-                                      hostkeys=hostkeys, banners=banners))
-    ev.json(s.SESSION_INFO, sess or session())
+    ev.cmd(SSHD_FILES, files_output({"/etc/ssh/sshd_config": config, **(extra or {})}, masters=masters,
+                                    hostkeys=hostkeys, banners=banners))
+    ev.json(SESSION_INFO, sess or session())
     if wire_data is not None:
-        ev.json(s.WIRE_KEXINIT, wire_data)
+        ev.json(WIRE_KEXINIT, wire_data)
     return ev
 
 
@@ -127,10 +134,8 @@ def hardened(**kw: Any) -> Evidence:
 
 
 def pam_evidence(ev: Evidence, sshd_pam: str = "@include common-auth\n") -> Evidence:
-    from checks.linux import accounts as a
-
-    return ev.cmd(a.PAM_CONFIG_FILES, files_output({"/etc/pam.d/common-auth": "auth required pam_unix.so\n",
-                                                   "/etc/pam.d/sshd": sshd_pam}, masters=[]).split("\n", 1)[1])
+    return ev.cmd(PAM_CONFIG_FILES, files_output({"/etc/pam.d/common-auth": "auth required pam_unix.so\n",
+                                                  "/etc/pam.d/sshd": sshd_pam}, masters=[]).split("\n", 1)[1])
 
 
 # ------------------------------------------------------------------------------- recorded outputs
@@ -155,7 +160,7 @@ def test_config_files_give_the_same_values_as_sshd_T(distro: str, files: str) ->
     effective = distro_evidence(distro, files=files).fact("sshd_config")
     parsed = distro_evidence(distro, sudo=False, files=files).fact("sshd_config")
     assert parsed.source == "config files + OpenSSH defaults"
-    keys = set(s.OPENSSH_DEFAULTS) | {"allowgroups", "allowusers", "hostkey"}
+    keys = set(OPENSSH_DEFAULTS) | {"allowgroups", "allowusers", "hostkey"}
     assert {k: parsed.all(k) for k in keys} == {k: effective.all(k) for k in keys}
     assert parsed.host_keys == effective.host_keys
 
@@ -176,7 +181,7 @@ def test_rhel9_without_sudo_is_unavailable_with_a_sudo_hint() -> None:
         ev.fact("sshd_config")
     assert "/etc/ssh/sshd_config: Permission denied" in str(info.value)
     assert ev.check("linux.sshd.permit-root-login").status == "error"
-    assert isinstance(ev.fact("sshd_config_maybe"), s.Missing)
+    assert isinstance(ev.fact("sshd_config_maybe"), Missing)
 
 
 def test_ubuntu_match_block_is_recorded_not_applied() -> None:
@@ -192,16 +197,16 @@ def test_ubuntu_match_block_is_recorded_not_applied() -> None:
 
 
 def test_parse_master_command_lines() -> None:
-    m = s.parse_master(1, "sshd: /usr/sbin/sshd -D -e -f /tmp/x/sshd_config -p 40022 -o ListenAddress=127.0.0.1 "
-                          "[listener] 0 of 10-100 startups")
+    m = parse_master(1, "sshd: /usr/sbin/sshd -D -e -f /tmp/x/sshd_config -p 40022 -o ListenAddress=127.0.0.1 "
+                        "[listener] 0 of 10-100 startups")
     assert (m.binary, m.config, m.cli_ports, m.cli_options) == ("/usr/sbin/sshd", "/tmp/x/sshd_config", (40022,),
                                                                 (("listenaddress", "127.0.0.1"),))
-    m = s.parse_master(2, "/usr/sbin/sshd -D -oPort=2200 -o PasswordAuthentication=YES -f/etc/ssh/alt")
+    m = parse_master(2, "/usr/sbin/sshd -D -oPort=2200 -o PasswordAuthentication=YES -f/etc/ssh/alt")
     assert (m.config, m.cli_ports, m.cli_options) == ("/etc/ssh/alt", (2200,), (("passwordauthentication", "yes"),))
-    m = s.parse_master(3, "sshd -D -o Ciphers aes128-ctr -o ListenAddress=[::1]:2022")
+    m = parse_master(3, "sshd -D -o Ciphers aes128-ctr -o ListenAddress=[::1]:2022")
     assert (m.binary, m.cli_ports, m.cli_options) == (None, (2022,), (("ciphers", "aes128-ctr"),))
-    m = s.parse_master(4, "sshd: /usr/sbin/sshd -D -f")  # truncated: no crash, default config
-    assert m.config == s.DEFAULT_CONFIG
+    m = parse_master(4, "sshd: /usr/sbin/sshd -D -f")  # truncated: no crash, default config
+    assert m.config == DEFAULT_CONFIG
 
 
 def two_masters(first: str, second: str, port: int, configs: dict[str, str]) -> Evidence:
@@ -210,9 +215,9 @@ def two_masters(first: str, second: str, port: int, configs: dict[str, str]) -> 
     for path, text in configs.items():
         out += files_output({path: text}, masters=[], main=path)
     ev = Evidence()
-    ev.cmd(s.SSHD_EFFECTIVE, "\n".join(masters) + "\n" + "".join(
+    ev.cmd(SSHD_EFFECTIVE, "\n".join(masters) + "\n" + "".join(
         f"@@iacs sshd-T cfg={p} bin=/usr/sbin/sshd\n{NO_HOSTKEYS}" for p in configs), sudo=False)
-    return ev.cmd(s.SSHD_FILES, out).json(s.SESSION_INFO, session(port=port))
+    return ev.cmd(SSHD_FILES, out).json(SESSION_INFO, session(port=port))
 
 
 def test_instance_chosen_by_command_line_port() -> None:
@@ -262,8 +267,8 @@ def test_no_master_visible_uses_the_default_config() -> None:
 def test_command_line_options_override_sshd_T() -> None:
     t_out = recorded("ubuntu2204", "sshd_T.txt").replace(
         "sshd: /usr/sbin/sshd -D [listener]", "sshd: /usr/sbin/sshd -D -o PasswordAuthentication=yes [listener]")
-    ev = Evidence().cmd(s.SSHD_EFFECTIVE, t_out).cmd(s.SSHD_FILES, recorded("ubuntu2204", "sshd_files.txt"))
-    ev.json(s.SESSION_INFO, session())
+    ev = Evidence().cmd(SSHD_EFFECTIVE, t_out).cmd(SSHD_FILES, recorded("ubuntu2204", "sshd_files.txt"))
+    ev.json(SESSION_INFO, session())
     assert ev.fact("sshd_config").get("passwordauthentication") == "yes"
     assert ev.check("linux.sshd.password-authentication").status == "fail"
 
@@ -322,21 +327,21 @@ def test_unreadable_include_makes_the_config_unavailable() -> None:
 
 
 def test_openssh_time_and_modifier_helpers() -> None:
-    assert s.openssh_seconds("2m") == 120 and s.openssh_seconds("1h30m") == 5400 and s.openssh_seconds("45") == 45
-    assert s.openssh_seconds("soon") is None
-    assert s.apply_algorithm_modifier("-a*", "a1,b,a2") == "b"
-    assert s.apply_algorithm_modifier("^c,b", "a,b") == "c,b,a"
-    assert s.tokenize('Banner = "/x y" # c') == ["Banner", "/x y"]
+    assert openssh_seconds("2m") == 120 and openssh_seconds("1h30m") == 5400 and openssh_seconds("45") == 45
+    assert openssh_seconds("soon") is None
+    assert apply_algorithm_modifier("-a*", "a1,b,a2") == "b"
+    assert apply_algorithm_modifier("^c,b", "a,b") == "c,b,a"
+    assert tokenize('Banner = "/x y" # c') == ["Banner", "/x y"]
 
 
 # ----------------------------------------------------------------------------- the shell commands
 
 
 def test_commands_are_single_quoted_sh_scripts_without_inner_single_quotes() -> None:
-    for command in (s.SSHD_EFFECTIVE_COMMAND, s.SSHD_FILES_COMMAND):
+    for command in (SSHD_EFFECTIVE_COMMAND, SSHD_FILES_COMMAND):
         assert command.startswith("sh -c '") and command.endswith("'") and command.count("'") == 2
         assert subprocess.run(["sh", "-n", "-c", command[7:-1]], capture_output=True).returncode == 0
-    assert s.SSHD_EFFECTIVE.option("sudo") is True and s.SSHD_FILES.option("sudo") is None
+    assert SSHD_EFFECTIVE.option("sudo") is True and SSHD_FILES.option("sudo") is None
 
 
 @pytest.fixture()
@@ -376,7 +381,7 @@ def fake_host(tmp_path: Path) -> dict[str, Any]:
 
 @pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="ssh-keygen not installed")
 def test_files_command_expands_includes_on_the_target(fake_host: dict[str, Any]) -> None:
-    out = subprocess.run(["sh", "-c", s.SSHD_FILES_COMMAND[7:-1]], env=fake_host["env"], capture_output=True,
+    out = subprocess.run(["sh", "-c", SSHD_FILES_COMMAND[7:-1]], env=fake_host["env"], capture_output=True,
                          text=True, timeout=30).stdout
     root = fake_host["root"]
     assert out.count("@@iacs master") == 1 and "@@iacs master 77 sshd:" in out
@@ -387,8 +392,8 @@ def test_files_command_expands_includes_on_the_target(fake_host: dict[str, Any])
     assert f"head: cannot open '{root}/missing/*.conf' for reading: No such file or directory" in out
     assert f"@@iacs hostkey {root}/hk" in out and "(ED25519)" in out
     assert f"@@iacs banner {root}/banner\nAuthorised use only." in out
-    ev = Evidence().cmd(s.SSHD_EFFECTIVE, "", exit_code=127).cmd(s.SSHD_FILES, out)
-    config = ev.json(s.SESSION_INFO, session(port=2222)).fact("sshd_config")
+    ev = Evidence().cmd(SSHD_EFFECTIVE, "", exit_code=127).cmd(SSHD_FILES, out)
+    config = ev.json(SESSION_INFO, session(port=2222)).fact("sshd_config")
     assert config.get("permitrootlogin") == "no" and config.get("maxauthtries") == "2"
     assert config.instance["ports"] == [2222] and config.instance["ports_from"] == "config files"
     assert config.host_keys[0]["type"] == "ED25519" and config.banner_text(f"{root}/banner") == "Authorised use only.\n"
@@ -397,14 +402,14 @@ def test_files_command_expands_includes_on_the_target(fake_host: dict[str, Any])
 @pytest.mark.skipif(not os.access("/usr/sbin/sshd", os.X_OK) or shutil.which("ssh-keygen") is None,
                     reason="needs /usr/sbin/sshd and ssh-keygen")
 def test_effective_command_runs_a_trusted_sshd_only(fake_host: dict[str, Any]) -> None:
-    out = subprocess.run(["sh", "-c", s.SSHD_EFFECTIVE_COMMAND[7:-1]], env=fake_host["env"], capture_output=True,
+    out = subprocess.run(["sh", "-c", SSHD_EFFECTIVE_COMMAND[7:-1]], env=fake_host["env"], capture_output=True,
                          text=True, timeout=30).stdout
     root = fake_host["root"]
     assert not (fake_host["tmp"] / "untrusted-binary-ran").exists()  # the master's own path was not executed
     assert f"@@iacs sshd-T cfg={root}/sshd_config bin=/usr/sbin/sshd\n" in out
     assert "secret" not in out and "TOPSECRET" not in out  # the uid 1000 "master" was ignored
     assert "@@iacs exit 0" in out and f"@@iacs banner {root}/banner\nAuthorised use only." in out
-    config = Evidence().cmd(s.SSHD_EFFECTIVE, out).json(s.SESSION_INFO, session(port=2222)).fact("sshd_config")
+    config = Evidence().cmd(SSHD_EFFECTIVE, out).json(SESSION_INFO, session(port=2222)).fact("sshd_config")
     assert config.source == "sshd -T" and config.instance["ports"] == [2222]
     assert config.get("permitrootlogin") == "no" and config.get("maxauthtries") == "2"  # real sshd -T agrees
 
@@ -422,7 +427,7 @@ def test_hardened_config_passes_every_check() -> None:
 
 @pytest.mark.parametrize("check_id", ALL_SSHD)
 def test_debian12_defaults_fail_most_checks(check_id: str) -> None:
-    ev = pam_evidence(distro_evidence("debian12", methods=["publickey", "password"]).json(s.WIRE_KEXINIT, wire()))
+    ev = pam_evidence(distro_evidence("debian12", methods=["publickey", "password"]).json(WIRE_KEXINIT, wire()))
     verdict = ev.check(check_id)
     expected = "pass" if check_id in ("linux.sshd.permit-empty-passwords", "linux.sshd.log-level",
                                       "linux.sshd.host-key-strength") else "fail"
@@ -478,10 +483,10 @@ def test_weak_crypto_config_and_wire() -> None:
 
 
 def test_weak_crypto_from_wire_only_and_nothing_at_all() -> None:
-    ev = distro_evidence("rhel9", sudo=False).json(s.WIRE_KEXINIT, wire())
+    ev = distro_evidence("rhel9", sudo=False).json(WIRE_KEXINIT, wire())
     verdict = ev.check("linux.sshd.weak-crypto")
     assert verdict.status == "pass" and "wire only" in verdict.reason
-    ev = distro_evidence("rhel9", sudo=False).failed(s.WIRE_KEXINIT, "connection refused")
+    ev = distro_evidence("rhel9", sudo=False).failed(WIRE_KEXINIT, "connection refused")
     verdict = ev.check("linux.sshd.weak-crypto")
     assert verdict.status == "error" and "sudo -n" in verdict.reason
 
@@ -563,9 +568,9 @@ def test_host_key_strength() -> None:
                          hostkeys=["/etc/ssh/ssh_host_dsa_key 1024 SHA256:x root@h (DSA)"])
     assert ev.check("linux.sshd.host-key-strength").status == "fail"
     # config unreadable: an RSA key is offered but its size is unknown -> error, not pass
-    ev = distro_evidence("rhel9", sudo=False).json(s.WIRE_KEXINIT, wire(hostkeys=["rsa-sha2-512", "ssh-ed25519"]))
+    ev = distro_evidence("rhel9", sudo=False).json(WIRE_KEXINIT, wire(hostkeys=["rsa-sha2-512", "ssh-ed25519"]))
     assert ev.check("linux.sshd.host-key-strength").status == "error"
-    ev = distro_evidence("rhel9", sudo=False).json(s.WIRE_KEXINIT, wire(hostkeys=["ssh-ed25519"]))
+    ev = distro_evidence("rhel9", sudo=False).json(WIRE_KEXINIT, wire(hostkeys=["ssh-ed25519"]))
     assert ev.check("linux.sshd.host-key-strength").status == "pass"
 
 
@@ -592,7 +597,7 @@ def test_mfa() -> None:
 
 @pytest.mark.parametrize("output", ["", "garbage\n\x00\x01", "@@iacs master x y\n", "sh: 1: sh: not found\n"])
 def test_garbage_sshd_output_never_crashes(output: str) -> None:
-    ev = Evidence().cmd(s.SSHD_EFFECTIVE, output).cmd(s.SSHD_FILES, output).json(s.SESSION_INFO, session())
+    ev = Evidence().cmd(SSHD_EFFECTIVE, output).cmd(SSHD_FILES, output).json(SESSION_INFO, session())
     with pytest.raises((FactParseError, FactUnavailable)):
         ev.fact("sshd_config")
     for check_id in ALL_SSHD:
@@ -607,15 +612,15 @@ def test_garbage_sshd_output_never_crashes(output: str) -> None:
 
 def test_garbage_sshd_T_falls_back_to_files() -> None:
     out = "@@iacs sshd-T cfg=/etc/ssh/sshd_config bin=/usr/sbin/sshd\n\x00\xff garbage\n@@iacs exit 0\n"
-    ev = Evidence().cmd(s.SSHD_EFFECTIVE, MASTER + "\n" + out).cmd(s.SSHD_FILES, files_output({
-        "/etc/ssh/sshd_config": "PermitRootLogin no"})).json(s.SESSION_INFO, session())
+    ev = Evidence().cmd(SSHD_EFFECTIVE, MASTER + "\n" + out).cmd(SSHD_FILES, files_output({
+        "/etc/ssh/sshd_config": "PermitRootLogin no"})).json(SESSION_INFO, session())
     assert ev.fact("sshd_config").source == "config files + OpenSSH defaults"
 
 
 @pytest.mark.parametrize("data", ["not json object", [1, 2], {"port": "22", "auth_methods": "password"},
                                   {"banner": 5}])
 def test_garbage_session_and_wire(data: Any) -> None:
-    ev = Evidence().json(s.SESSION_INFO, data).json(s.WIRE_KEXINIT, data)
+    ev = Evidence().json(SESSION_INFO, data).json(WIRE_KEXINIT, data)
     with pytest.raises(FactParseError):
         ev.fact("sshd_session")
     with pytest.raises(FactParseError):
@@ -653,9 +658,9 @@ def fixture_answers(name: str) -> dict[str, Any]:
 @pytest.mark.parametrize("name", ["weak", "hardened"])
 def test_fixtures_answer_every_sshd_command(name: str) -> None:
     commands = fixture_answers(name)
-    for req in (s.SSHD_EFFECTIVE, s.SSHD_FILES):
+    for req in (SSHD_EFFECTIVE, SSHD_FILES):
         assert req.target in commands, (name, req.target[:60])
-    assert "unprivileged" in commands[s.SSHD_EFFECTIVE.target]
+    assert "unprivileged" in commands[SSHD_EFFECTIVE.target]
 
 
 @pytest.mark.parametrize("name,expected", [("weak", "fail"), ("hardened", "pass")])
@@ -665,25 +670,23 @@ def test_fixture_outputs_give_opposite_verdicts(name: str, expected: str) -> Non
     host = yaml.safe_load((FIXTURES / name / "host.yaml").read_text())["host"]
     port = 40022
     ev = Evidence()
-    for req in (s.SSHD_EFFECTIVE, s.SSHD_FILES):
+    for req in (SSHD_EFFECTIVE, SSHD_FILES):
         ev.cmd(req, commands[req.target]["stdout"].replace("{port}", str(port)))
-    ev.json(s.SESSION_INFO, session(port=port, methods=host["auth_methods"], banner=host["banner"]))
-    ev.json(s.WIRE_KEXINIT, wire(kex=host["kex"], ciphers=host["ciphers"], macs=host["macs"],
-                                 hostkeys=["ecdsa-sha2-nistp256"] if host["host_key_type"] == "ecdsa" else
-                                 ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"]))
-    from checks.linux import accounts as a
-
-    ev.cmd(a.PAM_CONFIG_FILES, commands[a.PAM_CONFIG_FILES.target]["stdout"])
+    ev.json(SESSION_INFO, session(port=port, methods=host["auth_methods"], banner=host["banner"]))
+    ev.json(WIRE_KEXINIT, wire(kex=host["kex"], ciphers=host["ciphers"], macs=host["macs"],
+                               hostkeys=["ecdsa-sha2-nistp256"] if host["host_key_type"] == "ecdsa" else
+                               ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"]))
+    ev.cmd(PAM_CONFIG_FILES, commands[PAM_CONFIG_FILES.target]["stdout"])
     config = ev.fact("sshd_config")
     assert config.instance["ports"] == [port] and config.instance["pid"] in (1093, 702)
     for check_id in ALL_SSHD:
         verdict = ev.check(check_id)
         assert verdict.status == expected, (name, check_id, verdict.reason)
     # unprivileged: sshd -T fails, the readable config files still decide
-    ev2 = Evidence().cmd(s.SSHD_EFFECTIVE, commands[s.SSHD_EFFECTIVE.target]["unprivileged"]["stdout"]
+    ev2 = Evidence().cmd(SSHD_EFFECTIVE, commands[SSHD_EFFECTIVE.target]["unprivileged"]["stdout"]
                          .replace("{port}", str(port)), sudo=False)
-    ev2.cmd(s.SSHD_FILES, commands[s.SSHD_FILES.target]["stdout"].replace("{port}", str(port)))
-    ev2.json(s.SESSION_INFO, session(port=port, methods=host["auth_methods"], banner=host["banner"]))
+    ev2.cmd(SSHD_FILES, commands[SSHD_FILES.target]["stdout"].replace("{port}", str(port)))
+    ev2.json(SESSION_INFO, session(port=port, methods=host["auth_methods"], banner=host["banner"]))
     assert ev2.fact("sshd_config").source == "config files + OpenSSH defaults"
     for check_id in REQUIRED:
         if check_id != "linux.sshd.weak-crypto":

@@ -1,10 +1,11 @@
-"""Small parsers shared by the Linux facts: key/value config files and multi-file dumps."""
+"""Small parsers shared by the Linux facts: multi-file dumps, key/value config files, comments, integers."""
 
 from __future__ import annotations
 
 import re
 import shlex
 from dataclasses import dataclass
+from typing import Any
 
 _HEADER = re.compile(r"^==> (?P<path>.+) <==$")
 _MISSING = re.compile(r"^head: cannot open '(?P<path>.+)' for reading: (?P<reason>.+)$")
@@ -85,3 +86,24 @@ def key_values(text: str, *, separator: str | None = None, lower_keys: bool = Tr
             continue
         values[key] = parts[1].strip().strip('"')
     return values
+
+
+def strip_comments(text: str, marker: str = "#") -> str:
+    """``text`` without what follows ``marker`` on each line."""
+    return "\n".join(line.split(marker, 1)[0] for line in text.splitlines())
+
+
+def to_int(value: Any) -> int | None:
+    """``value`` as an integer, or None when it is not one."""
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def int_or(value: Any, default: int) -> int:
+    """``value`` as an integer, or ``default`` when it is not one."""
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return default
