@@ -10,7 +10,8 @@ import re
 from typing import Any
 
 from auditor.registry import check
-from auditor.verdicts import Verdict, error, failed, passed
+from auditor.verdicts import Verdict, error, failed, manual, passed
+from checks.linux.facts.openssh import openssh_version
 from checks.linux.facts.optional import Missing
 from checks.linux.facts.sshd import SshdConfig
 from checks.linux.sshd import RELOAD, observe
@@ -53,31 +54,43 @@ def login_grace_time(sshd_config: SshdConfig, params: dict[str, Any]) -> Verdict
     return _int_limit_check(sshd_config, "logingracetime", params["max_login_grace_time"])
 
 
-@check("linux.sshd.idle-timeout", title="SSH: sessions terminated after inactivity",
-       requirements=["SR 2.6", "CR 2.6"], applies_to=["host"], severity="medium", params={"max_idle_seconds": 900},
+@check("linux.sshd.idle-timeout", title="SSH: unresponsive connections are ended (ClientAlive)",
+       requirements=["SR 7.2", "CR 7.2"], applies_to=["host"], severity="medium", params={"max_idle_seconds": 900},
        remediation="Set 'ClientAliveInterval 300' and 'ClientAliveCountMax 3' (product <= 900 s) in "
-                   "/etc/ssh/sshd_config.d/00-iec62443.conf; for idle (not only dead) interactive sessions also "
-                   "set TMOUT (see linux.session.tmout) or, on OpenSSH >= 9.2, 'ChannelTimeout session=15m'. "
-                   + RELOAD)
-def idle_timeout(sshd_config: SshdConfig, params: dict[str, Any]) -> Verdict:
-    """SR 2.6 requires remote sessions to be terminated after a period of inactivity. sshd's
-    ClientAliveInterval x ClientAliveCountMax bounds how long an unresponsive session survives;
-    0 (the default) never ends it. (Interactive idleness proper is enforced by TMOUT or ChannelTimeout.)"""
+                   "/etc/ssh/sshd_config.d/00-iec62443.conf. This ends dead connections, not idle sessions: for "
+                   "those set TMOUT (see linux.session.timeout) or, on OpenSSH >= 9.2, 'ChannelTimeout "
+                   "session=15m'. " + RELOAD)
+def idle_timeout(sshd_config: SshdConfig, sshd_wire_maybe: dict[str, Any] | Missing,
+                 params: dict[str, Any]) -> Verdict:
+    """Resource management (SR 7.2): a connection whose client vanished keeps its session, its processes and a
+    MaxStartups/MaxSessions slot until sshd notices. ClientAliveInterval x ClientAliveCountMax bounds how long
+    that takes; an interval of 0 (the default) never ends it, and since OpenSSH 8.2 a count of 0 switches the
+    termination off too. This is not the idle-session limit of SR 2.6 (linux.session.timeout judges that):
+    ClientAlive probes are answered by any live client, however long its user has been away."""
     config, limit = sshd_config, params["max_idle_seconds"]
     interval, count = config.number("clientaliveinterval"), config.number("clientalivecountmax")
-    channel_timeout = config.get("channeltimeout")
+    version = openssh_version(sshd_wire_maybe.get("software")) if sshd_wire_maybe else None
     observed = observe(config, clientaliveinterval=interval, clientalivecountmax=count,
-                       channeltimeout=channel_timeout,
+                       openssh_version=".".join(map(str, version)) if version else None,
                        match_overrides=config.overrides("clientaliveinterval", "clientalivecountmax") or None)
-    expected = f"ClientAliveInterval > 0 and ClientAliveInterval x ClientAliveCountMax <= {limit} s"
+    expected = f"ClientAliveInterval > 0, ClientAliveCountMax > 0 and their product <= {limit} s"
     if interval is None or count is None:
         return error("ClientAliveInterval/ClientAliveCountMax not numeric", observed)
     if interval <= 0:
-        return failed(observed, expected, "ClientAliveInterval is 0: unresponsive sessions are never terminated")
-    total = interval * max(count, 1)
+        return failed(observed, expected, "ClientAliveInterval is 0: unresponsive connections are never ended")
+    if count == 0:
+        if version is None:
+            return manual("ClientAliveCountMax is 0: OpenSSH 8.2 and later then never end an unresponsive "
+                          "connection, older releases end it after one interval; the server's release is unknown",
+                          expected, observed)
+        if version >= (8, 2):
+            return failed(observed, expected, f"ClientAliveCountMax 0 switches the termination off (OpenSSH "
+                                              f"{version[0]}.{version[1]} >= 8.2)")
+        count = 1  # before 8.2, a count of 0 ended the connection after the first unanswered interval
+    total = interval * count
     observed["timeout_seconds"] = total
     if total > limit:
-        return failed(observed, expected, f"sessions end after {total} s of unresponsiveness (> {limit} s)")
+        return failed(observed, expected, f"unresponsive connections end after {total} s (> {limit} s)")
     return passed(observed, expected)
 
 

@@ -358,3 +358,12 @@ def parse_config_tree(main: str, files: dict[str, FileRead], extra: Iterable[tup
 
     walk(main, True, None, 0)
     return result
+
+
+_OPENSSH_VERSION = re.compile(r"OpenSSH_(?:for_Windows_)?(\d+)\.(\d+)")
+
+
+def openssh_version(software: str | None) -> tuple[int, int] | None:
+    """(major, minor) of the OpenSSH release a server announces (``OpenSSH_9.2p1 Debian-2``), None if not OpenSSH."""
+    match = _OPENSSH_VERSION.search(software or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None

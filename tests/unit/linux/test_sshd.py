@@ -511,6 +511,25 @@ def test_idle_timeout() -> None:
         "linux.sshd.idle-timeout", max_idle_seconds=1800).status == "pass"
 
 
+@pytest.mark.parametrize("software, status", [("OpenSSH_9.2p1", "fail"), ("OpenSSH_8.2p1", "fail"),
+                                              ("OpenSSH_7.4p1", "pass"), (None, "manual")])
+def test_client_alive_count_max_zero_depends_on_the_release(software: str | None, status: str) -> None:
+    """Since OpenSSH 8.2, ClientAliveCountMax 0 switches the termination off (it used to end the connection
+    after one interval): never taken as 1."""
+    data = {**wire(), "software": software, "identification": f"SSH-2.0-{software}"} if software else None
+    verdict = config_evidence("ClientAliveInterval 300\nClientAliveCountMax 0\n", wire_data=data).check(
+        "linux.sshd.idle-timeout")
+    assert verdict.status == status, verdict.reason
+
+
+def test_client_alive_is_resource_management_not_idle_session_termination() -> None:
+    from auditor.registry import REGISTRY
+
+    assert REGISTRY.load().checks["linux.sshd.idle-timeout"].requirements == ("SR 7.2", "CR 7.2")
+    assert "CR 2.6" in REGISTRY.checks["linux.session.timeout"].requirements
+    assert "linux.session.tmout" not in " ".join(c.remediation for c in REGISTRY.checks.values())
+
+
 def test_banner_served_configured_and_disclosing() -> None:
     assert hardened().check("linux.sshd.banner").status == "pass"
     # Ubuntu's stock /etc/issue.net names the OS and version
