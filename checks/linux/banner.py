@@ -12,8 +12,13 @@ from auditor.registry import check
 from auditor.verdicts import Verdict, failed, passed
 from checks.linux.facts.system import HardeningConfig
 
-DISCLOSURE = [r"\\[srvmSO]", r"\b(debian|ubuntu|red ?hat|rhel|centos|rocky|almalinux|fedora|suse|oracle linux)\b",
-              r"gnu/linux", r"\bkernel\b", r"\b\d+\.\d+\.\d+-\d+"]
+#: What discloses a system in a banner: the agetty/issue escapes that print the OS, release, kernel, machine or
+#: host name, distribution and kernel names, and version strings written as versions ("v2.3", "version 9",
+#: "OpenSSH_9.2", "6.1.0-18"). Not any dotted number: a use notice may cite "SR 1.12" or "section 4.2".
+DISCLOSURE = [r"\\[srvmnSOl]",
+              r"(?i)\b(debian|ubuntu|red ?hat|rhel|centos|rocky|almalinux|fedora|suse|sles|oracle linux|raspbian)\b",
+              r"(?i)gnu/linux", r"(?i)\bkernel\b", r"(?i)\bopenssh[_ ]?\d", r"\b\d+\.\d+\.\d+-\d+",
+              r"(?i)\b(?:v|version\s*|release\s*)\d+(?:\.\d+)+\b", r"(?i)\bLTS\b"]
 
 
 @check("linux.banner.login",

@@ -11,6 +11,7 @@ from typing import Any
 
 from auditor.registry import check
 from auditor.verdicts import Verdict, error, failed, manual, passed
+from checks.linux.banner import DISCLOSURE
 from checks.linux.facts.openssh import openssh_version
 from checks.linux.facts.optional import Missing
 from checks.linux.facts.sshd import SshdConfig
@@ -190,8 +191,7 @@ def log_level(sshd_config: SshdConfig, params: dict[str, Any]) -> Verdict:
     return passed(observed, " or ".join(allowed))
 
 
-_DISCLOSURE_DEFAULT = [r"(?i)\b(ubuntu|debian|red ?hat|rhel|centos|rocky|almalinux|fedora|suse|sles|raspbian|"
-                       r"kernel|openssh)\b", r"\b\d+\.\d+(\.\d+)*\b", r"\\[rsvmnol]"]
+_DISCLOSURE_DEFAULT = DISCLOSURE
 
 
 @check("linux.sshd.banner", title="SSH: pre-login use notification shown, without system details",

@@ -530,6 +530,19 @@ def test_client_alive_is_resource_management_not_idle_session_termination() -> N
     assert "linux.session.tmout" not in " ".join(c.remediation for c in REGISTRY.checks.values())
 
 
+@pytest.mark.parametrize("text, status", [
+    ("Authorised use only. Notice per IEC 62443-3-3 SR 1.12; see section 4.2 of policy P-7.", "pass"),
+    ("Authorised use only. Activity is logged (procedure 2.3.1).", "pass"),
+    ("Authorised use only. Debian GNU/Linux 12", "fail"),
+    ("Authorised use only. Appliance firmware v2.3.1", "fail"),
+    ("Authorised use only. Served by OpenSSH_9.2p1", "fail"),
+    ("Authorised use only. Kernel 6.1.0-18-amd64 on an x86_64", "fail"),
+])
+def test_banner_disclosure_looks_for_system_details_not_any_dotted_number(text: str, status: str) -> None:
+    verdict = config_evidence("Banner none\n", sess=session(banner=text)).check("linux.sshd.banner")
+    assert verdict.status == status, verdict.reason
+
+
 def test_banner_served_configured_and_disclosing() -> None:
     assert hardened().check("linux.sshd.banner").status == "pass"
     # Ubuntu's stock /etc/issue.net names the OS and version
