@@ -80,16 +80,15 @@ def deprecated_policy(opcua_endpoints: list[Endpoint] | NotAudited, params: dict
     return passed(observed, expected)
 
 
-@check("opcua.endpoint.sign-only", title="OPC UA endpoints encrypt (no Sign-only endpoints)",
+@check("opcua.endpoint.sign-only", title="OPC UA endpoints encrypt (no endpoint with MessageSecurityMode Sign)",
        requirements=["SR 4.1", "SR 4.1 RE1", "CR 4.1"], applies_to=APPLIES, severity="medium",
-       params={"reject_any_sign": False},
-       remediation="Offer every security policy with MessageSecurityMode SignAndEncrypt; remove Sign-only endpoints "
-                   "(at SL 3 and above remove Sign endpoints altogether, so no client can choose a channel without "
-                   "encryption).")
-def sign_only(opcua_endpoints: list[Endpoint] | NotAudited, params: dict[str, Any]) -> Verdict:
-    """A Sign endpoint protects integrity but sends every value, browse result and (unless the token is encrypted)
-    password in clear. A policy offered only with Sign leaves clients no confidential option; at higher SLs any
-    Sign endpoint is a downgrade path."""
+       remediation="Offer every security policy with MessageSecurityMode SignAndEncrypt only; remove the Sign "
+                   "endpoints, so no client can pick a channel that carries process values in clear.")
+def sign_only(opcua_endpoints: list[Endpoint] | NotAudited) -> Verdict:
+    """Confidentiality of information in transit (SR 4.1) is required from SL 1. A Sign endpoint protects
+    integrity but sends every value, browse result and (unless the token is encrypted) password in clear, and
+    a server that offers Sign beside SignAndEncrypt lets each client choose the clear channel: one misconfigured
+    HMI or historian is enough. So any Sign endpoint fails, at every SL."""
     if (skip := not_audited(opcua_endpoints) or _no_endpoints(opcua_endpoints)):  # type: ignore[arg-type]
         return skip
     by_policy: dict[str, set[str]] = {}
@@ -97,15 +96,13 @@ def sign_only(opcua_endpoints: list[Endpoint] | NotAudited, params: dict[str, An
         if not e.insecure:
             by_policy.setdefault(e.security_policy, set()).add(e.security_mode)
     sign = sorted(p for p, modes in by_policy.items() if "Sign" in modes)
-    sign_only_policies = sorted(p for p, modes in by_policy.items() if modes == {"Sign"})
-    offenders = sign if params["reject_any_sign"] else sign_only_policies
     observed = {"modes_by_policy": {p: sorted(m) for p, m in sorted(by_policy.items())},
-                "sign_only_policies": sign_only_policies}
-    expected = ("no endpoint with MessageSecurityMode Sign" if params["reject_any_sign"]
-                else "every security policy offered with SignAndEncrypt")
-    if offenders:
-        return failed(observed, expected, f"policies with a Sign endpoint{'' if params['reject_any_sign'] else ' only'}: "
-                                          + ", ".join(offenders))
+                "sign_only_policies": sorted(p for p, modes in by_policy.items() if modes == {"Sign"})}
+    expected = "no endpoint with MessageSecurityMode Sign (SignAndEncrypt only)"
+    if sign:
+        beside = [p for p in sign if "SignAndEncrypt" in by_policy[p]]
+        why = (" (offered beside SignAndEncrypt: a client may still choose the clear channel)" if beside else "")
+        return failed(observed, expected, "policies with a Sign endpoint: " + ", ".join(sign) + why)
     if not by_policy:
         return not_applicable("no secured endpoint at all (see opcua.endpoint.security-policy-none)", observed)
     return passed(observed, expected)

@@ -71,22 +71,22 @@ def test_deprecated_token_policy_alone_fails() -> None:
     assert verdict.status == "fail" and verdict.observed["deprecated_endpoints"] == []
 
 
-@pytest.mark.parametrize("mode_set, reject_any, expected", [
-    (["SignAndEncrypt"], False, "pass"),
-    (["Sign", "SignAndEncrypt"], False, "pass"),
-    (["Sign"], False, "fail"),
-    (["Sign", "SignAndEncrypt"], True, "fail"),
-    (["SignAndEncrypt"], True, "pass"),
+@pytest.mark.parametrize("mode_set, expected", [
+    (["SignAndEncrypt"], "pass"),
+    (["Sign", "SignAndEncrypt"], "fail"),   # SR 4.1 from SL 1: a client may still choose the clear channel
+    (["Sign"], "fail"),
 ])
-def test_sign_only(mode_set, reject_any, expected) -> None:
+def test_sign_only(mode_set, expected) -> None:
     eps = [endpoint("Basic256Sha256", mode) for mode in mode_set]
-    assert OpcuaEvidence().endpoints(eps).check("opcua.endpoint.sign-only", reject_any_sign=reject_any).status == expected
+    verdict = OpcuaEvidence().endpoints(eps).check("opcua.endpoint.sign-only")
+    assert verdict.status == expected
+    if mode_set == ["Sign", "SignAndEncrypt"]:
+        assert "beside SignAndEncrypt" in verdict.reason
 
 
-def test_sign_only_is_stricter_from_sl3() -> None:
+def test_sign_endpoints_fail_at_every_sl() -> None:
     spec = REGISTRY.check("opcua.endpoint.sign-only")
-    assert load_profile("application-sl2").params_for(spec)["reject_any_sign"] is False
-    assert load_profile("application-sl3").params_for(spec)["reject_any_sign"] is True
+    assert not spec.params and all(not load_profile(f"application-sl{n}").params_for(spec) for n in range(1, 5))
 
 
 def test_sign_only_without_secure_endpoints_is_not_applicable() -> None:
