@@ -76,6 +76,11 @@ def unauthenticated_read(modbus_holding_read: dict[str, Any], modbus_tls_service
             return manual("the PLC refuses TLS clients without a certificate, but TCP 502 also accepts connections: "
                           "add a plain endpoint (port 502) to the inventory to judge it, or close 502",
                           _UNAUTH_EXPECTED, observed)
+        if modbus_open_ports.get(502) != "closed":
+            return manual(f"the PLC refuses TLS clients without a certificate, but the probe of TCP 502 ended "
+                          f"{modbus_open_ports.get(502, 'not probed')!r}, which does not prove plain Modbus/TCP "
+                          "closed (only a refused connection does): verify 502 is disabled", _UNAUTH_EXPECTED,
+                          observed)
         return passed(observed, _UNAUTH_EXPECTED,
                       "the PLC ends TLS sessions of clients without a certificate; plain Modbus/TCP (502) is closed")
     if anonymous == "accepted":

@@ -12,7 +12,7 @@ from typing import Any
 from auditor.registry import check
 from auditor.verdicts import Verdict, error, failed, manual, passed
 from checks.modbus.access import ZONE_COUNTERMEASURE
-from checks.modbus.facts import INSECURE_DEFAULT, MODBUS_PORTS, PORTS
+from checks.modbus.facts import INSECURE_DEFAULT, MODBUS_PORTS, PORTS, unproven_ports
 
 
 def _open(ports: dict[int, str]) -> list[int]:
@@ -59,6 +59,11 @@ def insecure_services(modbus_open_ports: dict[int, str], params: dict[str, Any])
     if not probed:
         return error("none of the insecure_ports was probed; the exposure probes name "
                      + ", ".join(str(p) for p in sorted(PORTS)))
+    unknown = unproven_ports(modbus_open_ports, [p for p in probed if p not in allowed])
+    if unknown:
+        observed["unproven"] = [f"{_label(p)}: {modbus_open_ports[p]}" for p in unknown]
+        return manual("these probes neither connected nor were refused, so the services are not proven off "
+                      "(only a refused connection is): " + ", ".join(observed["unproven"]), expected, observed)
     return passed(observed, expected)
 
 

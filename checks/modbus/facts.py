@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-from typing import Any
+from typing import Any, Iterable
 
 from auditor.facts import FactEvidence, FactParseError, FactUnavailable
 from auditor.registry import fact, request
@@ -275,3 +275,13 @@ def modbus_tls_service(ev: FactEvidence) -> dict[str, Any] | None:
         "anonymous_session": tls.get("anonymous_session") or "unknown",
         "anonymous_detail": tls.get("anonymous_detail"), "alerts": tls.get("alerts") or [],
     }
+
+
+#: Probe states that prove nothing about a port: no answer, no route, or a local failure.
+UNPROVEN_STATES = ("filtered", "unreachable", "error")
+
+
+def unproven_ports(states: dict[int, str], ports: Iterable[int]) -> list[int]:
+    """Those of ``ports`` whose probe neither connected nor was refused: only a refused connection
+    (``closed``) proves a service off; a timeout may be a firewall between scanner and PLC."""
+    return sorted(p for p in ports if states.get(p) in UNPROVEN_STATES)

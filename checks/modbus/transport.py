@@ -13,6 +13,7 @@ from typing import Any
 from auditor.registry import check
 from auditor.verdicts import Verdict, error, failed, manual, not_applicable, passed
 from checks.modbus.access import ZONE_COUNTERMEASURE
+from checks.modbus.facts import unproven_ports
 
 _SECURE_EXPECTED = "Modbus/TCP Security (TLS) offered on 802 and plain Modbus/TCP (502) closed"
 _TLS_ORDER = {"SSLv2": 0, "SSLv3": 1, "TLSv1": 2, "TLSv1.1": 3, "TLSv1.2": 4, "TLSv1.3": 5}
@@ -46,11 +47,12 @@ def secure_transport(modbus_open_ports: dict[int, str], modbus_tls_service: dict
             plain.append(f"plain Modbus/TCP served on the inventory endpoint (TCP {session['port']})")
         elif not plain:
             plain.append("TCP 502 served the auditor's plain Modbus/TCP session")
+    unproven = unproven_ports(modbus_open_ports, [502]) if not plain else []
     observed: dict[str, Any] = {
         "modbus_security_802": (f"offered ({tls['version'] or 'TLS'})" if offered and tls else
                                 "offered" if offered else
                                 "port 802 open but no TLS handshake" if tls else "not offered (802 closed)"),
-        "plain_modbus": plain or "closed",
+        "plain_modbus": plain or (f"unknown (TCP 502 {modbus_open_ports.get(502)})" if unproven else "closed"),
     }
     problems = []
     if not offered:
@@ -60,6 +62,10 @@ def secure_transport(modbus_open_ports: dict[int, str], modbus_tls_service: dict
         problems.append("plain Modbus/TCP is reachable: " + "; ".join(plain))
     if problems:
         return failed(observed, _SECURE_EXPECTED, "; ".join(problems))
+    if unproven:
+        return manual(f"the probe of TCP 502 ended {modbus_open_ports.get(502)!r}, which does not prove plain "
+                      "Modbus/TCP closed (only a refused connection does); verify 502 is disabled on the PLC",
+                      _SECURE_EXPECTED, observed)
     return passed(observed, _SECURE_EXPECTED)
 
 

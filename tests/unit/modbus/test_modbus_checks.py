@@ -172,6 +172,20 @@ def test_plain_502_beside_802_fails_transport() -> None:
     assert ev.check("modbus.access.unauthenticated-read").status == "manual"
 
 
+@pytest.mark.parametrize("state", ["filtered", "unreachable", "error"])
+def test_only_a_refused_connection_proves_a_port_closed(state: str) -> None:
+    """A probe of 502 (or of telnet) that timed out or failed proves nothing: never a pass on it."""
+    ev = PlcEvidence("hardened").patch_json(TCP_PROBES[502], lambda d: d.update(state=state))
+    secure = ev.check("modbus.transport.secure")
+    assert secure.status == "manual" and "only a refused connection" in secure.reason
+    assert secure.observed["plain_modbus"].startswith("unknown")
+    assert ev.check("modbus.access.unauthenticated-read").status == "manual"
+    assert PlcEvidence("hardened").check("modbus.transport.secure").status == "pass"  # refused: proven closed
+    insecure = PlcEvidence("hardened").patch_json(TCP_PROBES[23], lambda d: d.update(state=state))
+    verdict = insecure.check("modbus.exposure.insecure-services")
+    assert verdict.status == "manual" and "23" in verdict.reason
+
+
 def test_undocumented_services() -> None:
     ev = PlcEvidence("weak").patch_json(TCP_PROBES[102], lambda d: d.update(state="open", error=None))
     assert ev.check("modbus.exposure.undocumented-services").status == "manual"
