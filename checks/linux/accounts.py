@@ -164,13 +164,13 @@ NON_LOGIN_SHELLS = ["nologin", "false", "sync", "shutdown", "halt"]
 
 
 @check("linux.accounts.service-shells", title="Accounts: system and service accounts cannot log in interactively",
-       requirements=["SR 1.11", "SR 1.3", "CR 1.11"], applies_to=["host"], severity="medium",
+       requirements=["SR 1.3", "CR 1.3"], applies_to=["host"], severity="medium",
        params={"exempt": ["root"], "non_login_shells": NON_LOGIN_SHELLS},
        remediation="Set a non-login shell: 'usermod -s /usr/sbin/nologin USER' (Debian/Ubuntu) or "
                    "'usermod -s /sbin/nologin USER' (RHEL), and lock the password ('passwd -l USER').")
 def service_shells(acct_files: AccountFiles, params: dict[str, Any]) -> Verdict:
-    """Service accounts are not bound to a person; 3-3 SR 1.11/1.3 expect that they cannot be used for
-    interactive logon. A login shell lets a stolen key, a weak password or a misconfigured service be
+    """Service accounts are not bound to a person; account management (SR 1.3) expects that they
+    cannot be used for interactive logon. A login shell lets a stolen key, a weak password or a misconfigured service be
     turned into a shell."""
     shells = params["non_login_shells"]
     interactive = sorted(f"{u.name} (uid {u.uid}, {u.shell or '/bin/sh (empty)'})" for u in acct_files.users

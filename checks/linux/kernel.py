@@ -14,7 +14,7 @@ KERNEL_HARDENING = {"kernel.randomize_va_space": 2, "kernel.kptr_restrict": 1, "
 
 @check("linux.kernel.hardening",
        title="Kernel self-protection settings (ASLR, pointer and log restrictions, link protection)",
-       requirements=["SR 3.2", "HDR 3.2"], applies_to=["host"], severity="medium",
+       requirements=["SR 7.6", "CR 7.6"], applies_to=["host"], severity="medium",
        params={"minimums": KERNEL_HARDENING},
        remediation=("Create /etc/sysctl.d/60-hardening.conf (Debian/Ubuntu and RHEL) with "
                     "`kernel.randomize_va_space = 2`, `kernel.kptr_restrict = 1`, `kernel.dmesg_restrict = 1`, "
@@ -22,7 +22,8 @@ KERNEL_HARDENING = {"kernel.randomize_va_space": 2, "kernel.kptr_restrict": 1, "
                     "`kernel.unprivileged_bpf_disabled = 1`), then `sysctl --system`."))
 def kernel_hardening(sys_sysctl: dict[str, str], params: dict[str, Any]) -> Verdict:
     """Exploit mitigations (address-space randomisation, hidden kernel pointers, restricted kernel log,
-    safe links in sticky directories) make malicious code less likely to succeed (HDR 3.2 guidance)."""
+    safe links in sticky directories) make exploits less likely to succeed: recommended security settings of the host (SR 7.6); they do
+    not detect or block malicious code, so they are no evidence for HDR 3.2."""
     minimums = params.get("minimums") or KERNEL_HARDENING
     expected = ", ".join(f"{k} >= {v}" for k, v in minimums.items())
     observed = {k: sys_sysctl.get(k) for k in minimums}

@@ -19,7 +19,7 @@ LOG_FILES = ("/var/log/audit/audit.log", "/var/log/messages", "/var/log/secure",
 
 @check("linux.log.permissions",
        title="Audit and system log files readable only by root and the log group",
-       requirements=["SR 3.9", "CR 3.9", "SR 6.1", "CR 6.1"], applies_to=["host"], severity="medium",
+       requirements=["SR 3.9", "CR 3.9"], applies_to=["host"], severity="medium",
        params={"owners": ["root", "syslog"], "file_mode_max": "0640", "audit_dir_mode_max": "0750"},
        remediation=("`chmod 0750 /var/log/audit; chmod 0600 /var/log/audit/audit.log` and `log_group = root` in "
                     "auditd.conf; `chmod 0640 /var/log/syslog /var/log/auth.log` (Debian/Ubuntu, rsyslog "
@@ -115,13 +115,13 @@ def remote_forwarding(sys_logging: Logging, sys_units: Units, params: dict[str, 
 
 @check("linux.log.journald-persistent",
        title="System journal kept across reboots (persistent journal or a syslog daemon)",
-       requirements=["SR 2.9", "CR 2.9"], applies_to=["host"], severity="low",
+       requirements=["SR 2.8", "CR 2.8"], applies_to=["host"], severity="low",
        remediation=("Set `Storage=persistent` (and a bound such as `SystemMaxUse=1G`) in "
                     "/etc/systemd/journald.conf.d/60-persistent.conf, or create /var/log/journal, then "
                     "`systemctl restart systemd-journald`; alternatively run rsyslog (Debian/Ubuntu `apt install "
                     "rsyslog`, RHEL `dnf install rsyslog`)."))
 def journald_persistent(sys_logging: Logging, sys_stats: Stats, sys_units: Units) -> Verdict:
-    """Audit storage capacity (SR 2.9) presumes records survive: a volatile journal loses all events of
+    """Auditable events (SR 2.8) are only useful if the records survive: a volatile journal loses all events of
     the incident when the host reboots or crashes."""
     storage = (sys_logging.journald.get("storage") or "auto").lower()
     journal_dir = sys_stats.exists("/var/log/journal")

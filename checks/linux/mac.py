@@ -10,7 +10,7 @@ from checks.linux.facts.system import MacState
 
 @check("linux.mac.enforcing",
        title="Mandatory access control (SELinux or AppArmor) enforcing",
-       requirements=["SR 2.1", "SR 5.4", "HDR 3.2"], applies_to=["host"], severity="medium",
+       requirements=["SR 2.1", "SR 5.4", "CR 2.1"], applies_to=["host"], severity="medium",
        remediation=("RHEL: `SELINUX=enforcing` in /etc/selinux/config, `setenforce 1`, relabel if it was disabled "
                     "(`touch /.autorelabel`, reboot). Debian/Ubuntu: `apt install apparmor apparmor-utils "
                     "apparmor-profiles`, keep `apparmor=1 security=apparmor` on the kernel command line, put profiles "

@@ -154,13 +154,13 @@ def permit_empty_passwords(sshd_config: SshdConfig) -> Verdict:
 
 
 @check("linux.sshd.access-allow-list", title="SSH: login restricted to an allow-list of users or groups",
-       requirements=["SR 2.1", "SR 1.13", "CR 2.1"], applies_to=["host"], severity="medium",
+       requirements=["SR 2.1", "CR 2.1"], applies_to=["host"], severity="medium",
        remediation="Create a group for remote administrators (e.g. 'groupadd sshusers' and add the members) and set "
                    "'AllowGroups sshusers' (or 'AllowUsers ...') in /etc/ssh/sshd_config.d/00-iec62443.conf on "
                    "Debian/Ubuntu and RHEL; include the audit account if it logs in over SSH. " + RELOAD)
 def access_allow_list(sshd_config: SshdConfig) -> Verdict:
-    """Only accounts that need remote access should be able to use it (SR 2.1 authorisation enforcement,
-    SR 1.13 access via untrusted networks); an allow-list also shuts out service and forgotten accounts."""
+    """Only accounts that need remote access should be able to use it (SR 2.1 authorisation
+    enforcement); an allow-list also shuts out service and forgotten accounts."""
     users, groups = sshd_config.all("allowusers"), sshd_config.all("allowgroups")
     observed = observe(sshd_config, allowusers=users, allowgroups=groups,
                        denyusers=sshd_config.all("denyusers"), denygroups=sshd_config.all("denygroups"))

@@ -45,13 +45,14 @@ def max_auth_tries(sshd_config: SshdConfig, params: dict[str, Any]) -> Verdict:
 
 
 @check("linux.sshd.login-grace-time", title="SSH: short unauthenticated login grace time",
-       requirements=["SR 1.11", "SR 7.1", "CR 1.11", "CR 7.1"], applies_to=["host"], severity="low",
+       requirements=["SR 7.1", "CR 7.1"], applies_to=["host"], severity="low",
        params={"max_login_grace_time": 60},
        remediation="Set 'LoginGraceTime 60' (or 30) in /etc/ssh/sshd_config.d/00-iec62443.conf; 0 means unlimited. "
                    + RELOAD)
 def login_grace_time(sshd_config: SshdConfig, params: dict[str, Any]) -> Verdict:
     """Unauthenticated connections hold sshd resources; a long (or unlimited, 0) grace time lets an
-    attacker exhaust MaxStartups slots (SR 7.1) and gives more time per guessing connection (SR 1.11)."""
+    attacker exhaust MaxStartups slots (SR 7.1) and gives more time per guessing connection
+    (the unsuccessful-login limit of SR 1.11 is MaxAuthTries' and pam_faillock's)."""
     return _int_limit_check(sshd_config, "logingracetime", params["max_login_grace_time"])
 
 
@@ -109,13 +110,14 @@ def _max_startups(value: str | None) -> tuple[int, int, int] | None:
 
 
 @check("linux.sshd.session-limits", title="SSH: concurrent session and unauthenticated connection limits",
-       requirements=["SR 2.7", "SR 7.1", "CR 2.7", "CR 7.1"], applies_to=["host"], severity="low",
+       requirements=["SR 7.1", "CR 7.1"], applies_to=["host"], severity="low",
        params={"max_sessions": 10, "max_startups_start": 10, "max_startups_full": 60},
        remediation="Set 'MaxSessions 4' (<= the site limit) and 'MaxStartups 10:30:60' in "
                    "/etc/ssh/sshd_config.d/00-iec62443.conf (Debian/Ubuntu and RHEL); per-user login limits "
                    "belong in /etc/security/limits.conf (maxlogins). " + RELOAD)
 def session_limits(sshd_config: SshdConfig, params: dict[str, Any]) -> Verdict:
-    """MaxSessions bounds the sessions multiplexed on one connection (SR 2.7 concurrent session control);
+    """MaxSessions bounds the sessions multiplexed on one connection (a resource limit, not the per-user concurrent
+    session control of SR 2.7, which pam_limits maxlogins gives);
     MaxStartups drops excess unauthenticated connections early, which protects sshd against connection
     floods (SR 7.1)."""
     sessions = sshd_config.number("maxsessions")

@@ -108,7 +108,7 @@ _VANTAGES = ("unknown", "inside", "outside")
 
 @check("modbus.zone.boundary-protection",
        title="The zone boundary compensates for what Modbus cannot protect (conduit to the PLC)",
-       requirements=["SR 5.1", "SR 5.2", "CR 5.1"], applies_to=["embedded"], severity="high",
+       requirements=["SR 5.1", "SR 5.2"], applies_to=["embedded"], severity="high",
        params={"vantage": "unknown"},
        fixture_verdicts={"weak": "manual", "hardened": "manual"},
        fixture_note=("one scan from an unknown vantage point cannot tell whether the conduit filters: a person "

@@ -89,14 +89,15 @@ def vlan_default(snmp_bridge: Bridge, snmp_interfaces: list[Interface], params: 
 
 @check("snmp.routing.ip-forwarding",
        title="No IP forwarding on a device that should not route",
-       requirements=["SR 5.1", "SR 5.2", "CR 5.1", "NDR 5.2"],
+       requirements=["SR 5.1", "CR 5.1"],
        applies_to=["network"], severity="high", params={"routing_allowed": False},
        remediation=("On a layer-2 switch disable IP routing (Cisco IOS: `no ip routing`, `no ipv6 unicast-routing`) "
                     "so that zones meet only at the firewall. If the device is meant to route, set the profile "
-                    "parameter routing_allowed: true for it and review its ACLs (NDR 5.2)."))
+                    "parameter routing_allowed: true for it and review its ACLs."))
 def routing_ip_forwarding(snmp_ip_forwarding: Forwarding, params: dict[str, Any]) -> Verdict:
     """A switch that forwards IP between its VLANs joins the zones it was meant to separate and bypasses the
-    zone-boundary firewall (SR 5.1 segmentation, SR 5.2 / NDR 5.2 zone boundary protection)."""
+    zone-boundary firewall (SR 5.1 network segmentation; a switch that does not route is no boundary
+    protection device itself, so NDR 5.2 is not claimed)."""
     expected = "ipForwarding = notForwarding(2) and ipv6IpForwarding = notForwarding(2)"
     fwd = snmp_ip_forwarding
     observed = {"ipForwarding": {1: "forwarding", 2: "notForwarding"}.get(fwd.ipv4 or 0),

@@ -200,13 +200,13 @@ def time_clock_skew(snmp_clock: Clock, params: dict[str, Any]) -> Verdict:
 
 @check("snmp.logging.syslog",
        title="Events sent to a remote syslog server",
-       requirements=["SR 6.2", "SR 2.9", "CR 6.2", "CR 2.9"],
+       requirements=["SR 6.2", "CR 6.2"],
        applies_to=["network"], severity="medium",
        remediation=("Send the device log to the site's log collector (Cisco IOS: `logging host <ip>`, `logging trap "
                     "informational`; industrial switches: event log > syslog server)."))
 def logging_syslog(snmp_syslog: SyslogState) -> Verdict:
     """A switch keeps only a small local log that is lost at reboot; forwarding it to a central collector is
-    what makes its events available for monitoring (SR 6.2) and keeps them beyond local capacity (SR 2.9).
+    what makes its events available for monitoring (SR 6.2).
     No standard MIB describes syslog targets: read from CISCO-SYSLOG-MIB where implemented."""
     expected = "at least one active remote syslog server"
     active = [s["address"] for s in snmp_syslog.servers if s.get("status") == 1]
