@@ -4,10 +4,10 @@ What SNMP itself can prove, and what it cannot (the checks below follow this str
 
 * **v1/v2c enabled** is proven when the audit session itself is v1/v2c and answered, when the VACM
   security-to-group table (readable over v3) maps SNMPv1/v2c security names to groups, or when a probe
-  community answers. It is proven **disabled** only when the VACM table is readable and maps no
-  community at all (no v1/v2c request can be authorised), or when the opt-in probe shows the agent
-  counting our v1/v2c probes in ``snmpInBadVersions`` (discarded as an unsupported version) and none
-  in ``snmpInBadCommunityNames``. Silence alone proves nothing: a rejected community and a missing
+  community answers. It is proven **disabled** only when the opt-in probe shows the agent counting our
+  v1/v2c probes in ``snmpInBadVersions`` (discarded as an unsupported version) and none in
+  ``snmpInBadCommunityNames``. A VACM table that maps no community is no proof: many industrial agents
+  authorise communities outside VACM. Silence alone proves nothing: a rejected community and a missing
   agent look the same (the agent does not answer), so a silent probe is inconclusive.
 * **Default communities** (opt-in probe, ``probe_default_communities: true`` on the endpoint): one
   GET of ``sysDescr.0`` per community of the documented list ``public``, ``private`` (factory
@@ -17,7 +17,10 @@ What SNMP itself can prove, and what it cannot (the checks below follow this str
   answered the authenticated audit read moments before (so "no agent" is excluded); without that it
   is inconclusive. A site community configured on the endpoint is never named in evidence.
 * **SNMPv3 security level**: the audit user's GET at each level below the configured one
-  (``authNoPriv``, ``noAuthNoPriv``) must be refused; a timeout is inconclusive.
+  (``authNoPriv``, ``noAuthNoPriv``) must be refused (a timeout is inconclusive), and the readable VACM
+  access table must grant no read below authPriv, to communities or users; an unreadable table leaves
+  the other users unknown (``manual``). Weak protocols are judged for every user in view; the audit
+  user alone proves nothing about the others.
 * **Write access** is judged from the VACM tables only (write views and their subtrees). The auditor
   never sends a SET, so a write view hidden from its read view stays ``manual``.
 """
@@ -85,9 +88,10 @@ def version_v1_v2c_enabled(snmp_session: dict[str, Any], snmp_vacm: Vacm,
         observed["community_mappings"] = counts
         return failed(observed, expected, "the VACM security-to-group table maps community security names "
                                           f"to access groups ({counts}): v1/v2c requests can be authorised")
-    if snmp_vacm.groups_visible:
-        return passed(observed, expected, "the readable VACM security-to-group table maps no SNMPv1/v2c "
-                                          "security name to any group: no community request can be authorised")
+    # A VACM table without community groups is no proof: many industrial agents authorise communities
+    # outside VACM. Only the agent discarding our v1/v2c probes as unsupported versions proves v1/v2c off.
+    vacm_note = ("the readable VACM table maps no community, but many agents authorise communities outside VACM"
+                 if snmp_vacm.groups_visible else "the VACM tables are not readable")
     if snmp_community_probe.get("enabled"):
         bad_versions = _counter_delta(snmp_community_probe, "snmpInBadVersions")
         bad_names = _counter_delta(snmp_community_probe, "snmpInBadCommunityNames")
@@ -96,12 +100,12 @@ def version_v1_v2c_enabled(snmp_session: dict[str, Any], snmp_vacm: Vacm,
         if sent and bad_versions is not None and bad_versions >= sent and bad_names == 0:
             return passed(observed, expected, f"the agent counted all {sent} v1/v2c probes as unsupported "
                                               "versions (snmpInBadVersions) and none as bad community names")
-        return manual("no v1/v2c probe was answered, but silence does not prove v1/v2c is off (a community "
-                      "unknown to the auditor may still work) and the VACM tables are not readable; verify the "
-                      "device configuration", expected, observed)
-    return manual("the VACM tables are not readable and the default-community probe is off "
-                  "(probe_default_communities); verify in the device configuration that v1/v2c is disabled",
-                  expected, observed)
+        return manual(f"no v1/v2c probe was answered, but silence does not prove v1/v2c is off (a community "
+                      f"unknown to the auditor may still work) and {vacm_note}; verify in the device configuration "
+                      "that SNMPv1/v2c is disabled", expected, observed)
+    return manual(f"{vacm_note}, and the default-community probe is off (probe_default_communities: its "
+                  "snmpInBadVersions counters can prove v1/v2c off); verify in the device configuration that "
+                  "SNMPv1/v2c is disabled", expected, observed)
 
 
 @check("snmp.community.default",
@@ -168,10 +172,13 @@ def v3_auth_priv(snmp_session: dict[str, Any], snmp_seclevel_probe: dict[str, An
                                           "neither authenticated nor encrypted")
     if level != "authPriv":
         return failed(observed, expected, f"the agent answered the audit user at {level}")
-    lower = [a for a in snmp_vacm.access if a.model == 3 and a.level < 3 and snmp_vacm.view_empty(a.read_view) is False]
+    lower = [a for a in snmp_vacm.access if (a.model != 3 or a.level < 3) and snmp_vacm.view_empty(a.read_view) is False]
     if lower:
-        observed["vacm_lower_level_access"] = [{"level": LEVELS[a.level], "read_view": a.read_view} for a in lower]
-        return failed(observed, expected, "VACM grants SNMPv3 read access below authPriv")
+        observed["vacm_access_below_authpriv"] = [{"model": MODELS[a.model], "level": LEVELS[a.level],
+                                                   "read_view": a.read_view} for a in lower]
+        communities = [a for a in lower if a.model != 3]
+        return failed(observed, expected, ("VACM grants community (SNMPv1/v2c) read access" if communities
+                                           else "VACM grants SNMPv3 read access below authPriv"))
     results = snmp_seclevel_probe.get("results", [])
     observed["lower_level_probes"] = [{k: r.get(k) for k in ("level", "outcome", "detail")} for r in results]
     accepted = [r["level"] for r in results if r.get("outcome") == "answered"]
@@ -179,10 +186,15 @@ def v3_auth_priv(snmp_session: dict[str, Any], snmp_seclevel_probe: dict[str, An
         return failed(observed, expected, f"the agent accepted the audit user at {', '.join(accepted)}")
     if not results:
         return error("the security-level probe sent nothing")
-    if all(r.get("outcome") == "rejected" for r in results):
-        return passed(observed, expected, "authPriv answered; every lower security level was refused")
-    return manual("a lower-level probe got no answer (timeout): refused and unreachable look the same; verify "
-                  "that every SNMPv3 group requires priv", expected, observed)
+    if not all(r.get("outcome") == "rejected" for r in results):
+        return manual("a lower-level probe got no answer (timeout): refused and unreachable look the same; verify "
+                      "that every SNMPv3 group requires priv", expected, observed)
+    if not snmp_vacm.access:
+        return manual("the audit user is refused below authPriv, but the VACM access table is not readable, so "
+                      "other users' and groups' security levels are unknown; verify that every SNMPv3 group "
+                      "requires priv and no community has access", expected, observed)
+    return passed(observed, expected, "authPriv answered; every lower security level was refused, and no VACM "
+                                      "access entry grants reads below authPriv")
 
 
 @check("snmp.v3.weak-protocols",
@@ -218,8 +230,9 @@ def v3_weak_protocols(snmp_session: dict[str, Any], snmp_usm_users: list[UsmUser
     unknown = [u["user"] for u in seen if u["auth"].startswith("unknown") or u["priv"].startswith("unknown")]
     note = f" (protocols not recognised for {unknown})" if unknown else ""
     if not snmp_usm_users:
-        return passed(observed, expected, "the audit user's protocols are strong; no other user is visible in the "
-                                          "usmUserTable" + note)
+        return manual("the audit user's protocols are strong, but the usmUserTable is not in view, so other users' "
+                      "protocols are unknown; verify that no SNMPv3 user uses MD5, DES or no privacy" + note,
+                      expected, observed)
     return passed(observed, expected, f"{len(seen)} SNMPv3 user(s) checked" + note)
 
 

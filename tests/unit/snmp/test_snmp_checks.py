@@ -14,7 +14,7 @@ from checks.snmp import facts as f
 F, P, M, NA = "fail", "pass", "manual", "not_applicable"
 # check id: verdict on sim-weak, sim-hardened, real-weak (net-snmp), real-hardened (net-snmp)
 EXPECTED: dict[str, tuple[str, str, str, str]] = {
-    "snmp.version.v1-v2c-enabled": (F, P, F, P),
+    "snmp.version.v1-v2c-enabled": (F, P, F, M),
     "snmp.community.default": (F, P, F, P),
     "snmp.v3.auth-priv": (F, P, F, P),
     "snmp.inventory.identity": (F, P, F, P),
@@ -144,8 +144,27 @@ def test_auth_priv_lower_levels() -> None:
 def test_weak_protocols_parameters() -> None:
     check = "snmp.v3.weak-protocols"
     assert Recording("sim-hardened").check(check, weak_auth=["none", "MD5", "SHA"]).status == F
+    # the audit user alone proves nothing about the other users: never a pass on it
     unknown = Recording("sim-hardened").set_rows(f.WALK_USM, []).check(check)
-    assert unknown.status == P and "no other user" in unknown.reason
+    assert unknown.status == M and "other users" in unknown.reason
+
+
+def test_v1_v2c_off_is_proven_only_by_the_agent_discarding_v1_v2c() -> None:
+    """A VACM table without community groups is no proof (communities may be authorised outside VACM)."""
+    check = "snmp.version.v1-v2c-enabled"
+    no_probe = Recording("sim-hardened").edit(f.PROBE_COMMUNITIES, lambda d: d.update(enabled=False, results=[]))
+    verdict = no_probe.check(check)
+    assert verdict.status == M and "outside VACM" in verdict.reason
+    assert Recording("sim-hardened").check(check).status == P  # snmpInBadVersions counted every probe
+    assert Recording("real-hardened").check(check).status == M  # communities parsed, just unknown to us
+
+
+def test_auth_priv_needs_readable_vacm_and_no_community_access() -> None:
+    check = "snmp.v3.auth-priv"
+    hidden = Recording("sim-hardened").set_rows(f.WALK_VACM_ACCESS, []).check(check)
+    assert hidden.status == M and "not readable" in hidden.reason
+    vacm = Recording("sim-hardened").data(f.WALK_VACM_ACCESS)
+    assert Recording("sim-hardened").check(check).status == P and vacm["rows"]
 
 
 def test_write_view_needs_visible_tables() -> None:
