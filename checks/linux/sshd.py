@@ -127,8 +127,11 @@ def password_authentication(sshd_config_maybe: SshdConfig | Missing,
     observed["config"] = f"unavailable: {config.reason}"
     if offered_pw:
         return failed(observed, expected, f"the server offers {offered_pw} before authentication")
-    return passed(observed, expected, "judged from the methods offered before authentication only (sshd "
-                  "configuration unreadable; Match blocks for other users/addresses not verified)")
+    # what the server offered the audit account proves nothing about other users: a Match User/Group/Address
+    # block in the unread configuration may enable passwords for them
+    return manual("the server offered no password method to the audit account, but the sshd configuration could "
+                  f"not be read ({config.reason}), so Match blocks for other users and addresses are unknown; "
+                  "allow the audit account to read it (sudo -n) or verify by hand", expected, observed)
 
 
 @check("linux.sshd.permit-empty-passwords", title="SSH: no empty passwords, host-based trust or user environment",

@@ -290,7 +290,11 @@ def _include_targets(pattern: str, files: dict[str, FileRead]) -> list[str]:
     if not any(ch in pattern for ch in "*?["):
         return [pattern]
     regex = _glob_regex(pattern)
-    matched = sorted(p for p in files if regex.match(p) and files[p].readable)
+    # a matched file the account cannot read is still part of the configuration: walking it records it as
+    # unreadable, so the configuration is never taken as fully read (a 0600 50-cloud-init.conf may say
+    # PasswordAuthentication yes)
+    matched = sorted(p for p in files if regex.match(p) and (files[p].readable or (
+        files[p].error and "No such file" not in files[p].error)))
     # an unmatched glob stays literal in the shell; head then reports why it could not open it
     literal = files.get(pattern)
     if literal is not None and not literal.readable and literal.error and "No such file" not in literal.error:

@@ -326,6 +326,21 @@ def test_unreadable_include_makes_the_config_unavailable() -> None:
         ev.fact("sshd_config")
 
 
+def test_an_unreadable_drop_in_matched_by_a_glob_is_never_skipped() -> None:
+    """A 0600 drop-in the audit account cannot read (say cloud-init's PasswordAuthentication yes) must not
+    leave the configuration taken as fully read: the checks err and name the file, they never pass."""
+    ev = config_evidence("Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin no\nPasswordAuthentication no\n",
+                         extra={"/etc/ssh/sshd_config.d/10-site.conf": "MaxAuthTries 3\n",
+                                "/etc/ssh/sshd_config.d/50-cloud-init.conf": None})
+    with pytest.raises(FactUnavailable, match=r"50-cloud-init.conf: Permission denied"):
+        ev.fact("sshd_config")
+    root = ev.check("linux.sshd.permit-root-login")
+    assert root.status == "error" and "50-cloud-init.conf" in root.reason
+    # passwords not offered to the audit account: still no pass, the unread file is named
+    password = ev.check("linux.sshd.password-authentication")
+    assert password.status == "manual" and "50-cloud-init.conf" in password.reason
+
+
 def test_openssh_time_and_modifier_helpers() -> None:
     assert openssh_seconds("2m") == 120 and openssh_seconds("1h30m") == 5400 and openssh_seconds("45") == 45
     assert openssh_seconds("soon") is None
@@ -456,7 +471,8 @@ def test_password_authentication_wire_disagreement_and_second_factor() -> None:
 def test_password_authentication_from_offered_methods_when_config_unreadable() -> None:
     ev = distro_evidence("rhel9", sudo=False, methods=["publickey"])
     verdict = ev.check("linux.sshd.password-authentication")
-    assert verdict.status == "pass" and "offered before authentication only" in verdict.reason
+    # not offered to the audit account proves nothing about other users (Match User/Group/Address)
+    assert verdict.status == "manual" and "Match blocks for other users" in verdict.reason
     ev = distro_evidence("rhel9", sudo=False, methods=["publickey", "keyboard-interactive"])
     assert ev.check("linux.sshd.password-authentication").status == "fail"
 
@@ -634,8 +650,8 @@ def test_garbage_sshd_output_never_crashes(output: str) -> None:
         ev.fact("sshd_config")
     for check_id in ALL_SSHD:
         verdict = ev.check(check_id)
-        if check_id == "linux.sshd.password-authentication":  # decided from the offered methods, and says so
-            assert verdict.status == "pass" and "offered before authentication only" in verdict.reason
+        if check_id == "linux.sshd.password-authentication":  # the offered methods alone never pass it
+            assert verdict.status == "manual" and "could not be read" in verdict.reason
         elif check_id == "linux.sshd.banner":  # the session says no banner was sent
             assert verdict.status == "fail"
         else:
