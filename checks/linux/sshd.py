@@ -180,6 +180,15 @@ MFA_PAM_MODULES = ("pam_u2f", "pam_oath", "pam_google_authenticator", "pam_duo",
                    "pam_privacyidea", "pam_linotp", "pam_mfa", "pam_sss_gss")
 
 
+def _factors(entry: str, otp: bool) -> set[str]:
+    """The independent authenticators one AuthenticationMethods list demands: a key, a secret the user knows,
+    or a one-time code. keyboard-interactive is a one-time code only where a second-factor PAM module is in
+    sshd's stack; otherwise it asks for the password again (two knowledge prompts are one factor)."""
+    kinds = {"publickey": "key", "hostbased": "key", "password": "knowledge", "gssapi-with-mic": "knowledge",
+             "keyboard-interactive": "one-time code" if otp else "knowledge"}
+    return {kinds.get(method.split(":")[0], method.split(":")[0]) for method in entry.split(",") if method}
+
+
 @check("linux.sshd.mfa", title="SSH: multi-factor authentication for interactive logins",
        requirements=["SR 1.1 RE2", "SR 1.1 RE3", "CR 1.1 RE2"], applies_to=["host"], severity="medium",
        remediation="Require two factors, e.g. 'AuthenticationMethods publickey,keyboard-interactive' with a "
@@ -191,32 +200,44 @@ MFA_PAM_MODULES = ("pam_u2f", "pam_oath", "pam_google_authenticator", "pam_duo",
                    + RELOAD)
 def mfa(sshd_config: SshdConfig, acct_pam: Any) -> Verdict:
     """SR 1.1 RE2/RE3 (and CR 1.1 RE2) require multifactor authentication for human users, from SL3.
-    sshd proves it when every AuthenticationMethods list combines two methods, or when it only accepts
-    FIDO keys with user verification; a second-factor PAM module alone proves nothing if a key or a
-    password suffices on its own."""
+    sshd proves it when every AuthenticationMethods list, the global one and those of every Match block,
+    combines two different factors (a key and a password or one-time code; not a password and a
+    keyboard-interactive password prompt), or when it only accepts FIDO keys with user verification; a
+    second-factor PAM module alone proves nothing if a key or a password suffices on its own."""
     lists = (sshd_config.get("authenticationmethods") or "any").split()
     pam_modules = sorted({m for m in acct_pam.modules("sshd", "auth") if m in MFA_PAM_MODULES})
+    otp = bool(pam_modules)
     match_am = sshd_config.overrides("authenticationmethods")
     observed = observe(sshd_config, authenticationmethods=lists, mfa_pam_modules=pam_modules,
                        pubkeyauthoptions=sshd_config.get("pubkeyauthoptions"),
                        match_overrides=match_am or None)
-    expected = "every AuthenticationMethods list requires two methods, or FIDO keys with verify-required only"
-    if lists != ["any"] and all(len({s.split(":")[0] for s in entry.split(",")}) >= 2 for entry in lists):
-        return passed(observed, expected, "every AuthenticationMethods list has two distinct methods")
+    expected = ("every AuthenticationMethods list (global and per Match block) requires two different factors, "
+                "or FIDO keys with verify-required only")
+    weak_blocks = [o for o in match_am
+                   if any(len(_factors(entry, otp)) < 2 for entry in (o["authenticationmethods"] or "any").split())
+                   or o["authenticationmethods"] == "any"]
+    if weak_blocks:
+        return failed(observed, expected, "a Match block lets one factor suffice: " + "; ".join(
+            f"Match {o['match']}: AuthenticationMethods {o['authenticationmethods']}" for o in weak_blocks))
+    if lists != ["any"] and all(len(_factors(entry, otp)) >= 2 for entry in lists):
+        return passed(observed, expected, "every AuthenticationMethods list requires two different factors"
+                      + (" (Match blocks included)" if match_am else ""))
     pubkey_algs = sshd_config.algorithms("pubkeyacceptedalgorithms")
     if ("verify-required" in (sshd_config.get("pubkeyauthoptions") or "")
             and pubkey_algs and all(a.startswith("sk-") for a in pubkey_algs)
             and not _password_methods(sshd_config)):
         return passed(observed, expected, "only FIDO keys with user verification are accepted")
     if match_am:
-        return manual("AuthenticationMethods is set in Match blocks (MFA may be required for some networks or "
-                      "users only): verify that it covers access from untrusted networks (SL3) or all access (SL4)",
+        return manual("AuthenticationMethods requires two factors in Match blocks only (MFA for some networks or "
+                      "users): verify that they cover access from untrusted networks (SL3) or all access (SL4)",
                       expected, observed)
     if pam_modules and not sshd_config.get("pubkeyauthentication") == "yes" and lists == ["any"]:
         return manual(f"second-factor PAM modules {pam_modules} are in the sshd stack and public key login is off: "
                       "verify that the PAM stack requires both the password and the second factor",
                       expected, observed)
-    single = [e for e in lists if len({s.split(':')[0] for s in e.split(',')}) < 2]
-    return failed(observed, expected, "a single authentication method is enough to log in"
+    single = [e for e in lists if len(_factors(e, otp)) < 2]
+    return failed(observed, expected, "a single authentication factor is enough to log in"
                   + (f" (AuthenticationMethods {' '.join(single)})" if lists != ["any"] else "")
+                  + ("; password and keyboard-interactive without a one-time-code PAM module are both knowledge"
+                     if any("password" in e and "keyboard-interactive" in e for e in single) else "")
                   + (f"; PAM modules {pam_modules} do not apply when a single method suffices" if pam_modules else ""))

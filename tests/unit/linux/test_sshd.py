@@ -622,6 +622,24 @@ def test_host_key_strength() -> None:
     assert ev.check("linux.sshd.host-key-strength").status == "pass"
 
 
+def test_mfa_match_blocks_and_factor_kinds() -> None:
+    """A Match block that lets a key alone in defeats a global two-factor list; two knowledge prompts
+    (password, then a PAM password via keyboard-interactive) are one factor."""
+    otp = "auth required pam_google_authenticator.so\n@include common-auth\n"
+    bypass = pam_evidence(config_evidence("AuthenticationMethods publickey,keyboard-interactive\n"
+                                          "Match Address 10.0.0.0/8\n  AuthenticationMethods publickey\n"), sshd_pam=otp)
+    verdict = bypass.check("linux.sshd.mfa")
+    assert verdict.status == "fail" and "Match Address 10.0.0.0/8" in verdict.reason
+    knowledge = pam_evidence(config_evidence("AuthenticationMethods password,keyboard-interactive\n"))
+    verdict = knowledge.check("linux.sshd.mfa")
+    assert verdict.status == "fail" and "both knowledge" in verdict.reason
+    with_otp = pam_evidence(config_evidence("AuthenticationMethods password,keyboard-interactive\n"), sshd_pam=otp)
+    assert with_otp.check("linux.sshd.mfa").status == "pass"
+    both = pam_evidence(config_evidence("AuthenticationMethods publickey,password\n"
+                                        "Match Address 10.0.0.0/8\n  AuthenticationMethods publickey,password\n"))
+    assert both.check("linux.sshd.mfa").status == "pass"
+
+
 def test_mfa() -> None:
     assert pam_evidence(hardened()).check("linux.sshd.mfa").status == "pass"
     ev = pam_evidence(config_evidence("PasswordAuthentication no\n"),
