@@ -9,6 +9,8 @@ configuration comes from) is :mod:`checks.linux.facts.sshd`.
 
 from __future__ import annotations
 
+import functools
+
 from typing import Any, Callable
 
 from auditor.registry import check
@@ -27,6 +29,26 @@ def observe(config: SshdConfig, **values: Any) -> dict[str, Any]:
     return {**values, **config.basis()}
 
 
+def match_blocks_reviewed(function: Callable[..., Verdict]) -> Callable[..., Verdict]:
+    """For checks on keywords a ``Match`` block can override: a pass needs the Match blocks to have been read.
+
+    When ``sshd -T`` answered (global values) but the config files could not be read, a Match block for some
+    user or address may undo the setting, so the pass becomes a ``manual`` that says so. (Place it below
+    ``@check``; the registry reads the wrapped function's signature.)
+    """
+    @functools.wraps(function)
+    def judged(*args: Any, **kwargs: Any) -> Verdict:
+        verdict = function(*args, **kwargs)
+        config = kwargs.get("sshd_config", kwargs.get("sshd_config_maybe"))
+        if verdict.status != "pass" or not isinstance(config, SshdConfig) or config.match_blocks_known:
+            return verdict
+        unread = next((n for n in config.notes if n.startswith("config files not readable")), "files not read")
+        return manual(f"the global setting passes ({verdict.reason or 'sshd -T'}), but {unread}: a Match block "
+                      "may override it for some users or addresses; allow the audit account to read the files "
+                      "(sudo -n) or verify by hand", verdict.expected, verdict.observed)
+    return judged
+
+
 def _overrides_failing(config: SshdConfig, keyword: str, ok: Callable[[str], bool]) -> list[dict[str, str]]:
     return [o for o in config.overrides(keyword) if not ok(o[keyword])]
 
@@ -36,6 +58,7 @@ def _overrides_failing(config: SshdConfig, keyword: str, ok: Callable[[str], boo
        params={"allow_prohibit_password": False},
        remediation="Set 'PermitRootLogin no' (in /etc/ssh/sshd_config.d/00-iec62443.conf on Debian/Ubuntu and "
                    "RHEL) and have administrators log in with personal accounts and use sudo. " + RELOAD)
+@match_blocks_reviewed
 def permit_root_login(sshd_config: SshdConfig, params: dict[str, Any]) -> Verdict:
     """A shared root login defeats unique identification (SR 1.1 RE1): actions cannot be traced to a
     person, and a guessed or stolen root credential gives full control at once. With
@@ -81,6 +104,7 @@ def _password_is_sole_factor(config: SshdConfig, methods: list[str]) -> bool:
                    "interactive is a second factor required by AuthenticationMethods) and use personal SSH keys "
                    "(ideally FIDO/hardware-backed). If passwords must stay, enforce the pam_pwquality and "
                    "pam_faillock settings checked by linux.pam.* and document the exception. " + RELOAD)
+@match_blocks_reviewed
 def password_authentication(sshd_config_maybe: SshdConfig | Missing,
                             sshd_session_maybe: dict[str, Any] | Missing) -> Verdict:
     """Passwords can be guessed, phished and reused; a network-reachable password login is the usual entry
@@ -139,6 +163,7 @@ def password_authentication(sshd_config_maybe: SshdConfig | Missing,
        remediation="Set 'PermitEmptyPasswords no', 'HostbasedAuthentication no', 'IgnoreRhosts yes' and "
                    "'PermitUserEnvironment no' (the OpenSSH defaults) and remove contrary lines from "
                    "/etc/ssh/sshd_config and /etc/ssh/sshd_config.d/*.conf (Debian/Ubuntu and RHEL). " + RELOAD)
+@match_blocks_reviewed
 def permit_empty_passwords(sshd_config: SshdConfig) -> Verdict:
     """Empty passwords and host-based (rhosts) trust authenticate nobody (SR 1.1/1.5); a user-controlled
     environment (PermitUserEnvironment) can bypass restrictions such as forced commands (LD_PRELOAD)."""
@@ -161,6 +186,7 @@ def permit_empty_passwords(sshd_config: SshdConfig) -> Verdict:
        remediation="Create a group for remote administrators (e.g. 'groupadd sshusers' and add the members) and set "
                    "'AllowGroups sshusers' (or 'AllowUsers ...') in /etc/ssh/sshd_config.d/00-iec62443.conf on "
                    "Debian/Ubuntu and RHEL; include the audit account if it logs in over SSH. " + RELOAD)
+@match_blocks_reviewed
 def access_allow_list(sshd_config: SshdConfig) -> Verdict:
     """Only accounts that need remote access should be able to use it (SR 2.1 authorisation
     enforcement); an allow-list also shuts out service and forgotten accounts."""
@@ -198,6 +224,7 @@ def _factors(entry: str, otp: bool) -> set[str]:
                    "SL3 this is required at least for access from untrusted networks (Match Address), at SL4 for "
                    "all. If a jump host enforces MFA instead, document it as a compensating countermeasure. "
                    + RELOAD)
+@match_blocks_reviewed
 def mfa(sshd_config: SshdConfig, acct_pam: Any) -> Verdict:
     """SR 1.1 RE2/RE3 (and CR 1.1 RE2) require multifactor authentication for human users, from SL3.
     sshd proves it when every AuthenticationMethods list, the global one and those of every Match block,

@@ -15,7 +15,7 @@ from checks.linux.banner import DISCLOSURE
 from checks.linux.facts.openssh import openssh_version
 from checks.linux.facts.optional import Missing
 from checks.linux.facts.sshd import SshdConfig
-from checks.linux.sshd import RELOAD, observe
+from checks.linux.sshd import RELOAD, match_blocks_reviewed, observe
 
 
 def _int_limit_check(config: SshdConfig, keyword: str, maximum: int, minimum: int = 1) -> Verdict:
@@ -38,6 +38,7 @@ def _int_limit_check(config: SshdConfig, keyword: str, maximum: int, minimum: in
        requirements=["SR 1.11", "CR 1.11"], applies_to=["host"], severity="medium", params={"max_auth_tries": 4},
        remediation="Set 'MaxAuthTries 4' (or lower; 3 is common) in /etc/ssh/sshd_config.d/00-iec62443.conf. "
                    + RELOAD)
+@match_blocks_reviewed
 def max_auth_tries(sshd_config: SshdConfig, params: dict[str, Any]) -> Verdict:
     """SR 1.11 limits unsuccessful login attempts; a low MaxAuthTries slows online guessing on each
     connection and makes attacks visible in the log (account lockout is checked by linux.pam.faillock)."""
@@ -62,6 +63,7 @@ def login_grace_time(sshd_config: SshdConfig, params: dict[str, Any]) -> Verdict
                    "/etc/ssh/sshd_config.d/00-iec62443.conf. This ends dead connections, not idle sessions: for "
                    "those set TMOUT (see linux.session.timeout) or, on OpenSSH >= 9.2, 'ChannelTimeout "
                    "session=15m'. " + RELOAD)
+@match_blocks_reviewed
 def idle_timeout(sshd_config: SshdConfig, sshd_wire_maybe: dict[str, Any] | Missing,
                  params: dict[str, Any]) -> Verdict:
     """Resource management (SR 7.2): a connection whose client vanished keeps its session, its processes and a
@@ -153,6 +155,7 @@ FORWARDING_KEYWORDS = ("x11forwarding", "allowtcpforwarding", "permittunnel", "a
                    "/etc/ssh/sshd_config.d/00-iec62443.conf; Debian/Ubuntu ship 'X11Forwarding yes' in "
                    "/etc/ssh/sshd_config, RHEL in 50-redhat.conf: change it there too. Document any needed "
                    "forwarding and list it in the 'allowed' parameter. " + RELOAD)
+@match_blocks_reviewed
 def forwarding(sshd_config: SshdConfig, params: dict[str, Any]) -> Verdict:
     """SSH port forwarding and tunnels carry arbitrary traffic through the host and bypass zone and conduit
     boundaries (SR 5.2) and are functionality an IACS host rarely needs (SR 7.7 least functionality)."""
@@ -179,6 +182,7 @@ def forwarding(sshd_config: SshdConfig, params: dict[str, Any]) -> Verdict:
        params={"allowed_levels": ["INFO", "VERBOSE"]},
        remediation="Set 'LogLevel VERBOSE' (logs key fingerprints used for login) or 'LogLevel INFO' in "
                    "/etc/ssh/sshd_config.d/00-iec62443.conf (Debian/Ubuntu and RHEL). " + RELOAD)
+@match_blocks_reviewed
 def log_level(sshd_config: SshdConfig, params: dict[str, Any]) -> Verdict:
     """SR 2.8 needs authentication events to be recorded: QUIET/FATAL/ERROR drop login records, DEBUG
     levels log private details and flood the audit trail."""
@@ -203,6 +207,7 @@ _DISCLOSURE_DEFAULT = DISCLOSURE
                    "version) to /etc/issue.net and set 'Banner /etc/issue.net' in "
                    "/etc/ssh/sshd_config.d/00-iec62443.conf (Debian/Ubuntu and RHEL). Debian/Ubuntu: also set "
                    "'DebianBanner no' to drop the OS name from the SSH version string. " + RELOAD)
+@match_blocks_reviewed
 def banner(sshd_config_maybe: SshdConfig | Missing, sshd_session_maybe: dict[str, Any] | Missing,
            params: dict[str, Any]) -> Verdict:
     """SR 1.12 requires a system use notification before authentication. The banner the server actually

@@ -68,6 +68,7 @@ class SshdConfig:
     notes: tuple[str, ...] = ()
     host_keys: tuple[dict[str, Any], ...] = ()
     banner_files: tuple[tuple[str, str | None], ...] = ()
+    match_blocks_known: bool = True   # False: sshd -T answered but the files (and their Match blocks) were not read
 
     def get(self, keyword: str, default: str | None = None) -> str | None:
         values = self.values.get(keyword)
@@ -316,15 +317,18 @@ def sshd_config(evidence: FactEvidence) -> SshdConfig:
             values[key] = [value] if key not in ACCUMULATING else [value] + values.get(key, [])
         if chosen.cli_ports:
             values["port"] = [str(p) for p in chosen.cli_ports]
-        if tree is None or tree.unreadable:
-            notes.append("config files not readable: Match blocks (if any) could not be reviewed")
+        unread = tree is None or bool(tree.unreadable)
+        if unread:
+            notes.append("config files not readable: Match blocks (if any) could not be reviewed"
+                         + (f" ({'; '.join(tree.unreadable)})" if tree is not None else ""))
         banners = _banners(following)
         if chosen.config in files_by_config:  # banner files the unprivileged read found, if sudo could not
             banners += [b for b in _banners(files_by_config[chosen.config][1]) if b[0] not in dict(banners)]
         return SshdConfig(
             values={k: tuple(v) for k, v in values.items()}, source="sshd -T", instance=instance,
             files=tuple(tree.files) if tree else (), match_blocks=match_blocks, notes=tuple(notes),
-            host_keys=tuple(_host_keys(following, values.get("hostkey"))), banner_files=tuple(banners))
+            host_keys=tuple(_host_keys(following, values.get("hostkey"))), banner_files=tuple(banners),
+            match_blocks_known=not unread)
 
     # ---- (2) config files + OpenSSH defaults
     t_note = t_errors.get(chosen.config, eff_problem or "sshd -T not run")

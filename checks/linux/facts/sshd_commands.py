@@ -110,7 +110,7 @@ SSHD_EFFECTIVE_COMMAND = _sh(f"{_DISCOVER}; {_SSHD_T_PER_CONFIG}")
 SSHD_FILES_COMMAND = _sh(f"{_DISCOVER}; {_READ_CONFIG_TREE}")
 
 SSHD_EFFECTIVE = ssh_exec(SSHD_EFFECTIVE_COMMAND, sudo=True)
-SSHD_FILES = ssh_exec(SSHD_FILES_COMMAND)
+SSHD_FILES = ssh_exec(SSHD_FILES_COMMAND, sudo=True)  # 0600 drop-ins are common: read as root where allowed
 SESSION_INFO = request("ssh", "session", "info")
 WIRE_KEXINIT = request("ssh", "wire", "kexinit")
 

@@ -341,6 +341,24 @@ def test_an_unreadable_drop_in_matched_by_a_glob_is_never_skipped() -> None:
     assert password.status == "manual" and "50-cloud-init.conf" in password.reason
 
 
+def test_sshd_T_without_readable_files_never_passes_what_a_match_block_could_undo() -> None:
+    """sshd -T (under sudo) gives the global values only: with the files unread, Match blocks are unknown, so a
+    check on a keyword a Match block can override is manual and says why, never a pass with an empty reason."""
+    ev = Evidence()
+    ev.cmd(SSHD_EFFECTIVE, recorded("debian12", "sshd_T.txt"), sudo=True)
+    ev.cmd(SSHD_FILES, files_output({"/etc/ssh/sshd_config": None}))
+    ev.json(SESSION_INFO, session())
+    config = ev.fact("sshd_config")
+    assert config.source == "sshd -T" and not config.match_blocks_known
+    assert distro_evidence("debian12").check("linux.sshd.log-level").status == "pass"  # files read: a pass
+    unread = ev.check("linux.sshd.log-level")
+    assert unread.status == "manual" and "Match block" in unread.reason and "Permission denied" in unread.reason
+    for check_id in ("linux.sshd.permit-root-login", "linux.sshd.log-level", "linux.sshd.forwarding"):
+        assert ev.check(check_id).status != "pass", check_id
+    # keywords a Match block cannot set are still judged from sshd -T
+    assert ev.check("linux.sshd.weak-crypto").status == distro_evidence("debian12").check("linux.sshd.weak-crypto").status
+
+
 def test_openssh_time_and_modifier_helpers() -> None:
     assert openssh_seconds("2m") == 120 and openssh_seconds("1h30m") == 5400 and openssh_seconds("45") == 45
     assert openssh_seconds("soon") is None
@@ -356,7 +374,7 @@ def test_commands_are_single_quoted_sh_scripts_without_inner_single_quotes() -> 
     for command in (SSHD_EFFECTIVE_COMMAND, SSHD_FILES_COMMAND):
         assert command.startswith("sh -c '") and command.endswith("'") and command.count("'") == 2
         assert subprocess.run(["sh", "-n", "-c", command[7:-1]], capture_output=True).returncode == 0
-    assert SSHD_EFFECTIVE.option("sudo") is True and SSHD_FILES.option("sudo") is None
+    assert SSHD_EFFECTIVE.option("sudo") is True and SSHD_FILES.option("sudo") is True  # 0600 drop-ins: read as root
 
 
 @pytest.fixture()
