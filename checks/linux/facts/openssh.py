@@ -367,6 +367,23 @@ def parse_config_tree(main: str, files: dict[str, FileRead], extra: Iterable[tup
 _OPENSSH_VERSION = re.compile(r"OpenSSH_(?:for_Windows_)?(\d+)\.(\d+)")
 
 
+#: Defaults that older OpenSSH releases had, by the release that changed them (newest first): applied when
+#: the server announces an older release, so an unset keyword is judged as that server behaves.
+OLDER_DEFAULTS: tuple[tuple[tuple[int, int], dict[str, str]], ...] = (
+    ((7, 0), {"permitrootlogin": "yes"}),   # 7.0 changed it to prohibit-password
+)
+
+
+def defaults_for(version: tuple[int, int] | None) -> dict[str, str]:
+    """The defaults of the OpenSSH release ``version`` (9.x defaults when it is unknown or recent)."""
+    defaults = dict(OPENSSH_DEFAULTS)
+    if version is not None:
+        for changed_in, previous in OLDER_DEFAULTS:
+            if version < changed_in:
+                defaults.update(previous)
+    return defaults
+
+
 def openssh_version(software: str | None) -> tuple[int, int] | None:
     """(major, minor) of the OpenSSH release a server announces (``OpenSSH_9.2p1 Debian-2``), None if not OpenSSH."""
     match = _OPENSSH_VERSION.search(software or "")

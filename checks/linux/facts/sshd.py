@@ -42,9 +42,9 @@ from typing import Any, Iterable
 
 from auditor.evidence import EvidenceRequest
 from auditor.facts import FactEvidence, FactParseError, FactUnavailable
-from checks.linux.facts.openssh import (ACCUMULATING, ALIASES, ENUM_KEYWORDS, OPENSSH_DEFAULTS, TIME_KEYWORDS, Master,
-                                        ParsedConfig, address_port, normalize, openssh_seconds, parse_config_tree,
-                                        parse_master)
+from checks.linux.facts.openssh import (ACCUMULATING, ALIASES, ENUM_KEYWORDS, TIME_KEYWORDS, Master, ParsedConfig,
+                                        address_port, defaults_for, normalize, openssh_seconds, openssh_version,
+                                        parse_config_tree, parse_master)
 from checks.linux.facts.optional import fact_with_optional
 from checks.linux.facts.parsing import FileRead, parse_files
 from checks.linux.facts.sshd_commands import (DEFAULT_CONFIG, DEFAULT_HOST_KEYS, MARK, SESSION_INFO, SSHD_EFFECTIVE,
@@ -200,6 +200,15 @@ _SUDO_HINT = ("allow the audit user to run it with 'sudo -n' (e.g. a sudoers rul
               "readable by the audit user")
 
 
+def _server_software(evidence: FactEvidence) -> str | None:
+    """The server's identification string from the session info (``SSH-2.0-OpenSSH_9.2p1 ...``), if any."""
+    try:
+        info = evidence.data(SESSION_INFO)
+    except (FactUnavailable, FactParseError):
+        return None
+    return info.get("server_version") if isinstance(info, dict) else None
+
+
 @fact_with_optional("sshd_config", protocol="ssh", requests=[SSHD_EFFECTIVE, SSHD_FILES, SESSION_INFO])
 def sshd_config(evidence: FactEvidence) -> SshdConfig:
     """Effective global configuration of the sshd instance that serves the audited port."""
@@ -335,15 +344,17 @@ def sshd_config(evidence: FactEvidence) -> SshdConfig:
     if tree is not None and not tree.unreadable and tree.files:
         values = {k: list(v) for k, v in tree.values.items()}
         defaulted = []
-        for key, default in OPENSSH_DEFAULTS.items():
+        version = openssh_version(_server_software(evidence))
+        for key, default in defaults_for(version).items():
             if key not in values:
                 values[key] = [default]
                 defaulted.append(key)
         if "hostkey" not in values:
             values["hostkey"] = list(DEFAULT_HOST_KEYS)
             defaulted.append("hostkey")
-        notes.append(f"sshd -T unavailable ({t_note}); values parsed from the config files with OpenSSH "
-                     "9.x defaults for unset keywords")
+        notes.append(f"sshd -T unavailable ({t_note}); values parsed from the config files with the defaults of "
+                     + (f"OpenSSH {version[0]}.{version[1]} (the release the server announces)" if version else
+                        "OpenSSH 9.x (assumed: the server's release is unknown)") + " for unset keywords")
         if chosen.cli_ports:
             values["port"] = [str(p) for p in chosen.cli_ports]
         return SshdConfig(

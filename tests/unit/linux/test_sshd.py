@@ -359,6 +359,17 @@ def test_sshd_T_without_readable_files_never_passes_what_a_match_block_could_und
     assert ev.check("linux.sshd.weak-crypto").status == distro_evidence("debian12").check("linux.sshd.weak-crypto").status
 
 
+@pytest.mark.parametrize("server, status", [("SSH-2.0-OpenSSH_6.6.1p1 Ubuntu-2ubuntu2", "fail"),
+                                            ("SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3", "pass")])
+def test_unset_keywords_take_the_defaults_of_the_announced_release(server: str, status: str) -> None:
+    """No PermitRootLogin line: OpenSSH before 7.0 permits root login with a password by default."""
+    sess = {**session(), "server_version": server}
+    ev = config_evidence("PasswordAuthentication no\n", sess=sess)
+    verdict = ev.check("linux.sshd.permit-root-login", allow_prohibit_password=True)
+    assert verdict.status == status, verdict.reason
+    assert any(server.split("-")[2].split("_")[1][:3] in n for n in ev.fact("sshd_config").notes)
+
+
 def test_openssh_time_and_modifier_helpers() -> None:
     assert openssh_seconds("2m") == 120 and openssh_seconds("1h30m") == 5400 and openssh_seconds("45") == 45
     assert openssh_seconds("soon") is None
