@@ -129,6 +129,9 @@ def password_authentication(sshd_config_maybe: SshdConfig | Missing,
                                 authenticationmethods=config.get("authenticationmethods")))
         sole = _password_is_sole_factor(config, methods)
         bad = _overrides_failing(config, "passwordauthentication", lambda v: v == "no")
+        if config.get("usepam") == "yes":  # with PAM, keyboard-interactive normally asks for the password
+            bad += [o for o in _overrides_failing(config, "kbdinteractiveauthentication", lambda v: v == "no")
+                    if o["match"] not in {b["match"] for b in bad}]
         if bad:
             observed["match_overrides"] = bad
         if offered is not None and not offered_pw and sole:

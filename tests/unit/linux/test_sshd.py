@@ -497,6 +497,15 @@ def test_password_authentication_wire_disagreement_and_second_factor() -> None:
     assert ev.check("linux.sshd.password-authentication").status == "fail"  # PAM keyboard-interactive = password
 
 
+def test_a_match_block_enabling_passwords_for_other_users_fails() -> None:
+    """Judged for all users, not for what the audit account was offered: Match User/Group blocks count."""
+    for line in ("PasswordAuthentication yes", "KbdInteractiveAuthentication yes"):
+        ev = config_evidence(f"PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM yes\n"
+                             f"Match Group contractors\n  {line}\n", sess=session(methods=["publickey"]))
+        verdict = ev.check("linux.sshd.password-authentication")
+        assert verdict.status == "fail" and "Match Group contractors" in verdict.reason, (line, verdict)
+
+
 def test_password_authentication_from_offered_methods_when_config_unreadable() -> None:
     ev = distro_evidence("rhel9", sudo=False, methods=["publickey"])
     verdict = ev.check("linux.sshd.password-authentication")
