@@ -30,6 +30,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -45,7 +46,7 @@ from auditor.verdicts import Verdict
 from connectors.base import ScanOptions
 from connectors.ssh.connector import SshConnector
 from simulators.ssh.server import FIXTURES, SshSimulator
-from tests.support.real_sshd import RealSshd, weak_and_hardened
+from tests.support.real_sshd import RealSshd, require_real_sshd, weak_and_hardened
 
 REQUIRED = ["linux.sshd.permit-root-login", "linux.sshd.password-authentication", "linux.sshd.weak-crypto",
             "linux.sshd.max-auth-tries", "linux.sshd.banner", "linux.sshd.login-grace-time", "linux.sshd.idle-timeout"]
@@ -152,6 +153,31 @@ async def test_hardened_without_sudo_decides_only_what_is_observable(daemons: di
         assert verdict.status == "error", (check_id, verdict)
         assert "Permission denied" in verdict.reason and "sudo -n" in verdict.reason
         assert str(server.config_path) in verdict.reason  # the right instance was identified
+
+
+async def test_an_unreadable_drop_in_is_never_skipped() -> None:
+    """A 0600 drop-in included by a glob (as cloud-init's) permits root login; the readable main file says no.
+    Without sudo the drop-in cannot be read: the root-login check errs and names it (it used to pass)."""
+    require_real_sshd()
+    workdir = Path(tempfile.mkdtemp(prefix="iacs-linux-dropin-"))
+    os.chmod(workdir, 0o755)  # world-traversable: only the files' own modes decide what the audit user reads
+    try:
+        verdicts, with_sudo = await _scan_with_unreadable_dropin(workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    root = verdicts["linux.sshd.permit-root-login"]
+    assert root.status == "error" and "50-cloud-init.conf" in root.reason and "Permission denied" in root.reason
+    assert verdicts["linux.sshd.password-authentication"].status != "pass"
+    # read with sudo -n, the drop-in is judged: root login is permitted
+    assert with_sudo["linux.sshd.permit-root-login"].status == "fail"
+
+
+async def _scan_with_unreadable_dropin(workdir: Path) -> tuple[dict[str, Verdict], dict[str, Verdict]]:
+    with RealSshd("hardened", workdir, unreadable_dropin=["PermitRootLogin yes"]) as server:
+        verdicts = evaluate(await scan(server))
+        with audit_user_may_sudo(server.username):
+            with_sudo = evaluate(await scan(server))
+    return verdicts, with_sudo
 
 
 async def test_with_sudo_sshd_T_decides_and_verdicts_are_opposite(daemons: dict[str, RealSshd]) -> None:

@@ -214,10 +214,13 @@ class RealSshd:
     host = "127.0.0.1"
     username = TEST_USER
 
-    def __init__(self, profile: Profile, workdir: Path) -> None:
+    def __init__(self, profile: Profile, workdir: Path, *, unreadable_dropin: list[str] | None = None) -> None:
+        """``unreadable_dropin``: lines of a 0600 drop-in that the (then 0644) main config includes by a glob
+        first, as cloud-init's 50-cloud-init.conf is: what an unprivileged audit account cannot read."""
         if profile not in ("weak", "hardened"):
             raise ValueError(f"profile must be 'weak' or 'hardened', not {profile!r}")
         self.profile: Profile = profile
+        self.unreadable_dropin = unreadable_dropin
         self.workdir = Path(workdir).resolve()
         self.client_key = self.workdir / "client_key"
         self.config_path = self.workdir / "sshd_config"
@@ -449,6 +452,17 @@ class RealSshd:
                 "MaxStartups 10:30:60",
             ]
             mode = 0o600
+        if self.unreadable_dropin is not None:
+            dropins = self.workdir / "sshd_config.d"
+            dropins.mkdir(mode=0o755, exist_ok=True)
+            os.chmod(dropins, 0o755)
+            dropin = dropins / "50-cloud-init.conf"
+            dropin.unlink(missing_ok=True)
+            fd = os.open(dropin, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write("\n".join([*self.unreadable_dropin, ""]))
+            common.insert(1, f"Include {dropins}/*.conf")  # first: its values win, as sshd reads first-wins
+            mode = 0o644
         # create with the final mode so the file is never briefly world-readable
         self.config_path.unlink(missing_ok=True)
         fd = os.open(self.config_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
