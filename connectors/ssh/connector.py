@@ -103,6 +103,36 @@ class _Session:
     results: list[_ExecResult] = field(default_factory=list)
 
 
+def load_private_key(path: Path, passphrase: str | None) -> paramiko.PKey:
+    """A private key in any format OpenSSH's ssh-keygen writes: OpenSSH, PEM (PKCS#1/SEC1) and PKCS#8.
+
+    The loaders take the passphrase as bytes (a str raised TypeError). PKCS#8, which paramiko's own PEM
+    readers do not parse, is read with cryptography and wrapped. Raises PasswordRequiredException or
+    TypeError for an encrypted key without passphrase, ValueError/SSHException for a bad one.
+    """
+    secret = passphrase.encode() if passphrase is not None else None
+    try:
+        return paramiko.PKey.from_path(path, secret)
+    except (paramiko.SSHException, ValueError) as first:
+        data = path.read_bytes()
+        if b"-----BEGIN ENCRYPTED PRIVATE KEY-----" not in data and b"-----BEGIN PRIVATE KEY-----" not in data:
+            raise
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+        try:
+            key = serialization.load_pem_private_key(data, password=secret)
+        except TypeError:
+            raise paramiko.PasswordRequiredException("private key file is encrypted") from None
+        except ValueError:
+            raise first from None
+        if isinstance(key, rsa.RSAPrivateKey):
+            return paramiko.RSAKey(key=key)
+        if isinstance(key, ec.EllipticCurvePrivateKey):
+            return paramiko.ECDSAKey(vals=(key, key.public_key()))
+        raise
+
+
 class SshConnector(Connector):
     """Reads evidence from a host over SSH (see the module docstring for the exact behaviour)."""
 
@@ -332,8 +362,8 @@ class SshConnector(Connector):
             except SecretError as exc:
                 raise ConnectorError(f"key passphrase: {exc}") from None
             try:
-                key = paramiko.PKey.from_path(path, passphrase)
-            except paramiko.PasswordRequiredException:
+                key = load_private_key(path, passphrase)
+            except (paramiko.PasswordRequiredException, TypeError):
                 raise ConnectorError(f"key file {path} is encrypted: give its passphrase with key_passphrase_env") from None
             except FileNotFoundError:
                 raise ConnectorError(f"key file {path} does not exist") from None
