@@ -70,7 +70,7 @@ VERDICTS = ("pass", "fail", "not_applicable", "error", "manual")
 
 def contract_problems(spec: CheckSpec) -> list[str]:
     """The metadata every check must have, whatever its pack: what a report and an assessor rely on."""
-    from auditor.catalog import TYPE_KIND, UnknownRequirement, load_catalog
+    from auditor.assessment.catalog import TYPE_KIND, UnknownRequirement, load_catalog
 
     problems = []
     if not 10 <= len(spec.title) <= 100 or spec.title.endswith("."):
@@ -247,7 +247,7 @@ def check(id: str, *, title: str, requirements: Iterable[str], applies_to: Itera
 
 
 def _canonical(requirement: str) -> str:
-    from auditor.catalog import normalize_id
+    from auditor.assessment.catalog import normalize_id
 
     return normalize_id(requirement)
 

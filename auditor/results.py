@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from auditor.slvector import SLVector
+from auditor.assessment.slvector import SLVector
 
 RESULT_SCHEMA_VERSION = 1
 CheckStatus = Literal["pass", "fail", "not_applicable", "error", "manual", "waived"]

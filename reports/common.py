@@ -19,9 +19,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from auditor.assessment.slvector import FRS
 from auditor.evidence import EvidenceBundle, EvidenceItem
 from auditor.results import AnswerRef, AssetResult, CheckResult, RequirementResult, ScanResult
-from auditor.slvector import FRS
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ _FR_IN_ID = re.compile(r"^\s*(?:SR|CR|SAR|EDR|HDR|NDR)\s*(\d)\s*\.", re.IGNORECA
 def catalog_or_none() -> Any:
     """The packaged catalog, or None if it cannot be loaded (a report then loses titles, not content)."""
     try:
-        from auditor.catalog import load_catalog
+        from auditor.assessment.catalog import load_catalog
 
         return load_catalog()
     except Exception:  # pragma: no cover - the packaged catalog is validated by its own tests

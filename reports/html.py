@@ -46,9 +46,9 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+from auditor.assessment.slvector import FRS
 from auditor.evidence import EvidenceBundle, EvidenceItem
 from auditor.results import AnswerRef, AssetResult, CheckResult, RequirementResult, ScanResult
-from auditor.slvector import FRS
 from reports.common import (
     ANSWER_LABELS,
     ANSWER_STATE_NOTES,

@@ -29,11 +29,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from auditor.catalog import Requirement, load_catalog
+from auditor.assessment.catalog import Requirement, load_catalog
+from auditor.assessment.scoring import (SATISFIED, achieved, apply_answers, requirement_results, row_verdict_at,
+                                        verdict_for)
+from auditor.assessment.slvector import FRS
 from auditor.evidence import EvidenceBundle, EvidenceItem
 from auditor.results import AnswerRef, AssetResult, CheckResult, RequirementResult, ScanResult
-from auditor.scoring import SATISFIED, achieved, apply_answers, requirement_results, row_verdict_at, verdict_for
-from auditor.slvector import FRS
 from reports.common import (
     ANSWER_LABELS,
     ANSWER_STATE_NOTES,
@@ -142,7 +143,7 @@ class ComponentMatrix:
 
 
 def _kind_label(component_type: str) -> str:
-    from auditor.catalog import TYPE_KIND
+    from auditor.assessment.catalog import TYPE_KIND
 
     return f"CR + {TYPE_KIND[component_type]}" if component_type in TYPE_KIND else "CR"
 

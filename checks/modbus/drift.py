@@ -1,6 +1,6 @@
 """Evidence drift of a PLC: its identity and firmware, its open ports, its Modbus/TCP Security certificate.
 
-Snapshots for :mod:`auditor.drift`, computed from the evidence the checks already read (no extra
+Snapshots for :mod:`auditor.store.drift`, computed from the evidence the checks already read (no extra
 request), so ``iacs-audit diff`` reports a firmware change, a service opened or closed and a replaced
 certificate between two scans:
 
@@ -22,7 +22,7 @@ import binascii
 import hashlib
 from typing import Any
 
-from auditor.drift import register_snapshot
+from auditor.store.drift import register_snapshot
 from checks.modbus.facts import PORTS, SESSION, TLS_PROBE
 
 _BASIC = ("VendorName", "ProductCode", "MajorMinorRevision")

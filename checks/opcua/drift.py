@@ -1,6 +1,6 @@
 """Evidence drift of an OPC UA server: its software build, its certificates and the endpoints it offers.
 
-Snapshots for :mod:`auditor.drift`, computed from the facts the checks already parse (no extra
+Snapshots for :mod:`auditor.store.drift`, computed from the facts the checks already parse (no extra
 request), so ``iacs-audit diff`` reports "software version changed", "server certificate replaced"
 and "new endpoint" between two scans:
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.drift import register_snapshot
+from auditor.store.drift import register_snapshot
 from checks.opcua.facts import Certificate, Endpoint, ServerInfo
 
 _BUILD_INFO = ("manufacturer_name", "product_name", "software_version")

@@ -1,6 +1,6 @@
 """Evidence drift of a network device: what it says it is, its firmware/software, its listening services.
 
-Snapshots for :mod:`auditor.drift`, computed from the facts the checks already parse (no extra
+Snapshots for :mod:`auditor.store.drift`, computed from the facts the checks already parse (no extra
 request), so ``iacs-audit diff`` reports a firmware update, a swapped device or a service switched on
 between two scans:
 
@@ -18,7 +18,7 @@ Objects the agent does not implement leave the value out (unknown, never reporte
 
 from __future__ import annotations
 
-from auditor.drift import register_snapshot
+from auditor.store.drift import register_snapshot
 from checks.snmp.facts import Entity, Listeners, SystemInfo
 
 _REVISIONS = (("firmware_rev", "firmware"), ("software_rev", "software"))

@@ -49,7 +49,7 @@ from asyncua.observer import Observer
 from cryptography import x509
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
-from auditor.secrets import SecretError, resolve
+from auditor.plant.secrets import SecretError, resolve
 from connectors.base import Connector, ConnectorError
 from connectors.opcua import describe
 from connectors.opcua.identity import ClientIdentity, ClientIdentityError, default_identity, load_identity

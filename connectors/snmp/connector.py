@@ -69,7 +69,7 @@ from pysnmp.hlapi.v3arch.asyncio import (CommunityData, ContextData, ObjectIdent
                                          usmHMACSHAAuthProtocol, usmNoAuthProtocol, usmNoPrivProtocol)
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
-from auditor.secrets import SecretError, resolve
+from auditor.plant.secrets import SecretError, resolve
 from connectors.base import Connector, ConnectorError
 from connectors.snmp.defaults import DEFAULT_COMMUNITIES, PROBE_COUNTERS, SYS_DESCR
 from connectors.snmp.values import encode_value, is_under, oid_text, oid_tuple, type_name

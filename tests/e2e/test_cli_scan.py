@@ -21,8 +21,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from auditor.assessment.profiles import load_profile
 from auditor.cli import cli
-from auditor.profiles import load_profile
 from auditor.registry import REGISTRY
 from connectors.ssh.script import parse_script
 from reports.json_report import load_evidence, result_schema

@@ -37,9 +37,9 @@ import paramiko
 import pytest
 import yaml
 
-from auditor.evaluate import FactCache, run_check
+from auditor.assessment.evaluate import FactCache, run_check
 from auditor.evidence import EvidenceItem
-from auditor.inventory import Asset
+from auditor.plant.inventory import Asset
 from auditor.registry import REGISTRY
 from auditor.verdicts import Verdict
 from connectors.base import ScanOptions

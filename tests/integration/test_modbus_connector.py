@@ -10,9 +10,9 @@ import time
 import pytest
 from modbus_plc import credential_fields, fresh_address, needs_low_ports
 
-from auditor.evaluate import FactCache, run_check
+from auditor.assessment.evaluate import FactCache, run_check
 from auditor.evidence import EvidenceItem
-from auditor.inventory import Asset
+from auditor.plant.inventory import Asset
 from auditor.registry import REGISTRY, request
 from connectors.base import ConnectorError, ScanOptions
 from connectors.modbus import safety
@@ -132,7 +132,7 @@ async def test_session_cannot_send_forbidden_codes(weak: PlcSimulator, pdu: byte
 # ----------------------------------------------------------------------------- faults
 def full_requests() -> list:
     """Every Modbus read and probe the embedded profile's checks ask for."""
-    from auditor.profiles import load_profile
+    from auditor.assessment.profiles import load_profile
 
     REGISTRY.load()
     return REGISTRY.requests_for(load_profile("embedded-sl2").selected_checks(REGISTRY))["modbus"]

@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
+from auditor.assessment.evaluate import FactCache, evaluate_asset, run_check
+from auditor.assessment.profiles import load_profile
+from auditor.assessment.slvector import SLVector
 from auditor.engine import collect_asset
-from auditor.evaluate import FactCache, evaluate_asset, run_check
 from auditor.evidence import EvidenceItem
-from auditor.inventory import Asset
-from auditor.planning import AssetPlan
-from auditor.profiles import load_profile
+from auditor.plant.inventory import Asset
+from auditor.plant.planning import AssetPlan
 from auditor.registry import REGISTRY, request
-from auditor.slvector import SLVector
 from checks.snmp import facts as f
 from connectors.base import ConnectorError, ScanOptions
 from connectors.snmp.connector import SnmpConnector

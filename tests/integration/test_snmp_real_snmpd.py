@@ -22,9 +22,9 @@ from typing import Any, Iterator
 
 import pytest
 
-from auditor.evaluate import FactCache, run_check
+from auditor.assessment.evaluate import FactCache, run_check
 from auditor.evidence import EvidenceItem
-from auditor.inventory import Asset
+from auditor.plant.inventory import Asset
 from auditor.registry import REGISTRY
 from connectors.base import ConnectorError, ScanOptions
 from connectors.snmp.connector import SnmpConnector

@@ -17,9 +17,9 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from auditor.evaluate import FactCache, run_check
+from auditor.assessment.evaluate import FactCache, run_check
 from auditor.evidence import EvidenceItem
-from auditor.inventory import Asset, Inventory
+from auditor.plant.inventory import Asset, Inventory
 from auditor.registry import REGISTRY
 from connectors.base import ScanOptions
 from connectors.snmp.connector import SnmpConnector

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from auditor.drift import SNAPSHOTTERS, diff, register_snapshot, render_text, take_snapshot
+from auditor.assessment.slvector import SLVector
 from auditor.evidence import AssetEvidence, EvidenceItem, EvidenceRequest
 from auditor.results import AssetResult, CheckResult, Coverage, ScanResult, Summary
-from auditor.slvector import SLVector
+from auditor.store.drift import SNAPSHOTTERS, diff, register_snapshot, render_text, take_snapshot
 
 T0 = datetime(2025, 6, 1, 2, 0, tzinfo=timezone.utc)
 

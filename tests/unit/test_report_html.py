@@ -11,10 +11,10 @@ import pytest
 from jinja2 import ChoiceLoader, DictLoader
 
 import reports.html as html_module
+from auditor.assessment.catalog import load_catalog
 from auditor.results import ScanResult
 from reports.common import check_frs
 from reports.html import content_security_policy, filter_script, render_html, script_hash
-from auditor.catalog import load_catalog
 from result_fixture import ANSWER_HOSTILES, HOSTILE_TEMPLATE, HOSTILES, build_evidence, build_result, result_with
 
 

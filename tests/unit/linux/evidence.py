@@ -2,7 +2,7 @@
 
 ``Evidence().cmd(request, "output").json(request, {...})`` collects items; ``.fact(name)`` parses one
 fact (raising FactUnavailable/FactParseError like the engine sees them) and ``.check(id, **params)``
-runs a check exactly as :func:`auditor.evaluate.run_check` does (missing facts become ``error``).
+runs a check exactly as :func:`auditor.assessment.evaluate.run_check` does (missing facts become ``error``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from auditor.evaluate import FactCache, run_check
+from auditor.assessment.evaluate import FactCache, run_check
 from auditor.evidence import EvidenceItem, EvidenceRequest
 from auditor.facts import FactEvidence
 from auditor.registry import REGISTRY

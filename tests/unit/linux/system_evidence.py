@@ -5,7 +5,7 @@ audit.py, timesync.py, firewall.py and network.py).
 ``SystemEvidence().out(REQUEST, "output", exit_code)`` records what a command printed;
 ``.fact(name)`` runs one fact parser through :class:`auditor.facts.FactEvidence` exactly as the
 engine does, and ``.check(check_id, **params)`` parses every fact the check needs and calls it
-(parser/check failures become ``error`` verdicts, as in :func:`auditor.evaluate.run_check`).
+(parser/check failures become ``error`` verdicts, as in :func:`auditor.assessment.evaluate.run_check`).
 
 ``recorded_host(distro)`` loads every recorded output of ``recorded/<distro>/`` for the system
 requests (files prefixed with the pack's former module names: ``audit_*``, ``integrity_*``, ``network_*``,

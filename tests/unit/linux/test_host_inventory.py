@@ -16,7 +16,7 @@ import pytest
 from system_evidence import (DISTROS, SESSION, SYSTEM_REQUESTS, SystemEvidence, fixture_host, recorded,
                              recorded_host)
 
-from auditor.catalog import load_catalog
+from auditor.assessment.catalog import load_catalog
 from auditor.facts import CommandOutput, FactParseError, FactUnavailable
 from auditor.registry import REGISTRY
 from auditor.verdicts import Verdict
@@ -352,8 +352,8 @@ async def test_through_the_real_connector_and_ssh_simulator(fixture: str, expect
 
     import paramiko
 
-    from auditor.evaluate import FactCache, run_check
-    from auditor.inventory import Asset
+    from auditor.assessment.evaluate import FactCache, run_check
+    from auditor.plant.inventory import Asset
     from connectors.base import ScanOptions
     from connectors.ssh.connector import SshConnector
     from simulators.ssh.server import SshSimulator

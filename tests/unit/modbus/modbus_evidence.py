@@ -15,7 +15,7 @@ import struct
 from pathlib import Path
 from typing import Any, Callable
 
-from auditor.evaluate import FactCache, run_check
+from auditor.assessment.evaluate import FactCache, run_check
 from auditor.evidence import EvidenceItem, EvidenceRequest
 from auditor.facts import FactEvidence
 from auditor.registry import REGISTRY

@@ -1,7 +1,7 @@
 """Build OPC UA evidence items (as the connector records them) and run the OPC UA facts and checks on them.
 
 ``OpcuaEvidence().endpoints([...]).servers([...])`` collects items; ``.check(id, **params)`` runs a check
-exactly as :func:`auditor.evaluate.run_check` does (missing evidence becomes ``error``). Endpoint dicts
+exactly as :func:`auditor.assessment.evaluate.run_check` does (missing evidence becomes ``error``). Endpoint dicts
 come from :func:`endpoint` (the shape of :func:`connectors.opcua.describe.endpoint`).
 """
 
@@ -12,7 +12,7 @@ import datetime as _dt
 import json
 from typing import Any
 
-from auditor.evaluate import FactCache, run_check
+from auditor.assessment.evaluate import FactCache, run_check
 from auditor.evidence import EvidenceItem, EvidenceRequest
 from auditor.facts import FactEvidence
 from auditor.registry import REGISTRY

@@ -7,8 +7,8 @@ import re
 import pytest
 from snmp_evidence import snmp_checks
 
-from auditor.catalog import load_catalog
-from auditor.profiles import load_profile
+from auditor.assessment.catalog import load_catalog
+from auditor.assessment.profiles import load_profile
 from auditor.registry import REGISTRY
 
 REQUIRED = ["snmp.version.v1-v2c-enabled", "snmp.community.default", "snmp.v3.auth-priv", "snmp.inventory.identity"]

@@ -6,7 +6,7 @@ package versions, listening services, SSH host key, server software, certificate
 computed by the *snapshotters* below from facts (parsed with the same parsers the checks use), so it
 costs no extra request. Packs can add their own with :func:`register_snapshot`::
 
-    from auditor.drift import register_snapshot
+    from auditor.store.drift import register_snapshot
 
     @register_snapshot("snmp_sysdescr", label="system description (sysDescr)", kind="version",
                        facts=["snmp_system"])
@@ -26,10 +26,10 @@ from typing import Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from auditor.assessment.slvector import FRS
 from auditor.evidence import AssetEvidence
 from auditor.registry import REGISTRY, Registry
 from auditor.results import AssetResult, ScanResult
-from auditor.slvector import FRS
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def register_snapshot(name: str, *, label: str, kind: Kind, facts: list[str] | t
 
 def take_snapshot(evidence: AssetEvidence, registry: Registry = REGISTRY) -> dict[str, dict[str, Any]]:
     """The identity facts of one asset's evidence, as JSON-able data."""
-    from auditor.evaluate import FactCache
+    from auditor.assessment.evaluate import FactCache
 
     if evidence.status in ("error", "skipped") or not evidence.items:
         return {}
