@@ -281,6 +281,47 @@ def tool_label(result: ScanResult) -> str:
     return f"{result.tool.get('name', 'iacs-auditor')} {result.tool.get('version', 'unknown')}"
 
 
+def format_time(value: datetime) -> str:
+    """``2025-11-20 09:15:00 UTC`` (another offset is printed as ``+0100``; a naive time as is)."""
+    if value.tzinfo is not None and value.utcoffset() == timezone.utc.utcoffset(None):
+        return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+    if value.tzinfo is not None:
+        return value.strftime("%Y-%m-%d %H:%M:%S %z")
+    return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def format_duration(seconds: float) -> str:
+    """``42.0 s``, ``3 min 5 s``, ``2 h 7 min``."""
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def overall_verdict(result: ScanResult) -> tuple[str, str]:
+    """The scan's verdict as a key (``meets``, ``short``, ``error``, ``empty``) and one sentence saying why."""
+    code = result.exit_code()
+    errors = sum(a.status == "error" for a in result.assets)
+    short = sum(a.status == "assessed" and not a.meets_target for a in result.assets)
+    if not result.assets:
+        return "empty", "No assets were in scope of this scan."
+    parts = []
+    if short:
+        parts.append(f"{short} of {len(result.assets)} asset{'s' if len(result.assets) != 1 else ''} "
+                     f"{'fall' if short != 1 else 'falls'} short of the target security level")
+    if errors:
+        parts.append(f"{errors} asset{'s' if errors != 1 else ''} could not be assessed")
+    if result.interrupted:
+        parts.append("the scan was interrupted before every asset finished")
+    if code == 0:
+        return "meets", "Every assessed asset meets its target security level (SL-T)."
+    return ("error" if code == 3 else "short"), "; ".join(parts).capitalize() + "."
+
+
 def _file_mode() -> int:
     """The mode a plain ``open()`` would give (0666 less the umask): reports are meant to be shared."""
     mask = os.umask(0)

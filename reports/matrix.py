@@ -45,6 +45,7 @@ from reports.common import (
     answer_label,
     evidence_index,
     evidence_labels,
+    format_time,
     fr_names,
     level_lines,
     observed_text,
@@ -268,15 +269,15 @@ def answer_view(ref: AnswerRef | None, *, claim: bool = False) -> dict[str, Any]
 def render_matrix(result: ScanResult, asset_ids: list[str] | None = None, sl: int | None = None,
                   evidence: EvidenceBundle | None = None) -> str:
     """One self-contained HTML document with the matrix of each asset named (default: every asset)."""
-    from reports.html import _format_time, content_security_policy, environment
+    from reports.html import content_security_policy, environment
 
     ids = asset_ids if asset_ids is not None else [a.id for a in result.assets]
     matrices = [build_matrix(result, asset_id, sl, evidence) for asset_id in ids]
     template = environment().get_template("matrix.html.j2")
     return template.render(
         result=result, matrices=matrices, frs=list(FRS), fr_names=fr_names(), tool=tool_label(result),
-        started=_format_time(result.started_at), has_evidence=evidence is not None,
-        generated=_format_time(datetime.now(timezone.utc).replace(microsecond=0)),
+        started=format_time(result.started_at), has_evidence=evidence is not None,
+        generated=format_time(datetime.now(timezone.utc).replace(microsecond=0)),
         csp=content_security_policy(None), statuses=MATRIX_STATUS_ORDER, standings=CAPABILITY_ORDER,
         standing_labels=CAPABILITY_LABELS, answer_view=answer_view, open_text=OPEN_TEXT)
 

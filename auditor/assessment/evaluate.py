@@ -98,7 +98,7 @@ def _run_checks(asset: Asset, evidence: AssetEvidence, profile: Profile, facts: 
             check_id=spec.id, title=spec.title, status=verdict.status, severity=spec.severity,
             requirements=list(spec.requirements), target_sl=min((row_sl[r] for r in in_basis), default=None),
             observed=verdict.observed, expected=verdict.expected, reason=verdict.reason, evidence=used,
-            remediation=spec.remediation, proves_not_applicable=verdict.proves_not_applicable))
+            remediation=spec.remediation, rationale=spec.rationale, proves_not_applicable=verdict.proves_not_applicable))
     return results
 
 
