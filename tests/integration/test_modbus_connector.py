@@ -10,7 +10,6 @@ import time
 import pytest
 from modbus_plc import credential_fields, fresh_address, needs_low_ports
 
-from auditor.assessment.evaluate import FactCache, run_check
 from auditor.evidence import EvidenceItem
 from auditor.plant.inventory import Asset
 from auditor.registry import REGISTRY, request
@@ -20,6 +19,7 @@ from connectors.modbus.connector import ModbusConnector
 from connectors.modbus.safety import ForbiddenRequest
 from connectors.modbus.transport import ModbusSession, RateLimiter
 from simulators.modbus.server import PlcSimulator
+from tests.support.checks import check_verdict
 
 SESSION = request("modbus", "session", "info")
 FC3 = request("modbus", "read_holding_registers", "0", count=3)
@@ -142,8 +142,7 @@ def verdict(items: list[EvidenceItem], check_id: str):
     REGISTRY.load()
     for index, item in enumerate(items, start=1):
         item.id = f"plc#{index}"
-    spec = REGISTRY.check(check_id)
-    return run_check(spec, FactCache(items, REGISTRY), spec.params)[0]
+    return check_verdict(items, check_id)
 
 
 FAULT_READS = [request("modbus", "read_holding_registers", "0", count=1),
