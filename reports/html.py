@@ -1,3 +1,4 @@
+# One module on purpose: the HTML report's view model, its template context and its CSP (shared with the matrix) change together.
 """``report.html``: one self-contained page for a plant manager and a technician.
 
 Rendered from a :class:`~auditor.results.ScanResult` alone (so a rescored bundle gives the same report, and a

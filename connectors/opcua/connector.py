@@ -1,3 +1,4 @@
+# One module on purpose: the connector's read-only guarantee (allowed services, session plan, what is recorded) is reviewed in one place.
 """The OPC UA connector: discovery without a session, then at most two short, read-only sessions.
 
 What it does, in order, for the requests of one asset (one connection at a time, each closed before

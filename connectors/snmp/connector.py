@@ -1,3 +1,4 @@
+# One module on purpose: the read-only guarantee (no SET path, budgets, probes, redaction) is reviewed and source-tested in one place.
 """The SNMP connector: read-only SNMPv1/v2c/v3 collection from one agent, politely and within bounds.
 
 What it sends, in order, for the requests of one asset:

@@ -1,3 +1,4 @@
+# One module on purpose: one connection, one authentication, one exec: the whole session is reviewed in one place.
 """The SSH connector: one connection, one authentication, one exec of one read-only script per asset.
 
 What it does, in order, for the requests of one asset:
