@@ -4,7 +4,7 @@ Concurrency is bounded (``concurrency`` assets at a time, and the inventory's pe
 per-protocol ``limits``); each asset has its own timeout; a failing asset is recorded as ``error``
 with its reason while the others go on; cancellation (Ctrl-C) keeps every asset already finished and
 marks the rest ``skipped``. An optional admission gate (maintenance windows, see
-:mod:`auditor.windows`) may decline to start an asset, which is then recorded ``skipped`` with the
+:mod:`auditor.plant.windows`) may decline to start an asset, which is then recorded ``skipped`` with the
 reason; an optional ``on_finished`` hook sees every finished asset at once (the history store commits
 it there, so an interrupted scan keeps what was finished).
 """
@@ -22,11 +22,11 @@ from datetime import date, datetime, timezone
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 from auditor import __version__
-from auditor.attestations import AnswerBook, outcomes as attestation_outcomes
+from auditor.assessment.attestations import AnswerBook, outcomes as attestation_outcomes
+from auditor.assessment.evaluate import evaluate_asset
 from auditor.evidence import AssetEvidence, EvidenceBundle, number_items
-from auditor.evaluate import evaluate_asset
-from auditor.inventory import Asset, Inventory, Limits
-from auditor.planning import AssetPlan
+from auditor.plant.inventory import Asset, Inventory, Limits
+from auditor.plant.planning import AssetPlan
 from auditor.registry import REGISTRY, Registry
 from auditor.results import AssetResult, ScanResult, Summary
 from connectors import ConnectorError, ScanOptions, connector_class
@@ -234,7 +234,7 @@ def score(bundle: EvidenceBundle, plans: list[AssetPlan], selection: str, *, int
           answers: AnswerBook | None = None) -> ScanResult:
     """Evaluate every asset of a bundle against its plan (pure; used by scan and rescore alike).
 
-    ``waivers`` (an :class:`auditor.waivers.WaiverSet`) and ``answers`` (an answers file) are judged as of
+    ``waivers`` (an :class:`auditor.assessment.waivers.WaiverSet`) and ``answers`` (an answers file) are judged as of
     ``as_of`` (default today).
     """
     by_id = {e.asset: e for e in bundle.assets}

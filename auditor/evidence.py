@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from auditor.inventory import Inventory
+from auditor.plant.inventory import Inventory
 
 BUNDLE_SCHEMA_VERSION = 1
 

@@ -1,9 +1,12 @@
-"""Registry of facts and checks, filled by check packs through two decorators.
+"""Registry of facts, checks and drift snapshots, filled by check packs through three decorators.
 
 A *fact* names the raw reads it needs and parses them into a typed value. A *check* is a pure
 function whose parameters name the facts it needs (as pytest fixtures are named), plus an optional
 ``params`` argument carrying the profile's parameters. The engine reads these signatures to collect
-exactly the evidence the selected checks need, and nothing more.
+exactly the evidence the selected checks need, and nothing more. A *snapshot* is an identity value of
+an asset (OS release, firmware, listening services, a certificate fingerprint) computed from facts the
+checks already parse; the history store keeps it and :mod:`auditor.store.drift` compares it between two
+scans. Each pack keeps its snapshots in its ``drift.py``.
 
 Built-in packs are the sub-packages of :mod:`checks`; third-party packs register a module in the
 entry-point group ``iacs_auditor.checks`` (contract). Importing a pack runs its decorators.
@@ -62,6 +65,26 @@ class CheckSpec:
     fixture_note: str = ""      # why the verdicts on the weak/hardened fixtures are not fail/pass
 
 
+SnapshotKind = Literal["version", "map", "set", "fingerprint"]
+
+
+@dataclass(frozen=True)
+class SnapshotSpec:
+    """One identity value of an asset, computed from facts (by parameter order) or raw json items (by key).
+
+    Kinds: ``version`` (a string: changed), ``map`` (name -> version: added / removed / changed), ``set``
+    (strings: new / gone) and ``fingerprint`` (a string or {name: fingerprint}: replaced).
+    """
+
+    name: str
+    label: str
+    kind: SnapshotKind
+    facts: tuple[str, ...]
+    function: Callable[..., Any] = field(repr=False, compare=False)
+    items: tuple[str, ...] = ()  # raw request keys (json items) instead of facts
+    pack: str = ""
+
+
 #: What every check gives on its pack's simulator fixtures unless it declares otherwise (with a reason):
 #: the weak fixture shows the problem, the hardened one shows it fixed.
 DEFAULT_FIXTURE_VERDICTS = {"weak": "fail", "hardened": "pass"}
@@ -70,7 +93,7 @@ VERDICTS = ("pass", "fail", "not_applicable", "error", "manual")
 
 def contract_problems(spec: CheckSpec) -> list[str]:
     """The metadata every check must have, whatever its pack: what a report and an assessor rely on."""
-    from auditor.catalog import TYPE_KIND, UnknownRequirement, load_catalog
+    from auditor.assessment.catalog import TYPE_KIND, UnknownRequirement, load_catalog
 
     problems = []
     if not 10 <= len(spec.title) <= 100 or spec.title.endswith("."):
@@ -115,11 +138,12 @@ def _plain(value: Any) -> bool:
 
 
 class Registry:
-    """All known facts and checks. One process-wide instance: :data:`REGISTRY`."""
+    """All known facts, checks and snapshots. One process-wide instance: :data:`REGISTRY`."""
 
     def __init__(self) -> None:
         self.facts: dict[str, FactSpec] = {}
         self.checks: dict[str, CheckSpec] = {}
+        self.snapshots: dict[str, SnapshotSpec] = {}
         self._loaded = False
         self.load_errors: list[str] = []
 
@@ -134,6 +158,12 @@ class Registry:
         if existing and existing.function is not spec.function:
             raise ValueError(f"check {spec.id!r} is defined twice ({existing.pack} and {spec.pack})")
         self.checks[spec.id] = spec
+
+    def add_snapshot(self, spec: SnapshotSpec) -> None:
+        existing = self.snapshots.get(spec.name)
+        if existing and existing.function is not spec.function:
+            raise ValueError(f"snapshot {spec.name!r} is defined twice ({existing.pack} and {spec.pack})")
+        self.snapshots[spec.name] = spec
 
     def load(self) -> "Registry":
         """Import the built-in packs and every installed third-party pack, once."""
@@ -246,8 +276,25 @@ def check(id: str, *, title: str, requirements: Iterable[str], applies_to: Itera
     return register
 
 
+def snapshot(name: str, *, label: str, kind: SnapshotKind, facts: Iterable[str] = (), items: Iterable[str] = ()
+             ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a drift snapshot value: ``function(*facts)`` or ``function(*json items)`` -> a value, or ``None``.
+
+    A snapshot that raises or returns ``None`` (or an empty value) is left out: unknown, never a change.
+    """
+    if kind not in ("version", "map", "set", "fingerprint"):
+        raise ValueError(f"snapshot {name}: kind {kind!r} must be version, map, set or fingerprint")
+
+    def register(function: Callable[..., Any]) -> Callable[..., Any]:
+        REGISTRY.add_snapshot(SnapshotSpec(name=name, label=label, kind=kind, facts=tuple(facts), function=function,
+                                           items=tuple(items), pack=function.__module__))
+        return function
+
+    return register
+
+
 def _canonical(requirement: str) -> str:
-    from auditor.catalog import normalize_id
+    from auditor.assessment.catalog import normalize_id
 
     return normalize_id(requirement)
 

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from auditor.slvector import SLVector
+from auditor.assessment.slvector import SLVector
 
 RESULT_SCHEMA_VERSION = 1
 CheckStatus = Literal["pass", "fail", "not_applicable", "error", "manual", "waived"]
@@ -52,6 +52,8 @@ class CheckResult(_Model):
     reason: str = ""
     evidence: list[str] = Field(default_factory=list, description="ids of the evidence items used")
     remediation: str = ""
+    rationale: str = Field(default="", description="why the check matters (its rationale), so a report needs no "
+                                                   "check pack; empty in results written before it was recorded")
     waiver: WaiverRef | None = Field(default=None, description="the waiver matching this failure, if any")
     proves_not_applicable: bool = Field(
         default=False, description="the check's evidence proves its requirements cannot apply to this component "

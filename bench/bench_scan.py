@@ -25,8 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from auditor.engine import EngineSettings, scan  # noqa: E402
-from auditor.inventory import Inventory, load_inventory  # noqa: E402
-from auditor.planning import plan_assets  # noqa: E402
+from auditor.plant.inventory import Inventory, load_inventory  # noqa: E402
+from auditor.plant.planning import plan_assets  # noqa: E402
 from connectors import ScanOptions  # noqa: E402
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Sequence
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
-from auditor.inventory import Asset
+from auditor.plant.inventory import Asset
 
 
 class ConnectorError(Exception):

@@ -19,9 +19,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from auditor.assessment.slvector import FRS
 from auditor.evidence import EvidenceBundle, EvidenceItem
 from auditor.results import AnswerRef, AssetResult, CheckResult, RequirementResult, ScanResult
-from auditor.slvector import FRS
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ _FR_IN_ID = re.compile(r"^\s*(?:SR|CR|SAR|EDR|HDR|NDR)\s*(\d)\s*\.", re.IGNORECA
 def catalog_or_none() -> Any:
     """The packaged catalog, or None if it cannot be loaded (a report then loses titles, not content)."""
     try:
-        from auditor.catalog import load_catalog
+        from auditor.assessment.catalog import load_catalog
 
         return load_catalog()
     except Exception:  # pragma: no cover - the packaged catalog is validated by its own tests
@@ -279,6 +279,47 @@ def iso(value: datetime) -> str:
 
 def tool_label(result: ScanResult) -> str:
     return f"{result.tool.get('name', 'iacs-auditor')} {result.tool.get('version', 'unknown')}"
+
+
+def format_time(value: datetime) -> str:
+    """``2025-11-20 09:15:00 UTC`` (another offset is printed as ``+0100``; a naive time as is)."""
+    if value.tzinfo is not None and value.utcoffset() == timezone.utc.utcoffset(None):
+        return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+    if value.tzinfo is not None:
+        return value.strftime("%Y-%m-%d %H:%M:%S %z")
+    return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def format_duration(seconds: float) -> str:
+    """``42.0 s``, ``3 min 5 s``, ``2 h 7 min``."""
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def overall_verdict(result: ScanResult) -> tuple[str, str]:
+    """The scan's verdict as a key (``meets``, ``short``, ``error``, ``empty``) and one sentence saying why."""
+    code = result.exit_code()
+    errors = sum(a.status == "error" for a in result.assets)
+    short = sum(a.status == "assessed" and not a.meets_target for a in result.assets)
+    if not result.assets:
+        return "empty", "No assets were in scope of this scan."
+    parts = []
+    if short:
+        parts.append(f"{short} of {len(result.assets)} asset{'s' if len(result.assets) != 1 else ''} "
+                     f"{'fall' if short != 1 else 'falls'} short of the target security level")
+    if errors:
+        parts.append(f"{errors} asset{'s' if errors != 1 else ''} could not be assessed")
+    if result.interrupted:
+        parts.append("the scan was interrupted before every asset finished")
+    if code == 0:
+        return "meets", "Every assessed asset meets its target security level (SL-T)."
+    return ("error" if code == 3 else "short"), "; ".join(parts).capitalize() + "."
 
 
 def _file_mode() -> int:

@@ -1,13 +1,11 @@
+# One module on purpose: the HTML report's view model, its template context and its CSP (shared with the matrix) change together.
 """``report.html``: one self-contained page for a plant manager and a technician.
 
-Rendered from a :class:`~auditor.results.ScanResult` alone (so a rescored bundle gives the same report).
-Two optional extras make it richer without being required:
-
-* ``evidence``: the :class:`~auditor.evidence.EvidenceBundle` the result came from; the raw request and
-  (truncated) response of every evidence item a verdict used is then shown under that verdict.
-* ``checks``: check metadata (``{check_id: CheckSpec}``) for the rationale of each check. By default the
-  loaded registry is used; a check it does not know (a third-party pack that is not installed where the
-  report is rendered) is shown from the result's own fields.
+Rendered from a :class:`~auditor.results.ScanResult` alone (so a rescored bundle gives the same report, and a
+report renders the same where no check pack is installed: each check's rationale and remediation are in the
+result). One optional extra makes it richer without being required: ``evidence``, the
+:class:`~auditor.evidence.EvidenceBundle` the result came from; the raw request and (truncated) response of
+every evidence item a verdict used is then shown under that verdict.
 
 What the page holds: a plant summary by zone, a heat map of FR x asset (SL-A against SL-T), per asset its
 verdict and why (:func:`reports.common.shortfall`), SL-A beside SL-A on device evidence alone (and SL-C
@@ -46,9 +44,9 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+from auditor.assessment.slvector import FRS
 from auditor.evidence import EvidenceBundle, EvidenceItem
 from auditor.results import AnswerRef, AssetResult, CheckResult, RequirementResult, ScanResult
-from auditor.slvector import FRS
 from reports.common import (
     ANSWER_LABELS,
     ANSWER_STATE_NOTES,
@@ -69,9 +67,12 @@ from reports.common import (
     check_frs,
     evidence_index,
     evidence_labels,
+    format_duration,
+    format_time,
     fr_names as catalog_fr_names,
     in_target,
     level_lines,
+    overall_verdict,
     question_of,
     result_sort_key,
     row_counts,
@@ -121,7 +122,6 @@ class Finding:
     observed_block: bool
     requirements: list[dict[str, str]]
     evidence: list[dict[str, Any]]
-    known_check: bool
     frs: list[str] = field(default_factory=list)
 
 
@@ -169,16 +169,6 @@ def _requirement_label(req_id: str, catalog: Any) -> dict[str, str]:
         except (KeyError, ValueError):
             pass
     return {"id": req_id, "title": f"{req_id} (not in this tool's catalog)"}
-
-
-def _default_checks() -> Mapping[str, Any]:
-    try:
-        from auditor.registry import REGISTRY
-
-        return REGISTRY.load().checks
-    except Exception:  # a broken pack must never stop a report from being written
-        log.exception("check registry unavailable; report shows check ids without rationale")
-        return {}
 
 
 def _format_observed(value: Any) -> tuple[str, bool]:
@@ -256,23 +246,19 @@ def _radar(cells: list[FrCell], assessed: bool, names: dict[str, str]) -> dict[s
     }
 
 
-def _finding(anchor: str, result: CheckResult, checks: Mapping[str, Any], catalog: Any,
-             items: dict[str, EvidenceItem]) -> Finding:
-    spec = checks.get(result.check_id)
+def _finding(anchor: str, result: CheckResult, catalog: Any, items: dict[str, EvidenceItem]) -> Finding:
     observed, block = _format_observed(result.observed)
     return Finding(
         anchor=anchor, result=result, status_label=STATUS_LABELS.get(result.status, result.status),
-        rationale=getattr(spec, "rationale", "") or "",
-        remediation=result.remediation or getattr(spec, "remediation", "") or "",
+        rationale=result.rationale, remediation=result.remediation,
         observed_text=observed, observed_block=block,
         requirements=[_requirement_label(r, catalog) for r in result.requirements],
         evidence=_evidence_entries(result.evidence, items),
-        known_check=spec is not None or not checks,  # no registry at all: don't flag every check
         frs=check_frs(result))
 
 
 def _asset_view(index: int, asset: AssetResult, names: dict[str, str], catalog: Any,
-                checks: Mapping[str, Any], items: dict[str, EvidenceItem]) -> AssetView:
+                items: dict[str, EvidenceItem]) -> AssetView:
     assessed = asset.status == "assessed"
     cells = []
     for fr in FRS:
@@ -286,7 +272,7 @@ def _asset_view(index: int, asset: AssetResult, names: dict[str, str], catalog: 
     anchors: dict[str, str] = {}
     for n, result in enumerate(ordered, start=1):
         anchors.setdefault(result.check_id, f"a{index}-c{n}")
-    findings = [_finding(f"a{index}-c{n}", result, checks, catalog, items) for n, result in enumerate(ordered, start=1)]
+    findings = [_finding(f"a{index}-c{n}", result, catalog, items) for n, result in enumerate(ordered, start=1)]
     counts = {status: sum(r.status == status for r in asset.results) for status in STATUS_ORDER}
 
     within, above = [], []
@@ -355,44 +341,6 @@ def _zone_views(assets: list[AssetView]) -> list[ZoneView]:
     return zones
 
 
-def _format_time(value: datetime) -> str:
-    if value.tzinfo is not None and value.utcoffset() == timezone.utc.utcoffset(None):
-        return value.strftime("%Y-%m-%d %H:%M:%S UTC")
-    if value.tzinfo is not None:
-        return value.strftime("%Y-%m-%d %H:%M:%S %z")
-    return value.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _format_duration(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(int(round(seconds)), 60)
-    if minutes < 60:
-        return f"{minutes} min {rest} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min"
-
-
-def _overall(result: ScanResult) -> tuple[str, str]:
-    code = result.exit_code()
-    errors = sum(a.status == "error" for a in result.assets)
-    short = sum(a.status == "assessed" and not a.meets_target for a in result.assets)
-    if not result.assets:
-        return "empty", "No assets were in scope of this scan."
-    parts = []
-    if short:
-        parts.append(f"{short} of {len(result.assets)} asset{'s' if len(result.assets) != 1 else ''} "
-                     f"{'fall' if short != 1 else 'falls'} short of the target security level")
-    if errors:
-        parts.append(f"{errors} asset{'s' if errors != 1 else ''} could not be assessed")
-    if result.interrupted:
-        parts.append("the scan was interrupted before every asset finished")
-    if code == 0:
-        return "meets", "Every assessed asset meets its target security level (SL-T)."
-    return ("error" if code == 3 else "short"), "; ".join(parts).capitalize() + "."
-
-
 def _overall_detail(result: ScanResult) -> str:
     """The second line of the verdict: what device evidence found, and what awaits an answer."""
     assessed = [a for a in result.assets if a.status == "assessed"]
@@ -455,8 +403,7 @@ def _filter_options(assets: list[AssetView]) -> dict[str, list[tuple[str, str]]]
     }
 
 
-def build_context(result: ScanResult, *, evidence: EvidenceBundle | None = None,
-                  checks: Mapping[str, Any] | None = None, print_mode: bool = False,
+def build_context(result: ScanResult, *, evidence: EvidenceBundle | None = None, print_mode: bool = False,
                   cover: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Everything the template shows, computed from the result (plus the optional extras).
 
@@ -465,10 +412,9 @@ def build_context(result: ScanResult, *, evidence: EvidenceBundle | None = None,
     """
     names = catalog_fr_names()
     catalog = catalog_or_none()
-    checks = _default_checks() if checks is None else checks
     items = evidence_index(evidence)
-    assets = [_asset_view(i, asset, names, catalog, checks, items) for i, asset in enumerate(result.assets, start=1)]
-    overall, overall_text = _overall(result)
+    assets = [_asset_view(i, asset, names, catalog, items) for i, asset in enumerate(result.assets, start=1)]
+    overall, overall_text = overall_verdict(result)
     tool_name = result.tool.get("name", "iacs-auditor")
     tool_version = result.tool.get("version", "unknown")
     manifest_match = None
@@ -482,9 +428,9 @@ def build_context(result: ScanResult, *, evidence: EvidenceBundle | None = None,
         "answered_rows": sum(answered_count(a) for a in result.assets),
         "tool_name": tool_name, "tool_version": tool_version,
         "tool_extra": {k: v for k, v in result.tool.items() if k not in ("name", "version")},
-        "started": _format_time(result.started_at), "finished": _format_time(result.finished_at),
-        "duration": _format_duration((result.finished_at - result.started_at).total_seconds()),
-        "generated": _format_time(datetime.now(timezone.utc).replace(microsecond=0)),
+        "started": format_time(result.started_at), "finished": format_time(result.finished_at),
+        "duration": format_duration((result.finished_at - result.started_at).total_seconds()),
+        "generated": format_time(datetime.now(timezone.utc).replace(microsecond=0)),
         "status_labels": STATUS_LABELS, "requirement_labels": REQUIREMENT_LABELS,
         "checks_by_status": [(s, STATUS_LABELS.get(s, s), result.summary.checks_by_status.get(s, 0))
                              for s in STATUS_ORDER] + [(s, s, n) for s, n in result.summary.checks_by_status.items()
@@ -566,19 +512,16 @@ def environment() -> Environment:
     return _ENV
 
 
-def render_html(result: ScanResult, *, evidence: EvidenceBundle | None = None,
-                checks: Mapping[str, Any] | None = None, print_mode: bool = False,
+def render_html(result: ScanResult, *, evidence: EvidenceBundle | None = None, print_mode: bool = False,
                 cover: Mapping[str, Any] | None = None) -> str:
     """The report as one self-contained HTML document."""
     template = environment().get_template("report.html.j2")
-    return template.render(**build_context(result, evidence=evidence, checks=checks, print_mode=print_mode,
-                                           cover=cover))
+    return template.render(**build_context(result, evidence=evidence, print_mode=print_mode, cover=cover))
 
 
-def write_html(result: ScanResult, path: str | Path, *, evidence: EvidenceBundle | None = None,
-               checks: Mapping[str, Any] | None = None) -> Path:
+def write_html(result: ScanResult, path: str | Path, *, evidence: EvidenceBundle | None = None) -> Path:
     """Write ``report.html`` (UTF-8)."""
-    return write_text_atomic(path, render_html(result, evidence=evidence, checks=checks))
+    return write_text_atomic(path, render_html(result, evidence=evidence))
 
 
 def write_html_format(result: ScanResult, path: Path, evidence: EvidenceBundle | None = None) -> Path:

@@ -35,8 +35,11 @@ from reports.common import (
     answer_label,
     asset_verdict,
     evidence_labels,
+    format_duration,
+    format_time,
     level_lines,
     observed_text,
+    overall_verdict,
     question_of,
     rows_in_target,
     shortfall,
@@ -224,13 +227,11 @@ def _finding(check: CheckResult) -> list[str]:
 
 
 def render_markdown(result: ScanResult) -> str:
-    from reports.html import _format_duration, _format_time, _overall
-
-    _, verdict = _overall(result)
-    duration = _format_duration((result.finished_at - result.started_at).total_seconds())
+    _, verdict = overall_verdict(result)
+    duration = format_duration((result.finished_at - result.started_at).total_seconds())
     out = [f"# IEC 62443 hardening audit: {text(result.site)}", "",
            f"**{text(verdict)}**", "",
-           f"- Scan: {_format_time(result.started_at)} to {_format_time(result.finished_at)} ({duration})"
+           f"- Scan: {format_time(result.started_at)} to {format_time(result.finished_at)} ({duration})"
            + (" (interrupted)" if result.interrupted else ""),
            f"- Profile: {text(result.profile)} · scoring basis: {text(result.basis)}",
            f"- Tool: {text(tool_label(result))}"]

@@ -29,11 +29,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from auditor.catalog import Requirement, load_catalog
+from auditor.assessment.catalog import Requirement, load_catalog
+from auditor.assessment.scoring import (SATISFIED, achieved, apply_answers, requirement_results, row_verdict_at,
+                                        verdict_for)
+from auditor.assessment.slvector import FRS
 from auditor.evidence import EvidenceBundle, EvidenceItem
 from auditor.results import AnswerRef, AssetResult, CheckResult, RequirementResult, ScanResult
-from auditor.scoring import SATISFIED, achieved, apply_answers, requirement_results, row_verdict_at, verdict_for
-from auditor.slvector import FRS
 from reports.common import (
     ANSWER_LABELS,
     ANSWER_STATE_NOTES,
@@ -44,6 +45,7 @@ from reports.common import (
     answer_label,
     evidence_index,
     evidence_labels,
+    format_time,
     fr_names,
     level_lines,
     observed_text,
@@ -142,7 +144,7 @@ class ComponentMatrix:
 
 
 def _kind_label(component_type: str) -> str:
-    from auditor.catalog import TYPE_KIND
+    from auditor.assessment.catalog import TYPE_KIND
 
     return f"CR + {TYPE_KIND[component_type]}" if component_type in TYPE_KIND else "CR"
 
@@ -267,15 +269,15 @@ def answer_view(ref: AnswerRef | None, *, claim: bool = False) -> dict[str, Any]
 def render_matrix(result: ScanResult, asset_ids: list[str] | None = None, sl: int | None = None,
                   evidence: EvidenceBundle | None = None) -> str:
     """One self-contained HTML document with the matrix of each asset named (default: every asset)."""
-    from reports.html import _format_time, content_security_policy, environment
+    from reports.html import content_security_policy, environment
 
     ids = asset_ids if asset_ids is not None else [a.id for a in result.assets]
     matrices = [build_matrix(result, asset_id, sl, evidence) for asset_id in ids]
     template = environment().get_template("matrix.html.j2")
     return template.render(
         result=result, matrices=matrices, frs=list(FRS), fr_names=fr_names(), tool=tool_label(result),
-        started=_format_time(result.started_at), has_evidence=evidence is not None,
-        generated=_format_time(datetime.now(timezone.utc).replace(microsecond=0)),
+        started=format_time(result.started_at), has_evidence=evidence is not None,
+        generated=format_time(datetime.now(timezone.utc).replace(microsecond=0)),
         csp=content_security_policy(None), statuses=MATRIX_STATUS_ORDER, standings=CAPABILITY_ORDER,
         standing_labels=CAPABILITY_LABELS, answer_view=answer_view, open_text=OPEN_TEXT)
 

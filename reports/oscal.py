@@ -47,9 +47,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from auditor.assessment.slvector import FRS
 from auditor.evidence import EvidenceBundle, EvidenceItem
 from auditor.results import AnswerRef, AssetResult, CheckResult, RequirementResult, ScanResult
-from auditor.slvector import FRS
 from reports.common import (
     ANSWER_LABELS,
     ANSWER_STATE_NOTES,

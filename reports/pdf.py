@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,18 +39,16 @@ def cover_fields(result: ScanResult, operator: str | None = None) -> dict[str, A
             "operator": (operator or "").strip() or None, "tool": tool_label(result)}
 
 
-def render_print_html(result: ScanResult, *, evidence: EvidenceBundle | None = None, operator: str | None = None,
-                      checks: Mapping[str, Any] | None = None) -> str:
+def render_print_html(result: ScanResult, *, evidence: EvidenceBundle | None = None, operator: str | None = None
+                      ) -> str:
     """The HTML that is printed: the report in print mode with its cover page."""
-    return render_html(result, evidence=evidence, checks=checks, print_mode=True,
-                       cover=cover_fields(result, operator))
+    return render_html(result, evidence=evidence, print_mode=True, cover=cover_fields(result, operator))
 
 
 def write_pdf(result: ScanResult, path: str | Path, *, evidence: EvidenceBundle | None = None,
-              operator: str | None = None, checks: Mapping[str, Any] | None = None,
-              timeout: float = 120.0) -> Path:
+              operator: str | None = None, timeout: float = 120.0) -> Path:
     """Write ``report.pdf``; raises :class:`~reports.chromium.ChromiumError` if Chromium is missing or fails."""
-    document = render_print_html(result, evidence=evidence, operator=operator, checks=checks)
+    document = render_print_html(result, evidence=evidence, operator=operator)
     with tempfile.TemporaryDirectory(prefix="iacs-pdf-") as workdir:
         source = Path(workdir) / "report.html"
         source.write_text(document, encoding="utf-8")

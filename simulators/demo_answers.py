@@ -54,7 +54,7 @@ HEADER = """\
 
 def entries(open_rows: dict[tuple[str, str], list[str]]) -> list[dict[str, Any]]:
     """One answer per (requirement, component type) left open, plus the entries that show the rules."""
-    from auditor.catalog import load_catalog
+    from auditor.assessment.catalog import load_catalog
 
     catalog = load_catalog()
     out: list[dict[str, Any]] = []
@@ -89,8 +89,8 @@ def entries(open_rows: dict[tuple[str, str], list[str]]) -> list[dict[str, Any]]
 def open_rows_of_demo_scan() -> dict[tuple[str, str], list[str]]:
     """(requirement, component type) -> assets, for every row a scan of the demo plant leaves open."""
     from auditor.app.scan import ScanRequest, run_scan
-    from auditor.inventory import load_inventory
-    from auditor.questionnaire import for_result
+    from auditor.plant.inventory import load_inventory
+    from auditor.assessment.questionnaire import for_result
     from connectors import ScanOptions
     from simulators.plant import Plant
 

@@ -31,7 +31,7 @@ from typing import Any, Callable
 import paramiko
 import yaml
 
-from auditor.inventory import Inventory
+from auditor.plant.inventory import Inventory
 from simulators.ssh.server import SshSimulator
 
 __all__ = ["DEFAULT_HOSTS", "DEFAULT_ZONES", "Plant", "PlantHost"]
@@ -183,7 +183,7 @@ class Plant:
         os.replace(tmp, self.known_hosts)
 
     def inventory(self) -> dict[str, Any]:
-        """The inventory as data (valid against :class:`auditor.inventory.Inventory`)."""
+        """The inventory as data (valid against :class:`auditor.plant.inventory.Inventory`)."""
         assets = []
         for host in self.hosts:
             asset: dict[str, Any] = {"id": host.id, "type": host.type, "zone": host.zone, "address": host.address,

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from auditor.errors import ConfigError
 from auditor.evidence import EvidenceBundle
-from auditor.inventory import Inventory
+from auditor.plant.inventory import Inventory
 from auditor.results import ScanResult
 from reports import DEFAULT_SCAN_FORMATS, default_name, write_report
 
@@ -73,7 +73,7 @@ def load_answers_file(path: Path | None, warn: Callable[[str], None] = lambda me
     """The answers file, validated (ConfigError, exit 2, on problems); expired entries are loaded and reported."""
     if path is None:
         return None
-    from auditor.attestations import load_answers
+    from auditor.assessment.attestations import load_answers
 
     book = load_answers(path)
     if book.expired:
@@ -97,9 +97,9 @@ def run_scan(request: ScanRequest, options: Any, events: ScanEvents | None = Non
     """Run one scan to the end (see the module docstring). Raises ConfigError (exit 2) before any packet for
     bad configuration, and ScanAbandoned on a second interruption."""
     from auditor.engine import EngineSettings, Politeness, bundle_of, collect, score
-    from auditor.planning import plan_assets, selection_label
-    from auditor.secrets import check_references
-    from auditor.windows import WindowGate
+    from auditor.plant.planning import plan_assets, selection_label
+    from auditor.plant.secrets import check_references
+    from auditor.plant.windows import WindowGate
 
     events = events or ScanEvents()
     inventory = request.inventory
@@ -108,7 +108,7 @@ def run_scan(request: ScanRequest, options: Any, events: ScanEvents | None = Non
     selection = selection_label(request.profile, request.sl)
     waivers = None
     if request.waivers is not None:
-        from auditor.waivers import load_waivers
+        from auditor.assessment.waivers import load_waivers
 
         waivers = load_waivers(request.waivers)
     answers = load_answers_file(request.attestations, events.warning)
@@ -161,7 +161,7 @@ def run_scan(request: ScanRequest, options: Any, events: ScanEvents | None = Non
                               store_url=store.display_url if store else None,
                               store_errors=list(recorder.errors) if recorder else [])
         if request.siem:
-            from auditor.siem import emit, events as siem_events
+            from auditor.operations.siem import emit, events as siem_events
 
             try:
                 emit(request.siem, siem_events(result, drift))

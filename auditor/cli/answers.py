@@ -38,7 +38,7 @@ def questionnaire(component_type: str | None, sl: int | None, inventory: Path | 
 
     Each entry carries the assessor's question and the evidence that answers it. Fill in answer, evidence,
     justification, attested_by and date, then scan with --attestations FILE."""
-    from auditor import questionnaire as q
+    from auditor.assessment import questionnaire as q
 
     chosen = [name for name, value in (("--type", component_type), ("--inventory", inventory),
                                        ("--result", result_file)) if value is not None]
@@ -53,8 +53,8 @@ def questionnaire(component_type: str | None, sl: int | None, inventory: Path | 
         what = f"{component_type} components up to SL {sl} ({'IEC 62443-4-2' if basis == 'component' else '3-3'}), " \
                "the rows no automated check can judge"
     elif inventory:
-        from auditor.inventory import load_inventory
-        from auditor.planning import plan_assets
+        from auditor.plant.inventory import load_inventory
+        from auditor.plant.planning import plan_assets
 
         inv = load_inventory(inventory)
         questions = q.for_inventory(inv, plan_assets(inv, profile=profile, sl=sl))
@@ -89,7 +89,7 @@ def attestations() -> None:
 def attestations_check(path: Path, as_of) -> None:
     """Validate PATH: exit 2 with the file, entry and reason for unknown ids, missing evidence or
     justification, dates in the future and expired entries; otherwise list what it answers."""
-    from auditor.attestations import load_answers
+    from auditor.assessment.attestations import load_answers
 
     today = as_of.date() if as_of else date.today()
     book = load_answers(path, as_of=today, expired_is_error=True)
@@ -114,7 +114,7 @@ def attestations_check(path: Path, as_of) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output, with the row ids.")
 def coverage(component_types: tuple[str, ...], sl: int, basis: str, as_json: bool) -> None:
     """Per component type and FR: how many requirement rows a check can judge and how many only a person can."""
-    from auditor.questionnaire import coverage_table
+    from auditor.assessment.questionnaire import coverage_table
 
     types = component_types or ("host", "network", "embedded", "application")
     data = {t: coverage_table(t, sl, basis) for t in types}

@@ -45,7 +45,7 @@ def checks_list(component_type: str | None, as_json: bool) -> None:
 @click.argument("check_id")
 def checks_show(check_id: str) -> None:
     """Everything about one check: why, what it reads, how to fix, which requirements."""
-    from auditor.catalog import load_catalog
+    from auditor.assessment.catalog import load_catalog
     from auditor.registry import REGISTRY
 
     registry = REGISTRY.load()
@@ -81,7 +81,7 @@ def profiles() -> None:
 @profiles.command("list")
 def profiles_list() -> None:
     """The built-in profiles."""
-    from auditor.profiles import builtin_names, load_profile
+    from auditor.assessment.profiles import builtin_names, load_profile
 
     table = Table(title="built-in profiles")
     for column in ("name", "type", "SL-T", "extends", "checks", "title"):
@@ -99,7 +99,7 @@ def profiles_list() -> None:
 def profiles_show(name: str) -> None:
     """The effective profile after 'extends': every check of its type, selected or not, with its effective
     parameters; '*' marks a parameter the profile chain changed from the check's default."""
-    from auditor.profiles import load_profile, tailoring
+    from auditor.assessment.profiles import load_profile, tailoring
 
     profile = load_profile(name)
     click.echo(f"{profile.id}: {profile.title}\nsource: {profile.source}\nchain: {' <- '.join(profile.chain)}")
@@ -127,7 +127,7 @@ def profiles_show(name: str) -> None:
               help="4-2 component rows (default with --type) or 3-3 system rows.")
 def catalog(fr: str | None, sl: int | None, component_type: str | None, basis: str | None) -> None:
     """IEC 62443 requirements with their SL, and the checks that give evidence for each."""
-    from auditor.catalog import load_catalog
+    from auditor.assessment.catalog import load_catalog
     from auditor.registry import REGISTRY
 
     cat = load_catalog()

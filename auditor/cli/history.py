@@ -10,9 +10,9 @@ from typing import Any
 import click
 from rich.table import Table
 
+from auditor.assessment.slvector import FRS
 from auditor.cli import cli
 from auditor.cli.common import EXIT_CONFIG, console, err_console, guard
-from auditor.slvector import FRS
 
 DB_OPTION = click.option("--db", "db", envvar="IACS_AUDIT_DB", metavar="URL|PATH",
                          help="History store (default: the per-user SQLite file) [env IACS_AUDIT_DB].")
@@ -134,8 +134,8 @@ def diff(scan_a: str, scan_b: str, db: str | None, site: str | None, as_json: bo
     (OS or software versions, new or gone listening services, host keys and certificates replaced).
     Exit code: 0 no drift, 1 drift, 2 unknown scan or store error.
     """
-    from auditor.drift import diff as compute, render_text
     from auditor.store import StoreError
+    from auditor.store.drift import diff as compute, render_text
 
     store = _open(db)
     try:

@@ -47,7 +47,7 @@ def report(result_file: Path, fmt: str, out: Path | None, evidence: Path | None,
     if attestations is not None:
         from datetime import date
 
-        from auditor.attestations import load_answers, rejudge_result
+        from auditor.assessment.attestations import load_answers, rejudge_result
 
         book = load_answers(attestations)
         if book.expired:

@@ -26,7 +26,7 @@ def _ad_hoc_inventory(target: str, component_type: str | None, key: str | None, 
     """One asset from a URL; ``settings`` are ``FIELD=VALUE`` endpoint fields (validated like an inventory)."""
     import yaml
 
-    from auditor.inventory import Inventory
+    from auditor.plant.inventory import Inventory
 
     parts = urlsplit(target)
     protocol = AD_HOC_SCHEMES.get(parts.scheme)
@@ -281,7 +281,7 @@ def scan(target: str | None, inventory: Path | None, profile: str | None, sl: in
          attestations: Path | None = None, gate: str = "complete") -> None:
     """Scan an inventory, or one TARGET such as ssh://auditor@10.0.0.5:22, and write result.json,
     evidence.json and report.html into OUT."""
-    from auditor.inventory import load_inventory
+    from auditor.plant.inventory import load_inventory
     from connectors import ScanOptions
 
     if (target is None) == (inventory is None):
@@ -305,8 +305,8 @@ def scan(target: str | None, inventory: Path | None, profile: str | None, sl: in
 def _history_options(db: str | None, waivers: Path | None, window_end: str | None, ignore_windows: bool,
                      resume: bool, siem: str | None, attestations: Path | None = None,
                      gate: str = "complete") -> HistoryOptions:
-    from auditor.siem import validate_target
-    from auditor.windows import parse_window_end
+    from auditor.operations.siem import validate_target
+    from auditor.plant.windows import parse_window_end
 
     if resume and not db:
         raise click.UsageError("--resume needs a history store: give --db (or set IACS_AUDIT_DB)")
@@ -344,7 +344,7 @@ def rescore(evidence: Path, profile: str | None, sl: int | None, out: Path, form
     """Re-score an evidence bundle against another profile or SL, offline (no network)."""
     from auditor.app.scan import load_answers_file, write_outputs
     from auditor.engine import score
-    from auditor.planning import plan_assets, selection_label
+    from auditor.plant.planning import plan_assets, selection_label
     from reports.json_report import load_evidence
 
     if profile and sl:
@@ -357,7 +357,7 @@ def rescore(evidence: Path, profile: str | None, sl: int | None, out: Path, form
     interrupted = any(a.status == "skipped" and a.skipped_because in (None, "interrupted") for a in bundle.assets)
     waiver_set = None
     if waivers is not None:
-        from auditor.waivers import load_waivers
+        from auditor.assessment.waivers import load_waivers
 
         waiver_set = load_waivers(waivers)
     answers = load_answers_file(attestations, lambda message: quiet or err_console.print(
@@ -401,7 +401,7 @@ def demo(out: Path, sl: int | None, no_attestations: bool) -> None:
     OUT/without-answers, to show what the scan alone can and cannot establish."""
     from importlib.resources import as_file, files
 
-    from auditor.inventory import load_inventory
+    from auditor.plant.inventory import load_inventory
     from connectors import ScanOptions
     from simulators.plant import Plant
 
@@ -423,7 +423,7 @@ def demo(out: Path, sl: int | None, no_attestations: bool) -> None:
 def _demo_without_answers(out: Path, sl: int | None) -> None:
     """Score the demo's evidence again without answers (offline) and say, per asset, what stays open."""
     from auditor.engine import score
-    from auditor.planning import plan_assets, selection_label
+    from auditor.plant.planning import plan_assets, selection_label
     from reports.common import shortfall
     from reports.json_report import load_evidence
 

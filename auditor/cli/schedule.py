@@ -22,7 +22,7 @@ def _data_dir() -> Path:
 
 
 def _backend(kind: str, unit_dir: Path | None, cron_dir: Path | None, user: str | None = None):
-    from auditor.schedule import CronBackend, SystemdBackend, systemd_running
+    from auditor.operations.schedule import CronBackend, SystemdBackend, systemd_running
 
     if kind == "auto":
         if unit_dir is not None or systemd_running():
@@ -84,10 +84,10 @@ def schedule_install(name: str, inventory: Path, profile: str | None, sl: int | 
                      window_end: str | None, siem: str | None, known_hosts: Path | None, alert_on: str, run_as: str | None, timeout: str | None, no_enable: bool,
                      backend: str, unit_dir: Path | None, cron_dir: Path | None) -> None:
     """Install the scheduled scan NAME."""
-    from auditor.inventory import load_inventory
-    from auditor.profiles import load_profile
-    from auditor.schedule import Job, ScheduleError
-    from auditor.siem import validate_target
+    from auditor.assessment.profiles import load_profile
+    from auditor.operations.schedule import Job, ScheduleError
+    from auditor.operations.siem import validate_target
+    from auditor.plant.inventory import load_inventory
     from auditor.store import resolve_url
     from sqlalchemy.engine import make_url
 
@@ -109,7 +109,7 @@ def schedule_install(name: str, inventory: Path, profile: str | None, sl: int | 
     if waivers:
         argv += ["--waivers", str(waivers.resolve())]
     if attestations:
-        from auditor.attestations import load_answers
+        from auditor.assessment.attestations import load_answers
 
         load_answers(attestations)  # refuse an invalid answers file now, not at 2 a.m.
         argv += ["--attestations", str(attestations.resolve())]

@@ -23,7 +23,7 @@ def waivers() -> None:
 @guard
 def waivers_check(path: Path, as_of) -> None:
     """Validate PATH (exit 2 if invalid) and list each waiver as active or expired."""
-    from auditor.waivers import load_waivers
+    from auditor.assessment.waivers import load_waivers
 
     waiver_set = load_waivers(path)
     today = as_of.date() if as_of else date.today()

@@ -6,13 +6,13 @@ import logging
 from datetime import date, datetime
 from typing import Any
 
-from auditor.drift import ScanDrift, diff, take_snapshot
 from auditor.engine import score_asset
 from auditor.evidence import AssetEvidence
-from auditor.inventory import Inventory
-from auditor.planning import AssetPlan
+from auditor.plant.inventory import Inventory
+from auditor.plant.planning import AssetPlan
 from auditor.registry import REGISTRY, Registry
 from auditor.results import ScanResult
+from auditor.store.drift import ScanDrift, diff, take_snapshot
 from auditor.store.repository import Store, StoreError
 
 log = logging.getLogger(__name__)

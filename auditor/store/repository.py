@@ -31,10 +31,10 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from auditor import __version__
+from auditor.assessment.slvector import FRS, SLVector
 from auditor.evidence import AssetEvidence, EvidenceBundle
-from auditor.inventory import Asset, Inventory
+from auditor.plant.inventory import Asset, Inventory
 from auditor.results import AssetResult, History, ScanResult, Summary, TrendPoint, WaiverOutcome
-from auditor.slvector import FRS, SLVector
 from auditor.store.models import EvidenceManifestItem, Scan, ScanAsset
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"

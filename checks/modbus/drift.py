@@ -1,6 +1,6 @@
 """Evidence drift of a PLC: its identity and firmware, its open ports, its Modbus/TCP Security certificate.
 
-Snapshots for :mod:`auditor.drift`, computed from the evidence the checks already read (no extra
+Snapshots for :mod:`auditor.store.drift`, computed from the evidence the checks already read (no extra
 request), so ``iacs-audit diff`` reports a firmware change, a service opened or closed and a replaced
 certificate between two scans:
 
@@ -22,13 +22,13 @@ import binascii
 import hashlib
 from typing import Any
 
-from auditor.drift import register_snapshot
+from auditor.registry import snapshot
 from checks.modbus.facts import PORTS, SESSION, TLS_PROBE
 
 _BASIC = ("VendorName", "ProductCode", "MajorMinorRevision")
 
 
-@register_snapshot("modbus_identity", label="device identification (FC 43/14)", kind="version",
+@snapshot("modbus_identity", label="device identification (FC 43/14)", kind="version",
                    facts=["modbus_device_identification"])
 def identity_snapshot(modbus_device_identification: dict[str, Any]) -> str | None:
     """``"ACME Automation PLC-9000 4.2.1"``."""
@@ -38,7 +38,7 @@ def identity_snapshot(modbus_device_identification: dict[str, Any]) -> str | Non
     return " ".join(str(objects[name]).strip() for name in _BASIC if str(objects.get(name) or "").strip()) or None
 
 
-@register_snapshot("modbus_server_id", label="Report Server ID (FC 17)", kind="version", facts=["modbus_server_id"])
+@snapshot("modbus_server_id", label="Report Server ID (FC 17)", kind="version", facts=["modbus_server_id"])
 def server_id_snapshot(modbus_server_id: dict[str, Any]) -> str | None:
     if not modbus_server_id.get("answered"):
         return None
@@ -49,7 +49,7 @@ def server_id_snapshot(modbus_server_id: dict[str, Any]) -> str | None:
 _TRANSPORTS = {"tcp": "Modbus/TCP", "tls": "Modbus/TCP Security"}
 
 
-@register_snapshot("modbus_open_ports", label="open ports", kind="set", facts=["modbus_open_ports", "modbus_session"])
+@snapshot("modbus_open_ports", label="open ports", kind="set", facts=["modbus_open_ports", "modbus_session"])
 def open_ports_snapshot(modbus_open_ports: dict[int, str], modbus_session: dict[str, Any]) -> list[str] | None:
     """``"23/tcp (Telnet)"`` per probed port that accepted a connection, and the port of the auditor's own session."""
     if any(state in ("error", "unreachable") for state in modbus_open_ports.values()):
@@ -70,7 +70,7 @@ def _sha256(der_b64: Any) -> str | None:
         return None
 
 
-@register_snapshot("modbus_tls_certificate", label="Modbus/TCP Security certificate", kind="fingerprint",
+@snapshot("modbus_tls_certificate", label="Modbus/TCP Security certificate", kind="fingerprint",
                    items=[TLS_PROBE.key, SESSION.key])
 def tls_certificate_snapshot(probe: Any, session: Any) -> dict[str, str] | None:
     """``{"802/tcp": sha256}``: what the anonymous probe of 802 was shown and what the auditor's session was."""

@@ -1,6 +1,6 @@
 """Evidence drift of an OPC UA server: its software build, its certificates and the endpoints it offers.
 
-Snapshots for :mod:`auditor.drift`, computed from the facts the checks already parse (no extra
+Snapshots for :mod:`auditor.store.drift`, computed from the facts the checks already parse (no extra
 request), so ``iacs-audit diff`` reports "software version changed", "server certificate replaced"
 and "new endpoint" between two scans:
 
@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.drift import register_snapshot
+from auditor.registry import snapshot
 from checks.opcua.facts import Certificate, Endpoint, ServerInfo
 
 _BUILD_INFO = ("manufacturer_name", "product_name", "software_version")
 
 
-@register_snapshot("opcua_software", label="server software (BuildInfo)", kind="version", facts=["opcua_server_info"])
+@snapshot("opcua_software", label="server software (BuildInfo)", kind="version", facts=["opcua_server_info"])
 def software_snapshot(opcua_server_info: Any) -> str | None:
     """``"ACME SCADA Server 2.4.1 (build 2.4.1.77)"``; None without a session or without a SoftwareVersion."""
     if not isinstance(opcua_server_info, ServerInfo):  # NotAudited / NoSession: unknown, not a change
@@ -38,7 +38,7 @@ def software_snapshot(opcua_server_info: Any) -> str | None:
     return text or None
 
 
-@register_snapshot("opcua_certificates", label="server certificate", kind="fingerprint",
+@snapshot("opcua_certificates", label="server certificate", kind="fingerprint",
                    facts=["opcua_certificates"])
 def certificates_snapshot(opcua_certificates: Any) -> dict[str, str] | None:
     """Subject -> SHA-256 of each distinct certificate (subject and key type, then endpoints, if subjects repeat)."""
@@ -58,7 +58,7 @@ def _endpoint(endpoint: Endpoint) -> str:
     return f"{endpoint.label} ({tokens})"
 
 
-@register_snapshot("opcua_endpoints", label="OPC UA endpoints", kind="set", facts=["opcua_endpoints"])
+@snapshot("opcua_endpoints", label="OPC UA endpoints", kind="set", facts=["opcua_endpoints"])
 def endpoints_snapshot(opcua_endpoints: Any) -> list[str] | None:
     """``"Basic256Sha256/SignAndEncrypt (UserName)"`` per endpoint (the URL's host/port is left out)."""
     if not isinstance(opcua_endpoints, list):

@@ -1,6 +1,6 @@
 """Evidence drift of a network device: what it says it is, its firmware/software, its listening services.
 
-Snapshots for :mod:`auditor.drift`, computed from the facts the checks already parse (no extra
+Snapshots for :mod:`auditor.store.drift`, computed from the facts the checks already parse (no extra
 request), so ``iacs-audit diff`` reports a firmware update, a swapped device or a service switched on
 between two scans:
 
@@ -18,19 +18,19 @@ Objects the agent does not implement leave the value out (unknown, never reporte
 
 from __future__ import annotations
 
-from auditor.drift import register_snapshot
+from auditor.registry import snapshot
 from checks.snmp.facts import Entity, Listeners, SystemInfo
 
 _REVISIONS = (("firmware_rev", "firmware"), ("software_rev", "software"))
 
 
-@register_snapshot("snmp_sysdescr", label="system description (sysDescr)", kind="version", facts=["snmp_system"])
+@snapshot("snmp_sysdescr", label="system description (sysDescr)", kind="version", facts=["snmp_system"])
 def sysdescr_snapshot(snmp_system: SystemInfo) -> str | None:
     text = " ".join((snmp_system.descr or "").split())  # whitespace as the agent pads it is no change
     return text or None
 
 
-@register_snapshot("snmp_sysobjectid", label="device type (sysObjectID)", kind="version", facts=["snmp_system"])
+@snapshot("snmp_sysobjectid", label="device type (sysObjectID)", kind="version", facts=["snmp_system"])
 def sysobjectid_snapshot(snmp_system: SystemInfo) -> str | None:
     return snmp_system.object_id or None
 
@@ -42,7 +42,7 @@ def _entity_names(entities: list[Entity]) -> list[str]:
             for name, e in zip(names, entities)]
 
 
-@register_snapshot("snmp_entity_revisions", label="component firmware/software (ENTITY-MIB)", kind="map",
+@snapshot("snmp_entity_revisions", label="component firmware/software (ENTITY-MIB)", kind="map",
                    facts=["snmp_entities"])
 def entity_revisions_snapshot(snmp_entities: list[Entity]) -> dict[str, str] | None:
     out: dict[str, str] = {}
@@ -58,7 +58,7 @@ def _listener(protocol: str, address: str, port: int) -> str:
     return f"[{address}]:{port}/{protocol}" if ":" in address else f"{address}:{port}/{protocol}"
 
 
-@register_snapshot("snmp_listeners", label="listening services", kind="set", facts=["snmp_listeners"])
+@snapshot("snmp_listeners", label="listening services", kind="set", facts=["snmp_listeners"])
 def listeners_snapshot(snmp_listeners: Listeners) -> list[str] | None:
     if not (snmp_listeners.tcp_exposed or snmp_listeners.udp_exposed):
         return None  # the agent shows no listener table: unknown, not "nothing listens"

@@ -1,3 +1,4 @@
+# One module on purpose: every SNMP read of the network pack with its parser, in MIB order; most checks share these reads.
 """Evidence for the network-device pack: which OIDs are read over SNMP and how they become typed facts.
 
 Reads (a scan sends each at most once, whatever checks are selected):

@@ -9,7 +9,7 @@ Everything comes from the inventory's ``ModbusEndpoint``, like every other conne
 * The auditor's client certificate (Modbus/TCP Security requires mutual authentication):
   ``client_cert_file`` and ``client_key_file`` (PEM file paths, ``~`` expanded), the key's passphrase,
   if it is encrypted, by reference in ``client_key_passphrase_env`` (resolved with
-  :func:`auditor.secrets.resolve`), and ``ca_file`` (PEM bundle) to verify the PLC's certificate.
+  :func:`auditor.plant.secrets.resolve`), and ``ca_file`` (PEM bundle) to verify the PLC's certificate.
   Without a CA the PLC's certificate is recorded but not verified (``verified: false`` in the session
   info); without a client certificate the session is anonymous and a PLC that enforces mutual
   authentication refuses it, which the evidence says (naming the inventory fields to set).
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from auditor.secrets import SecretError, resolve
+from auditor.plant.secrets import SecretError, resolve
 
 __all__ = ["CLIENT_CERT_FIELDS", "ROLE_OID", "TLS_PORTS", "ClientCredentials", "CredentialError", "HandshakeTrace",
            "client_credentials", "probe_context", "session_context", "uses_tls"]

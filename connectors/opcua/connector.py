@@ -1,3 +1,4 @@
+# One module on purpose: the connector's read-only guarantee (allowed services, session plan, what is recorded) is reviewed in one place.
 """The OPC UA connector: discovery without a session, then at most two short, read-only sessions.
 
 What it does, in order, for the requests of one asset (one connection at a time, each closed before
@@ -49,7 +50,7 @@ from asyncua.observer import Observer
 from cryptography import x509
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
-from auditor.secrets import SecretError, resolve
+from auditor.plant.secrets import SecretError, resolve
 from connectors.base import Connector, ConnectorError
 from connectors.opcua import describe
 from connectors.opcua.identity import ClientIdentity, ClientIdentityError, default_identity, load_identity

@@ -1,3 +1,4 @@
+# One module on purpose: the read-only guarantee (no SET path, budgets, probes, redaction) is reviewed and source-tested in one place.
 """The SNMP connector: read-only SNMPv1/v2c/v3 collection from one agent, politely and within bounds.
 
 What it sends, in order, for the requests of one asset:
@@ -69,10 +70,10 @@ from pysnmp.hlapi.v3arch.asyncio import (CommunityData, ContextData, ObjectIdent
                                          usmHMACSHAAuthProtocol, usmNoAuthProtocol, usmNoPrivProtocol)
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
-from auditor.secrets import SecretError, resolve
+from auditor.plant.secrets import SecretError, resolve
 from connectors.base import Connector, ConnectorError
-from connectors.snmp.defaults import DEFAULT_COMMUNITIES, PROBE_COUNTERS, SYS_DESCR
 from connectors.snmp.values import encode_value, is_under, oid_text, oid_tuple, type_name
+from protocols.snmp import DEFAULT_COMMUNITIES, PROBE_COUNTERS, SYS_DESCR
 
 log = logging.getLogger(__name__)
 

@@ -1,3 +1,4 @@
+# One module on purpose: one connection, one authentication, one exec: the whole session is reviewed in one place.
 """The SSH connector: one connection, one authentication, one exec of one read-only script per asset.
 
 What it does, in order, for the requests of one asset:
@@ -38,7 +39,7 @@ from typing import Any, Sequence
 import paramiko
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
-from auditor.secrets import SecretError, resolve
+from auditor.plant.secrets import SecretError, resolve
 from connectors.base import Connector, ConnectorError
 from connectors.ssh import script as _script
 from connectors.ssh.hostkeys import (KnownHostsFile, entry_name, fingerprint, known_hosts_path,

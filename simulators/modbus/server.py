@@ -1,3 +1,4 @@
+# One module on purpose: one simulated PLC whose frame handling and fault modes are byte-level and read together.
 """A simulated PLC speaking Modbus/TCP (and Modbus/TCP Security over TLS) from a fixture.
 
 Our own small asyncio server rather than pymodbus' server: pymodbus keeps the device identification

@@ -68,7 +68,7 @@ from pysnmp.proto.mpmod.rfc3412 import SNMPv3Message
 from pysnmp.proto.secmod.rfc3414.service import UsmSecurityParameters
 from pysnmp.smi.instrum import AbstractMibInstrumController
 
-from connectors.snmp.defaults import DEFAULT_COMMUNITIES
+from protocols.snmp import DEFAULT_COMMUNITIES
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from auditor.assessment.profiles import load_profile
 from auditor.cli import cli
-from auditor.profiles import load_profile
 from auditor.registry import REGISTRY
 from connectors.ssh.script import parse_script
 from reports.json_report import load_evidence, result_schema
@@ -97,6 +97,9 @@ def test_scan_writes_valid_outputs(plant, scanned) -> None:
     assert all(len(a.items) > 20 for a in bundle.assets if a.asset in ssh_hosts)
     html = (out / "report.html").read_text()
     assert "hmi-01" in html and "linux.sshd.permit-root-login" in html
+    # each check's rationale travels in result.json, so the report needs no check pack to explain it
+    assert all(r["rationale"] for a in data["assets"] for r in a["results"])
+    assert "Why it matters:" in html
 
 
 def test_required_sshd_verdicts_flip_between_weak_and_hardened(scanned) -> None:

@@ -14,8 +14,8 @@ PROBE = """
 import pathlib, sys
 import auditor
 assert pathlib.Path(auditor.__file__).is_relative_to(pathlib.Path(sys.argv[1])), auditor.__file__
-from auditor.catalog import load_catalog
-from auditor.profiles import builtin_names, load_profile
+from auditor.assessment.catalog import load_catalog
+from auditor.assessment.profiles import builtin_names, load_profile
 from auditor.registry import REGISTRY
 assert len(load_catalog().for_system()) == 100
 assert len(builtin_names()) == 16
@@ -28,7 +28,7 @@ from simulators.ssh.server import load_fixture
 load_fixture("weak"); load_fixture("hardened")
 import simulators.plant  # the demo plant and its fixtures ship too: 'iacs-audit demo' works after pip install
 from importlib.resources import files
-from auditor.attestations import load_answers
+from auditor.assessment.attestations import load_answers
 assert load_answers(str(files("simulators") / "demo_answers.yaml")).entries  # the demo's answers file ships
 assert load_catalog().get("CR 1.2").question  # the questionnaire's questions ship with the catalog
 print("wheel ok")

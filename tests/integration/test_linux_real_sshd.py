@@ -38,14 +38,14 @@ import paramiko
 import pytest
 import yaml
 
-from auditor.evaluate import FactCache, run_check
 from auditor.evidence import EvidenceItem
-from auditor.inventory import Asset
+from auditor.plant.inventory import Asset
 from auditor.registry import REGISTRY
 from auditor.verdicts import Verdict
 from connectors.base import ScanOptions
 from connectors.ssh.connector import SshConnector
 from simulators.ssh.server import FIXTURES, SshSimulator
+from tests.support.checks import check_verdicts, parse_fact
 from tests.support.real_sshd import RealSshd, require_real_sshd, weak_and_hardened
 
 REQUIRED = ["linux.sshd.permit-root-login", "linux.sshd.password-authentication", "linux.sshd.weak-crypto",
@@ -83,21 +83,13 @@ async def collect(host: str, port: int, username: str, key: Path, known_hosts: P
 
 
 def evaluate(items: list[EvidenceItem]) -> dict[str, Verdict]:
-    cache = FactCache(items, REGISTRY)
-    return {spec.id: run_check(spec, cache, spec.params)[0] for spec in specs()}
+    return check_verdicts(items, specs())
 
 
 def report(label: str, verdicts: dict[str, Verdict]) -> None:
     print(f"\n[{label}]")
     for check_id, verdict in verdicts.items():
         print(f"  {check_id}: {verdict.status} {verdict.reason[:140]}")
-
-
-def fact(items: list[EvidenceItem], name: str) -> Any:
-    value, problem, _ = FactCache(items, REGISTRY).get(name)
-    if problem is not None:
-        raise problem
-    return value
 
 
 @contextlib.contextmanager
@@ -125,9 +117,9 @@ def audit_user_may_sudo(user: str) -> Iterator[None]:
 async def test_weak_fails_every_required_check_without_sudo(daemons: dict[str, RealSshd]) -> None:
     server = daemons["weak"]
     items = await scan(server)
-    info = fact(items, "sshd_session")
+    info = parse_fact(items, "sshd_session")
     assert info["sudo"] is False and info["port"] == server.port
-    config = fact(items, "sshd_config")
+    config = parse_fact(items, "sshd_config")
     assert config.source == "config files + OpenSSH defaults"
     assert config.instance["pid"] == server.pid and config.instance["ports"] == [server.port]
     verdicts = evaluate(items)
@@ -186,8 +178,8 @@ async def test_with_sudo_sshd_T_decides_and_verdicts_are_opposite(daemons: dict[
         collected = {profile: await scan(server) for profile, server in daemons.items()}
     for profile, items in collected.items():
         server = daemons[profile]
-        assert fact(items, "sshd_session")["sudo"] is True
-        config = fact(items, "sshd_config")
+        assert parse_fact(items, "sshd_session")["sudo"] is True
+        config = parse_fact(items, "sshd_config")
         assert config.source == "sshd -T", config.notes
         assert config.instance["pid"] == server.pid and config.instance["ports"] == [server.port]
         results[profile] = evaluate(items)
@@ -225,7 +217,7 @@ async def simulate(fixture: str | Path, client_key: tuple[paramiko.PKey, Path], 
 async def test_simulator_fixtures_give_opposite_verdicts(fixture: str, expected: str, client_key, tmp_path: Path
                                                          ) -> None:
     items, port = await simulate(fixture, client_key, tmp_path)
-    config = fact(items, "sshd_config")
+    config = parse_fact(items, "sshd_config")
     assert config.source == "sshd -T" and config.instance["ports"] == [port]
     assert config.instance["pid"] == {"weak": 1093, "hardened": 702}[fixture]  # not the weak host's 2nd daemon
     verdicts = evaluate(items)
@@ -242,7 +234,7 @@ async def test_simulator_without_sudo(client_key, tmp_path: Path) -> None:
     host["host"]["sudo"] = False
     (folder / "host.yaml").write_text(yaml.safe_dump(host))
     items, _port = await simulate(folder, client_key, tmp_path)
-    assert fact(items, "sshd_config").source == "config files + OpenSSH defaults"
+    assert parse_fact(items, "sshd_config").source == "config files + OpenSSH defaults"
     verdicts = evaluate(items)
     report("simulator hardened, no sudo", verdicts)
     for check_id in REQUIRED:

@@ -10,9 +10,8 @@ import time
 import pytest
 from modbus_plc import credential_fields, fresh_address, needs_low_ports
 
-from auditor.evaluate import FactCache, run_check
 from auditor.evidence import EvidenceItem
-from auditor.inventory import Asset
+from auditor.plant.inventory import Asset
 from auditor.registry import REGISTRY, request
 from connectors.base import ConnectorError, ScanOptions
 from connectors.modbus import safety
@@ -20,6 +19,7 @@ from connectors.modbus.connector import ModbusConnector
 from connectors.modbus.safety import ForbiddenRequest
 from connectors.modbus.transport import ModbusSession, RateLimiter
 from simulators.modbus.server import PlcSimulator
+from tests.support.checks import check_verdict
 
 SESSION = request("modbus", "session", "info")
 FC3 = request("modbus", "read_holding_registers", "0", count=3)
@@ -132,7 +132,7 @@ async def test_session_cannot_send_forbidden_codes(weak: PlcSimulator, pdu: byte
 # ----------------------------------------------------------------------------- faults
 def full_requests() -> list:
     """Every Modbus read and probe the embedded profile's checks ask for."""
-    from auditor.profiles import load_profile
+    from auditor.assessment.profiles import load_profile
 
     REGISTRY.load()
     return REGISTRY.requests_for(load_profile("embedded-sl2").selected_checks(REGISTRY))["modbus"]
@@ -142,8 +142,7 @@ def verdict(items: list[EvidenceItem], check_id: str):
     REGISTRY.load()
     for index, item in enumerate(items, start=1):
         item.id = f"plc#{index}"
-    spec = REGISTRY.check(check_id)
-    return run_check(spec, FactCache(items, REGISTRY), spec.params)[0]
+    return check_verdict(items, check_id)
 
 
 FAULT_READS = [request("modbus", "read_holding_registers", "0", count=1),

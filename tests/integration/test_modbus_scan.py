@@ -165,7 +165,7 @@ def test_silent_and_unreachable_plcs_do_not_hold_the_scan(tmp_path) -> None:
 
 def test_plant_launcher(tmp_path) -> None:
     """The demo-plant launcher (on fresh addresses here): well-known ports, inventory with the demo credentials."""
-    from auditor.inventory import load_inventory
+    from auditor.plant.inventory import load_inventory
     from simulators.plant import Plant, PlantHost
 
     hosts = [PlantHost("plc-a", "weak", fresh_address(), "control", type="embedded", protocol="modbus"),

@@ -19,7 +19,7 @@ import pytest
 from opcua_support import HARDENED, WEAK, forbidden_services, shared_plant
 
 from auditor.evidence import EvidenceItem
-from auditor.inventory import Asset
+from auditor.plant.inventory import Asset
 from checks.opcua.facts import ANONYMOUS_SESSION, CLIENT_LOG, ENDPOINTS, FIND_SERVERS, SERVER_READ, VARIABLES
 from connectors.base import ConnectorError, ScanOptions
 from connectors.opcua.connector import OpcuaConnector

@@ -229,7 +229,7 @@ def result() -> ScanResult:
 @pytest.fixture(scope="module")
 def report_url(result: ScanResult, tmp_path_factory: pytest.TempPathFactory) -> str:
     path = tmp_path_factory.mktemp("report") / "report.html"
-    path.write_text(render_html(result, evidence=build_evidence(), checks={}), encoding="utf-8")
+    path.write_text(render_html(result, evidence=build_evidence()), encoding="utf-8")
     return path.as_uri()
 
 
@@ -323,7 +323,7 @@ def test_pdf_has_cover_and_page_numbers(chromium: str, result: ScanResult, tmp_p
     from reports.pdf import write_pdf
 
     path = write_pdf(result, tmp_path / "report.pdf", evidence=build_evidence(), operator="Jane Roe (OT security)",
-                     checks={}, timeout=60)
+                     timeout=60)
     reader = PdfReader(str(path))
     pages = [unicodedata.normalize("NFKC", p.extract_text()) for p in reader.pages]  # fi/ff ligatures
     assert len(pages) >= 4

@@ -13,18 +13,19 @@ from typing import Any
 
 import pytest
 
+from auditor.assessment.evaluate import evaluate_asset
+from auditor.assessment.profiles import load_profile
+from auditor.assessment.slvector import SLVector
 from auditor.engine import collect_asset
-from auditor.evaluate import FactCache, evaluate_asset, run_check
 from auditor.evidence import EvidenceItem
-from auditor.inventory import Asset
-from auditor.planning import AssetPlan
-from auditor.profiles import load_profile
+from auditor.plant.inventory import Asset
+from auditor.plant.planning import AssetPlan
 from auditor.registry import REGISTRY, request
-from auditor.slvector import SLVector
 from checks.snmp import facts as f
 from connectors.base import ConnectorError, ScanOptions
 from connectors.snmp.connector import SnmpConnector
 from simulators.snmp.server import SnmpSimulator
+from tests.support.checks import check_verdict
 
 
 def connector(port: int, tmp_path: Path, timeout: float = 1.0, **attrs: Any) -> SnmpConnector:
@@ -42,8 +43,7 @@ def connector(port: int, tmp_path: Path, timeout: float = 1.0, **attrs: Any) -> 
 def check(items: list[EvidenceItem], check_id: str) -> Any:
     for number, item in enumerate(items, 1):
         item.id = f"hostile#{number}"
-    spec = REGISTRY.load().check(check_id)
-    return run_check(spec, FactCache(items, REGISTRY), spec.params)[0]
+    return check_verdict(items, check_id)
 
 
 @pytest.mark.parametrize("behaviour, words", [("garbage", "not valid SNMP"), ("silent", "inconclusive")])

@@ -22,12 +22,12 @@ from typing import Any, Iterator
 
 import pytest
 
-from auditor.evaluate import FactCache, run_check
 from auditor.evidence import EvidenceItem
-from auditor.inventory import Asset
+from auditor.plant.inventory import Asset
 from auditor.registry import REGISTRY
 from connectors.base import ConnectorError, ScanOptions
 from connectors.snmp.connector import SnmpConnector
+from tests.support.checks import check_verdicts
 from tests.support.real_snmpd import RealSnmpd, weak_and_hardened
 
 REQUIRED = ["snmp.community.default", "snmp.v3.auth-priv", "snmp.inventory.identity"]
@@ -58,8 +58,7 @@ async def scan(agent: RealSnmpd, **endpoint_changes: Any) -> list[EvidenceItem]:
 
 
 def verdicts(items: list[EvidenceItem]) -> dict[str, Any]:
-    cache = FactCache(items, REGISTRY)
-    return {spec.id: run_check(spec, cache, spec.params)[0] for spec in specs()}
+    return check_verdicts(items, specs())
 
 
 async def test_required_checks_flip_between_weak_and_hardened_snmpd(agents: dict[str, RealSnmpd]) -> None:

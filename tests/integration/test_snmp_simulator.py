@@ -17,14 +17,14 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from auditor.evaluate import FactCache, run_check
 from auditor.evidence import EvidenceItem
-from auditor.inventory import Asset, Inventory
+from auditor.plant.inventory import Asset, Inventory
 from auditor.registry import REGISTRY
 from connectors.base import ScanOptions
 from connectors.snmp.connector import SnmpConnector
 from simulators.plant import Plant, PlantHost
 from simulators.snmp.server import SnmpSimulator, load_fixture
+from tests.support.checks import check_verdicts
 
 REQUIRED = ["snmp.version.v1-v2c-enabled", "snmp.community.default", "snmp.v3.auth-priv", "snmp.inventory.identity"]
 READ_PDUS = {"GetRequest", "GetNextRequest", "GetBulkRequest"}
@@ -60,8 +60,7 @@ async def scan(port: int, endpoint: dict[str, Any], *, address: str = "127.0.0.1
 def verdicts(items: list[EvidenceItem]) -> dict[str, Any]:
     for number, item in enumerate(items, 1):
         item.id = f"sw#{number}"
-    cache = FactCache(items, REGISTRY)
-    return {spec.id: run_check(spec, cache, spec.params)[0] for spec in specs()}
+    return check_verdicts(items, specs())
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ import paramiko
 import pytest
 
 from auditor.evidence import EvidenceItem
-from auditor.inventory import Asset, load_inventory
+from auditor.plant.inventory import Asset, load_inventory
 from auditor.registry import request, ssh_exec
 from connectors.base import ConnectorError, ScanOptions
 from connectors.ssh import script as ssh_script

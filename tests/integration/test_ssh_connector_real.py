@@ -17,7 +17,7 @@ from typing import Any, Iterator
 import pytest
 
 from auditor.evidence import EvidenceItem
-from auditor.inventory import Asset
+from auditor.plant.inventory import Asset
 from auditor.registry import request, ssh_exec
 from connectors.base import ConnectorError, ScanOptions
 from connectors.ssh.connector import SshConnector

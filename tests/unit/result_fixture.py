@@ -14,7 +14,7 @@ Three assets:
 * ``plc-03``    embedded, could not be reached: ``status="error"``, every check ``error``.
 
 The check verdicts and the answers file entries are written by hand; the answers are matched to rows with
-the core's :class:`~auditor.attestations.AnswerBook`, and requirement rows, SL-A vectors, coverage and the
+the core's :class:`~auditor.assessment.attestations.AnswerBook`, and requirement rows, SL-A vectors, coverage and the
 attestation outcomes are derived with the core's scoring functions over the real catalog, so the numbers
 are the ones a scan with that answers file would give.
 
@@ -29,14 +29,14 @@ import json
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from auditor.attestations import Answer, AnswerBook, outcomes
-from auditor.catalog import load_catalog
-from auditor.evidence import AssetEvidence, EvidenceBundle, EvidenceItem, EvidenceRequest, number_items
-from auditor.inventory import Inventory
+from auditor.assessment.attestations import Answer, AnswerBook, outcomes
+from auditor.assessment.catalog import load_catalog
+from auditor.assessment.scoring import apply_answers, requirement_results, verdict_fields
+from auditor.assessment.slvector import SLVector
 from auditor.engine import summarize
+from auditor.evidence import AssetEvidence, EvidenceBundle, EvidenceItem, EvidenceRequest, number_items
+from auditor.plant.inventory import Inventory
 from auditor.results import AnswerRef, AssetResult, CheckResult, LevelEvaluation, ScanResult, Summary
-from auditor.scoring import apply_answers, requirement_results, verdict_fields
-from auditor.slvector import SLVector
 
 HOSTILE_SCRIPT = "<script>alert(1)</script>"
 HOSTILE_ATTR = '"><img src=x onerror=alert(1)>'

@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from auditor.attestations import load_answers, outcomes, rejudge_result
-from auditor.catalog import load_catalog
+from auditor.assessment.attestations import load_answers, outcomes, rejudge_result
+from auditor.assessment.catalog import load_catalog
+from auditor.assessment.evaluate import evaluate_asset
+from auditor.assessment.profiles import load_profile
+from auditor.assessment.slvector import SLVector
 from auditor.errors import ConfigError
-from auditor.evaluate import evaluate_asset
 from auditor.evidence import AssetEvidence
-from auditor.inventory import Asset
-from auditor.profiles import load_profile
+from auditor.plant.inventory import Asset
 from auditor.results import ScanResult, Summary
-from auditor.slvector import SLVector
 
 TODAY = date(2026, 12, 1)
 GOOD = {"requirement": "CR 1.4", "answer": "met", "evidence": [{"ref": "IAM-04 rev 2"}],

@@ -2,7 +2,7 @@
 
 The expected numbers come from the reference note iec62443-catalog.md (section 1 per-SL totals,
 and the row counts of the tables in sections 2.2-2.6), so a transcription slip in
-auditor/data/catalog.yaml shows up here.
+auditor/assessment/data/catalog.yaml shows up here.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from auditor.catalog import (
+from auditor.assessment.catalog import (
     COMPONENT_TYPES,
     Catalog,
     Requirement,
@@ -34,7 +34,7 @@ def catalog() -> Catalog:
 @pytest.fixture
 def raw() -> dict:
     """A fresh, mutable copy of the packaged YAML for negative tests."""
-    text = (files("auditor") / "data" / "catalog.yaml").read_text(encoding="utf-8")
+    text = (files("auditor.assessment") / "data" / "catalog.yaml").read_text(encoding="utf-8")
     return copy.deepcopy(yaml.safe_load(text))
 
 

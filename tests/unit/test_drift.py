@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from auditor.drift import SNAPSHOTTERS, diff, register_snapshot, render_text, take_snapshot
+from auditor.assessment.slvector import SLVector
 from auditor.evidence import AssetEvidence, EvidenceItem, EvidenceRequest
+from auditor.registry import REGISTRY, snapshot
 from auditor.results import AssetResult, CheckResult, Coverage, ScanResult, Summary
-from auditor.slvector import SLVector
+from auditor.store.drift import diff, render_text, take_snapshot
 
 T0 = datetime(2025, 6, 1, 2, 0, tzinfo=timezone.utc)
 
@@ -91,12 +92,12 @@ def test_snapshot_from_real_parsers_and_custom_snapshotter() -> None:
     assert snap["ssh_server"]["value"] == "SSH-2.0-OpenSSH_9.2p1"
     assert "os" not in snap  # not collected: left out, never guessed
 
-    @register_snapshot("test_banner", label="banner", kind="version", items=["ssh:session:info"])
+    @snapshot("test_banner", label="banner", kind="version", items=["ssh:session:info"])
     def _banner(data):
         return data.get("server_version", "").upper()
 
     try:
         assert take_snapshot(evidence)["test_banner"]["value"] == "SSH-2.0-OPENSSH_9.2P1"
     finally:
-        SNAPSHOTTERS.pop("test_banner")
+        REGISTRY.snapshots.pop("test_banner")
     assert take_snapshot(AssetEvidence(asset="a", status="error", error="down")) == {}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from auditor.errors import ConfigError
-from auditor.inventory import load_inventory
+from auditor.plant.inventory import load_inventory
 
 GOOD = """
 site: Example water plant

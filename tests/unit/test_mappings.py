@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.profiles import load_profile
+from auditor.assessment.profiles import load_profile
 from auditor.registry import REGISTRY
 
 #: check id -> requirement ids it must NOT claim (and why)

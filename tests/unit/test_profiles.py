@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from auditor.assessment.profiles import builtin_names, load_profile
 from auditor.errors import ConfigError
-from auditor.profiles import builtin_names, load_profile
 from auditor.registry import REGISTRY
 
 
@@ -68,7 +68,7 @@ def test_param_type_and_name_are_validated(tmp_path: Path) -> None:
 
 def test_checks_for_an_asset_follow_its_interfaces() -> None:
     """A Modbus-only PLC gets no OPC UA checks (and vice versa); their requirements stay not assessed."""
-    from auditor.inventory import Asset
+    from auditor.plant.inventory import Asset
 
     profile = load_profile("embedded-sl2")
     registry = REGISTRY.load()

@@ -11,10 +11,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from auditor.attestations import load_answers
-from auditor.catalog import COMPONENT_TYPES, load_catalog
+from auditor.assessment.attestations import load_answers
+from auditor.assessment.catalog import COMPONENT_TYPES, load_catalog
+from auditor.assessment.questionnaire import coverage_table, for_type, judged_rows, render_csv, render_yaml
 from auditor.cli import cli
-from auditor.questionnaire import coverage_table, for_type, judged_rows, render_csv, render_yaml
 
 
 def run(*args: str):

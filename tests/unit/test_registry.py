@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -136,3 +137,20 @@ def test_broken_third_party_pack_does_not_take_the_tool_down(tmp_path: Path) -> 
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0
     assert "brokenpack" in run.stderr and "boom" in run.stderr
+
+
+def test_builtin_drift_snapshots_are_declared_by_their_packs() -> None:
+    registry = REGISTRY.load()
+    builtin = {spec.name: spec.pack for spec in registry.snapshots.values() if spec.pack.startswith("checks.")}
+    assert set(builtin.values()) == {"checks.linux.drift", "checks.modbus.drift", "checks.opcua.drift",
+                                     "checks.snmp.drift"}
+    assert {"os", "kernel", "packages", "listeners", "ssh_host_key", "ssh_server"} <= set(builtin)  # stored names
+
+
+def test_packs_and_renderers_keep_to_their_layer() -> None:
+    """A check pack never reaches into a connector; a renderer reads the result, never the registry or packs."""
+    imports = re.compile(r"^\s*(?:from|import)\s+([\w.]+)", re.MULTILINE)
+    for folder, forbidden in (("checks", ("connectors",)), ("reports", ("auditor.registry", "checks"))):
+        for path in sorted((REPO / folder).rglob("*.py")):
+            for module in imports.findall(path.read_text()):
+                assert not any(module == f or module.startswith(f + ".") for f in forbidden), (path, module)

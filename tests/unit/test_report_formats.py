@@ -244,7 +244,7 @@ def test_markdown_content() -> None:
 
 
 def test_markdown_keeps_the_three_sources_apart() -> None:
-    from auditor.catalog import load_catalog
+    from auditor.assessment.catalog import load_catalog
 
     document = render_markdown(build_result())
     table = document[document.index("| Asset |"):document.index("SL vectors are")]
@@ -354,7 +354,7 @@ def test_junit_structure_and_mapping() -> None:
 
 def test_junit_tells_open_rows_from_technical_failures() -> None:
     """An asset short only because rows await an answer fails "sl-target" with its own type and message."""
-    from auditor.attestations import AnswerBook
+    from auditor.assessment.attestations import AnswerBook
     from auditor.results import AnswerRef
     from datetime import date
 

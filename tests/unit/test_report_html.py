@@ -11,10 +11,10 @@ import pytest
 from jinja2 import ChoiceLoader, DictLoader
 
 import reports.html as html_module
+from auditor.assessment.catalog import load_catalog
 from auditor.results import ScanResult
 from reports.common import check_frs
 from reports.html import content_security_policy, filter_script, render_html, script_hash
-from auditor.catalog import load_catalog
 from result_fixture import ANSWER_HOSTILES, HOSTILE_TEMPLATE, HOSTILES, build_evidence, build_result, result_with
 
 
@@ -45,7 +45,7 @@ def result() -> ScanResult:
 
 @pytest.fixture(scope="module")
 def document(result: ScanResult) -> str:
-    return render_html(result, evidence=build_evidence(), checks={})
+    return render_html(result, evidence=build_evidence())
 
 
 def test_csp_allows_only_our_script_by_hash(document: str) -> None:
@@ -124,12 +124,12 @@ def test_radar_chart_per_asset(document: str, result: ScanResult) -> None:
 
 
 def test_history_partial_is_included_per_zone_and_asset(result: ScanResult, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert "HISTORY" not in render_html(result, checks={})  # absent partial: skipped silently
+    assert "HISTORY" not in render_html(result)  # absent partial: skipped silently
     env = html_module._environment()
     env.loader = ChoiceLoader([DictLoader({"_history.html.j2": (
         '<div class="history">HISTORY {{ history_scope }} {{ history_id }} {{ result.site }}</div>')}), env.loader])
     monkeypatch.setattr(html_module, "_ENV", env)
-    document = render_html(result, checks={})
+    document = render_html(result)
     found = re.findall(r'<div class="history">HISTORY (\w+) (.*?) Riverside Water &amp; Wastewater, plant 2</div>', document)
     assert found == [("zone", "dmz"), ("zone", "control"), ("zone", "control {{7*7}}"),
                      ("asset", "hmi-01"), ("asset", "eng-ws-02"), ("asset", "plc-03")]
@@ -138,7 +138,7 @@ def test_history_partial_is_included_per_zone_and_asset(result: ScanResult, monk
 def test_print_mode_has_a_cover_and_no_script(result: ScanResult) -> None:
     cover = {"site": result.site, "date": "2025-11-20", "profile": result.profile, "operator": HOSTILES[0],
              "tool": "iacs-auditor 0.1.0"}
-    document = render_html(result, evidence=build_evidence(), checks={}, print_mode=True, cover=cover)
+    document = render_html(result, evidence=build_evidence(), print_mode=True, cover=cover)
     assert "<script" not in document and 'id="filters"' not in document
     assert "script-src 'none'" in document
     cover_html = re.search(r'<section class="cover">(.*?)</section>', document, re.S).group(1)
@@ -257,14 +257,14 @@ def test_hostile_answers_are_escaped(document: str) -> None:
 
 
 def test_without_answers_file(result: ScanResult) -> None:
-    document = render_html(result.model_copy(update={"attestations": [], "attestations_source": None}), checks={})
+    document = render_html(result.model_copy(update={"attestations": [], "attestations_source": None}))
     answers = document[document.index('id="answers"'):]
     assert "No answers file was applied to this result" in answers and "iacs-audit questionnaire" in answers
     assert "no answers file applied" in document
 
 
 def test_print_mode_keeps_answers_and_questions(result: ScanResult) -> None:
-    document = render_html(result, checks={}, print_mode=True, cover={"site": result.site, "date": "2025-11-20",
+    document = render_html(result, print_mode=True, cover={"site": result.site, "date": "2025-11-20",
                                                                       "profile": result.profile, "operator": None,
                                                                       "tool": "iacs-auditor 0.1.0"})
     assert "answers.yaml (49 entries)" in document and "40 requirements await an answer" in document

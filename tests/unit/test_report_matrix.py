@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.catalog import load_catalog
-from auditor.slvector import FRS
+from auditor.assessment.catalog import load_catalog
+from auditor.assessment.slvector import FRS
 from reports import FORMATS, default_name, write_report
 from reports.matrix import CSV_COLUMNS, MatrixError, build_matrix, render_matrix, render_matrix_csv
 from result_fixture import ANSWER_HOSTILES, HMI_PRODUCT, HOSTILES, build_evidence, build_result, result_with

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -44,13 +47,13 @@ def result() -> ScanResult:
 
 @pytest.fixture(scope="module")
 def html(result: ScanResult) -> str:
-    # checks={}: render from the ScanResult alone, as when no check pack is installed
-    return render_html(result, checks={})
+    # rendered from the ScanResult alone, as where no check pack is installed
+    return render_html(result)
 
 
 @pytest.fixture(scope="module")
 def html_with_evidence(result: ScanResult) -> str:
-    return render_html(result, evidence=build_evidence(), checks={})
+    return render_html(result, evidence=build_evidence())
 
 
 # --------------------------------------------------------------------------- JSON schemas
@@ -337,16 +340,18 @@ def test_requirement_matrix_never_shows_not_assessed_as_passed(html: str) -> Non
 
 
 def test_check_unknown_to_this_installation_renders_from_result(result: ScanResult) -> None:
-    class Spec:
-        rationale = "Root logins leave no trace of which person acted."
-        remediation = ""
-    html = render_html(result, checks={"linux.sshd.permit-root-login": Spec()})
-    section = _section(html, 2)
+    # the rationale travels in result.json: no check pack is consulted, installed or not
+    asset = result.assets[1]
+    results = [r.model_copy(update={"rationale": "Root logins leave no trace of which person acted."})
+               if r.check_id == "linux.sshd.permit-root-login" else r for r in asset.results]
+    changed = result.model_copy(update={"assets": [result.assets[0], asset.model_copy(update={"results": results}),
+                                                   *result.assets[2:]]})
+    section = _section(render_html(changed), 2)
     assert "Why it matters:</span> Root logins leave no trace of which person acted." in section
-    assert section.count("check pack not installed here") == len(result.assets[1].results) - 1
-    assert "Historian forwards audit records to the SIEM" in section
+    assert section.count("Why it matters:") == 1  # a result without a rationale (an older result.json) shows none
+    assert "Historian forwards audit records to the SIEM" in section  # a third-party check, from its result
     assert "Enable syslog forwarding in Historian &gt; Settings &gt; Audit." in section
-    assert "check pack not installed here" in section
+    assert "check pack not installed here" not in section
 
 
 def test_error_asset_shows_reason(html: str) -> None:
@@ -364,14 +369,14 @@ def test_evidence_items_are_expandable(html: str, html_with_evidence: str) -> No
 
 
 def test_zero_assets_renders() -> None:
-    document = render_html(result_with([]), checks={})
+    document = render_html(result_with([]))
     parsed = _parse(document)
     assert "This result contains no assets." in "".join(parsed.text)
     assert "No assets were in scope of this scan." in "".join(parsed.text)
 
 
 def test_asset_with_zero_results_renders() -> None:
-    document = render_html(result_with([asset_without_results("sw-04")]), checks={})
+    document = render_html(result_with([asset_without_results("sw-04")]))
     text = "".join(_parse(document).text)
     assert "sw-04" in text and "No checks were selected for this asset." in text
     assert 'class="rq-met' not in document and 'class="rq-open src-none"' in document
@@ -379,11 +384,19 @@ def test_asset_with_zero_results_renders() -> None:
 
 
 def test_default_check_metadata_lookup_does_not_break_rendering(result: ScanResult) -> None:
-    document = render_html(result)  # whatever packs are installed; unknown ids fall back to the result
+    document = render_html(result)  # whatever packs are installed: the report reads the result only
     assert UNKNOWN_CHECK in document
+    probe = ("import sys; from result_fixture import build_result; from reports.html import render_html; "
+             "render_html(build_result()); from auditor.registry import REGISTRY; "
+             "assert not REGISTRY.checks and 'checks' not in sys.modules, 'the report loaded the check packs'")
+    run = subprocess.run([sys.executable, "-c", probe], cwd=Path(__file__).resolve().parents[2],
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                             [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[2])])},
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
 
 
 def test_write_html(result: ScanResult, tmp_path: Path) -> None:
-    path = write_html(result, tmp_path / "out" / "report.html", checks={})
+    path = write_html(result, tmp_path / "out" / "report.html")
     text = path.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")

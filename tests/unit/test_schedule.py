@@ -11,8 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from auditor.cli import cli
-from auditor.schedule import (CronBackend, Job, ScheduleError, SystemdBackend, cron_entry, cron_to_oncalendar,
-                              exec_line, parse_cron, service_unit, timer_unit, verify_units)
+from auditor.operations.schedule import (CronBackend, Job, ScheduleError, SystemdBackend, cron_entry,
+                                         cron_to_oncalendar, exec_line, parse_cron, service_unit, timer_unit,
+                                         verify_units)
 
 HAS_ANALYZE = shutil.which("systemd-analyze") is not None
 

@@ -6,11 +6,11 @@ from datetime import date
 
 import pytest
 
-from auditor.catalog import load_catalog
+from auditor.assessment.catalog import load_catalog
+from auditor.assessment.scoring import (achieved, apply_answers, coverage, gaps, requirement_results,
+                                        requirement_status, technical_view, verdict_fields, verdict_for)
+from auditor.assessment.slvector import SLVector
 from auditor.results import AnswerRef, CheckResult, EvidenceRef, LevelEvaluation
-from auditor.scoring import (achieved, apply_answers, coverage, gaps, requirement_results, requirement_status,
-                             technical_view, verdict_fields, verdict_for)
-from auditor.slvector import SLVector
 
 DAY = date(2026, 11, 30)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.inventory import Asset
+from auditor.plant.inventory import Asset
 from connectors.base import ConnectorError, ScanOptions
 from connectors.ssh.connector import SshConnector
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from auditor.catalog import load_catalog
+from auditor.assessment.catalog import load_catalog
+from auditor.assessment.scoring import apply_answers, requirement_results, verdict_fields
+from auditor.assessment.slvector import SLVector
+from auditor.assessment.waivers import Waiver, WaiverSet, load_waivers
 from auditor.errors import ConfigError
-from auditor.inventory import Asset
+from auditor.plant.inventory import Asset
 from auditor.registry import REGISTRY
 from auditor.results import AnswerRef, AssetResult, CheckResult, EvidenceRef
-from auditor.scoring import apply_answers, requirement_results, verdict_fields
-from auditor.slvector import SLVector
-from auditor.waivers import Waiver, WaiverSet, load_waivers
 
 FAILING = "linux.sshd.permit-root-login"
 TODAY = date(2025, 6, 1)
@@ -151,7 +151,7 @@ def test_valid_file_with_default_ids_and_canonical_requirement(tmp_path: Path) -
 # ------------------------------------------------------------------ tailoring (profiles extending built-ins)
 
 def test_tailored_profile_is_validated_and_effective(tmp_path: Path) -> None:
-    from auditor.profiles import load_profile, tailoring
+    from auditor.assessment.profiles import load_profile, tailoring
 
     path = tmp_path / "site.yaml"
     path.write_text("id: site-hmi\nextends: host-sl2\nparams:\n  linux.sshd.max-auth-tries: {max_auth_tries: 3}\n"

@@ -15,10 +15,10 @@ import connectors
 from auditor.engine import EngineSettings, Politeness, collect
 from auditor.errors import ConfigError
 from auditor.evidence import EvidenceItem, EvidenceRequest
-from auditor.inventory import Inventory, load_inventory
-from auditor.planning import plan_assets
-from auditor.windows import (OUTSIDE_WINDOW, WINDOW_OVERRUN, MaintenanceWindow, WindowGate, parse_days,
-                             parse_window_end)
+from auditor.plant.inventory import Inventory, load_inventory
+from auditor.plant.planning import plan_assets
+from auditor.plant.windows import (OUTSIDE_WINDOW, WINDOW_OVERRUN, MaintenanceWindow, WindowGate, parse_days,
+                                   parse_window_end)
 from connectors import Connector, ScanOptions
 
 BERLIN = ZoneInfo("Europe/Berlin")

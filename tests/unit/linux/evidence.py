@@ -2,7 +2,7 @@
 
 ``Evidence().cmd(request, "output").json(request, {...})`` collects items; ``.fact(name)`` parses one
 fact (raising FactUnavailable/FactParseError like the engine sees them) and ``.check(id, **params)``
-runs a check exactly as :func:`auditor.evaluate.run_check` does (missing facts become ``error``).
+runs a check exactly as :func:`auditor.assessment.evaluate.run_check` does (missing facts become ``error``).
 """
 
 from __future__ import annotations
@@ -11,11 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from auditor.evaluate import FactCache, run_check
 from auditor.evidence import EvidenceItem, EvidenceRequest
-from auditor.facts import FactEvidence
 from auditor.registry import REGISTRY
-from auditor.verdicts import Verdict
+from tests.support.checks import RunsChecks
 
 RECORDED = Path(__file__).resolve().parent / "recorded"
 DISTROS = ("debian12", "ubuntu2204", "rhel9")
@@ -25,7 +23,7 @@ def recorded(distro: str, name: str) -> str:
     return (RECORDED / distro / name).read_text()
 
 
-class Evidence:
+class Evidence(RunsChecks):
     def __init__(self) -> None:
         self.items: list[EvidenceItem] = []
         REGISTRY.load()
@@ -46,12 +44,3 @@ class Evidence:
         self.items.append(EvidenceItem(id=f"t#{len(self.items) + 1}", asset="t", endpoint="ssh", request=req,
                                        status="error", error=reason))
         return self
-
-    def fact(self, name: str) -> Any:
-        spec = REGISTRY.facts[name]
-        return spec.parser(FactEvidence(name, spec.requests, {i.request.key: i for i in self.items}))
-
-    def check(self, check_id: str, **params: Any) -> Verdict:
-        spec = REGISTRY.check(check_id)
-        verdict, _used = run_check(spec, FactCache(self.items, REGISTRY), {**spec.params, **params})
-        return verdict

@@ -5,7 +5,7 @@ audit.py, timesync.py, firewall.py and network.py).
 ``SystemEvidence().out(REQUEST, "output", exit_code)`` records what a command printed;
 ``.fact(name)`` runs one fact parser through :class:`auditor.facts.FactEvidence` exactly as the
 engine does, and ``.check(check_id, **params)`` parses every fact the check needs and calls it
-(parser/check failures become ``error`` verdicts, as in :func:`auditor.evaluate.run_check`).
+(parser/check failures become ``error`` verdicts, as in :func:`auditor.assessment.evaluate.run_check`).
 
 ``recorded_host(distro)`` loads every recorded output of ``recorded/<distro>/`` for the system
 requests (files prefixed with the pack's former module names: ``audit_*``, ``integrity_*``, ``network_*``,
@@ -37,9 +37,7 @@ from typing import Any
 import yaml
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
-from auditor.facts import FactEvidence, FactParseError, FactUnavailable
 from auditor.registry import REGISTRY
-from auditor.verdicts import Verdict, error
 
 import checks.linux  # noqa: F401  (registers the pack)
 from checks.linux.facts.audit import AUDIT_RULES, AUDIT_STATUS
@@ -52,6 +50,7 @@ from checks.linux.facts.sshd_commands import SESSION_INFO
 from checks.linux.facts.system import SECURE_BOOT
 from checks.linux.facts.systemd import UNITS
 from checks.linux.facts.timesync import CHRONY_TRACKING, TIMEDATE
+from tests.support.checks import RunsChecks
 
 RECORDED = Path(__file__).resolve().parent / "recorded"
 FIXTURES = Path(__file__).resolve().parents[3] / "simulators" / "ssh" / "fixtures"
@@ -110,7 +109,7 @@ def exit_code_for(kind: str, text: str) -> int:
     return 0
 
 
-class SystemEvidence:
+class SystemEvidence(RunsChecks):
     """A set of evidence items for one simulated host."""
 
     def __init__(self) -> None:
@@ -169,22 +168,6 @@ class SystemEvidence:
         """Add or override one ``stat`` line (later lines win)."""
         self._append(STAT, f"{mtime}|{mode}|{owner}|{group}|{kind}|{path}\n")
         return self
-
-    def fact(self, name: str) -> Any:
-        spec = REGISTRY.facts[name]
-        return spec.parser(FactEvidence(name, spec.requests, self.items))
-
-    def check(self, check_id: str, **params: Any) -> Verdict:
-        spec = REGISTRY.check(check_id)
-        arguments: dict[str, Any] = {}
-        for name in spec.facts:
-            try:
-                arguments[name] = self.fact(name)
-            except (FactUnavailable, FactParseError) as exc:
-                return error(f"evidence for fact '{name}': {exc}")
-        if spec.takes_params:
-            arguments["params"] = {**spec.params, **params}
-        return spec.function(**arguments)
 
 
 def recorded_host(distro: str, *, sudo: bool = True) -> SystemEvidence:

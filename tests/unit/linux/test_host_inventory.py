@@ -16,7 +16,7 @@ import pytest
 from system_evidence import (DISTROS, SESSION, SYSTEM_REQUESTS, SystemEvidence, fixture_host, recorded,
                              recorded_host)
 
-from auditor.catalog import load_catalog
+from auditor.assessment.catalog import load_catalog
 from auditor.facts import CommandOutput, FactParseError, FactUnavailable
 from auditor.registry import REGISTRY
 from auditor.verdicts import Verdict
@@ -352,11 +352,11 @@ async def test_through_the_real_connector_and_ssh_simulator(fixture: str, expect
 
     import paramiko
 
-    from auditor.evaluate import FactCache, run_check
-    from auditor.inventory import Asset
+    from auditor.plant.inventory import Asset
     from connectors.base import ScanOptions
     from connectors.ssh.connector import SshConnector
     from simulators.ssh.server import SshSimulator
+    from tests.support.checks import check_verdicts
 
     key = paramiko.ECDSAKey.generate(bits=256)
     key_file = tmp_path / "auditor_key"
@@ -373,6 +373,5 @@ async def test_through_the_real_connector_and_ssh_simulator(fixture: str, expect
         items = await SshConnector(asset, asset.endpoints[0], ScanOptions(command_timeout=30)).collect(requests)
         assert {r["kind"] for r in sim.requests} <= {"connect", "auth", "exec"}     # nothing but reads
     assert all(i.status == "ok" for i in items), [i.error for i in items if i.status != "ok"]
-    cache = FactCache(items, REGISTRY)
-    verdicts = Counter(run_check(spec, cache, spec.params)[0].status for spec in specs)
+    verdicts = Counter(verdict.status for verdict in check_verdicts(items, specs).values())
     assert dict(verdicts) == expected

@@ -15,11 +15,9 @@ import struct
 from pathlib import Path
 from typing import Any, Callable
 
-from auditor.evaluate import FactCache, run_check
 from auditor.evidence import EvidenceItem, EvidenceRequest
-from auditor.facts import FactEvidence
 from auditor.registry import REGISTRY
-from auditor.verdicts import Verdict
+from tests.support.checks import RunsChecks
 
 RECORDED = Path(__file__).resolve().parent / "recorded"
 
@@ -32,7 +30,7 @@ def adu(tid: int, pdu: bytes, unit: int = 1) -> bytes:
     return struct.pack(">HHHB", tid, 0, len(pdu) + 1, unit) + pdu
 
 
-class PlcEvidence:
+class PlcEvidence(RunsChecks):
     def __init__(self, name: str):
         REGISTRY.load()
         raw = json.loads((RECORDED / f"{name}.json").read_text())
@@ -69,16 +67,3 @@ class PlcEvidence:
         record["exchanges"] = [{"request": b64(adu(base_tid + i, request_pdu)), "response": b64(adu(base_tid + i, pdu)),
                                 "ms": 1.0} for i, pdu in enumerate(pdus)]
         return self.replace(req, json.dumps(record))
-
-    def fact(self, name: str) -> Any:
-        spec = REGISTRY.facts[name]
-        return spec.parser(FactEvidence(name, spec.requests, {i.request.key: i for i in self.items}))
-
-    def check(self, check_id: str, **params: Any) -> Verdict:
-        spec = REGISTRY.check(check_id)
-        verdict, _used = run_check(spec, FactCache(self.items, REGISTRY), {**spec.params, **params})
-        return verdict
-
-    def check_with_evidence(self, check_id: str, **params: Any) -> tuple[Verdict, list[str]]:
-        spec = REGISTRY.check(check_id)
-        return run_check(spec, FactCache(self.items, REGISTRY), {**spec.params, **params})

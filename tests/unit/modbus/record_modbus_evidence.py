@@ -9,8 +9,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from auditor.inventory import Asset  # noqa: E402
-from auditor.profiles import load_profile  # noqa: E402
+from auditor.assessment.profiles import load_profile  # noqa: E402
+from auditor.plant.inventory import Asset  # noqa: E402
 from auditor.registry import REGISTRY  # noqa: E402
 from connectors.base import ScanOptions  # noqa: E402
 from connectors.modbus.connector import ModbusConnector  # noqa: E402

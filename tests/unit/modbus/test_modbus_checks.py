@@ -7,8 +7,8 @@ import json
 import pytest
 from modbus_evidence import PlcEvidence, b64
 
+from auditor.assessment.profiles import load_profile
 from auditor.facts import FactParseError, FactUnavailable
-from auditor.profiles import load_profile
 from auditor.registry import REGISTRY
 from checks.modbus.facts import DEVID_BASIC, DEVID_REGULAR, HOLDING_READ, SERVER_ID, SESSION, TCP_PROBES, TLS_PROBE
 

@@ -10,8 +10,8 @@ from typing import Any
 from cryptography.hazmat.primitives.serialization import Encoding
 from modbus_evidence import PlcEvidence
 
-from auditor.drift import diff, take_snapshot
 from auditor.evidence import AssetEvidence, EvidenceRequest
+from auditor.store.drift import diff, take_snapshot
 from checks.modbus.facts import DEVID_BASIC, SERVER_ID, SESSION, TCP_PROBES, TLS_PROBE
 from simulators.modbus.pki import DemoPki
 from tests.unit.test_drift import _asset, _scan

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from auditor.errors import ConfigError
-from auditor.inventory import ModbusEndpoint, load_inventory
-from auditor.secrets import check_references
+from auditor.plant.inventory import ModbusEndpoint, load_inventory
+from auditor.plant.secrets import check_references
 from connectors.modbus.tls import CredentialError, client_credentials, uses_tls
 from simulators.modbus.pki import demo_pki
 

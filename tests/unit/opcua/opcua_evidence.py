@@ -1,7 +1,7 @@
 """Build OPC UA evidence items (as the connector records them) and run the OPC UA facts and checks on them.
 
 ``OpcuaEvidence().endpoints([...]).servers([...])`` collects items; ``.check(id, **params)`` runs a check
-exactly as :func:`auditor.evaluate.run_check` does (missing evidence becomes ``error``). Endpoint dicts
+exactly as :func:`auditor.assessment.evaluate.run_check` does (missing evidence becomes ``error``). Endpoint dicts
 come from :func:`endpoint` (the shape of :func:`connectors.opcua.describe.endpoint`).
 """
 
@@ -12,13 +12,11 @@ import datetime as _dt
 import json
 from typing import Any
 
-from auditor.evaluate import FactCache, run_check
 from auditor.evidence import EvidenceItem, EvidenceRequest
-from auditor.facts import FactEvidence
 from auditor.registry import REGISTRY
-from auditor.verdicts import Verdict
 from checks.opcua.facts import (ANONYMOUS_SESSION, CLIENT_LOG, ENDPOINTS, FIND_SERVERS, SERVER_NODES, SERVER_READ,
                                 VARIABLES)
+from tests.support.checks import RunsChecks
 
 POLICY = "http://opcfoundation.org/UA/SecurityPolicy#"
 APP_URI = "urn:test:server"
@@ -62,7 +60,7 @@ def server_values(**overrides: Any) -> dict[str, Any]:
     return out
 
 
-class OpcuaEvidence:
+class OpcuaEvidence(RunsChecks):
     def __init__(self, *, log: bool = True, collected_at: _dt.datetime | None = None) -> None:
         self.items: list[EvidenceItem] = []
         self.collected_at = collected_at or _dt.datetime.now(_dt.timezone.utc)
@@ -108,12 +106,3 @@ class OpcuaEvidence:
                                      "truncated": truncated, "variables": [
                                          {"node_id": f"ns=2;i={i}", "browse_name": f"2:V{i}", "access_level": lvl,
                                           "user_access_level": lvl} for i, lvl in enumerate(levels)]})
-
-    def fact(self, name: str) -> Any:
-        spec = REGISTRY.facts[name]
-        return spec.parser(FactEvidence(name, spec.requests, {i.request.key: i for i in self.items}))
-
-    def check(self, check_id: str, **params: Any) -> Verdict:
-        spec = REGISTRY.check(check_id)
-        verdict, _used = run_check(spec, FactCache(self.items, REGISTRY), {**spec.params, **params})
-        return verdict

@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from opcua_evidence import OpcuaEvidence, endpoint
 
-from auditor.profiles import load_profile
+from auditor.assessment.profiles import load_profile
 from auditor.registry import REGISTRY
 from checks.opcua.facts import ENDPOINTS, NotAudited, parse_certificate
 from simulators.opcua.certs import CertKey, der, make_certificate, make_key

@@ -9,8 +9,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from opcua_evidence import OpcuaEvidence, endpoint, token
 
-from auditor.drift import diff, take_snapshot
 from auditor.evidence import AssetEvidence
+from auditor.store.drift import diff, take_snapshot
 from checks.opcua.facts import SERVER_READ
 from simulators.opcua.certs import der, make_certificate, make_key
 from tests.unit.test_drift import _asset, _scan

@@ -10,7 +10,7 @@ import pytest
 from asyncua import ua
 from opcua_evidence import APP_URI, OpcuaEvidence, endpoint, token
 
-from auditor.profiles import load_profile
+from auditor.assessment.profiles import load_profile
 from auditor.registry import REGISTRY
 from checks.opcua.facts import ENDPOINTS, FIND_SERVERS, NotAudited, parse_endpoints
 from connectors.opcua import describe

@@ -13,11 +13,9 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
-from auditor.evaluate import FactCache, run_check
 from auditor.evidence import EvidenceItem, EvidenceRequest
-from auditor.facts import FactEvidence
 from auditor.registry import REGISTRY
-from auditor.verdicts import Verdict
+from tests.support.checks import RunsChecks
 
 RECORDED = Path(__file__).resolve().parent / "recorded"
 NAMES = ("sim-weak", "sim-hardened", "real-weak", "real-hardened")
@@ -28,7 +26,7 @@ def snmp_checks() -> list[Any]:
                   key=lambda c: c.id)
 
 
-class Recording:
+class Recording(RunsChecks):
     def __init__(self, name: str):
         REGISTRY.load()
         raw = json.loads((RECORDED / f"{name}.json").read_text())
@@ -83,15 +81,6 @@ class Recording:
         item = self.item(req)
         item.status, item.error = "error", reason
         return self
-
-    def fact(self, name: str) -> Any:
-        spec = REGISTRY.facts[name]
-        return spec.parser(FactEvidence(name, spec.requests, {i.request.key: i for i in self.items}))
-
-    def check(self, check_id: str, **params: Any) -> Verdict:
-        spec = REGISTRY.check(check_id)
-        verdict, _used = run_check(spec, FactCache(self.items, REGISTRY), {**spec.params, **params})
-        return verdict
 
 
 def octets(text: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.inventory import Asset
+from auditor.plant.inventory import Asset
 from connectors.base import ConnectorError, ScanOptions
 from connectors.snmp import connector as snmp_connector
 from connectors.snmp.connector import SnmpConnector, _redactions, auth_protocol, priv_protocol

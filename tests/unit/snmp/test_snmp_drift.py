@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from snmp_evidence import NAMES, Recording, octets
 
-from auditor.drift import diff, take_snapshot
 from auditor.evidence import AssetEvidence
+from auditor.store.drift import diff, take_snapshot
 from checks.snmp.facts import SCALARS, SYS_DESCR, SYS_OBJECT_ID, WALK_ENTITIES, WALK_TCP
 from tests.unit.test_drift import _asset, _scan
 

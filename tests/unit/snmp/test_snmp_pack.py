@@ -7,8 +7,8 @@ import re
 import pytest
 from snmp_evidence import snmp_checks
 
-from auditor.catalog import load_catalog
-from auditor.profiles import load_profile
+from auditor.assessment.catalog import load_catalog
+from auditor.assessment.profiles import load_profile
 from auditor.registry import REGISTRY
 
 REQUIRED = ["snmp.version.v1-v2c-enabled", "snmp.community.default", "snmp.v3.auth-priv", "snmp.inventory.identity"]
@@ -82,7 +82,7 @@ def test_higher_levels_are_stricter_where_meaningful() -> None:
 
 def test_probe_list_is_documented_in_the_pack() -> None:
     from checks.snmp import access
-    from connectors.snmp.defaults import DEFAULT_COMMUNITIES
+    from protocols.snmp import DEFAULT_COMMUNITIES
 
     assert DEFAULT_COMMUNITIES == ("public", "private")
     for name in DEFAULT_COMMUNITIES:

@@ -13,7 +13,7 @@ from typing import Iterable
 from pydantic import BaseModel
 
 from auditor.errors import ConfigError, ConfigProblem
-from auditor.inventory import Asset
+from auditor.plant.inventory import Asset
 
 
 class SecretError(Exception):

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from auditor.inventory import Asset, Inventory
-from auditor.profiles import Profile, builtin_for, load_profile
-from auditor.slvector import SLVector
+from auditor.assessment.profiles import Profile, builtin_for, load_profile
+from auditor.assessment.slvector import SLVector
+from auditor.plant.inventory import Asset, Inventory
 
 DEFAULT_SL = 2
 

@@ -27,10 +27,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterable
 
-from auditor.catalog import Requirement
+from auditor.assessment.catalog import Requirement
+from auditor.assessment.slvector import FRS, SLVector
 from auditor.results import (AnswerRef, AssetResult, CheckResult, Coverage, Gap, LevelEvaluation,
                              RequirementResult, TechnicalView)
-from auditor.slvector import FRS, SLVector
 
 JUDGED = {"passed", "failed"}
 EVIDENCE_UNMET = {"failed", "error"}

@@ -1,4 +1,4 @@
-"""Public constants of the SNMP connector, importable without pysnmp (check packs, simulators, docs)."""
+"""SNMP constants the connector, the network check pack and the SNMP simulator share (no pysnmp needed)."""
 
 from __future__ import annotations
 

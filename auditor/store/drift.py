@@ -2,69 +2,44 @@
 
 Two inputs per scan: its :class:`~auditor.results.ScanResult` and, per asset, a *snapshot* (a small
 JSON document of identity facts taken from the evidence when the asset was stored: OS release,
-package versions, listening services, SSH host key, server software, certificates). A snapshot is
-computed by the *snapshotters* below from facts (parsed with the same parsers the checks use), so it
-costs no extra request. Packs can add their own with :func:`register_snapshot`::
+package versions, listening services, SSH host key, server software, certificates). The values of a
+snapshot are declared by the check packs, each in its ``drift.py`` (``checks/linux/drift.py``,
+``checks/snmp/drift.py``, ...), with :func:`auditor.registry.snapshot`, and computed from facts parsed by
+the same parsers the checks use, so a snapshot costs no extra request::
 
-    from auditor.drift import register_snapshot
+    from auditor.registry import snapshot
 
-    @register_snapshot("snmp_sysdescr", label="system description (sysDescr)", kind="version",
-                       facts=["snmp_system"])
-    def _sysdescr(snmp_system):
+    @snapshot("snmp_sysdescr", label="system description (sysDescr)", kind="version", facts=["snmp_system"])
+    def sysdescr_snapshot(snmp_system):
         return snmp_system.descr  # see checks/snmp/drift.py for the real ones
 
 Kinds: ``version`` (a string: changed), ``map`` (name -> version: added / removed / changed),
 ``set`` (strings: new / gone) and ``fingerprint`` (a string or {name: fingerprint}: replaced).
-A snapshotter that raises or returns ``None`` is simply left out of the snapshot.
+A snapshot value that raises or returns ``None`` is simply left out of the snapshot. This module holds
+only what is generic: taking a snapshot with the registered values, and the diff of two scans.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from auditor.assessment.slvector import FRS
 from auditor.evidence import AssetEvidence
 from auditor.registry import REGISTRY, Registry
 from auditor.results import AssetResult, ScanResult
-from auditor.slvector import FRS
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["version", "map", "set", "fingerprint"]
 PROBLEMS = {"fail", "error", "waived"}
 MAX_LISTED = 50  # package changes listed per asset; the rest are counted
 
 
-@dataclass(frozen=True)
-class Snapshotter:
-    name: str
-    label: str
-    kind: Kind
-    facts: tuple[str, ...]
-    function: Callable[..., Any]
-    items: tuple[str, ...] = ()  # raw request keys (json items) instead of facts
-
-
-SNAPSHOTTERS: dict[str, Snapshotter] = {}
-
-
-def register_snapshot(name: str, *, label: str, kind: Kind, facts: list[str] | tuple[str, ...] = (),
-                      items: list[str] | tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a snapshot value computed from facts (by parameter order) or raw json items (by key)."""
-
-    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
-        SNAPSHOTTERS[name] = Snapshotter(name, label, kind, tuple(facts), function, tuple(items))
-        return function
-
-    return decorate
-
-
 def take_snapshot(evidence: AssetEvidence, registry: Registry = REGISTRY) -> dict[str, dict[str, Any]]:
     """The identity facts of one asset's evidence, as JSON-able data."""
-    from auditor.evaluate import FactCache
+    from auditor.assessment.evaluate import FactCache
 
     if evidence.status in ("error", "skipped") or not evidence.items:
         return {}
@@ -72,7 +47,7 @@ def take_snapshot(evidence: AssetEvidence, registry: Registry = REGISTRY) -> dic
     facts = FactCache(evidence.items, registry)
     by_key = {item.request.key: item for item in evidence.items}
     out: dict[str, dict[str, Any]] = {}
-    for snap in SNAPSHOTTERS.values():
+    for snap in registry.snapshots.values():
         try:
             if snap.items:
                 arguments = []
@@ -100,42 +75,6 @@ def take_snapshot(evidence: AssetEvidence, registry: Registry = REGISTRY) -> dic
             value = sorted(set(value))
         out[snap.name] = {"label": snap.label, "kind": snap.kind, "value": value}
     return out
-
-
-# ------------------------------------------------------------------ built-in snapshotters (Linux / SSH)
-
-@register_snapshot("os", label="operating system release", kind="version", facts=["sys_os"])
-def _os(sys_os: Any) -> str | None:
-    return sys_os.pretty_name or (" ".join(p for p in (sys_os.id, sys_os.version_id) if p) or None)
-
-
-@register_snapshot("kernel", label="kernel release", kind="version", facts=["sys_os"])
-def _kernel(sys_os: Any) -> str | None:
-    return sys_os.kernel
-
-
-@register_snapshot("packages", label="installed software", kind="map", facts=["sys_packages"])
-def _packages(sys_packages: Any) -> dict[str, str] | None:
-    return dict(sys_packages.installed) if sys_packages.manager else None
-
-
-@register_snapshot("listeners", label="listening services", kind="set", facts=["sys_listeners"])
-def _listeners(sys_listeners: Any) -> list[str] | None:
-    if sys_listeners.state != "ok":
-        return None
-    return [str(listener) for listener in sys_listeners.listeners]
-
-
-@register_snapshot("ssh_host_key", label="SSH host key", kind="fingerprint", items=["ssh:session:info"])
-def _ssh_host_key(info: Any) -> dict[str, str] | None:
-    if isinstance(info, dict) and info.get("host_key_fingerprint"):
-        return {str(info.get("host_key_type") or "key"): str(info["host_key_fingerprint"])}
-    return None
-
-
-@register_snapshot("ssh_server", label="SSH server software", kind="version", items=["ssh:session:info"])
-def _ssh_server(info: Any) -> str | None:
-    return str(info["server_version"]) if isinstance(info, dict) and info.get("server_version") else None
 
 
 # ------------------------------------------------------------------ the diff

@@ -15,10 +15,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from auditor.assessment.slvector import SLVector
 from auditor.errors import ConfigError, load_yaml_file
-from auditor.inventory import ComponentType
+from auditor.plant.inventory import ComponentType
 from auditor.registry import REGISTRY, CheckSpec, Registry
-from auditor.slvector import SLVector
 
 MAX_EXTENDS_DEPTH = 10
 

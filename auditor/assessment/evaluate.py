@@ -11,16 +11,16 @@ import logging
 from datetime import date
 from typing import Any
 
-from auditor.attestations import AnswerBook
-from auditor.catalog import Requirement, load_catalog
+from auditor.assessment.attestations import AnswerBook
+from auditor.assessment.catalog import Requirement, load_catalog
+from auditor.assessment.profiles import Profile, builtin_for, builtin_names, load_profile
+from auditor.assessment.scoring import apply_answers, requirement_results, verdict_fields
+from auditor.assessment.slvector import SLVector
 from auditor.evidence import AssetEvidence, EvidenceItem
 from auditor.facts import FactEvidence, FactParseError, FactUnavailable
-from auditor.inventory import Asset
-from auditor.profiles import Profile, builtin_for, builtin_names, load_profile
+from auditor.plant.inventory import Asset
 from auditor.registry import REGISTRY, CheckSpec, Registry
 from auditor.results import AssetResult, CheckResult, LevelEvaluation, RequirementResult
-from auditor.scoring import apply_answers, requirement_results, verdict_fields
-from auditor.slvector import SLVector
 from auditor.verdicts import Verdict, error
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ def _run_checks(asset: Asset, evidence: AssetEvidence, profile: Profile, facts: 
             check_id=spec.id, title=spec.title, status=verdict.status, severity=spec.severity,
             requirements=list(spec.requirements), target_sl=min((row_sl[r] for r in in_basis), default=None),
             observed=verdict.observed, expected=verdict.expected, reason=verdict.reason, evidence=used,
-            remediation=spec.remediation, proves_not_applicable=verdict.proves_not_applicable))
+            remediation=spec.remediation, rationale=spec.rationale, proves_not_applicable=verdict.proves_not_applicable))
     return results
 
 

@@ -38,13 +38,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from auditor.catalog import UnknownRequirement, load_catalog, normalize_id
+from auditor.assessment.catalog import UnknownRequirement, load_catalog, normalize_id
+from auditor.assessment.scoring import achieved, apply_answers, requirement_status
 from auditor.errors import ConfigError, ConfigProblem, load_yaml_file
-from auditor.inventory import Asset
+from auditor.plant.inventory import Asset
 from auditor.registry import REGISTRY, Registry
 from auditor.results import (AssetResult, CheckResult, LevelEvaluation, RequirementResult, WaiverOutcome,
                              WaiverRef)
-from auditor.scoring import achieved, apply_answers, requirement_status
 
 
 class Waiver(BaseModel):

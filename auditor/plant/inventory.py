@@ -12,9 +12,9 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from auditor.assessment.slvector import SLVector
 from auditor.errors import ConfigError, load_yaml_file
-from auditor.slvector import SLVector
-from auditor.windows import MaintenanceWindow, windows_list
+from auditor.plant.windows import MaintenanceWindow, windows_list
 
 ComponentType = Literal["host", "network", "embedded", "application"]
 COMPONENT_TYPES: tuple[str, ...] = ("host", "network", "embedded", "application")

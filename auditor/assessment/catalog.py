@@ -2,7 +2,7 @@
 
 Every score the auditor produces is "requirement X is met at SL n", so the identifiers and the
 lowest SL of each row must be right and must be spelled one way everywhere (checks, profiles,
-waivers, reports). The rows live in ``auditor/data/catalog.yaml`` rather than in Python so that
+waivers, reports). The rows live in ``auditor/assessment/data/catalog.yaml`` rather than in Python so that
 a reviewer can compare them line by line with a licensed copy of the standards; this module
 validates that file strictly on load, so a typo in it fails loudly instead of silently changing
 a score.
@@ -302,6 +302,6 @@ def _where(loc: tuple, data: object) -> str:
 
 @functools.cache
 def load_catalog() -> Catalog:
-    """The catalog shipped in the package (``auditor/data/catalog.yaml``), parsed once per process."""
-    resource = files("auditor") / "data" / "catalog.yaml"
+    """The catalog shipped in the package (``auditor/assessment/data/catalog.yaml``), parsed once per process."""
+    resource = files("auditor.assessment") / "data" / "catalog.yaml"
     return parse_catalog(yaml.safe_load(resource.read_text(encoding="utf-8")), source=str(resource))

@@ -31,7 +31,7 @@ Where several entries match one asset's row, the most specific wins: an exact re
 check id, which beats a glob; then an entry narrowed to assets beats one narrowed to zones, which beats
 one narrowed to types, which beats an entry for every asset; at a tie the later entry in the file wins.
 
-An answer never overrides device evidence that failed; the scoring (:mod:`auditor.scoring`) decides.
+An answer never overrides device evidence that failed; the scoring (:mod:`auditor.assessment.scoring`) decides.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from auditor.catalog import COMPONENT_TYPES, Requirement, load_catalog, normalize_id
+from auditor.assessment.catalog import COMPONENT_TYPES, Requirement, load_catalog, normalize_id
 from auditor.errors import ConfigError, ConfigProblem, load_yaml_file
 from auditor.registry import REGISTRY, Registry
 from auditor.results import AnswerRef, AssetResult, AttestationOutcome, EvidenceRef, ScanResult
@@ -402,8 +402,8 @@ def outcomes(book: AnswerBook, assets: list[AssetResult], as_of: date) -> list[A
 
 def rejudge_result(result: ScanResult, book: AnswerBook, as_of: date, registry: Registry = REGISTRY) -> ScanResult:
     """A saved result with this answers file instead of the one it was scored with (``report --attestations``)."""
+    from auditor.assessment.scoring import rejudge
     from auditor.engine import summarize
-    from auditor.scoring import rejudge
 
     catalog = load_catalog()
     assets = []

@@ -22,10 +22,10 @@ from typing import Any, Iterable
 
 import yaml
 
-from auditor.attestations import CSV_COLUMNS
-from auditor.catalog import Requirement, load_catalog
+from auditor.assessment.attestations import CSV_COLUMNS
+from auditor.assessment.catalog import Requirement, load_catalog
+from auditor.assessment.slvector import FRS
 from auditor.registry import REGISTRY, Registry
-from auditor.slvector import FRS
 
 
 @dataclass
