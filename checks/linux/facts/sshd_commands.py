@@ -109,10 +109,10 @@ SSHD_EFFECTIVE_COMMAND = _sh(f"{_DISCOVER}; {_SSHD_T_PER_CONFIG}")
 #: files are readable.
 SSHD_FILES_COMMAND = _sh(f"{_DISCOVER}; {_READ_CONFIG_TREE}")
 
-SSHD_EFFECTIVE = ssh_exec(SSHD_EFFECTIVE_COMMAND, sudo=True)
-SSHD_FILES = ssh_exec(SSHD_FILES_COMMAND)
-SESSION_INFO = request("ssh", "session", "info")
-WIRE_KEXINIT = request("ssh", "wire", "kexinit")
+SSHD_EFFECTIVE = ssh_exec(SSHD_EFFECTIVE_COMMAND, sudo=True, name="sshd.effective-config")
+SSHD_FILES = ssh_exec(SSHD_FILES_COMMAND, name="sshd.config-files")
+SESSION_INFO = request("ssh", "session", "info", name="ssh.session-info")
+WIRE_KEXINIT = request("ssh", "wire", "kexinit", name="ssh.kexinit")
 
 
 # --------------------------------------------------------------------------------------------
