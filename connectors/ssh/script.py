@@ -167,9 +167,11 @@ def parse_script_details(script: str) -> ParsedScript:
         commands.append((index, tokens[0], sudo))
     if [c[0] for c in commands] != list(range(len(commands))):
         raise ValueError("sections are not numbered 0..n-1")
+    first = _SCRIPT_SECTION.search(script)
+    preamble = script[:first.start()] if first else script  # no command text in it: only the preamble checks sudo
     return ParsedScript(nonce_match.group(1), commands,
                         float(timeout_match.group(1)) if timeout_match else None,
-                        "sudo -n true" in script)
+                        "sudo -n true" in preamble)
 
 
 def parse_script(script: str) -> tuple[str, list[tuple[int, str, bool]]]:
