@@ -81,7 +81,7 @@ logging.getLogger(_TRANSPORT_LOG).addHandler(logging.NullHandler())
 logging.getLogger(_TRANSPORT_LOG).propagate = False
 
 __all__ = ["FIXTURES", "Answer", "Command", "Fixture", "HostPersonality", "RequestNames", "SshSimulator", "SUPPORTED",
-           "load_fixture"]
+           "load_fixture", "not_found"]
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -190,6 +190,12 @@ class Fixture:
         if name is not None and name in self.requests:
             return self.requests[name]
         return self.commands.get(text)
+
+
+def not_found(command: str) -> Answer:
+    """What ``sh`` says to a command the fixture does not know: exit 127, ``sh: 1: X: not found``."""
+    name = command.split()[0] if command.split() else command
+    return Answer(f"sh: 1: {name}: not found\n".encode(), 127)
 
 
 def _fixture_dir(fixture: str | Path) -> Path:
@@ -547,10 +553,7 @@ class _Connection:
 
     def _lookup(self, command: str, as_root: bool, wants_sudo: bool = False) -> Answer:
         found = self.sim.fixture.command(command, self.sim.request_names.name_of(command, wants_sudo))
-        if found is None:
-            name = command.split()[0] if command.split() else command
-            return Answer(f"sh: 1: {name}: not found\n".encode(), 127)
-        return found.answer(as_root)
+        return not_found(command) if found is None else found.answer(as_root)
 
     def _output(self, answer: Answer, timeout: float | None) -> Iterator[bytes | int]:
         """Yield an answer's bytes (and finally its exit code), honouring sleep/stall like a real host."""

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Iterable
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
-from simulators.ssh.server import FIXTURES, Fixture, RequestNames, load_fixture
+from simulators.ssh.server import FIXTURES, Fixture, RequestNames, load_fixture, not_found
 
 __all__ = ["FIXTURES", "FixtureAnswer", "MissingAnswer", "fixture_answer", "fixture_items", "load"]
 
@@ -48,27 +48,34 @@ def load(fixture: str | Path) -> Fixture:
     return _CACHE[key]
 
 
-def fixture_answer(fixture: str | Path | Fixture, req: EvidenceRequest, *, sudo: bool = True, port: int = 2222
-                   ) -> FixtureAnswer:
-    """What the simulator serving ``fixture`` on ``port`` answers ``req`` (``sudo``: whether sudo -n works)."""
+def fixture_answer(fixture: str | Path | Fixture, req: EvidenceRequest, *, sudo: bool = True, port: int = 2222,
+                   unknown: str = "raise") -> FixtureAnswer:
+    """What the simulator serving ``fixture`` on ``port`` answers ``req`` (``sudo``: whether sudo -n works).
+
+    A request the fixture has no entry for raises :class:`MissingAnswer`, or with ``unknown="shell"`` gets
+    the simulator's answer to an unknown command (exit 127, not found).
+    """
     loaded = fixture if isinstance(fixture, Fixture) else load(fixture)
     wants_sudo = bool(req.option("sudo"))
     name = RequestNames().name_of(req.target, wants_sudo)
     command = loaded.command(req.target, name)
-    if command is None:
-        raise MissingAnswer(f"fixture {loaded.name} has no entry for {name or req.target[:60]!r}")
     as_root = wants_sudo and sudo
-    answer = command.answer(as_root)
+    if command is None:
+        if unknown != "shell":
+            raise MissingAnswer(f"fixture {loaded.name} has no entry for {name or req.target[:60]!r}")
+        answer = not_found(req.target)
+    else:
+        answer = command.answer(as_root)
     stdout = (answer.stdout * answer.repeat).replace(b"{port}", str(port).encode())
     return FixtureAnswer(name, stdout.decode("utf-8", "replace"), answer.exit, as_root)
 
 
 def fixture_items(fixture: str | Path | Fixture, requests: Iterable[EvidenceRequest], *, sudo: bool = True,
-                  port: int = 2222, asset: str = "t") -> list[EvidenceItem]:
+                  port: int = 2222, asset: str = "t", unknown: str = "raise") -> list[EvidenceItem]:
     """One evidence item per request, as the connector would record the simulator's answers."""
     items = []
     for req in requests:
-        answer = fixture_answer(fixture, req, sudo=sudo, port=port)
+        answer = fixture_answer(fixture, req, sudo=sudo, port=port, unknown=unknown)
         items.append(EvidenceItem(id=f"{asset}#{len(items) + 1}", asset=asset, endpoint="ssh", request=req,
                                   exit_code=answer.exit_code, response=answer.stdout, meta={"sudo": answer.sudo}))
     return items
