@@ -69,6 +69,7 @@ class Recording:
     files: list[Path] = field(default_factory=list)
     entries: int = 0
     notes: list[str] = field(default_factory=list)
+    items: list[EvidenceItem] = field(default_factory=list)   # the evidence the recording was made from
 
 
 class RecordError(Exception):
@@ -95,15 +96,29 @@ def _represent_str(dumper: yaml.SafeDumper, data: str) -> Any:
     return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
 
 
+class _Flow(list):  # type: ignore[type-arg]
+    """A short list written on one line: ``[publickey, password]``, ``[OctetString, sw-01]``."""
+
+
 _Dumper.add_representer(str, _represent_str)
+_Dumper.add_representer(_Flow, lambda dumper, data: dumper.represent_sequence("tag:yaml.org,2002:seq", data,
+                                                                               flow_style=True))
 
 
 def _dump(data: Any) -> str:
     """YAML text that loads back to exactly ``data`` (else PyYAML's own, always exact, quoting)."""
     text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120, default_flow_style=False)
     if yaml.safe_load(text) != data:
-        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120, default_flow_style=False)
+        text = yaml.safe_dump(_plain(data), sort_keys=False, allow_unicode=True, width=120, default_flow_style=False)
     return text
+
+
+def _plain(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _plain(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_plain(v) for v in data]
+    return data
 
 
 def _header(lines: Iterable[str]) -> str:
@@ -233,13 +248,13 @@ def ssh_fixture(items: Sequence[EvidenceItem], unprivileged: Sequence[EvidenceIt
     methods = [m for m in info.get("auth_methods") or [] if m in ("publickey", "password")]
     if "keyboard-interactive" in (info.get("auth_methods") or []):
         notes.append("keyboard-interactive is offered by the host but not by the simulator")
-    host["auth_methods"] = methods or ["publickey"]
+    host["auth_methods"] = _Flow(methods or ["publickey"])
     for category, fields in (("kex", ("kex_algorithms",)),
                              ("ciphers", ("encryption_algorithms_server_to_client",)),
                              ("macs", ("mac_algorithms_server_to_client",))):
         kept = _algorithms(wire.get(fields[0]), category, notes)
         if kept:
-            host[category] = kept
+            host[category] = _Flow(kept)
     host["host_key_type"] = _host_key_type(info.get("host_key_type"), notes)
 
     intro = [f"Recorded with `python -m simulators.record ssh` from {source or hostname} on {_stamp()}.",
@@ -283,7 +298,7 @@ def record_ssh(asset: Asset, out: Path, *, options: Any = None, hostname: str | 
     requests = _ssh_requests()
     recording = Recording()
     try:
-        items = asyncio.run(SshConnector(asset, endpoint, options).collect(requests))
+        items = recording.items = asyncio.run(SshConnector(asset, endpoint, options).collect(requests))
         info = next((i.data() for i in items if i.request.key == "ssh:session:info" and i.status == "ok"), {})
         unprivileged: list[EvidenceItem] = []
         root_only = [r for r in requests if r.op == "exec" and r.option("sudo")]
@@ -385,7 +400,7 @@ def snmp_fixture(items: Sequence[EvidenceItem], *, source: str = "", sim_communi
                 value[1] = _scrub(value[1], secrets, oid, notes)
             if oid == "1.3.6.1.2.1.1.1.0" and value[0] == "OctetString":
                 description = value[1]
-            objects[oid] = value
+            objects[oid] = _Flow(value)
 
     # who may talk to the simulator: the default communities the device answered, and the scanner's access
     probe = by_key.get("snmp:probe:default-communities")
@@ -394,13 +409,13 @@ def snmp_fixture(items: Sequence[EvidenceItem], *, source: str = "", sim_communi
     for result in probe_data.get("results") or []:
         if result.get("outcome") == "answered" and result.get("community") not in (None, "configured"):
             versions.setdefault(result["community"], set()).add(str(result.get("version")))
-    communities = [{"name": name, "security_name": f"sec-{name}", "versions": sorted(v), "write": False}
+    communities = [{"name": name, "security_name": f"sec-{name}", "versions": _Flow(sorted(v)), "write": False}
                    for name, v in sorted(versions.items())]
     version = str(info.get("version") or "")
     if version in ("1", "2c"):
         own = info.get("community") if info.get("community") not in (None, "configured", "other") else sim_community
         if own not in versions:
-            communities.append({"name": own, "security_name": f"sec-{own}", "versions": ["1", "2c"],
+            communities.append({"name": own, "security_name": f"sec-{own}", "versions": _Flow(["1", "2c"]),
                                 "write": False})
     users = []
     if version == "3" and info.get("username"):
@@ -446,7 +461,7 @@ def record_snmp(asset: Asset, out: Path, *, options: Any = None, sim_community: 
     endpoint = next(e for e in asset.endpoints if e.protocol == "snmp")
     recording = Recording()
     try:
-        items = asyncio.run(SnmpConnector(asset, endpoint, options).collect(_snmp_requests()))
+        items = recording.items = asyncio.run(SnmpConnector(asset, endpoint, options).collect(_snmp_requests()))
     except ConnectorError as exc:
         raise RecordError(f"cannot record {asset.address}:{endpoint.port}: {exc}") from None
     text = snmp_fixture(items, source=f"{asset.address}:{endpoint.port}", sim_community=sim_community,
