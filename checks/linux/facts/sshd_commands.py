@@ -1,7 +1,8 @@
 """The sshd requests: two commands (built from small documented pieces) and the sections of their output,
 the session info and the KEXINIT the connector records.
 
-The strings are the requests' identity: simulator fixtures copy them verbatim. Both commands are
+The strings are the requests' identity (recorded evidence is keyed by them); the simulator fixtures answer
+them by name (``sshd.effective-config``, ``sshd.config-files``). Both commands are
 strictly read-only; ``ps`` lines are filtered on the target so that the command lines of unrelated
 processes (which may hold secrets) never enter the evidence. Every line the commands print themselves
 starts with :data:`MARK`; :func:`split_sections` splits an output back into those sections.
