@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "iacs_auditor.checks"
 CHECK_ID = re.compile(r"^[a-z0-9]+(\.[a-z0-9][a-z0-9-]*){2,}$")
+#: A request's name: ``<source>.<what>`` (``files.dump``, ``sshd.effective-config``, ``snmp.scalars``).
+REQUEST_NAME = re.compile(r"^[a-z0-9]+(\.[a-z0-9][a-z0-9-]*)+$")
 Severity = Literal["info", "low", "medium", "high", "critical"]
 SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
 
@@ -146,6 +148,9 @@ class Registry:
         self.snapshots: dict[str, SnapshotSpec] = {}
         self._loaded = False
         self.load_errors: list[str] = []
+        #: ``EvidenceRequest.key`` -> the request's short, stable name (``ssh_exec(..., name=...)``). The name
+        #: is not part of the key: recorded evidence and the history store stay keyed by the request itself.
+        self.request_names: dict[str, str] = {}
 
     def add_fact(self, spec: FactSpec) -> None:
         existing = self.facts.get(spec.name)
@@ -164,6 +169,32 @@ class Registry:
         if existing and existing.function is not spec.function:
             raise ValueError(f"snapshot {spec.name!r} is defined twice ({existing.pack} and {spec.pack})")
         self.snapshots[spec.name] = spec
+
+    def name_request(self, name: str, req: EvidenceRequest) -> EvidenceRequest:
+        """Give ``req`` a short, stable name (simulator fixtures answer requests by it); one name per request."""
+        if not REQUEST_NAME.match(name):
+            raise ValueError(f"request name {name!r} must be lowercase and dotted: <source>.<what>")
+        known = self.request_names.get(req.key)
+        if known is not None and known != name:
+            raise ValueError(f"request {req.key[:80]!r} is already named {known!r}, not {name!r}")
+        taken = next((key for key, other in self.request_names.items() if other == name and key != req.key), None)
+        if taken is not None:
+            raise ValueError(f"request name {name!r} is already taken by {taken[:80]!r}")
+        self.request_names[req.key] = name
+        return req
+
+    def request_name(self, req: EvidenceRequest) -> str | None:
+        return self.request_names.get(req.key)
+
+    def named_requests(self) -> dict[str, EvidenceRequest]:
+        """``name -> request`` for every named request a registered fact needs (what a scan may send)."""
+        named: dict[str, EvidenceRequest] = {}
+        for spec in self.facts.values():
+            for req in spec.requests:
+                name = self.request_names.get(req.key)
+                if name is not None:
+                    named[name] = req
+        return named
 
     def load(self) -> "Registry":
         """Import the built-in packs and every installed third-party pack, once."""
@@ -299,11 +330,20 @@ def _canonical(requirement: str) -> str:
     return normalize_id(requirement)
 
 
-def ssh_exec(command: str, *, sudo: bool = False) -> EvidenceRequest:
-    """A read-only shell command run over SSH; ``sudo=True`` tries ``sudo -n`` and falls back to the user."""
-    return EvidenceRequest(protocol="ssh", op="exec", target=command, options=(("sudo", True),) if sudo else ())
+def ssh_exec(command: str, *, sudo: bool = False, name: str | None = None) -> EvidenceRequest:
+    """A read-only shell command run over SSH; ``sudo=True`` tries ``sudo -n`` and falls back to the user.
+
+    ``name`` (``<source>.<what>``, e.g. ``files.dump``) is how simulator fixtures answer it; it is not part of
+    the request's key, so naming or renaming a request never changes its recorded evidence.
+    """
+    req = EvidenceRequest(protocol="ssh", op="exec", target=command, options=(("sudo", True),) if sudo else ())
+    return REGISTRY.name_request(name, req) if name is not None else req
 
 
-def request(protocol: str, op: str, target: str, **options: Any) -> EvidenceRequest:
-    """A generic read for connectors other than SSH (SNMP walk, Modbus read, OPC UA service call...)."""
-    return EvidenceRequest(protocol=protocol, op=op, target=target, options=tuple(sorted(options.items())))
+def request(protocol: str, op: str, target: str, *, name: str | None = None, **options: Any) -> EvidenceRequest:
+    """A generic read for connectors other than SSH (SNMP walk, Modbus read, OPC UA service call...).
+
+    ``name`` as for :func:`ssh_exec`.
+    """
+    req = EvidenceRequest(protocol=protocol, op=op, target=target, options=tuple(sorted(options.items())))
+    return REGISTRY.name_request(name, req) if name is not None else req

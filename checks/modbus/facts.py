@@ -21,11 +21,11 @@ from checks.modbus.frames import FrameError
 __all__ = ["DEVID_BASIC", "DEVID_REGULAR", "HOLDING_READ", "PORTS", "SERVER_ID", "SESSION", "TCP_PROBES",
            "TLS_PROBE", "INSECURE_DEFAULT"]
 
-SESSION = request("modbus", "session", "info")
-HOLDING_READ = request("modbus", "read_holding_registers", "0", count=1)
-DEVID_BASIC = request("modbus", "read_device_identification", "basic")
-DEVID_REGULAR = request("modbus", "read_device_identification", "regular")
-SERVER_ID = request("modbus", "report_server_id", "")
+SESSION = request("modbus", "session", "info", name="modbus.session-info")
+HOLDING_READ = request("modbus", "read_holding_registers", "0", count=1, name="modbus.holding-register-0")
+DEVID_BASIC = request("modbus", "read_device_identification", "basic", name="modbus.device-id-basic")
+DEVID_REGULAR = request("modbus", "read_device_identification", "regular", name="modbus.device-id-regular")
+SERVER_ID = request("modbus", "report_server_id", "", name="modbus.server-id")
 
 # Well-known industrial and management ports of a PLC, probed with one TCP connect each.
 # 161 (SNMP) and 69 (TFTP) are UDP: a TCP connect says nothing about them; the SNMP pack covers 161.
@@ -35,8 +35,8 @@ PORTS: dict[int, str] = {
 }
 MODBUS_PORTS = (502, 802)
 INSECURE_DEFAULT: dict[str, str] = {"21": "FTP", "23": "Telnet", "80": "HTTP"}
-TCP_PROBES = {port: request("modbus", "tcp_probe", str(port)) for port in PORTS}
-TLS_PROBE = request("modbus", "tls_probe", "802")
+TCP_PROBES = {port: request("modbus", "tcp_probe", str(port), name=f"modbus.tcp-probe-{port}") for port in PORTS}
+TLS_PROBE = request("modbus", "tls_probe", "802", name="modbus.tls-probe")
 
 
 def _json(ev: FactEvidence, req: Any) -> dict[str, Any]:

@@ -42,10 +42,10 @@ __all__ = [
     "parse_certificate", "parse_endpoints",
 ]
 
-ENDPOINTS = request("opcua", "get_endpoints", "server")
-FIND_SERVERS = request("opcua", "find_servers", "server")
-ANONYMOUS_SESSION = request("opcua", "session", "anonymous")
-CLIENT_LOG = request("opcua", "client", "log")
+ENDPOINTS = request("opcua", "get_endpoints", "server", name="opcua.endpoints")
+FIND_SERVERS = request("opcua", "find_servers", "server", name="opcua.find-servers")
+ANONYMOUS_SESSION = request("opcua", "session", "anonymous", name="opcua.anonymous-session")
+CLIENT_LOG = request("opcua", "client", "log", name="opcua.client-log")
 
 #: Value attributes read in one Read request (OPC UA namespace 0 node ids, Part 6 NodeIds.csv).
 SERVER_NODES: dict[str, str] = {
@@ -67,9 +67,10 @@ SERVER_NODES: dict[str, str] = {
     "max_array_length": "i=11702",               # Server_ServerCapabilities_MaxArrayLength
     "max_string_length": "i=11703",              # Server_ServerCapabilities_MaxStringLength
 }
-SERVER_READ = request("opcua", "read", ",".join(SERVER_NODES.values()))
+SERVER_READ = request("opcua", "read", ",".join(SERVER_NODES.values()), name="opcua.server-read")
 #: The bounded sample: Objects (i=85), 3 levels of hierarchical references, at most 200 nodes.
-VARIABLES = request("opcua", "browse", "i=85", depth=3, max_nodes=200, identity="anonymous")
+VARIABLES = request("opcua", "browse", "i=85", depth=3, max_nodes=200, identity="anonymous",
+                    name="opcua.browse-variables")
 
 CURRENT_WRITE = 0x02  # AccessLevel bit 1 (Part 3, AccessLevelType)
 

@@ -110,28 +110,34 @@ PRIV_PROTOCOLS = {
 # Requests
 # --------------------------------------------------------------------------------------------
 
-SESSION = request("snmp", "session", "info")
-PROBE_COMMUNITIES = request("snmp", "probe", "default-communities")
-PROBE_LEVELS = request("snmp", "probe", "security-levels")
-SCALARS = request("snmp", "get", " ".join(SCALAR_OIDS))
+SESSION = request("snmp", "session", "info", name="snmp.session-info")
+PROBE_COMMUNITIES = request("snmp", "probe", "default-communities", name="snmp.probe-default-communities")
+PROBE_LEVELS = request("snmp", "probe", "security-levels", name="snmp.probe-security-levels")
+SCALARS = request("snmp", "get", " ".join(SCALAR_OIDS), name="snmp.scalars")
 WALK_INTERFACES = request("snmp", "walk", " ".join((IF_DESCR, IF_TYPE, IF_ADMIN_STATUS, IF_OPER_STATUS,
-                                                    IF_NAME, IF_ALIAS)), max_rows=6000)
-WALK_TCP = request("snmp", "walk", TCP_LISTENER_PROCESS, max_rows=2000)
-WALK_UDP = request("snmp", "walk", UDP_ENDPOINT_PROCESS, max_rows=2000)
+                                                    IF_NAME, IF_ALIAS)), max_rows=6000, name="snmp.interfaces")
+WALK_TCP = request("snmp", "walk", TCP_LISTENER_PROCESS, max_rows=2000, name="snmp.tcp-listeners")
+WALK_UDP = request("snmp", "walk", UDP_ENDPOINT_PROCESS, max_rows=2000, name="snmp.udp-endpoints")
 # the legacy tables list every connection too (they can be long): walked only for agents without the new ones
-WALK_TCP_LEGACY = request("snmp", "walk", TCP_CONN_STATE, max_rows=2000, fallback_for=TCP_LISTENER_PROCESS)
-WALK_UDP_LEGACY = request("snmp", "walk", UDP_LOCAL_PORT, max_rows=2000, fallback_for=UDP_ENDPOINT_PROCESS)
+WALK_TCP_LEGACY = request("snmp", "walk", TCP_CONN_STATE, max_rows=2000, fallback_for=TCP_LISTENER_PROCESS,
+                          name="snmp.tcp-connections-legacy")
+WALK_UDP_LEGACY = request("snmp", "walk", UDP_LOCAL_PORT, max_rows=2000, fallback_for=UDP_ENDPOINT_PROCESS,
+                          name="snmp.udp-listeners-legacy")
 LISTENER_WALKS = (WALK_TCP, WALK_UDP, WALK_TCP_LEGACY, WALK_UDP_LEGACY)
-WALK_ENTITIES = request("snmp", "walk", " ".join(f"{ENT_PHYSICAL}.{c}" for c in ENT_COLUMNS), max_rows=4500)
+WALK_ENTITIES = request("snmp", "walk", " ".join(f"{ENT_PHYSICAL}.{c}" for c in ENT_COLUMNS), max_rows=4500,
+                        name="snmp.entities")
 WALK_BRIDGE = request("snmp", "walk", " ".join((DOT1Q_PVID, DOT1D_BASE_PORT_IFINDEX, DOT1Q_VLAN_STATIC_NAME)),
-                      max_rows=9000)
-WALK_NTP = request("snmp", "walk", " ".join((NTP_ASSOC_NAME, CNTP_PEERS_PEER_ADDRESS)), max_rows=200)
-WALK_SYSLOG = request("snmp", "walk", CLOG_SERVER_STATUS, max_rows=200)
-WALK_USM = request("snmp", "walk", " ".join((USM_USER_AUTH_PROTOCOL, USM_USER_PRIV_PROTOCOL)), max_rows=1000)
-WALK_VACM_GROUPS = request("snmp", "walk", VACM_SECURITY_TO_GROUP_STATUS, mask_index="str@1", max_rows=1000)
+                      max_rows=9000, name="snmp.bridge-vlans")
+WALK_NTP = request("snmp", "walk", " ".join((NTP_ASSOC_NAME, CNTP_PEERS_PEER_ADDRESS)), max_rows=200,
+                   name="snmp.ntp-associations")
+WALK_SYSLOG = request("snmp", "walk", CLOG_SERVER_STATUS, max_rows=200, name="snmp.syslog-servers")
+WALK_USM = request("snmp", "walk", " ".join((USM_USER_AUTH_PROTOCOL, USM_USER_PRIV_PROTOCOL)), max_rows=1000,
+                   name="snmp.usm-users")
+WALK_VACM_GROUPS = request("snmp", "walk", VACM_SECURITY_TO_GROUP_STATUS, mask_index="str@1", max_rows=1000,
+                           name="snmp.vacm-groups")
 WALK_VACM_ACCESS = request("snmp", "walk", " ".join((VACM_ACCESS_READ_VIEW, VACM_ACCESS_WRITE_VIEW)),
-                           mask_index="str@0", max_rows=1000)
-WALK_VACM_VIEWS = request("snmp", "walk", VACM_VIEW_TREE_FAMILY_TYPE, max_rows=1000)
+                           mask_index="str@0", max_rows=1000, name="snmp.vacm-access")
+WALK_VACM_VIEWS = request("snmp", "walk", VACM_VIEW_TREE_FAMILY_TYPE, max_rows=1000, name="snmp.vacm-views")
 
 EXCEPTIONS = ("noSuchObject", "noSuchInstance", "endOfMibView", "noSuchName")
 

@@ -16,11 +16,38 @@ contains an assembled marker (``printf '__IACS_%s_B_%s__\\n' "$__iacs_n" 3``), s
 prints the running script (``ps``, ``/proc/*/cmdline``) does not produce a marker line. Markers are
 only recognised as whole lines.
 
+The script, statement by statement (POSIX ``sh`` syntax: statements end at an unquoted newline or
+``;``; ``if ...; then ...; else ...; fi`` as usual)::
+
+    LC_ALL=C; export LC_ALL
+    unset IFS
+    PATH="${PATH:-/usr/bin:/bin}:/usr/local/sbin:/usr/sbin:/sbin"; export PATH
+    __iacs_n=<nonce>                        8 to 64 ASCII letters and digits
+    __iacs_t=
+    if timeout -k 1 5 true </dev/null >/dev/null 2>&1; then __iacs_t="timeout -k <kill> <seconds>"; fi
+    --- only if some command wants sudo:
+    __iacs_s=
+    if $__iacs_t sudo -n true </dev/null >/dev/null 2>&1; then __iacs_s="sudo -n env LC_ALL=C"; \
+printf '__IACS_%s_SUDO__ yes\\n' "$__iacs_n"; else printf '__IACS_%s_SUDO__ no\\n' "$__iacs_n"; fi
+    --- then for each command i = 0, 1, 2, ... in order, three statements:
+    printf '__IACS_%s_B_%s__\\n' "$__iacs_n" <i>
+    [$__iacs_s ]$__iacs_t sh -c <command> </dev/null 2>&1
+    __iacs_rc=$?; printf '\\n__IACS_%s_E_%s__ %s\\n' "$__iacs_n" <i> "$__iacs_rc"
+
+``<seconds>`` is the per-command timeout in whole seconds (rounded up), ``<kill>`` the grace before
+KILL. ``$__iacs_s `` precedes a command exactly when that command wants sudo. ``<command>`` is ONE
+shell word holding the command's exact text: as is when the text has only letters, digits and
+``@%+=:,./-_``, otherwise in single quotes with each single quote of the text written as ``'"'"'``
+(end the quote, a double-quoted quote, reopen), so the word may span several lines and hold any
+character but NUL. Nothing else is in the script.
+
 :class:`OutputSplitter` parses the output incrementally with bounded memory: at most
 ``max_section`` bytes are kept per command (the rest is counted, not stored) and anything outside a
 section (login noise from shell start-up files) is discarded. :func:`split_output` is the one-shot
-form. :func:`parse_script` is the inverse of :func:`build_script`; the SSH simulator uses it to
-answer section by section like a real shell would.
+form. :func:`parse_script` is the inverse of :func:`build_script`. The SSH simulator does NOT use it:
+it reads scripts with its own reader written from the description above
+(:mod:`simulators.ssh.script_reader`), so a bug of this module cannot hide behind the same bug on the
+other side; the tests check that both read every built script alike.
 """
 
 from __future__ import annotations
@@ -140,9 +167,11 @@ def parse_script_details(script: str) -> ParsedScript:
         commands.append((index, tokens[0], sudo))
     if [c[0] for c in commands] != list(range(len(commands))):
         raise ValueError("sections are not numbered 0..n-1")
+    first = _SCRIPT_SECTION.search(script)
+    preamble = script[:first.start()] if first else script  # no command text in it: only the preamble checks sudo
     return ParsedScript(nonce_match.group(1), commands,
                         float(timeout_match.group(1)) if timeout_match else None,
-                        "sudo -n true" in script)
+                        "sudo -n true" in preamble)
 
 
 def parse_script(script: str) -> tuple[str, list[tuple[int, str, bool]]]:

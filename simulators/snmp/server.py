@@ -17,6 +17,8 @@ Fixture format (``simulators/snmp/fixtures/<name>.yaml``)::
         - {name: auditor, auth: SHA, auth_key: ..., priv: AES, priv_key: ..., level: authPriv}
       clock_offset_s: 0           # hrSystemDate.0 is served live, shifted by this many seconds
       uptime_ticks: 259200000     # sysUpTime.0 (hundredths of a second); live since start if absent
+      fixture_subtrees: []        # engine subtrees served from the fixture's objects only (a recording's
+                                  # USM/VACM tables: "1.3.6.1.6.3.15", "1.3.6.1.6.3.16")
     objects:                      # single objects: OID -> [type, value]
       "1.3.6.1.2.1.1.1.0": [OctetString, "ACME switch"]
     tables:                       # compact tables: column OIDs + one value list per index
@@ -30,7 +32,9 @@ Types: ``OctetString`` (text), ``Hex`` (OCTET STRING given as hex), ``Integer``,
 The agent's own MIB (engine ID, boots and time; the ``snmp`` group counters; the USM user table;
 the VACM tables) is served live from the pysnmp engine for ``1.3.6.1.2.1.11`` and ``1.3.6.1.6.3``,
 so the VACM and USM rows always match the fixture's ``agent`` section; fixture objects win where
-both define an OID.
+both define an OID, and under ``agent.fixture_subtrees`` only the fixture's objects are served (a
+recording made by :mod:`simulators.record` keeps the device's own USM and VACM tables that way, while the
+engine still authorises requests by the ``agent`` section).
 
 Every datagram received is recorded in :attr:`SnmpSimulator.requests` (thread-safe): time, source,
 SNMP version, PDU type (``GetRequest``, ``GetNextRequest``, ``GetBulkRequest``, ``SetRequest``...;
@@ -148,6 +152,11 @@ class _FixtureInstrum(AbstractMibInstrumController):
         self.objects = sim._objects
         self.keys = sorted(set(self.objects) | {_HR_SYSTEM_DATE, _SYS_UPTIME})
         self._looped: set[tuple[int, ...]] = set()
+        self.fixture_subtrees = [_oid(t) for t in sim.agent.get("fixture_subtrees") or []]
+
+    def _fixture_only(self, oid: tuple[int, ...]) -> tuple[int, ...] | None:
+        """The ``fixture_subtrees`` entry holding ``oid`` (the engine's own rows there are hidden), else None."""
+        return next((t for t in self.fixture_subtrees if oid[:len(t)] == t), None)
 
     def get_mib_builder(self) -> Any:  # the responder asks for it on some error paths
         return self.delegate.get_mib_builder()
@@ -186,7 +195,8 @@ class _FixtureInstrum(AbstractMibInstrumController):
         out = []
         for idx, (name, _value) in enumerate(varBinds):
             oid = tuple(name)
-            if oid not in self.objects and any(oid[:len(p)] == p for p in _DELEGATED):
+            if oid not in self.objects and any(oid[:len(p)] == p for p in _DELEGATED) and \
+                    self._fixture_only(oid) is None:
                 out.extend(self.delegate.read_variables((name, _value), **dict(context, idx=idx)))
                 continue
             value = self._value(oid)
@@ -227,12 +237,21 @@ class _FixtureInstrum(AbstractMibInstrumController):
                 start = max(oid, prefix)
                 if start[:len(prefix)] != prefix and start > prefix:
                     continue  # already past this subtree
-                try:
-                    (next_name, next_value), = self.delegate.read_next_variables(
-                        (rfc1902.ObjectName(start), rfc1902.Null()), **dict(context, idx=idx))
-                except Exception:
+                next_oid = None
+                for _skip in range(len(self.fixture_subtrees) + 1):
+                    try:
+                        (next_name, next_value), = self.delegate.read_next_variables(
+                            (rfc1902.ObjectName(start), rfc1902.Null()), **dict(context, idx=idx))
+                    except Exception:
+                        next_oid = None
+                        break
+                    next_oid = tuple(next_name)
+                    hidden = self._fixture_only(next_oid)
+                    if hidden is None:
+                        break
+                    start, next_oid = hidden[:-1] + (hidden[-1] + 1,), None  # past the fixture-only subtree
+                if next_oid is None:
                     continue
-                next_oid = tuple(next_name)
                 if (next_oid[:len(prefix)] == prefix and next_oid > oid and next_oid not in self.objects
                         and not isinstance(next_value, rfc1905.EndOfMibView)):
                     candidates.append((next_oid, next_value))

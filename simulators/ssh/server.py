@@ -4,17 +4,25 @@
 fixture's ``host.yaml`` names (so the wire probe and the negotiated algorithms differ between a
 weak and a hardened host), authenticates one user by key and/or password, and answers:
 
-* a script from :func:`connectors.ssh.script.build_script` section by section, like ``sh`` would:
-  each command from the fixture's ``commands:`` (unknown: exit 127 ``sh: 1: X: not found``), run
-  "under sudo" only if the command asked for it and the fixture's ``host.sudo`` is true (otherwise
-  the command's ``unprivileged`` answer, if any, is used);
-* a plain exec command directly from ``commands:``.
+* a script from :func:`connectors.ssh.script.build_script` section by section, like ``sh`` would
+  (read by :mod:`simulators.ssh.script_reader`, the simulator's own reader of the documented script
+  format, not by the connector's parser): each command is answered from the fixture, run "under
+  sudo" only if the command asked for it and the fixture's ``host.sudo`` is true (otherwise the
+  answer's ``unprivileged`` variant, if any, is used);
+* a plain exec command the same way.
+
+A command is answered by NAME when it is the text of a named request of a registered fact
+(``ssh_exec(..., name="files.dump")``: the simulator maps the text it receives to that name through
+the registry) and the fixture's ``requests:`` has that name; otherwise by its exact text from
+``commands:`` (ad-hoc commands of tests); otherwise like ``sh``: exit 127 ``sh: 1: X: not found``.
 
 Shells, ptys, subsystems (sftp), environment variables, agent/X11 forwarding and port forwarding
 are refused and logged. Every request is recorded in :attr:`SshSimulator.requests` so a test can
 prove that a scan sent nothing but reads.
 
-Fixture format (all ``*.yaml`` of a fixture folder are merged; ``host:`` may appear once)::
+Fixture format (all ``*.yaml`` of a fixture folder are merged; ``host:`` may appear once). A
+``requests:`` entry must name a request some registered fact needs (a stale name is an error), and a
+command that has a name must be answered under that name, not under ``commands:``::
 
     host:
       hostname: hmi-01
@@ -26,14 +34,16 @@ Fixture format (all ``*.yaml`` of a fixture folder are merged; ``host:`` may app
       macs: [hmac-md5, hmac-sha1]
       kex: [diffie-hellman-group1-sha1, diffie-hellman-group14-sha1, diffie-hellman-group14-sha256]
       host_key_type: rsa                    # ecdsa | rsa
-    commands:
-      "sysctl -a":
-        stdout: "kernel.randomize_va_space = 2\\n"   # str, or !!binary for non-UTF-8 bytes; {port} substituted
+    requests:                               # answers to the registered requests, by their names
+      audit.status:
+        stdout: "enabled 2\\n..."           # str, or !!binary for non-UTF-8 bytes; {port} substituted
         exit: 0
         unprivileged: {stdout: "...", exit: 1}
         repeat: 1        # stdout sent this many times (hostile flood fixtures)
         sleep: 0         # seconds before answering; honours the script's per-command timeout (exit 124)
         stall: 0         # seconds of silence that ignore every timeout (a hung host)
+    commands:                               # answers to any other command, by its exact text
+      "id -un": {stdout: "root\\n", unprivileged: {stdout: "auditor\\n"}}
 
 paramiko 5.1 removed every SHA-1 key exchange; the simulator adds ``diffie-hellman-group1-sha1``
 and ``diffie-hellman-group14-sha1`` back (RFC 4253 §8.1/§8.2: same DH as paramiko's group14 with
@@ -59,7 +69,8 @@ import yaml
 from paramiko.kex_curve25519 import KexCurve25519
 from paramiko.kex_group14 import KexGroup14SHA256
 
-from connectors.ssh.script import parse_script_details
+from auditor.registry import REGISTRY
+from simulators.ssh.script_reader import BatchScript, NotABatchScript, read_script
 
 log = logging.getLogger(__name__)
 # paramiko logs every client that hangs up as an ERROR (the auditor's wire probe hangs up on purpose);
@@ -69,7 +80,8 @@ _TRANSPORT_LOG = f"{__name__}.transport"
 logging.getLogger(_TRANSPORT_LOG).addHandler(logging.NullHandler())
 logging.getLogger(_TRANSPORT_LOG).propagate = False
 
-__all__ = ["FIXTURES", "Answer", "Fixture", "HostPersonality", "SshSimulator", "SUPPORTED", "load_fixture"]
+__all__ = ["FIXTURES", "Answer", "Command", "Fixture", "HostPersonality", "RequestNames", "SshSimulator", "SUPPORTED",
+           "load_fixture", "not_found"]
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -142,12 +154,48 @@ class HostPersonality:
     host_key_type: str = "ecdsa"
 
 
+class RequestNames:
+    """Command text -> name of the registered request that sends it (the registry's named ``ssh:exec`` requests).
+
+    The simulator receives exactly the registered requests' texts; this maps them back to their names. Two
+    requests may send the same text with and without sudo: the one matching the section's sudo wins.
+    """
+
+    def __init__(self, named: dict[str, Any] | None = None):
+        if named is None:
+            named = REGISTRY.load().named_requests()
+        self.by_text: dict[str, dict[bool, str]] = {}
+        for name, req in named.items():
+            if req.protocol == "ssh" and req.op == "exec":
+                self.by_text.setdefault(req.target, {})[bool(req.option("sudo"))] = name
+        self.names = {name for by_sudo in self.by_text.values() for name in by_sudo.values()}
+
+    def name_of(self, command: str, sudo: bool = False) -> str | None:
+        by_sudo = self.by_text.get(command)
+        if not by_sudo:
+            return None
+        return by_sudo.get(sudo) or by_sudo.get(not sudo)
+
+
 @dataclass(frozen=True)
 class Fixture:
     name: str
     host: HostPersonality
-    commands: dict[str, Command] = field(default_factory=dict)
+    commands: dict[str, Command] = field(default_factory=dict)   # by exact command text
     files: tuple[str, ...] = ()
+    requests: dict[str, Command] = field(default_factory=dict)   # by request name
+
+    def command(self, text: str, name: str | None) -> Command | None:
+        """The answer for a command: by its request's name first, else by its exact text (None: unknown)."""
+        if name is not None and name in self.requests:
+            return self.requests[name]
+        return self.commands.get(text)
+
+
+def not_found(command: str) -> Answer:
+    """What ``sh`` says to a command the fixture does not know: exit 127, ``sh: 1: X: not found``."""
+    name = command.split()[0] if command.split() else command
+    return Answer(f"sh: 1: {name}: not found\n".encode(), 127)
 
 
 def _fixture_dir(fixture: str | Path) -> Path:
@@ -234,11 +282,17 @@ def _host(data: Any, where: str) -> HostPersonality:
         kex=_names(data.get("kex"), "kex", where), host_key_type=key_type)
 
 
-def load_fixture(fixture: str | Path) -> Fixture:
-    """Load and merge every ``*.yaml``/``*.yml`` of a fixture folder (built-in name or path)."""
+def load_fixture(fixture: str | Path, names: RequestNames | None = None) -> Fixture:
+    """Load and merge every ``*.yaml``/``*.yml`` of a fixture folder (built-in name or path).
+
+    ``requests:`` names are checked against ``names`` (default: the registry's named requests): an entry
+    no registered request has is a stale fixture entry, and an error.
+    """
     folder = _fixture_dir(fixture)
+    names = names if names is not None else RequestNames()
     host: HostPersonality | None = None
     commands: dict[str, Command] = {}
+    requests: dict[str, Command] = {}
     origin: dict[str, str] = {}
     files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
     for path in files:
@@ -247,7 +301,7 @@ def load_fixture(fixture: str | Path) -> Fixture:
         where = str(path)
         if not isinstance(data, dict):
             raise ValueError(f"{where}: a fixture file must be a mapping")
-        unknown = set(data) - {"host", "commands"}
+        unknown = set(data) - {"host", "commands", "requests"}
         if unknown:
             raise ValueError(f"{where}: unknown top-level key(s) {', '.join(sorted(unknown))}")
         if "host" in data:
@@ -260,9 +314,22 @@ def load_fixture(fixture: str | Path) -> Fixture:
             parsed = _command(answer, f"{where}: commands[{command!r}]")
             if command in commands and commands[command] != parsed:
                 raise ValueError(f"{where}: command {command!r} is also defined, differently, in {origin[command]}")
+            named = names.name_of(command)
+            if named is not None:
+                raise ValueError(f"{where}: the command {command[:60]!r}... is the request {named!r}: answer it "
+                                 f"under requests: by that name")
             commands[command] = parsed
             origin.setdefault(command, where)
-    return Fixture(folder.name, host or HostPersonality(), commands, tuple(str(p) for p in files))
+        for name, answer in (data.get("requests") or {}).items():
+            if not isinstance(name, str) or name not in names.names:
+                raise ValueError(f"{where}: requests: no registered request is named {name!r} (a stale entry? "
+                                 f"names: {', '.join(sorted(names.names))})")
+            parsed = _command(answer, f"{where}: requests[{name!r}]")
+            if name in requests and requests[name] != parsed:
+                raise ValueError(f"{where}: request {name!r} is also answered, differently, in {origin['@' + name]}")
+            requests[name] = parsed
+            origin.setdefault("@" + name, where)
+    return Fixture(folder.name, host or HostPersonality(), commands, tuple(str(p) for p in files), requests)
 
 
 # ---------------------------------------------------------------------------------------- server
@@ -451,17 +518,19 @@ class _Connection:
     # -- answering
     def _answer(self, channel: paramiko.Channel, command: str) -> None:
         try:
-            parsed = parse_script_details(command)
-        except ValueError:
+            parsed: BatchScript | None = read_script(command)
+        except NotABatchScript:
             parsed = None
         sudo_ok = self.sim.personality.sudo
+        names = self.sim.request_names
         if parsed is None:
-            self.record("exec", command=command, commands=[], sudo=False)
+            self.record("exec", command=command, commands=[], sudo=False, name=names.name_of(command))
             chunks = self._plain(command)
         else:
             wants = any(sudo for _i, _c, sudo in parsed.commands)
             self.record("exec", command=command, sudo=bool(wants and sudo_ok),
-                        commands=[{"index": i, "command": c, "sudo": s} for i, c, s in parsed.commands])
+                        commands=[{"index": i, "command": c, "sudo": s, "name": names.name_of(c, s)}
+                                  for i, c, s in parsed.commands])
             chunks = self._script(parsed, sudo_ok)
         channel.settimeout(self.sim.send_timeout)
         try:
@@ -482,12 +551,9 @@ class _Connection:
             with contextlib.suppress(Exception):
                 channel.close()
 
-    def _lookup(self, command: str, as_root: bool) -> Answer:
-        found = self.sim.fixture.commands.get(command)
-        if found is None:
-            name = command.split()[0] if command.split() else command
-            return Answer(f"sh: 1: {name}: not found\n".encode(), 127)
-        return found.answer(as_root)
+    def _lookup(self, command: str, as_root: bool, wants_sudo: bool = False) -> Answer:
+        found = self.sim.fixture.command(command, self.sim.request_names.name_of(command, wants_sudo))
+        return not_found(command) if found is None else found.answer(as_root)
 
     def _output(self, answer: Answer, timeout: float | None) -> Iterator[bytes | int]:
         """Yield an answer's bytes (and finally its exit code), honouring sleep/stall like a real host."""
@@ -516,14 +582,15 @@ class _Connection:
     def _plain(self, command: str) -> Iterator[bytes | int]:
         yield from self._output(self._lookup(command, as_root=False), None)
 
-    def _script(self, parsed: Any, sudo_ok: bool) -> Iterator[bytes | int]:
+    def _script(self, parsed: BatchScript, sudo_ok: bool) -> Iterator[bytes | int]:
         prefix = f"__IACS_{parsed.nonce}_"
         if parsed.sudo_check:
             yield f"{prefix}SUDO__ {'yes' if sudo_ok else 'no'}\n".encode()
         for index, command, wants_sudo in parsed.commands:
             yield f"{prefix}B_{index}__\n".encode()
             exit_code: int | None = None
-            for chunk in self._output(self._lookup(command, as_root=wants_sudo and sudo_ok), parsed.timeout):
+            answer = self._lookup(command, as_root=wants_sudo and sudo_ok, wants_sudo=wants_sudo)
+            for chunk in self._output(answer, parsed.timeout):
                 if isinstance(chunk, int):
                     exit_code = chunk
                 else:
@@ -542,7 +609,8 @@ class SshSimulator:
                  host_key: paramiko.PKey | None = None, *, max_connections: int = 64,
                  handshake_timeout: float = 10.0, send_timeout: float = 30.0, max_session_seconds: float = 300.0,
                  max_auth_tries: int = 6):
-        self.fixture = load_fixture(fixture)
+        self.request_names = RequestNames()
+        self.fixture = load_fixture(fixture, self.request_names)
         self.personality = self.fixture.host
         self.host = host
         self._requested_port = port

@@ -225,6 +225,8 @@ def test_scan_was_read_only_and_batched(plant, scanned) -> None:
         assert not [r for r in log if r.get("refused")], (host, "asked for something it should not")
         sent = {c["command"] for r in log if r["kind"] == "exec" for c in r["commands"]}
         assert sent and sent <= declared, sorted(sent - declared)
+        # the simulator recognised every command as a registered request and answered it by name
+        assert all(c["name"] for r in log if r["kind"] == "exec" for c in r["commands"]), host
         for entry in log:
             if entry["kind"] == "exec":
                 nonce, commands = parse_script(entry["command"])

@@ -67,6 +67,11 @@ def test_sudo_check_only_when_asked() -> None:
     assert "\n$__iacs_t sh -c 'id -un'" in script
 
 
+def test_a_command_quoting_the_sudo_check_is_no_sudo_check() -> None:
+    """Only the preamble says whether sudo is checked (found by the simulator's own script reader)."""
+    assert parse_script_details(build_script([("grep 'sudo -n true' /etc/x", False)], NONCE, 5)).sudo_check is False
+
+
 @pytest.mark.parametrize("bad", [[("", False)], [("   ", False)], [("a\0b", False)]])
 def test_rejects_bad_commands(bad: list[tuple[str, bool]]) -> None:
     with pytest.raises(ValueError):

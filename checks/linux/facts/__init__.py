@@ -1,8 +1,9 @@
 """Evidence of the Linux pack: what is read over SSH and how it becomes typed facts.
 
 One module per source of evidence. Each declares its requests (the exact commands: they are the identity
-of the evidence items, so recorded evidence, the simulator fixtures and the history store are keyed by
-them), parses their output and registers the ``@fact`` functions that checks name as parameters:
+of the evidence items, so recorded evidence and the history store are keyed by them; each also has a short
+name, ``<module>.<what>`` such as ``files.dump``, by which the simulator fixtures answer it), parses their
+output and registers the ``@fact`` functions that checks name as parameters:
 
 * :mod:`.commands` (helpers): how a command answered (tool missing, needs root, first line);
 * :mod:`.parsing` (helpers): ``head -v`` multi-file dumps, ``key value`` files, comments, integers;

@@ -22,9 +22,9 @@ from checks.linux.facts.files import files_from
 from checks.linux.facts.optional import fact_with_optional
 from checks.linux.facts.parsing import key_values, read_files_command
 
-ACCOUNT_FILES = ssh_exec(read_files_command("/etc/passwd", "/etc/login.defs"))
+ACCOUNT_FILES = ssh_exec(read_files_command("/etc/passwd", "/etc/login.defs"), name="accounts.files")
 
-USERADD_DEFAULTS = ssh_exec("env PATH=/usr/sbin:/sbin:/usr/bin:/bin useradd -D")
+USERADD_DEFAULTS = ssh_exec("env PATH=/usr/sbin:/sbin:/usr/bin:/bin useradd -D", name="accounts.useradd-defaults")
 
 #: awk program reducing /etc/shadow to ``user:class:lastchg:min:max:warn:inactive``. The hash field is
 #: replaced by its class (the ``$id$`` prefix, lock markers, ``empty``, ``des``...); nothing else of it is
@@ -38,7 +38,7 @@ _SHADOW_AWK = (
     'else if (h ~ /^_/) c=l "bsdi"; '
     'else c=l "other"; '
     'print $1 ":" c ":" $3 ":" $4 ":" $5 ":" $6 ":" $7}')
-SHADOW_SUMMARY = ssh_exec(f"awk -F: '{_SHADOW_AWK}' /etc/shadow", sudo=True)
+SHADOW_SUMMARY = ssh_exec(f"awk -F: '{_SHADOW_AWK}' /etc/shadow", sudo=True, name="accounts.shadow-summary")
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from checks.linux.facts.commands import ToolState, tool_state
 from checks.linux.facts.files import FILES, ConfigFile, config_file, files_of
 from checks.linux.facts.parsing import to_int
 
-AUDIT_STATUS = ssh_exec("auditctl -s", sudo=True)
-AUDIT_RULES = ssh_exec("auditctl -l", sudo=True)
+AUDIT_STATUS = ssh_exec("auditctl -s", sudo=True, name="audit.status")
+AUDIT_RULES = ssh_exec("auditctl -l", sudo=True, name="audit.rules")
 
 
 @dataclass(frozen=True)

@@ -109,8 +109,9 @@ def _shell_paths(paths: Iterable[str]) -> str:
     return " ".join(p if any(ch in p for ch in "*?[") else shlex.quote(p) for p in paths)
 
 
-FILES = ssh_exec(read_files_command(*SYSTEM_FILES), sudo=True)
-STAT = ssh_exec("date +%s; stat -L -c '%Y|%a|%U|%G|%F|%n' -- " + _shell_paths(STAT_PATHS), sudo=True)
+FILES = ssh_exec(read_files_command(*SYSTEM_FILES), sudo=True, name="files.dump")
+STAT = ssh_exec("date +%s; stat -L -c '%Y|%a|%U|%G|%F|%n' -- " + _shell_paths(STAT_PATHS), sudo=True,
+                name="files.stat")
 
 
 # --------------------------------------------------------------------------------------------

@@ -17,8 +17,8 @@ from checks.linux.facts.commands import command_state, needs_root
 from checks.linux.facts.files import FILES, files_of, texts
 from checks.linux.facts.parsing import FileRead, key_values, strip_comments
 
-NFT_RULESET = ssh_exec("nft list ruleset", sudo=True)
-IPTABLES_RULES = ssh_exec("iptables -S; echo '# ip6tables -S'; ip6tables -S", sudo=True)
+NFT_RULESET = ssh_exec("nft list ruleset", sudo=True, name="firewall.nft-ruleset")
+IPTABLES_RULES = ssh_exec("iptables -S; echo '# ip6tables -S'; ip6tables -S", sudo=True, name="firewall.iptables-rules")
 
 
 @dataclass

@@ -14,7 +14,7 @@ from auditor.registry import fact, ssh_exec
 from checks.linux.facts.commands import command_state
 from checks.linux.facts.sshd_commands import SESSION_INFO
 
-LISTENERS = ssh_exec("ss -ltnu")   # no -H: iproute2 < 4.13 (RHEL 7) lacks it; the header line is skipped
+LISTENERS = ssh_exec("ss -ltnu", name="network.listeners")   # no -H: iproute2 < 4.13 (RHEL 7) lacks it; the header line is skipped
 
 
 @dataclass(frozen=True)

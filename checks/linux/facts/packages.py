@@ -19,8 +19,9 @@ from checks.linux.facts.commands import first_line, first_message, optional_outp
 from checks.linux.facts.files import FILES, files_of, texts, unreadable
 from checks.linux.facts.parsing import FileRead, strip_comments
 
-DPKG = ssh_exec("dpkg-query -W -f='${db:Status-Abbrev} ${Package} ${Version} ${Architecture}\\n'")
-RPM = ssh_exec("rpm -qa --qf '%{NAME} %{VERSION}-%{RELEASE} %{ARCH}\\n'")
+DPKG = ssh_exec("dpkg-query -W -f='${db:Status-Abbrev} ${Package} ${Version} ${Architecture}\\n'",
+                name="packages.dpkg")
+RPM = ssh_exec("rpm -qa --qf '%{NAME} %{VERSION}-%{RELEASE} %{ARCH}\\n'", name="packages.rpm")
 
 
 # --- installed packages -------------------------------------------------------------------------
@@ -111,9 +112,9 @@ def sys_packages(ev: FactEvidence) -> Packages:
 
 # --- pending updates ----------------------------------------------------------------------------
 
-APT_SIMULATE = ssh_exec("apt-get -s dist-upgrade")
-DNF_CHECK_UPDATE = ssh_exec("dnf -q --cacheonly check-update")
-DNF_SECURITY = ssh_exec("dnf -q --cacheonly updateinfo list --security")
+APT_SIMULATE = ssh_exec("apt-get -s dist-upgrade", name="packages.apt-simulate")
+DNF_CHECK_UPDATE = ssh_exec("dnf -q --cacheonly check-update", name="packages.dnf-check-update")
+DNF_SECURITY = ssh_exec("dnf -q --cacheonly updateinfo list --security", name="packages.dnf-security")
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ PAM_FILES = tuple(f"/etc/pam.d/{name}" for name in PAM_SERVICES)
 SECURITY_FILES = ("/etc/security/pwquality.conf", "/etc/security/pwquality.conf.d/*.conf",
                   "/etc/security/faillock.conf", "/etc/security/pwhistory.conf")
 
-PAM_CONFIG_FILES = ssh_exec(read_files_command(*PAM_FILES, *SECURITY_FILES))
+PAM_CONFIG_FILES = ssh_exec(read_files_command(*PAM_FILES, *SECURITY_FILES), name="pam.files")
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The sshd requests: two commands (built from small documented pieces) and the sections of their output,
 the session info and the KEXINIT the connector records.
 
-The strings are the requests' identity: simulator fixtures copy them verbatim. Both commands are
+The strings are the requests' identity (recorded evidence is keyed by them); the simulator fixtures answer
+them by name (``sshd.effective-config``, ``sshd.config-files``). Both commands are
 strictly read-only; ``ps`` lines are filtered on the target so that the command lines of unrelated
 processes (which may hold secrets) never enter the evidence. Every line the commands print themselves
 starts with :data:`MARK`; :func:`split_sections` splits an output back into those sections.
@@ -109,10 +110,11 @@ SSHD_EFFECTIVE_COMMAND = _sh(f"{_DISCOVER}; {_SSHD_T_PER_CONFIG}")
 #: files are readable.
 SSHD_FILES_COMMAND = _sh(f"{_DISCOVER}; {_READ_CONFIG_TREE}")
 
-SSHD_EFFECTIVE = ssh_exec(SSHD_EFFECTIVE_COMMAND, sudo=True)
-SSHD_FILES = ssh_exec(SSHD_FILES_COMMAND, sudo=True)  # 0600 drop-ins are common: read as root where allowed
-SESSION_INFO = request("ssh", "session", "info")
-WIRE_KEXINIT = request("ssh", "wire", "kexinit")
+SSHD_EFFECTIVE = ssh_exec(SSHD_EFFECTIVE_COMMAND, sudo=True, name="sshd.effective-config")
+# 0600 drop-ins are common: the files are read as root where allowed
+SSHD_FILES = ssh_exec(SSHD_FILES_COMMAND, sudo=True, name="sshd.config-files")
+SESSION_INFO = request("ssh", "session", "info", name="ssh.session-info")
+WIRE_KEXINIT = request("ssh", "wire", "kexinit", name="ssh.kexinit")
 
 
 # --------------------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ from auditor.registry import fact, ssh_exec
 from checks.linux.facts.parsing import FileRead, parse_files, read_files_command
 
 #: ``sh -c`` so that the glob is expanded by the (possibly sudo'ed) shell that can list sudoers.d.
-SUDOERS_FILES = ssh_exec("sh -c '" + read_files_command("/etc/sudoers", "/etc/sudoers.d/*") + "'", sudo=True)
+SUDOERS_FILES = ssh_exec("sh -c '" + read_files_command("/etc/sudoers", "/etc/sudoers.d/*") + "'", sudo=True,
+                         name="sudoers.files")
 
 
 @dataclass

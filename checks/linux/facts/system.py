@@ -78,7 +78,8 @@ def sys_sysctl(ev: FactEvidence) -> dict[str, str]:
 
 # --- Secure Boot and mandatory access control ---------------------------------------------------
 
-SECURE_BOOT = ssh_exec("od -An -tu1 /sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c")
+SECURE_BOOT = ssh_exec("od -An -tu1 /sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c",
+                       name="system.secure-boot")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from auditor.facts import CommandOutput, FactEvidence
 from auditor.registry import fact, ssh_exec
 from checks.linux.facts.commands import tool_absent
 
-UNITS = ssh_exec("systemctl list-units --all --no-legend --no-pager --plain --type=service,socket,timer")
+UNITS = ssh_exec("systemctl list-units --all --no-legend --no-pager --plain --type=service,socket,timer",
+                 name="systemd.units")
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from checks.linux.facts.commands import ToolState, tool_absent, tool_state
 from checks.linux.facts.files import FILES, files_of, texts
 from checks.linux.facts.parsing import FileRead, key_values, strip_comments, to_int
 
-TIMEDATE = ssh_exec("timedatectl show")
-CHRONY_TRACKING = ssh_exec("chronyc -n tracking")
+TIMEDATE = ssh_exec("timedatectl show", name="timesync.timedatectl")
+CHRONY_TRACKING = ssh_exec("chronyc -n tracking", name="timesync.chrony-tracking")
 
 
 @dataclass(frozen=True)

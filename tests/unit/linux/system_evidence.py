@@ -10,8 +10,9 @@ engine does, and ``.check(check_id, **params)`` parses every fact the check need
 ``recorded_host(distro)`` loads every recorded output of ``recorded/<distro>/`` for the system
 requests (files prefixed with the pack's former module names: ``audit_*``, ``integrity_*``, ``network_*``,
 ``hardening_*``, ``inventory_*``), with the exit codes the real commands give; ``sudo=False`` swaps in what a plain
-user sees for the root-only reads. ``fixture_host(name)`` does the same from the SSH simulator's
-``system.yaml`` fixtures, so tests also prove the fixtures give the verdicts they are meant to.
+user sees for the root-only reads. ``fixture_host(name)`` does the same from the SSH simulator's fixtures
+(entries keyed by request name, answered as the simulator answers them), so tests also prove the fixtures
+give the verdicts they are meant to.
 
 Provenance of ``recorded/*/{audit,integrity,network,hardening,inventory}_*``:
 
@@ -34,8 +35,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from auditor.evidence import EvidenceItem, EvidenceRequest
 from auditor.registry import REGISTRY
 
@@ -51,9 +50,9 @@ from checks.linux.facts.system import SECURE_BOOT
 from checks.linux.facts.systemd import UNITS
 from checks.linux.facts.timesync import CHRONY_TRACKING, TIMEDATE
 from tests.support.checks import RunsChecks
+from tests.support.ssh_fixture import fixture_answer
 
 RECORDED = Path(__file__).resolve().parent / "recorded"
-FIXTURES = Path(__file__).resolve().parents[3] / "simulators" / "ssh" / "fixtures"
 DISTROS = ("debian12", "ubuntu2204", "rhel9")
 
 #: every command the system modules send, and the recorded file that answers it
@@ -200,17 +199,11 @@ def recorded_host(distro: str, *, sudo: bool = True) -> SystemEvidence:
 
 
 def fixture_host(fixture: str, *, sudo: bool = True, port: int = 2222) -> SystemEvidence:
-    """Every system request answered from ``simulators/ssh/fixtures/<fixture>/system.yaml``."""
-    data = yaml.safe_load((FIXTURES / fixture / "system.yaml").read_text())
-    commands = data["commands"]
+    """Every system request answered from the SSH simulator's fixture ``simulators/ssh/fixtures/<fixture>/``,
+    by request name, exactly as the simulator answers it (tests/support/ssh_fixture.py)."""
     ev = SystemEvidence()
-    for kind, req in SYSTEM_REQUESTS.items():
-        answer = commands.get(req.target)
-        if answer is None:
-            raise AssertionError(f"fixture {fixture} has no answer for {req.target!r}")
-        if req.option("sudo") and not sudo and "unprivileged" in answer:
-            answer = answer["unprivileged"]
-        stdout = str(answer.get("stdout", "")).replace("{port}", str(port))
-        ev.out(req, stdout, int(answer.get("exit", 0)), sudo=bool(req.option("sudo")) and sudo)
+    for req in SYSTEM_REQUESTS.values():
+        answer = fixture_answer(fixture, req, sudo=sudo, port=port)   # MissingAnswer if the fixture lacks it
+        ev.out(req, answer.stdout, answer.exit_code, sudo=answer.sudo)
     ev.json(SESSION, {"port": port, "username": "auditor", "sudo": sudo})
     return ev

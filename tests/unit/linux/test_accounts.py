@@ -14,10 +14,8 @@ import shutil
 import subprocess
 import textwrap
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
 from auditor.facts import FactParseError, FactUnavailable
 from auditor.registry import REGISTRY
@@ -26,7 +24,7 @@ from checks.linux.facts.optional import Missing
 from checks.linux.facts.pam import PAM_CONFIG_FILES, parse_pam
 from checks.linux.facts.sshd_commands import SESSION_INFO
 from checks.linux.facts.sudoers import SUDOERS_FILES
-from simulators.ssh.server import FIXTURES
+from tests.support.ssh_fixture import fixture_answer
 from tests.unit.linux.evidence import DISTROS, Evidence, recorded
 
 ALL_ACCOUNT_CHECKS = ["linux.accounts.empty-passwords", "linux.accounts.uid0-unique", "linux.accounts.password-hash",
@@ -417,16 +415,13 @@ def test_commands_are_read_only_and_sudo_where_root_is_needed() -> None:
 
 @pytest.mark.parametrize("name,expected", [("weak", "fail"), ("hardened", "pass")])
 def test_fixtures(name: str, expected: str) -> None:
-    commands: dict[str, Any] = {}
-    for path in sorted((FIXTURES / name).glob("*.yaml")):
-        commands.update((yaml.safe_load(path.read_text()) or {}).get("commands") or {})
     ev = Evidence()
     for req in REQUESTS.values():
-        assert req.target in commands, (name, req.target)
-        ev.cmd(req, commands[req.target]["stdout"], exit_code=commands[req.target].get("exit", 0))
+        answer = fixture_answer(name, req)       # MissingAnswer if the fixture has no entry for the request's name
+        ev.cmd(req, answer.stdout, exit_code=answer.exit_code)
     ev.json(SESSION_INFO, {"port": 22, "username": "auditor"})
     for check_id in ALL_ACCOUNT_CHECKS:
         verdict = ev.check(check_id)
         assert verdict.status == expected, (name, check_id, verdict.reason)
     for req in (SHADOW_SUMMARY, SUDOERS_FILES):
-        assert commands[req.target]["unprivileged"]["exit"] != 0
+        assert fixture_answer(name, req, sudo=False).exit_code != 0

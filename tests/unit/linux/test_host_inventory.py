@@ -80,7 +80,7 @@ def test_command_budget_one_read_per_kind() -> None:
 
 @pytest.mark.parametrize("fixture", ["hardened", "weak"])
 def test_simulator_fixture_answers_every_system_command(fixture: str) -> None:
-    ev = fixture_host(fixture)      # raises if a command is missing from system.yaml
+    ev = fixture_host(fixture)      # raises MissingAnswer if the fixture has no entry for a request name
     assert set(ev.items) >= {r.key for r in SYSTEM_REQUESTS.values()}
 
 

@@ -29,6 +29,7 @@ from checks.linux.facts.pam import PAM_CONFIG_FILES
 from checks.linux.facts.sshd_commands import (DEFAULT_CONFIG, SESSION_INFO, SSHD_EFFECTIVE, SSHD_EFFECTIVE_COMMAND,
                                               SSHD_FILES, SSHD_FILES_COMMAND, WIRE_KEXINIT)
 from simulators.ssh.server import FIXTURES
+from tests.support.ssh_fixture import fixture_answer, load
 from tests.unit.linux.evidence import DISTROS, Evidence, recorded
 
 REQUIRED = ["linux.sshd.permit-root-login", "linux.sshd.password-authentication", "linux.sshd.weak-crypto",
@@ -752,44 +753,34 @@ def test_check_metadata() -> None:
     assert REGISTRY.check("linux.sshd.mfa").requirements == ("SR 1.1 RE2", "SR 1.1 RE3", "CR 1.1 RE2")
 
 
-def fixture_answers(name: str) -> dict[str, Any]:
-    commands: dict[str, Any] = {}
-    for path in sorted((FIXTURES / name).glob("*.yaml")):
-        commands.update((yaml.safe_load(path.read_text()) or {}).get("commands") or {})
-    return commands
-
-
 @pytest.mark.parametrize("name", ["weak", "hardened"])
 def test_fixtures_answer_every_sshd_command(name: str) -> None:
-    commands = fixture_answers(name)
     for req in (SSHD_EFFECTIVE, SSHD_FILES):
-        assert req.target in commands, (name, req.target[:60])
-    assert "unprivileged" in commands[SSHD_EFFECTIVE.target]
+        assert fixture_answer(name, req).name in ("sshd.effective-config", "sshd.config-files")
+    # sshd -T needs root: the fixture also says what a plain user gets
+    assert "sshd.effective-config" in load(name).requests and load(name).requests["sshd.effective-config"].unprivileged
 
 
 @pytest.mark.parametrize("name,expected", [("weak", "fail"), ("hardened", "pass")])
 def test_fixture_outputs_give_opposite_verdicts(name: str, expected: str) -> None:
     """The fixture texts alone (no simulator): the weak host fails, the hardened host passes."""
-    commands = fixture_answers(name)
     host = yaml.safe_load((FIXTURES / name / "host.yaml").read_text())["host"]
     port = 40022
     ev = Evidence()
-    for req in (SSHD_EFFECTIVE, SSHD_FILES):
-        ev.cmd(req, commands[req.target]["stdout"].replace("{port}", str(port)))
+    for req in (SSHD_EFFECTIVE, SSHD_FILES, PAM_CONFIG_FILES):
+        ev.cmd(req, fixture_answer(name, req, port=port).stdout)
     ev.json(SESSION_INFO, session(port=port, methods=host["auth_methods"], banner=host["banner"]))
     ev.json(WIRE_KEXINIT, wire(kex=host["kex"], ciphers=host["ciphers"], macs=host["macs"],
                                hostkeys=["ecdsa-sha2-nistp256"] if host["host_key_type"] == "ecdsa" else
                                ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"]))
-    ev.cmd(PAM_CONFIG_FILES, commands[PAM_CONFIG_FILES.target]["stdout"])
     config = ev.fact("sshd_config")
     assert config.instance["ports"] == [port] and config.instance["pid"] in (1093, 702)
     for check_id in ALL_SSHD:
         verdict = ev.check(check_id)
         assert verdict.status == expected, (name, check_id, verdict.reason)
     # unprivileged: sshd -T fails, the readable config files still decide
-    ev2 = Evidence().cmd(SSHD_EFFECTIVE, commands[SSHD_EFFECTIVE.target]["unprivileged"]["stdout"]
-                         .replace("{port}", str(port)), sudo=False)
-    ev2.cmd(SSHD_FILES, commands[SSHD_FILES.target]["stdout"].replace("{port}", str(port)))
+    ev2 = Evidence().cmd(SSHD_EFFECTIVE, fixture_answer(name, SSHD_EFFECTIVE, sudo=False, port=port).stdout, sudo=False)
+    ev2.cmd(SSHD_FILES, fixture_answer(name, SSHD_FILES, sudo=False, port=port).stdout)
     ev2.json(SESSION_INFO, session(port=port, methods=host["auth_methods"], banner=host["banner"]))
     assert ev2.fact("sshd_config").source == "config files + OpenSSH defaults"
     for check_id in REQUIRED:
