@@ -196,12 +196,18 @@ def access_allow_list(sshd_config: SshdConfig) -> Verdict:
     users, groups = sshd_config.all("allowusers"), sshd_config.all("allowgroups")
     observed = observe(sshd_config, allowusers=users, allowgroups=groups,
                        denyusers=sshd_config.all("denyusers"), denygroups=sshd_config.all("denygroups"))
+    expected = "AllowUsers or AllowGroups naming the accounts that need remote access (no bare wildcard)"
+    # sshd -T prints each entry space-separated; a pattern that is only wildcards (* or *@host) allows anyone
+    entries = [e for value in users + groups for e in value.split()]
+    wildcards = [e for e in entries if e.split("@", 1)[0].strip("*?") == ""]
+    if wildcards:
+        return failed(observed, expected, f"the allow-list admits every account: {', '.join(wildcards)}")
     if users or groups:
-        return passed(observed, "AllowUsers or AllowGroups set")
+        return passed(observed, expected)
     reason = "no AllowUsers/AllowGroups: every account with a valid credential may log in"
     if sshd_config.all("denyusers") or sshd_config.all("denygroups"):
         reason += " (DenyUsers/DenyGroups is a deny-list, not an allow-list)"
-    return failed(observed, "AllowUsers or AllowGroups set", reason)
+    return failed(observed, expected, reason)
 
 
 #: PAM modules that add a second factor to the sshd stack.

@@ -168,7 +168,15 @@ def forwarding(sshd_config: SshdConfig, params: dict[str, Any]) -> Verdict:
     observed = observe(sshd_config, disableforwarding=sshd_config.get("disableforwarding"), **values,
                        match_overrides=bad or None)
     expected = "DisableForwarding yes, or every forwarding keyword 'no' (except those in 'allowed')"
-    if disabled_all and not [o for o in bad if "disableforwarding" in o]:
+    if disabled_all:
+        # a Match block that sets DisableForwarding no falls back to the per-keyword values for its users
+        undone = [o for o in sshd_config.overrides("disableforwarding", *FORWARDING_KEYWORDS)
+                  if o.get("disableforwarding", "yes") != "yes"
+                  and any(o.get(k, values[k]) not in (None, "no") and k not in allowed for k in FORWARDING_KEYWORDS)]
+        if undone:
+            observed["match_overrides"] = undone
+            return failed(observed, expected, "a Match block sets DisableForwarding no and forwarding is then enabled: "
+                          + "; ".join(f"Match {o['match']}" for o in undone))
         return passed(observed, expected, "DisableForwarding yes")
     if enabled:
         return failed(observed, expected, "enabled: " + ", ".join(f"{k} {values[k]}" for k in enabled))

@@ -661,6 +661,23 @@ def test_host_key_strength() -> None:
     assert ev.check("linux.sshd.host-key-strength").status == "pass"
 
 
+@pytest.mark.parametrize("line, status", [("AllowUsers *", "fail"), ("AllowUsers *@10.0.0.*", "fail"),
+                                          ("AllowGroups *", "fail"), ("AllowUsers ops-*", "pass"),
+                                          ("AllowGroups ssh-admins", "pass")])
+def test_an_allow_list_of_wildcards_allows_everyone(line: str, status: str) -> None:
+    assert config_evidence(line).check("linux.sshd.access-allow-list").status == status
+
+
+def test_a_match_block_undoing_disable_forwarding_fails() -> None:
+    ev = config_evidence("DisableForwarding yes\nMatch Group engineers\n  DisableForwarding no\n")
+    verdict = ev.check("linux.sshd.forwarding")  # AllowTcpForwarding defaults to yes for that group
+    assert verdict.status == "fail" and "Match Group engineers" in verdict.reason
+    fine = config_evidence("DisableForwarding yes\nAllowTcpForwarding no\nAllowAgentForwarding no\n"
+                           "AllowStreamLocalForwarding no\nX11Forwarding no\nPermitTunnel no\nGatewayPorts no\n"
+                           "Match Group engineers\n  DisableForwarding no\n")
+    assert fine.check("linux.sshd.forwarding").status == "pass"
+
+
 def test_mfa_match_blocks_and_factor_kinds() -> None:
     """A Match block that lets a key alone in defeats a global two-factor list; two knowledge prompts
     (password, then a PAM password via keyboard-interactive) are one factor."""
