@@ -92,6 +92,11 @@ def undocumented_services(modbus_open_ports: dict[int, str], params: dict[str, A
     others = [p for p in _open(modbus_open_ports) if p not in skip]
     observed = {"other_open": [_label(p) for p in others], "documented": sorted(documented)}
     expected = "only documented services open" + (f" ({sorted(documented)})" if documented else "")
+    unknown = unproven_ports(modbus_open_ports, [p for p in modbus_open_ports if p not in skip])
+    if not others and unknown:
+        observed["unproven"] = [f"{_label(p)}: {modbus_open_ports[p]}" for p in unknown]
+        return manual("no other service accepted a connection, but these probes were neither answered nor refused, "
+                      "which does not prove the services off: " + ", ".join(observed["unproven"]), expected, observed)
     if not others:
         return passed(observed, expected, "no industrial or management port other than Modbus is open")
     if not documented:

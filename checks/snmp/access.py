@@ -147,9 +147,20 @@ def community_default(snmp_session: dict[str, Any], snmp_community_probe: dict[s
     unclear = [r for r in results if r.get("outcome") not in ("timeout", "rejected")]
     if unclear:
         return manual(f"inconclusive probe outcomes: {[r.get('outcome') for r in unclear]}", expected, observed)
-    return passed(observed, expected, f"none of the {len(results)} probes was answered while the same agent "
-                                      "answered the authenticated audit read: the defaults are not accepted "
-                                      "from the auditor's address")
+    # silence is only a pass when the agent's own counters show it received and rejected the probes
+    sent = _sent(snmp_community_probe)
+    bad_names = _counter_delta(snmp_community_probe, "snmpInBadCommunityNames")
+    bad_versions = _counter_delta(snmp_community_probe, "snmpInBadVersions")
+    observed.update(snmpInBadCommunityNames_delta=bad_names, snmpInBadVersions_delta=bad_versions)
+    rejected = (bad_names or 0) + (bad_versions or 0)
+    if not sent or rejected < sent:
+        return manual(f"none of the {len(results)} probes was answered, but the agent's counters do not show them "
+                      f"rejected ({rejected} of {sent} counted as bad community names or versions): a filter may "
+                      "have dropped them before the agent (from the auditor's address only); verify the configured "
+                      "communities", expected, observed)
+    return passed(observed, expected, f"none of the {len(results)} probes was answered, and the agent counted all "
+                                      f"{sent} as bad community names or unsupported versions: the defaults are "
+                                      "not accepted")
 
 
 @check("snmp.v3.auth-priv",

@@ -184,6 +184,8 @@ def test_only_a_refused_connection_proves_a_port_closed(state: str) -> None:
     assert secure.observed["plain_modbus"].startswith("unknown")
     assert ev.check("modbus.access.unauthenticated-read").status == "manual"
     assert PlcEvidence("hardened").check("modbus.transport.secure").status == "pass"  # refused: proven closed
+    other = PlcEvidence("hardened").patch_json(TCP_PROBES[102], lambda d: d.update(state=state))
+    assert other.check("modbus.exposure.undocumented-services").status == "manual"
     insecure = PlcEvidence("hardened").patch_json(TCP_PROBES[23], lambda d: d.update(state=state))
     verdict = insecure.check("modbus.exposure.insecure-services")
     assert verdict.status == "manual" and "23" in verdict.reason

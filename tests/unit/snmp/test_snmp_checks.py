@@ -149,6 +149,17 @@ def test_weak_protocols_parameters() -> None:
     assert unknown.status == M and "other users" in unknown.reason
 
 
+def test_default_communities_unanswered_pass_only_when_the_agent_counted_them() -> None:
+    """Silence after a probe is a pass only if the agent's counters show it rejected every probe."""
+    check = "snmp.community.default"
+    assert Recording("sim-hardened").check(check).status == P  # 4 probes, 4 counted as bad versions
+    assert Recording("real-hardened").check(check).status == P  # 4 counted as bad community names
+    dropped = Recording("sim-hardened").edit(
+        f.PROBE_COMMUNITIES, lambda d: d.update(counters_after=dict(d["counters_before"])))
+    verdict = dropped.check(check)
+    assert verdict.status == M and "counters do not show" in verdict.reason
+
+
 def test_v1_v2c_off_is_proven_only_by_the_agent_discarding_v1_v2c() -> None:
     """A VACM table without community groups is no proof (communities may be authorised outside VACM)."""
     check = "snmp.version.v1-v2c-enabled"
