@@ -12,7 +12,7 @@ from typing import Any
 from auditor.registry import check
 from auditor.verdicts import Verdict, error, failed, manual, passed
 from checks.linux.banner import DISCLOSURE
-from checks.linux.facts.openssh import openssh_version
+from checks.linux.facts.openssh import openssh_seconds, openssh_version
 from checks.linux.facts.optional import Missing
 from checks.linux.facts.sshd import SshdConfig
 from checks.linux.sshd import RELOAD, match_blocks_reviewed, observe
@@ -95,6 +95,16 @@ def idle_timeout(sshd_config: SshdConfig, sshd_wire_maybe: dict[str, Any] | Miss
     observed["timeout_seconds"] = total
     if total > limit:
         return failed(observed, expected, f"unresponsive connections end after {total} s (> {limit} s)")
+    loose = []
+    for block in config.overrides("clientaliveinterval", "clientalivecountmax"):
+        b_interval = openssh_seconds(block.get("clientaliveinterval", str(interval)))
+        b_count = block.get("clientalivecountmax", str(count))
+        if b_interval is None or not b_count.isdigit() or b_interval <= 0 or int(b_count) == 0 \
+                or b_interval * int(b_count) > limit:
+            loose.append(block)
+    if loose:
+        return failed(observed, expected, "a Match block lets unresponsive connections live longer: "
+                      + "; ".join(f"Match {o['match']}" for o in loose))
     return passed(observed, expected)
 
 
@@ -117,6 +127,7 @@ def _max_startups(value: str | None) -> tuple[int, int, int] | None:
        remediation="Set 'MaxSessions 4' (<= the site limit) and 'MaxStartups 10:30:60' in "
                    "/etc/ssh/sshd_config.d/00-iec62443.conf (Debian/Ubuntu and RHEL); per-user login limits "
                    "belong in /etc/security/limits.conf (maxlogins). " + RELOAD)
+@match_blocks_reviewed
 def session_limits(sshd_config: SshdConfig, params: dict[str, Any]) -> Verdict:
     """MaxSessions bounds the sessions multiplexed on one connection (a resource limit, not the per-user concurrent
     session control of SR 2.7, which pam_limits maxlogins gives);

@@ -668,6 +668,13 @@ def test_an_allow_list_of_wildcards_allows_everyone(line: str, status: str) -> N
     assert config_evidence(line).check("linux.sshd.access-allow-list").status == status
 
 
+def test_client_alive_match_blocks_are_judged() -> None:
+    ev = config_evidence("ClientAliveInterval 300\nClientAliveCountMax 2\nMatch Address 10.0.0.0/8\n"
+                         "  ClientAliveInterval 0\n")
+    verdict = ev.check("linux.sshd.idle-timeout")
+    assert verdict.status == "fail" and "Match Address 10.0.0.0/8" in verdict.reason
+
+
 def test_a_match_block_undoing_disable_forwarding_fails() -> None:
     ev = config_evidence("DisableForwarding yes\nMatch Group engineers\n  DisableForwarding no\n")
     verdict = ev.check("linux.sshd.forwarding")  # AllowTcpForwarding defaults to yes for that group
