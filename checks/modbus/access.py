@@ -70,7 +70,13 @@ def unauthenticated_read(modbus_holding_read: dict[str, Any], modbus_tls_service
     if read["outcome"] == "data" and not read["client_certificate"]:
         return failed(observed, _UNAUTH_EXPECTED,
                       "the PLC returned register data over TLS to a client that presented no certificate")
-    refused_anonymous = anonymous == "refused" or (read["outcome"] == "session-refused" and not read["client_certificate"])
+    # the anonymous TLS probe decides when it saw an answer; the auditor's own session failing counts as a
+    # refusal only when the probe could not tell and the failure was no timeout or network fault
+    detail = str(read.get("detail") or "").lower()
+    network_fault = any(word in detail for word in ("timed out", "timeout", "unreachable", "no route", "refused"))
+    refused_anonymous = anonymous == "refused" or (
+        anonymous == "unknown" and read["outcome"] == "session-refused" and not read["client_certificate"]
+        and not network_fault)
     if refused_anonymous:
         if modbus_open_ports.get(502) == "open":
             return manual("the PLC refuses TLS clients without a certificate, but TCP 502 also accepts connections: "

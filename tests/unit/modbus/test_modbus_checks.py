@@ -104,6 +104,20 @@ def test_hardened_without_client_certificate() -> None:
     assert ident.status == "error" and "client_cert_file and client_key_file" in ident.reason
 
 
+def test_a_failed_own_session_never_outweighs_an_anonymous_probe_that_was_accepted() -> None:
+    """The auditor's own TLS session failing (for any reason) is no proof that anonymous clients are refused
+    when the anonymous probe was accepted, or when the failure was a timeout."""
+    from checks.modbus.facts import TLS_PROBE
+
+    accepted = PlcEvidence("hardened_no_client_cert").patch_json(
+        TLS_PROBE, lambda d: d["tls"].update(anonymous_session="accepted"))
+    assert accepted.check("modbus.access.unauthenticated-read").status == "manual"
+    timed_out = PlcEvidence("hardened_no_client_cert").patch_json(
+        TLS_PROBE, lambda d: d["tls"].update(anonymous_session=None)).patch_json(
+        SESSION, lambda d: d.update(error="TLS handshake timed out", connected=False, fault=None))
+    assert timed_out.check("modbus.access.unauthenticated-read").status != "pass"
+
+
 # ----------------------------------------------------------------------------- identity parameters
 def test_identity_minimum_revision() -> None:
     ev = PlcEvidence("hardened")
