@@ -9,6 +9,7 @@ configuration comes from) is :mod:`checks.linux.facts.sshd`.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 from typing import Any, Callable
@@ -85,6 +86,11 @@ def _password_methods(config: SshdConfig) -> list[str]:
     return methods
 
 
+def _with(config: SshdConfig, **values: str) -> SshdConfig:
+    """``config`` with some keywords set otherwise (to judge what a Match block makes of it)."""
+    return dataclasses.replace(config, values={**config.values, **{k: (v,) for k, v in values.items()}})
+
+
 def _password_is_sole_factor(config: SshdConfig, methods: list[str]) -> bool:
     lists = (config.get("authenticationmethods") or "any").split()
     if not methods:
@@ -147,6 +153,13 @@ def password_authentication(sshd_config_maybe: SshdConfig | Missing,
         if bad:
             return failed(observed, expected, "a Match block enables password login: "
                           + "; ".join(f"Match {o['match']}" for o in bad))
+        # a Match block may make a globally second-factor password the only factor for some users
+        sole_in_block = [o for o in config.overrides("authenticationmethods") if methods and _password_is_sole_factor(
+            _with(config, authenticationmethods=o["authenticationmethods"]), methods)]
+        if sole_in_block:
+            observed["match_overrides"] = sole_in_block
+            return failed(observed, expected, "a Match block lets a password alone log in: " + "; ".join(
+                f"Match {o['match']}: AuthenticationMethods {o['authenticationmethods']}" for o in sole_in_block))
         reason = "passwords only as a second factor" if methods else ""
         if offered is None:
             notes.append("offered methods unknown (session info unavailable)")

@@ -498,6 +498,15 @@ def test_password_authentication_wire_disagreement_and_second_factor() -> None:
     assert ev.check("linux.sshd.password-authentication").status == "fail"  # PAM keyboard-interactive = password
 
 
+def test_a_match_block_making_the_password_the_only_factor_fails() -> None:
+    ev = config_evidence("PasswordAuthentication yes\nAuthenticationMethods publickey,password\n"
+                         "Match Address 10.0.0.0/8\n  AuthenticationMethods password\n")
+    verdict = ev.check("linux.sshd.password-authentication")
+    assert verdict.status == "fail" and "Match Address 10.0.0.0/8" in verdict.reason
+    second = config_evidence("PasswordAuthentication yes\nAuthenticationMethods publickey,password\n")
+    assert second.check("linux.sshd.password-authentication").status == "pass"
+
+
 def test_a_match_block_enabling_passwords_for_other_users_fails() -> None:
     """Judged for all users, not for what the audit account was offered: Match User/Group blocks count."""
     for line in ("PasswordAuthentication yes", "KbdInteractiveAuthentication yes"):
