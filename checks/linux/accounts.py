@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.registry import check
-from auditor.verdicts import Verdict, error, failed, passed
+from auditor.verdicts import Verdict, error, failed, manual, passed
 from checks.linux.facts.accounts import AccountFiles, ShadowEntry
 from checks.linux.facts.pam import PamConfig
 from checks.linux.facts.parsing import int_or
@@ -142,7 +142,11 @@ def password_ageing(acct_files: AccountFiles, acct_shadow_maybe: Any, params: di
     expected = f"PASS_MAX_DAYS <= {params['max_days']}, PASS_MIN_DAYS >= {params['min_days']} (policy and human accounts)"
     if problems:
         return failed(observed, expected, "; ".join(problems))
-    return passed(observed, expected, "" if acct_shadow_maybe else "existing accounts not verified (shadow unreadable)")
+    if not acct_shadow_maybe:  # login.defs applies to new accounts only: existing ones keep their own ageing
+        return manual("the login.defs policy is right, but existing accounts keep their own ageing fields and "
+                      f"/etc/shadow could not be read ({acct_shadow_maybe.reason}); allow the audit account to read "
+                      "them (sudo -n) or verify with 'chage -l' per human account", expected, observed)
+    return passed(observed, expected)
 
 
 @check("linux.accounts.password-ageing-all", title="Accounts: password lifetime limits for every account with a password",
@@ -213,4 +217,8 @@ def inactive_lock(acct_useradd_defaults: dict[str, str], acct_files: AccountFile
         observed["shadow"] = f"unavailable: {shadow.reason}"
     if problems:
         return failed(observed, expected, "; ".join(problems))
-    return passed(observed, expected, "" if shadow else "existing accounts not verified (shadow unreadable)")
+    if not shadow:  # the useradd default applies to new accounts only
+        return manual("the useradd INACTIVE default is right, but existing accounts keep their own setting and "
+                      f"/etc/shadow could not be read ({shadow.reason}); allow the audit account to read it "
+                      "(sudo -n) or verify with 'chage -l' per account", expected, observed)
+    return passed(observed, expected)
