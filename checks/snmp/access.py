@@ -238,8 +238,12 @@ def v3_weak_protocols(snmp_session: dict[str, Any], snmp_usm_users: list[UsmUser
     weak += [f"{u['user']}: priv {u['priv']}" for u in seen if u["priv"].upper() in weak_priv]
     if weak:
         return failed(observed, expected, "weak SNMPv3 protocols: " + "; ".join(weak))
-    unknown = [u["user"] for u in seen if u["auth"].startswith("unknown") or u["priv"].startswith("unknown")]
-    note = f" (protocols not recognised for {unknown})" if unknown else ""
+    unknown = [u["user"] for u in seen if u["auth"].lower().startswith(("unknown", "none?")) or
+               u["priv"].lower().startswith(("unknown", "none?")) or not u["auth"] or not u["priv"]]
+    if unknown:
+        return manual(f"the authentication or privacy protocol of {', '.join(unknown)} is not recognised; verify "
+                      "they use SHA-2 and AES", expected, observed)
+    note = ""
     if not snmp_usm_users:
         return manual("the audit user's protocols are strong, but the usmUserTable is not in view, so other users' "
                       "protocols are unknown; verify that no SNMPv3 user uses MD5, DES or no privacy" + note,

@@ -149,6 +149,15 @@ def test_weak_protocols_parameters() -> None:
     assert unknown.status == M and "other users" in unknown.reason
 
 
+def test_weak_protocols_never_pass_an_unrecognised_protocol() -> None:
+    def odd_auth(data: dict) -> None:
+        for row in data["rows"]:
+            if row["oid"].startswith("1.3.6.1.6.3.15.1.2.2.1.5."):
+                row["value"] = "1.3.6.1.4.1.99999.1"
+    verdict = Recording("sim-hardened").edit(f.WALK_USM, odd_auth).check("snmp.v3.weak-protocols")
+    assert verdict.status == M and "not recognised" in verdict.reason
+
+
 def test_default_communities_unanswered_pass_only_when_the_agent_counted_them() -> None:
     """Silence after a probe is a pass only if the agent's counters show it rejected every probe."""
     check = "snmp.community.default"
