@@ -7,7 +7,7 @@ list and the IPv6 kernel parameters.
 from __future__ import annotations
 
 from auditor.registry import check
-from auditor.verdicts import Verdict, error, failed, passed
+from auditor.verdicts import Verdict, error, failed, manual, passed
 from checks.linux.facts.commands import ROOT_HINT
 from checks.linux.facts.firewall import Firewall
 from checks.linux.facts.systemd import Units
@@ -49,8 +49,11 @@ def firewall_default_deny(sys_firewall: Firewall, sys_units: Units, sys_sysctl: 
             problems.append(f"all traffic accepted on interface(s) {open_ifaces}")
         if problems:
             return failed(observed, expected, "; ".join(problems))
-        note = "" if seen_v6 or not ipv6_on else " (IPv6 rule set not readable)"
-        return passed(observed, expected, "input default deny via " + ", ".join(r.source for r in live) + note)
+        if ipv6_on and not seen_v6:
+            return manual("IPv4 input is denied by default, but IPv6 is enabled and no IPv6 rule set could be read: "
+                          "IPv6 input may be open; allow the audit account to run ip6tables/nft (sudo -n) or verify "
+                          "by hand", expected, observed)
+        return passed(observed, expected, "input default deny via " + ", ".join(r.source for r in live))
     states = {r.source: r.state for r in sys_firewall.rulesets}
     observed = {"tools": states}
     if states.get("nft") == "absent" and states.get("iptables") == "absent":

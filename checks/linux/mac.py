@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from auditor.registry import check
-from auditor.verdicts import Verdict, error, failed, passed
+from auditor.verdicts import Verdict, error, failed, manual, passed
 from checks.linux.facts.commands import ROOT_HINT
 from checks.linux.facts.system import MacState
 
@@ -27,7 +27,10 @@ def mac_enforcing(sys_mac: MacState) -> Verdict:
             return failed(observed, expected, "SELinux is in permissive mode")
         if mac.selinux_config not in (None, "enforcing"):
             return failed(observed, expected, f"SELinux enforcing now but SELINUX={mac.selinux_config} at next boot")
-        return passed(observed, expected, "SELinux enforcing")
+        if mac.selinux_config is None:
+            return manual("SELinux is enforcing now, but /etc/selinux/config could not be read, so the mode after the "
+                          "next boot is unknown; verify SELINUX=enforcing there", expected, observed)
+        return passed(observed, expected, "SELinux enforcing (now and at the next boot)")
     if mac.apparmor_enabled:
         if mac.apparmor_profiles is None:
             return error(f"AppArmor enabled but its profile list could not be read; {ROOT_HINT}", observed)

@@ -116,5 +116,9 @@ def reboot_pending(sys_os: OsInfo, sys_packages: Packages, sys_stats: Stats) -> 
     if not same_flavour:
         return manual(f"no installed kernel package matches the running kernel {running} (custom kernel?); "
                       "verify the reboot state by hand", "no pending reboot", observed)
+    if flag is None and sys_packages.manager == "dpkg":
+        return manual(f"running {running}, the newest installed kernel, but whether /run/reboot-required exists "
+                      "could not be read (libraries and services may await a restart); verify it",
+                      "no pending reboot", observed)
     return passed(observed, "running kernel is the newest installed; no reboot flag",
                   f"running {running}, the newest installed kernel")

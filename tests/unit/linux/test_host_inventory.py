@@ -293,6 +293,13 @@ def test_reboot_pending(distro: str, status: str) -> None:
         assert "6.1.0-21-amd64" in verdict.reason
 
 
+def test_reboot_pending_with_the_flag_unknown_is_manual() -> None:
+    ev = recorded_host("ubuntu2204").replace(
+        "stat", "stat: cannot statx '/run/reboot-required': No such file or directory\n", "")
+    verdict = ev.check("linux.updates.reboot-pending")
+    assert verdict.status == "manual" and "/run/reboot-required" in verdict.reason
+
+
 def test_reboot_pending_flag_file_fails() -> None:
     ev = recorded_host("ubuntu2204").replace(
         "stat", "stat: cannot statx '/run/reboot-required': No such file or directory",

@@ -210,6 +210,9 @@ def test_mac_enforcing_failures() -> None:
     assert "permissive" in ev.check("linux.mac.enforcing").reason
     ev = recorded_host("rhel9").replace("files", "\nSELINUX=enforcing", "\nSELINUX=permissive")
     assert "next boot" in ev.check("linux.mac.enforcing").reason
+    ev = recorded_host("rhel9").set_file("/etc/selinux/config", None)
+    verdict = ev.check("linux.mac.enforcing")  # enforcing now, the next boot unknown: no pass
+    assert verdict.status == "manual" and "/etc/selinux/config" in verdict.reason
     ev = recorded_host("debian12").set_file("/sys/kernel/security/apparmor/profiles", "/usr/sbin/chronyd (complain)\n")
     assert ev.check("linux.mac.enforcing").status == "fail"
     assert recorded_host("debian12", sudo=False).check("linux.mac.enforcing").status == "error"

@@ -135,6 +135,14 @@ def test_firewall_ipv6_gap_and_no_tools() -> None:
     assert "neither nft nor iptables" in ev.check("linux.firewall.default-deny").reason
 
 
+def test_firewall_with_ipv6_on_and_no_ipv6_rule_set_is_manual() -> None:
+    ev = recorded_host("debian12")
+    ev.out(NFT_RULESET, "Operation not permitted (you must be root)\n", 1)
+    ev.out(IPTABLES_RULES, "-P INPUT DROP\n-P FORWARD DROP\n-P OUTPUT ACCEPT\n", 0)  # no ip6tables section
+    verdict = ev.check("linux.firewall.default-deny")
+    assert verdict.status == "manual" and "IPv6" in verdict.reason
+
+
 def test_firewall_without_root_judges_configuration_or_errors() -> None:
     verdict = recorded_host("rhel9", sudo=False).check("linux.firewall.default-deny")
     assert verdict.status == "pass" and "judged from configuration" in verdict.reason
