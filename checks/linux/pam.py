@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.registry import check
-from auditor.verdicts import Verdict, failed, passed
+from auditor.verdicts import Verdict, failed, manual, passed
 from checks.linux.facts.pam import PamConfig
 from checks.linux.facts.parsing import int_or
 
@@ -65,8 +65,15 @@ def pwquality(acct_pam: PamConfig, params: dict[str, Any]) -> Verdict:
             problems.append(f"{name}: {classes} character classes required")
         if settings.get("dictcheck") == "0":
             problems.append(f"{name}: dictcheck disabled")
+        if stack["control"] == "optional":  # its failure does not stop the password change
+            problems.append(f"{name}: {stack['module']} is 'optional', so a weak password is still accepted")
     if problems:
         return failed(observed, expected, "; ".join(problems))
+    unread = acct_pam.unread_among("/etc/security/pwquality.conf")
+    if unread:  # the module defaults were assumed for a file that exists but was not read
+        return manual("the stacks pass with pam_pwquality's settings as read, but " + "; ".join(unread)
+                      + ": its values are unknown; allow the audit account to read it (sudo -n)",
+                      expected, observed)
     return passed(observed, expected)
 
 
@@ -114,6 +121,11 @@ def faillock(acct_pam: PamConfig, params: dict[str, Any]) -> Verdict:
             problems.append(f"{name}: pam_faillock without preauth/authfail (does not count failures)")
     if problems:
         return failed(observed, expected, "; ".join(problems))
+    unread = acct_pam.unread_among("/etc/security/faillock.conf")
+    if unread:  # the module defaults were assumed for a file that exists but was not read
+        return manual("the stacks pass with pam_faillock's settings as read, but " + "; ".join(unread)
+                      + ": its values are unknown; allow the audit account to read it (sudo -n)",
+                      expected, observed)
     return passed(observed, expected)
 
 
@@ -142,4 +154,9 @@ def password_history(acct_pam: PamConfig, params: dict[str, Any]) -> Verdict:
     observed = {"remember": effective}
     if problems or not effective:
         return failed(observed, expected, "; ".join(problems) or "no password stack found")
+    unread = acct_pam.unread_among("/etc/security/pwhistory.conf")
+    if unread:  # the module defaults were assumed for a file that exists but was not read
+        return manual("the stacks pass with pam_pwhistory's settings as read, but " + "; ".join(unread)
+                      + ": its values are unknown; allow the audit account to read it (sudo -n)",
+                      expected, observed)
     return passed(observed, expected)

@@ -86,6 +86,10 @@ class PamConfig:
     pwquality_files: tuple[str, ...]
     faillock: dict[str, str]
     pwhistory: dict[str, str]
+    unread: tuple[str, ...] = ()   # settings files that exist but could not be read (their values are unknown)
+
+    def unread_among(self, *prefixes: str) -> list[str]:
+        return [path for path in self.unread if path.startswith(prefixes)]
 
     def stack(self, service: str, ptype: str, depth: int = 0) -> list[PamLine]:
         """The lines of ``ptype`` that ``service`` runs, with @include/include/substack resolved."""
@@ -153,4 +157,8 @@ def acct_pam(evidence: FactEvidence) -> PamConfig:
     return PamConfig(services=services, missing=tuple(missing), pwquality=pwquality,
                      pwquality_files=tuple(p for p in pwq_paths if p in files and files[p].readable),
                      faillock=_conf(files.get("/etc/security/faillock.conf")),
-                     pwhistory=_conf(files.get("/etc/security/pwhistory.conf")))
+                     pwhistory=_conf(files.get("/etc/security/pwhistory.conf")),
+                     unread=tuple(sorted(
+                         f"{path}: {read.error}" for path, read in files.items()
+                         if path.startswith("/etc/security/") and not read.readable and read.error
+                         and "No such file" not in read.error)))

@@ -310,6 +310,19 @@ def test_pwquality_credits_and_dictcheck() -> None:
     assert ev.check("linux.pam.pwquality", min_classes=0).status == "pass"
 
 
+def test_unread_pam_settings_files_and_optional_quality_modules_never_pass() -> None:
+    """A settings file that exists but cannot be read is not empty: the module defaults are not assumed."""
+    password = "password requisite pam_pwquality.so minlen=14 minclass=3\npassword sufficient pam_unix.so\n"
+    denied = "head: cannot open '/etc/security/pwquality.conf' for reading: Permission denied\n"
+    ev = Evidence().cmd(PAM_CONFIG_FILES, head({"/etc/pam.d/common-password": password}) + denied)
+    verdict = ev.check("linux.pam.pwquality")
+    assert verdict.status == "manual" and "pwquality.conf: Permission denied" in verdict.reason
+    assert pam_ev({"/etc/pam.d/common-password": password}).check("linux.pam.pwquality").status == "pass"
+    optional = pam_ev({"/etc/pam.d/common-password": password.replace("requisite", "optional")})
+    verdict = optional.check("linux.pam.pwquality")
+    assert verdict.status == "fail" and "optional" in verdict.reason
+
+
 def test_pam_parser_details() -> None:
     lines = parse_pam("auth [success=1 default=ignore] pam_unix.so nullok # c\n-session optional pam_systemd.so\n"
                       "auth required \\\n  pam_env.so\n@include common-auth\nbogus\n", "x")
