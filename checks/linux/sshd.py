@@ -228,13 +228,20 @@ MFA_PAM_MODULES = ("pam_u2f", "pam_oath", "pam_google_authenticator", "pam_duo",
                    "pam_privacyidea", "pam_linotp", "pam_mfa", "pam_sss_gss")
 
 
-def _factors(entry: str, otp: bool) -> set[str]:
+#: PAM modules that ask for the account's password (a knowledge factor) in sshd's auth stack.
+PASSWORD_PAM_MODULES = ("pam_unix", "pam_sss", "pam_ldap", "pam_krb5", "pam_winbind", "pam_pwdb", "pam_userdb")
+
+
+def _factors(entry: str, otp: bool, pam_password: bool = True) -> set[str]:
     """The independent authenticators one AuthenticationMethods list demands: a key, a secret the user knows,
-    or a one-time code. keyboard-interactive is a one-time code only where a second-factor PAM module is in
-    sshd's stack; otherwise it asks for the password again (two knowledge prompts are one factor)."""
+    or a one-time code. keyboard-interactive is a one-time code only where an enforcing second-factor PAM
+    module is in sshd's stack; otherwise it asks for the password again (two knowledge prompts are one
+    factor), or for nothing at all when no password module is in the stack either."""
+    kbd = "one-time code" if otp else ("knowledge" if pam_password else "")
     kinds = {"publickey": "key", "hostbased": "key", "password": "knowledge", "gssapi-with-mic": "knowledge",
-             "keyboard-interactive": "one-time code" if otp else "knowledge"}
-    return {kinds.get(method.split(":")[0], method.split(":")[0]) for method in entry.split(",") if method}
+             "keyboard-interactive": kbd}
+    found = {kinds.get(method.split(":")[0], method.split(":")[0]) for method in entry.split(",") if method}
+    return found - {""}
 
 
 @check("linux.sshd.mfa", title="SSH: multi-factor authentication for interactive logins",
@@ -254,21 +261,28 @@ def mfa(sshd_config: SshdConfig, acct_pam: Any) -> Verdict:
     keyboard-interactive password prompt), or when it only accepts FIDO keys with user verification; a
     second-factor PAM module alone proves nothing if a key or a password suffices on its own."""
     lists = (sshd_config.get("authenticationmethods") or "any").split()
-    pam_modules = sorted({m for m in acct_pam.modules("sshd", "auth") if m in MFA_PAM_MODULES})
-    otp = bool(pam_modules)
+    mfa_lines = [ln for ln in acct_pam.stack("sshd", "auth") if ln.module in MFA_PAM_MODULES]
+    pam_modules = sorted({ln.module for ln in mfa_lines})
+    # a second-factor module enforces only when its failure stops the login, and not for users without a token
+    lax = [f"{ln.module} ({ln.control}{' nullok' if ln.arg('nullok') is not None else ''})" for ln in mfa_lines
+           if ln.control in ("optional", "sufficient") or ln.arg("nullok") is not None]
+    otp = bool(mfa_lines) and not lax
+    pam_password = any(ln.module in PASSWORD_PAM_MODULES for ln in acct_pam.stack("sshd", "auth"))
     match_am = sshd_config.overrides("authenticationmethods")
     observed = observe(sshd_config, authenticationmethods=lists, mfa_pam_modules=pam_modules,
+                       mfa_pam_not_enforcing=lax or None,
                        pubkeyauthoptions=sshd_config.get("pubkeyauthoptions"),
                        match_overrides=match_am or None)
     expected = ("every AuthenticationMethods list (global and per Match block) requires two different factors, "
                 "or FIDO keys with verify-required only")
     weak_blocks = [o for o in match_am
-                   if any(len(_factors(entry, otp)) < 2 for entry in (o["authenticationmethods"] or "any").split())
+                   if any(len(_factors(entry, otp, pam_password)) < 2
+                          for entry in (o["authenticationmethods"] or "any").split())
                    or o["authenticationmethods"] == "any"]
     if weak_blocks:
         return failed(observed, expected, "a Match block lets one factor suffice: " + "; ".join(
             f"Match {o['match']}: AuthenticationMethods {o['authenticationmethods']}" for o in weak_blocks))
-    if lists != ["any"] and all(len(_factors(entry, otp)) >= 2 for entry in lists):
+    if lists != ["any"] and all(len(_factors(entry, otp, pam_password)) >= 2 for entry in lists):
         return passed(observed, expected, "every AuthenticationMethods list requires two different factors"
                       + (" (Match blocks included)" if match_am else ""))
     pubkey_algs = sshd_config.algorithms("pubkeyacceptedalgorithms")
@@ -284,7 +298,7 @@ def mfa(sshd_config: SshdConfig, acct_pam: Any) -> Verdict:
         return manual(f"second-factor PAM modules {pam_modules} are in the sshd stack and public key login is off: "
                       "verify that the PAM stack requires both the password and the second factor",
                       expected, observed)
-    single = [e for e in lists if len(_factors(e, otp)) < 2]
+    single = [e for e in lists if len(_factors(e, otp, pam_password)) < 2]
     return failed(observed, expected, "a single authentication factor is enough to log in"
                   + (f" (AuthenticationMethods {' '.join(single)})" if lists != ["any"] else "")
                   + ("; password and keyboard-interactive without a one-time-code PAM module are both knowledge"

@@ -712,6 +712,22 @@ def test_mfa_match_blocks_and_factor_kinds() -> None:
     assert both.check("linux.sshd.mfa").status == "pass"
 
 
+@pytest.mark.parametrize("line", ["auth required pam_google_authenticator.so nullok",
+                                  "auth optional pam_google_authenticator.so"])
+def test_mfa_pam_module_that_does_not_enforce_is_no_second_factor(line: str) -> None:
+    """nullok lets users without an enrolled token in on the key alone; optional never stops a login."""
+    ev = pam_evidence(config_evidence("AuthenticationMethods publickey,keyboard-interactive\n"
+                                      "PasswordAuthentication no\nKbdInteractiveAuthentication yes\n"),
+                      sshd_pam=f"{line}\n")
+    verdict = ev.check("linux.sshd.mfa")
+    assert verdict.status != "pass" or "knowledge" in str(verdict.observed), verdict
+    enforced = pam_evidence(config_evidence("AuthenticationMethods password,keyboard-interactive\n"),
+                            sshd_pam="auth required pam_google_authenticator.so\n")
+    lax = pam_evidence(config_evidence("AuthenticationMethods password,keyboard-interactive\n"),
+                       sshd_pam=f"{line}\n")
+    assert enforced.check("linux.sshd.mfa").status == "pass" and lax.check("linux.sshd.mfa").status == "fail"
+
+
 def test_mfa() -> None:
     assert pam_evidence(hardened()).check("linux.sshd.mfa").status == "pass"
     ev = pam_evidence(config_evidence("PasswordAuthentication no\n"),
