@@ -114,7 +114,8 @@ def routing_ip_forwarding(snmp_ip_forwarding: Forwarding, params: dict[str, Any]
                                           "interfaces")
     if fwd.ipv4 is None or fwd.ipv6 is None:
         missing = "ipv6IpForwarding" if fwd.ipv6 is None else "ipForwarding"
-        return passed(observed, expected, f"not forwarding ({missing} not exposed)")
+        return manual(f"the exposed value says not forwarding, but {missing} is not exposed; check in the "
+                      "configuration whether the device routes that protocol", expected, observed)
     return passed(observed, expected, "neither IPv4 nor IPv6 forwarding")
 
 

@@ -229,6 +229,8 @@ def test_wireless_absent_proves_the_rows_not_applicable_and_present_asks() -> No
 def test_routing_allowed_and_hidden() -> None:
     check = "snmp.routing.ip-forwarding"
     assert Recording("sim-weak").check(check, routing_allowed=True).status == NA
+    half = Recording("sim-hardened").set_varbind(f.SCALARS, f.IPV6_FORWARDING, NO_SUCH_OBJECT)
+    assert half.check(check).status == M  # one protocol unknown: never a pass on the other alone
     hidden = Recording("sim-weak").set_varbind(f.SCALARS, f.IP_FORWARDING, NO_SUCH_OBJECT)
     hidden.set_varbind(f.SCALARS, f.IPV6_FORWARDING, NO_SUCH_OBJECT)
     assert hidden.check(check).status == M
