@@ -153,3 +153,15 @@ def test_garbage_certificate_is_an_error_not_a_crash(certificate) -> None:
 def test_failed_collection_is_an_error() -> None:
     verdict = OpcuaEvidence().failed(ENDPOINTS, "timed out").check("opcua.certificate.validity")
     assert verdict.status == "error" and "timed out" in verdict.reason
+
+
+def test_key_of_an_unjudged_type_is_manual_not_a_pass() -> None:
+    from checks.opcua.facts import Certificate
+
+    spec = REGISTRY.check("opcua.certificate.key-strength")
+    cert = Certificate(sha256="00" * 32, subject="CN=srv", issuer="CN=Site CA", key_type="Ed448", key_bits=None,
+                       signature_hash=None, not_before=NOW, not_after=NOW, self_issued=False,
+                       signature_verified=None, application_uris=(), endpoints=("opc.tcp://127.0.0.1:4840",),
+                       observed_at=NOW)
+    verdict = spec.function(opcua_certificates=[cert], params=spec.params)
+    assert verdict.status == "manual" and "Ed448" in verdict.reason
