@@ -72,8 +72,10 @@ def inventory_identity(snmp_system: SystemInfo, snmp_entities: list[Entity], par
         missing.append(f"sysLocation ({snmp_system.location!r})")
     if missing:
         return failed(observed, expected, "missing or placeholder: " + ", ".join(missing))
-    return passed(observed, expected, "identity complete" + (f"; firmware {version} from {source}" if version
-                                                             else "; no firmware version exposed"))
+    if not version:  # the inventory (SR 7.8) needs the firmware version to match advisories against
+        return manual("identity complete, but no firmware version is exposed (sysDescr, ENTITY-MIB); record it "
+                      "in the asset inventory from the device's own management interface", expected, observed)
+    return passed(observed, expected, f"identity complete; firmware {version} from {source}")
 
 
 @check("snmp.inventory.entity",

@@ -238,6 +238,13 @@ def test_routing_allowed_and_hidden() -> None:
 
 # ------------------------------------------------------------------ system, time, logging
 
+def test_identity_without_a_firmware_version_is_manual() -> None:
+    rec = Recording("sim-hardened").set_varbind(f.SCALARS, f.SYS_DESCR, octets("Managed industrial switch"))
+    rec.set_rows(f.WALK_ENTITIES, [])
+    verdict = rec.check("snmp.inventory.identity")
+    assert verdict.status == M and "firmware version" in verdict.reason
+
+
 def test_identity_placeholders_and_missing_name() -> None:
     check = "snmp.inventory.identity"
     assert Recording("real-weak").check(check, require_contact=False, require_location=False).status == P
