@@ -11,7 +11,7 @@ What SNMP itself can prove, and what it cannot (the checks below follow this str
   agent look the same (the agent does not answer), so a silent probe is inconclusive.
 * **Default communities** (opt-in probe, ``probe_default_communities: true`` on the endpoint): one
   GET of ``sysDescr.0`` per community of the documented list ``public``, ``private`` (factory
-  defaults, public knowledge; :data:`protocols.snmp.DEFAULT_COMMUNITIES`) in SNMPv2c and
+  defaults, public knowledge; :data:`auditor.protocols.snmp.DEFAULT_COMMUNITIES`) in SNMPv2c and
   SNMPv1, i.e. at most 4 packets, one per second, never retried, never more names (no brute force).
   Answering communities are reported by name. "Not accepted" is concluded only when the same agent
   answered the authenticated audit read moments before (so "no agent" is excluded); without that it
@@ -32,7 +32,7 @@ from typing import Any
 from auditor.registry import check
 from auditor.verdicts import Verdict, error, failed, manual, not_applicable, passed
 from checks.snmp.facts import AuthTraps, UsmUser, Vacm
-from protocols.snmp import DEFAULT_COMMUNITIES
+from auditor.protocols.snmp import DEFAULT_COMMUNITIES
 
 LEVELS = {1: "noAuthNoPriv", 2: "authNoPriv", 3: "authPriv"}
 MODELS = {0: "any", 1: "SNMPv1", 2: "SNMPv2c", 3: "USM (SNMPv3)"}

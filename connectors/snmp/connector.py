@@ -73,7 +73,7 @@ from auditor.evidence import EvidenceItem, EvidenceRequest
 from auditor.plant.secrets import SecretError, resolve
 from connectors.base import Connector, ConnectorError
 from connectors.snmp.values import encode_value, is_under, oid_text, oid_tuple, type_name
-from protocols.snmp import DEFAULT_COMMUNITIES, PROBE_COUNTERS, SYS_DESCR
+from auditor.protocols.snmp import DEFAULT_COMMUNITIES, PROBE_COUNTERS, SYS_DESCR
 
 log = logging.getLogger(__name__)
 

@@ -72,7 +72,7 @@ from pysnmp.proto.mpmod.rfc3412 import SNMPv3Message
 from pysnmp.proto.secmod.rfc3414.service import UsmSecurityParameters
 from pysnmp.smi.instrum import AbstractMibInstrumController
 
-from protocols.snmp import DEFAULT_COMMUNITIES
+from auditor.protocols.snmp import DEFAULT_COMMUNITIES
 
 log = logging.getLogger(__name__)
 

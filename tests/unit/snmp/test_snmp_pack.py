@@ -82,7 +82,7 @@ def test_higher_levels_are_stricter_where_meaningful() -> None:
 
 def test_probe_list_is_documented_in_the_pack() -> None:
     from checks.snmp import access
-    from protocols.snmp import DEFAULT_COMMUNITIES
+    from auditor.protocols.snmp import DEFAULT_COMMUNITIES
 
     assert DEFAULT_COMMUNITIES == ("public", "private")
     for name in DEFAULT_COMMUNITIES:
