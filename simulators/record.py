@@ -1,3 +1,4 @@
+# One module on purpose: one command-line tool whose SSH and SNMP recorders share the fixture writing and secret scrubbing.
 """Record a real device into a simulator fixture, with the read-only requests the checks need.
 
 ::

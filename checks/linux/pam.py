@@ -18,6 +18,16 @@ _ESSENTIAL = ("IEC 62443-3-3 §4.2 (support of essential functions): on operator
               "waiver for this check.")
 
 
+def _unread_settings(pam: PamConfig, path: str, what: str, expected: str, observed: Any) -> Verdict | None:
+    """A manual verdict when a settings file exists but could not be read: its values (not the module's
+    defaults) are what the module uses, so a pass on the defaults would be a guess."""
+    unread = pam.unread_among(path)
+    if not unread:
+        return None
+    return manual(f"the stacks pass with {what} as read, but " + "; ".join(unread)
+                  + ": its values are unknown; allow the audit account to read it (sudo -n)", expected, observed)
+
+
 def _pwquality_settings(pam: PamConfig) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """Effective pwquality/cracklib settings per base password stack (module args override the files)."""
     per_stack, missing = {}, []
@@ -69,11 +79,9 @@ def pwquality(acct_pam: PamConfig, params: dict[str, Any]) -> Verdict:
             problems.append(f"{name}: {stack['module']} is 'optional', so a weak password is still accepted")
     if problems:
         return failed(observed, expected, "; ".join(problems))
-    unread = acct_pam.unread_among("/etc/security/pwquality.conf")
-    if unread:  # the module defaults were assumed for a file that exists but was not read
-        return manual("the stacks pass with pam_pwquality's settings as read, but " + "; ".join(unread)
-                      + ": its values are unknown; allow the audit account to read it (sudo -n)",
-                      expected, observed)
+    unread = _unread_settings(acct_pam, "/etc/security/pwquality.conf", "pam_pwquality's settings", expected, observed)
+    if unread:
+        return unread
     return passed(observed, expected)
 
 
@@ -121,11 +129,9 @@ def faillock(acct_pam: PamConfig, params: dict[str, Any]) -> Verdict:
             problems.append(f"{name}: pam_faillock without preauth/authfail (does not count failures)")
     if problems:
         return failed(observed, expected, "; ".join(problems))
-    unread = acct_pam.unread_among("/etc/security/faillock.conf")
-    if unread:  # the module defaults were assumed for a file that exists but was not read
-        return manual("the stacks pass with pam_faillock's settings as read, but " + "; ".join(unread)
-                      + ": its values are unknown; allow the audit account to read it (sudo -n)",
-                      expected, observed)
+    unread = _unread_settings(acct_pam, "/etc/security/faillock.conf", "pam_faillock's settings", expected, observed)
+    if unread:
+        return unread
     return passed(observed, expected)
 
 
@@ -154,9 +160,7 @@ def password_history(acct_pam: PamConfig, params: dict[str, Any]) -> Verdict:
     observed = {"remember": effective}
     if problems or not effective:
         return failed(observed, expected, "; ".join(problems) or "no password stack found")
-    unread = acct_pam.unread_among("/etc/security/pwhistory.conf")
-    if unread:  # the module defaults were assumed for a file that exists but was not read
-        return manual("the stacks pass with pam_pwhistory's settings as read, but " + "; ".join(unread)
-                      + ": its values are unknown; allow the audit account to read it (sudo -n)",
-                      expected, observed)
+    unread = _unread_settings(acct_pam, "/etc/security/pwhistory.conf", "pam_pwhistory's settings", expected, observed)
+    if unread:
+        return unread
     return passed(observed, expected)

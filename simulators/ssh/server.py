@@ -1,3 +1,4 @@
+# One module on purpose: the SSH personality, the fixture lookup and the fault modes of one simulated host read together.
 """A real SSH server (paramiko) that answers exec requests from a host fixture, for tests and demos.
 
 :class:`SshSimulator` listens on a loopback address, speaks real SSH-2 with the algorithms its
