@@ -171,7 +171,8 @@ def community_default(snmp_session: dict[str, Any], snmp_community_probe: dict[s
        remediation=("Configure every SNMPv3 group with the `priv` security level and remove lower-level access "
                     "(Cisco IOS: `snmp-server group <grp> v3 priv`, no `noauth`/`auth` groups; net-snmp: "
                     "`rouser <user> priv`); disable SNMPv1/v2c."))
-def v3_auth_priv(snmp_session: dict[str, Any], snmp_seclevel_probe: dict[str, Any], snmp_vacm: Vacm) -> Verdict:
+def v3_auth_priv(snmp_session: dict[str, Any], snmp_seclevel_probe: dict[str, Any], snmp_vacm: Vacm,
+                 snmp_community_probe: dict[str, Any]) -> Verdict:
     """Only the authPriv security level authenticates every message (HMAC) and encrypts its content; at
     authNoPriv the configuration read travels in clear text, at noAuthNoPriv anyone who knows a user name
     reads it (SR 1.2 device authentication, SR 3.1 integrity, SR 4.1 confidentiality)."""
@@ -204,6 +205,19 @@ def v3_auth_priv(snmp_session: dict[str, Any], snmp_seclevel_probe: dict[str, An
         return manual("the audit user is refused below authPriv, but the VACM access table is not readable, so "
                       "other users' and groups' security levels are unknown; verify that every SNMPv3 group "
                       "requires priv and no community has access", expected, observed)
+    unresolved = [a for a in snmp_vacm.access
+                  if (a.model != 3 or a.level < 3) and a.read_view and snmp_vacm.view_empty(a.read_view) is None]
+    if unresolved:
+        observed["read_views_unknown"] = [{"model": MODELS[a.model], "level": LEVELS[a.level],
+                                           "read_view": a.read_view} for a in unresolved]
+        return manual("VACM names read views for entries below authPriv, but the view tree is not readable, so "
+                      "whether they grant anything is unknown; verify those views are empty", expected, observed)
+    sent = _sent(snmp_community_probe) if snmp_community_probe.get("enabled") else 0
+    discarded = _counter_delta(snmp_community_probe, "snmpInBadVersions") if sent else None
+    if not sent or discarded is None or discarded < sent:
+        return manual("the audit user is refused below authPriv and VACM grants nothing below it, but communities "
+                      "can be authorised outside VACM and SNMPv1/v2c is not proven off (see "
+                      "snmp.version.v1-v2c-enabled); verify that no community has access", expected, observed)
     return passed(observed, expected, "authPriv answered; every lower security level was refused, and no VACM "
                                       "access entry grants reads below authPriv")
 
@@ -275,7 +289,7 @@ def access_write_view(snmp_vacm: Vacm, params: dict[str, Any]) -> Verdict:
     for entry in snmp_vacm.access:
         if entry.model == 3 and entry.level >= required:
             continue
-        empty = snmp_vacm.view_empty(entry.write_view)
+        empty = snmp_vacm.view_empty(entry.write_view) if entry.write_view_known else None
         described = {"model": MODELS[entry.model], "level": LEVELS[entry.level], "write_view": entry.write_view}
         if empty is False:
             risky.append(described)

@@ -647,6 +647,7 @@ class VacmAccess:
     level: int          # noAuthNoPriv(1) authNoPriv(2) authPriv(3)
     read_view: str | None
     write_view: str | None
+    write_view_known: bool = True   # False: the agent did not return the write-view column for this entry
 
 
 @dataclass(frozen=True)
@@ -688,7 +689,8 @@ def snmp_vacm(ev: FactEvidence) -> Vacm:
         access.append(VacmAccess(group=group.hex(), context=context.decode("utf-8", "replace"),
                                  model=index[end], level=index[end + 1],
                                  read_view=as_text(read.get(index), "vacmAccessReadViewName"),
-                                 write_view=as_text(write.get(index), "vacmAccessWriteViewName")))
+                                 write_view=as_text(write.get(index), "vacmAccessWriteViewName"),
+                                 write_view_known=index in write))
     views: dict[str, list[tuple[str, int]]] = {}
     for index, entry in column(walk_rows(ev, WALK_VACM_VIEWS), VACM_VIEW_TREE_FAMILY_TYPE).items():
         name, end = index_string(index, 0)

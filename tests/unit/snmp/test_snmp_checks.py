@@ -16,7 +16,7 @@ F, P, M, NA = "fail", "pass", "manual", "not_applicable"
 EXPECTED: dict[str, tuple[str, str, str, str]] = {
     "snmp.version.v1-v2c-enabled": (F, P, F, M),
     "snmp.community.default": (F, P, F, P),
-    "snmp.v3.auth-priv": (F, P, F, P),
+    "snmp.v3.auth-priv": (F, P, F, M),
     "snmp.inventory.identity": (F, P, F, P),
     "snmp.v3.weak-protocols": (F, P, NA, P),
     "snmp.access.write-view": (F, P, F, P),
@@ -185,6 +185,17 @@ def test_auth_priv_needs_readable_vacm_and_no_community_access() -> None:
     assert hidden.status == M and "not readable" in hidden.reason
     vacm = Recording("sim-hardened").data(f.WALK_VACM_ACCESS)
     assert Recording("sim-hardened").check(check).status == P and vacm["rows"]
+    # VACM alone is no proof: communities may be authorised outside it unless v1/v2c is proven off
+    no_probe = Recording("sim-hardened").edit(f.PROBE_COMMUNITIES, lambda d: d.update(enabled=False, results=[]))
+    verdict = no_probe.check(check)
+    assert verdict.status == M and "outside VACM" in verdict.reason
+
+
+def test_write_view_column_missing_is_unknown_not_empty() -> None:
+    def drop_write_column(data: dict) -> None:
+        data["rows"] = [r for r in data["rows"] if not r["oid"].startswith(f.VACM_ACCESS_WRITE_VIEW + ".")]
+    rec = Recording("real-weak").edit(f.WALK_VACM_ACCESS, drop_write_column)
+    assert rec.check("snmp.access.write-view").status == M
 
 
 def test_write_view_needs_visible_tables() -> None:
