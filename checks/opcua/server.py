@@ -130,5 +130,15 @@ def anonymous_write(opcua_endpoints: list[Endpoint] | NotAudited,
     if not sample.variables or sample.unreadable == len(sample.variables):
         return manual("the anonymous session saw no variable whose access level it could read; check the anonymous "
                       "role's write rights by hand", expected, observed)
-    note = " (sample truncated at the node limit)" if sample.truncated else ""
-    return passed(observed, expected, f"bounded sample of {len(sample.variables)} variables{note}")
+    if sample.truncated or sample.unreadable:
+        # a partial view: variables past the node limit, or whose access level could not be read, may be writable
+        why = []
+        if sample.truncated:
+            why.append(f"the browse stopped at its limit of {sample.max_nodes} nodes")
+        if sample.unreadable:
+            why.append(f"{sample.unreadable} variables' UserAccessLevel could not be read")
+        return manual(f"none of the {len(sample.variables)} sampled variables is writable anonymously, but "
+                      + " and ".join(why) + "; check the anonymous role's write rights in the server configuration",
+                      expected, observed)
+    return passed(observed, expected, f"all {len(sample.variables)} variables the anonymous session can browse "
+                                      f"(depth {sample.depth}) are read-only for it")

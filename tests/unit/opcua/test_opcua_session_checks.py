@@ -74,6 +74,16 @@ def test_anonymous_write() -> None:
     assert read_only.check("opcua.variables.anonymous-write").status == "pass"
 
 
+def test_anonymous_write_on_a_partial_sample_is_manual() -> None:
+    """No writable variable in a truncated sample, or beside unreadable access levels, proves nothing."""
+    truncated = OpcuaEvidence().endpoints(ANON).variables([1, 1, 5], truncated=True)
+    verdict = truncated.check("opcua.variables.anonymous-write")
+    assert verdict.status == "manual" and "limit" in verdict.reason
+    partial = OpcuaEvidence().endpoints(ANON).variables([1, None, 5])
+    verdict = partial.check("opcua.variables.anonymous-write")
+    assert verdict.status == "manual" and "could not be read" in verdict.reason
+
+
 def test_anonymous_write_not_offered_passes_without_a_session() -> None:
     ev = OpcuaEvidence().endpoints(NO_ANON).skipped(VARIABLES, "no anonymous session: no endpoint offers the Anonymous user token")
     verdict = ev.check("opcua.variables.anonymous-write")
