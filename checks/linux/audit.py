@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from auditor.registry import check
-from auditor.verdicts import Verdict, error, failed, passed
+from auditor.verdicts import Verdict, error, failed, manual, passed
 from checks.linux.facts.audit import AuditRule, AuditRules, AuditStatus, AuditSystem
 from checks.linux.facts.commands import ROOT_HINT
 from checks.linux.facts.packages import Packages
@@ -69,18 +69,25 @@ def auditd_running(sys_audit_status: AuditStatus, sys_audit_config: AuditSystem,
             if require_boot and not boot:
                 return failed(observed, expected + ", audit=1 on the kernel command line",
                               "audit=1 missing from the kernel command line: early processes are not audited")
-            return passed(observed, expected, "auditd.service is active (kernel audit status not readable: "
-                          f"{status.tool.detail or ROOT_HINT})")
+            return manual("auditd.service is active, but the kernel audit status could not be read "
+                          f"({status.tool.detail or 'auditctl -s'}), so whether auditing is enabled and events "
+                          f"reach the daemon is unknown; {ROOT_HINT}", expected, observed)
         return failed(observed, expected, f"auditd.service is {unit.active} ({unit.sub})")
     return error(f"auditd state unknown: auditctl -s {status.tool.state} ({status.tool.detail}); {ROOT_HINT}",
                  observed)
 
 
 #: audit rule categories: name -> (description, predicate over the rule list)
-def _watch(rules: tuple[AuditRule, ...], *paths: str) -> list[str]:
+def _watch(rules: tuple[AuditRule, ...], *paths: str, perms: str = "wa") -> list[str]:
+    """The ``paths`` a watch covers for the access kinds in ``perms`` (default: writes and attribute changes).
+
+    A watch without ``-p`` covers every kind; a ``-p r`` watch records reads, not changes; ``never`` rules
+    suppress records."""
     covered = []
     for path in paths:
         for rule in rules:
+            if rule.action == "never" or (rule.perms and not set(rule.perms) & set(perms)):
+                continue
             if any(w == path or (path.startswith(w + "/") and w != "/") for w in rule.watches):
                 covered.append(path)
                 break
@@ -106,7 +113,7 @@ AUDIT_CATEGORIES: dict[str, tuple[str, Any]] = {
     "modules": ("kernel module loading (init_module, finit_module, delete_module)",
                 lambda r: bool(_syscall(r, "init_module", "finit_module", "delete_module"))
                 or bool(_watch(r, "/sbin/insmod", "/usr/sbin/insmod", "/usr/bin/kmod", "/sbin/modprobe",
-                               "/usr/sbin/modprobe"))),
+                               "/usr/sbin/modprobe", perms="x"))),
     "sshd-config": ("changes to /etc/ssh/sshd_config", lambda r: bool(_watch(r, "/etc/ssh/sshd_config"))),
     "mounts": ("mount operations", lambda r: bool(_syscall(r, "mount", "umount2"))),
     "privileged": ("execution of privileged commands (sudo, su, setuid programs)",
