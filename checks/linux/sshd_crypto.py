@@ -10,7 +10,7 @@ import fnmatch
 from typing import Any, Iterable
 
 from auditor.registry import check
-from auditor.verdicts import Verdict, error, failed, passed
+from auditor.verdicts import Verdict, error, failed, manual, passed
 from checks.linux.facts.optional import Missing
 from checks.linux.facts.sshd import SshdConfig
 from checks.linux.sshd import RELOAD
@@ -148,4 +148,7 @@ def host_key_strength(sshd_config_maybe: SshdConfig | Missing, sshd_wire_maybe: 
                      + (f" (unreadable: {unreadable})" if unreadable else ""), observed)
     if not keys and not offered:
         return error("no host key was listed and the offered algorithms are unknown", observed)
+    if unreadable:  # a key whose size could not be measured may be the weak one
+        return manual(f"the size of {', '.join(unreadable)} could not be read (ssh-keygen -l failed); verify it",
+                      expected, observed)
     return passed(observed, expected, "judged on the offered algorithms only" if not keys else "")

@@ -694,6 +694,14 @@ def test_a_match_block_undoing_disable_forwarding_fails() -> None:
     assert fine.check("linux.sshd.forwarding").status == "pass"
 
 
+def test_a_host_key_whose_size_could_not_be_read_is_not_a_pass() -> None:
+    ev = config_evidence("HostKey /etc/ssh/ssh_host_ed25519_key\nHostKey /etc/ssh/ssh_host_ecdsa_key\n",
+                         hostkeys=["/etc/ssh/ssh_host_ed25519_key 256 SHA256:abc root@h (ED25519)",
+                                   "/etc/ssh/ssh_host_ecdsa_key ssh-keygen: /etc/ssh/ssh_host_ecdsa_key.pub: Permission denied"])
+    verdict = ev.check("linux.sshd.host-key-strength")
+    assert verdict.status != "pass", verdict
+
+
 def test_mfa_match_blocks_and_factor_kinds() -> None:
     """A Match block that lets a key alone in defeats a global two-factor list; two knowledge prompts
     (password, then a PAM password via keyboard-interactive) are one factor."""
