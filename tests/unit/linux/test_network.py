@@ -206,6 +206,16 @@ def test_insecure_services_pass(distro: str) -> None:
     assert recorded_host(distro).check("linux.services.insecure").status == "pass"
 
 
+def test_insecure_services_without_listeners_is_manual() -> None:
+    """Vendor software outside the package manager shows only as a listener: no pass without them."""
+    from checks.linux.facts.network import LISTENERS
+
+    ev = recorded_host("debian12")
+    ev.out(LISTENERS, "sh: 1: ss: not found\n", 127)
+    verdict = ev.check("linux.services.insecure")
+    assert verdict.status == "manual" and "listening sockets" in verdict.reason
+
+
 def test_insecure_services_fail() -> None:
     ev = recorded_host("ubuntu2204").replace("ss", "tcp   LISTEN 0      128          0.0.0.0:22 ",
                                              "tcp   LISTEN 0      128          0.0.0.0:23 ")
