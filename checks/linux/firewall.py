@@ -62,15 +62,16 @@ def firewall_default_deny(sys_firewall: Firewall, sys_units: Units, sys_sysctl: 
     observed["config"] = {"ufw_enabled": conf.ufw_enabled, "ufw_input_policy": conf.ufw_input_policy,
                           "firewalld_zone": conf.firewalld_zone, "firewalld_target": conf.firewalld_target,
                           "nftables_conf_policy_drop": conf.nftables_conf_drop}
-    how = "live rule set not readable (" + ROOT_HINT + "); judged from configuration: "
+    # the configuration says what should be loaded, not what is: without the live rules it is no proof
+    how = "the live rule set is not readable (" + ROOT_HINT + "); the configuration alone says: "
     if conf.ufw_enabled and conf.ufw_input_policy in ("DROP", "REJECT") and sys_units.is_active("ufw"):
-        return passed(observed, expected, how + f"ufw enabled with default input policy {conf.ufw_input_policy}")
+        return manual(how + f"ufw enabled with default input policy {conf.ufw_input_policy}", expected, observed)
     if sys_units.is_active("firewalld") and conf.firewalld_target is not None:
         if conf.firewalld_target.upper() in ("ACCEPT",):
             return failed(observed, expected, f"firewalld default zone {conf.firewalld_zone} has target ACCEPT")
-        return passed(observed, expected, how + f"firewalld active, default zone {conf.firewalld_zone} "
-                      f"(target {conf.firewalld_target})")
+        return manual(how + f"firewalld active, default zone {conf.firewalld_zone} (target {conf.firewalld_target})",
+                      expected, observed)
     if sys_units.is_active("nftables") and conf.nftables_conf_drop:
-        return passed(observed, expected, how + "nftables.service active with an input policy drop")
+        return manual(how + "nftables.service active with an input policy drop", expected, observed)
     return error("live firewall rules not readable: " + "; ".join(
         f"{r.source} {r.state} ({r.detail})" for r in sys_firewall.rulesets) + f"; {ROOT_HINT}", observed)
