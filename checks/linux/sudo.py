@@ -8,8 +8,21 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from auditor.registry import check
-from auditor.verdicts import Verdict, failed, not_applicable, passed
+from auditor.verdicts import Verdict, failed, manual, not_applicable, passed
 from checks.linux.facts.sudoers import Sudoers
+
+
+#: Programs that hand out a root shell when run through sudo.
+SHELLS = ("sh", "bash", "dash", "zsh", "ksh", "csh", "tcsh", "fish", "su", "sudo", "env", "script")
+
+
+def _gives_shell(command: str) -> bool:
+    program = command.split()[0] if command.split() else ""
+    return "*" in program or program.rsplit("/", 1)[-1] in SHELLS
+
+
+def _split_users(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def _expand(names: Iterable[str], aliases: dict[str, list[str]], depth: int = 0) -> list[str]:
@@ -44,13 +57,21 @@ def sudo_policy(acct_sudoers: Sudoers, sshd_session_maybe: Any, params: dict[str
     if params["exempt_audit_account"] and audit_user:
         exempt.add(audit_user)
     nopasswd_all, everyone, audit_rules = [], [], []
+    # Defaults !authenticate (for everyone, or Defaults:USER) is NOPASSWD on every rule of those users
+    no_auth_scopes = [scope for scope, entry in acct_sudoers.defaults if entry.replace(" ", "") == "!authenticate"]
+    no_auth_all = any(scope == "Defaults" for scope in no_auth_scopes)
+    no_auth_users = {u for scope in no_auth_scopes if scope.startswith("Defaults:")
+                     for u in _expand(_split_users(scope[len("Defaults:"):]), acct_sudoers.aliases)}
     for rule in acct_sudoers.rules:
         users = [u for u in _expand(rule.users, acct_sudoers.aliases) if not u.startswith("!")]
         for command in rule.commands:
             cmds = _expand([command["command"]], acct_sudoers.aliases)
             if "ALL" in users:
                 everyone.append(f"{rule.file}: {rule.text}")
-            if "ALL" in cmds and "NOPASSWD" in command["tags"]:
+            # a shell, su/sudo, env or a wildcard path run without a password is root without re-authentication
+            root_equivalent = "ALL" in cmds or any(_gives_shell(c) for c in cmds)
+            no_password = "NOPASSWD" in command["tags"] or no_auth_all or bool(set(users) & no_auth_users)
+            if root_equivalent and no_password:
                 for user in users:
                     if user == audit_user and user in exempt:
                         audit_rules.append(f"{user} ({rule.file})")
@@ -63,13 +84,18 @@ def sudo_policy(acct_sudoers: Sudoers, sshd_session_maybe: Any, params: dict[str
     expected = "no NOPASSWD rule for ALL commands (outside 'exempt') and no rule for ALL users"
     problems = []
     if nopasswd_all:
-        problems.append(f"NOPASSWD: ALL for {', '.join(sorted(set(nopasswd_all)))}")
+        problems.append(f"NOPASSWD: ALL (or a shell) for {', '.join(sorted(set(nopasswd_all)))}")
+    if no_auth_all:
+        problems.append("Defaults !authenticate: no sudo rule asks for a password")
     if everyone:
         problems.append(f"rule(s) for ALL users: {'; '.join(sorted(set(everyone)))}")
     note = (f"the audit account {audit_user} has NOPASSWD: ALL (for sudo -n); remove it after the audit"
             if audit_rules else "")
     if problems:
         return failed(observed, expected, "; ".join(problems + ([note] if note else [])))
+    if acct_sudoers.unread_includes:  # rules in files the audit did not read may grant anything
+        return manual("no problem in the files read, but sudoers includes files outside /etc/sudoers.d that were "
+                      "not read: " + "; ".join(acct_sudoers.unread_includes), expected, observed)
     return passed(observed, expected, note)
 
 
@@ -87,6 +113,9 @@ def sudo_logging(acct_sudoers: Sudoers, params: dict[str, Any]) -> Verdict:
         return not_applicable("sudo is not installed (/etc/sudoers does not exist)")
     entries = [entry.replace(" ", "") for scope, entry in acct_sudoers.defaults if scope == "Defaults"]
     syslog_off = "!syslog" in entries
+    # Defaults:USER / Defaults!CMD / Defaults>RUNAS !syslog switch logging off for some users or commands
+    scoped_off = sorted({scope for scope, entry in acct_sudoers.defaults
+                         if scope != "Defaults" and entry.replace(" ", "") in ("!syslog", "!log_allowed")})
     logfile = any(e.startswith("logfile=") for e in entries)
     use_pty = "use_pty" in entries and "!use_pty" not in entries
     io_log = "log_output" in entries or "log_input" in entries
@@ -96,6 +125,9 @@ def sudo_logging(acct_sudoers: Sudoers, params: dict[str, Any]) -> Verdict:
     problems = []
     if syslog_off and not logfile:
         problems.append("sudo logging disabled (!syslog and no logfile)")
+    if scoped_off and not logfile:
+        observed["logging_off_for"] = scoped_off
+        problems.append("sudo logging disabled for " + ", ".join(scoped_off))
     if params["require_use_pty"] and not use_pty:
         problems.append("Defaults use_pty missing")
     if params["require_io_log"] and not io_log:

@@ -38,6 +38,7 @@ class Sudoers:
     aliases: dict[str, list[str]] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    unread_includes: list[str] = field(default_factory=list)  # #include/@include targets outside what was read
 
 
 def _split_list(text: str) -> list[str]:
@@ -104,6 +105,12 @@ def parse_sudoers(files: dict[str, FileRead]) -> Sudoers:
         result.files.append(path)
         for line in _sudoers_lines(read.content or ""):
             if line.startswith(("#include", "@include")):
+                target = line.split(None, 1)[1].strip() if len(line.split(None, 1)) > 1 else ""
+                if line.startswith(("#includedir", "@includedir")):
+                    if target.rstrip("/") != "/etc/sudoers.d":
+                        result.unread_includes.append(line)
+                elif not target.startswith("/etc/sudoers.d/") and target != "/etc/sudoers":
+                    result.unread_includes.append(line)
                 continue
             if line.startswith("Defaults"):
                 scope, _, rest = re.sub(r"\s", " ", line, count=1).partition(" ")  # tab or space

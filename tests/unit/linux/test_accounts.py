@@ -376,6 +376,31 @@ def test_sudo_logging() -> None:
     assert sudo_ev("Defaults\tuse_pty\n").check("linux.sudo.logging", require_use_pty=True).status == "pass"
 
 
+def test_sudo_without_authentication_and_shells_without_password_fail() -> None:
+    verdict = sudo_ev("Defaults !authenticate\nroot ALL=(ALL:ALL) ALL\n%sudo ALL=(ALL:ALL) ALL\n").check(
+        "linux.sudo.policy")
+    assert verdict.status == "fail" and "!authenticate" in verdict.reason
+    verdict = sudo_ev("Defaults:carol !authenticate\ncarol ALL=(ALL) ALL\n").check("linux.sudo.policy")
+    assert verdict.status == "fail" and "carol" in verdict.reason
+    verdict = sudo_ev("carol ALL=(root) NOPASSWD: /bin/bash\n").check("linux.sudo.policy")
+    assert verdict.status == "fail" and "carol" in verdict.reason
+    verdict = sudo_ev("carol ALL=(root) NOPASSWD: /usr/bin/*\n").check("linux.sudo.policy")
+    assert verdict.status == "fail"
+    assert sudo_ev("carol ALL=(root) NOPASSWD: /usr/bin/systemctl restart app\n").check(
+        "linux.sudo.policy").status == "pass"
+
+
+def test_sudo_includes_outside_sudoers_d_are_not_a_pass() -> None:
+    verdict = sudo_ev("root ALL=(ALL:ALL) ALL\n#include /etc/security/sudoers.local\n").check("linux.sudo.policy")
+    assert verdict.status == "manual" and "sudoers.local" in verdict.reason
+    assert sudo_ev("root ALL=(ALL:ALL) ALL\n@includedir /etc/sudoers.d\n").check("linux.sudo.policy").status == "pass"
+
+
+def test_sudo_logging_switched_off_for_some_users_fails() -> None:
+    verdict = sudo_ev("Defaults use_pty\nDefaults:%admins !syslog\n").check("linux.sudo.logging")
+    assert verdict.status == "fail" and "Defaults:%admins" in verdict.reason
+
+
 def test_sudo_not_installed_and_not_readable() -> None:
     ev = Evidence().cmd(SUDOERS_FILES, head({"/etc/sudoers": None, "/etc/sudoers.d/*": None}), exit_code=1)
     assert ev.check("linux.sudo.policy").status == "not_applicable"
