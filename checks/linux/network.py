@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.registry import check
-from auditor.verdicts import Verdict, error, failed, not_applicable, passed
+from auditor.verdicts import Verdict, error, failed, manual, not_applicable, passed
 from checks.linux.facts.parsing import to_int
 
 
@@ -86,5 +86,11 @@ def network_kernel_parameters(sys_sysctl: dict[str, str], params: dict[str, Any]
         observed["not_present"] = skipped
     if problems:
         return failed(observed, expected, "; ".join(problems))
+    ipv6_off = not any(k.startswith("net.ipv6.") for k in sys_sysctl)
+    unexplained = [k for k in skipped if not (k.startswith("net.ipv6.") and ipv6_off)]
+    if unexplained or not rp_known:  # a key the kernel should have but that was not read proves nothing
+        missing = unexplained + ([] if rp_known else ["net.ipv4.conf.*.rp_filter"])
+        return manual("these kernel parameters could not be read from /proc/sys: " + ", ".join(missing)
+                      + "; verify them with 'sysctl'", expected, observed)
     return passed(observed, expected, f"{len(observed) - (1 if skipped else 0)} parameters as expected"
-                  + (f"; {len(skipped)} not present (IPv6 disabled?)" if skipped else ""))
+                  + (f"; {len(skipped)} IPv6 parameters absent (IPv6 disabled)" if skipped else ""))

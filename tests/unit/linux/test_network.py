@@ -153,6 +153,15 @@ def test_firewall_without_root_judges_configuration_or_errors() -> None:
 
 # ------------------------------------------------------------------------------------ sysctl
 
+def test_kernel_parameters_missing_outside_ipv6_are_manual() -> None:
+    from system_evidence import fixture_host, sysctl_path
+
+    assert fixture_host("hardened").check("linux.network.kernel-parameters").status == "pass"
+    ev = fixture_host("hardened").set_file(sysctl_path("net.ipv4.tcp_syncookies"), None)
+    verdict = ev.check("linux.network.kernel-parameters")
+    assert verdict.status == "manual" and "net.ipv4.tcp_syncookies" in verdict.reason
+
+
 @pytest.mark.parametrize("distro", DISTROS)
 def test_ip_forwarding_pass(distro: str) -> None:
     assert recorded_host(distro).check("linux.network.ip-forwarding").status == "pass"
