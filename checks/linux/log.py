@@ -110,6 +110,9 @@ def remote_forwarding(sys_logging: Logging, sys_units: Units, params: dict[str, 
         return failed(observed, expected, "logs are forwarded without TLS: " + ", ".join(
             f"{f.via} -> {f.target} ({f.transport})" for f in active))
     targets = [f"{f.via} -> {f.target} ({f.transport}{', tls' if f.tls else ''})" for f in active] + agents
+    if not sys_units.available and not agents:  # a configured rule proves nothing while its daemon may be stopped
+        return manual("forwarding is configured (" + "; ".join(targets) + "), but the unit list could not be read, "
+                      "so whether its daemon runs is unknown; verify it is active", expected, observed)
     return passed(observed, expected, "forwarding: " + "; ".join(targets))
 
 

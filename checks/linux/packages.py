@@ -32,4 +32,7 @@ def signature_policy(sys_signature_policy: SignaturePolicy) -> Verdict:
                       expected, observed)
     if policy.weaknesses:
         return failed(observed, expected, "; ".join(policy.weaknesses[:5]))
+    if policy.unreadable:  # an unread repository file or drop-in may switch verification off
+        return manual(f"{len(policy.checked)} configuration files are fine, but these could not be read: "
+                      f"{', '.join(policy.unreadable)}; {ROOT_HINT}", expected, observed)
     return passed(observed, expected, f"{policy.family}: {len(policy.checked)} configuration files checked")

@@ -123,6 +123,21 @@ def test_fim_scheduled_variants() -> None:
     assert "no report" in ev.check("linux.fim.scheduled").reason
     ev.set_stat("/var/log/aide/aide.log", "600", mtime=1718170000)
     assert ev.check("linux.fim.scheduled").status == "pass"
+    ev.replace("stat", "1718179200\n", "")  # the host clock unknown: the report's age is unknown
+    verdict = ev.check("linux.fim.scheduled")
+    assert verdict.status == "manual" and "age of the last report is unknown" in verdict.reason
+
+
+def test_partial_views_of_fim_and_package_signatures_are_manual() -> None:
+    from checks.linux.facts.systemd import UNITS
+
+    unread = recorded_host("debian12").set_file("/etc/apt/sources.list.d/vendor.list", None, "Permission denied")
+    verdict = unread.check("linux.packages.signature-policy")
+    assert verdict.status == "manual" and "vendor.list" in verdict.reason
+    no_units = recorded_host("debian12")
+    no_units.out(UNITS, "sh: 1: systemctl: not found\n", 127)
+    verdict = no_units.check("linux.log.remote-forwarding")
+    assert verdict.status == "manual" and "unit list" in verdict.reason
 
 
 # ------------------------------------------------------------------------------------ malware
