@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from auditor.registry import check
-from auditor.verdicts import Verdict, failed, passed
+from auditor.verdicts import Verdict, failed, manual, passed
 from checks.linux.facts.system import HardeningConfig
 from checks.linux.facts.systemd import Units
 
@@ -30,7 +30,15 @@ def usb_storage_blocked(sys_hardening: HardeningConfig, sys_units: Units) -> Ver
     observed = {"install_disabled": disabled, "blacklisted": blacklisted, "module_loaded": loaded,
                 "usbguard_active": usbguard}
     if usbguard:
-        return passed(observed, expected, "USBGuard daemon enforces a device policy")
+        rules = sys_hardening.usbguard_rules
+        lines = [ln.strip() for ln in (rules or "").splitlines() if ln.strip() and not ln.strip().startswith("#")]
+        observed["usbguard_rules"] = len(lines) if rules is not None else None
+        if rules is None:
+            return manual("USBGuard is active, but /etc/usbguard/rules.conf could not be read, so its policy is "
+                          "unknown; verify it does not allow every device", expected, observed)
+        if any(re.fullmatch(r"allow(\s+(id\s+\*:\*|with-interface\s+\S+))?", ln) for ln in lines):
+            return failed(observed, expected, "the USBGuard policy allows every device (an unconditional allow rule)")
+        return passed(observed, expected, f"USBGuard enforces a device policy of {len(lines)} rules")
     if loaded:
         return failed(observed, expected, "usb_storage module is loaded right now")
     if disabled:

@@ -74,7 +74,14 @@ def test_usb_storage_blacklist_and_usbguard() -> None:
     ev = recorded_host("rhel9").set_file("/etc/modprobe.d/usb.conf", "blacklist usb_storage\n")
     assert "blacklisted" in ev.check("linux.usb.storage-blocked").reason
     ev = recorded_host("ubuntu2204").replace("units", "snapd.service ", "usbguard.service ")
+    verdict = ev.check("linux.usb.storage-blocked")  # active, but its rules were not read: no pass
+    assert verdict.status == "manual" and "rules.conf" in verdict.reason
+    ev.set_file("/etc/usbguard/rules.conf", "allow id 1d6b:0002 serial \"\" name \"xHCI Host Controller\"\n"
+                                             "block\n")
     assert ev.check("linux.usb.storage-blocked").status == "pass"
+    ev.set_file("/etc/usbguard/rules.conf", "allow\n")
+    verdict = ev.check("linux.usb.storage-blocked")
+    assert verdict.status == "fail" and "allows every device" in verdict.reason
 
 
 @pytest.mark.parametrize("distro,status", [("debian12", "pass"), ("ubuntu2204", "fail"), ("rhel9", "fail")])
