@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import click
-from rich.table import Table
 
 from auditor.cli import cli
 from auditor.cli.common import (AD_HOC_SCHEMES, EXIT_OK, EXIT_SHORT, EXIT_UNASSESSED, console, err_console,
@@ -124,50 +123,11 @@ def _formats(values: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _print_summary(result, written: list[Path], quiet: bool) -> None:
-    """The verdict per asset (SL-A), what device evidence alone shows, and why an asset falls short."""
-    from reports.common import shortfall
+    """The verdict per asset (SL-A/SL-T), why an asset falls short and what to fix first (see cli/summary.py)."""
+    from auditor.cli.summary import print_summary
 
-    if quiet:
-        return
-    out_console = console()
-    table = Table(title=f"{result.site}: SL-A against SL-T (FR1..FR7)", title_justify="left")
-    for column in ("asset", "type", "verdict", "SL-T", "SL-A", "SL-A evidence only", "coverage", "fail", "error",
-                   "open"):
-        table.add_column(column)
-    for asset in result.assets:
-        counts = {s: sum(r.status == s for r in asset.results) for s in ("fail", "error")}
-        status = asset.status if asset.status != "assessed" else ("meets" if asset.meets_target else "short")
-        colour = {"meets": "green", "short": "yellow"}.get(status, "red")
-        open_rows = str(len(asset.technical.open)) if asset.technical else "-"
-        table.add_row(asset.id, asset.type, f"[{colour}]{status}[/]", asset.sl_target.compact(),
-                      asset.sl_achieved.compact(), asset.sl_achieved_strict.compact(),
-                      f"{asset.coverage.ratio:.0%}", str(counts["fail"]), str(counts["error"]), open_rows)
-    out_console.print(table)
-    for asset in result.assets:
-        if asset.error:
-            out_console.print(f"[red]{asset.id}[/]: {asset.error}", highlight=False)
-        elif asset.status == "assessed":
-            capability = f" (SL-C {asset.sl_capability.compact()} with the vendor's claims)" \
-                if asset.sl_capability is not None else ""
-            out_console.print(f"{asset.id}: {shortfall(asset)}{capability}", highlight=False, soft_wrap=True)
-    if result.attestations_source:
-        counted = sum(len(a.counted) for a in result.attestations)
-        overruled = sum(len(a.overruled) for a in result.attestations)
-        expired = sum(a.state == "expired" for a in result.attestations)
-        out_console.print(f"answers from {result.attestations_source}: {counted} rows decided"
-                          + (f", {overruled} overruled by failing device evidence" if overruled else "")
-                          + (f", {expired} expired {'entry' if expired == 1 else 'entries'} not counted"
-                             if expired else ""), highlight=False, soft_wrap=True)
-    if result.summary.open_rows:
-        where = next((p for p in written if p.name == "result.json"), None)
-        source = f"--result {where}" if where else "--inventory FILE"
-        rows = result.summary.open_rows
-        out_console.print(f"{rows} requirement{'s await' if rows > 1 else ' awaits'} an answer: write "
-                          f"{'them' if rows > 1 else 'it'} with "
-                          f"'iacs-audit questionnaire {source} --out answers.yaml', fill it in, then "
-                          "scan or rescore with --attestations answers.yaml", highlight=False, soft_wrap=True)
-    if written:
-        out_console.print("wrote " + ", ".join(str(p) for p in written))
+    if not quiet:
+        print_summary(result, written, console())
 
 
 @dataclass
