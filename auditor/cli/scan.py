@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -16,6 +17,7 @@ import click
 from auditor.cli import cli
 from auditor.cli.common import (AD_HOC_SCHEMES, EXIT_OK, EXIT_SHORT, EXIT_UNASSESSED, console, err_console,
                                 guard)
+from auditor.cli.logs import FILE_ONLY
 from auditor.errors import ConfigError
 from reports import DEFAULT_SCAN_FORMATS, FORMATS
 
@@ -77,6 +79,9 @@ def _ad_hoc_inventory(target: str, component_type: str | None, key: str | None, 
         raise
 
 
+_log = logging.getLogger("auditor.cli.scan")
+
+
 class _Progress:
     """A rich progress bar on a terminal, plain lines otherwise (logs, CI, cron)."""
 
@@ -100,6 +105,9 @@ class _Progress:
             self.bar.stop()
 
     def __call__(self, event: str, asset: str, detail: str) -> None:
+        # --log-file keeps every event with its time, even with -q (stderr shows them as below)
+        _log.log(logging.WARNING if event in ("error", "skipped") else logging.INFO, "%s %s: %s", event, asset,
+                 detail, extra={FILE_ONLY: True})
         if self.quiet:
             return
         if self.bar:
