@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import click
+from rich.markup import escape
 
 from auditor.cli import cli
 from auditor.cli.common import (AD_HOC_SCHEMES, EXIT_OK, EXIT_SHORT, EXIT_UNASSESSED, console, err_console,
@@ -113,9 +114,9 @@ class _Progress:
         if self.bar:
             if event != "start":
                 self.bar.advance(self.task)
-            self.bar.update(self.task, description=f"{asset}: {event}")
+            self.bar.update(self.task, description=f"{escape(asset)}: {event}")
             if event in ("error", "skipped"):
-                self.bar.console.print(f"[red]{asset}[/]: {event}: {detail}", highlight=False)
+                self.bar.console.print(f"[red]{escape(asset)}[/]: {event}: {escape(detail)}", highlight=False)
         else:
             click.echo(f"{event:7} {asset}: {detail}", err=True)
 

@@ -12,6 +12,7 @@ SL-A), at most :data:`TOP_FINDINGS` lines; the rest are counted with a pointer t
 from __future__ import annotations
 
 import io
+import textwrap
 from pathlib import Path
 
 from rich import box
@@ -25,6 +26,7 @@ from auditor.assessment.slvector import FRS
 from auditor.results import AssetResult, CheckResult, ScanResult
 
 TOP_FINDINGS = 10
+FINDING_LINES = 2  # on a narrow console, a finding's text takes at most this many lines (the report has it all)
 _OPTIONAL = ("type", "evidence", "cov")  # dropped in this order when the table does not fit
 _VERDICT_COLOURS = {"meets": "green", "short": "yellow"}
 
@@ -120,6 +122,16 @@ def _finding_text(check: CheckResult) -> str:
     return f"{check.title}; expected {want}" if check.expected else f"{check.title}; {want}".rstrip("; ")
 
 
+def _wrapped(text: str, width: int, most: int) -> list[str]:
+    """``text`` wrapped to ``width``, at most ``most`` lines, the last ending in an ellipsis if it was cut."""
+    width = max(width, 20)
+    lines = textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False) or [""]
+    if len(lines) > most:
+        lines = lines[:most]
+        lines[-1] = lines[-1][:width - 1].rstrip() + "…"
+    return lines
+
+
 def _report_pointer(written: list[Path]) -> str:
     html = next((p for p in written if p.suffix == ".html"), None)
     if html is not None:
@@ -154,7 +166,8 @@ def _print_findings(result: ScanResult, written: list[Path], out: Console) -> No
         # narrow: the ids on one line (never cut), what is wrong and what is expected indented below it
         for head, _, text in lines:
             out.print(head, highlight=False, soft_wrap=True)
-            out.print(Padding(Text(text), (0, 0, 0, 4)))
+            for line in _wrapped(text, out.width - 4, FINDING_LINES):
+                out.print(Text("    " + line), highlight=False, soft_wrap=True)
     if len(found) > len(shown):
         out.print(f"... and {len(found) - len(shown)} more: {_report_pointer(written)}", highlight=False,
                   soft_wrap=True)

@@ -113,3 +113,24 @@ def test_nothing_failed_lists_no_findings() -> None:
     result = result.model_copy(update={"assets": [a for a in result.assets if a.id == "hmi-01"]})
     text = render(result, 80)
     assert "fix first" not in text and "more: see" not in text
+
+
+def test_a_long_error_reason_takes_at_most_two_lines() -> None:
+    result = build_result()
+    eng = next(a for a in result.assets if a.id == "eng-ws-02")
+    reason = "evidence unavailable for fact 'acct_shadow': " + "ssh:exec:awk -F: '{h=$2; l=\"\"}' " * 40
+    checks = [c.model_copy(update={"reason": reason, "severity": "critical"}) if c.status == "error" else c
+              for c in eng.results]
+    result = result.model_copy(update={"assets": [a.model_copy(update={"results": checks}) if a.id == "eng-ws-02"
+                                                  else a for a in result.assets]})
+    text = render(result, 80)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    start = next(i for i, line in enumerate(lines) if line.startswith("critical") and "error" not in line
+                 and "linux.auditd.enabled" in line)
+    body = []
+    for line in lines[start + 1:]:
+        if not line.startswith("    "):
+            break
+        body.append(line)
+    assert len(body) == 2 and body[-1].rstrip().endswith("…")
