@@ -169,8 +169,8 @@ def _print_findings(result: ScanResult, written: list[Path], out: Console) -> No
             for line in _wrapped(text, out.width - 4, FINDING_LINES):
                 out.print(Text("    " + line), highlight=False, soft_wrap=True)
     if len(found) > len(shown):
-        out.print(f"... and {len(found) - len(shown)} more: {_report_pointer(written)}", highlight=False,
-                  soft_wrap=True)
+        out.print(escape(f"... and {len(found) - len(shown)} more: {_report_pointer(written)}"), highlight=False,
+                  soft_wrap=not out.is_terminal and out.width >= 200)
 
 
 def _asset_line(out: Console, asset_id: str, text: str, soft: bool, colour: str = "") -> None:

@@ -134,3 +134,26 @@ def test_a_long_error_reason_takes_at_most_two_lines() -> None:
             break
         body.append(line)
     assert len(body) == 2 and body[-1].rstrip().endswith("…")
+
+
+@pytest.mark.parametrize("width", [80, 200])
+def test_rescore_prints_the_summary_through_the_command(width: int, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    import auditor.cli.scan as scan_cli
+    from auditor.cli import cli
+    from reports.json_report import write_evidence
+    from result_fixture import build_evidence
+
+    evidence = write_evidence(build_evidence(), tmp_path / "evidence.json")
+    monkeypatch.setattr(scan_cli, "console", lambda: Console(width=width))
+    out = tmp_path / "out"
+    run = CliRunner().invoke(cli, ["rescore", str(evidence), "--sl", "2", "--out", str(out)])
+    assert run.exit_code == 3, run.output  # plc-03 could not be assessed
+    text = run.stdout
+    if width == 80:  # piped (200) keeps each message on one line, however long its paths
+        assert max(len(line) for line in text.splitlines()) <= width, [l for l in text.splitlines() if len(l) > 80]
+    assert "SL-A/SL-T per FR1..FR7" in text and "fix first" in text
+    assert_ids_whole(text, ["hmi-01", "eng-ws-02", "plc-03"])
+    assert re.search(r"\.\.\. and \d+ more: see " + re.escape(str(out / "report.html")), flat(text))
