@@ -116,10 +116,12 @@ def top_findings(result: ScanResult) -> list[tuple[AssetResult, CheckResult]]:
 
 
 def _finding_text(check: CheckResult) -> str:
+    """The title and what to do: the expected value of a failure (its reason without one), an error's reason."""
     if check.status == "error":
         return f"{check.title}; error: {check.reason or 'no evidence'}"
-    want = check.expected if check.expected else (check.reason or "")
-    return f"{check.title}; expected {want}" if check.expected else f"{check.title}; {want}".rstrip("; ")
+    if check.expected:
+        return f"{check.title}; expected {check.expected}"
+    return f"{check.title}; {check.reason}" if check.reason else check.title
 
 
 def _wrapped(text: str, width: int, most: int) -> list[str]:
@@ -151,21 +153,21 @@ def _print_findings(result: ScanResult, written: list[Path], out: Console) -> No
     severity_width = max(len(c.severity) for _, c in shown)
     asset_width = max(len(a.id) for a, _ in shown)
     check_width = max(len(c.check_id) for _, c in shown)
-    lines = []
+    heads = []
     for asset, check in shown:
         colour = {"critical": "bold red", "high": "red", "medium": "yellow"}.get(check.severity, "")
         severity = f"[{colour}]{check.severity}[/]" if colour else check.severity
-        head = (f"{severity}{' ' * (severity_width - len(check.severity))} {escape(asset.id)}"
-                f"{' ' * (asset_width - len(asset.id))} {escape(check.check_id)}")
-        lines.append((head, severity_width + asset_width + check_width + 2, _finding_text(check)))
-    if all(width + 1 + len(text) <= out.width for width, (_, _, text) in
-           ((severity_width + asset_width + check_width + 2, line) for line in lines)):
-        for (asset, check), (head, _, text) in zip(shown, lines):
-            out.print(f"{head}{' ' * (check_width - len(check.check_id))} {escape(text)}", highlight=False)
+        heads.append(f"{severity}{' ' * (severity_width - len(check.severity))} {escape(asset.id)}"
+                     f"{' ' * (asset_width - len(asset.id))} {escape(check.check_id)}"
+                     f"{' ' * (check_width - len(check.check_id))}")
+    texts = [_finding_text(check) for _, check in shown]
+    if severity_width + asset_width + check_width + 3 + max(len(t) for t in texts) <= out.width:
+        for head, text in zip(heads, texts):  # wide: one line each, in aligned columns
+            out.print(f"{head} {escape(text)}", highlight=False)
     else:
         # narrow: the ids on one line (never cut), what is wrong and what is expected indented below it
-        for head, _, text in lines:
-            out.print(head, highlight=False, soft_wrap=True)
+        for head, text in zip(heads, texts):
+            out.print(head.rstrip(), highlight=False, soft_wrap=True)
             for line in _wrapped(text, out.width - 4, FINDING_LINES):
                 out.print(Text("    " + line), highlight=False, soft_wrap=True)
     if len(found) > len(shown):
