@@ -9,6 +9,7 @@ could not be assessed. 2 and 3 win over 1. Each sub-module adds its commands to
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import click
 
@@ -17,13 +18,22 @@ from auditor import __version__
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, package_name="iacs-auditor", prog_name="iacs-audit")
-@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
-def cli(verbose: int) -> None:
+@click.option("-v", "--verbose", count=True,
+              help="More log output on stderr (-v info, -vv debug with library logs and tracebacks).")
+@click.option("--log-file", type=click.Path(dir_okay=False, writable=True, path_type=Path), metavar="FILE",
+              help="Append the full log (debug, tracebacks, timestamps) to FILE, e.g. for scheduled jobs.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, log_file: Path | None) -> None:
     """Read-only hardening auditor for IACS components, scored against IEC 62443-3-3 and 62443-4-2."""
-    level = logging.WARNING - 10 * verbose
-    logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("paramiko", "asyncua", "pymodbus", "pysnmp"):
-        logging.getLogger(noisy).setLevel(max(level, logging.WARNING) if verbose < 2 else logging.DEBUG)
+    from auditor.cli import logs
+
+    try:
+        handler = logs.configure(verbose, log_file)
+    except OSError as exc:
+        raise click.BadParameter(f"cannot write {log_file}: {exc.strerror or exc}", param_hint="--log-file") from None
+    ctx.call_on_close(lambda: logs.remove(handler))
+    if handler is not None:
+        logging.getLogger("auditor.cli").info("iacs-audit %s: %s", __version__, ctx.invoked_subcommand)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import click
@@ -11,13 +12,16 @@ from auditor.cli.common import err_console, guard
 from auditor.errors import ConfigError
 from reports import FORMATS, default_name, write_report
 
+BINARY_FORMATS = frozenset({"pdf"})  # --out - refuses these (exit 2)
+
 
 @cli.command()
 @click.argument("result_file", metavar="RESULT.json", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-f", "--format", "fmt", type=click.Choice(list(FORMATS)), default="html", show_default=True,
               help="Report format.")
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Output file (default: the format's usual file name beside RESULT.json).")
+              help="Output file (default: the format's usual file name beside RESULT.json); '-' writes to "
+                   "standard output (every format but pdf).")
 @click.option("-e", "--evidence", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The evidence.json of the scan: shows raw requests and responses (its hashes are verified).")
 @click.option("--asset", "asset_id", metavar="ID",
@@ -40,6 +44,9 @@ def report(result_file: Path, fmt: str, out: Path | None, evidence: Path | None,
         raise click.UsageError("--asset and --sl apply to --format matrix and matrix-csv only")
     if fmt != "pdf" and operator is not None:
         raise click.UsageError("--operator applies to --format pdf only")
+    to_stdout = out is not None and str(out) == "-"
+    if to_stdout and fmt in BINARY_FORMATS:
+        raise click.UsageError(f"--format {fmt} is a binary file and cannot go to standard output; give --out FILE")
     try:
         result = load_result(result_file)
     except (ValueError, OSError) as exc:
@@ -63,7 +70,20 @@ def report(result_file: Path, fmt: str, out: Path | None, evidence: Path | None,
         if result.evidence_manifest_sha256 and bundle.manifest_sha256 != result.evidence_manifest_sha256:
             err_console.print(f"[yellow]warning:[/] {evidence} is not the evidence this result was scored from "
                               "(manifest hash differs); the report says so", highlight=False)
+    if to_stdout:
+        # render into a private temporary folder with the format's own writer, then copy the bytes out
+        with tempfile.TemporaryDirectory(prefix="iacs-report-") as folder:
+            written = _render(result, fmt, Path(folder) / default_name(fmt), bundle, asset_id, sl, operator)
+            data = written.read_bytes()
+        click.echo(data, nl=False)  # bytes go to the binary stream as they are (no re-encoding)
+        return
     target = out if out is not None else result_file.parent / default_name(fmt)
+    click.echo(f"wrote {_render(result, fmt, target, bundle, asset_id, sl, operator)}")
+
+
+def _render(result, fmt: str, target: Path, bundle, asset_id: str | None, sl: int | None,
+            operator: str | None) -> Path:
+    """Write ``result`` as ``fmt`` into ``target``; returns the path written."""
     if fmt in ("matrix", "matrix-csv"):
         from reports.matrix import MatrixError, write_matrix, write_matrix_csv
 
@@ -82,7 +102,7 @@ def report(result_file: Path, fmt: str, out: Path | None, evidence: Path | None,
             raise ConfigError.single("--format pdf", "chromium", str(exc)) from None
     else:
         written = write_report(result, fmt, target, bundle)
-    click.echo(f"wrote {written}")
+    return written
 
 
 def _brief(exc: Exception) -> str:

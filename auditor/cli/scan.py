@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -12,11 +13,12 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import click
-from rich.table import Table
+from rich.markup import escape
 
 from auditor.cli import cli
 from auditor.cli.common import (AD_HOC_SCHEMES, EXIT_OK, EXIT_SHORT, EXIT_UNASSESSED, console, err_console,
                                 guard)
+from auditor.cli.logs import FILE_ONLY
 from auditor.errors import ConfigError
 from reports import DEFAULT_SCAN_FORMATS, FORMATS
 
@@ -78,6 +80,9 @@ def _ad_hoc_inventory(target: str, component_type: str | None, key: str | None, 
         raise
 
 
+_log = logging.getLogger("auditor.cli.scan")
+
+
 class _Progress:
     """A rich progress bar on a terminal, plain lines otherwise (logs, CI, cron)."""
 
@@ -101,14 +106,17 @@ class _Progress:
             self.bar.stop()
 
     def __call__(self, event: str, asset: str, detail: str) -> None:
+        # --log-file keeps every event with its time, even with -q (stderr shows them as below)
+        _log.log(logging.WARNING if event in ("error", "skipped") else logging.INFO, "%s %s: %s", event, asset,
+                 detail, extra={FILE_ONLY: True})
         if self.quiet:
             return
         if self.bar:
             if event != "start":
                 self.bar.advance(self.task)
-            self.bar.update(self.task, description=f"{asset}: {event}")
+            self.bar.update(self.task, description=f"{escape(asset)}: {event}")
             if event in ("error", "skipped"):
-                self.bar.console.print(f"[red]{asset}[/]: {event}: {detail}", highlight=False)
+                self.bar.console.print(f"[red]{escape(asset)}[/]: {event}: {escape(detail)}", highlight=False)
         else:
             click.echo(f"{event:7} {asset}: {detail}", err=True)
 
@@ -124,50 +132,11 @@ def _formats(values: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _print_summary(result, written: list[Path], quiet: bool) -> None:
-    """The verdict per asset (SL-A), what device evidence alone shows, and why an asset falls short."""
-    from reports.common import shortfall
+    """The verdict per asset (SL-A/SL-T), why an asset falls short and what to fix first (see cli/summary.py)."""
+    from auditor.cli.summary import print_summary
 
-    if quiet:
-        return
-    out_console = console()
-    table = Table(title=f"{result.site}: SL-A against SL-T (FR1..FR7)", title_justify="left")
-    for column in ("asset", "type", "verdict", "SL-T", "SL-A", "SL-A evidence only", "coverage", "fail", "error",
-                   "open"):
-        table.add_column(column)
-    for asset in result.assets:
-        counts = {s: sum(r.status == s for r in asset.results) for s in ("fail", "error")}
-        status = asset.status if asset.status != "assessed" else ("meets" if asset.meets_target else "short")
-        colour = {"meets": "green", "short": "yellow"}.get(status, "red")
-        open_rows = str(len(asset.technical.open)) if asset.technical else "-"
-        table.add_row(asset.id, asset.type, f"[{colour}]{status}[/]", asset.sl_target.compact(),
-                      asset.sl_achieved.compact(), asset.sl_achieved_strict.compact(),
-                      f"{asset.coverage.ratio:.0%}", str(counts["fail"]), str(counts["error"]), open_rows)
-    out_console.print(table)
-    for asset in result.assets:
-        if asset.error:
-            out_console.print(f"[red]{asset.id}[/]: {asset.error}", highlight=False)
-        elif asset.status == "assessed":
-            capability = f" (SL-C {asset.sl_capability.compact()} with the vendor's claims)" \
-                if asset.sl_capability is not None else ""
-            out_console.print(f"{asset.id}: {shortfall(asset)}{capability}", highlight=False, soft_wrap=True)
-    if result.attestations_source:
-        counted = sum(len(a.counted) for a in result.attestations)
-        overruled = sum(len(a.overruled) for a in result.attestations)
-        expired = sum(a.state == "expired" for a in result.attestations)
-        out_console.print(f"answers from {result.attestations_source}: {counted} rows decided"
-                          + (f", {overruled} overruled by failing device evidence" if overruled else "")
-                          + (f", {expired} expired {'entry' if expired == 1 else 'entries'} not counted"
-                             if expired else ""), highlight=False, soft_wrap=True)
-    if result.summary.open_rows:
-        where = next((p for p in written if p.name == "result.json"), None)
-        source = f"--result {where}" if where else "--inventory FILE"
-        rows = result.summary.open_rows
-        out_console.print(f"{rows} requirement{'s await' if rows > 1 else ' awaits'} an answer: write "
-                          f"{'them' if rows > 1 else 'it'} with "
-                          f"'iacs-audit questionnaire {source} --out answers.yaml', fill it in, then "
-                          "scan or rescore with --attestations answers.yaml", highlight=False, soft_wrap=True)
-    if written:
-        out_console.print("wrote " + ", ".join(str(p) for p in written))
+    if not quiet:
+        print_summary(result, written, console())
 
 
 @dataclass

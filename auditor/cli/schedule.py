@@ -70,6 +70,8 @@ def schedule() -> None:
 @click.option("--window-end", metavar="HH:MM", help="Passed to every run: start no asset that would run past HH:MM.")
 @click.option("--siem", metavar="TARGET", help="Passed to every run: jsonl or syslog://HOST:PORT.")
 @click.option("--known-hosts", type=click.Path(dir_okay=False, path_type=Path), help="known_hosts for the runs.")
+@click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Passed to every run: append the full log (tracebacks, every asset's outcome) to FILE.")
 @click.option("--alert-on", type=click.Choice(["short", "error"]), default="short", show_default=True,
               help="short: exit 1 (assets below SL-T) fails the unit too; error: only 2 and 3 do.")
 @click.option("--user", "run_as", help="systemd User= of the service (system units).")
@@ -81,7 +83,7 @@ def schedule() -> None:
 @guard
 def schedule_install(name: str, inventory: Path, profile: str | None, sl: int | None, cron: str, db: str | None,
                      out: Path | None, waivers: Path | None, attestations: Path | None, gate: str,
-                     window_end: str | None, siem: str | None, known_hosts: Path | None, alert_on: str, run_as: str | None, timeout: str | None, no_enable: bool,
+                     window_end: str | None, siem: str | None, known_hosts: Path | None, log_file: Path | None, alert_on: str, run_as: str | None, timeout: str | None, no_enable: bool,
                      backend: str, unit_dir: Path | None, cron_dir: Path | None) -> None:
     """Install the scheduled scan NAME."""
     from auditor.assessment.profiles import load_profile
@@ -94,7 +96,10 @@ def schedule_install(name: str, inventory: Path, profile: str | None, sl: int | 
     if profile and sl:
         raise click.UsageError("--profile and --sl are alternatives; give one")
     load_inventory(inventory)  # refuse to schedule an invalid inventory (exit 2 now, not at 2 a.m.)
-    argv = [sys.executable, "-m", "auditor", "scan", "--inventory", str(inventory.resolve())]
+    argv = [sys.executable, "-m", "auditor"]
+    if log_file:  # a global option: before the command
+        argv += ["--log-file", str(log_file.expanduser().resolve())]
+    argv += ["scan", "--inventory", str(inventory.resolve())]
     if profile:
         load_profile(profile)
         argv += ["--profile", str(Path(profile).resolve()) if Path(profile).is_file() else profile]

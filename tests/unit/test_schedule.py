@@ -137,6 +137,19 @@ def test_cli_install_list_remove(tmp_path: Path) -> None:
     assert (cron_dir / "iacs-audit-weekly").read_text().splitlines()[-1].startswith("0 3 * * 0 root ")
 
 
+def test_cli_install_passes_the_log_file_before_the_command(tmp_path: Path) -> None:
+    inventory = tmp_path / "plant.yaml"
+    inventory.write_text("site: s\nassets:\n  - {id: a, type: host, address: h, endpoints: [{protocol: ssh, username: u}]}\n")
+    units = tmp_path / "units"
+    installed = CliRunner().invoke(cli, ["schedule", "install", "nightly", "-i", str(inventory), "--sl", "2",
+                                         "--cron", "0 1 * * *", "--db", str(tmp_path / "h.sqlite"), "--backend",
+                                         "systemd", "--unit-dir", str(units), "--no-enable",
+                                         "--log-file", str(tmp_path / "audit.log")])
+    assert installed.exit_code == 0, installed.output
+    service = (units / "iacs-audit-nightly.service").read_text()
+    assert f"-m auditor --log-file {tmp_path}/audit.log scan --inventory" in service
+
+
 @pytest.mark.parametrize("args, message", [
     (["--cron", "0 1 * *"], "5 fields"),
     (["--cron", "@daily", "--db", "postgresql://auditor:hunter2@db/iacs"], "never put a password"),

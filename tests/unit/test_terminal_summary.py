@@ -1,0 +1,159 @@
+"""The terminal summary of scan and rescore (auditor/cli/summary.py): fits 80 columns, never cuts an asset id,
+shows SL-A/SL-T compactly and lists the findings to fix first."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from auditor.assessment.slvector import SLVector
+from auditor.cli.summary import TOP_FINDINGS, gap, print_summary, top_findings
+from reports.common import SEVERITY_ORDER, shortfall
+from result_fixture import build_result
+
+WRITTEN = [Path("out/result.json"), Path("out/evidence.json"), Path("out/report.html")]
+
+
+def render(result, width: int) -> str:
+    console = Console(width=width, record=True, color_system=None)
+    print_summary(result, WRITTEN, console)
+    return console.export_text()
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def assert_ids_whole(text: str, ids: list[str]) -> None:
+    for asset_id in ids:
+        assert re.search(rf"(^|\s){re.escape(asset_id)}(\s|:|$)", text, re.MULTILINE), asset_id
+
+
+def test_fits_80_columns_with_ids_whole_and_compact_vectors() -> None:
+    result = build_result()
+    text = render(result, 80)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert_ids_whole(text, [a.id for a in result.assets])
+    eng = next(a for a in result.assets if a.id == "eng-ws-02")
+    pair = "".join(str(eng.sl_achieved[fr]) for fr in ("FR1", "FR2", "FR3", "FR4", "FR5", "FR6", "FR7")) + "/" + \
+        "".join(str(eng.sl_target[fr]) for fr in ("FR1", "FR2", "FR3", "FR4", "FR5", "FR6", "FR7"))
+    row = next(line for line in text.splitlines() if line.lstrip().startswith("eng-ws-02 "))
+    assert pair in row and " short " in row  # one row: id, verdict and both vectors on it
+    # the verdict lines and the answers hints stay
+    for asset in result.assets:
+        if asset.status == "assessed":
+            assert flat(f"{asset.id}: {shortfall(asset)}") in flat(text)
+    assert "iacs-audit questionnaire --result out/result.json --out answers.yaml" in flat(text)
+    assert "answers from answers.yaml:" in text
+
+
+def test_wide_console_keeps_one_line_per_message() -> None:
+    result = build_result()
+    text = render(result, 200)
+    assert max(len(line) for line in text.splitlines()) <= 200
+    assert_ids_whole(text, [a.id for a in result.assets])
+    lines = text.splitlines()
+    for asset in result.assets:
+        if asset.status == "assessed":
+            assert f"{asset.id}: {shortfall(asset)}" in lines[[i for i, l in enumerate(lines)
+                                                              if l.startswith(f"{asset.id}: ")][0]]
+    first = next(line for line in lines if "acme.historian.audit-forwarding" in line)
+    assert first.startswith("critical") and "eng-ws-02" in first and "expected forwarding enabled" in first
+
+
+def test_top_findings_by_severity_then_gap_at_most_ten_and_the_rest_counted() -> None:
+    result = build_result()
+    eng = next(a for a in result.assets if a.id == "eng-ws-02")
+    further = eng.model_copy(update={"id": "far-below", "sl_target": SLVector.uniform(4)})
+    result = result.model_copy(update={"assets": [*result.assets, further]})
+    found = top_findings(result)
+    assessed_failures = sum(c.status in ("fail", "error") for a in result.assets if a.status == "assessed"
+                            for c in a.results)
+    assert len(found) == assessed_failures  # plc-03 could not be assessed: its errors are its error line
+    ranks = [SEVERITY_ORDER.index(c.severity) for _, c in found]
+    assert ranks == sorted(ranks)
+    assert gap(further) > gap(eng)
+    for severity in {c.severity for _, c in found}:
+        owners = [a.id for a, c in found if c.severity == severity]
+        assert owners == sorted(owners, key=lambda i: i != "far-below")  # the farther asset first
+    text = render(result, 80)
+    shown = [line for line in text.splitlines() if re.match(r"^(critical|high|medium|low|info) ", line)]
+    assert len(shown) == TOP_FINDINGS
+    assert f"... and {len(found) - TOP_FINDINGS} more: see out/report.html" in text
+    assert max(len(line) for line in text.splitlines()) <= 80
+
+
+@pytest.mark.parametrize("width", [80, 200])
+def test_long_asset_ids_are_never_cut(width: int) -> None:
+    result = build_result()
+    renamed = {"hmi-01": "hmi-operator-station-north-wing-01", "eng-ws-02": "engineering-workstation-02-lab",
+               "plc-03": "plc-03"}
+    result = result.model_copy(update={"assets": [a.model_copy(update={"id": renamed[a.id]})
+                                                  for a in result.assets]})
+    text = render(result, width)
+    assert max(len(line) for line in text.splitlines()) <= width
+    assert_ids_whole(text, list(renamed.values()))
+
+
+def test_an_id_wider_than_the_console_stands_on_its_own_line() -> None:
+    result = build_result()
+    very_long = "site-north.building-7.cell-12.line-3.hmi-operator-station-primary-01"
+    result = result.model_copy(update={"assets": [a.model_copy(update={"id": very_long}) if a.id == "hmi-01" else a
+                                                  for a in result.assets]})
+    text = render(result, 60)
+    assert_ids_whole(text, [very_long, "eng-ws-02", "plc-03"])
+    assert all(len(line) <= 60 for line in text.splitlines() if very_long not in line)
+
+
+def test_nothing_failed_lists_no_findings() -> None:
+    result = build_result()
+    result = result.model_copy(update={"assets": [a for a in result.assets if a.id == "hmi-01"]})
+    text = render(result, 80)
+    assert "fix first" not in text and "more: see" not in text
+
+
+def test_a_long_error_reason_takes_at_most_two_lines() -> None:
+    result = build_result()
+    eng = next(a for a in result.assets if a.id == "eng-ws-02")
+    reason = "evidence unavailable for fact 'acct_shadow': " + "ssh:exec:awk -F: '{h=$2; l=\"\"}' " * 40
+    checks = [c.model_copy(update={"reason": reason, "severity": "critical"}) if c.status == "error" else c
+              for c in eng.results]
+    result = result.model_copy(update={"assets": [a.model_copy(update={"results": checks}) if a.id == "eng-ws-02"
+                                                  else a for a in result.assets]})
+    text = render(result, 80)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    start = next(i for i, line in enumerate(lines) if line.startswith("critical") and "error" not in line
+                 and "linux.auditd.enabled" in line)
+    body = []
+    for line in lines[start + 1:]:
+        if not line.startswith("    "):
+            break
+        body.append(line)
+    assert len(body) == 2 and body[-1].rstrip().endswith("…")
+
+
+@pytest.mark.parametrize("width", [80, 200])
+def test_rescore_prints_the_summary_through_the_command(width: int, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    import auditor.cli.scan as scan_cli
+    from auditor.cli import cli
+    from reports.json_report import write_evidence
+    from result_fixture import build_evidence
+
+    evidence = write_evidence(build_evidence(), tmp_path / "evidence.json")
+    monkeypatch.setattr(scan_cli, "console", lambda: Console(width=width))
+    out = tmp_path / "out"
+    run = CliRunner().invoke(cli, ["rescore", str(evidence), "--sl", "2", "--out", str(out)])
+    assert run.exit_code == 3, run.output  # plc-03 could not be assessed
+    text = run.stdout
+    if width == 80:  # piped (200) keeps each message on one line, however long its paths
+        assert max(len(line) for line in text.splitlines()) <= width, [l for l in text.splitlines() if len(l) > 80]
+    assert "SL-A/SL-T per FR1..FR7" in text and "fix first" in text
+    assert_ids_whole(text, ["hmi-01", "eng-ws-02", "plc-03"])
+    assert re.search(r"\.\.\. and \d+ more: see " + re.escape(str(out / "report.html")), flat(text))
