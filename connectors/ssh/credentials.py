@@ -135,14 +135,17 @@ def credentials_for(hop: Hop, *, use_agent: bool, ask: Ask | None = None,
         raise
     wanted = {k.asbytes() for _, k in keys if k is not None} | {b for p, k in keys if k is None
                                                                for b in [_public_blob(p)] if b}
-    offered_agent = [k for k in agent_keys if not hop.identities_only or k.asbytes() in wanted]
-    # agent keys that match a configured key file first, as OpenSSH does
-    offered_agent.sort(key=lambda k: k.asbytes() not in wanted)
-    for key in offered_agent[:MAX_AGENT_KEYS]:
+    # OpenSSH's order: agent keys found in the configured key files, other agent keys (not with
+    # IdentitiesOnly), then keys only in files; other agent keys are capped so that, with sshd's MaxAuthTries
+    # often 3, they never crowd out the configured keys
+    matching = [k for k in agent_keys if k.asbytes() in wanted]
+    file_only = [(path, key) for path, key in keys if key is not None and key.asbytes() not in agent_blobs]
+    others = [] if hop.identities_only else [k for k in agent_keys if k.asbytes() not in wanted]
+    room = max(0, MAX_AGENT_KEYS - len(matching) - len(file_only))
+    for key in [*matching, *others[:room]]:
         found.append(("publickey", f"agent key {key.get_name()} {key.fingerprint}", key))
-    for path, key in keys:
-        if key is not None and key.asbytes() not in agent_blobs:
-            found.append(("publickey", f"key {path}", key))
+    for path, key in file_only:
+        found.append(("publickey", f"key {path}", key))
     password_env, password_file = password
     if password_env or password_file:
         try:

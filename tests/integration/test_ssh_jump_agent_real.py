@@ -253,3 +253,50 @@ def test_refused_authentication_is_one_line_for_the_asset(pair, tmp_path: Path) 
     assert "Traceback" not in result.output
     asset = json.loads((out / "result.json").read_text())["assets"][0]
     assert asset["status"] == "error" and "authentication as 'iacsaudit' failed" in asset["error"]
+
+
+def _keygen(path: Path, passphrase: str = "") -> Path:
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", passphrase, "-f", str(path)], check=True,
+                   stdin=subprocess.DEVNULL, timeout=30)
+    return path
+
+
+async def test_agent_keys_never_crowd_out_the_key_file(pair, agent: Path, tmp_path: Path, monkeypatch) -> None:
+    """Three unrelated agent keys and the right key in a file: the hardened host's MaxAuthTries 3 still lets
+    the key file in (OpenSSH's order: matching agent keys, other agent keys, file keys, capped)."""
+    target = pair["target"]
+    env = dict(os.environ, SSH_AUTH_SOCK=str(agent))
+    for index in range(3):
+        subprocess.run(["ssh-add", str(_keygen(tmp_path / f"other{index}"))], env=env, check=True,
+                       capture_output=True, timeout=10, stdin=subprocess.DEVNULL)
+    monkeypatch.setenv("SSH_AUTH_SOCK", str(agent))
+    asset = Asset.model_validate({"id": "ews-01", "type": "host", "address": TARGET_ADDRESS, "endpoints": [
+        {"protocol": "ssh", "port": target.port, "username": target.username, "timeout": TIMEOUT,
+         "key_file": str(target.client_key), "known_hosts": str(pair["known_hosts"])}]})
+    items = await SshConnector(asset, asset.endpoints[0], ScanOptions(command_timeout=20)).collect(
+        [ssh_exec("id -un")])
+    assert items[0].response == f"{target.username}\n"
+
+
+async def test_encrypted_key_in_the_agent_needs_no_passphrase(pair, agent: Path, tmp_path: Path,
+                                                              monkeypatch) -> None:
+    target = pair["target"]
+    key = _keygen(tmp_path / "agent_enc", "only the agent knows")
+    target.authorize(key.with_name("agent_enc.pub").read_text())
+    env = dict(os.environ, SSH_AUTH_SOCK=str(agent), SSH_ASKPASS_REQUIRE="never")
+    # ssh-add reads the passphrase from a terminal only; load the decrypted copy instead
+    plain = tmp_path / "agent_plain"
+    shutil.copy(key, plain)
+    os.chmod(plain, 0o600)
+    subprocess.run(["ssh-keygen", "-q", "-p", "-P", "only the agent knows", "-N", "", "-f", str(plain)],
+                   check=True, stdin=subprocess.DEVNULL, timeout=30)
+    subprocess.run(["ssh-add", str(plain)], env=env, check=True, capture_output=True, timeout=10,
+                   stdin=subprocess.DEVNULL)
+    monkeypatch.setenv("SSH_AUTH_SOCK", str(agent))
+    asset = Asset.model_validate({"id": "ews-01", "type": "host", "address": TARGET_ADDRESS, "endpoints": [
+        {"protocol": "ssh", "port": target.port, "username": target.username, "timeout": TIMEOUT,
+         "key_file": str(key), "identities_only": True, "known_hosts": str(pair["known_hosts"])}]})
+    check_ssh_credentials("inv", [asset], ScanOptions())  # no passphrase asked, none needed
+    items = await SshConnector(asset, asset.endpoints[0], ScanOptions(command_timeout=20)).collect(
+        [ssh_exec("id -un")])
+    assert items[0].response == f"{target.username}\n"
