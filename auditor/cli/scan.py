@@ -53,8 +53,8 @@ def _ad_hoc_inventory(target: str, component_type: str | None, key: str | None, 
             endpoint["key_passphrase_env"] = key_passphrase_env
         if ssh_config:
             endpoint["ssh_config"] = ssh_config
-        if jump:
-            endpoint["jump"] = jump
+        if jump:  # like ssh -J: user@host[:port] or an ssh_config alias per hop
+            endpoint["jump"] = [{"spec": part.strip()} for part in jump.split(",")]
         if no_agent:
             endpoint["use_agent"] = False
     elif protocol == "opcua":

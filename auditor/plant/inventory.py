@@ -64,6 +64,14 @@ class JumpHost(_Strict):
     def _address_or_spec(self) -> "JumpHost":
         if (self.address is None) == (self.spec is None):
             raise ValueError("a jump host needs an address")
+        if self.spec is not None:
+            from connectors.ssh.sshconfig import SshConfigError, parse_jump_spec
+
+            try:
+                if len(parse_jump_spec(self.spec)) != 1:
+                    raise ValueError(f"one jump host per entry, not {self.spec!r}")
+            except SshConfigError as exc:
+                raise ValueError(str(exc)) from None
         return self
 
 

@@ -126,7 +126,16 @@ def _yes(value: Any) -> bool:
 
 
 def _lookup(config: paramiko.SSHConfig | None, alias: str) -> dict[str, Any]:
-    return dict(config.lookup(alias)) if config is not None else {"hostname": alias}
+    if config is None:
+        return {"hostname": alias}
+    try:
+        found = dict(config.lookup(alias))
+    except Exception as exc:  # e.g. "Match exec" without the invoke package
+        raise SshConfigError(f"ssh_config lookup of {alias!r} failed: {exc}") from None
+    if found.get("proxycommand") and str(found["proxycommand"]).lower() != "none" and not found.get("proxyjump"):
+        raise SshConfigError(f"ssh_config sets ProxyCommand for {alias!r}, which the auditor does not run: "
+                             "use ProxyJump (or the inventory's jump) instead")
+    return found
 
 
 def _hop_from_config(config: paramiko.SSHConfig | None, user: str | None, alias: str, port: int | None,

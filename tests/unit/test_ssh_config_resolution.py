@@ -213,3 +213,22 @@ def test_terminal_prompt_asks_once_per_key(tmp_path: Path, monkeypatch) -> None:
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "right", "-f", str(other)], check=True)
         check_ssh_credentials("p", [asset("10.0.0.1", username="u", key_file=str(other))], ScanOptions(),
                               ask=lambda _prompt: "wrong")
+
+
+def test_proxycommand_is_refused_not_silently_bypassed(tmp_path: Path) -> None:
+    path = tmp_path / "cfg"
+    path.write_text("Host hidden\n    HostName 10.9.9.9\n    ProxyCommand nc -X connect -x proxy:3128 %h %p\n")
+    with pytest.raises(SshConfigError, match="ProxyCommand .* use ProxyJump"):
+        target_of(asset("hidden", username="u", ssh_config=str(path)))
+
+
+def test_cli_jump_accepts_an_alias(config: Path) -> None:
+    from auditor.cli.scan import _ad_hoc_inventory
+
+    inv = _ad_hoc_inventory("ssh://10.40.0.1", "host", None, None, None, jump="bastion,ops@198.51.100.9:2022",
+                            ssh_config=str(config), no_agent=True)
+    item = inv.assets[0]
+    got = target_of(item)
+    assert [(h.username, h.host, h.port) for h in got.jumps] == [("jumper", "192.0.2.10", 2200),
+                                                               ("ops", "198.51.100.9", 2022)]
+    assert got.use_agent is False
