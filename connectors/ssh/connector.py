@@ -7,8 +7,13 @@ What it does, in order, for the requests of one asset:
    reads what the server offers, BEFORE we authenticate.
 2. One TCP connection and one paramiko :class:`~paramiko.Transport`: key exchange, strict host-key
    check (:mod:`connectors.ssh.hostkeys`), ``none`` authentication to learn the offered methods and
-   the pre-authentication banner, then ONE authentication with the configured credential (key file,
-   agent keys, or a password by reference; each tried at most once, never in a retry loop).
+   the pre-authentication banner, then ONE authentication with the configured credentials
+   (:mod:`connectors.ssh.credentials`: agent keys, key files, a password by reference; each tried at
+   most once, never in a retry loop). Where and as whom comes from :mod:`connectors.ssh.sshconfig`
+   (inventory, CLI, ssh_config); with jump hosts, the TCP connection goes to the first one and each
+   next hop (and finally the target) is reached through a ``direct-tcpip`` channel of the previous
+   one, every hop's host key verified and authenticated the same way. The wire probe takes that path
+   too.
 3. ONE ``exec`` of the script from :func:`connectors.ssh.script.build_script` for all ``exec``
    requests (split into a few execs only if the script would exceed what a Linux host accepts as
    one argument, 96 KiB), read incrementally with caps, split back into one item per request.
@@ -16,7 +21,7 @@ What it does, in order, for the requests of one asset:
    whether the host key was trusted on first use).
 
 The connector can only ever send that script: it never opens a shell, a pty, sftp, a subsystem or a
-forwarding, and it refuses channels the server tries to open towards it (paramiko's default).
+forwarding other than the jump hosts' ``direct-tcpip`` to the next hop, and it refuses channels the server tries to open towards it (paramiko's default).
 Secrets are resolved at connection time and live only in local variables; they are never logged
 and never recorded. Every wait is bounded (``endpoint.timeout`` for connect, handshake and
 authentication; ``ScanOptions.command_timeout`` for the whole exec) and a watchdog closes the
