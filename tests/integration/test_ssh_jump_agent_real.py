@@ -300,3 +300,20 @@ async def test_encrypted_key_in_the_agent_needs_no_passphrase(pair, agent: Path,
     items = await SshConnector(asset, asset.endpoints[0], ScanOptions(command_timeout=20)).collect(
         [ssh_exec("id -un")])
     assert items[0].response == f"{target.username}\n"
+
+
+def test_cli_key_passphrase_env(pair, tmp_path: Path, monkeypatch) -> None:
+    """``--key K --key-passphrase-env VAR`` (the issue's TypeError: password must be bytes)."""
+    target = pair["target"]
+    key = _keygen(tmp_path / "cli_enc", "cli words")
+    target.authorize(key.with_name("cli_enc.pub").read_text())
+    monkeypatch.setenv("IACS_TEST_CLI_PASSPHRASE", "cli words")
+    common = ["scan", f"ssh://{target.username}@{TARGET_ADDRESS}:{target.port}", "--type", "host", "--sl", "2",
+              "--key", str(key), "--known-hosts", str(pair["known_hosts"]), "--quiet"]
+    ok = CliRunner().invoke(cli, [*common, "--key-passphrase-env", "IACS_TEST_CLI_PASSPHRASE",
+                                  "--out", str(tmp_path / "ok")], catch_exceptions=False)
+    assert ok.exit_code in (0, 1), ok.output
+    asset = json.loads((tmp_path / "ok" / "result.json").read_text())["assets"][0]
+    assert asset["status"] == "assessed"
+    refused = CliRunner().invoke(cli, [*common, "--out", str(tmp_path / "no")], catch_exceptions=False)
+    assert refused.exit_code == 2 and "is encrypted" in refused.stderr and "--key-passphrase-env" in refused.stderr

@@ -232,3 +232,13 @@ def test_cli_jump_accepts_an_alias(config: Path) -> None:
     assert [(h.username, h.host, h.port) for h in got.jumps] == [("jumper", "192.0.2.10", 2200),
                                                                ("ops", "198.51.100.9", 2022)]
     assert got.use_agent is False
+
+
+def test_no_passphrase_prompt_without_a_terminal(monkeypatch) -> None:
+    import io
+    import sys
+
+    from auditor.cli.scan import _terminal_prompt
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    assert _terminal_prompt() is None
