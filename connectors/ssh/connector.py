@@ -119,6 +119,16 @@ class SshConnector(Connector):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._extra_agents: list[paramiko.Agent] = []
+        self._resolved: Target | None = None
+
+    @property
+    def label(self) -> str:
+        """``ssh://ADDRESS:PORT`` with the port actually used (ssh_config's ``Port`` for an alias)."""
+        try:
+            port = self._target().port
+        except ConnectorError:
+            port = self.endpoint.port
+        return f"{self.protocol}://{self.asset.address}:{port}"
 
     async def collect(self, requests: Sequence[EvidenceRequest]) -> list[EvidenceItem]:
         items: list[EvidenceItem] = []
@@ -190,10 +200,13 @@ class SshConnector(Connector):
                 agent.close()
 
     def _target(self) -> Target:
-        try:
-            return resolve_target(self.asset, self.endpoint, self.options)
-        except SshConfigError as exc:
-            raise ConnectorError(str(exc)) from None
+        """Resolved once per collection (the connector lives for one collection)."""
+        if self._resolved is None:
+            try:
+                self._resolved = resolve_target(self.asset, self.endpoint, self.options)
+            except SshConfigError as exc:
+                raise ConnectorError(str(exc)) from None
+        return self._resolved
 
     @staticmethod
     def _close_all(closables: list[Any]) -> None:

@@ -242,3 +242,10 @@ def test_no_passphrase_prompt_without_a_terminal(monkeypatch) -> None:
 
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     assert _terminal_prompt() is None
+
+
+def test_connector_label_names_the_port_really_used(config: Path) -> None:
+    from connectors.ssh.connector import SshConnector
+
+    item = asset(ssh_config=str(config))
+    assert SshConnector(item, item.endpoints[0], ScanOptions()).label == "ssh://ews-lab:2222"
