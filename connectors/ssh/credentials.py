@@ -128,7 +128,12 @@ def credentials_for(hop: Hop, *, use_agent: bool, ask: Ask | None = None,
     try:
         for name in hop.key_files:
             path = Path(name).expanduser()
-            keys.append((path, _load_key(path, hop.key_passphrase_env, ask, agent_blobs)))
+            try:
+                keys.append((path, _load_key(path, hop.key_passphrase_env, ask, agent_blobs)))
+            except CredentialError:
+                if not hop.default_keys:
+                    raise
+                # OpenSSH's default ~/.ssh/id_* nobody asked for: one that cannot be used is skipped
     except CredentialError:
         if agent is not None:
             agent.close()
@@ -161,7 +166,8 @@ def credentials_for(hop: Hop, *, use_agent: bool, ask: Ask | None = None,
 def no_credential_message(hop: Hop, use_agent: bool) -> str:
     agent = ("no ssh-agent (SSH_AUTH_SOCK is not set)" if not os.environ.get("SSH_AUTH_SOCK")
              else "the ssh-agent holds no usable key") if use_agent else "the agent is turned off"
-    return (f"no credential for {hop.where}: {agent}, no key file, no password reference; fix: load a key with "
+    return (f"no credential for {hop.where}: {agent}, no key file (none named, no usable ~/.ssh/id_*), no "
+            "password reference; fix: load a key with "
             "ssh-add, or set key_file (--key, or IdentityFile in ssh_config), or password_env/password_file")
 
 

@@ -51,6 +51,7 @@ class Hop:
     identities_only: bool = False
     known_hosts: str | None = None
     label: str = ""  # how the user named it (alias, jump host id, spec)
+    default_keys: bool = False  # key_files are OpenSSH's default ~/.ssh/id_* (unusable ones are skipped)
 
     @property
     def where(self) -> str:
@@ -186,6 +187,9 @@ def resolve_target(asset: Any, endpoint: Any, options: Any) -> Target:
         key_files = (options.ssh_key_file,)
     else:
         key_files = tuple(found.get("identityfile", ()))
+    default_keys = not key_files
+    if default_keys:
+        key_files = default_identities()
     known_hosts = endpoint.known_hosts or (
         None if getattr(options, "known_hosts", None) else _first_known_hosts(found))
     cli_agent = getattr(options, "use_agent", None)
@@ -214,15 +218,24 @@ def resolve_target(asset: Any, endpoint: Any, options: Any) -> Target:
         jumps = _chain_from_spec(config, str(found["proxyjump"]))
     # a hop without its own user or keys uses the target's, as an operator usually has one account
     jumps = [Hop(host=h.host, port=h.port, username=h.username or username,
-                 key_files=h.key_files or key_files,
+                 key_files=h.key_files or key_files, default_keys=not h.key_files and default_keys,
                  key_passphrase_env=h.key_passphrase_env if h.key_files else passphrase_env,
                  identities_only=h.identities_only, known_hosts=h.known_hosts or known_hosts, label=h.label)
              for h in jumps]
     return Target(host=found.get("hostname", asset.address), port=port, username=username, key_files=key_files,
                   key_passphrase_env=passphrase_env, identities_only=identities_only,
                   known_hosts=known_hosts, label=asset.address, jumps=tuple(jumps), use_agent=use_agent,
-                  ssh_config=config_file, password_env=endpoint.password_env,
+                  ssh_config=config_file, password_env=endpoint.password_env, default_keys=default_keys,
                   password_file=endpoint.password_file)
+
+
+_DEFAULT_IDENTITIES = ("id_rsa", "id_ecdsa", "id_ed25519")  # OpenSSH's order (no security-key types)
+
+
+def default_identities() -> tuple[str, ...]:
+    """OpenSSH's default key files that exist, used when nothing names a key file."""
+    folder = Path("~/.ssh").expanduser()
+    return tuple(str(folder / name) for name in _DEFAULT_IDENTITIES if (folder / name).is_file())
 
 
 def _local_user() -> str:

@@ -218,7 +218,8 @@ async def test_agent_is_used_by_default(pair, agent: Path, monkeypatch) -> None:
         check_ssh_credentials("inv", [asset], ScanOptions(use_agent=False))
 
 
-def test_missing_credential_exits_2_before_any_connection(pair, tmp_path: Path) -> None:
+def test_missing_credential_exits_2_before_any_connection(pair, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.ssh/id_* nor ~/.ssh/config of whoever runs the tests
     target = pair["target"]
     since = _log_size(target)
     result = CliRunner().invoke(cli, ["scan", f"ssh://{target.username}@{TARGET_ADDRESS}:{target.port}",

@@ -249,3 +249,32 @@ def test_connector_label_names_the_port_really_used(config: Path) -> None:
 
     item = asset(ssh_config=str(config))
     assert SshConnector(item, item.endpoints[0], ScanOptions()).label == "ssh://ews-lab:2222"
+
+
+def test_openssh_default_key_files_when_none_is_named(tmp_path: Path, monkeypatch) -> None:
+    import shutil
+    import subprocess
+
+    if shutil.which("ssh-keygen") is None:
+        pytest.skip("needs ssh-keygen")
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".ssh").mkdir()
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / ".ssh" / "id_ed25519")],
+                   check=True)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ecdsa", "-N", "locked", "-f", str(tmp_path / ".ssh" / "id_ecdsa")],
+                   check=True)
+    item = asset("10.0.0.1", username="u")
+    got = target_of(item)
+    assert got.default_keys and got.key_files == (str(tmp_path / ".ssh" / "id_ecdsa"),
+                                                  str(tmp_path / ".ssh" / "id_ed25519"))
+    check_ssh_credentials("p", [item], ScanOptions())  # the encrypted default key is skipped, not fatal
+    from connectors.ssh.credentials import credentials_for
+
+    found, _ = credentials_for(got, use_agent=False)
+    assert [d for _, d, _ in found] == [f"key {tmp_path / '.ssh' / 'id_ed25519'}"]
+    named = target_of(asset("10.0.0.1", username="u", key_file=str(tmp_path / ".ssh" / "id_ecdsa")))
+    assert not named.default_keys
+    with pytest.raises(ConfigError, match="encrypted"):
+        check_ssh_credentials("p", [asset("10.0.0.1", username="u", key_file=str(tmp_path / ".ssh" / "id_ecdsa"))],
+                              ScanOptions())
