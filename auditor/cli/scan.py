@@ -255,7 +255,8 @@ def _exit_now(code: int) -> None:
 @click.option("--password-env", metavar="VARIABLE", help="Environment variable holding the SSH or OPC UA password.")
 @click.option("--known-hosts", type=click.Path(dir_okay=False), help="known_hosts file (default ~/.ssh/known_hosts).")
 @click.option("--key-passphrase-env", metavar="VARIABLE",
-              help="Environment variable holding the passphrase of --key (on a terminal you are asked instead).")
+              help="Environment variable holding the passphrase of --key (or ssh_config's IdentityFile); "
+                   "without it you are asked on a terminal, never in a cron job.")
 @click.option("--no-agent", is_flag=True, help="Do not offer the ssh-agent's keys (tried by default when SSH_AUTH_SOCK "
                                                "is set).")
 @click.option("--ssh-config", "ssh_config", type=click.Path(dir_okay=False),
