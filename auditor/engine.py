@@ -126,6 +126,7 @@ async def collect_asset(plan: AssetPlan, options: ScanOptions, registry: Registr
     reached = 0
     for protocol, requests in needed.items():
         endpoint = asset.endpoints_for(protocol)[0]  # checks_for() kept only protocols the asset has
+        connector = None
         try:
             connector = connector_class(protocol)(asset, endpoint, options)
             if politeness is None:
@@ -137,7 +138,8 @@ async def collect_asset(plan: AssetPlan, options: ScanOptions, registry: Registr
         except ConnectorError as exc:
             # keep what was read before the failure (e.g. the wire facts of a host whose key was refused)
             evidence.items.extend(exc.partial_items)
-            evidence.endpoint_errors.append(f"{protocol}://{asset.address}:{endpoint.port}: {exc}")
+            where = connector.label if connector is not None else f"{protocol}://{asset.address}:{endpoint.port}"
+            evidence.endpoint_errors.append(f"{where}: {exc}")
     number_items(asset.id, evidence.items)
     evidence.finished_at = _now()
     if needed and reached == 0:

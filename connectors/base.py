@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Sequence
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
 from auditor.plant.inventory import Asset
@@ -33,6 +33,11 @@ class ScanOptions:
     use_sudo: bool = True
     command_timeout: float = 60.0
     ssh_key_file: str | None = None
+    ssh_config: str | None = None  # --ssh-config FILE (an endpoint's ssh_config wins)
+    use_agent: bool | None = None  # False: --no-agent; None: each endpoint decides (default: the agent is tried)
+    key_passphrase_env: str | None = None  # --key-passphrase-env: passphrase of --key
+    # asks for a key's passphrase on a terminal (the CLI sets it when stdin is a tty); never in tests or CI
+    ask_passphrase: Callable[[str], str] | None = field(default=None, compare=False, repr=False)
     probe_default_communities: bool = False  # scan-wide opt-in; an endpoint may also opt in on its own
 
 

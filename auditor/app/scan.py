@@ -99,6 +99,7 @@ def run_scan(request: ScanRequest, options: Any, events: ScanEvents | None = Non
     from auditor.engine import EngineSettings, Politeness, bundle_of, collect, score
     from auditor.plant.planning import plan_assets, selection_label
     from auditor.plant.secrets import check_references
+    from connectors.ssh.credentials import check_ssh_credentials
     from auditor.plant.windows import WindowGate
 
     events = events or ScanEvents()
@@ -112,6 +113,10 @@ def run_scan(request: ScanRequest, options: Any, events: ScanEvents | None = Non
 
         waivers = load_waivers(request.waivers)
     answers = load_answers_file(request.attestations, events.warning)
+    # credentials (agent, key files, passphrases) and ssh_config/jump hosts of every SSH endpoint: exit 2 before
+    # the first connection, naming the asset, the endpoint and the fix
+    check_ssh_credentials(request.source, [plan.asset for plan in plans], options,
+                          ask=getattr(options, "ask_passphrase", None))
     store, recorder, done = None, None, {}
     started = datetime.now(timezone.utc)
     if request.store is not None:

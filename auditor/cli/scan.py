@@ -24,7 +24,8 @@ from reports import DEFAULT_SCAN_FORMATS, FORMATS
 
 
 def _ad_hoc_inventory(target: str, component_type: str | None, key: str | None, password_env: str | None,
-                      known_hosts: str | None, settings: tuple[str, ...] = ()):
+                      known_hosts: str | None, settings: tuple[str, ...] = (), *, ssh_config: str | None = None,
+                      key_passphrase_env: str | None = None, jump: str | None = None, no_agent: bool = False):
     """One asset from a URL; ``settings`` are ``FIELD=VALUE`` endpoint fields (validated like an inventory)."""
     import yaml
 
@@ -50,6 +51,14 @@ def _ad_hoc_inventory(target: str, component_type: str | None, key: str | None, 
             endpoint["password_env"] = password_env
         if known_hosts:
             endpoint["known_hosts"] = known_hosts
+        if key_passphrase_env:
+            endpoint["key_passphrase_env"] = key_passphrase_env
+        if ssh_config:
+            endpoint["ssh_config"] = ssh_config
+        if jump:  # like ssh -J: user@host[:port] or an ssh_config alias per hop
+            endpoint["jump"] = [{"spec": part.strip()} for part in jump.split(",")]
+        if no_agent:
+            endpoint["use_agent"] = False
     elif protocol == "opcua":
         if parts.path not in ("", "/"):
             endpoint["path"] = parts.path
@@ -214,6 +223,16 @@ def _exit_now(code: int) -> None:
 @click.option("--key", type=click.Path(dir_okay=False), help="SSH private key file.")
 @click.option("--password-env", metavar="VARIABLE", help="Environment variable holding the SSH or OPC UA password.")
 @click.option("--known-hosts", type=click.Path(dir_okay=False), help="known_hosts file (default ~/.ssh/known_hosts).")
+@click.option("--key-passphrase-env", metavar="VARIABLE",
+              help="Environment variable holding the passphrase of --key (or ssh_config's IdentityFile); "
+                   "without it you are asked on a terminal, never in a cron job.")
+@click.option("--no-agent", is_flag=True, help="Do not offer the ssh-agent's keys (tried by default when SSH_AUTH_SOCK "
+                                               "is set).")
+@click.option("--ssh-config", "ssh_config", type=click.Path(dir_okay=False),
+              help="OpenSSH client config for Host aliases, User, Port, IdentityFile, ProxyJump "
+                   "(default ~/.ssh/config when it exists).")
+@click.option("--jump", metavar="USER@HOST[:PORT][,...]",
+              help="Ad-hoc TARGET: reach it through these jump hosts (like ssh -J).")
 @click.option("--set", "settings", multiple=True, metavar="FIELD=VALUE",
               help="Ad-hoc TARGET: an endpoint field as in an inventory, e.g. --set version=2c "
                    "--set community_env=SW_COMMUNITY (secrets only by reference).")
@@ -247,7 +266,8 @@ def scan(target: str | None, inventory: Path | None, profile: str | None, sl: in
          settings: tuple[str, ...], trust_on_first_use: bool, no_sudo: bool, probe_default_communities: bool, concurrency: int, asset_timeout: float, formats: tuple[str, ...],
          quiet: bool, db: str | None = None, waivers: Path | None = None, window_end: str | None = None,
          ignore_windows: bool = False, resume: bool = False, siem: str | None = None,
-         attestations: Path | None = None, gate: str = "complete") -> None:
+         attestations: Path | None = None, gate: str = "complete", key_passphrase_env: str | None = None,
+         no_agent: bool = False, ssh_config: str | None = None, jump: str | None = None) -> None:
     """Scan an inventory, or one TARGET such as ssh://auditor@10.0.0.5:22, and write result.json,
     evidence.json and report.html into OUT."""
     from auditor.plant.inventory import load_inventory
@@ -261,14 +281,32 @@ def scan(target: str | None, inventory: Path | None, profile: str | None, sl: in
         inv, source = load_inventory(inventory), str(inventory)
     else:
         inv, source = _ad_hoc_inventory(target or "", component_type, key, password_env, known_hosts,
-                                        settings), target or ""
+                                        settings, ssh_config=ssh_config, key_passphrase_env=key_passphrase_env,
+                                        jump=jump, no_agent=no_agent), target or ""
+    if jump and inventory is not None:
+        raise click.UsageError("--jump is for an ad-hoc TARGET; in an inventory use jump_hosts and jump")
     options = ScanOptions(trust_on_first_use=trust_on_first_use, use_sudo=not no_sudo,
                           probe_default_communities=probe_default_communities,
-                          known_hosts=Path(known_hosts).expanduser() if known_hosts else None, ssh_key_file=key)
+                          known_hosts=Path(known_hosts).expanduser() if known_hosts else None, ssh_key_file=key,
+                          ssh_config=ssh_config, use_agent=False if no_agent else None,
+                          key_passphrase_env=key_passphrase_env, ask_passphrase=_terminal_prompt())
     sys.exit(_run_scan(inv, source, profile=profile, sl=sl, out=out, options=options, concurrency=concurrency,
                        asset_timeout=asset_timeout, quiet=quiet, formats=_formats(formats),
                        history=_history_options(db, waivers, window_end, ignore_windows, resume, siem,
                                                 attestations, gate)))
+
+
+def _terminal_prompt():
+    """getpass (never echoed) when a person sits at the terminal; None in cron, CI and tests."""
+    try:
+        interactive = sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        interactive = False
+    if not interactive:
+        return None
+    import getpass
+
+    return getpass.getpass
 
 
 def _history_options(db: str | None, waivers: Path | None, window_end: str | None, ignore_windows: bool,

@@ -47,17 +47,79 @@ class _EndpointBase(_Strict):
         return f"{self.protocol}:{self.port}"  # type: ignore[attr-defined]
 
 
+class JumpHost(_Strict):
+    """A jump host (bastion) in front of SSH endpoints: defined once in ``jump_hosts`` and named by ``jump``,
+    or written inline as ``user@host:port`` (``spec``, completed from ssh_config like OpenSSH's ProxyJump)."""
+
+    id: str | None = Field(default=None, pattern=ID_PATTERN)
+    address: str | None = Field(default=None, min_length=1)
+    port: int = Field(default=22, ge=1, le=65535)
+    username: str | None = Field(default=None, min_length=1)
+    key_file: str | None = None
+    key_passphrase_env: str | None = None
+    known_hosts: str | None = Field(default=None, description="known_hosts for this jump host; default the endpoint's")
+    spec: str | None = Field(default=None, description="user@host[:port] as written in a jump field")
+
+    @model_validator(mode="after")
+    def _address_or_spec(self) -> "JumpHost":
+        if (self.address is None) == (self.spec is None):
+            raise ValueError("a jump host needs an address")
+        if self.spec is not None:
+            from connectors.ssh.sshconfig import SshConfigError, parse_jump_spec
+
+            try:
+                if len(parse_jump_spec(self.spec)) != 1:
+                    raise ValueError(f"one jump host per entry, not {self.spec!r}")
+            except SshConfigError as exc:
+                raise ValueError(str(exc)) from None
+        return self
+
+
+def _jump_list(value: Any) -> Any:
+    """``jump: "user@host:22,user@host2"`` -> one JumpHost per hop; ids were replaced by the inventory."""
+    if value is None or isinstance(value, list):
+        return value
+    if isinstance(value, dict):
+        return [value]
+    if not isinstance(value, str):
+        return value
+    from connectors.ssh.sshconfig import SshConfigError, parse_jump_spec
+
+    hops = []
+    for part in (p.strip() for p in value.split(",")):
+        if "@" not in part:
+            raise ValueError(f"unknown jump host {part!r}: define it in the inventory's jump_hosts "
+                             "(id, address, port, username, key_file) or write user@host[:port]")
+        try:
+            parse_jump_spec(part)
+        except SshConfigError as exc:
+            raise ValueError(str(exc)) from None
+        hops.append({"spec": part})
+    return hops
+
+
 class SshEndpoint(_EndpointBase):
     protocol: Literal["ssh"]
     port: int = Field(default=22, ge=1, le=65535)
-    username: str = Field(min_length=1)
+    username: str | None = Field(default=None, min_length=1,
+                                 description="default: ssh_config's User for the address, else the local user")
     key_file: str | None = None
     key_passphrase_env: str | None = None
     password_env: str | None = None
     password_file: str | None = None
-    use_agent: bool = False
+    use_agent: bool | None = Field(default=None, description="try the ssh-agent's keys (default: yes when "
+                                                             "SSH_AUTH_SOCK is set)")
+    identities_only: bool | None = Field(default=None, description="offer only agent keys of key_file")
     sudo: bool = Field(default=True, description="try 'sudo -n' for root-only reads; never prompts")
     known_hosts: str | None = Field(default=None, description="known_hosts file; default ~/.ssh/known_hosts")
+    ssh_config: str | None = Field(default=None, description="OpenSSH client config; default ~/.ssh/config")
+    jump: list[JumpHost] | None = Field(default=None, description="jump host id of jump_hosts, or "
+                                                                   "user@host[:port][,user@host2[:port]]")
+
+    @field_validator("jump", mode="before")
+    @classmethod
+    def _jump_hops(cls, value: Any) -> Any:
+        return _jump_list(value)
 
 
 class SnmpEndpoint(_EndpointBase):
@@ -150,6 +212,7 @@ def _windows_field() -> Any:
 class Zone(_Strict):
     id: str = Field(pattern=ID_PATTERN)
     description: str = ""
+    jump: str | None = Field(default=None, description="jump host for every ssh endpoint of the zone's assets")
     sl_target: SLVector | None = None
     maintenance_windows: list[MaintenanceWindow] = _windows_field()
     limits: Limits | None = None
@@ -206,12 +269,51 @@ class Inventory(_Strict):
     zones: list[Zone] = Field(default_factory=list)
     assets: list[Asset] = Field(min_length=1)
     limits: Limits | None = Field(default=None, description="politeness for the whole scan")
+    jump_hosts: list[JumpHost] = Field(default_factory=list, description="jump hosts named by ssh endpoints' "
+                                                                         "or zones' jump")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_jumps(cls, data: Any) -> Any:
+        """Replace ``jump: ID`` (the endpoint's, else its zone's) with that jump host's definition."""
+        if not isinstance(data, dict):
+            return data
+        defined = {j.get("id"): j for j in data.get("jump_hosts") or [] if isinstance(j, dict) and j.get("id")}
+        zones = {z.get("id"): z.get("jump") for z in data.get("zones") or [] if isinstance(z, dict)}
+        assets = data.get("assets")
+        if not isinstance(assets, list):
+            return data
+        new_assets = []
+        for asset in assets:
+            if not isinstance(asset, dict) or not isinstance(asset.get("endpoints"), list):
+                new_assets.append(asset)
+                continue
+            zone_jump = zones.get(asset.get("zone"))
+            endpoints = []
+            for endpoint in asset["endpoints"]:
+                if isinstance(endpoint, dict) and endpoint.get("protocol") == "ssh":
+                    jump = endpoint.get("jump", zone_jump)
+                    if isinstance(jump, str):
+                        parts = [p.strip() for p in jump.split(",")]
+                        if any(p in defined for p in parts):
+                            jump = [dict(defined[p]) if p in defined else {"spec": p} for p in parts]
+                        endpoint = {**endpoint, "jump": jump}
+                endpoints.append(endpoint)
+            new_assets.append({**asset, "endpoints": endpoints})
+        return {**data, "assets": new_assets}
 
     @model_validator(mode="after")
     def _references(self) -> "Inventory":
         _no_duplicates("zones", [z.id for z in self.zones])
         _no_duplicates("assets", [a.id for a in self.assets])
         zone_ids = {z.id for z in self.zones}
+        _no_duplicates("jump_hosts", [j.id for j in self.jump_hosts if j.id])
+        jump_ids = {j.id for j in self.jump_hosts}
+        for zone in self.zones:
+            for part in (zone.jump or "").split(","):
+                part = part.strip()
+                if part and "@" not in part and part not in jump_ids:
+                    raise ValueError(f"zone {zone.id!r} names jump host {part!r}, which is not defined in jump_hosts")
         for asset in self.assets:
             if asset.zone is not None and asset.zone not in zone_ids:
                 raise ValueError(f"asset {asset.id!r} names zone {asset.zone!r}, which is not defined in zones")

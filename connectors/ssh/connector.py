@@ -7,8 +7,13 @@ What it does, in order, for the requests of one asset:
    reads what the server offers, BEFORE we authenticate.
 2. One TCP connection and one paramiko :class:`~paramiko.Transport`: key exchange, strict host-key
    check (:mod:`connectors.ssh.hostkeys`), ``none`` authentication to learn the offered methods and
-   the pre-authentication banner, then ONE authentication with the configured credential (key file,
-   agent keys, or a password by reference; each tried at most once, never in a retry loop).
+   the pre-authentication banner, then ONE authentication with the configured credentials
+   (:mod:`connectors.ssh.credentials`: agent keys, key files, a password by reference; each tried at
+   most once, never in a retry loop). Where and as whom comes from :mod:`connectors.ssh.sshconfig`
+   (inventory, CLI, ssh_config); with jump hosts, the TCP connection goes to the first one and each
+   next hop (and finally the target) is reached through a ``direct-tcpip`` channel of the previous
+   one, every hop's host key verified and authenticated the same way. The wire probe takes that path
+   too.
 3. ONE ``exec`` of the script from :func:`connectors.ssh.script.build_script` for all ``exec``
    requests (split into a few execs only if the script would exceed what a Linux host accepts as
    one argument, 96 KiB), read incrementally with caps, split back into one item per request.
@@ -16,7 +21,7 @@ What it does, in order, for the requests of one asset:
    whether the host key was trusted on first use).
 
 The connector can only ever send that script: it never opens a shell, a pty, sftp, a subsystem or a
-forwarding, and it refuses channels the server tries to open towards it (paramiko's default).
+forwarding other than the jump hosts' ``direct-tcpip`` to the next hop, and it refuses channels the server tries to open towards it (paramiko's default).
 Secrets are resolved at connection time and live only in local variables; they are never logged
 and never recorded. Every wait is bounded (``endpoint.timeout`` for connect, handshake and
 authentication; ``ScanOptions.command_timeout`` for the whole exec) and a watchdog closes the
@@ -39,11 +44,13 @@ from typing import Any, Sequence
 import paramiko
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
-from auditor.plant.secrets import SecretError, resolve
 from connectors.base import Connector, ConnectorError
 from connectors.ssh import script as _script
+from connectors.ssh.credentials import (Credential, CredentialError, credentials_for, load_private_key,
+                                         no_credential_message)
 from connectors.ssh.hostkeys import (KnownHostsFile, entry_name, fingerprint, known_hosts_path,
                                      preferred_key_types, verify_host_key)
+from connectors.ssh.sshconfig import Hop, SshConfigError, Target, resolve_target
 from connectors.ssh.wire import WireProbeError, probe_ssh_wire
 
 log = logging.getLogger(__name__)
@@ -52,14 +59,13 @@ log = logging.getLogger(__name__)
 _TRANSPORT_LOG = f"{__name__}.transport"
 logging.getLogger(_TRANSPORT_LOG).addHandler(logging.NullHandler())
 
-__all__ = ["SshConnector", "SESSION_INFO", "WIRE_KEXINIT", "per_command_timeout"]
+__all__ = ["SshConnector", "SESSION_INFO", "WIRE_KEXINIT", "load_private_key", "per_command_timeout"]
 
 SESSION_INFO = EvidenceRequest(protocol="ssh", op="session", target="info")
 WIRE_KEXINIT = EvidenceRequest(protocol="ssh", op="wire", target="kexinit")
 
 _READ_CHUNK = 64 * 1024
 _POLL = 0.25  # seconds between checks of the cancel flag while waiting for output
-_MAX_AGENT_KEYS = 3  # agent keys offered at most (each once); sshd's MaxAuthTries is often 3-6
 _UNREACHABLE = ("connection refused by", "cannot connect to", "cannot resolve")
 
 
@@ -104,41 +110,25 @@ class _Session:
     results: list[_ExecResult] = field(default_factory=list)
 
 
-def load_private_key(path: Path, passphrase: str | None) -> paramiko.PKey:
-    """A private key in any format OpenSSH's ssh-keygen writes: OpenSSH, PEM (PKCS#1/SEC1) and PKCS#8.
-
-    The loaders take the passphrase as bytes (a str raised TypeError). PKCS#8, which paramiko's own PEM
-    readers do not parse, is read with cryptography and wrapped. Raises PasswordRequiredException or
-    TypeError for an encrypted key without passphrase, ValueError/SSHException for a bad one.
-    """
-    secret = passphrase.encode() if passphrase is not None else None
-    try:
-        return paramiko.PKey.from_path(path, secret)
-    except (paramiko.SSHException, ValueError) as first:
-        data = path.read_bytes()
-        if b"-----BEGIN ENCRYPTED PRIVATE KEY-----" not in data and b"-----BEGIN PRIVATE KEY-----" not in data:
-            raise
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import ec, rsa
-
-        try:
-            key = serialization.load_pem_private_key(data, password=secret)
-        except TypeError:
-            raise paramiko.PasswordRequiredException("private key file is encrypted") from None
-        except ValueError:
-            raise first from None
-        if isinstance(key, rsa.RSAPrivateKey):
-            return paramiko.RSAKey(key=key)
-        if isinstance(key, ec.EllipticCurvePrivateKey):
-            return paramiko.ECDSAKey(vals=(key, key.public_key()))
-        raise
-
-
 class SshConnector(Connector):
     """Reads evidence from a host over SSH (see the module docstring for the exact behaviour)."""
 
     protocol = "ssh"
     _agent: paramiko.Agent | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._extra_agents: list[paramiko.Agent] = []
+        self._resolved: Target | None = None
+
+    @property
+    def label(self) -> str:
+        """``ssh://ADDRESS:PORT`` with the port actually used (ssh_config's ``Port`` for an alias)."""
+        try:
+            port = self._target().port
+        except ConnectorError:
+            port = self.endpoint.port
+        return f"{self.protocol}://{self.asset.address}:{port}"
 
     async def collect(self, requests: Sequence[EvidenceRequest]) -> list[EvidenceItem]:
         items: list[EvidenceItem] = []
@@ -179,15 +169,52 @@ class SshConnector(Connector):
     # ------------------------------------------------------------------ wire probe
     async def _wire(self, req: EvidenceRequest) -> EvidenceItem:
         started = time.monotonic()
+        target = self._target()
         try:
-            result = await asyncio.to_thread(probe_ssh_wire, self.asset.address, self.endpoint.port,
-                                             self.endpoint.timeout)
+            result = await asyncio.to_thread(self._wire_probe, target)
         except (WireProbeError, ValueError) as exc:
             reason = str(exc)
             if reason.startswith(_UNREACHABLE) or (reason.startswith("timed out") and " connecting to " in reason):
                 raise ConnectorError(reason) from None  # no point in a second connection attempt
             return self.item(req, started=started, status="error", error=f"wire probe failed: {reason}")
         return self.item(req, started=started, encoding="json", response=json.dumps(result, sort_keys=True))
+
+    def _wire_probe(self, target: Target) -> dict:
+        """The unauthenticated probe, through the jump hosts' forwarding when there are any."""
+        timeout = float(self.endpoint.timeout)
+        if not target.jumps:
+            return probe_ssh_wire(target.host, target.port, timeout)
+        closables: list[Any] = []
+        try:
+            channel = self._open_path(target, timeout, closables)
+            return probe_ssh_wire(target.host, target.port, timeout, sock=channel)
+        finally:
+            self._close_all(closables)
+            self._close_agents()
+
+    def _close_agents(self) -> None:
+        agents, self._extra_agents = [self._agent, *self._extra_agents], []
+        self._agent = None
+        for agent in agents:
+            if agent is not None:
+                agent.close()
+
+    def _target(self) -> Target:
+        """Resolved once per collection (the connector lives for one collection)."""
+        if self._resolved is None:
+            try:
+                self._resolved = resolve_target(self.asset, self.endpoint, self.options)
+            except SshConfigError as exc:
+                raise ConnectorError(str(exc)) from None
+        return self._resolved
+
+    @staticmethod
+    def _close_all(closables: list[Any]) -> None:
+        for closable in reversed(closables):
+            try:
+                closable.close()
+            except Exception:  # pragma: no cover - best effort
+                pass
 
     # ------------------------------------------------------------------ items
     def _exec_items(self, session: _Session, started: float) -> list[EvidenceItem]:
@@ -225,55 +252,34 @@ class SshConnector(Connector):
 
     # ------------------------------------------------------------------ the blocking session
     def _session(self, exec_requests: list[EvidenceRequest], cancel: threading.Event) -> _Session:
-        host, port = self.asset.address, self.endpoint.port
+        target = self._target()
+        host, port = target.host, target.port
         timeout = float(self.endpoint.timeout)
         batches = self._batches(exec_requests)
-        budget = 4 * timeout + (self.options.command_timeout if batches else 0) + 5
-        sock: socket.socket | None = None
+        budget = 4 * timeout * (1 + len(target.jumps)) + (self.options.command_timeout if batches else 0) + 5
+        closables: list[Any] = []
         transport: _AuditTransport | None = None
         fired = threading.Event()
 
         def close_everything() -> None:
             fired.set()
-            for closable in (transport, sock):
-                if closable is not None:
-                    try:
-                        closable.close()
-                    except Exception:  # pragma: no cover - best effort
-                        pass
+            self._close_all(closables)
 
         watchdog = threading.Timer(budget, close_everything)
         watchdog.daemon = True
         watchdog.start()
         try:
-            sock = self._connect(host, port, timeout)
+            sock = self._open_path(target, timeout, closables)
             transport = _AuditTransport(sock)
-            transport.set_log_channel(_TRANSPORT_LOG)
-            transport.banner_timeout = timeout
-            transport.handshake_timeout = timeout
-            transport.auth_timeout = timeout
-            path, is_default = known_hosts_path(self.endpoint.known_hosts, self.options.known_hosts)
-            known = KnownHostsFile(path)
-            options = transport.get_security_options()
-            options.key_types = preferred_key_types(known, entry_name(host, port), tuple(options.key_types))
-            try:
-                transport.start_client(timeout=timeout)
-            except (paramiko.SSHException, EOFError, OSError) as exc:
-                raise ConnectorError(self._handshake_reason(exc, fired, budget)) from None
-            if not (transport.is_active() and transport.initial_kex_done):
-                # start_client returns quietly when its timeout passes: the server never completed it
-                raise ConnectorError(f"SSH handshake with {host}:{port} failed: no SSH key exchange "
-                                     f"completed within {timeout:g} s")
-            server_key = transport.get_remote_server_key()
-            check = verify_host_key(host, port, server_key, path,
-                                    trust_on_first_use=self.options.trust_on_first_use,
-                                    include_global=is_default)
-            offered, banner, authenticated_by = self._auth_none(transport)
+            closables.append(transport)
+            path, is_default = known_hosts_path(target.known_hosts, self.options.known_hosts)
+            check, server_key = self._handshake(transport, target, path, is_default, timeout, fired, budget)
+            offered, banner, authenticated_by = self._auth_none(transport, target.username)
             if authenticated_by is None:
-                authenticated_by = self._authenticate(transport, offered)
+                authenticated_by = self._authenticate(transport, offered, target)
             info: dict[str, Any] = {
                 "port": port,
-                "username": self.endpoint.username,
+                "username": target.username,
                 "server_version": transport.remote_version,
                 "host_key_type": server_key.get_name(),
                 "host_key_fingerprint": fingerprint(server_key),
@@ -288,6 +294,10 @@ class SshConnector(Connector):
                 "trusted_on_first_use": check.trusted_on_first_use,
                 "round_trips": 0,
             }
+            if target.host != self.asset.address:
+                info["host"] = target.host
+            if target.jumps:
+                info["jump_hosts"] = [hop.where for hop in target.jumps]
             session = _Session(info)
             deadline = time.monotonic() + self.options.command_timeout
             for batch in batches:
@@ -307,13 +317,68 @@ class SshConnector(Connector):
             raise ConnectorError(f"SSH session with {host}:{port} failed: {exc.__class__.__name__}: {exc}") from None
         finally:
             watchdog.cancel()
-            if transport is not None:
-                transport.close()
-            agent, self._agent = self._agent, None
-            if agent is not None:
-                agent.close()
-            if sock is not None:
-                sock.close()
+            self._close_all(closables)
+            self._close_agents()
+
+    def _handshake(self, transport: paramiko.Transport, hop: Hop, path: Path, is_default: bool, timeout: float,
+                   fired: threading.Event | None = None, budget: float = 0.0) -> tuple[Any, paramiko.PKey]:
+        """Key exchange and the strict host-key check of one hop (target or jump host)."""
+        transport.set_log_channel(_TRANSPORT_LOG)
+        transport.banner_timeout = timeout
+        transport.handshake_timeout = timeout
+        transport.auth_timeout = timeout
+        known = KnownHostsFile(path)
+        options = transport.get_security_options()
+        options.key_types = preferred_key_types(known, entry_name(hop.host, hop.port), tuple(options.key_types))
+        where = f"{hop.host}:{hop.port}"
+        try:
+            transport.start_client(timeout=timeout)
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            if fired is not None and fired.is_set():
+                raise ConnectorError(f"SSH handshake with {where} did not complete within {budget:g} s") from None
+            raise ConnectorError(f"SSH handshake with {where} failed: {str(exc) or exc.__class__.__name__}") from None
+        if not (transport.is_active() and transport.initial_kex_done):
+            # start_client returns quietly when its timeout passes: the server never completed it
+            raise ConnectorError(f"SSH handshake with {where} failed: no SSH key exchange "
+                                 f"completed within {timeout:g} s")
+        server_key = transport.get_remote_server_key()
+        check = verify_host_key(hop.host, hop.port, server_key, path,
+                                trust_on_first_use=self.options.trust_on_first_use, include_global=is_default)
+        return check, server_key
+
+    def _open_path(self, target: Target, timeout: float, closables: list[Any]) -> Any:
+        """A socket to the target: direct, or a ``direct-tcpip`` channel through each jump host in turn
+        (each hop's host key verified and authenticated like the target's)."""
+        if not target.jumps:
+            sock = self._connect(target.host, target.port, timeout)
+            closables.append(sock)
+            return sock
+        first = target.jumps[0]
+        sock: Any = self._connect(first.host, first.port, timeout)
+        closables.append(sock)
+        hops: list[Hop] = [*target.jumps, target]
+        for index, hop in enumerate(target.jumps):
+            label = f"jump host {hop.label or hop.host} ({hop.where})"
+            transport = paramiko.Transport(sock)
+            closables.append(transport)
+            path, is_default = known_hosts_path(hop.known_hosts, self.options.known_hosts)
+            try:
+                self._handshake(transport, hop, path, is_default, timeout)
+                offered, _banner_text, authenticated_by = self._auth_none(transport, hop.username or "")
+                if authenticated_by is None:
+                    self._authenticate(transport, offered, hop)
+            except ConnectorError as exc:
+                raise ConnectorError(f"{label}: {exc}") from None
+            nxt = hops[index + 1]
+            try:
+                sock = transport.open_channel("direct-tcpip", (nxt.host, nxt.port), ("127.0.0.1", 0),
+                                              timeout=timeout)
+            except (paramiko.SSHException, EOFError, OSError) as exc:
+                raise ConnectorError(f"{label} did not forward to {nxt.host}:{nxt.port}: "
+                                     f"{str(exc) or exc.__class__.__name__} (the jump host needs "
+                                     "AllowTcpForwarding and must reach that address)") from None
+            closables.append(sock)
+        return sock
 
     @staticmethod
     def _connect(host: str, port: int, timeout: float) -> socket.socket:
@@ -333,67 +398,40 @@ class SshConnector(Connector):
             pass
         return sock
 
-    def _handshake_reason(self, exc: BaseException, fired: threading.Event, budget: float) -> str:
-        where = f"{self.asset.address}:{self.endpoint.port}"
-        if fired.is_set():
-            return f"SSH handshake with {where} did not complete within {budget:g} s"
-        text = str(exc) or exc.__class__.__name__
-        return f"SSH handshake with {where} failed: {text}"
-
     # ------------------------------------------------------------------ authentication
-    def _auth_none(self, transport: paramiko.Transport) -> tuple[list[str], str | None, str | None]:
+    @staticmethod
+    def _auth_none(transport: paramiko.Transport, username: str) -> tuple[list[str], str | None, str | None]:
         """Offered methods and the pre-auth banner; ``authenticated_by="none"`` if the server let us in."""
         try:
-            transport.auth_none(self.endpoint.username)
+            transport.auth_none(username)
         except paramiko.BadAuthenticationType as exc:
             return list(exc.allowed_types), _banner(transport), None
         except paramiko.AuthenticationException as exc:
-            raise ConnectorError(f"authentication as {self.endpoint.username!r} failed: {exc}") from None
+            raise ConnectorError(f"authentication as {username!r} failed: {exc}") from None
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise ConnectorError(f"authentication as {username!r} failed: "
+                                 f"{str(exc) or exc.__class__.__name__}") from None
         return ["none"], _banner(transport), "none"
 
-    def _credentials(self) -> list[tuple[str, str, Any]]:
+    def _credentials(self, hop: Hop | None = None) -> list[Credential]:
         """(method, description, secret-or-key) in the order they are tried; secrets resolved here."""
-        endpoint, options = self.endpoint, self.options
-        found: list[tuple[str, str, Any]] = []
-        key_file = endpoint.key_file or options.ssh_key_file
-        if key_file:
-            path = Path(key_file).expanduser()
-            try:
-                passphrase = resolve(env=endpoint.key_passphrase_env)
-            except SecretError as exc:
-                raise ConnectorError(f"key passphrase: {exc}") from None
-            try:
-                key = load_private_key(path, passphrase)
-            except (paramiko.PasswordRequiredException, TypeError):
-                raise ConnectorError(f"key file {path} is encrypted: give its passphrase with key_passphrase_env") from None
-            except FileNotFoundError:
-                raise ConnectorError(f"key file {path} does not exist") from None
-            except (paramiko.SSHException, OSError, ValueError) as exc:
-                raise ConnectorError(f"cannot load key file {path}: {exc}") from None
-            found.append(("publickey", f"key {path}", key))
-        if endpoint.use_agent:
-            try:
-                agent = paramiko.Agent()
-                agent_keys = agent.get_keys()
-            except paramiko.SSHException as exc:
-                raise ConnectorError(f"ssh agent unusable: {exc}") from None
-            self._agent = agent  # closed with the connection
-            for key in list(agent_keys)[:_MAX_AGENT_KEYS]:
-                found.append(("publickey", f"agent key {key.get_name()} {key.fingerprint}", key))
-        if endpoint.password_env or endpoint.password_file:
-            try:
-                password = resolve(env=endpoint.password_env, file=endpoint.password_file)
-            except SecretError as exc:
-                raise ConnectorError(f"password: {exc}") from None
-            found.append(("password", "password", password))
+        target = self._target()
+        hop = hop or target
+        password = (target.password_env, target.password_file) if hop is target else (None, None)
+        found, agent = credentials_for(hop, use_agent=target.use_agent,
+                                       ask=getattr(self.options, "ask_passphrase", None), password=password)
+        if agent is not None:
+            if self._agent is None:
+                self._agent = agent  # closed with the connection
+            else:
+                self._extra_agents.append(agent)
         return found
 
-    def _authenticate(self, transport: paramiko.Transport, offered: list[str]) -> str:
-        username = self.endpoint.username
-        credentials = self._credentials()
+    def _authenticate(self, transport: paramiko.Transport, offered: list[str], hop: Hop) -> str:
+        username = hop.username or ""
+        credentials = self._credentials(None if isinstance(hop, Target) else hop)
         if not credentials:
-            raise ConnectorError("no credential configured for this ssh endpoint: set key_file (or --key), "
-                                 "use_agent, or password_env/password_file")
+            raise CredentialError(no_credential_message(hop, self._target().use_agent))
         tried: list[str] = []
         skipped: list[str] = []
         for method, description, secret in credentials:

@@ -39,6 +39,7 @@ import math
 import socket
 import struct
 import time
+from typing import Any
 
 __all__ = [
     "CLIENT_IDENTIFICATION",
@@ -389,21 +390,24 @@ def _validate_arguments(host: str, port: int, timeout: float) -> None:
 # --------------------------------------------------------------------------- public probe
 
 
-def probe_ssh_wire(host: str, port: int, timeout: float = 5.0) -> dict:
+def probe_ssh_wire(host: str, port: int, timeout: float = 5.0, sock: Any = None) -> dict:
     """Report what the SSH server at ``host:port`` offers before authentication.
 
     One connection, our identification string out, the server's identification string and
     SSH_MSG_KEXINIT in, close; ``timeout`` bounds the *whole* probe, connect included. Returns a
     JSON-serialisable dict with ``identification``, ``pre_version_lines``, ``software``,
     ``comments``, the eight algorithm name-lists (kex, host key, encryption/MAC/compression in
-    both directions) and ``first_kex_packet_follows``. Raises :class:`WireProbeError` for
+    both directions) and ``first_kex_packet_follows``. ``sock``: an already connected socket-like object
+    (``settimeout``/``recv``/``sendall``/``close``, e.g. a paramiko ``direct-tcpip`` channel through a jump
+    host) to use instead of connecting to ``host:port``; it is closed afterwards. Raises :class:`WireProbeError` for
     anything that prevents a trustworthy answer (refused, timed out, protocol violation) and
     ``ValueError`` for invalid arguments.
     """
     _validate_arguments(host, port, timeout)
     timeout = float(timeout)
     deadline = time.monotonic() + timeout
-    sock = _connect(host, port, deadline, timeout)
+    if sock is None:
+        sock = _connect(host, port, deadline, timeout)
     try:
         reader = _DeadlineReader(sock, deadline, timeout)
         _send_identification(sock, reader)

@@ -63,7 +63,7 @@ def test_history_errors(recorded, tmp_path: Path) -> None:
 
 def test_scan_option_errors(tmp_path: Path) -> None:
     inventory = tmp_path / "inv.yaml"
-    inventory.write_text("assets:\n  - {id: a, type: host, address: 127.0.0.1, endpoints: [{protocol: ssh, username: u, port: 1}]}\n")
+    inventory.write_text("assets:\n  - {id: a, type: host, address: 127.0.0.1, endpoints: [{protocol: ssh, username: u, port: 1, password_env: HOME}]}\n")
     no_db = run("scan", "-i", str(inventory), "--out", str(tmp_path / "o"), "--resume", env={"IACS_AUDIT_DB": ""})
     assert no_db.exit_code == 2 and "--resume needs a history store" in no_db.stderr
     bad_siem = run("scan", "-i", str(inventory), "--out", str(tmp_path / "o"), "--siem", "http://x")

@@ -128,15 +128,15 @@ def _global_lock() -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _free_port() -> int:
+def _free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return int(s.getsockname()[1])
 
 
-def _port_accepts(port: int) -> bool:
+def _port_accepts(port: int, host: str = "127.0.0.1") -> bool:
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        with socket.create_connection((host, port), timeout=0.5):
             return True
     except OSError:
         return False
@@ -195,7 +195,7 @@ class RealSshd:
     """Context manager running one real sshd on 127.0.0.1 with a weak or hardened config.
 
     Attributes (valid inside the ``with`` block):
-        host                  "127.0.0.1"
+        host                  "127.0.0.1", or the ``listen`` address
         port                  TCP port sshd listens on
         username              "iacsaudit" (unprivileged, no sudo rights)
         client_key            Path of the ed25519 private key authorised for ``username``
@@ -211,15 +211,22 @@ class RealSshd:
         weak_algorithms       weak algorithms actually enabled (weak profile)
     """
 
-    host = "127.0.0.1"
     username = TEST_USER
 
-    def __init__(self, profile: Profile, workdir: Path, *, unreadable_dropin: list[str] | None = None) -> None:
+    def __init__(self, profile: Profile, workdir: Path, *, unreadable_dropin: list[str] | None = None,
+                 listen: str = "127.0.0.1", extra_config: list[str] | None = None) -> None:
         """``unreadable_dropin``: lines of a 0600 drop-in that the (then 0644) main config includes by a glob
-        first, as cloud-init's 50-cloud-init.conf is: what an unprivileged audit account cannot read."""
+        first, as cloud-init's 50-cloud-init.conf is: what an unprivileged audit account cannot read.
+        ``listen``: the loopback address to listen on (any 127.x.y.z, e.g. a target only a jump host
+        should reach); ``extra_config``: sshd lines placed before the profile's (sshd keeps the first value)."""
         if profile not in ("weak", "hardened"):
             raise ValueError(f"profile must be 'weak' or 'hardened', not {profile!r}")
+        if not listen.startswith("127."):
+            raise ValueError(f"only loopback addresses are used, not {listen!r}")
         self.profile: Profile = profile
+        self.host = listen
+        self.extra_config = list(extra_config or [])
+        self._extra_authorized: list[str] = []
         self.unreadable_dropin = unreadable_dropin
         self.workdir = Path(workdir).resolve()
         self.client_key = self.workdir / "client_key"
@@ -361,9 +368,21 @@ class RealSshd:
             pass
         return None
 
+    def authorize(self, public_key_line: str) -> None:
+        """Authorise one more public key for the test user until this instance stops."""
+        line = public_key_line.strip()
+        with _global_lock():
+            ak = Path(pwd.getpwnam(TEST_USER).pw_dir) / ".ssh" / "authorized_keys"
+            lines = ak.read_text().splitlines() if ak.exists() else []
+            if line not in lines:
+                ak.write_text("".join(x + "\n" for x in [*lines, line]))
+        self._extra_authorized.append(line)
+
     def _remove_authorized_key(self) -> None:
         line, self._authorized_line = self._authorized_line, None
-        if line is None:
+        extra, self._extra_authorized = self._extra_authorized, []
+        remove = set(extra) | ({line} if line is not None else set())
+        if not remove:
             return
         with _global_lock():
             try:
@@ -371,8 +390,8 @@ class RealSshd:
                 lines = ak.read_text().splitlines()
             except (KeyError, OSError):
                 return
-            if line in lines:
-                ak.write_text("".join(x + "\n" for x in lines if x != line))
+            if remove & set(lines):
+                ak.write_text("".join(x + "\n" for x in lines if x not in remove))
 
     def _sshd_accepts(self, lines: list[str]) -> bool:
         probe = self.workdir / "sshd_probe_config"
@@ -467,7 +486,7 @@ class RealSshd:
         self.config_path.unlink(missing_ok=True)
         fd = os.open(self.config_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         with os.fdopen(fd, "w") as fh:
-            fh.write("\n".join([*common, *body, ""]))
+            fh.write("\n".join([*common, *self.extra_config, *body, ""]))
         os.chmod(self.config_path, mode)
         check = _run([str(SSHD), "-t", "-f", str(self.config_path)], check=False)
         if check.returncode != 0:
@@ -476,7 +495,7 @@ class RealSshd:
     def effective_config(self) -> dict[str, str]:
         """``sshd -T`` of this instance's config (keys lower-case, as sshd prints them)."""
         out = _run([str(SSHD), "-T", "-f", str(self.config_path),
-                    "-p", str(self.port or 22), "-o", "ListenAddress=127.0.0.1"]).stdout
+                    "-p", str(self.port or 22), "-o", f"ListenAddress={self.host}"]).stdout
         result: dict[str, str] = {}
         for line in out.splitlines():
             key, _, value = line.partition(" ")
@@ -486,10 +505,10 @@ class RealSshd:
     def _launch(self) -> None:
         last_error = ""
         for _attempt in range(3):  # a freed port can be grabbed by someone else
-            self.port = _free_port()
+            self.port = _free_port(self.host)
             self.pid_file.unlink(missing_ok=True)
             self.argv = [str(SSHD), "-D", "-e", "-f", str(self.config_path),
-                         "-p", str(self.port), "-o", "ListenAddress=127.0.0.1"]
+                         "-p", str(self.port), "-o", f"ListenAddress={self.host}"]
             log = open(self.log_path, "ab")
             try:
                 self._proc = subprocess.Popen(
@@ -502,7 +521,7 @@ class RealSshd:
             while time.monotonic() < deadline:
                 if self._proc.poll() is not None:
                     break
-                if _port_accepts(self.port) and self._proc.poll() is None:
+                if _port_accepts(self.port, self.host) and self._proc.poll() is None:
                     return
                 time.sleep(0.05)
             proc, self._proc = self._proc, None
@@ -511,7 +530,7 @@ class RealSshd:
             if "Address already in use" not in last_error:
                 break
         raise SshdStartError(
-            f"sshd ({self.profile}) did not accept TCP on 127.0.0.1:{self.port} within "
+            f"sshd ({self.profile}) did not accept TCP on {self.host}:{self.port} within "
             f"{_START_TIMEOUT:.0f}s; log tail:\n{last_error}"
         )
 
