@@ -70,6 +70,11 @@ def schedule() -> None:
 @click.option("--window-end", metavar="HH:MM", help="Passed to every run: start no asset that would run past HH:MM.")
 @click.option("--siem", metavar="TARGET", help="Passed to every run: jsonl or syslog://HOST:PORT.")
 @click.option("--known-hosts", type=click.Path(dir_okay=False, path_type=Path), help="known_hosts for the runs.")
+@click.option("--ssh-config", "ssh_config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="OpenSSH client config for the runs (Host aliases, ProxyJump, IdentityFile).")
+@click.option("--no-agent", is_flag=True, help="The runs do not offer the ssh-agent's keys.")
+@click.option("--key-passphrase-env", metavar="VARIABLE",
+              help="Environment variable (of the service) holding the SSH key's passphrase.")
 @click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Passed to every run: append the full log (tracebacks, every asset's outcome) to FILE.")
 @click.option("--alert-on", type=click.Choice(["short", "error"]), default="short", show_default=True,
@@ -83,7 +88,8 @@ def schedule() -> None:
 @guard
 def schedule_install(name: str, inventory: Path, profile: str | None, sl: int | None, cron: str, db: str | None,
                      out: Path | None, waivers: Path | None, attestations: Path | None, gate: str,
-                     window_end: str | None, siem: str | None, known_hosts: Path | None, log_file: Path | None, alert_on: str, run_as: str | None, timeout: str | None, no_enable: bool,
+                     window_end: str | None, siem: str | None, known_hosts: Path | None, ssh_config: Path | None,
+                     no_agent: bool, key_passphrase_env: str | None, log_file: Path | None, alert_on: str, run_as: str | None, timeout: str | None, no_enable: bool,
                      backend: str, unit_dir: Path | None, cron_dir: Path | None) -> None:
     """Install the scheduled scan NAME."""
     from auditor.assessment.profiles import load_profile
@@ -129,6 +135,12 @@ def schedule_install(name: str, inventory: Path, profile: str | None, sl: int | 
             raise click.BadParameter(str(exc), param_hint="--siem") from None
     if known_hosts:
         argv += ["--known-hosts", str(known_hosts.resolve())]
+    if ssh_config:
+        argv += ["--ssh-config", str(ssh_config.resolve())]
+    if no_agent:
+        argv += ["--no-agent"]
+    if key_passphrase_env:
+        argv += ["--key-passphrase-env", key_passphrase_env]
     try:
         job = Job(name, argv, cron, alert_on=alert_on, user=run_as, timeout=timeout)
         chosen = _backend(backend, unit_dir, cron_dir, run_as)

@@ -150,6 +150,22 @@ def test_cli_install_passes_the_log_file_before_the_command(tmp_path: Path) -> N
     assert f"-m auditor --log-file {tmp_path}/audit.log scan --inventory" in service
 
 
+def test_cli_install_passes_the_ssh_options_to_every_run(tmp_path: Path) -> None:
+    inventory = tmp_path / "plant.yaml"
+    inventory.write_text("site: s\nassets:\n  - {id: a, type: host, address: h, endpoints: [{protocol: ssh, username: u}]}\n")
+    ssh_config = tmp_path / "ssh_config"
+    ssh_config.write_text("Host ews-lab\n  HostName 127.0.0.1\n")
+    units = tmp_path / "units"
+    installed = CliRunner().invoke(cli, ["schedule", "install", "nightly", "-i", str(inventory), "--sl", "2",
+                                         "--cron", "0 1 * * *", "--db", str(tmp_path / "h.sqlite"), "--backend",
+                                         "systemd", "--unit-dir", str(units), "--no-enable", "--ssh-config",
+                                         str(ssh_config), "--no-agent", "--key-passphrase-env", "AUDIT_KEY_PASS"])
+    assert installed.exit_code == 0, installed.output
+    service = (units / "iacs-audit-nightly.service").read_text()
+    assert f"--ssh-config {ssh_config}" in service and "--no-agent" in service
+    assert "--key-passphrase-env AUDIT_KEY_PASS" in service
+
+
 @pytest.mark.parametrize("args, message", [
     (["--cron", "0 1 * *"], "5 fields"),
     (["--cron", "@daily", "--db", "postgresql://auditor:hunter2@db/iacs"], "never put a password"),
