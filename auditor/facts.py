@@ -50,6 +50,10 @@ class FactEvidence:
         if request.key not in self._allowed:
             raise LookupError(f"fact {self.fact_name!r} reads {request.key!r} without declaring it")
         found = self._items.get(request.key)
+        if found is None and request.options:
+            # evidence recorded before the request gained an option (e.g. a read that now asks for sudo) is
+            # still that read, made with the options it had then; the item records how it was made
+            found = self._items.get(f"{request.protocol}:{request.op}:{request.target}")
         if found is None:
             raise FactUnavailable(f"{request.key} was not collected")
         if found.id:

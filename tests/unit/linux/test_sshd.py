@@ -371,6 +371,18 @@ def test_unset_keywords_take_the_defaults_of_the_announced_release(server: str, 
     assert any(server.split("-")[2].split("_")[1][:3] in n for n in ev.fact("sshd_config").notes)
 
 
+def test_evidence_recorded_before_the_files_read_asked_for_sudo_still_rescores() -> None:
+    """Bundles from before the sshd file read asked for sudo carry it without the option: still that read."""
+    from auditor.evidence import EvidenceRequest
+
+    old_request = EvidenceRequest(protocol="ssh", op="exec", target=SSHD_FILES.target)
+    ev = config_evidence("PermitRootLogin no\n")
+    for item in ev.items:
+        if item.request.key == SSHD_FILES.key:
+            item.request = old_request
+    assert ev.check("linux.sshd.permit-root-login").status == "pass"
+
+
 def test_openssh_time_and_modifier_helpers() -> None:
     assert openssh_seconds("2m") == 120 and openssh_seconds("1h30m") == 5400 and openssh_seconds("45") == 45
     assert openssh_seconds("soon") is None
