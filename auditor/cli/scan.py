@@ -399,50 +399,50 @@ def simulate(workdir: Path) -> None:
 @cli.command()
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-out"), show_default=True)
 @click.option("--sl", type=click.IntRange(1, 4), help="Override the zones' targets (control SL 2, DMZ SL 1).")
-@click.option("--no-attestations", is_flag=True, help="Score on device evidence alone, without the demo's answers file.")
+@click.option("--no-attestations", is_flag=True, help="Skip scoring the evidence again with the demo's answers file.")
 def demo(out: Path, sl: int | None, no_attestations: bool) -> None:
     """Start the demo plant, scan it, write the reports into OUT, stop the plant.
 
-    The scan applies the demo's answers file (simulators/demo_answers.yaml: what the plant's OT security
-    lead attests, and the PLC vendor's capability claims); the same evidence scored without it goes to
-    OUT/without-answers, to show what the scan alone can and cannot establish."""
-    from importlib.resources import as_file, files
-
+    OUT holds what the scan itself establishes: no answers, so no asset meets its target and each says
+    what is open. The same evidence scored with the demo's illustrative answers file
+    (simulators/demo_answers.yaml: invented documents standing for what a plant's OT security lead would
+    attest, and the PLC vendor's capability claims) goes to OUT/with-answers, to show what answering does."""
     from auditor.plant.inventory import load_inventory
     from connectors import ScanOptions
     from simulators.plant import Plant
 
-    with as_file(files("simulators") / "demo_answers.yaml") as answers_path, \
-            tempfile.TemporaryDirectory(prefix="iacs-demo-") as workdir, Plant(Path(workdir)) as plant:
+    with tempfile.TemporaryDirectory(prefix="iacs-demo-") as workdir, Plant(Path(workdir)) as plant:
         inventory = load_inventory(plant.inventory_path)
-        attestations = None if no_attestations else Path(answers_path)
         code = _run_scan(inventory, str(plant.inventory_path), profile=None, sl=sl, out=out,
                          options=ScanOptions(known_hosts=plant.known_hosts), concurrency=8, asset_timeout=120,
-                         quiet=False, history=HistoryOptions(attestations=attestations))
-    if attestations is not None:
-        _demo_without_answers(out, sl)
-    meaning = {0: "every asset meets its target", 1: "some assets fall short of their target (expected: the demo "
-               "plant has weak devices)", 3: "some assets could not be assessed"}
+                         quiet=False)
+    if not no_attestations:
+        _demo_with_answers(out, sl)
+    meaning = {0: "every asset meets its target", 1: "some assets fall short of their target (expected: nothing "
+               "is answered yet, and the demo plant has weak devices)", 3: "some assets could not be assessed"}
     click.echo(f"demo finished: scan exit code {code} ({meaning.get(code, 'see above')}); open {out / 'report.html'}")
     sys.exit(EXIT_OK if code in (EXIT_OK, EXIT_SHORT) else code)
 
 
-def _demo_without_answers(out: Path, sl: int | None) -> None:
-    """Score the demo's evidence again without answers (offline) and say, per asset, what stays open."""
+def _demo_with_answers(out: Path, sl: int | None) -> None:
+    """Score the demo's evidence again with its illustrative answers file (offline) and say, per asset,
+    where it stands then: what answers can decide, and that they never outweigh a failing check."""
+    from importlib.resources import as_file, files
+
+    from auditor.app.scan import load_answers_file, write_outputs
     from auditor.engine import score
     from auditor.plant.planning import plan_assets, selection_label
     from reports.common import shortfall
     from reports.json_report import load_evidence
 
-    from auditor.app.scan import write_outputs
-
+    with as_file(files("simulators") / "demo_answers.yaml") as answers_path:
+        answers = load_answers_file(Path(answers_path))
     bundle = load_evidence(out / "evidence.json")
-    result = score(bundle, plan_assets(bundle.inventory, sl=sl), selection_label(None, sl))
-    write_outputs(out / "without-answers", result, bundle)
+    result = score(bundle, plan_assets(bundle.inventory, sl=sl), selection_label(None, sl), answers=answers)
+    write_outputs(out / "with-answers", result, bundle)
     out_console = console()
-    meeting = result.summary.meeting_target
-    out_console.print(f"\nthe same evidence without the answers file ({out / 'without-answers'}): "
-                      f"{meeting} of {len(result.assets)} assets meet their target; "
-                      f"{result.summary.open_rows} requirements await an answer", highlight=False, soft_wrap=True)
+    out_console.print(f"\nthe same evidence with the demo's illustrative answers file (invented documents; "
+                      f"{out / 'with-answers'}): {result.summary.meeting_target} of {len(result.assets)} assets "
+                      "meet their target", highlight=False, soft_wrap=True)
     for asset in result.assets:
         out_console.print(f"  {asset.id}: {shortfall(asset)}", highlight=False, soft_wrap=True)
