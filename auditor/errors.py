@@ -92,3 +92,19 @@ def load_yaml_file(path: str | Path) -> object:
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError.single(path, where, f"YAML syntax error: {problem}") from None
+
+
+def load_list_file(path: str | Path, key: str, what: str) -> dict:
+    """A YAML file holding a list under ``key``: the mapping, the bare list, or nothing (an empty list).
+
+    ``what`` names the file in the error, e.g. "a waivers file" -> "a waivers file is a mapping with a
+    'waivers' list" (exit 2)."""
+    data = load_yaml_file(path)
+    if data is None:
+        data = {key: []}
+    if isinstance(data, list):
+        data = {key: data}
+    if not isinstance(data, dict):
+        article = "an" if key[0] in "aeiou" else "a"
+        raise ConfigError.single(path, "", f"{what} is a mapping with {article} '{key}' list")
+    return data

@@ -50,7 +50,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from auditor.assessment.catalog import COMPONENT_TYPES, Requirement, load_catalog, normalize_id
-from auditor.errors import ConfigError, ConfigProblem, load_yaml_file
+from auditor.errors import ConfigError, ConfigProblem, load_list_file
 from auditor.registry import REGISTRY, Registry
 from auditor.results import AnswerRef, AssetResult, AttestationOutcome, EvidenceRef, ScanResult
 
@@ -285,13 +285,7 @@ def load_answers(path: str | Path, *, as_of: date | None = None, registry: Regis
     if csv_form:
         data: Any = {"answers": _read_csv(path)}
     else:
-        data = load_yaml_file(path)
-        if data is None:
-            data = {"answers": []}
-        if isinstance(data, list):
-            data = {"answers": data}
-        if not isinstance(data, dict):
-            raise ConfigError.single(path, "", "an answers file is a mapping with an 'answers' list")
+        data = load_list_file(path, "answers", "an answers file")
     raw_entries = data.get("answers") if isinstance(data.get("answers"), list) else []
     problems: list[ConfigProblem] = []
     parsed: list[tuple[str, Answer]] = []

@@ -24,7 +24,7 @@ profile; a level that could not be evaluated so is not claimed. Only SL-A decide
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Iterable
 
 from auditor.assessment.catalog import Requirement
@@ -182,21 +182,19 @@ def gaps(requirements: list[RequirementResult], sl_achieved: SLVector, target: S
         if level >= wanted:
             continue
         nxt = level + 1
-        blocking = []
+        blocking: list[tuple[str, str]] = []   # (row id, why it blocks)
         for row in requirements:
             if row.fr != fr or row.sl > nxt:
                 continue
             verdict = row_verdict_at(row, nxt, applied_sl, by_level)
             if verdict not in SATISFIED:
-                blocking.append(f"{row.id} ({_blocking_label(row, verdict)})")
-        kinds = defaultdict(int)
-        for item in blocking:
-            kinds[item.split("(", 1)[1].rstrip(")").split(":")[0]] += 1
+                blocking.append((row.id, _blocking_label(row, verdict)))
+        kinds = Counter(label.split(":")[0] for _, label in blocking)
         reason = "; ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
         if nxt > applied_sl and (by_level.get(nxt) is None or by_level[nxt].profile is None):
             reason = f"SL {nxt} was not evaluated: no built-in profile gives its parameters"
         out.append(Gap(fr=fr, sl_target=wanted, sl_achieved=level, reason=f"SL {nxt}: {reason}",
-                       blocking=blocking))
+                       blocking=[f"{row_id} ({label})" for row_id, label in blocking]))
     return out
 
 

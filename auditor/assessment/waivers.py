@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from auditor.assessment.catalog import UnknownRequirement, load_catalog, normalize_id
 from auditor.assessment.scoring import achieved, apply_answers, requirement_status
-from auditor.errors import ConfigError, ConfigProblem, load_yaml_file
+from auditor.errors import ConfigError, ConfigProblem, load_list_file
 from auditor.plant.inventory import Asset
 from auditor.registry import REGISTRY, Registry
 from auditor.results import (AssetResult, CheckResult, LevelEvaluation, RequirementResult, WaiverOutcome,
@@ -210,13 +210,7 @@ def compensated_requirements(requirements: list[RequirementResult], checks: list
 
 def load_waivers(path: str | Path, registry: Registry = REGISTRY) -> WaiverSet:
     """Load and validate a waivers file; any problem raises :class:`ConfigError` (exit 2)."""
-    data = load_yaml_file(path)
-    if data is None:
-        data = {"waivers": []}
-    if isinstance(data, list):
-        data = {"waivers": data}
-    if not isinstance(data, dict):
-        raise ConfigError.single(path, "", "a waivers file is a mapping with a 'waivers' list")
+    data = load_list_file(path, "waivers", "a waivers file")
     entries = data.get("waivers")
     if isinstance(entries, list):  # default ids before validation, so errors can name them
         for number, entry in enumerate(entries, start=1):

@@ -54,12 +54,11 @@ def report(result_file: Path, fmt: str, out: Path | None, evidence: Path | None,
     if attestations is not None:
         from datetime import date
 
-        from auditor.assessment.attestations import load_answers, rejudge_result
+        from auditor.app.scan import load_answers_file
+        from auditor.assessment.attestations import rejudge_result
 
-        book = load_answers(attestations)
-        if book.expired:
-            err_console.print(f"[yellow]warning:[/] {attestations}: {len(book.expired)} expired entries no longer "
-                              f"count: {', '.join(book.expired)}", highlight=False)
+        book = load_answers_file(attestations, lambda message: err_console.print(
+            f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True))
         result = rejudge_result(result, book, date.today())
     bundle = None
     if evidence is not None:

@@ -79,10 +79,7 @@ def pwquality(acct_pam: PamConfig, params: dict[str, Any]) -> Verdict:
             problems.append(f"{name}: {stack['module']} is 'optional', so a weak password is still accepted")
     if problems:
         return failed(observed, expected, "; ".join(problems))
-    unread = _unread_settings(acct_pam, "/etc/security/pwquality.conf", "pam_pwquality's settings", expected, observed)
-    if unread:
-        return unread
-    return passed(observed, expected)
+    return _unread_settings(acct_pam, "/etc/security/pwquality.conf", "pam_pwquality's settings", expected, observed) or passed(observed, expected)
 
 
 @check("linux.pam.faillock", title="PAM: accounts locked after repeated failed logins",
@@ -129,10 +126,7 @@ def faillock(acct_pam: PamConfig, params: dict[str, Any]) -> Verdict:
             problems.append(f"{name}: pam_faillock without preauth/authfail (does not count failures)")
     if problems:
         return failed(observed, expected, "; ".join(problems))
-    unread = _unread_settings(acct_pam, "/etc/security/faillock.conf", "pam_faillock's settings", expected, observed)
-    if unread:
-        return unread
-    return passed(observed, expected)
+    return _unread_settings(acct_pam, "/etc/security/faillock.conf", "pam_faillock's settings", expected, observed) or passed(observed, expected)
 
 
 @check("linux.pam.password-history", title="PAM: previous passwords cannot be reused",
@@ -160,7 +154,4 @@ def password_history(acct_pam: PamConfig, params: dict[str, Any]) -> Verdict:
     observed = {"remember": effective}
     if problems or not effective:
         return failed(observed, expected, "; ".join(problems) or "no password stack found")
-    unread = _unread_settings(acct_pam, "/etc/security/pwhistory.conf", "pam_pwhistory's settings", expected, observed)
-    if unread:
-        return unread
-    return passed(observed, expected)
+    return _unread_settings(acct_pam, "/etc/security/pwhistory.conf", "pam_pwhistory's settings", expected, observed) or passed(observed, expected)

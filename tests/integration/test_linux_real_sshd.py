@@ -46,6 +46,7 @@ from connectors.base import ScanOptions
 from connectors.ssh.connector import SshConnector
 from simulators.ssh.server import FIXTURES, SshSimulator
 from tests.support.checks import check_verdicts, parse_fact
+from tests.support.keys import write_client_key
 from tests.support.real_sshd import RealSshd, require_real_sshd, weak_and_hardened
 
 REQUIRED = ["linux.sshd.permit-root-login", "linux.sshd.password-authentication", "linux.sshd.weak-crypto",
@@ -195,12 +196,7 @@ async def test_with_sudo_sshd_T_decides_and_verdicts_are_opposite(daemons: dict[
 
 @pytest.fixture(scope="module")
 def client_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[paramiko.PKey, Path]:
-    key = paramiko.ECDSAKey.generate(bits=256)
-    path = tmp_path_factory.mktemp("linux-sim") / "auditor_key"
-    with open(path, "w") as handle:
-        key.write_private_key(handle, file_format=paramiko.pkey.OPENSSH)
-    os.chmod(path, 0o600)
-    return key, path
+    return write_client_key(tmp_path_factory.mktemp("linux-sim"))
 
 
 async def simulate(fixture: str | Path, client_key: tuple[paramiko.PKey, Path], tmp_path: Path

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -31,17 +30,13 @@ from connectors.ssh.connector import SshConnector
 from simulators.record import SIM_AUTH_KEY, main, record_snmp, record_ssh
 from simulators.snmp import plant as snmp_plant
 from simulators.ssh.server import FIXTURES, SshSimulator, load_fixture
+from tests.support.keys import write_client_key
 
 
 # ----------------------------------------------------------------------------------------- helpers
 @pytest.fixture(scope="module")
 def client_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[paramiko.PKey, Path]:
-    key = paramiko.ECDSAKey.generate(bits=256)
-    path = tmp_path_factory.mktemp("record-key") / "auditor_key"
-    with open(path, "w") as handle:
-        key.write_private_key(handle, file_format=paramiko.pkey.OPENSSH)
-    os.chmod(path, 0o600)
-    return key, path
+    return write_client_key(tmp_path_factory.mktemp("record-key"))
 
 
 def checks_of(protocol: str) -> list[Any]:

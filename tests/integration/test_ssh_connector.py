@@ -28,6 +28,7 @@ from connectors.ssh import script as ssh_script
 from connectors.ssh.connector import SshConnector
 from simulators.plant import DEFAULT_HOSTS, Plant
 from simulators.ssh.server import SshSimulator, load_fixture
+from tests.support.keys import write_client_key
 
 TIMEOUT = 3.0
 READ_ONLY_KINDS = {"connect", "auth", "exec"}
@@ -77,12 +78,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def client_key(workdir: Path) -> tuple[paramiko.PKey, Path]:
-    key = paramiko.ECDSAKey.generate(bits=256)
-    path = workdir / "auditor_key"
-    with open(path, "w") as handle:
-        key.write_private_key(handle, file_format=paramiko.pkey.OPENSSH)
-    os.chmod(path, 0o600)
-    return key, path
+    return write_client_key(workdir)
 
 
 @pytest.fixture(scope="module")
