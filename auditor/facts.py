@@ -8,7 +8,7 @@ Every item a parser reads is remembered, so each verdict can name the evidence t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Mapping, Sequence
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
 
@@ -40,10 +40,12 @@ class CommandOutput:
 class FactEvidence:
     """Read-only view of one asset's evidence items for one fact parser."""
 
-    def __init__(self, fact_name: str, allowed: Iterable[EvidenceRequest], items: dict[str, EvidenceItem]):
+    def __init__(self, fact_name: str, allowed: Iterable[EvidenceRequest], items: dict[str, EvidenceItem],
+                 former_keys: Mapping[str, Sequence[str]] | None = None):
         self.fact_name = fact_name
         self._allowed = {r.key: r for r in allowed}
         self._items = items
+        self._former = former_keys or {}
         self.used: list[str] = []
 
     def item(self, request: EvidenceRequest) -> EvidenceItem:
@@ -54,6 +56,11 @@ class FactEvidence:
             # evidence recorded before the request gained an option (e.g. a read that now asks for sudo) is
             # still that read, made with the options it had then; the item records how it was made
             found = self._items.get(f"{request.protocol}:{request.op}:{request.target}")
+        for key in self._former.get(request.key, ()) if found is None else ():
+            # evidence recorded when the read was written differently (the item's request says how)
+            found = self._items.get(key)
+            if found is not None:
+                break
         if found is None:
             raise FactUnavailable(f"{request.key} was not collected")
         if found.id:

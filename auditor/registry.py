@@ -151,6 +151,7 @@ class Registry:
         #: ``EvidenceRequest.key`` -> the request's short, stable name (``ssh_exec(..., name=...)``). The name
         #: is not part of the key: recorded evidence and the history store stay keyed by the request itself.
         self.request_names: dict[str, str] = {}
+        self.former_keys: dict[str, list[str]] = {}  # request key -> keys of its earlier forms (still read)
 
     def add_fact(self, spec: FactSpec) -> None:
         existing = self.facts.get(spec.name)
@@ -330,13 +331,20 @@ def _canonical(requirement: str) -> str:
     return normalize_id(requirement)
 
 
-def ssh_exec(command: str, *, sudo: bool = False, name: str | None = None) -> EvidenceRequest:
-    """A read-only shell command run over SSH; ``sudo=True`` tries ``sudo -n`` and falls back to the user.
+def ssh_exec(command: str, *, sudo: bool = False, name: str | None = None, formerly: Iterable[str] = ()
+             ) -> EvidenceRequest:
+    """A read-only shell command run over SSH; ``sudo=True`` runs it under sudo where allowed, else as the user.
 
     ``name`` (``<source>.<what>``, e.g. ``files.dump``) is how simulator fixtures answer it; it is not part of
-    the request's key, so naming or renaming a request never changes its recorded evidence.
+    the request's key, so naming or renaming a request never changes its recorded evidence. ``formerly``: the
+    earlier texts of this command, so bundles recorded with them still rescore (the parser sees the item's
+    own request and may tell the forms apart).
     """
-    req = EvidenceRequest(protocol="ssh", op="exec", target=command, options=(("sudo", True),) if sudo else ())
+    options = (("sudo", True),) if sudo else ()
+    req = EvidenceRequest(protocol="ssh", op="exec", target=command, options=options)
+    for old in formerly:
+        REGISTRY.former_keys.setdefault(req.key, []).append(
+            EvidenceRequest(protocol="ssh", op="exec", target=old, options=options).key)
     return REGISTRY.name_request(name, req) if name is not None else req
 
 

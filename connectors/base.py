@@ -36,6 +36,7 @@ class ScanOptions:
     ssh_config: str | None = None  # --ssh-config FILE (an endpoint's ssh_config wins)
     use_agent: bool | None = None  # False: --no-agent; None: each endpoint decides (default: the agent is tried)
     key_passphrase_env: str | None = None  # --key-passphrase-env: passphrase of --key
+    sudo_password_env: str | None = None  # --sudo-password-env: sudo password where an endpoint names none
     # asks for a key's passphrase on a terminal (the CLI sets it when stdin is a tty); never in tests or CI
     ask_passphrase: Callable[[str], str] | None = field(default=None, compare=False, repr=False)
     probe_default_communities: bool = False  # scan-wide opt-in; an endpoint may also opt in on its own

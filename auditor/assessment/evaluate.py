@@ -37,7 +37,7 @@ class FactCache:
     def get(self, name: str) -> tuple[Any, Exception | None, list[str]]:
         if name not in self._cache:
             spec = self._registry.facts[name]
-            view = FactEvidence(name, spec.requests, self._items)
+            view = FactEvidence(name, spec.requests, self._items, self._registry.former_keys)
             try:
                 self._cache[name] = (spec.parser(view), None, view.used)
             except (FactUnavailable, FactParseError) as exc:

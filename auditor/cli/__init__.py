@@ -41,6 +41,7 @@ def main() -> None:
 
 
 from auditor.cli import explain, scan  # noqa: E402,F401  (importing them registers their commands)
-from auditor.cli import history, schedule, waivers  # noqa: E402,F401  (issue 7: history store, scheduling)
+from auditor.cli import history, schedule, waivers  # noqa: E402,F401  (history store, scheduling)
 from auditor.cli import report  # noqa: E402,F401  (the report command)
 from auditor.cli import answers  # noqa: E402,F401  (questionnaire, attestations, coverage)
+from auditor.cli import sudoers  # noqa: E402,F401  (the sudoers rule for an audit account)

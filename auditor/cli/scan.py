@@ -237,7 +237,10 @@ def _exit_now(code: int) -> None:
               help="Ad-hoc TARGET: an endpoint field as in an inventory, e.g. --set version=2c "
                    "--set community_env=SW_COMMUNITY (secrets only by reference).")
 @click.option("--trust-on-first-use", is_flag=True, help="Accept and record unknown SSH host keys (changed keys are always refused).")
-@click.option("--no-sudo", is_flag=True, help="Never try 'sudo -n' on hosts.")
+@click.option("--no-sudo", is_flag=True, help="Never use sudo on hosts.")
+@click.option("--sudo-password-env", metavar="VARIABLE",
+              help="Environment variable holding the sudo password of the audit account, for hosts whose sudoers "
+                   "require one (sent only to 'sudo -S' over the session; see 'iacs-audit sudoers').")
 @click.option("--probe-default-communities", is_flag=True,
               help="SNMP: slowly try the documented well-known communities (read-only GET of sysDescr.0).")
 @click.option("--concurrency", type=click.IntRange(1, 256), default=8, show_default=True, help="Assets scanned at once.")
@@ -267,7 +270,8 @@ def scan(target: str | None, inventory: Path | None, profile: str | None, sl: in
          quiet: bool, db: str | None = None, waivers: Path | None = None, window_end: str | None = None,
          ignore_windows: bool = False, resume: bool = False, siem: str | None = None,
          attestations: Path | None = None, gate: str = "complete", key_passphrase_env: str | None = None,
-         no_agent: bool = False, ssh_config: str | None = None, jump: str | None = None) -> None:
+         no_agent: bool = False, ssh_config: str | None = None, jump: str | None = None,
+         sudo_password_env: str | None = None) -> None:
     """Scan an inventory, or one TARGET such as ssh://auditor@10.0.0.5:22, and write result.json,
     evidence.json and report.html into OUT."""
     from auditor.plant.inventory import load_inventory
@@ -289,7 +293,8 @@ def scan(target: str | None, inventory: Path | None, profile: str | None, sl: in
                           probe_default_communities=probe_default_communities,
                           known_hosts=Path(known_hosts).expanduser() if known_hosts else None, ssh_key_file=key,
                           ssh_config=ssh_config, use_agent=False if no_agent else None,
-                          key_passphrase_env=key_passphrase_env, ask_passphrase=_terminal_prompt())
+                          key_passphrase_env=key_passphrase_env, ask_passphrase=_terminal_prompt(),
+                          sudo_password_env=sudo_password_env)
     sys.exit(_run_scan(inv, source, profile=profile, sl=sl, out=out, options=options, concurrency=concurrency,
                        asset_timeout=asset_timeout, quiet=quiet, formats=_formats(formats),
                        history=_history_options(db, waivers, window_end, ignore_windows, resume, siem,

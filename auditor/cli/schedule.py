@@ -75,6 +75,8 @@ def schedule() -> None:
 @click.option("--no-agent", is_flag=True, help="The runs do not offer the ssh-agent's keys.")
 @click.option("--key-passphrase-env", metavar="VARIABLE",
               help="Environment variable (of the service) holding the SSH key's passphrase.")
+@click.option("--sudo-password-env", metavar="VARIABLE",
+              help="Environment variable (of the service) holding the audit account's sudo password.")
 @click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Passed to every run: append the full log (tracebacks, every asset's outcome) to FILE.")
 @click.option("--alert-on", type=click.Choice(["short", "error"]), default="short", show_default=True,
@@ -89,7 +91,8 @@ def schedule() -> None:
 def schedule_install(name: str, inventory: Path, profile: str | None, sl: int | None, cron: str, db: str | None,
                      out: Path | None, waivers: Path | None, attestations: Path | None, gate: str,
                      window_end: str | None, siem: str | None, known_hosts: Path | None, ssh_config: Path | None,
-                     no_agent: bool, key_passphrase_env: str | None, log_file: Path | None, alert_on: str, run_as: str | None, timeout: str | None, no_enable: bool,
+                     no_agent: bool, key_passphrase_env: str | None, sudo_password_env: str | None,
+                     log_file: Path | None, alert_on: str, run_as: str | None, timeout: str | None, no_enable: bool,
                      backend: str, unit_dir: Path | None, cron_dir: Path | None) -> None:
     """Install the scheduled scan NAME."""
     from auditor.assessment.profiles import load_profile
@@ -141,6 +144,8 @@ def schedule_install(name: str, inventory: Path, profile: str | None, sl: int | 
         argv += ["--no-agent"]
     if key_passphrase_env:
         argv += ["--key-passphrase-env", key_passphrase_env]
+    if sudo_password_env:
+        argv += ["--sudo-password-env", sudo_password_env]
     try:
         job = Job(name, argv, cron, alert_on=alert_on, user=run_as, timeout=timeout)
         chosen = _backend(backend, unit_dir, cron_dir, run_as)

@@ -110,7 +110,11 @@ class SshEndpoint(_EndpointBase):
     use_agent: bool | None = Field(default=None, description="try the ssh-agent's keys (default: yes when "
                                                              "SSH_AUTH_SOCK is set)")
     identities_only: bool | None = Field(default=None, description="offer only agent keys of key_file")
-    sudo: bool = Field(default=True, description="try 'sudo -n' for root-only reads; never prompts")
+    sudo: bool = Field(default=True, description="run root-only reads under sudo when sudo allows them "
+                                                 "without a password, or with sudo_password_env/_file")
+    sudo_password_env: str | None = Field(default=None, description="environment variable holding the sudo "
+                                                                    "password (sent only to 'sudo -S' on the host)")
+    sudo_password_file: str | None = None
     known_hosts: str | None = Field(default=None, description="known_hosts file; default ~/.ssh/known_hosts")
     ssh_config: str | None = Field(default=None, description="OpenSSH client config; default ~/.ssh/config")
     jump: list[JumpHost] | None = Field(default=None, description="jump host id of jump_hosts, or "

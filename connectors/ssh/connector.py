@@ -47,7 +47,7 @@ from auditor.evidence import EvidenceItem, EvidenceRequest
 from connectors.base import Connector, ConnectorError
 from connectors.ssh import script as _script
 from connectors.ssh.credentials import (Credential, CredentialError, credentials_for, load_private_key,
-                                         no_credential_message)
+                                         no_credential_message, sudo_password)
 from connectors.ssh.hostkeys import (KnownHostsFile, entry_name, fingerprint, known_hosts_path,
                                      preferred_key_types, verify_host_key)
 from connectors.ssh.sshconfig import Hop, SshConfigError, Target, resolve_target
@@ -94,6 +94,7 @@ class _Batch:
     wants_sudo: list[bool]
     nonce: str
     script: str
+    reads_sudo_password: bool = False  # the script's ``sudo -S -v`` reads the password from stdin
 
 
 @dataclass
@@ -255,7 +256,11 @@ class SshConnector(Connector):
         target = self._target()
         host, port = target.host, target.port
         timeout = float(self.endpoint.timeout)
-        batches = self._batches(exec_requests)
+        try:
+            password = sudo_password(self.endpoint, self.options)
+        except CredentialError as exc:
+            raise ConnectorError(str(exc)) from None
+        batches = self._batches(exec_requests, sudo_password=password is not None)
         budget = 4 * timeout * (1 + len(target.jumps)) + (self.options.command_timeout if batches else 0) + 5
         closables: list[Any] = []
         transport: _AuditTransport | None = None
@@ -300,8 +305,11 @@ class SshConnector(Connector):
                 info["jump_hosts"] = [hop.where for hop in target.jumps]
             session = _Session(info)
             deadline = time.monotonic() + self.options.command_timeout
+            if password is not None:
+                info["sudo_password_sent"] = any(batch.reads_sudo_password for batch in batches)
             for batch in batches:
-                result = self._exec(transport, batch, deadline, cancel, fired)
+                result = self._exec(transport, batch, deadline, cancel, fired,
+                                    password if batch.reads_sudo_password else None)
                 session.results.append(result)
                 info["round_trips"] += 1
                 if result.splitter is not None and result.splitter.sudo_ok is not None:
@@ -470,7 +478,7 @@ class SshConnector(Connector):
                              f"(server offers: {', '.join(offered) or 'nothing'})")
 
     # ------------------------------------------------------------------ exec
-    def _batches(self, exec_requests: list[EvidenceRequest]) -> list[_Batch]:
+    def _batches(self, exec_requests: list[EvidenceRequest], *, sudo_password: bool = False) -> list[_Batch]:
         allow_sudo = bool(self.endpoint.sudo and self.options.use_sudo)
         timeout = per_command_timeout(self.options.command_timeout)
         batches: list[_Batch] = []
@@ -478,8 +486,9 @@ class SshConnector(Connector):
 
         def make(group: list[tuple[EvidenceRequest, bool]]) -> _Batch:
             nonce = _secrets.token_hex(16)
-            text = _script.build_script([(r.target, s) for r, s in group], nonce, timeout)
-            return _Batch([r for r, _ in group], [s for _, s in group], nonce, text)
+            reads = sudo_password and any(s for _, s in group)
+            text = _script.build_script([(r.target, s) for r, s in group], nonce, timeout, sudo_password=reads)
+            return _Batch([r for r, _ in group], [s for _, s in group], nonce, text, reads)
 
         for req in exec_requests:
             candidate = current + [(req, allow_sudo and bool(req.option("sudo", False)))]
@@ -492,7 +501,7 @@ class SshConnector(Connector):
         return batches
 
     def _exec(self, transport: paramiko.Transport, batch: _Batch, deadline: float,
-              cancel: threading.Event, fired: threading.Event) -> _ExecResult:
+              cancel: threading.Event, fired: threading.Event, password: str | None = None) -> _ExecResult:
         result = _ExecResult(batch)
         if len(batch.script.encode()) > _script.MAX_SCRIPT_BYTES:
             result.error = f"command too long: the script exceeds {_script.MAX_SCRIPT_BYTES} bytes"
@@ -510,7 +519,9 @@ class SshConnector(Connector):
             channel.set_combine_stderr(True)
             try:
                 channel.exec_command(batch.script)
-                channel.shutdown_write()  # stdin: EOF at once
+                if password is not None:  # read by the script's 'sudo -S -v' alone, never echoed back
+                    channel.sendall((password + "\n").encode("utf-8"))
+                channel.shutdown_write()  # stdin: EOF
             except (paramiko.SSHException, EOFError, OSError) as exc:
                 result.error = f"the server refused the exec request: {exc or exc.__class__.__name__}"
                 return result

@@ -177,6 +177,22 @@ def _hops(target: Target) -> Iterable[tuple[str, Hop, tuple[str | None, str | No
     yield "", target, (target.password_env, target.password_file)
 
 
+def sudo_password(endpoint: Any, options: Any) -> str | None:
+    """The sudo password for an endpoint (its own reference, else ``--sudo-password-env``), or None.
+
+    None also when sudo is off for the endpoint or the scan: then no password is ever sent.
+    """
+    if not (endpoint.sudo and getattr(options, "use_sudo", True)):
+        return None
+    env, file = endpoint.sudo_password_env, endpoint.sudo_password_file
+    if not (env or file):
+        env = getattr(options, "sudo_password_env", None)
+    try:
+        return resolve(env=env, file=file)
+    except SecretError as exc:
+        raise CredentialError(f"sudo password: {exc}") from None
+
+
 def check_ssh_credentials(source: str, assets: Iterable[Any], options: Any, ask: Ask | None = None) -> None:
     """Resolve every SSH endpoint (ssh_config, jump hosts) and its credentials without connecting.
 
@@ -188,6 +204,10 @@ def check_ssh_credentials(source: str, assets: Iterable[Any], options: Any, ask:
             if endpoint.protocol != "ssh":
                 continue
             where = f"assets ({asset.id}).endpoints[{index}]"
+            try:
+                sudo_password(endpoint, options)
+            except CredentialError as exc:
+                problems.append(ConfigProblem(f"{where}.sudo_password", str(exc)))
             try:
                 target = resolve_target(asset, endpoint, options)
             except SshConfigError as exc:

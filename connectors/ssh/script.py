@@ -27,15 +27,26 @@ The script, statement by statement (POSIX ``sh`` syntax: statements end at an un
     if timeout -k 1 5 true </dev/null >/dev/null 2>&1; then __iacs_t="timeout -k <kill> <seconds>"; fi
     --- only if some command wants sudo:
     __iacs_s=
-    if $__iacs_t sudo -n true </dev/null >/dev/null 2>&1; then __iacs_s="sudo -n env LC_ALL=C"; \
-printf '__IACS_%s_SUDO__ yes\\n' "$__iacs_n"; else printf '__IACS_%s_SUDO__ no\\n' "$__iacs_n"; fi
+    sudo -S -v >/dev/null 2>&1              (only with a sudo password: sudo reads it from stdin)
+    if sudo -n -l env LC_ALL=C $__iacs_t sh -c <first sudo command> </dev/null >/dev/null 2>&1; then \
+__iacs_s="sudo -n env LC_ALL=C"; printf '__IACS_%s_SUDO__ yes\\n' "$__iacs_n"; \
+else printf '__IACS_%s_SUDO__ no\\n' "$__iacs_n"; fi
     --- then for each command i = 0, 1, 2, ... in order, three statements:
     printf '__IACS_%s_B_%s__\\n' "$__iacs_n" <i>
     [$__iacs_s ]$__iacs_t sh -c <command> </dev/null 2>&1
     __iacs_rc=$?; printf '\\n__IACS_%s_E_%s__ %s\\n' "$__iacs_n" <i> "$__iacs_rc"
 
 ``<seconds>`` is the per-command timeout in whole seconds (rounded up), ``<kill>`` the grace before
-KILL. ``$__iacs_s `` precedes a command exactly when that command wants sudo. ``<command>`` is ONE
+KILL. ``$__iacs_s `` precedes a command exactly when that command wants sudo.
+
+sudo: ``sudo -n -l <argv>`` asks sudo whether the FIRST command that wants sudo may run exactly as the
+script will run it (``env LC_ALL=C timeout -k <kill> <seconds> sh -c <command>``), without a password; this
+holds for ``NOPASSWD: ALL`` and for the exact ``Cmnd_Alias`` that ``iacs-audit sudoers`` prints (see
+:func:`sudo_argv`). With a sudo password the connector writes it, one line, to the exec channel's stdin
+and closes it; ``sudo -S -v`` (a direct child of the script's shell, like every later ``sudo -n``)
+reads it from there, so the password is never in the script, an argument, a variable or a file, and
+sudo's cached credentials (kept per parent process when there is no terminal) serve the later
+``sudo -n``. A wrong password costs one failed attempt; the commands then run as the user. ``<command>`` is ONE
 shell word holding the command's exact text: as is when the text has only letters, digits and
 ``@%+=:,./-_``, otherwise in single quotes with each single quote of the text written as ``'"'"'``
 (end the quote, a double-quoted quote, reopen), so the word may span several lines and hold any
@@ -70,6 +81,8 @@ __all__ = [
     "parse_script",
     "parse_script_details",
     "split_output",
+    "sudo_argv",
+    "timeout_seconds",
 ]
 
 #: Output kept per command; the rest is counted and dropped (recorded as truncated).
@@ -95,9 +108,10 @@ __iacs_n={nonce}
 __iacs_t=
 if timeout -k 1 5 true </dev/null >/dev/null 2>&1; then __iacs_t="timeout -k {kill_after} {timeout}"; fi
 """
+_SUDO_RESET = "__iacs_s=\n"
+_SUDO_PASSWORD = "sudo -S -v >/dev/null 2>&1\n"
 _SUDO_CHECK = """\
-__iacs_s=
-if $__iacs_t sudo -n true </dev/null >/dev/null 2>&1; then __iacs_s="sudo -n env LC_ALL=C"; \
+if sudo -n -l env LC_ALL=C $__iacs_t sh -c {quoted} </dev/null >/dev/null 2>&1; then __iacs_s="sudo -n env LC_ALL=C"; \
 printf '__IACS_%s_SUDO__ yes\\n' "$__iacs_n"; else printf '__IACS_%s_SUDO__ no\\n' "$__iacs_n"; fi
 """
 _BEGIN = """printf '__IACS_%s_B_%s__\\n' "$__iacs_n" {index}\n"""
@@ -116,20 +130,41 @@ def marker_prefix(nonce: str) -> str:
     return f"__IACS_{nonce}_"
 
 
-def build_script(commands: list[tuple[str, bool]], nonce: str, timeout: float) -> str:
+def timeout_seconds(timeout: float) -> int:
+    """The whole seconds the script gives ``timeout`` for one command (part of the sudo'ed command line)."""
+    return max(1, math.ceil(timeout))
+
+
+def sudo_argv(command: str, timeout: float | None) -> list[str]:
+    """The exact command line sudo runs for ``command`` (``timeout`` None: the host has no ``timeout``).
+
+    ``iacs-audit sudoers`` turns these into a ``Cmnd_Alias``; :func:`build_script` asks sudo about and runs
+    exactly these words (``$__iacs_s`` = ``sudo -n env LC_ALL=C``, ``$__iacs_t`` = ``timeout -k ...``).
+    """
+    bound = ["timeout", "-k", str(KILL_AFTER), str(timeout_seconds(timeout))] if timeout is not None else []
+    return ["env", "LC_ALL=C", *bound, "sh", "-c", command]
+
+
+def build_script(commands: list[tuple[str, bool]], nonce: str, timeout: float, *,
+                 sudo_password: bool = False) -> str:
     """One POSIX sh script running ``commands`` (``(command, wants_sudo)``) in order, framed by markers.
 
     ``timeout`` bounds each command (coreutils ``timeout``; without it the command runs unbounded
-    and only the connector's overall deadline applies). ``sudo -n`` is tried once, and only if some
+    and only the connector's overall deadline applies). sudo is checked once, and only if some
     command wants it; commands that want it then run under sudo when it works, else as the user.
+    ``sudo_password``: the connector sends the sudo password on stdin, which ``sudo -S -v`` reads.
     """
     if not _NONCE.match(nonce):
         raise ValueError("nonce must be 8 to 64 ASCII letters or digits")
     if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-    parts = [_PREAMBLE.format(nonce=nonce, kill_after=KILL_AFTER, timeout=max(1, math.ceil(timeout)))]
-    if any(sudo for _command, sudo in commands):
-        parts.append(_SUDO_CHECK)
+    parts = [_PREAMBLE.format(nonce=nonce, kill_after=KILL_AFTER, timeout=timeout_seconds(timeout))]
+    first_sudo = next((command for command, sudo in commands if sudo), None)
+    if first_sudo is not None:
+        parts.append(_SUDO_RESET)
+        if sudo_password:
+            parts.append(_SUDO_PASSWORD)
+        parts.append(_SUDO_CHECK.format(quoted=shlex.quote(first_sudo)))
     for index, (command, sudo) in enumerate(commands):
         if not isinstance(command, str) or not command.strip():
             raise ValueError(f"command {index} is empty")
@@ -146,6 +181,7 @@ class ParsedScript(NamedTuple):
     commands: list[tuple[int, str, bool]]
     timeout: float | None
     sudo_check: bool
+    sudo_password: bool = False
 
 
 def parse_script_details(script: str) -> ParsedScript:
@@ -171,7 +207,7 @@ def parse_script_details(script: str) -> ParsedScript:
     preamble = script[:first.start()] if first else script  # no command text in it: only the preamble checks sudo
     return ParsedScript(nonce_match.group(1), commands,
                         float(timeout_match.group(1)) if timeout_match else None,
-                        "sudo -n true" in preamble)
+                        "\nif sudo -n -l " in preamble, _SUDO_PASSWORD in preamble)
 
 
 def parse_script(script: str) -> tuple[str, list[tuple[int, str, bool]]]:

@@ -39,6 +39,7 @@ class BatchScript:
     timeout: float | None
     sudo_check: bool
     commands: list[tuple[int, str, bool]] = field(default_factory=list)  # (index, command text, wants sudo)
+    sudo_password: bool = False  # the script has sudo read a password from its stdin first
 
 
 # ----------------------------------------------------------------------------------------- words
@@ -197,10 +198,18 @@ def read_script(script: str) -> BatchScript:
     timeout = float(parts[3])
     expect("fi")
 
-    sudo_check = False
+    sudo_check = sudo_password = False
+    probed: str | None = None
     if position < len(todo) and _assignment(todo[position], "__iacs_s") == "":
         take()
-        expect("if", "$__iacs_t", "sudo", "-n", "true", *_REDIRECTS_QUIET)
+        if position < len(todo) and _raw(todo[position]) == ["sudo", "-S", "-v", ">/dev/null", "2>&1"]:
+            take()
+            sudo_password = True
+        probe = take()
+        if len(probe) != 13 or _raw(probe[:9]) != ["if", "sudo", "-n", "-l", "env", "LC_ALL=C", "$__iacs_t", "sh",
+                                                   "-c"] or _raw(probe[10:]) != _REDIRECTS_QUIET:
+            raise NotABatchScript("the sudo check does not ask 'sudo -n -l' about one command")
+        probed = probe[9].text
         then = take()
         if not then or then[0].raw != "then" or _assignment(then[1:], "__iacs_s") != "sudo -n env LC_ALL=C":
             raise NotABatchScript("the sudo check does not set __iacs_s")
@@ -230,4 +239,7 @@ def read_script(script: str) -> BatchScript:
         if _printf(take(), _END, str(index), '"$__iacs_rc"') is None:
             raise NotABatchScript(f"section {index}: no end marker")
         commands.append((index, words[3].text, sudo))
-    return BatchScript(nonce, timeout, sudo_check, commands)
+    first_sudo = next((text for _index, text, sudo in commands if sudo), None)
+    if sudo_check and probed != first_sudo:
+        raise NotABatchScript("the sudo check asks about another command than the first that wants sudo")
+    return BatchScript(nonce, timeout, sudo_check, commands, sudo_password)

@@ -62,6 +62,21 @@ def test_unset_secret_reference_exits_2_before_any_connection(tmp_path: Path, mo
     assert result.exit_code == 2 and "NO_SUCH_PW is not set" in result.stderr
 
 
+def test_unset_sudo_password_exits_2_before_any_connection(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("NO_SUCH_SUDO_PW", raising=False)
+    monkeypatch.setenv("SOME_PW", "x")
+    inv = tmp_path / "plant.yaml"
+    inv.write_text("assets:\n  - id: a\n    type: host\n    address: 127.0.0.1\n"
+                   "    endpoints: [{protocol: ssh, port: 1, username: u, password_env: SOME_PW}]\n")
+    result = run("scan", "--inventory", str(inv), "--sudo-password-env", "NO_SUCH_SUDO_PW", "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2 and "sudo password: environment variable NO_SUCH_SUDO_PW is not set" in result.stderr
+    assert "assets (a).endpoints[0].sudo_password" in result.stderr
+    inv.write_text(inv.read_text().replace("password_env: SOME_PW}", "password_env: SOME_PW, "
+                                                                     "sudo_password_env: NO_SUCH_SUDO_PW}"))
+    result = run("scan", "--inventory", str(inv), "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2 and "NO_SUCH_SUDO_PW is not set" in result.stderr
+
+
 def test_usage_errors() -> None:
     assert run("scan", "--out", "x").exit_code == 2
     assert run("scan", "ssh://u@127.0.0.1:1", "--out", "x").exit_code == 2  # --type missing

@@ -35,7 +35,8 @@ def _listed(items: Items) -> list[EvidenceItem]:
 def parse_fact(items: Items, name: str) -> Any:
     """The value of fact ``name`` parsed from ``items``."""
     spec = REGISTRY.load().facts[name]
-    return spec.parser(FactEvidence(name, spec.requests, {i.request.key: i for i in _listed(items)}))
+    return spec.parser(FactEvidence(name, spec.requests, {i.request.key: i for i in _listed(items)},
+                                    REGISTRY.former_keys))
 
 
 def run_check_with_evidence(items: Items, check_id: str, **params: Any) -> tuple[Verdict, list[str]]:

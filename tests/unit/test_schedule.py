@@ -159,11 +159,12 @@ def test_cli_install_passes_the_ssh_options_to_every_run(tmp_path: Path) -> None
     installed = CliRunner().invoke(cli, ["schedule", "install", "nightly", "-i", str(inventory), "--sl", "2",
                                          "--cron", "0 1 * * *", "--db", str(tmp_path / "h.sqlite"), "--backend",
                                          "systemd", "--unit-dir", str(units), "--no-enable", "--ssh-config",
-                                         str(ssh_config), "--no-agent", "--key-passphrase-env", "AUDIT_KEY_PASS"])
+                                         str(ssh_config), "--no-agent", "--key-passphrase-env", "AUDIT_KEY_PASS",
+                                         "--sudo-password-env", "AUDIT_SUDO_PW"])
     assert installed.exit_code == 0, installed.output
     service = (units / "iacs-audit-nightly.service").read_text()
     assert f"--ssh-config {ssh_config}" in service and "--no-agent" in service
-    assert "--key-passphrase-env AUDIT_KEY_PASS" in service
+    assert "--key-passphrase-env AUDIT_KEY_PASS" in service and "--sudo-password-env AUDIT_SUDO_PW" in service
 
 
 @pytest.mark.parametrize("args, message", [

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from connectors.ssh.script import (OutputSplitter, Section, build_script, parse_script, parse_script_details,
-                                   split_output)
+                                   split_output, sudo_argv)
 
 NONCE = "0123456789abcdef0123456789abcdef"
 
@@ -60,16 +60,30 @@ def test_script_shape() -> None:
     assert parse_script_details(script).sudo_check is False
 
 
-def test_sudo_check_only_when_asked() -> None:
-    script = build_script([("id -un", False), ("sshd -T", True)], NONCE, 10)
-    assert script.count("sudo -n true") == 1
+def test_sudo_check_only_when_asked_and_about_the_exact_command_line() -> None:
+    script = build_script([("id -un", False), ("sshd -T", True), ("auditctl -l", True)], NONCE, 10)
+    # sudo is asked (-l, never prompting) about the first sudo command exactly as it will run
+    assert script.count("if sudo -n -l env LC_ALL=C $__iacs_t sh -c 'sshd -T' </dev/null >/dev/null 2>&1") == 1
+    assert "sudo -S" not in script  # no password: nothing reads stdin
     assert "$__iacs_s $__iacs_t sh -c 'sshd -T'" in script
     assert "\n$__iacs_t sh -c 'id -un'" in script
+    parsed = parse_script_details(script)
+    assert parsed.sudo_check and not parsed.sudo_password
+    assert sudo_argv("sshd -T", 10) == ["env", "LC_ALL=C", "timeout", "-k", "5", "10", "sh", "-c", "sshd -T"]
+
+
+def test_with_a_sudo_password_sudo_reads_it_from_stdin_and_the_script_never_holds_it() -> None:
+    script = build_script([("sshd -T", True)], NONCE, 10, sudo_password=True)
+    assert "\nsudo -S -v >/dev/null 2>&1\n" in script  # a direct child of the script's shell (credential cache)
+    assert script.index("sudo -S -v") < script.index("if sudo -n -l")
+    assert parse_script_details(script).sudo_password
+    assert "read " not in script and "$(" not in script  # no shell variable ever holds it
 
 
 def test_a_command_quoting_the_sudo_check_is_no_sudo_check() -> None:
     """Only the preamble says whether sudo is checked (found by the simulator's own script reader)."""
-    assert parse_script_details(build_script([("grep 'sudo -n true' /etc/x", False)], NONCE, 5)).sudo_check is False
+    quoting = "grep 'if sudo -n -l env' /etc/x"
+    assert parse_script_details(build_script([(quoting, False)], NONCE, 5)).sudo_check is False
 
 
 @pytest.mark.parametrize("bad", [[("", False)], [("   ", False)], [("a\0b", False)]])

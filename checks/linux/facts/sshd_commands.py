@@ -95,8 +95,13 @@ _READ_CONFIG_TREE = "; ".join([
 ])
 
 
-def _sh(script: str) -> str:
-    """``sh -c '<script>'``: one command, whether the connector prefixes ``sudo -n`` or wraps it."""
+def _formerly(script: str) -> str:
+    """How the command was written before: wrapped once more in ``sh -c '...'``.
+
+    The connector already runs every command in its own ``sh -c`` (under sudo where allowed); the extra
+    wrapper only made the sudo'ed command line start with a shell, which an exact sudoers rule must not
+    allow. Bundles recorded with the old text are still read (``ssh_exec(..., formerly=...)``).
+    """
     if "'" in script:
         raise ValueError("sshd command scripts must not contain single quotes")
     return f"sh -c '{script}'"
@@ -104,15 +109,16 @@ def _sh(script: str) -> str:
 
 #: Discovers the sshd masters and prints, per distinct config file, ``sshd -T -f FILE`` plus the
 #: host key fingerprints and the banner file it names. Needs root for ``sshd -T``.
-SSHD_EFFECTIVE_COMMAND = _sh(f"{_DISCOVER}; {_SSHD_T_PER_CONFIG}")
+SSHD_EFFECTIVE_COMMAND = f"{_DISCOVER}; {_SSHD_T_PER_CONFIG}"
 #: Discovers the sshd masters and prints each config file with its Include'd files (``head -v``
 #: headers), then host key fingerprints and banner files named there. Works unprivileged when the
 #: files are readable.
-SSHD_FILES_COMMAND = _sh(f"{_DISCOVER}; {_READ_CONFIG_TREE}")
+SSHD_FILES_COMMAND = f"{_DISCOVER}; {_READ_CONFIG_TREE}"
 
-SSHD_EFFECTIVE = ssh_exec(SSHD_EFFECTIVE_COMMAND, sudo=True, name="sshd.effective-config")
+SSHD_EFFECTIVE = ssh_exec(SSHD_EFFECTIVE_COMMAND, sudo=True, name="sshd.effective-config",
+                          formerly=[_formerly(SSHD_EFFECTIVE_COMMAND)])
 # 0600 drop-ins are common: the files are read as root where allowed
-SSHD_FILES = ssh_exec(SSHD_FILES_COMMAND, sudo=True, name="sshd.config-files")
+SSHD_FILES = ssh_exec(SSHD_FILES_COMMAND, sudo=True, name="sshd.config-files", formerly=[_formerly(SSHD_FILES_COMMAND)])
 SESSION_INFO = request("ssh", "session", "info", name="ssh.session-info")
 WIRE_KEXINIT = request("ssh", "wire", "kexinit", name="ssh.kexinit")
 

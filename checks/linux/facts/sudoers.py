@@ -14,9 +14,10 @@ from auditor.facts import FactEvidence, FactParseError, FactUnavailable
 from auditor.registry import fact, ssh_exec
 from checks.linux.facts.parsing import FileRead, parse_files, read_files_command
 
-#: ``sh -c`` so that the glob is expanded by the (possibly sudo'ed) shell that can list sudoers.d.
-SUDOERS_FILES = ssh_exec("sh -c '" + read_files_command("/etc/sudoers", "/etc/sudoers.d/*") + "'", sudo=True,
-                         name="sudoers.files")
+#: The glob is expanded by the shell the connector runs the command in, under sudo where allowed: the one
+#: that can list sudoers.d. (Recorded earlier with one more ``sh -c`` around it.)
+_SUDOERS_READ = read_files_command("/etc/sudoers", "/etc/sudoers.d/*")
+SUDOERS_FILES = ssh_exec(_SUDOERS_READ, sudo=True, name="sudoers.files", formerly=[f"sh -c '{_SUDOERS_READ}'"])
 
 
 @dataclass

@@ -394,11 +394,25 @@ def test_openssh_time_and_modifier_helpers() -> None:
 # ----------------------------------------------------------------------------- the shell commands
 
 
-def test_commands_are_single_quoted_sh_scripts_without_inner_single_quotes() -> None:
+def test_commands_are_sh_scripts_without_single_quotes_that_do_not_start_a_shell() -> None:
     for command in (SSHD_EFFECTIVE_COMMAND, SSHD_FILES_COMMAND):
-        assert command.startswith("sh -c '") and command.endswith("'") and command.count("'") == 2
-        assert subprocess.run(["sh", "-n", "-c", command[7:-1]], capture_output=True).returncode == 0
+        assert "'" not in command and not command.startswith(("sh ", "bash "))  # see the sudoers rule
+        assert subprocess.run(["sh", "-n", "-c", command], capture_output=True).returncode == 0
     assert SSHD_EFFECTIVE.option("sudo") is True and SSHD_FILES.option("sudo") is True  # 0600 drop-ins: read as root
+
+
+def test_evidence_recorded_with_the_former_sh_c_wrapper_is_still_read() -> None:
+    from auditor.evidence import EvidenceItem, EvidenceRequest
+    from auditor.facts import FactEvidence
+    from auditor.registry import REGISTRY
+
+    old = EvidenceRequest(protocol="ssh", op="exec", target=f"sh -c '{SSHD_FILES_COMMAND}'", options=(("sudo", True),))
+    item = EvidenceItem(asset="a", endpoint="ssh", request=old, response="@@iacs config /etc/ssh/sshd_config\n",
+                        exit_code=0)
+    view = FactEvidence("sshd_config", [SSHD_FILES], {old.key: item}, REGISTRY.former_keys)
+    assert view.item(SSHD_FILES) is item
+    with pytest.raises(Exception, match="was not collected"):
+        FactEvidence("sshd_config", [SSHD_FILES], {old.key: item}).item(SSHD_FILES)
 
 
 @pytest.fixture()
@@ -438,7 +452,7 @@ def fake_host(tmp_path: Path) -> dict[str, Any]:
 
 @pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="ssh-keygen not installed")
 def test_files_command_expands_includes_on_the_target(fake_host: dict[str, Any]) -> None:
-    out = subprocess.run(["sh", "-c", SSHD_FILES_COMMAND[7:-1]], env=fake_host["env"], capture_output=True,
+    out = subprocess.run(["sh", "-c", SSHD_FILES_COMMAND], env=fake_host["env"], capture_output=True,
                          text=True, timeout=30).stdout
     root = fake_host["root"]
     assert out.count("@@iacs master") == 1 and "@@iacs master 77 sshd:" in out
@@ -459,7 +473,7 @@ def test_files_command_expands_includes_on_the_target(fake_host: dict[str, Any])
 @pytest.mark.skipif(not os.access("/usr/sbin/sshd", os.X_OK) or shutil.which("ssh-keygen") is None,
                     reason="needs /usr/sbin/sshd and ssh-keygen")
 def test_effective_command_runs_a_trusted_sshd_only(fake_host: dict[str, Any]) -> None:
-    out = subprocess.run(["sh", "-c", SSHD_EFFECTIVE_COMMAND[7:-1]], env=fake_host["env"], capture_output=True,
+    out = subprocess.run(["sh", "-c", SSHD_EFFECTIVE_COMMAND], env=fake_host["env"], capture_output=True,
                          text=True, timeout=30).stdout
     root = fake_host["root"]
     assert not (fake_host["tmp"] / "untrusted-binary-ran").exists()  # the master's own path was not executed
