@@ -331,20 +331,22 @@ def _canonical(requirement: str) -> str:
     return normalize_id(requirement)
 
 
-def ssh_exec(command: str, *, sudo: bool = False, name: str | None = None, formerly: Iterable[str] = ()
-             ) -> EvidenceRequest:
+def ssh_exec(command: str, *, sudo: bool = False, name: str | None = None, lane: str | None = None,
+             formerly: Iterable[str] = ()) -> EvidenceRequest:
     """A read-only shell command run over SSH; ``sudo=True`` runs it under sudo where allowed, else as the user.
 
     ``name`` (``<source>.<what>``, e.g. ``files.dump``) is how simulator fixtures answer it; it is not part of
-    the request's key, so naming or renaming a request never changes its recorded evidence. ``formerly``: the
-    earlier texts of this command, so bundles recorded with them still rescore (the parser sees the item's
-    own request and may tell the forms apart).
+    the request's key, so naming or renaming a request never changes its recorded evidence. ``lane``: a read
+    that takes seconds on the host runs in a script of its own beside the others (reads of one lane run in
+    order). ``formerly``: the earlier texts of this command, so bundles recorded with them still rescore (the
+    parser sees the item's own request and may tell the forms apart).
     """
-    options = (("sudo", True),) if sudo else ()
+    options = tuple(sorted({**({"sudo": True} if sudo else {}), **({"lane": lane} if lane else {})}.items()))
     req = EvidenceRequest(protocol="ssh", op="exec", target=command, options=options)
     for old in formerly:
-        REGISTRY.former_keys.setdefault(req.key, []).append(
-            EvidenceRequest(protocol="ssh", op="exec", target=old, options=options).key)
+        for old_options in dict.fromkeys([options, (("sudo", True),) if sudo else ()]):
+            REGISTRY.former_keys.setdefault(req.key, []).append(
+                EvidenceRequest(protocol="ssh", op="exec", target=old, options=old_options).key)
     return REGISTRY.name_request(name, req) if name is not None else req
 
 

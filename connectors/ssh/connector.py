@@ -17,6 +17,12 @@ What it does, in order, for the requests of one asset:
 3. ONE ``exec`` of the script from :func:`connectors.ssh.script.build_script` for all ``exec``
    requests (split into a few execs only if the script would exceed what a Linux host accepts as
    one argument, 96 KiB), read incrementally with caps, split back into one item per request.
+   Requests that name a ``lane`` (reads that take seconds on the host, such as the package manager's
+   pending updates or a bounded ``find``) get their own script in their own session channel of the
+   same connection, run at the same time as the main script (at most :data:`MAX_CHANNELS` at once):
+   the host works on them side by side and the scan waits for the slowest lane, not for their sum.
+   A server that allows fewer sessions per connection (``MaxSessions``) gets the refused lanes one
+   after another once the others are done.
 4. The ``ssh:session:info`` item (always produced when a session was opened, since it records
    whether the host key was trusted on first use).
 
@@ -31,12 +37,14 @@ connection if paramiko blocks anyway.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import secrets as _secrets
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -65,6 +73,8 @@ SESSION_INFO = EvidenceRequest(protocol="ssh", op="session", target="info")
 WIRE_KEXINIT = EvidenceRequest(protocol="ssh", op="wire", target="kexinit")
 
 _READ_CHUNK = 64 * 1024
+#: Session channels open at once on one connection (OpenSSH's MaxSessions default is 10).
+MAX_CHANNELS = 3
 _POLL = 0.25  # seconds between checks of the cancel flag while waiting for output
 _UNREACHABLE = ("connection refused by", "cannot connect to", "cannot resolve")
 
@@ -95,6 +105,7 @@ class _Batch:
     nonce: str
     script: str
     reads_sudo_password: bool = False  # the script's ``sudo -S -v`` reads the password from stdin
+    lane: str = ""  # "" the main script; else the name of a lane run beside it
 
 
 @dataclass
@@ -103,6 +114,7 @@ class _ExecResult:
     splitter: _script.OutputSplitter | None = None
     stop_reason: str | None = None  # why reading stopped early, for unfinished commands
     error: str | None = None  # the exec itself failed (refused by the server, channel error)
+    channel_refused: bool = False  # the server would not open one more session channel
 
 
 @dataclass
@@ -307,11 +319,8 @@ class SshConnector(Connector):
             deadline = time.monotonic() + self.options.command_timeout
             if password is not None:
                 info["sudo_password_sent"] = any(batch.reads_sudo_password for batch in batches)
-            for batch in batches:
-                result = self._exec(transport, batch, deadline, cancel, fired,
-                                    password if batch.reads_sudo_password else None)
-                session.results.append(result)
-                info["round_trips"] += 1
+            session.results = self._run_lanes(transport, batches, deadline, cancel, fired, password, info)
+            for result in session.results:
                 if result.splitter is not None and result.splitter.sudo_ok is not None:
                     info["sudo_checked"] = True
                     info["sudo"] = info["sudo"] or result.splitter.sudo_ok
@@ -482,7 +491,6 @@ class SshConnector(Connector):
         allow_sudo = bool(self.endpoint.sudo and self.options.use_sudo)
         timeout = per_command_timeout(self.options.command_timeout)
         batches: list[_Batch] = []
-        current: list[tuple[EvidenceRequest, bool]] = []
 
         def make(group: list[tuple[EvidenceRequest, bool]]) -> _Batch:
             nonce = _secrets.token_hex(16)
@@ -490,15 +498,59 @@ class SshConnector(Connector):
             text = _script.build_script([(r.target, s) for r, s in group], nonce, timeout, sudo_password=reads)
             return _Batch([r for r, _ in group], [s for _, s in group], nonce, text, reads)
 
+        by_lane: dict[str, list[EvidenceRequest]] = {"": []}
         for req in exec_requests:
-            candidate = current + [(req, allow_sudo and bool(req.option("sudo", False)))]
-            if current and len(make(candidate).script.encode()) > _script.MAX_SCRIPT_BYTES:
-                batches.append(make(current))
-                candidate = candidate[-1:]
-            current = candidate
-        if current:
-            batches.append(make(current))
+            by_lane.setdefault(str(req.option("lane", "") or ""), []).append(req)
+        for lane, requests in by_lane.items():
+            current: list[tuple[EvidenceRequest, bool]] = []
+            for req in requests:
+                candidate = current + [(req, allow_sudo and bool(req.option("sudo", False)))]
+                if current and len(make(candidate).script.encode()) > _script.MAX_SCRIPT_BYTES:
+                    batches.append(dataclasses.replace(make(current), lane=lane))
+                    candidate = candidate[-1:]
+                current = candidate
+            if current:
+                batches.append(dataclasses.replace(make(current), lane=lane))
         return batches
+
+    def _run_lanes(self, transport: paramiko.Transport, batches: list[_Batch], deadline: float,
+                   cancel: threading.Event, fired: threading.Event, password: str | None,
+                   info: dict[str, Any]) -> list[_ExecResult]:
+        """Each lane's batches in order, the lanes side by side; refused channels again one by one after."""
+        lanes: dict[str, list[int]] = {}
+        for index, batch in enumerate(batches):
+            lanes.setdefault(batch.lane, []).append(index)
+        if not lanes:
+            return []
+        results: list[_ExecResult | None] = [None] * len(batches)
+
+        def run(index: int) -> _ExecResult:
+            batch = batches[index]
+            return self._exec(transport, batch, deadline, cancel, fired,
+                              password if batch.reads_sudo_password else None)
+
+        def run_lane(indices: list[int]) -> None:
+            for index in indices:
+                results[index] = run(index)
+
+        if len(lanes) == 1:
+            run_lane(next(iter(lanes.values())))
+        else:
+            with ThreadPoolExecutor(max_workers=min(MAX_CHANNELS, len(lanes)),
+                                    thread_name_prefix=f"ssh-lanes-{self.asset.id}") as pool:
+                for future in [pool.submit(run_lane, indices) for indices in lanes.values()]:
+                    future.result()
+        refused = [i for i, r in enumerate(results) if r is not None and r.channel_refused]
+        retried = 0
+        if refused and len(refused) < len(batches):  # the server allows fewer sessions: one after another
+            for index in refused:
+                results[index] = run(index)
+                retried += 1
+        info["round_trips"] = max(len(indices) for indices in lanes.values()) + retried
+        info["exec_channels"] = len(batches) + retried
+        if len(lanes) > 1:
+            info["lanes"] = [lane or "main" for lane in lanes]
+        return [r for r in results if r is not None]
 
     def _exec(self, transport: paramiko.Transport, batch: _Batch, deadline: float,
               cancel: threading.Event, fired: threading.Event, password: str | None = None) -> _ExecResult:
@@ -514,6 +566,7 @@ class SshConnector(Connector):
             channel = transport.open_session(timeout=min(remaining, float(self.endpoint.timeout)))
         except (paramiko.SSHException, EOFError, OSError) as exc:
             result.error = f"the server refused to open a session channel: {exc or exc.__class__.__name__}"
+            result.channel_refused = isinstance(exc, paramiko.ChannelException)
             return result
         try:
             channel.set_combine_stderr(True)
@@ -523,8 +576,11 @@ class SshConnector(Connector):
                     channel.sendall((password + "\n").encode("utf-8"))
                 channel.shutdown_write()  # stdin: EOF
             except (paramiko.SSHException, EOFError, OSError) as exc:
-                result.error = f"the server refused the exec request: {exc or exc.__class__.__name__}"
-                return result
+                if not channel.exit_status_ready():
+                    result.error = f"the server refused the exec request: {exc or exc.__class__.__name__}"
+                    return result
+                # a quick server ran the script and closed the channel before its reply to the request
+                # arrived: the output and exit status are already here, so read them
             splitter = _script.OutputSplitter(batch.nonce, len(batch.requests),
                                               max_section=_script.MAX_SECTION_BYTES)
             result.splitter = splitter

@@ -213,15 +213,20 @@ def test_every_check_gives_its_declared_verdict_on_the_weak_and_hardened_fixture
 
 
 def test_scan_was_read_only_and_batched(plant, scanned) -> None:
-    """Each host saw one SSH session with one exec, and only commands that checks declared."""
+    """Each host saw one SSH session with one exec per lane (the main script and the slow reads beside it),
+    and only commands that checks declared, each in its declared lane."""
     _, _, requests = scanned
-    declared = {r.target for f in REGISTRY.load().facts.values() for r in f.requests if r.op == "exec"}
+    by_target = {r.target: r for f in REGISTRY.load().facts.values() for r in f.requests if r.op == "exec"}
+    declared = set(by_target)
     ssh_hosts = {h.id for h in plant.hosts if h.protocol == "ssh"}
     for host, log in requests.items():
         if host not in ssh_hosts:
             continue
         kinds = [r["kind"] for r in log]
-        assert kinds.count("exec") == 1, (host, kinds)
+        execs = [r for r in log if r["kind"] == "exec"]
+        lanes = [{dict(by_target[c["command"]].options).get("lane", "") for c in r["commands"]} for r in execs]
+        assert all(len(lane) == 1 for lane in lanes), (host, lanes)  # a script never mixes lanes
+        assert sorted(lane.pop() for lane in lanes) == ["", "filesystem", "packages"], (host, kinds)
         assert not [r for r in log if r.get("refused")], (host, "asked for something it should not")
         sent = {c["command"] for r in log if r["kind"] == "exec" for c in r["commands"]}
         assert sent and sent <= declared, sorted(sent - declared)

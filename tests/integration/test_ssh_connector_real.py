@@ -138,3 +138,32 @@ async def test_unknown_host_key_of_a_real_daemon(daemons, tmp_path: Path) -> Non
                             options=ScanOptions(trust_on_first_use=True)).collect([request("ssh", "session", "info")])
     assert by_key(items)["ssh:session:info"].data()["trusted_on_first_use"] is True
     assert f"[127.0.0.1]:{daemons['hardened'].port} ssh-ed25519 " in empty.read_text()
+
+
+LANE_REQUESTS = [ssh_exec("sleep 1; echo main"), ssh_exec("sleep 1; echo slow-a", lane="a"),
+                 ssh_exec("sleep 1; echo slow-b", lane="b"), request("ssh", "session", "info")]
+
+
+async def test_lanes_run_side_by_side_on_one_connection(daemons) -> None:
+    started = time.monotonic()
+    items = await connector(daemons["hardened"]).collect(LANE_REQUESTS)
+    elapsed = time.monotonic() - started
+    found = {item.request.target: item for item in items}
+    assert [found[f"sleep 1; echo {w}"].text().strip() for w in ("main", "slow-a", "slow-b")] == ["main", "slow-a",
+                                                                                                  "slow-b"]
+    info = found["info"].data()
+    assert info["exec_channels"] == 3 and info["round_trips"] == 1 and info["lanes"] == ["main", "a", "b"]
+    assert elapsed < 2.8, elapsed  # three 1 s commands at once, not one after another
+
+
+async def test_a_server_allowing_one_session_gets_the_lanes_one_after_another(tmp_path: Path) -> None:
+    workdir = tmp_path / "one-session"
+    workdir.mkdir()
+    workdir.chmod(0o755)
+    with RealSshd("hardened", workdir, extra_config=["MaxSessions 1"]) as server:
+        items = await connector(server).collect(LANE_REQUESTS)
+    found = {item.request.target: item for item in items}
+    assert all(item.status == "ok" for item in items), [i.error for i in items if i.status != "ok"]
+    assert found["sleep 1; echo slow-b"].text().strip() == "slow-b"
+    info = found["info"].data()
+    assert info["exec_channels"] == 5 and info["round_trips"] == 3  # two lanes refused, then run in turn

@@ -20,7 +20,7 @@ FIND_TIMEOUT_SECONDS = 20
 WORLD_WRITABLE = ssh_exec(
     f"timeout {FIND_TIMEOUT_SECONDS} nice -n 19 ionice -c3 -t find {' '.join(WORLD_WRITABLE_ROOTS)} -xdev "
     "\\( -type f -perm -0002 -o -type d -perm -0002 ! -perm -1000 \\) -printf '%y %m %u %p\\n'; "
-    "echo \"find-exit=$?\"", name="filesystem.world-writable")
+    "echo \"find-exit=$?\"", lane="filesystem", name="filesystem.world-writable")
 BLOCK_DEVICES = ssh_exec("lsblk -J -o NAME,TYPE,FSTYPE,MOUNTPOINT", name="filesystem.block-devices")
 
 

@@ -6,11 +6,14 @@ MAC and kernel self-protection, on Debian 12 / Ubuntu 22.04 / RHEL 9 outputs
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 from system_evidence import DISTROS, recorded, recorded_host
 
 from auditor.facts import CommandOutput
-from checks.linux.facts.packages import APT_SIMULATE, DNF_SECURITY, parse_signature_policy, parse_upgrades
+from checks.linux.facts.packages import APT_LISTS, APT_PENDING, DNF_SECURITY, parse_signature_policy, parse_upgrades
 from checks.linux.facts.parsing import parse_files
 from checks.linux.facts.system import parse_cron, parse_mac, parse_secure_boot
 
@@ -24,6 +27,54 @@ def test_apt_simulation_parser_real_debian_output() -> None:
     assert up.manager == "apt" and up.problem == ""
     assert len(up.packages) == 8
     assert up.security == ("libgcrypt20", "libssl3", "openssl", "tzdata")   # "Debian-Security:12/..." pockets
+
+
+def test_apt_list_gives_the_same_pending_and_security_updates_as_the_simulation_on_one_host() -> None:
+    simulated = parse_upgrades(CommandOutput(recorded("debian12", "integrity_apt_simulate_same_state.txt"), 0),
+                               NOT_FOUND, NOT_FOUND)
+    listed = parse_upgrades(CommandOutput(recorded("debian12", "integrity_apt_list_same_state.txt"), 0),
+                            NOT_FOUND, NOT_FOUND)
+    assert listed.problem == "" and listed.security_known
+    assert len(listed.packages) == 139 and len(listed.security) == 89
+    assert (listed.packages, listed.security) == (simulated.packages, simulated.security)
+
+
+def test_apt_list_parser_edge_cases() -> None:
+    nothing = parse_upgrades(CommandOutput("\nWARNING: apt does not have a stable CLI interface. Use with caution "
+                                           "in scripts.\n\nListing...\n", 0), None, None)
+    assert nothing.manager == "apt" and nothing.packages == () and nothing.problem == "" and nothing.security_known
+    jammy = parse_upgrades(CommandOutput("Listing...\nlibssl3/jammy-updates,jammy-security 3.0.2-0ubuntu1.15 amd64 "
+                                         "[upgradable from: 3.0.2-0ubuntu1.12]\nsnapd/jammy-updates 2.63 amd64 "
+                                         "[upgradable from: 2.61]\n", 0), None, None)
+    assert jammy.packages == ("libssl3", "snapd") and jammy.security == ("libssl3",)
+    broken = parse_upgrades(CommandOutput("Listing...\nE: Could not open file /var/lib/dpkg/status\n", 100),
+                            None, None)
+    assert broken.problem.startswith("E: Could not open")
+
+
+@pytest.mark.parametrize("release_files, runs", [
+    ({"deb_bookworm-security_InRelease": "Label: Debian-Security\nSuite: oldstable-security\n",
+      "deb_bookworm_InRelease": "Label: Debian\nSuite: oldstable\n"}, "apt list"),
+    ({"ubuntu_jammy-security_InRelease": "Label: Ubuntu\nSuite: jammy-security\n"}, "apt list"),
+    ({}, "apt list"),
+    ({"sec_stretch_updates_InRelease": "Label: Debian-Security\nSuite: oldoldstable\n",
+      "deb_stretch_Release": "Label: Debian\nSuite: oldoldstable\n"}, "apt-get"),
+])
+def test_the_host_simulates_only_where_the_list_cannot_tell_security_updates_apart(
+        tmp_path: Path, release_files: dict[str, str], runs: str) -> None:
+    """The command's own shell logic, on fake Release files and fake apt/apt-get that say which one ran."""
+    lists, bin_dir = tmp_path / "lists", tmp_path / "bin"
+    lists.mkdir()
+    bin_dir.mkdir()
+    for name, text in release_files.items():
+        (lists / name).write_text(text)
+    for tool in ("apt", "apt-get"):
+        (bin_dir / tool).write_text(f"#!/bin/sh\necho {tool} \"$@\"\n")
+        (bin_dir / tool).chmod(0o755)
+    command = APT_PENDING.target.replace(APT_LISTS, str(lists))
+    out = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=30,
+                         env={"PATH": f"{bin_dir}:/usr/bin:/bin", "LC_ALL": "C"})
+    assert out.stdout.split()[:2] == (["apt-get", "-s"] if runs == "apt-get" else ["apt", "list"]), out
 
 
 def test_apt_simulation_parser_ubuntu_and_old_debian_label() -> None:
@@ -182,7 +233,7 @@ def test_pending_security_pass_stale_and_unclassified() -> None:
 
 def test_pending_security_never_refreshed_is_manual() -> None:
     ev = recorded_host("debian12")
-    ev.out(APT_SIMULATE, "Reading package lists...\n0 upgraded, 0 newly installed, 0 to remove and 0 not "
+    ev.out(APT_PENDING, "Reading package lists...\n0 upgraded, 0 newly installed, 0 to remove and 0 not "
                          "upgraded.\n", 0)
     ev.replace("stat", "1718000000|755|root|root|directory|/var/lib/apt/lists",
                "stat: cannot statx '/var/lib/apt/lists': No such file or directory")
