@@ -75,6 +75,7 @@ WIRE_KEXINIT = EvidenceRequest(protocol="ssh", op="wire", target="kexinit")
 _READ_CHUNK = 64 * 1024
 #: Session channels open at once on one connection (OpenSSH's MaxSessions default is 10).
 MAX_CHANNELS = 3
+_CHANNEL_RETRIES = 3  # a lane refused a channel is tried again this often, one lane at a time
 _POLL = 0.25  # seconds between checks of the cancel flag while waiting for output
 _UNREACHABLE = ("connection refused by", "cannot connect to", "cannot resolve")
 
@@ -158,8 +159,12 @@ class SshConnector(Connector):
             else:
                 items.append(self.item(req, started=time.monotonic(), status="error",
                                        error=f"unsupported op {req.protocol}:{req.op}:{req.target}"))
+        wire_task: asyncio.Task[EvidenceItem] | None = None
         if wire_request is not None:
-            items.append(await self._wire(wire_request))
+            if self._target().jumps or (not exec_requests and info_request is None):
+                items.append(await self._wire(wire_request))  # one hop login at a time through a bastion
+            else:  # a direct host: the probe's own short connection runs while the session logs in
+                wire_task = asyncio.create_task(self._wire(wire_request))
         if not exec_requests and info_request is None:
             return items
         cancel = threading.Event()
@@ -168,12 +173,25 @@ class SshConnector(Connector):
             session = await asyncio.to_thread(self._session, exec_requests, cancel)
         except asyncio.CancelledError:
             cancel.set()  # the worker thread closes the connection at its next check
+            if wire_task is not None:
+                wire_task.cancel()
             raise
         except ConnectorError as exc:
             # What was read before the failure (the wire probe: what the server offers) is still
             # evidence; the engine may keep it from here (the Connector contract has no other channel).
+            if wire_task is not None:
+                try:
+                    items.append(await wire_task)
+                except ConnectorError:
+                    pass  # the host is unreachable: the session's own error says so
             exc.partial_items = items
             raise
+        if wire_task is not None:
+            try:
+                items.append(await wire_task)
+            except ConnectorError as exc:  # the probe's connection failed while the session's worked
+                items.append(self.item(wire_request, started=started, status="error",
+                                       error=f"wire probe failed: {exc}"))
         items.extend(self._exec_items(session, started))
         items.append(self.item(info_request or SESSION_INFO, started=started, encoding="json",
                                response=json.dumps(session.info, sort_keys=True)))
@@ -544,8 +562,11 @@ class SshConnector(Connector):
         retried = 0
         if refused and len(refused) < len(batches):  # the server allows fewer sessions: one after another
             for index in refused:
-                results[index] = run(index)
-                retried += 1
+                for attempt in range(1, _CHANNEL_RETRIES + 1):
+                    retried += 1
+                    results[index] = run(index)
+                    if not results[index].channel_refused or cancel.wait(0.2 * attempt):
+                        break  # (the server may still be closing the previous channel: wait a little)
         info["round_trips"] = max(len(indices) for indices in lanes.values()) + retried
         info["exec_channels"] = len(batches) + retried
         if len(lanes) > 1:
@@ -566,7 +587,9 @@ class SshConnector(Connector):
             channel = transport.open_session(timeout=min(remaining, float(self.endpoint.timeout)))
         except (paramiko.SSHException, EOFError, OSError) as exc:
             result.error = f"the server refused to open a session channel: {exc or exc.__class__.__name__}"
-            result.channel_refused = isinstance(exc, paramiko.ChannelException)
+            # refused while the connection lives on (paramiko reports a second refusal at the same moment
+            # without its reason, as "Unable to open channel.")
+            result.channel_refused = transport.is_active() and not fired.is_set()
             return result
         try:
             channel.set_combine_stderr(True)
