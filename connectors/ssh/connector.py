@@ -44,7 +44,8 @@ from typing import Any, Sequence
 import paramiko
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
-from connectors.base import Connector, ConnectorError
+from connectors.base import Connector, ConnectorError, clip
+from connectors.ssh import limits
 from connectors.ssh import script as _script
 from connectors.ssh.credentials import (Credential, CredentialError, credentials_for, load_private_key,
                                          no_credential_message)
@@ -57,7 +58,20 @@ log = logging.getLogger(__name__)
 # paramiko logs connection failures as ERRORs that this connector already reports as ConnectorError;
 # its transports log here, silent unless the application configures logging.
 _TRANSPORT_LOG = f"{__name__}.transport"
+
+
+class _ClipFilter(logging.Filter):
+    """paramiko logs device strings whole (the auth banner at INFO): keep each record to a bounded length."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if len(text) > limits.MAX_LOG_CHARS:
+            record.msg, record.args = f"{text[:limits.MAX_LOG_CHARS]}... [{len(text)} characters]", None
+        return True
+
+
 logging.getLogger(_TRANSPORT_LOG).addHandler(logging.NullHandler())
+logging.getLogger(_TRANSPORT_LOG).addFilter(_ClipFilter())
 
 __all__ = ["SshConnector", "SESSION_INFO", "WIRE_KEXINIT", "load_private_key", "per_command_timeout"]
 
@@ -86,6 +100,47 @@ class _AuditTransport(paramiko.Transport):
             self.negotiated_kex = next((n for n in self.preferred_kex if self._kex_info.get(n) is engine), None)
         except Exception:  # pragma: no cover - diagnostics only, never fatal
             self.negotiated_kex = None
+
+
+class _BoundedSocket:
+    """The target's socket as paramiko sees it, refusing to read more than a server should send.
+
+    Until the identification line is complete at most :data:`limits.MAX_IDENTIFICATION_BYTES`, then until
+    authentication succeeds :data:`limits.MAX_PRE_AUTH_BYTES` (paramiko itself buffers a line or a packet of
+    any length); after authentication the exec's own caps bound what is read.
+    """
+
+    def __init__(self, sock: Any) -> None:
+        self._sock = sock
+        self.received = 0
+        self.authenticated = False
+        self._identified = False
+        self._line_start = b""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+    def recv(self, size: int) -> bytes:
+        data = self._sock.recv(size)
+        self.received += len(data)
+        if not self._identified:
+            self._watch_identification(data)
+            if not self._identified and self.received > limits.MAX_IDENTIFICATION_BYTES:
+                raise OSError(f"the server sent {self.received} bytes without an SSH identification line "
+                              f"(limit {limits.MAX_IDENTIFICATION_BYTES})")
+        if not self.authenticated and self.received > limits.MAX_PRE_AUTH_BYTES:
+            raise OSError(f"the server sent more than {limits.MAX_PRE_AUTH_BYTES} bytes before authentication "
+                          "(the auditor's limit)")
+        return data
+
+    def _watch_identification(self, data: bytes) -> None:
+        for piece in data.splitlines(keepends=True):
+            self._line_start = (self._line_start + piece[:4])[:4]
+            if piece.endswith(b"\n"):
+                if self._line_start == b"SSH-":
+                    self._identified = True
+                    return
+                self._line_start = b""
 
 
 @dataclass
@@ -131,7 +186,7 @@ class SshConnector(Connector):
         return f"{self.protocol}://{self.asset.address}:{port}"
 
     async def collect(self, requests: Sequence[EvidenceRequest]) -> list[EvidenceItem]:
-        items: list[EvidenceItem] = []
+        items = self.collected
         exec_requests: list[EvidenceRequest] = []
         info_request: EvidenceRequest | None = None
         wire_request: EvidenceRequest | None = None
@@ -162,8 +217,10 @@ class SshConnector(Connector):
             exc.partial_items = items
             raise
         items.extend(self._exec_items(session, started))
+        cut = session.info.get("truncated")
         items.append(self.item(info_request or SESSION_INFO, started=started, encoding="json",
-                               response=json.dumps(session.info, sort_keys=True)))
+                               response=json.dumps(session.info, sort_keys=True),
+                               meta={"truncated_fields": sorted(cut)} if cut else {}))
         return items
 
     # ------------------------------------------------------------------ wire probe
@@ -269,7 +326,7 @@ class SshConnector(Connector):
         watchdog.daemon = True
         watchdog.start()
         try:
-            sock = self._open_path(target, timeout, closables)
+            sock = _BoundedSocket(self._open_path(target, timeout, closables))
             transport = _AuditTransport(sock)
             closables.append(transport)
             path, is_default = known_hosts_path(target.known_hosts, self.options.known_hosts)
@@ -277,15 +334,18 @@ class SshConnector(Connector):
             offered, banner, authenticated_by = self._auth_none(transport, target.username)
             if authenticated_by is None:
                 authenticated_by = self._authenticate(transport, offered, target)
+            sock.authenticated = True
+            truncated: dict[str, dict[str, int]] = {}
             info: dict[str, Any] = {
                 "port": port,
                 "username": target.username,
-                "server_version": transport.remote_version,
+                "server_version": _kept(transport.remote_version, limits.MAX_SERVER_VERSION_CHARS,
+                                        "server_version", truncated),
                 "host_key_type": server_key.get_name(),
                 "host_key_fingerprint": fingerprint(server_key),
-                "auth_methods": offered,
+                "auth_methods": _kept_names(offered, truncated),
                 "auth_method_used": authenticated_by,
-                "banner": banner,
+                "banner": _kept(banner, limits.MAX_BANNER_CHARS, "banner", truncated),
                 "sudo": False,
                 "sudo_checked": False,
                 "negotiated": {"cipher": transport.local_cipher, "mac": transport.local_mac,
@@ -298,6 +358,8 @@ class SshConnector(Connector):
                 info["host"] = target.host
             if target.jumps:
                 info["jump_hosts"] = [hop.where for hop in target.jumps]
+            if truncated:
+                info["truncated"] = truncated  # what the limits cut, with the original sizes
             session = _Session(info)
             deadline = time.monotonic() + self.options.command_timeout
             for batch in batches:
@@ -550,6 +612,22 @@ class SshConnector(Connector):
             total += len(data)
             if total >= _script.MAX_TOTAL_BYTES:
                 return f"the {_script.MAX_TOTAL_BYTES // (1024 * 1024)} MiB limit for one exec's output was reached"
+
+
+def _kept(text: str | None, limit: int, name: str, truncated: dict[str, dict[str, int]]) -> str | None:
+    """``text`` within ``limit`` characters; a cut is recorded in ``truncated[name]``."""
+    kept, original = clip(text, limit)
+    if original is not None:
+        truncated[name] = {"original_chars": original, "kept_chars": limit}
+    return kept
+
+
+def _kept_names(names: list[str], truncated: dict[str, dict[str, int]]) -> list[str]:
+    """The offered authentication methods within :data:`limits.MAX_AUTH_METHODS` names of bounded length."""
+    kept = [name[:limits.MAX_NAME_CHARS] for name in names[:limits.MAX_AUTH_METHODS]]
+    if len(names) > limits.MAX_AUTH_METHODS or any(len(n) > limits.MAX_NAME_CHARS for n in names):
+        truncated["auth_methods"] = {"original_count": len(names), "kept_count": len(kept)}
+    return kept
 
 
 def _banner(transport: paramiko.Transport) -> str | None:
