@@ -97,7 +97,7 @@ class _ReceiveLimits(TransportLimits):
         self.max_chunk_count = limits.MAX_CHUNK_COUNT
 
 
-class ResponseTooLarge(Exception):
+class ResponseTooLarge(ua.UaError):
     """The server sent a chunk larger than :data:`limits.MAX_CHUNK_BYTES` (refused before it is buffered)."""
 
 

@@ -103,15 +103,19 @@ class _AuditTransport(paramiko.Transport):
 
 
 class _BoundedSocket:
-    """The target's socket as paramiko sees it, refusing to read more than a server should send.
+    """The target's socket as paramiko sees it, refusing to read more, or for longer, than a server should need.
 
     Until the identification line is complete at most :data:`limits.MAX_IDENTIFICATION_BYTES`, then until
     authentication succeeds :data:`limits.MAX_PRE_AUTH_BYTES` (paramiko itself buffers a line or a packet of
-    any length); after authentication the exec's own caps bound what is read.
+    any length), and all of it before ``deadline`` (paramiko's own timeouts restart with every byte, so a
+    server dripping one byte at a time would hold it for ever); after authentication the exec's own caps and
+    deadline bound what is read. A cancelled collection stops at the next read (paramiko polls every 0.1 s).
     """
 
-    def __init__(self, sock: Any) -> None:
+    def __init__(self, sock: Any, deadline: float, cancel: threading.Event) -> None:
         self._sock = sock
+        self._deadline = deadline
+        self._cancel = cancel
         self.received = 0
         self.authenticated = False
         self._identified = False
@@ -121,6 +125,10 @@ class _BoundedSocket:
         return getattr(self._sock, name)
 
     def recv(self, size: int) -> bytes:
+        if self._cancel.is_set():
+            raise OSError("the collection was cancelled")
+        if not self.authenticated and time.monotonic() > self._deadline:
+            raise OSError("the server did not complete the handshake and authentication in time")
         data = self._sock.recv(size)
         self.received += len(data)
         if not self._identified:
@@ -326,7 +334,8 @@ class SshConnector(Connector):
         watchdog.daemon = True
         watchdog.start()
         try:
-            sock = _BoundedSocket(self._open_path(target, timeout, closables))
+            sock = _BoundedSocket(self._open_path(target, timeout, closables),
+                                  time.monotonic() + 4 * timeout * (1 + len(target.jumps)), cancel)
             transport = _AuditTransport(sock)
             closables.append(transport)
             path, is_default = known_hosts_path(target.known_hosts, self.options.known_hosts)
