@@ -80,6 +80,7 @@ WIRE_KEXINIT = EvidenceRequest(protocol="ssh", op="wire", target="kexinit")
 
 _READ_CHUNK = 64 * 1024
 _POLL = 0.25  # seconds between checks of the cancel flag while waiting for output
+_NO_BANNER = "Error reading SSH protocol banner"
 _UNREACHABLE = ("connection refused by", "cannot connect to", "cannot resolve")
 
 
@@ -407,7 +408,10 @@ class SshConnector(Connector):
         except (paramiko.SSHException, EOFError, OSError) as exc:
             if fired is not None and fired.is_set():
                 raise ConnectorError(f"SSH handshake with {where} did not complete within {budget:g} s") from None
-            raise ConnectorError(f"SSH handshake with {where} failed: {str(exc) or exc.__class__.__name__}") from None
+            reason = str(exc) or exc.__class__.__name__
+            if reason.startswith(_NO_BANNER) and reason != _NO_BANNER:  # paramiko glues its cause on
+                reason = f"{_NO_BANNER}: {reason[len(_NO_BANNER):]}"
+            raise ConnectorError(f"SSH handshake with {where} failed: {reason}") from None
         if not (transport.is_active() and transport.initial_kex_done):
             # start_client returns quietly when its timeout passes: the server never completed it
             raise ConnectorError(f"SSH handshake with {where} failed: no SSH key exchange "
