@@ -49,7 +49,7 @@ async def test_a_750_kb_ssh_banner_is_kept_truncated_judged_manual_and_never_log
     records: list[logging.LogRecord] = []
     handler = logging.Handler(logging.DEBUG)
     handler.emit = records.append  # type: ignore[method-assign]
-    root = logging.getLogger()
+    root = logging.getLogger("connectors.ssh.connector.transport")  # where paramiko logs for this connector
     previous = root.level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
@@ -68,6 +68,7 @@ async def test_a_750_kb_ssh_banner_is_kept_truncated_judged_manual_and_never_log
     assert info["truncated"]["banner"] == {"original_chars": len(BANNER), "kept_chars": ssh_limits.MAX_BANNER_CHARS}
     assert info_item.meta["truncated_fields"] == ["banner"]
     assert len(info_item.response) < 20_000  # not 750 KB in the evidence
+    assert any("Auth banner" in r.getMessage() for r in records)
     longest = max(len(r.getMessage()) for r in records)
     assert longest < ssh_limits.MAX_LOG_CHARS + 100, longest  # paramiko's "Auth banner: ..." line is clipped
     verdict = check_verdict(numbered(items), "linux.sshd.banner")
