@@ -3,8 +3,8 @@
 Concurrency is bounded (``concurrency`` assets at a time, and the inventory's per-zone and
 per-protocol ``limits``); each asset has its own timeout, and an asset that reaches it keeps what was
 read before (``partial``, with the timeout as its error, the real start and end times); a failing
-asset is recorded as ``error`` with its reason while the others go on; cancellation (Ctrl-C) keeps every asset already finished and
-marks the rest ``skipped``. An optional admission gate (maintenance windows, see
+asset is recorded as ``error`` with its reason while the others go on; cancellation (Ctrl-C) keeps
+every asset already finished and marks the rest ``skipped``. An optional admission gate (maintenance windows, see
 :mod:`auditor.plant.windows`) may decline to start an asset, which is then recorded ``skipped`` with the
 reason; an optional ``on_finished`` hook sees every finished asset at once (the history store commits
 it there, so an interrupted scan keeps what was finished).

@@ -12,14 +12,14 @@ What it does for the requests of one asset, in order:
    :data:`connectors.modbus.safety.ALLOWED` can be built and sent; the frame gate refuses anything else
    before it reaches the socket. A timeout, a reset, a truncated or malformed answer closes the
    connection for good: the reads not yet sent are reported as not sent (no retry, no reconnect).
-   When that happens to the FIRST request (the port accepts the connection but resets it, closes it,
+   So does an answer ten times slower than the first one (and over 0.5 s): a PLC whose response
+   time grows is left alone (safety interlock).
+   When a fault ends the session at the FIRST request (the port accepts the connection but resets it, closes it,
    stays silent or answers something that is not Modbus/TCP), the endpoint is unusable
    (:class:`ConnectorError`, the asset is ``error``), as an SSH or OPC UA peer that fails its
    handshake is; the items read so far are kept. Responses are bounded by the protocol itself: an
    MBAP frame is at most 260 bytes and a device identification read follows at most
    ``_MAX_CONTINUATIONS`` "more follows" pages.
-   So does an answer ten times slower than the first one (and over 0.5 s): a PLC whose response
-   time grows is left alone (safety interlock).
 2. The exposure probes, one after the other at the same pace: one TCP connect per port (no byte
    sent), and on 802 one anonymous TLS handshake on that same connection (no Modbus sent over it).
 3. The ``modbus:session:info`` item: transport, TLS facts of the session, what was sent.
