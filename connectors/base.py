@@ -15,6 +15,13 @@ from auditor.plant.inventory import Asset
 class ConnectorError(Exception):
     """The endpoint cannot be used at all (unreachable, refused, authentication or host key failure).
 
+    One rule for every protocol: a peer that takes the connection but never gives one answer in the
+    protocol (it resets, closes, stays silent, drips, or sends garbage or a cut frame) is unusable too, so
+    the asset is an ``error`` with that reason; SSH (no identification or key exchange), SNMP (no answer to
+    the liveness GET), Modbus (no answer to the first request) and OPC UA (no Acknowledge, secure channel
+    or GetEndpoints answer) apply it alike. A peer that answers and then fails later keeps its answers and
+    the failed reads are ``error`` items.
+
     ``partial_items`` carries what was read before the failure (e.g. the SSH wire facts of a host whose key
     was refused); the engine keeps them in the evidence.
     """

@@ -35,6 +35,7 @@ from asyncua.ua.ua_binary import nodeid_from_binary, struct_from_binary, struct_
 __all__ = ["FaultServer", "HostileOpcua", "MODES"]
 
 MODES = ("silence", "reset", "garbage", "endless", "endless_lines", "drip")
+_HANDLE = 4 + 8  # a response's RequestHandle: after its four-byte type id and the header's timestamp
 
 
 class _Listener:
@@ -147,7 +148,13 @@ class HostileOpcua(_Listener):
             raise ValueError(f"unknown mode {mode!r}")
         super().__init__(host, port)
         self.endpoints, self.mode = endpoints, mode
-        self._answer: bytes | None = None
+        self._answer = b""
+
+    def __enter__(self) -> "HostileOpcua":
+        super().__enter__()
+        if self.mode == "endpoints":  # built once, before any scan: encoding 83 MB holds the GIL for a while
+            self._answer = self._endpoints_answer()
+        return self
 
     def serve(self, conn: socket.socket) -> None:
         policy = SecurityPolicyNone()
@@ -191,14 +198,12 @@ class HostileOpcua(_Listener):
                     if self.mode == "chunk_flood":
                         self._flood(conn)
                         return
-                    response = ua.GetEndpointsResponse()
-                    response.ResponseHeader.RequestHandle = header.RequestHandle
-                    self._reply(conn, policy, self._endpoints_answer(response), ua.MessageType.SecureMessage,
-                                chunk.SequenceHeader.RequestId, sequence)
+                    self._stream(conn, self._answer, header.RequestHandle, chunk.SequenceHeader.RequestId, sequence)
                 else:
                     return  # CLO or anything else: done
 
-    def _endpoints_answer(self, response: ua.GetEndpointsResponse) -> bytes:
+    def _endpoints_answer(self) -> bytes:
+        response = ua.GetEndpointsResponse()
         certificate = b"\x30\x82\x05\xd8" + os.urandom(1496)
         endpoint = ua.EndpointDescription()
         endpoint.EndpointUrl = f"opc.tcp://{self.host}:{self.port}/"
@@ -211,6 +216,19 @@ class HostileOpcua(_Listener):
         endpoint.UserIdentityTokens = [token]
         response.Endpoints = [endpoint] * self.endpoints
         return struct_to_binary(response)
+
+    def _stream(self, conn: socket.socket, body: bytes, handle: int, request_id: int, sequence: list[int]) -> None:
+        """``body`` (an encoded response) with its request handle set, in None-policy MSG chunks made as sent."""
+        body = body[:_HANDLE] + struct.pack("<I", handle) + body[_HANDLE + 4:]
+        room = 65535 - 24  # chunk header 12, token id 4, sequence header 8
+        for offset in range(0, len(body), room):
+            piece = body[offset:offset + room]
+            final = b"F" if offset + room >= len(body) else b"C"
+            sequence[0] += 1
+            self.send(conn, b"MSG" + final + struct.pack("<IIIII", 24 + len(piece), 7, 1, sequence[0], request_id)
+                      + piece)
+            if self._stop.is_set():
+                return
 
     def _reply(self, conn: socket.socket, policy: Any, body: bytes, kind: ua.MessageType, request_id: int,
                sequence: list[int]) -> None:

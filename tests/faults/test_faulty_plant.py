@@ -109,6 +109,7 @@ class FaultyPlant:
                                 ("ua-channel-error", lambda a: HostileOpcua(a, mode="channel_error")),
                                 ("ua-garbage", lambda a: FaultServer("garbage", a)),
                                 ("ua-silence", lambda a: FaultServer("silence", a)),
+                                ("ua-drip", lambda a: FaultServer("drip", a)),
                                 ("ua-reset", lambda a: FaultServer("reset", a))):
             address = f"127.0.34.{octet}"
             server = self._start(server_of(address))
@@ -116,7 +117,8 @@ class FaultyPlant:
             octet += 1
         snmp = {k: v for k, v in self.plant.endpoints["sw-a"].items()}
         snmp.update(timeout=FAULT_TIMEOUT, probe_default_communities=False)
-        for behaviour, status in (("garbage", "error"), ("silent", "error"), ("endless", "error"), ("loop", "assessed")):
+        for behaviour, status in (("garbage", "error"), ("silent", "error"), ("slow", "error"), ("endless", "error"),
+                                  ("loop", "assessed")):
             address = f"127.0.34.{octet}"
             sim = self._start(SnmpSimulator("weak", host=address, behaviour=behaviour))
             # an endless walk is cut by the asset timeout: what was read is kept (partial), the asset is an error
