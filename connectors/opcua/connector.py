@@ -119,7 +119,7 @@ class _BoundedProtocol(UASocketProtocol):
             self.disconnect_socket()
 
 
-def _bounded(client: Client) -> None:
+def _limit_receiving(client: Client) -> None:
     """Give ``client`` the auditor's receive limits: announced in the Hello and enforced on what arrives."""
     client.max_messagesize = limits.MAX_MESSAGE_BYTES
     client.max_chunkcount = limits.MAX_CHUNK_COUNT
@@ -418,7 +418,7 @@ class OpcuaConnector(Connector):
         client.application_uri = (self._identity.application_uri if self._identity else None) or "urn:iacs-auditor"
         client.session_timeout = 60_000  # ms: a session we could not close frees its slot soon
         client.uaclient.observer = _Recorder(connection)
-        _bounded(client)
+        _limit_receiving(client)
         return client
 
     def _connection(self, purpose: str, **fields: Any) -> _Connection:
