@@ -20,20 +20,23 @@ from auditor.assessment.profiles import load_profile
 from auditor.assessment.slvector import SLVector
 from auditor.engine import EngineSettings, collect
 from auditor.evidence import EvidenceItem, EvidenceRequest
-from auditor.facts import FactEvidence, FactUnavailable
+from auditor.facts import FactEvidence, FactParseError, FactUnavailable
 from auditor.plant.inventory import Asset
 from auditor.plant.planning import AssetPlan
+from auditor.registry import request
+from checks.linux.facts.sshd import SESSION_INFO
 from checks.opcua.facts import CLIENT_LOG, ENDPOINTS
 from checks.snmp.facts import as_text
-from connectors.base import ScanOptions
+from connectors.base import ConnectorError, ScanOptions
 from connectors.opcua import limits as opcua_limits
 from connectors.opcua.connector import OpcuaConnector
-from connectors.snmp.limits import MAX_VALUE_BYTES
+from connectors.snmp.connector import SnmpConnector
+from connectors.snmp.limits import MAX_VALUE_BYTES, MAX_WALK_BYTES
 from connectors.snmp.values import encode_value
 from connectors.ssh import limits as ssh_limits
 from connectors.ssh.connector import SshConnector
 from simulators.plant import Plant, PlantHost
-from simulators.snmp.server import SnmpSimulator
+from simulators.snmp.server import SnmpSimulator, load_fixture
 from tests.support.checks import check_verdict
 
 BANNER = "AUTHORISED USE ONLY. " * 36_000  # 756 KB
@@ -57,7 +60,6 @@ async def test_a_750_kb_ssh_banner_is_kept_truncated_judged_manual_and_never_log
         with Plant(tmp_path, [PlantHost("banner", "weak", "127.0.33.20", "control")]) as plant:
             plant.simulators["banner"].banner = BANNER
             asset = Asset.model_validate(plant.inventory()["assets"][0])
-            from checks.linux.facts.sshd import SESSION_INFO
             items = await SshConnector(asset, asset.endpoints[0], ScanOptions()).collect([SESSION_INFO])
     finally:
         root.removeHandler(handler)
@@ -92,8 +94,6 @@ async def test_opcua_endpoints_over_the_count_limit_are_kept_truncated_and_not_j
 @pytest.mark.parametrize("mode, words", [("endpoints", "exceeds the auditor's limit"),
                                          ("chunk_flood", "chunk over the auditor's 65535-byte limit")])
 async def test_opcua_answers_over_the_message_limit_are_refused_before_they_are_buffered(mode: str, words: str) -> None:
-    from connectors.base import ConnectorError
-
     with HostileOpcua("127.0.33.22", endpoints=50_000, mode=mode) as server:
         asset = Asset.model_validate({"id": "ua", "type": "application", "address": "127.0.33.22",
                                       "endpoints": [{"protocol": "opcua", "port": server.port, "timeout": 5}]})
@@ -107,8 +107,6 @@ def test_an_snmp_value_over_the_limit_is_kept_truncated_and_refused_by_the_pack(
     entry = encode_value("1.3.6.1.2.1.1.1.0", univ.OctetString(b"x" * (3 * MAX_VALUE_BYTES)))
     assert entry["truncated"] is True and entry["original_bytes"] == 3 * MAX_VALUE_BYTES
     assert len(bytes.fromhex(entry["hex"])) == MAX_VALUE_BYTES
-    from auditor.facts import FactParseError
-
     with pytest.raises(FactParseError, match="not judged on a part"):
         as_text(entry, "sysDescr.0")
 
@@ -144,3 +142,30 @@ async def test_an_asset_that_reaches_the_asset_timeout_keeps_what_it_read(tmp_pa
     assert judged, "the checks judged what was read"
     assert not any(r.status == "pass" and not r.evidence for r in result.results)
 
+
+
+async def test_snmp_walk_values_are_bounded_in_bytes_and_a_long_value_is_kept_truncated(tmp_path: Path) -> None:
+    """An agent whose table holds 4 KB strings in 1,200 rows (4.8 MB) and a 10 KB sysDescr."""
+    fixture = dict(load_fixture("weak"))
+    objects = dict(fixture.get("objects") or {})
+    objects["1.3.6.1.2.1.1.1.0"] = ["OctetString", "D" * 10_000]
+    column = "1.3.6.1.4.1.32473.9.1"
+    objects.update({f"{column}.{row}": ["OctetString", "v" * 4000] for row in range(1, 1201)})
+    fixture["objects"] = objects
+    walk = request("snmp", "walk", column, max_rows=5000)
+    get = request("snmp", "get", "1.3.6.1.2.1.1.1.0")
+    with SnmpSimulator(fixture, host="127.0.33.24") as sim:
+        community = tmp_path / "community"
+        community.write_text(sim.agent["communities"][0]["name"])
+        asset = Asset.model_validate({"id": "sw", "type": "network", "address": "127.0.33.24", "endpoints": [
+            {"protocol": "snmp", "port": sim.port, "version": "2c", "community_file": str(community), "timeout": 2,
+             "requests_per_second": 100}]})
+        items = {i.request.key: i for i in await SnmpConnector(asset, asset.endpoints[0], ScanOptions()).collect(
+            [walk, get])}
+    walked = items[walk.key]
+    assert walked.status == "error" and f"byte limit of {MAX_WALK_BYTES}" in walked.error and walked.meta["truncated"]
+    rows = json.loads(walked.response)["rows"]
+    assert MAX_WALK_BYTES <= sum(len(r["hex"]) // 2 for r in rows) < MAX_WALK_BYTES + 64 * 1024
+    described = json.loads(items[get.key].response)["varbinds"][0]
+    assert described["truncated"] is True and described["original_bytes"] == 10_000
+    assert described["value"] == "D" * MAX_VALUE_BYTES
