@@ -1,9 +1,10 @@
 """The scan engine: collect evidence from every asset concurrently, then evaluate it offline.
 
 Concurrency is bounded (``concurrency`` assets at a time, and the inventory's per-zone and
-per-protocol ``limits``); each asset has its own timeout; a failing asset is recorded as ``error``
-with its reason while the others go on; cancellation (Ctrl-C) keeps every asset already finished and
-marks the rest ``skipped``. An optional admission gate (maintenance windows, see
+per-protocol ``limits``); each asset has its own timeout, and an asset that reaches it keeps what was
+read before (``partial``, with the timeout as its error, the real start and end times); a failing
+asset is recorded as ``error`` with its reason while the others go on; cancellation (Ctrl-C) keeps
+every asset already finished and marks the rest ``skipped``. An optional admission gate (maintenance windows, see
 :mod:`auditor.plant.windows`) may decline to start an asset, which is then recorded ``skipped`` with the
 reason; an optional ``on_finished`` hook sees every finished asset at once (the history store commits
 it there, so an interrupted scan keeps what was finished).
@@ -23,7 +24,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 
 from auditor import __version__
 from auditor.assessment.attestations import AnswerBook, outcomes as attestation_outcomes
-from auditor.assessment.evaluate import evaluate_asset
+from auditor.assessment.evaluate import collection_outcome, evaluate_asset
 from auditor.evidence import AssetEvidence, EvidenceBundle, number_items
 from auditor.plant.inventory import Asset, Inventory, Limits
 from auditor.plant.planning import AssetPlan
@@ -118,10 +119,16 @@ class EngineSettings:
 
 
 async def collect_asset(plan: AssetPlan, options: ScanOptions, registry: Registry = REGISTRY,
-                        politeness: Politeness | None = None) -> AssetEvidence:
-    """Open each needed endpoint once and perform every read the selected checks need."""
+                        politeness: Politeness | None = None, evidence: AssetEvidence | None = None) -> AssetEvidence:
+    """Open each needed endpoint once and perform every read the selected checks need.
+
+    Items land in ``evidence`` (a new one if not given) as each endpoint finishes, and, when the
+    collection is cancelled (the asset timeout), what the current connector had read so far too: the
+    caller that passed ``evidence`` keeps them.
+    """
     asset = plan.asset
-    evidence = AssetEvidence(asset=asset.id, started_at=_now())
+    evidence = evidence if evidence is not None else AssetEvidence(asset=asset.id)
+    evidence.started_at = evidence.started_at or _now()
     needed = registry.requests_for(plan.profile.checks_for(asset, registry))
     reached = 0
     for protocol, requests in needed.items():
@@ -135,6 +142,10 @@ async def collect_asset(plan: AssetPlan, options: ScanOptions, registry: Registr
                 async with politeness.endpoint(asset, protocol):
                     evidence.items.extend(await connector.collect(requests))
             reached += 1
+        except asyncio.CancelledError:
+            if connector is not None:
+                evidence.items.extend(connector.collected)
+            raise
         except ConnectorError as exc:
             # keep what was read before the failure (e.g. the wire facts of a host whose key was refused)
             evidence.items.extend(exc.partial_items)
@@ -176,12 +187,12 @@ async def collect(plans: list[AssetPlan], options: ScanOptions, settings: Engine
                 return
             notify("start", plan.asset.id, plan.asset.address)
             started = time.monotonic()
+            evidence = AssetEvidence(asset=plan.asset.id, started_at=_now())
             try:
-                evidence = await asyncio.wait_for(collect_asset(plan, options, registry, politeness),
+                evidence = await asyncio.wait_for(collect_asset(plan, options, registry, politeness, evidence),
                                                   settings.asset_timeout)
             except TimeoutError:
-                evidence = AssetEvidence(asset=plan.asset.id, status="error", started_at=_now(), finished_at=_now(),
-                                         error=f"timed out after {settings.asset_timeout:g} s")
+                cut_short(evidence, f"timed out after {settings.asset_timeout:g} s")
             except Exception as exc:  # one broken target never stops the scan
                 log.exception("collection from %s failed", plan.asset.id)
                 evidence = AssetEvidence(asset=plan.asset.id, status="error", started_at=_now(), finished_at=_now(),
@@ -190,7 +201,7 @@ async def collect(plans: list[AssetPlan], options: ScanOptions, settings: Engine
             if observe is not None:
                 observe(plan.asset.id, time.monotonic() - started)
             await finished(plan, evidence)
-            event = "error" if evidence.status == "error" else "done"
+            event = "error" if collection_outcome(evidence) == "error" else "done"
             notify(event, plan.asset.id, evidence.error or f"{len(evidence.items)} items in {time.monotonic() - started:.2f} s")
 
     loop = asyncio.get_running_loop()
@@ -214,6 +225,18 @@ async def collect(plans: list[AssetPlan], options: ScanOptions, settings: Engine
             ordered.append(AssetEvidence(asset=plan.asset.id, status="skipped", skipped_because="interrupted",
                                          error="scan interrupted before this asset finished"))
     return ordered, interrupted
+
+
+def cut_short(evidence: AssetEvidence, reason: str) -> None:
+    """An asset whose collection was stopped (the asset timeout): keep what was read, say why it stopped.
+
+    With items it is ``partial``: scored on what was read (a check whose evidence is missing errs) and still
+    counted as not assessed; without any it is ``error``.
+    """
+    number_items(evidence.asset, evidence.items)
+    evidence.finished_at = _now()
+    evidence.status = "partial" if evidence.items else "error"
+    evidence.error = f"{reason}; {len(evidence.items)} evidence items were read before" if evidence.items else reason
 
 
 def bundle_of(inventory: Inventory, evidence: list[AssetEvidence], started: datetime) -> EvidenceBundle:

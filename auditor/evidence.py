@@ -83,7 +83,11 @@ class EvidenceItem(BaseModel):
 
 
 class AssetEvidence(BaseModel):
-    """Everything collected from one asset, and why collection may have stopped short."""
+    """Everything collected from one asset, and why collection may have stopped short.
+
+    ``partial``: some endpoint failed (``endpoint_errors``), or, with ``error`` set, the collection was cut
+    short (the asset timeout) and ``items`` holds what was read before.
+    """
 
     model_config = ConfigDict(extra="forbid")
 

@@ -37,6 +37,15 @@ class CommandOutput:
         return self.stdout.splitlines()
 
 
+def truncation(meta: dict) -> str:
+    """How much a truncated item held and kept, from its meta, e.g. ``50000 endpoints, 100 kept``."""
+    parts = [f"{meta[k]} {k.removeprefix('original_')}" for k in sorted(meta) if k.startswith("original_")]
+    kept = [f"{meta[k]} {k.removeprefix('kept_')} kept" for k in sorted(meta) if k.startswith("kept_")]
+    if "bytes" in meta and "kept_bytes" in meta:
+        parts.append(f"{meta['bytes']} bytes")
+    return ", ".join(parts + kept) or "size not recorded"
+
+
 class FactEvidence:
     """Read-only view of one asset's evidence items for one fact parser."""
 
@@ -67,6 +76,10 @@ class FactEvidence:
             self.used.append(found.id)
         if found.status == "error":
             raise FactUnavailable(f"{request.key} failed: {found.error}")
+        if found.meta.get("truncated"):
+            # the part the auditor's limit dropped could change any verdict: never judge what was cut
+            raise FactUnavailable(f"{request.key} was truncated at the auditor's limit ({truncation(found.meta)}); "
+                                  "the device's answer is too large to judge")
         return found
 
     def command(self, request: EvidenceRequest) -> CommandOutput:

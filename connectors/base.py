@@ -15,6 +15,13 @@ from auditor.plant.inventory import Asset
 class ConnectorError(Exception):
     """The endpoint cannot be used at all (unreachable, refused, authentication or host key failure).
 
+    One rule for every protocol: a peer that takes the connection but never gives one answer in the
+    protocol (it resets, closes, stays silent, drips, or sends garbage or a cut frame) is unusable too, so
+    the asset is an ``error`` with that reason; SSH (no identification or key exchange), SNMP (no answer to
+    the liveness GET), Modbus (no answer to the first request) and OPC UA (no Acknowledge, secure channel
+    or GetEndpoints answer) apply it alike. A peer that answers and then fails later keeps its answers and
+    the failed reads are ``error`` items.
+
     ``partial_items`` carries what was read before the failure (e.g. the SSH wire facts of a host whose key
     was refused); the engine keeps them in the evidence.
     """
@@ -47,6 +54,9 @@ class Connector(ABC):
 
     ``collect`` must never raise for a single failed read (that read becomes an item with
     ``status="error"``); it raises :class:`ConnectorError` only when the endpoint is unusable.
+
+    Items go into :attr:`collected` as soon as they are read (``collect`` returns that list), so a
+    collection cut short by the asset timeout still keeps what was read before it.
     """
 
     protocol: ClassVar[str]
@@ -55,6 +65,7 @@ class Connector(ABC):
         self.asset = asset
         self.endpoint = endpoint
         self.options = options
+        self.collected: list[EvidenceItem] = []
 
     @property
     def label(self) -> str:
@@ -68,3 +79,15 @@ class Connector(ABC):
         """Build an evidence item for ``request``, timed from ``started`` (a ``time.monotonic()`` value)."""
         return EvidenceItem(asset=self.asset.id, endpoint=self.label, request=request,
                             duration_ms=round((time.monotonic() - started) * 1000, 2), **fields)
+
+
+def clip(text: str | None, limit: int) -> tuple[str | None, int | None]:
+    """``text`` cut to ``limit`` characters, and its original length when it was cut (else None).
+
+    Every string a device controls goes through a limit before it is kept: a device must not be able to
+    grow the scanner's memory or the evidence file at will. The caller records the original length as
+    evidence of the truncation.
+    """
+    if text is None or len(text) <= limit:
+        return text, None
+    return text[:limit], len(text)

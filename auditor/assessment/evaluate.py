@@ -121,6 +121,15 @@ def higher_levels(asset: Asset, evidence: AssetEvidence, profile: Profile, rows:
     return out
 
 
+def collection_outcome(evidence: AssetEvidence) -> str:
+    """The asset's status from its collection: ``error`` when it could not be read, or was cut short (partial
+    evidence with an ``error``: the asset timeout), where the checks still judge what was read; else ``skipped``
+    or ``assessed``."""
+    if evidence.status == "error" or (evidence.status == "partial" and evidence.error):
+        return "error"
+    return "skipped" if evidence.status == "skipped" else "assessed"
+
+
 def evaluate_asset(asset: Asset, evidence: AssetEvidence, profile: Profile, sl_target: SLVector,
                    registry: Registry = REGISTRY, answers: AnswerBook | None = None,
                    as_of: date | None = None) -> AssetResult:
@@ -130,7 +139,7 @@ def evaluate_asset(asset: Asset, evidence: AssetEvidence, profile: Profile, sl_t
     facts = FactCache(evidence.items, registry)
     results = _run_checks(asset, evidence, profile, facts, row_sl, registry)
     requirements = requirement_results(rows, results)
-    status = "error" if evidence.status == "error" else ("skipped" if evidence.status == "skipped" else "assessed")
+    status = collection_outcome(evidence)
     levels = higher_levels(asset, evidence, profile, rows, requirements, facts, registry) \
         if status == "assessed" else []
     site, claims = {}, {}

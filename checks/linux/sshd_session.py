@@ -276,5 +276,12 @@ def banner(sshd_config_maybe: SshdConfig | Missing, sshd_session_maybe: dict[str
         return failed(observed, expected, f"banner discloses system details: {hits}" + suffix)
     if len(text.strip()) < params["min_length"]:
         return failed(observed, expected, f"banner is only {len(text.strip())} characters" + suffix)
+    cut = (session.get("truncated") or {}).get("banner") if session else None
+    if cut:
+        # the part past the auditor's limit may disclose what the kept part does not
+        observed["banner_truncated"] = cut
+        return manual(f"the server sent a banner of {cut.get('original_chars')} characters; the auditor kept the "
+                      f"first {cut.get('kept_chars')}, which disclose nothing: read the whole banner", expected,
+                      observed)
     return passed(observed, expected, ("judged on the configured file only; " if not session else "")
                   + "; ".join(notes))

@@ -201,10 +201,18 @@ def as_int(entry: dict[str, Any] | None, what: str) -> int | None:
     return value
 
 
+def _whole(entry: dict[str, Any], what: str) -> None:
+    """Refuse a value the connector's limit cut: the missing bytes could change the verdict."""
+    if entry.get("truncated"):
+        raise FactParseError(f"{what}: the agent sent {entry.get('original_bytes')} bytes, more than the "
+                             "auditor keeps of one value; not judged on a part")
+
+
 def as_text(entry: dict[str, Any] | None, what: str) -> str | None:
     """An OCTET STRING var-bind as text (binary bytes decoded with replacement); None when absent."""
     if not present(entry):
         return None
+    _whole(entry, what)  # type: ignore[arg-type]
     kind = entry.get("type")  # type: ignore[union-attr]
     if kind not in ("OctetString", "Opaque"):
         raise FactParseError(f"{what}: expected an OCTET STRING, got {kind}")
@@ -217,6 +225,7 @@ def as_text(entry: dict[str, Any] | None, what: str) -> str | None:
 def as_bytes(entry: dict[str, Any] | None, what: str) -> bytes | None:
     if not present(entry):
         return None
+    _whole(entry, what)  # type: ignore[arg-type]
     try:
         return bytes.fromhex(str(entry.get("hex", "")))  # type: ignore[union-attr]
     except ValueError:

@@ -14,6 +14,12 @@ What it does for the requests of one asset, in order:
    connection for good: the reads not yet sent are reported as not sent (no retry, no reconnect).
    So does an answer ten times slower than the first one (and over 0.5 s): a PLC whose response
    time grows is left alone (safety interlock).
+   When a fault ends the session at the FIRST request (the port accepts the connection but resets it, closes it,
+   stays silent or answers something that is not Modbus/TCP), the endpoint is unusable
+   (:class:`ConnectorError`, the asset is ``error``), as an SSH or OPC UA peer that fails its
+   handshake is; the items read so far are kept. Responses are bounded by the protocol itself: an
+   MBAP frame is at most 260 bytes and a device identification read follows at most
+   ``_MAX_CONTINUATIONS`` "more follows" pages.
 2. The exposure probes, one after the other at the same pace: one TCP connect per port (no byte
    sent), and on 802 one anonymous TLS handshake on that same connection (no Modbus sent over it).
 3. The ``modbus:session:info`` item: transport, TLS facts of the session, what was sent.
@@ -87,7 +93,7 @@ class ModbusConnector(Connector):
     protocol = "modbus"
 
     async def collect(self, requests: Sequence[EvidenceRequest]) -> list[EvidenceItem]:
-        items: list[EvidenceItem] = []
+        items = self.collected
         reads: list[EvidenceRequest] = []
         probes: list[EvidenceRequest] = []
         info_request: EvidenceRequest | None = None
@@ -114,24 +120,29 @@ class ModbusConnector(Connector):
         started = time.monotonic()
         if reads or info_request is not None:
             try:
-                items.extend(await self._reads(reads, limiter, info))
+                await self._reads(reads, limiter, info, items)
             except ConnectorError as exc:
-                exc.partial_items = items
+                exc.partial_items = items + [self._info_item(info_request, info, limiter, started)]
                 raise
         items.extend(await self._probes(probes, limiter))
         tried = info["credential_error"] is None  # an unusable credential: the endpoint itself was not tried
         if not info["connected"] and tried and probes and all(
                 _probe_state(i) in ("closed", "filtered", "unreachable", None) for i in items if i.request in probes):
             raise _unreachable(f"no port of {self.asset.address} answered", items)
-        info["actions"] = limiter.count
-        info["duration_ms"] = round((time.monotonic() - started) * 1000, 2)
         if info_request is not None:
-            items.append(self.item(info_request, started=started, encoding="json",
-                                   response=json.dumps(info, sort_keys=True)))
+            items.append(self._info_item(info_request, info, limiter, started))
         return items
 
+    def _info_item(self, req: EvidenceRequest | None, info: dict[str, Any], limiter: RateLimiter,
+                   started: float) -> EvidenceItem:
+        info["actions"] = limiter.count
+        info["duration_ms"] = round((time.monotonic() - started) * 1000, 2)
+        return self.item(req or SESSION_INFO, started=started, encoding="json", response=json.dumps(info, sort_keys=True))
+
     # ------------------------------------------------------------------ Modbus reads
-    async def _reads(self, reads: list[EvidenceRequest], limiter: RateLimiter, info: dict[str, Any]) -> list[EvidenceItem]:
+    async def _reads(self, reads: list[EvidenceRequest], limiter: RateLimiter, info: dict[str, Any],
+                     items: list[EvidenceItem]) -> None:
+        """The Modbus reads, appended to ``items`` as they are made; ConnectorError when no request was answered."""
         host, port, timeout = self.asset.address, self.endpoint.port, float(self.endpoint.timeout)
         tls_ctx: ssl.SSLContext | None = None
         credentials: ClientCredentials | None = None
@@ -142,10 +153,10 @@ class ModbusConnector(Connector):
             except CredentialError as exc:
                 # Not "error": that means the PLC refused the session, and here nothing was even tried.
                 info["credential_error"] = str(exc)
-                return [self._not_sent(req, str(exc)) for req in reads]
+                items.extend(self._not_sent(req, str(exc)) for req in reads)
+                return
             info["tls"] = {"client_certificate": credentials.describe()}
         session = ModbusSession(host, port, self.endpoint.unit_id, timeout, limiter, tls_ctx)
-        items: list[EvidenceItem] = []
         try:
             try:
                 info["connect_ms"] = round(await session.open(), 2)
@@ -155,7 +166,8 @@ class ModbusConnector(Connector):
                     raise _unreachable(str(exc), items) from None
                 # The port is there but the TLS session was refused: evidence in itself (a PLC
                 # enforcing mutual authentication refuses an auditor without a certificate).
-                return [self._not_sent(req, f"{exc}{_hint(credentials)}") for req in reads]
+                items.extend(self._not_sent(req, f"{exc}{_hint(credentials)}") for req in reads)
+                return
             info["connected"] = True
             if tls_ctx is not None:
                 info["tls"].update(_session_tls(session))
@@ -170,7 +182,12 @@ class ModbusConnector(Connector):
             await session.close()
             info["sent"] = session.sent
             info["aborted"] = session.closed_reason
-        return items
+        refused_identity = tls_ctx is not None and info["fault"] is not None and info["fault"]["kind"] == "closed"
+        if info["fault"] is not None and not session.response_ms and not refused_identity:
+            # the port took the connection but never gave one Modbus answer: not a PLC we can assess (a TLS
+            # peer that closes after the handshake refused our identity instead: evidence, kept as such)
+            raise _unreachable(f"{host}:{port} accepted the connection but gave no Modbus/TCP answer: "
+                               f"{info['fault']['reason']}", items)
 
     async def _read(self, session: ModbusSession, req: EvidenceRequest, info: dict[str, Any],
                     hint: str = "") -> EvidenceItem:

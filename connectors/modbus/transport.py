@@ -55,7 +55,7 @@ class ConnectFailed(Exception):
 
     def __init__(self, reason: str, *, kind: str):
         super().__init__(reason)
-        self.kind = kind  # refused | timeout | unreachable | tls
+        self.kind = kind  # refused | timeout | unreachable | tls | closed | malformed (not TLS)
 
 
 class TransportFault(Exception):
@@ -118,8 +118,11 @@ class ModbusSession:
             raise ConnectFailed(f"timed out after {self.timeout:g} s connecting to {self.host}:{self.port}",
                                 kind="timeout") from None
         except ssl.SSLError as exc:
+            # a TLS server that refuses us (an alert, a certificate we do not trust) is evidence about the PLC;
+            # a peer that does not speak TLS at all (garbage, a plain-text answer) is no usable endpoint
+            kind = "tls" if _speaks_tls(exc) else "malformed"
             raise ConnectFailed(f"TLS handshake with {self.host}:{self.port} failed: {_ssl_reason(exc)}",
-                                kind="tls") from None
+                                kind=kind) from None
         except ConnectionRefusedError:
             raise ConnectFailed(f"connection refused by {self.host}:{self.port}", kind="refused") from None
         except (ConnectionResetError, BrokenPipeError, asyncio.IncompleteReadError) as exc:
@@ -229,6 +232,12 @@ class ModbusSession:
         finally:
             if not clean and writer.transport is not None:
                 writer.transport.abort()
+
+
+def _speaks_tls(exc: ssl.SSLError) -> bool:
+    """Whether a failed handshake still came from a TLS server: it sent an alert, or a certificate was judged."""
+    text = f"{exc.reason or ''} {exc}".upper()
+    return isinstance(exc, ssl.SSLCertVerificationError) or "ALERT" in text or "CERTIFICATE" in text
 
 
 def _ssl_reason(exc: BaseException) -> str:

@@ -30,8 +30,9 @@ connection it used, its duration and its result, is recorded in the ``opcua:clie
 Secure channels use the auditor's application certificate: the inventory's ``client_cert_file`` /
 ``client_key_file``, or one generated once and kept (:mod:`connectors.opcua.identity`). The server
 certificate the channel is opened with is the one GetEndpoints returned (pinned for the session).
-Every wait is bounded by the endpoint's ``timeout`` (each request) and a budget per connection.
-Secrets are resolved at connection time and never recorded.
+Every wait is bounded by the endpoint's ``timeout`` (each request) and a budget per connection, and
+every answer by :mod:`connectors.opcua.limits` (message size, then what is kept of it; a cut is recorded
+in the item's meta). Secrets are resolved at connection time and never recorded.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Sequence
 
 from asyncua import Client, ua
+from asyncua.client.ua_client import UASocketProtocol
+from asyncua.common.connection import TransportLimits
 from asyncua.crypto import security_policies as sp
 from asyncua.observer import Observer
 from cryptography import x509
@@ -52,7 +55,7 @@ from cryptography import x509
 from auditor.evidence import EvidenceItem, EvidenceRequest
 from auditor.plant.secrets import SecretError, resolve
 from connectors.base import Connector, ConnectorError
-from connectors.opcua import describe
+from connectors.opcua import describe, limits
 from connectors.opcua.identity import ClientIdentity, ClientIdentityError, default_identity, load_identity
 
 log = logging.getLogger(__name__)
@@ -77,10 +80,60 @@ _CURRENT_POLICIES: dict[str, tuple[type[sp.SecurityPolicy], int]] = {
 _MODE_RANK = {ua.MessageSecurityMode.SignAndEncrypt: 2, ua.MessageSecurityMode.Sign: 1, ua.MessageSecurityMode.None_: 0}
 _REJECTED = {"BadIdentityTokenRejected", "BadIdentityTokenInvalid", "BadUserAccessDenied",
              "BadSecurityPolicyRejected", "BadCertificateUntrusted", "BadSecurityChecksFailed"}
+_TOO_LARGE = ("BadRequestTooLarge", "BadResponseTooLarge")
 _BROWSE_CHUNK = 50  # nodes per Browse request
 _READ_CHUNK = 100  # nodes per Read request
 _MAX_DEPTH = 5
 _MAX_NODES = 1000
+
+
+class _ReceiveLimits(TransportLimits):
+    """asyncua's transport limits, except that the server's Acknowledge cannot raise what WE accept."""
+
+    def update_client_limits(self, msg: ua.Acknowledge) -> None:
+        self.max_send_buffer = msg.SendBufferSize  # as asyncua does; what we receive stays bounded
+        self.max_recv_buffer = limits.MAX_CHUNK_BYTES
+        self.max_message_size = limits.MAX_MESSAGE_BYTES
+        self.max_chunk_count = limits.MAX_CHUNK_COUNT
+
+
+class ResponseTooLarge(ua.UaError):
+    """The server sent a chunk larger than :data:`limits.MAX_CHUNK_BYTES` (refused before it is buffered)."""
+
+
+class _BoundedProtocol(UASocketProtocol):
+    """asyncua's socket protocol, refusing to buffer a chunk larger than the auditor's limit.
+
+    asyncua keeps appending to its receive buffer until the chunk length the header announced has arrived
+    (up to 4 GiB) and checks the size only then; here the connection is closed as soon as the unparsed rest
+    exceeds one chunk. The message size and chunk count are enforced by asyncua with :class:`_ReceiveLimits`.
+    """
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        pending = len(self.receive_buffer or b"")
+        if pending > limits.MAX_CHUNK_BYTES + 8:
+            self.receive_buffer = None
+            self._fail_all_pending(ResponseTooLarge(
+                f"the server sent a chunk over the auditor's {limits.MAX_CHUNK_BYTES}-byte limit"))
+            self.disconnect_socket()
+
+
+def _limit_receiving(client: Client) -> None:
+    """Give ``client`` the auditor's receive limits: announced in the Hello and enforced on what arrives."""
+    client.max_messagesize = limits.MAX_MESSAGE_BYTES
+    client.max_chunkcount = limits.MAX_CHUNK_COUNT
+    uaclient = client.uaclient
+    make = uaclient._make_protocol
+
+    def make_bounded() -> UASocketProtocol:
+        protocol = make()
+        protocol._connection._limits = _ReceiveLimits(limits.MAX_CHUNK_BYTES, limits.MAX_CHUNK_BYTES,
+                                                      limits.MAX_CHUNK_COUNT, limits.MAX_MESSAGE_BYTES)
+        protocol.__class__ = _BoundedProtocol  # the same object, with the bounded data_received
+        return protocol
+
+    uaclient._make_protocol = make_bounded
 
 
 class ForbiddenService(Exception):
@@ -178,6 +231,7 @@ class _SessionOutcome:
     endpoint: dict[str, Any] | None = None
     identity: str | None = None
     results: dict[str, tuple[Any, str | None]] = field(default_factory=dict)  # request key -> (data, error)
+    cuts: dict[str, dict[str, Any]] = field(default_factory=dict)  # request key -> what the limits cut (meta)
 
 
 class OpcuaConnector(Connector):
@@ -216,7 +270,7 @@ class OpcuaConnector(Connector):
     # ------------------------------------------------------------------ collect
     async def collect(self, requests: Sequence[EvidenceRequest]) -> list[EvidenceItem]:
         self._started = time.monotonic()
-        items: list[EvidenceItem] = []
+        items = self.collected
         plan = _Plan()
         for req in requests:
             problem = self._classify(req, plan)
@@ -229,15 +283,19 @@ class OpcuaConnector(Connector):
         except ConnectorError as exc:
             exc.partial_items = items + [self._log_item(log_request)]
             raise
+        cuts = describe.Cuts()
+        endpoints = cuts.first(endpoints, limits.MAX_ENDPOINTS, "endpoints")  # the sessions use these too
         if plan.endpoints is not None:
             items.append(self.item(plan.endpoints, started=started, encoding="json", response=json.dumps(
-                [describe.endpoint(e) for e in endpoints], sort_keys=True), meta={"url": self.url}))
+                [describe.endpoint(e, cuts) for e in endpoints], sort_keys=True), meta={"url": self.url, **cuts.meta()}))
         if plan.find_servers is not None:
             if find_error is not None:
                 items.append(self.item(plan.find_servers, started=started, status="error", error=find_error))
             else:
+                cuts = describe.Cuts()
+                found = [describe.application(s, cuts) for s in cuts.first(servers, limits.MAX_SERVERS, "servers")]
                 items.append(self.item(plan.find_servers, started=started, encoding="json", response=json.dumps(
-                    [describe.application(s) for s in servers or []], sort_keys=True), meta={"url": self.url}))
+                    found, sort_keys=True), meta={"url": self.url, **cuts.meta()}))
 
         credentials_given = bool(self.endpoint.username or (self.endpoint.client_cert_file and self.endpoint.client_key_file))
         choice: _Credentials | _SessionOutcome = _SessionOutcome(
@@ -334,7 +392,8 @@ class OpcuaConnector(Connector):
             if problem is not None:
                 return self.item(req, started=started, status="error", error=problem)
             body = {"identity": outcome.identity, "endpoint": outcome.endpoint, **data}
-            return self.item(req, started=started, encoding="json", response=json.dumps(body, sort_keys=True))
+            return self.item(req, started=started, encoding="json", response=json.dumps(body, sort_keys=True),
+                             meta=outcome.cuts.get(req.key, {}))
         if skipped_reason is not None:
             # deliberately not collected: recorded as such so checks can say "manual", never "pass"
             return self.item(req, started=started, encoding="json",
@@ -359,6 +418,7 @@ class OpcuaConnector(Connector):
         client.application_uri = (self._identity.application_uri if self._identity else None) or "urn:iacs-auditor"
         client.session_timeout = 60_000  # ms: a session we could not close frees its slot soon
         client.uaclient.observer = _Recorder(connection)
+        _limit_receiving(client)
         return client
 
     def _connection(self, purpose: str, **fields: Any) -> _Connection:
@@ -409,9 +469,15 @@ class OpcuaConnector(Connector):
         except ConnectionError:
             raise _Failure(f"the server closed the connection during {what}") from None
         except ua.UaStatusCodeError as exc:
-            raise _Failure(f"{what} failed: {describe.status_name(exc.code)}") from None
+            status = describe.status_name(exc.code)
+            if status in _TOO_LARGE:  # asyncua's own name for an answer over our message limits
+                raise _Failure(f"{what} failed: the answer exceeds the auditor's limit of "
+                               f"{limits.MAX_MESSAGE_BYTES} bytes or {limits.MAX_CHUNK_COUNT} chunks ({status})") from None
+            raise _Failure(f"{what} failed: {status}") from None
         except ForbiddenService:
             raise
+        except ResponseTooLarge as exc:
+            raise _Failure(f"{what} failed: {exc}") from None
         except Exception as exc:
             raise _Failure(f"{what} failed: {_result(exc)}") from None
 
@@ -567,12 +633,14 @@ class OpcuaConnector(Connector):
                 raise _Failure("the server closed the connection during ActivateSession") from None
             outcome.accepted, outcome.status, outcome.reason = True, "Good", "session activated"
             for req in work:
+                cuts = describe.Cuts()
                 try:
                     if req.op == "read":
-                        data = await self._read(client, reads[req.key])
+                        data = await self._read(client, reads[req.key], cuts)
                     else:
-                        data = await self._browse(client, req)
+                        data = await self._browse(client, req, cuts)
                     outcome.results[req.key] = (data, None)
+                    outcome.cuts[req.key] = cuts.meta()
                 except _Failure as exc:
                     outcome.results[req.key] = (None, str(exc))
                     if "closed the connection" in str(exc):
@@ -604,7 +672,7 @@ class OpcuaConnector(Connector):
         return self._identity
 
     # ------------------------------------------------------------------ reads
-    async def _read(self, client: Client, nodes: list[ua.NodeId]) -> dict[str, Any]:
+    async def _read(self, client: Client, nodes: list[ua.NodeId], cuts: describe.Cuts) -> dict[str, Any]:
         params = ua.ReadParameters()
         params.TimestampsToReturn = ua.TimestampsToReturn.Neither
         for node in nodes:
@@ -613,9 +681,9 @@ class OpcuaConnector(Connector):
             rv.AttributeId = ua.AttributeIds.Value
             params.NodesToRead.append(rv)
         results = await self._call("Read", client.uaclient.read(params))
-        return {"values": {n.to_string(): describe.data_value(dv) for n, dv in zip(nodes, results)}}
+        return {"values": {n.to_string(): describe.data_value(dv, cuts) for n, dv in zip(nodes, results)}}
 
-    async def _browse(self, client: Client, req: EvidenceRequest) -> dict[str, Any]:
+    async def _browse(self, client: Client, req: EvidenceRequest, cuts: describe.Cuts) -> dict[str, Any]:
         """Breadth-first over hierarchical references, bounded; then AccessLevel/UserAccessLevel of the variables."""
         start = ua.NodeId.from_string(req.target)
         depth, max_nodes = int(req.option("depth", 3)), int(req.option("max_nodes", 200))
@@ -655,8 +723,8 @@ class OpcuaConnector(Connector):
                         next_frontier.append(node)
                         if ref.NodeClass == ua.NodeClass.Variable:
                             variables.append({"node_id": node.to_string(),
-                                              "browse_name": describe.jsonable(ref.BrowseName),
-                                              "display_name": describe.jsonable(ref.DisplayName)})
+                                              "browse_name": describe.jsonable(ref.BrowseName, cuts),
+                                              "display_name": describe.jsonable(ref.DisplayName, cuts)})
             frontier = next_frontier
             if not frontier:
                 break
@@ -676,7 +744,7 @@ class OpcuaConnector(Connector):
             read_requests += 1
             for index, var in enumerate(chunk):
                 for name, dv in (("access_level", results[2 * index]), ("user_access_level", results[2 * index + 1])):
-                    value = describe.data_value(dv)
+                    value = describe.data_value(dv, cuts)
                     var[name] = value.get("value") if value["status"] == "Good" else None
                     if value["status"] != "Good":
                         var[f"{name}_status"] = value["status"]

@@ -72,6 +72,7 @@ from pysnmp.hlapi.v3arch.asyncio import (CommunityData, ContextData, ObjectIdent
 from auditor.evidence import EvidenceItem, EvidenceRequest
 from auditor.plant.secrets import SecretError, resolve
 from connectors.base import Connector, ConnectorError
+from connectors.snmp import limits
 from connectors.snmp.values import encode_value, is_under, oid_text, oid_tuple, type_name
 from auditor.protocols.snmp import DEFAULT_COMMUNITIES, PROBE_COUNTERS, SYS_DESCR
 
@@ -100,7 +101,6 @@ _ERROR_STATUS = ("noError", "tooBig", "noSuchName", "badValue", "readOnly", "gen
                  "resourceUnavailable", "commitFailed", "undoFailed", "authorizationError", "notWritable",
                  "inconsistentName")
 _LEVEL_ORDER = ("noAuthNoPriv", "authNoPriv", "authPriv")
-_MAX_ROWS_CAP = 10000
 
 
 def _normalize(name: str) -> str:
@@ -187,8 +187,8 @@ class SnmpConnector(Connector):
     probe_interval: float = 1.0
     max_repetitions: int = 10
     #: Default bounds of one walk request (options ``max_rows`` / ``max_seconds`` override).
-    max_rows: int = 2000
-    walk_seconds: float = 20.0
+    max_rows: int = limits.DEFAULT_WALK_ROWS
+    walk_seconds: float = limits.DEFAULT_WALK_SECONDS
     retries: int = 1
     get_chunk: int = 24
     #: Whole-device budget in seconds; None: ``max(30, 8 x endpoint.timeout)``.
@@ -298,7 +298,7 @@ class SnmpConnector(Connector):
             exc.partial_items = [self._session_item(info, live_started)]
             raise exc
         info["answered"] = True
-        items: list[EvidenceItem] = []
+        items = self.collected
         info_request: EvidenceRequest | None = None
         fallbacks: list[EvidenceRequest] = []
         for req in requests:
@@ -470,7 +470,7 @@ class SnmpConnector(Connector):
         if not roots:
             raise ValueError("a walk request names no subtree")
         max_rows = int(req.option("max_rows", self.max_rows))
-        max_rows = max(1, min(max_rows, _MAX_ROWS_CAP))
+        max_rows = max(1, min(max_rows, limits.MAX_WALK_ROWS))
         max_seconds = float(req.option("max_seconds", self.walk_seconds))
         masker = self._masker(req.option("mask_index"))
         rows, reason = await self._walk(roots, max_rows, max_seconds, masker)
@@ -490,9 +490,12 @@ class SnmpConnector(Connector):
         repetitions = self.max_repetitions
         stop_at = time.monotonic() + max_seconds
         v1 = self._creds.version == "1"
+        kept_bytes = 0
         while active:
             if len(rows) >= max_rows:
                 return rows, f"row limit of {max_rows} reached (an agent that never ends its table?)"
+            if kept_bytes >= limits.MAX_WALK_BYTES:
+                return rows, f"byte limit of {limits.MAX_WALK_BYTES} reached (values of {kept_bytes} bytes)"
             if time.monotonic() > stop_at:
                 return rows, f"time limit of {max_seconds:g} s reached"
             oids = [oid_text(last[i]) for i in active]
@@ -528,6 +531,7 @@ class SnmpConnector(Connector):
                     return rows, (f"the agent returned a non-increasing OID ({oid_text(oid)} after "
                                   f"{oid_text(last[column])}), a loop")
                 rows.append(encode_value(masker(oid, roots[column]), value))
+                kept_bytes += len(rows[-1].get("hex") or "") // 2
                 last[column] = oid
                 progressed = True
                 if len(rows) >= max_rows:

@@ -4,7 +4,9 @@
 
 * integers (Integer, Counter32, Gauge32, TimeTicks, Counter64) keep their number in ``value``;
 * OCTET STRINGs keep their exact bytes in ``hex`` and, when those bytes are printable UTF-8, the text
-  in ``value`` (``null`` otherwise: a MAC address or a DateAndTime is not text);
+  in ``value`` (``null`` otherwise: a MAC address or a DateAndTime is not text); one longer than
+  :data:`connectors.snmp.limits.MAX_VALUE_BYTES` keeps that many bytes, with ``truncated: true`` and its
+  ``original_bytes``;
 * OBJECT IDENTIFIERs and IpAddresses are dotted strings;
 * the v2c exceptions ``noSuchObject``, ``noSuchInstance`` and ``endOfMibView`` are types with a null value.
 
@@ -17,6 +19,8 @@ from typing import Any
 
 from pysnmp.proto import rfc1902, rfc1905
 from pyasn1.type import univ
+
+from connectors.snmp.limits import MAX_VALUE_BYTES
 
 __all__ = ["EXCEPTION_TYPES", "encode_value", "oid_text", "oid_tuple", "is_under", "printable_text"]
 
@@ -98,6 +102,9 @@ def encode_value(oid: Any, value: Any) -> dict[str, Any]:
         entry["hex"] = raw.hex()
     elif name in ("OctetString", "Opaque"):
         raw = bytes(value.asOctets())
+        if len(raw) > MAX_VALUE_BYTES:
+            entry["truncated"], entry["original_bytes"] = True, len(raw)
+            raw = raw[:MAX_VALUE_BYTES]
         entry["value"] = printable_text(raw)
         entry["hex"] = raw.hex()
     elif name == "ObjectIdentifier":

@@ -52,7 +52,8 @@ from typing import Any, Sequence
 import paramiko
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
-from connectors.base import Connector, ConnectorError
+from connectors.base import Connector, ConnectorError, clip
+from connectors.ssh import limits
 from connectors.ssh import script as _script
 from connectors.ssh.credentials import (Credential, CredentialError, credentials_for, load_private_key,
                                          no_credential_message, sudo_password)
@@ -65,7 +66,20 @@ log = logging.getLogger(__name__)
 # paramiko logs connection failures as ERRORs that this connector already reports as ConnectorError;
 # its transports log here, silent unless the application configures logging.
 _TRANSPORT_LOG = f"{__name__}.transport"
+
+
+class _ClipFilter(logging.Filter):
+    """paramiko logs device strings whole (the auth banner at INFO): keep each record to a bounded length."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if len(text) > limits.MAX_LOG_CHARS:
+            record.msg, record.args = f"{text[:limits.MAX_LOG_CHARS]}... [{len(text)} characters]", None
+        return True
+
+
 logging.getLogger(_TRANSPORT_LOG).addHandler(logging.NullHandler())
+logging.getLogger(_TRANSPORT_LOG).addFilter(_ClipFilter())
 
 __all__ = ["SshConnector", "SESSION_INFO", "WIRE_KEXINIT", "load_private_key", "per_command_timeout"]
 
@@ -77,6 +91,7 @@ _READ_CHUNK = 64 * 1024
 MAX_CHANNELS = 3
 _CHANNEL_RETRIES = 3  # a lane refused a channel is tried again this often, one lane at a time
 _POLL = 0.25  # seconds between checks of the cancel flag while waiting for output
+_NO_BANNER = "Error reading SSH protocol banner"
 _UNREACHABLE = ("connection refused by", "cannot connect to", "cannot resolve")
 
 
@@ -97,6 +112,55 @@ class _AuditTransport(paramiko.Transport):
             self.negotiated_kex = next((n for n in self.preferred_kex if self._kex_info.get(n) is engine), None)
         except Exception:  # pragma: no cover - diagnostics only, never fatal
             self.negotiated_kex = None
+
+
+class _BoundedSocket:
+    """The target's socket as paramiko sees it, refusing to read more, or for longer, than a server should need.
+
+    Until the identification line is complete at most :data:`limits.MAX_IDENTIFICATION_BYTES`, then until
+    authentication succeeds :data:`limits.MAX_PRE_AUTH_BYTES` (paramiko itself buffers a line or a packet of
+    any length), and all of it before ``deadline`` (paramiko's own timeouts restart with every byte, so a
+    server dripping one byte at a time would hold it for ever); after authentication the exec's own caps and
+    deadline bound what is read. A cancelled collection stops at the next read (paramiko polls every 0.1 s).
+    """
+
+    def __init__(self, sock: Any, deadline: float, cancel: threading.Event) -> None:
+        self._sock = sock
+        self._deadline = deadline
+        self._cancel = cancel
+        self.received = 0
+        self.authenticated = False
+        self._identified = False
+        self._line_start = b""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+    def recv(self, size: int) -> bytes:
+        if self._cancel.is_set():
+            raise OSError("the collection was cancelled")
+        if not self.authenticated and time.monotonic() > self._deadline:
+            raise OSError("the server did not complete the handshake and authentication in time")
+        data = self._sock.recv(size)
+        self.received += len(data)
+        if not self._identified:
+            self._watch_identification(data)
+            if not self._identified and self.received > limits.MAX_IDENTIFICATION_BYTES:
+                raise OSError(f"the server sent {self.received} bytes without an SSH identification line "
+                              f"(limit {limits.MAX_IDENTIFICATION_BYTES})")
+        if not self.authenticated and self.received > limits.MAX_PRE_AUTH_BYTES:
+            raise OSError(f"the server sent more than {limits.MAX_PRE_AUTH_BYTES} bytes before authentication "
+                          "(the auditor's limit)")
+        return data
+
+    def _watch_identification(self, data: bytes) -> None:
+        for piece in data.splitlines(keepends=True):
+            self._line_start = (self._line_start + piece[:4])[:4]
+            if piece.endswith(b"\n"):
+                if self._line_start == b"SSH-":
+                    self._identified = True
+                    return
+                self._line_start = b""
 
 
 @dataclass
@@ -145,7 +209,7 @@ class SshConnector(Connector):
         return f"{self.protocol}://{self.asset.address}:{port}"
 
     async def collect(self, requests: Sequence[EvidenceRequest]) -> list[EvidenceItem]:
-        items: list[EvidenceItem] = []
+        items = self.collected
         exec_requests: list[EvidenceRequest] = []
         info_request: EvidenceRequest | None = None
         wire_request: EvidenceRequest | None = None
@@ -193,8 +257,10 @@ class SshConnector(Connector):
                 items.append(self.item(wire_request, started=started, status="error",
                                        error=f"wire probe failed: {exc}"))
         items.extend(self._exec_items(session, started))
+        cut = session.info.get("truncated")
         items.append(self.item(info_request or SESSION_INFO, started=started, encoding="json",
-                               response=json.dumps(session.info, sort_keys=True)))
+                               response=json.dumps(session.info, sort_keys=True),
+                               meta={"truncated_fields": sorted(cut)} if cut else {}))
         return items
 
     # ------------------------------------------------------------------ wire probe
@@ -304,7 +370,8 @@ class SshConnector(Connector):
         watchdog.daemon = True
         watchdog.start()
         try:
-            sock = self._open_path(target, timeout, closables)
+            sock = _BoundedSocket(self._open_path(target, timeout, closables),
+                                  time.monotonic() + 4 * timeout * (1 + len(target.jumps)), cancel)
             transport = _AuditTransport(sock)
             closables.append(transport)
             path, is_default = known_hosts_path(target.known_hosts, self.options.known_hosts)
@@ -312,15 +379,18 @@ class SshConnector(Connector):
             offered, banner, authenticated_by = self._auth_none(transport, target.username)
             if authenticated_by is None:
                 authenticated_by = self._authenticate(transport, offered, target)
+            sock.authenticated = True
+            truncated: dict[str, dict[str, int]] = {}
             info: dict[str, Any] = {
                 "port": port,
                 "username": target.username,
-                "server_version": transport.remote_version,
+                "server_version": _kept(transport.remote_version, limits.MAX_SERVER_VERSION_CHARS,
+                                        "server_version", truncated),
                 "host_key_type": server_key.get_name(),
                 "host_key_fingerprint": fingerprint(server_key),
-                "auth_methods": offered,
+                "auth_methods": _kept_names(offered, truncated),
                 "auth_method_used": authenticated_by,
-                "banner": banner,
+                "banner": _kept(banner, limits.MAX_BANNER_CHARS, "banner", truncated),
                 "sudo": False,
                 "sudo_checked": False,
                 "negotiated": {"cipher": transport.local_cipher, "mac": transport.local_mac,
@@ -333,6 +403,8 @@ class SshConnector(Connector):
                 info["host"] = target.host
             if target.jumps:
                 info["jump_hosts"] = [hop.where for hop in target.jumps]
+            if truncated:
+                info["truncated"] = truncated  # what the limits cut, with the original sizes
             session = _Session(info)
             deadline = time.monotonic() + self.options.command_timeout
             if password is not None:
@@ -371,7 +443,10 @@ class SshConnector(Connector):
         except (paramiko.SSHException, EOFError, OSError) as exc:
             if fired is not None and fired.is_set():
                 raise ConnectorError(f"SSH handshake with {where} did not complete within {budget:g} s") from None
-            raise ConnectorError(f"SSH handshake with {where} failed: {str(exc) or exc.__class__.__name__}") from None
+            reason = str(exc) or exc.__class__.__name__
+            if reason.startswith(_NO_BANNER) and reason != _NO_BANNER:  # paramiko glues its cause on
+                reason = f"{_NO_BANNER}: {reason[len(_NO_BANNER):]}"
+            raise ConnectorError(f"SSH handshake with {where} failed: {reason}") from None
         if not (transport.is_active() and transport.initial_kex_done):
             # start_client returns quietly when its timeout passes: the server never completed it
             raise ConnectorError(f"SSH handshake with {where} failed: no SSH key exchange "
@@ -640,6 +715,22 @@ class SshConnector(Connector):
             total += len(data)
             if total >= _script.MAX_TOTAL_BYTES:
                 return f"the {_script.MAX_TOTAL_BYTES // (1024 * 1024)} MiB limit for one exec's output was reached"
+
+
+def _kept(text: str | None, limit: int, name: str, truncated: dict[str, dict[str, int]]) -> str | None:
+    """``text`` within ``limit`` characters; a cut is recorded in ``truncated[name]``."""
+    kept, original = clip(text, limit)
+    if original is not None:
+        truncated[name] = {"original_chars": original, "kept_chars": limit}
+    return kept
+
+
+def _kept_names(names: list[str], truncated: dict[str, dict[str, int]]) -> list[str]:
+    """The offered authentication methods within :data:`limits.MAX_AUTH_METHODS` names of bounded length."""
+    kept = [name[:limits.MAX_NAME_CHARS] for name in names[:limits.MAX_AUTH_METHODS]]
+    if len(names) > limits.MAX_AUTH_METHODS or any(len(n) > limits.MAX_NAME_CHARS for n in names):
+        truncated["auth_methods"] = {"original_count": len(names), "kept_count": len(kept)}
+    return kept
 
 
 def _banner(transport: paramiko.Transport) -> str | None:

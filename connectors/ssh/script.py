@@ -68,6 +68,8 @@ import re
 import shlex
 from typing import NamedTuple
 
+from connectors.ssh.limits import MAX_SECTION_BYTES, MAX_TOTAL_BYTES
+
 __all__ = [
     "MAX_SECTION_BYTES",
     "MAX_TOTAL_BYTES",
@@ -85,10 +87,6 @@ __all__ = [
     "timeout_seconds",
 ]
 
-#: Output kept per command; the rest is counted and dropped (recorded as truncated).
-MAX_SECTION_BYTES = 4 * 1024 * 1024
-#: Total bytes the connector reads from one exec before it stops reading.
-MAX_TOTAL_BYTES = 64 * 1024 * 1024
 #: Longest script sent in one exec. Linux limits ONE argv string to 128 KiB (MAX_ARG_STRLEN) and
 #: sshd hands the command to the login shell as ``-c <command>``; stay well below.
 MAX_SCRIPT_BYTES = 96 * 1024

@@ -41,6 +41,8 @@ import struct
 import time
 from typing import Any
 
+from connectors.ssh.limits import MAX_LINE_BYTES, MAX_PACKET_LENGTH, MAX_PRE_VERSION_LINES, MAX_SKIPPED_PACKETS
+
 __all__ = [
     "CLIENT_IDENTIFICATION",
     "KEXINIT_NAME_LISTS",
@@ -53,20 +55,10 @@ __all__ = [
 #: The only bytes the probe ever sends (RFC 4253 §4.2 requires CR LF).
 CLIENT_IDENTIFICATION = b"SSH-2.0-iacs_auditor_probe\r\n"
 
-#: RFC 4253 §4.2: the identification string is at most 255 bytes including CR LF. We apply the
-#: same cap to pre-version lines so that a peer that never sends a line feed cannot grow our buffer.
-MAX_LINE_BYTES = 255
-#: Lines a server may send before its identification string that we are willing to read.
-MAX_PRE_VERSION_LINES = 20
-#: RFC 4253 §6.1: implementations must handle packets of up to 35000 bytes; larger is hostile.
-MAX_PACKET_LENGTH = 35000
 #: RFC 4253 §6: at least four bytes of random padding.
 MIN_PADDING_LENGTH = 4
 #: Before NEWKEYS there is no cipher, and the framing is aligned to 8 bytes (RFC 4253 §6).
 CLEARTEXT_BLOCK_SIZE = 8
-#: SSH_MSG_IGNORE / SSH_MSG_DEBUG may legally precede the KEXINIT (RFC 4253 §11.2, §11.3); skip a
-#: few, but do not let a server keep us reading them until the deadline.
-MAX_SKIPPED_PACKETS = 8
 
 SSH_MSG_DISCONNECT = 1
 SSH_MSG_IGNORE = 2

@@ -155,11 +155,19 @@ FAULT_READS = [request("modbus", "read_holding_registers", "0", count=1),
                                           ("silent", "no response within 1 s"), ("garbage", "not a Modbus/TCP response"),
                                           ("exception", "exception 4")])
 async def test_faults_give_error_verdicts_and_never_hang(fault: str, needle: str) -> None:
+    """A port that accepts and then resets, truncates, stays silent or answers garbage to the first request is
+    an unusable endpoint (as an SSH or OPC UA peer failing its handshake); the items read are kept."""
     with PlcSimulator("weak", "127.0.0.1", fault=fault) as sim:
         asset = Asset(id="plc", type="embedded", address="127.0.0.1",
                       endpoints=[{"protocol": "modbus", "port": sim.port, "timeout": 1, "requests_per_second": 50}])
         started = time.monotonic()
-        items = await collect(asset, FAULT_READS)
+        if fault == "exception":
+            items = await collect(asset, FAULT_READS)
+        else:
+            with pytest.raises(ConnectorError, match="accepted the connection but gave no Modbus/TCP answer") as caught:
+                await collect(asset, FAULT_READS)
+            items = caught.value.partial_items
+            assert needle in str(caught.value)
         elapsed = time.monotonic() - started
         received = sim.modbus_requests()
     assert elapsed < 2.5, elapsed  # one timeout at most, then the session is closed for good

@@ -157,6 +157,7 @@ def test_silent_and_unreachable_plcs_do_not_hold_the_scan(tmp_path) -> None:
     assert received == [3]  # one request, no answer: nothing more, no retry
     data = {a["id"]: a for a in json.loads((tmp_path / "out" / "result.json").read_text())["assets"]}
     assert data["plc-gone"]["status"] == "error" and "refused" in data["plc-gone"]["error"]
+    assert data["plc-silent"]["status"] == "error" and "gave no Modbus/TCP answer" in data["plc-silent"]["error"]
     silent_results = {r["check_id"]: r for r in data["plc-silent"]["results"]}
     read = silent_results["modbus.access.unauthenticated-read"]
     assert read["status"] == "error" and "no response within 1 s" in read["reason"]
