@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -40,7 +41,9 @@ REGENERATE_COMMAND = "python -m reports.json_report --write-schemas"
 
 
 def _dump(model: BaseModel) -> str:
-    return json.dumps(model.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+    # pydantic's own serializer: the same JSON as json.dumps(indent=2, ensure_ascii=False) of model_dump, several
+    # times faster on a plant-sized result
+    return model.model_dump_json(indent=2) + "\n"
 
 
 def _write_text(path: str | Path, text: str) -> Path:
@@ -66,6 +69,23 @@ def write_result(result: ScanResult, path: str | Path) -> Path:
 def write_evidence(bundle: EvidenceBundle, path: str | Path) -> Path:
     """Write ``evidence.json``, including every item's ``sha256`` and the bundle's ``manifest_sha256``."""
     return _write_text(path, _dump(bundle))
+
+
+def copy_evidence(source: Path, path: str | Path) -> Path:
+    """An ``evidence.json`` that was read and verified, copied unchanged (atomically); nothing if it is ``path``."""
+    target = Path(path)
+    if target.exists() and target.resolve() == source.resolve():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
 
 
 # --------------------------------------------------------------------------- loading

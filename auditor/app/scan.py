@@ -82,12 +82,17 @@ def load_answers_file(path: Path | None, warn: Callable[[str], None] = lambda me
 
 
 def write_outputs(out: Path, result: ScanResult, bundle: EvidenceBundle,
-                  formats: tuple[str, ...] = DEFAULT_SCAN_FORMATS) -> list[Path]:
-    """evidence.json always (it is what a rescore reads), then one file per requested report format."""
-    from reports.json_report import write_evidence
+                  formats: tuple[str, ...] = DEFAULT_SCAN_FORMATS, *, bundle_file: Path | None = None) -> list[Path]:
+    """evidence.json always (it is what a rescore reads), then one file per requested report format.
+
+    ``bundle_file``: the verified file ``bundle`` was read from (a rescore); it is copied as it is, byte for
+    byte, rather than written again.
+    """
+    from reports.json_report import copy_evidence, write_evidence
 
     out.mkdir(parents=True, exist_ok=True)
-    written = [write_evidence(bundle, out / "evidence.json")]
+    target = out / "evidence.json"
+    written = [copy_evidence(bundle_file, target) if bundle_file is not None else write_evidence(bundle, target)]
     for fmt in formats:
         written.append(write_report(result, fmt, out / default_name(fmt), bundle))
     return written

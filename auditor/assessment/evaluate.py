@@ -7,6 +7,7 @@ exactly the verdicts a scan would have given on the same evidence.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from datetime import date
 from typing import Any
@@ -33,6 +34,9 @@ class FactCache:
         self._items = {item.request.key: item for item in items}
         self._registry = registry
         self._cache: dict[str, tuple[Any, Exception | None, list[str]]] = {}
+        #: (check id, its parameters) -> the verdict: checks are pure, so judging a higher level re-runs only
+        #: the checks whose parameters that level changes
+        self.verdicts: dict[tuple[str, str], tuple[Verdict, list[str]]] = {}
 
     def get(self, name: str) -> tuple[Any, Exception | None, list[str]]:
         if name not in self._cache:
@@ -92,7 +96,11 @@ def _run_checks(asset: Asset, evidence: AssetEvidence, profile: Profile, facts: 
         if evidence.status == "error":
             verdict, used = error(f"asset could not be assessed: {evidence.error}"), []
         else:
-            verdict, used = run_check(spec, facts, profile.params_for(spec))
+            params = profile.params_for(spec)
+            key = (spec.id, json.dumps(params, sort_keys=True, default=repr))
+            if key not in facts.verdicts:
+                facts.verdicts[key] = run_check(spec, facts, params)
+            verdict, used = facts.verdicts[key]
         in_basis = [r for r in spec.requirements if r in row_sl]
         results.append(CheckResult(
             check_id=spec.id, title=spec.title, status=verdict.status, severity=spec.severity,

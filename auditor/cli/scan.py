@@ -377,7 +377,7 @@ def rescore(evidence: Path, profile: str | None, sl: int | None, out: Path, form
     result = score(bundle, plans, selection_label(profile, sl), interrupted=interrupted, waivers=waiver_set,
                    answers=answers)
     # the bundle travels along, so OUT can be rescored again
-    _print_summary(result, write_outputs(out, result, bundle, _formats(formats)), quiet)
+    _print_summary(result, write_outputs(out, result, bundle, _formats(formats), bundle_file=evidence), quiet)
     sys.exit(result.exit_code(gate))
 
 

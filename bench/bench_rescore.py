@@ -1,0 +1,107 @@
+"""Benchmark: offline rescore of a plant-sized evidence bundle (time and peak memory of the CLI).
+
+The bundle is the demo plant's evidence (``iacs-audit demo``: hosts, switches, PLCs, OPC UA servers)
+replicated to ``--assets`` assets (ids, addresses and item ids made unique, so nothing is shared), written
+once to a temporary folder. Each run is ``iacs-audit rescore BUNDLE --sl 2 -f FORMATS`` in a child process;
+its wall time and peak RSS (the child's own accounting) are printed as the median over ``--repeat`` runs.
+
+    python bench/bench_rescore.py [--assets 1000] [--repeat 3] [--formats json] [--formats json,html]
+    python bench/bench_rescore.py --keep DIR      # also keep the bundle (and the last outputs) in DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from auditor.evidence import EvidenceBundle  # noqa: E402
+
+BIN = Path(sys.executable).parent / "iacs-audit"
+
+
+def demo_bundle(workdir: Path) -> dict:
+    out = workdir / "demo"
+    subprocess.run([str(BIN), "demo", "--out", str(out), "--no-attestations"], check=False, capture_output=True,
+                   timeout=600)
+    return json.loads((out / "evidence.json").read_text(encoding="utf-8"))
+
+
+def replicate(bundle: dict, assets: int) -> dict:
+    """``assets`` copies of the bundle's assets, round-robin over the demo's kinds, with unique ids."""
+    inventory_assets = {a["id"]: a for a in bundle["inventory"]["assets"]}
+    evidence_assets = bundle["assets"]
+    new_inventory, new_evidence = [], []
+    for n in range(assets):
+        source = evidence_assets[n % len(evidence_assets)]
+        old_id, new_id = source["asset"], f"{source['asset']}-{n:04d}"
+        inv = json.loads(json.dumps(inventory_assets[old_id]))
+        inv["id"] = new_id
+        inv["address"] = f"{new_id}.plant.invalid"
+        new_inventory.append(inv)
+        copy = json.loads(json.dumps(source))
+        copy["asset"] = new_id
+        for item in copy.get("items", []):
+            item["asset"] = new_id
+            item["id"] = item["id"].replace(old_id, new_id, 1)
+            item.pop("sha256", None)  # recomputed below: the hash covers the asset id
+        new_evidence.append(copy)
+    result = dict(bundle)
+    result["inventory"] = {**bundle["inventory"], "assets": new_inventory}
+    result["assets"] = new_evidence
+    result.pop("manifest_sha256", None)
+    return EvidenceBundle.model_validate(result).model_dump(mode="json")
+
+
+def run_once(bundle: Path, out: Path, formats: str) -> tuple[float, float, int]:
+    """Wall seconds, peak RSS (MiB) of the child, exit code."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    done = subprocess.run([str(BIN), "rescore", str(bundle), "--sl", "2", "-f", formats, "-q", "--out", str(out)],
+                          capture_output=True, text=True, timeout=3600)
+    elapsed = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the largest child so far (KiB)
+    if done.returncode not in (0, 1, 3):
+        raise SystemExit(f"rescore failed ({done.returncode}): {done.stderr[-2000:]}")
+    return elapsed, max(peak, before) / 1024, done.returncode
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--assets", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--formats", action="append", help="formats per scenario (default: json, then json,html)")
+    parser.add_argument("--keep", type=Path, help="write the bundle and outputs here instead of a temporary folder")
+    args = parser.parse_args()
+    scenarios = args.formats or ["json", "json,html"]
+    with tempfile.TemporaryDirectory(prefix="iacs-bench-rescore-") as tmp:
+        workdir = args.keep or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        bundle_path = workdir / f"evidence-{args.assets}.json"
+        if not bundle_path.exists():
+            bundle_path.write_text(json.dumps(replicate(demo_bundle(workdir), args.assets)), encoding="utf-8")
+        size = bundle_path.stat().st_size / 2**20
+        print(f"# {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, Python {sys.version.split()[0]}: rescore of "
+              f"{args.assets} assets ({size:.0f} MiB evidence.json), median of {args.repeat} runs (each a fresh "
+              "process; peak RSS is the largest child so far)")
+        for formats in scenarios:
+            runs = [run_once(bundle_path, workdir / f"out-{formats.replace(',', '-')}", formats)
+                    for _ in range(args.repeat)]
+            out = workdir / f"out-{formats.replace(',', '-')}"
+            sizes = ", ".join(f"{p.name} {p.stat().st_size / 2**20:.1f} MiB" for p in sorted(out.iterdir()) if p.is_file())
+            print(f"{formats:<12} {statistics.median(r[0] for r in runs):7.2f} s  peak RSS "
+                  f"{max(r[1] for r in runs):6.0f} MiB  exit {runs[-1][2]}  ({sizes})")
+
+
+if __name__ == "__main__":
+    main()
