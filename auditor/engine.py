@@ -122,7 +122,10 @@ async def collect_asset(plan: AssetPlan, options: ScanOptions, registry: Registr
     """Open each needed endpoint once and perform every read the selected checks need."""
     asset = plan.asset
     evidence = AssetEvidence(asset=asset.id, started_at=_now())
-    needed = registry.requests_for(plan.profile.checks_for(asset, registry))
+    declared = getattr(asset, "platform", None)  # else the connector learns it from the server
+    needed = registry.requests_for([spec for spec in plan.profile.checks_for(asset, registry)
+                                    if not declared or not registry.platforms_of(spec)
+                                    or declared in registry.platforms_of(spec)])
     reached = 0
     for protocol, requests in needed.items():
         endpoint = asset.endpoints_for(protocol)[0]  # checks_for() kept only protocols the asset has
