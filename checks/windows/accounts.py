@@ -6,6 +6,7 @@ from typing import Any
 
 from auditor.registry import check
 from auditor.verdicts import Verdict, failed, passed
+from checks.windows._gpo import SECURITY_OPTIONS
 from checks.windows.facts.accounts import ADMINISTRATORS, LocalUser, Member
 from checks.windows.facts.policy import RegistryValues, SecurityPolicy
 from checks.windows.facts.sections import LSA, WINLOGON
@@ -19,7 +20,7 @@ BROAD_SIDS = {"S-1-1-0": "Everyone", "S-1-5-11": "Authenticated Users", "S-1-5-3
 @check("windows.accounts.guest-disabled",
        title="Built-in Guest account disabled",
        requirements=["SR 1.1", "CR 1.1", "SR 1.3", "CR 1.3"], applies_to=["host"], severity="high",
-       remediation=(r"GPO: Computer Configuration\Windows Settings\Security Settings\Local Policies\Security Options" "\\"
+       remediation=(f"GPO: {SECURITY_OPTIONS}"
                     "Accounts: Guest account status = Disabled. Verify: `Get-LocalUser | Where-Object { $_.SID -like "
                     "'*-501' } | Select-Object Name, Enabled`."))
 def guest_disabled(win_users: tuple[LocalUser, ...], win_secpol: SecurityPolicy) -> Verdict:
@@ -39,7 +40,7 @@ def guest_disabled(win_users: tuple[LocalUser, ...], win_secpol: SecurityPolicy)
 @check("windows.accounts.builtin-administrator",
        title="Built-in Administrator account disabled",
        requirements=["SR 1.1 RE1", "CR 1.1 RE1", "SR 1.3", "CR 1.3"], applies_to=["host"], severity="high",
-       remediation=(r"GPO: Computer Configuration\Windows Settings\Security Settings\Local Policies\Security Options" "\\"
+       remediation=(f"GPO: {SECURITY_OPTIONS}"
                     "Accounts: Administrator account status = Disabled (administer with named accounts; LAPS for "
                     "break-glass). Verify: `Get-LocalUser | Where-Object { $_.SID -like '*-500' } | "
                     "Select-Object Name, Enabled`."))
@@ -84,9 +85,10 @@ def administrators_members(win_groups: dict[str, tuple[Member, ...]], params: di
 @check("windows.accounts.blank-passwords",
        title="No enabled local account without a password",
        requirements=["SR 1.5", "CR 1.5", "SR 1.7", "CR 1.7"], applies_to=["host"], severity="high",
-       remediation=(r"GPO: Computer Configuration\Windows Settings\Security Settings\Local Policies\Security Options" "\\"
-                    "Accounts: Limit local account use of blank passwords to console logon only = Enabled; set "
-                    "`Set-LocalUser -Name X -PasswordNeverExpires $false` and a password for each account. Verify: "
+       remediation=(f"GPO: {SECURITY_OPTIONS}"
+                    "Accounts: Limit local account use of blank passwords to console logon only = Enabled; give "
+                    "each account a password (`Set-LocalUser -Name X -Password (Read-Host -AsSecureString)`) and "
+                    "require one (`net user X /passwordreq:yes`), or disable it. Verify: "
                     "`Get-LocalUser | Where-Object { $_.Enabled -and -not $_.PasswordRequired }`."))
 def blank_passwords(win_users: tuple[LocalUser, ...], win_registry: RegistryValues) -> Verdict:
     """An enabled account that needs no password is an open door; where one exists, at least the network
@@ -105,7 +107,7 @@ def blank_passwords(win_users: tuple[LocalUser, ...], win_registry: RegistryValu
 @check("windows.accounts.cached-logons",
        title="Cached domain logons limited",
        requirements=["SR 1.5", "CR 1.5"], applies_to=["host"], severity="low", params={"max_cached": 4},
-       remediation=(r"GPO: Computer Configuration\Windows Settings\Security Settings\Local Policies\Security Options" "\\"
+       remediation=(f"GPO: {SECURITY_OPTIONS}"
                     "Interactive logon: Number of previous logons to cache = 4 or fewer (0..1 where the domain is "
                     "always reachable). Verify: `Get-ItemProperty 'HKLM:\\SOFTWARE\\Microsoft\\Windows NT\\"
                     "CurrentVersion\\Winlogon' -Name CachedLogonsCount`."))
