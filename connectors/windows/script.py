@@ -1,8 +1,12 @@
 """One read-only PowerShell script for all sections of a Windows host, and how a transport starts it.
 
 Transport-independent on purpose: the SSH connector sends it to OpenSSH for Windows today; a WinRM
-(PowerShell Remoting) transport can run the very same text and feed the same splitter
-(:class:`connectors.ssh.script.OutputSplitter`), so both give the same evidence items.
+transport can run the very same text and feed the same splitter
+(:class:`connectors.ssh.script.OutputSplitter`), so both give the same evidence items. With ``pypsrp`` that
+is a WinRS shell (``pypsrp.shell.WinRS``) running :func:`bootstrap_command` as a ``Process`` and sending the
+script as its stdin (``Process.send(script, end=True)``), then feeding the process's stdout to the splitter:
+the runner writes to ``[Console]::Out``, which a WinRS process has and a PSRP runspace (``PowerShell``
+over a ``RunspacePool``) has not.
 
 Each ``ssh_powershell`` request is a *section*: PowerShell that prints one JSON document. The script
 frames each section's output with the SAME marker lines as the Linux sh script (see
