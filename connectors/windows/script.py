@@ -43,6 +43,8 @@ expanded; a section may not contain a line beginning with ``'@``, which would en
 The runner runs each section in a NEW runspace (``[PowerShell]::Create()``) started with
 ``BeginInvoke``; it waits at most ``<ms>`` on its handle and then asks it to stop (``BeginStop``,
 not waited for; exit 124, no output kept), so one hung cmdlet (a WMI provider, a network drive) cannot hold the others. A native
+section runs with ``$ErrorActionPreference = 'Stop'``, so any error ends it with exit 1 and its message
+instead of a partial answer (a section that expects a failure catches it or says ``-ErrorAction``). A native
 tool a section started may outlive ``Stop()`` until it ends by itself; the connector's overall deadline
 still bounds the exec. Every section is read-only: ``Get-*`` cmdlets, ``Confirm-SecureBootUEFI``,
 registry reads, ``auditpol /get``, ``w32tm /query`` and ``secedit /export`` to a temporary file that the
@@ -89,7 +91,7 @@ _RUNNER = """\
 for ($__iacs_i = 0; $__iacs_i -lt $__iacs_sections.Count; $__iacs_i++) {
   [Console]::Out.Write(('__IACS_{0}_B_{1}__' -f $__iacs_n, $__iacs_i) + "`n")
   $__iacs_ps = [PowerShell]::Create()
-  [void]$__iacs_ps.AddScript($__iacs_sections[$__iacs_i])
+  [void]$__iacs_ps.AddScript('$ErrorActionPreference = ''Stop''' + "`n" + $__iacs_sections[$__iacs_i])
   $__iacs_rc = 0
   $__iacs_text = ''
   try {

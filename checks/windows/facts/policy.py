@@ -102,13 +102,19 @@ def win_registry(evidence: FactEvidence) -> RegistryValues:
     return RegistryValues(keys)
 
 
-#: ``auditpol /r``'s "Inclusion Setting" text, in English and German UI culture -> (success, failure).
+#: ``auditpol /r``'s "Inclusion Setting" text, in English and German UI culture -> (success, failure), compared
+#: in ASCII letters only (:func:`_setting_key`): auditpol writes in the console's OEM code page, so an umlaut
+#: may arrive as anything, while the ASCII letters around it are the same in every code page.
 _SETTINGS = {
-    "no auditing": (False, False), "keine überwachung": (False, False),
+    "no auditing": (False, False), "keine berwachung": (False, False),
     "success": (True, False), "erfolg": (True, False),
     "failure": (False, True), "fehler": (False, True),
     "success and failure": (True, True), "erfolg und fehler": (True, True),
 }
+
+
+def _setting_key(text: str) -> str:
+    return " ".join("".join(c for c in text.lower() if "a" <= c <= "z" or c == " ").split())
 
 
 @dataclass(frozen=True)
@@ -134,7 +140,7 @@ def parse_auditpol_csv(text: str) -> AuditPolicy:
         if len(row) < 5 or not row[3].strip().startswith("{"):
             continue  # the header (localised) and blank lines
         guid = row[3].strip().strip("{}").upper()
-        setting = row[4].strip().lower()
+        setting = _setting_key(row[4])
         if setting not in _SETTINGS:
             unknown.append(f"{row[2].strip()}: {row[4].strip()}")
             continue

@@ -4,6 +4,9 @@ A section's text is the identity of its evidence item (as a Linux command is), s
 kind of evidence. Every section ends in ``ConvertTo-Json ... -Compress``; a section that throws is
 reported by the runner as ``ERROR: <message>`` with exit code 1 (see :mod:`connectors.windows.script`).
 Lists are wrapped (``-InputObject @(...)``) so one element still gives a JSON array.
+Each section runs with ``$ErrorActionPreference = 'Stop'``: an error fails the whole section (exit 1) rather
+than leaving a partial answer, except where a section says otherwise (``Get-Service`` skips services it may
+not query: a missing service can only make a check fail, never pass).
 """
 
 from __future__ import annotations
@@ -202,7 +205,7 @@ LISTENERS = ssh_powershell(
     "    Process = $names[[int]$_.OwningProcess] } })", name="windows.listeners")
 
 SERVICES = ssh_powershell(
-    "ConvertTo-Json -Compress -InputObject @(Get-Service | ForEach-Object {\n"
+    "ConvertTo-Json -Compress -InputObject @(Get-Service -ErrorAction SilentlyContinue | ForEach-Object {\n"
     "  [pscustomobject]@{ Name = $_.Name; DisplayName = $_.DisplayName; Status = [string]$_.Status;\n"
     "    StartType = [string]$_.StartType } })", name="windows.services")
 

@@ -170,3 +170,10 @@ def test_update_age_is_measured_on_the_hosts_clock() -> None:
     assert verdict.observed["age_days"] == 17
     later = hardened().edit("windows.os", lambda d: d.update(Now="2027-03-01T00:00:00Z"))
     assert later.check("windows.updates.recent").status == "fail"
+
+
+def test_an_umlaut_mangled_by_the_console_code_page_is_still_understood() -> None:
+    for text in ("Keine Überwachung", "Keine \ufffdberwachung", "Keine \x9aberwachung"):
+        policy = parse_auditpol_csv(f"H,System,Prozesserstellung,{{0CCE922B-69AE-11D9-BED3-505054503030}},{text},\n")
+        found = policy.subcategories["0CCE922B-69AE-11D9-BED3-505054503030"]
+        assert (found.success, found.failure) == (False, False) and not policy.unknown
