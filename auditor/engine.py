@@ -129,7 +129,10 @@ async def collect_asset(plan: AssetPlan, options: ScanOptions, registry: Registr
     asset = plan.asset
     evidence = evidence if evidence is not None else AssetEvidence(asset=asset.id)
     evidence.started_at = evidence.started_at or _now()
-    needed = registry.requests_for(plan.profile.checks_for(asset, registry))
+    declared = getattr(asset, "platform", None)  # else the connector learns it from the server
+    needed = registry.requests_for([spec for spec in plan.profile.checks_for(asset, registry)
+                                    if not declared or not registry.platforms_of(spec)
+                                    or declared in registry.platforms_of(spec)])
     reached = 0
     for protocol, requests in needed.items():
         endpoint = asset.endpoints_for(protocol)[0]  # checks_for() kept only protocols the asset has

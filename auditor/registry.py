@@ -19,7 +19,7 @@ import inspect
 import logging
 import pkgutil
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import entry_points
 from typing import Any, Callable, Iterable, Literal
 
@@ -65,6 +65,9 @@ class CheckSpec:
     takes_params: bool = False  # the function has a ``params`` argument (read once, at registration)
     fixture_verdicts: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_FIXTURE_VERDICTS))
     fixture_note: str = ""      # why the verdicts on the weak/hardened fixtures are not fail/pass
+    #: Host platforms the check judges (``linux``, ``windows``); empty: every platform. Derived from the
+    #: requests of its facts at load time (:meth:`Registry.platforms_of`) unless the check declares them.
+    platforms: tuple[str, ...] = ()
 
 
 SnapshotKind = Literal["version", "map", "set", "fingerprint"]
@@ -91,6 +94,12 @@ class SnapshotSpec:
 #: the weak fixture shows the problem, the hardened one shows it fixed.
 DEFAULT_FIXTURE_VERDICTS = {"weak": "fail", "hardened": "pass"}
 VERDICTS = ("pass", "fail", "not_applicable", "error", "manual")
+#: Host platforms a check may be limited to; a host's platform is what its SSH session found (or the inventory says).
+PLATFORMS = ("linux", "windows")
+#: The platform an SSH request's operation implies: ``exec`` runs in the POSIX sh script (Linux and Unix-like
+#: hosts), ``powershell`` in the PowerShell script (Windows). Other reads (session info, wire probe, SNMP...)
+#: imply none.
+OP_PLATFORM = {("ssh", "exec"): "linux", ("ssh", "powershell"): "windows"}
 
 
 def contract_problems(spec: CheckSpec) -> list[str]:
@@ -118,6 +127,9 @@ def contract_problems(spec: CheckSpec) -> list[str]:
         if kind in type_of_kind and type_of_kind[kind] not in spec.applies_to:
             problems.append(f"requirements: {requirement} is a {type_of_kind[kind]} requirement, but the check "
                             f"applies to {', '.join(spec.applies_to)}")
+    unknown_platforms = set(spec.platforms) - set(PLATFORMS)
+    if unknown_platforms:
+        problems.append(f"platforms: {', '.join(sorted(unknown_platforms))} not in {', '.join(PLATFORMS)}")
     for name, value in spec.params.items():
         if not _plain(value):
             problems.append(f"params.{name}: only booleans, numbers, strings, lists and mappings of them")
@@ -228,6 +240,11 @@ class Registry:
         for spec in list(self.checks.values()):
             problems = [f"needs unknown fact {name!r}" for name in spec.facts if name not in self.facts]
             problems += contract_problems(spec)
+            platforms = self.platforms_of(spec)
+            if len(platforms) > 1 and not spec.platforms:
+                problems.append(f"platforms: its facts read from {' and '.join(platforms)} hosts at once")
+            elif not problems and platforms != spec.platforms:
+                self.checks[spec.id] = spec = replace(spec, platforms=platforms)
             if not problems:
                 continue
             message = f"check {spec.id} ({spec.pack}) breaks the check contract: " + "; ".join(problems)
@@ -236,6 +253,14 @@ class Registry:
             log.error(message)
             self.load_errors.append(message)
             del self.checks[spec.id]
+
+    def platforms_of(self, spec: CheckSpec) -> tuple[str, ...]:
+        """The platforms a check judges: as declared, else those its facts' requests imply (none: every one)."""
+        if spec.platforms:
+            return spec.platforms
+        implied = {OP_PLATFORM[(r.protocol, r.op)] for name in spec.facts if name in self.facts
+                   for r in self.facts[name].requests if (r.protocol, r.op) in OP_PLATFORM}
+        return tuple(p for p in PLATFORMS if p in implied)
 
     def for_type(self, component_type: str) -> list[CheckSpec]:
         return sorted((c for c in self.checks.values() if component_type in c.applies_to), key=lambda c: c.id)
@@ -276,9 +301,13 @@ def fact(name: str, *, protocol: str, requests: Iterable[EvidenceRequest], descr
 
 def check(id: str, *, title: str, requirements: Iterable[str], applies_to: Iterable[str],
           severity: Severity, remediation: str, rationale: str = "", params: dict[str, Any] | None = None,
-          fixture_verdicts: dict[str, str] | None = None, fixture_note: str = ""
-          ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+          fixture_verdicts: dict[str, str] | None = None, fixture_note: str = "",
+          platforms: Iterable[str] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a check. Facts are named by the function's parameters; ``params`` receives the profile's values.
+
+    ``platforms`` limits a host check to ``linux`` or ``windows`` hosts; by default the registry derives it
+    from the requests of the check's facts (``ssh_exec``: linux, ``ssh_powershell``: windows, anything else:
+    every platform), so a pack rarely names it.
 
     The rationale defaults to the function's docstring, which should say why the check matters. A check
     fails on its pack's weak simulator fixture and passes on the hardened one; where it cannot (the
@@ -302,7 +331,8 @@ def check(id: str, *, title: str, requirements: Iterable[str], applies_to: Itera
             requirements=tuple(_canonical(r) for r in requirements), applies_to=applies, severity=severity,
             facts=names, params=dict(params or {}), function=function, pack=function.__module__,
             takes_params="params" in arguments,
-            fixture_verdicts=dict(fixture_verdicts or DEFAULT_FIXTURE_VERDICTS), fixture_note=fixture_note))
+            fixture_verdicts=dict(fixture_verdicts or DEFAULT_FIXTURE_VERDICTS), fixture_note=fixture_note,
+            platforms=tuple(platforms)))
         return function
 
     return register
@@ -347,6 +377,17 @@ def ssh_exec(command: str, *, sudo: bool = False, name: str | None = None, lane:
         for old_options in dict.fromkeys([options, (("sudo", True),) if sudo else ()]):
             REGISTRY.former_keys.setdefault(req.key, []).append(
                 EvidenceRequest(protocol="ssh", op="exec", target=old, options=old_options).key)
+    return REGISTRY.name_request(name, req) if name is not None else req
+
+
+def ssh_powershell(section: str, *, name: str | None = None) -> EvidenceRequest:
+    """A read-only PowerShell section run over SSH on a Windows host (:mod:`connectors.windows.script`).
+
+    ``section`` is PowerShell that prints ONE JSON document (it ends in ``ConvertTo-Json -Compress``);
+    every section of a host runs in one composed script, each in its own runspace with a time bound.
+    ``name`` as for :func:`ssh_exec`.
+    """
+    req = EvidenceRequest(protocol="ssh", op="powershell", target=section)
     return REGISTRY.name_request(name, req) if name is not None else req
 
 

@@ -5,6 +5,9 @@
     ews-01   hardened   127.0.10.1   zone control (SL-T 2)   engineering workstation
     hmi-01   weak       127.0.10.2   zone control (SL-T 2)   operator HMI
     hist-01  hardened   127.0.10.3   zone dmz     (SL-T 1)   process historian
+    hmi-02   windows-weak      127.0.10.11  zone control   operator HMI, Windows 10 IoT Enterprise LTSC
+    hist-02  windows-hardened  127.0.10.12  zone dmz       process historian, Windows Server 2022
+    (and SNMP switches, OPC UA servers and Modbus PLCs on 127.0.10.21/.22, .41/.42, .31/.32)
 
 and writes into ``workdir``:
 
@@ -82,6 +85,10 @@ DEFAULT_HOSTS: list[PlantHost] = [
     PlantHost("ews-01", "hardened", "127.0.10.1", "control", description="Engineering workstation"),
     PlantHost("hmi-01", "weak", "127.0.10.2", "control", description="Operator HMI (legacy image)"),
     PlantHost("hist-01", "hardened", "127.0.10.3", "dmz", description="Process historian"),
+    PlantHost("hmi-02", "windows-weak", "127.0.10.11", "control",
+              description="Operator HMI, Windows 10 IoT Enterprise LTSC (OpenSSH for Windows)"),
+    PlantHost("hist-02", "windows-hardened", "127.0.10.12", "dmz",
+              description="Process historian, Windows Server 2022 (OpenSSH for Windows)"),
     PlantHost("sw-01", "weak", "127.0.10.21", "control", type="network",
               description="Legacy managed switch (SNMPv2c)", protocol="snmp"),
     PlantHost("sw-02", "hardened", "127.0.10.22", "control", type="network",

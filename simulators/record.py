@@ -17,7 +17,8 @@ transport personality: server version, banner, offered authentication methods an
 and one ``<source>.yaml`` per source of requests (``files.yaml``, ``sshd.yaml`` ...), each entry
 under ``requests:`` keyed by the request's name, with what the host printed and its exit code. When
 sudo worked, the root-only requests are read a second time without sudo, so each entry also says what
-a plain user sees (``unprivileged:``). The SSH port is written as ``{port}`` where the sshd, listener
+a plain user sees (``unprivileged:``). A Windows host (OpenSSH for Windows) is recorded the same way: the
+answers of its PowerShell sections go to ``windows.yaml``, each the JSON the section printed. The SSH port is written as ``{port}`` where the sshd, listener
 and firewall outputs name it, so the recording can be served on any port. Requests a registered fact
 sends but no name has go under ``commands:`` by their text.
 
@@ -224,7 +225,7 @@ def ssh_fixture(items: Sequence[EvidenceItem], unprivileged: Sequence[EvidenceIt
     by_text: dict[str, Any] = {}
     for item in items:
         req = item.request
-        if req.protocol != "ssh" or req.op != "exec":
+        if req.protocol != "ssh" or req.op not in ("exec", "powershell"):
             continue
         name = registry.request_name(req)
         entry = answer(item, name, name or req.target[:60])

@@ -29,13 +29,15 @@ def checks_list(component_type: str | None, as_json: bool) -> None:
         specs = [s for s in specs if component_type in s.applies_to]
     if as_json:
         click.echo(json.dumps([{"id": s.id, "title": s.title, "severity": s.severity, "applies_to": list(s.applies_to),
+                                "platforms": list(registry.platforms_of(s)) or ["any"],
                                 "requirements": list(s.requirements), "pack": s.pack} for s in specs], indent=2))
         return
     table = Table(title=f"{len(specs)} checks")
-    for column in ("id", "severity", "types", "requirements", "title"):
+    for column in ("id", "severity", "types", "platform", "requirements", "title"):
         table.add_column(column, overflow="fold")
     for s in specs:
-        table.add_row(s.id, s.severity, ",".join(s.applies_to), ", ".join(s.requirements), s.title)
+        table.add_row(s.id, s.severity, ",".join(s.applies_to), ",".join(registry.platforms_of(s)) or "any",
+                      ", ".join(s.requirements), s.title)
     console().print(table)
     for problem in registry.load_errors:
         err_console.print(f"[yellow]warning:[/] {problem}", highlight=False)
@@ -54,7 +56,8 @@ def checks_show(check_id: str) -> None:
     spec = registry.checks[check_id]
     catalog = load_catalog()
     click.echo(f"{spec.id}\n  {spec.title}\n")
-    click.echo(f"severity:    {spec.severity}\napplies to:  {', '.join(spec.applies_to)}\npack:        {spec.pack}")
+    click.echo(f"severity:    {spec.severity}\napplies to:  {', '.join(spec.applies_to)}\n"
+               f"platform:    {', '.join(registry.platforms_of(spec)) or 'any'}\npack:        {spec.pack}")
     click.echo("requirements:")
     for req_id in spec.requirements:
         row = catalog.get(req_id)

@@ -248,6 +248,9 @@ class Asset(_Strict):
     sl_target: SLVector | None = None
     profile: str | None = Field(default=None, description="profile name or file for this asset only")
     product: Product | None = None
+    platform: Literal["linux", "windows"] | None = Field(
+        default=None, description="host platform (linux or windows); default: what the SSH server's identification "
+                                  "shows (OpenSSH for Windows: windows, else linux)")
     endpoints: list[Endpoint] = Field(min_length=1)
     maintenance_windows: list[MaintenanceWindow] = Field(
         default_factory=list, description="maintenance windows of this asset; replace its zone's")
@@ -263,6 +266,12 @@ class Asset(_Strict):
         if not re.fullmatch(r"[A-Za-z0-9_.:%\[\]-]+", value):
             raise ValueError("must be a host name or an IP address")
         return value.strip("[]")
+
+    @model_validator(mode="after")
+    def _platform_of_hosts(self) -> "Asset":
+        if self.platform is not None and self.type != "host":
+            raise ValueError(f"platform: only a host has a platform (this asset is a {self.type})")
+        return self
 
     def endpoints_for(self, protocol: str) -> list[Endpoint]:
         return [e for e in self.endpoints if e.protocol == protocol]

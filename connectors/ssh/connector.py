@@ -14,17 +14,23 @@ What it does, in order, for the requests of one asset:
    next hop (and finally the target) is reached through a ``direct-tcpip`` channel of the previous
    one, every hop's host key verified and authenticated the same way. The wire probe takes that path
    too.
-3. ONE ``exec`` of the script from :func:`connectors.ssh.script.build_script` for all ``exec``
+3. The host's platform: ``windows`` when the inventory says so or the server identifies itself as
+   OpenSSH for Windows (``SSH-2.0-OpenSSH_for_Windows_...``), else ``linux``. Only the requests of
+   that platform run; the others are not produced (their checks are judged not applicable).
+4. Linux: ONE ``exec`` of the script from :func:`connectors.ssh.script.build_script` for all ``exec``
    requests (split into a few execs only if the script would exceed what a Linux host accepts as
-   one argument, 96 KiB), read incrementally with caps, split back into one item per request.
-   Requests that name a ``lane`` (reads that take seconds on the host, such as the package manager's
-   pending updates or a bounded ``find``) get their own script in their own session channel of the
-   same connection, run at the same time as the main script (at most :data:`MAX_CHANNELS` at once):
-   the host works on them side by side and the scan waits for the slowest lane, not for their sum.
-   A server that allows fewer sessions per connection (``MaxSessions``) gets the refused lanes one
-   after another once the others are done.
-4. The ``ssh:session:info`` item (always produced when a session was opened, since it records
-   whether the host key was trusted on first use).
+   one argument, 96 KiB). Requests that name a ``lane`` (reads that take seconds on the host, such
+   as the package manager's pending updates or a bounded ``find``) get their own script in their own
+   session channel of the same connection, run at the same time as the main script (at most
+   :data:`MAX_CHANNELS` at once): the host works on them side by side and the scan waits for the
+   slowest lane, not for their sum. A server that allows fewer sessions per connection
+   (``MaxSessions``) gets the refused lanes one after another once the others are done. Windows:
+   ONE ``exec`` of the short ``powershell.exe -EncodedCommand`` bootstrap of
+   :mod:`connectors.windows.script`, with the composed PowerShell script of all ``powershell``
+   requests written to its stdin. Either output is read incrementally with caps and split back into
+   one item per request by the same marker splitter.
+5. The ``ssh:session:info`` item (always produced when a session was opened, since it records
+   whether the host key was trusted on first use, and the platform, so a rescore judges alike).
 
 The connector can only ever send that script: it never opens a shell, a pty, sftp, a subsystem or a
 forwarding other than the jump hosts' ``direct-tcpip`` to the next hop, and it refuses channels the server tries to open towards it (paramiko's default).
@@ -52,6 +58,7 @@ from typing import Any, Sequence
 import paramiko
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
+from auditor.platforms import platform_of
 from connectors.base import Connector, ConnectorError, clip
 from connectors.ssh import limits
 from connectors.ssh import script as _script
@@ -61,6 +68,7 @@ from connectors.ssh.hostkeys import (KnownHostsFile, entry_name, fingerprint, kn
                                      preferred_key_types, verify_host_key)
 from connectors.ssh.sshconfig import Hop, SshConfigError, Target, resolve_target
 from connectors.ssh.wire import WireProbeError, probe_ssh_wire
+from connectors.windows import script as _windows
 
 log = logging.getLogger(__name__)
 # paramiko logs connection failures as ERRORs that this connector already reports as ConnectorError;
@@ -93,6 +101,8 @@ _CHANNEL_RETRIES = 3  # a lane refused a channel is tried again this often, one 
 _POLL = 0.25  # seconds between checks of the cancel flag while waiting for output
 _NO_BANNER = "Error reading SSH protocol banner"
 _UNREACHABLE = ("connection refused by", "cannot connect to", "cannot resolve")
+#: The request operation each platform runs (the others are not run on it).
+_PLATFORM_OP = {"linux": "exec", "windows": "powershell"}
 
 
 def per_command_timeout(command_timeout: float) -> float:
@@ -171,6 +181,8 @@ class _Batch:
     script: str
     reads_sudo_password: bool = False  # the script's ``sudo -S -v`` reads the password from stdin
     lane: str = ""  # "" the main script; else the name of a lane run beside it
+    command: str = ""  # the exec command: the script itself (Linux) or the PowerShell bootstrap (Windows)
+    stdin: bytes | None = None  # written to the channel before EOF (Windows: the script)
 
 
 @dataclass
@@ -214,7 +226,7 @@ class SshConnector(Connector):
         info_request: EvidenceRequest | None = None
         wire_request: EvidenceRequest | None = None
         for req in requests:
-            if req.protocol == "ssh" and req.op == "exec":
+            if req.protocol == "ssh" and req.op in ("exec", "powershell"):
                 exec_requests.append(req)
             elif req.protocol == "ssh" and req.op == "session" and req.target == "info":
                 info_request = req
@@ -356,8 +368,7 @@ class SshConnector(Connector):
             password = sudo_password(self.endpoint, self.options)
         except CredentialError as exc:
             raise ConnectorError(str(exc)) from None
-        batches = self._batches(exec_requests, sudo_password=password is not None)
-        budget = 4 * timeout * (1 + len(target.jumps)) + (self.options.command_timeout if batches else 0) + 5
+        budget = 4 * timeout * (1 + len(target.jumps)) + (self.options.command_timeout if exec_requests else 0) + 5
         closables: list[Any] = []
         transport: _AuditTransport | None = None
         fired = threading.Event()
@@ -399,6 +410,14 @@ class SshConnector(Connector):
                 "trusted_on_first_use": check.trusted_on_first_use,
                 "round_trips": 0,
             }
+            platform = platform_of(transport.remote_version, getattr(self.asset, "platform", None))
+            info["platform"] = platform
+            info["platform_source"] = "inventory" if getattr(self.asset, "platform", None) else "identification"
+            runnable = [r for r in exec_requests if r.op == _PLATFORM_OP[platform]]
+            if len(runnable) < len(exec_requests):
+                info["not_run_other_platform"] = len(exec_requests) - len(runnable)
+            batches = self._windows_batches(runnable) if platform == "windows" else \
+                self._batches(runnable, sudo_password=password is not None)
             if target.host != self.asset.address:
                 info["host"] = target.host
             if target.jumps:
@@ -648,10 +667,20 @@ class SshConnector(Connector):
             info["lanes"] = [lane or "main" for lane in lanes]
         return [r for r in results if r is not None]
 
+    def _windows_batches(self, requests: list[EvidenceRequest]) -> list[_Batch]:
+        """ONE batch: the composed PowerShell script goes through stdin, so its length has no limit here."""
+        if not requests:
+            return []
+        nonce = _secrets.token_hex(16)
+        text = _windows.build_script([r.target for r in requests], nonce,
+                                     per_command_timeout(self.options.command_timeout))
+        return [_Batch(list(requests), [False] * len(requests), nonce, text, command=_windows.bootstrap_command(),
+                       stdin=text.encode("utf-8"))]
+
     def _exec(self, transport: paramiko.Transport, batch: _Batch, deadline: float,
               cancel: threading.Event, fired: threading.Event, password: str | None = None) -> _ExecResult:
         result = _ExecResult(batch)
-        if len(batch.script.encode()) > _script.MAX_SCRIPT_BYTES:
+        if batch.stdin is None and len(batch.script.encode()) > _script.MAX_SCRIPT_BYTES:
             result.error = f"command too long: the script exceeds {_script.MAX_SCRIPT_BYTES} bytes"
             return result
         remaining = deadline - time.monotonic()
@@ -669,10 +698,13 @@ class SshConnector(Connector):
         try:
             channel.set_combine_stderr(True)
             try:
-                channel.exec_command(batch.script)
-                if password is not None:  # read by the script's 'sudo -S -v' alone, never echoed back
+                channel.exec_command(batch.command or batch.script)
+                if batch.stdin is not None:  # the Windows script
+                    channel.settimeout(max(0.1, deadline - time.monotonic()))
+                    channel.sendall(batch.stdin)
+                elif password is not None:  # read by the script's 'sudo -S -v' alone, never echoed back
                     channel.sendall((password + "\n").encode("utf-8"))
-                channel.shutdown_write()  # stdin: EOF
+                channel.shutdown_write()  # stdin: EOF (at once, or after the Windows script or the sudo password)
             except (paramiko.SSHException, EOFError, OSError) as exc:
                 if not channel.exit_status_ready():
                     result.error = f"the server refused the exec request: {exc or exc.__class__.__name__}"

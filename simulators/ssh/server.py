@@ -10,7 +10,13 @@ weak and a hardened host), authenticates one user by key and/or password, and an
   format, not by the connector's parser): each command is answered from the fixture, run "under
   sudo" only if the command asked for it and the fixture's ``host.sudo`` is true (otherwise the
   answer's ``unprivileged`` variant, if any, is used);
-* a plain exec command the same way.
+* a plain exec command the same way;
+* on a Windows personality (``host.version`` names ``OpenSSH_for_Windows``): the PowerShell bootstrap of
+  :mod:`connectors.windows.script` (``powershell.exe ... -EncodedCommand``), whose script it reads from
+  the channel's stdin with its own reader (:mod:`simulators.ssh.powershell_reader`) and answers section
+  by section like the script's runner would (exit 1 ``ERROR: ...`` for a section the fixture does not
+  know, 124 when ``sleep`` reaches the per-section bound). Any other command gets cmd.exe's answer
+  (``'X' is not recognized as an internal or external command``, exit 1), a Linux sh script too.
 
 A command is answered by NAME when it is the text of a named request of a registered fact
 (``ssh_exec(..., name="files.dump")``: the simulator maps the text it receives to that name through
@@ -39,6 +45,7 @@ command that has a name must be answered under that name, not under ``commands:`
       audit.status:
         stdout: "enabled 2\\n..."           # str, or !!binary for non-UTF-8 bytes; {port} substituted
         exit: 0
+        json: {...}      # instead of stdout: data written as compact JSON (Windows sections)
         unprivileged: {stdout: "...", exit: 1}
         repeat: 1        # stdout sent this many times (hostile flood fixtures)
         sleep: 0         # seconds before answering; honours the script's per-command timeout (exit 124)
@@ -56,6 +63,7 @@ name of paramiko's ``curve25519-sha256@libssh.org``.
 from __future__ import annotations
 
 import contextlib
+import json
 import hashlib
 import logging
 import socket
@@ -71,6 +79,7 @@ from paramiko.kex_curve25519 import KexCurve25519
 from paramiko.kex_group14 import KexGroup14SHA256
 
 from auditor.registry import REGISTRY
+from simulators.ssh.powershell_reader import NotAPowerShellScript, PowerShellScript, is_bootstrap, read_powershell_script
 from simulators.ssh.script_reader import BatchScript, NotABatchScript, read_script
 
 log = logging.getLogger(__name__)
@@ -117,7 +126,8 @@ SUPPORTED: dict[str, tuple[str, ...]] = {
     "kex": tuple(name for name in _KEX_INFO if not name.startswith("diffie-hellman-group-exchange")),
 }
 _AUTH_METHODS = ("publickey", "password")
-_COMMAND_KEYS = {"stdout", "exit", "unprivileged", "repeat", "sleep", "stall"}
+_COMMAND_KEYS = {"stdout", "json", "exit", "unprivileged", "repeat", "sleep", "stall"}
+_MAX_STDIN = 8 * 1024 * 1024
 _HOST_KEYS = {"hostname", "version", "sudo", "banner", "auth_methods", "ciphers", "macs", "kex", "host_key_type"}
 _MAX_REPEAT = 1_000_000
 _SEND_CHUNK = 32 * 1024
@@ -154,6 +164,11 @@ class HostPersonality:
     kex: tuple[str, ...] | None = None
     host_key_type: str = "ecdsa"
 
+    @property
+    def windows(self) -> bool:
+        """A Windows host: OpenSSH for Windows, cmd.exe as the default shell, PowerShell available."""
+        return "OpenSSH_for_Windows" in (self.version or "")
+
 
 class RequestNames:
     """Command text -> name of the registered request that sends it (the registry's named ``ssh:exec`` requests).
@@ -167,7 +182,7 @@ class RequestNames:
             named = REGISTRY.load().named_requests()
         self.by_text: dict[str, dict[bool, str]] = {}
         for name, req in named.items():
-            if req.protocol == "ssh" and req.op == "exec":
+            if req.protocol == "ssh" and req.op in ("exec", "powershell"):
                 self.by_text.setdefault(req.target, {})[bool(req.option("sudo"))] = name
         self.names = {name for by_sudo in self.by_text.values() for name in by_sudo.values()}
 
@@ -199,6 +214,13 @@ def not_found(command: str) -> Answer:
     return Answer(f"sh: 1: {name}: not found\n".encode(), 127)
 
 
+def not_recognized(command: str) -> Answer:
+    """What cmd.exe (OpenSSH for Windows' default shell) says to a command it cannot run."""
+    name = command.split()[0] if command.split() else command
+    return Answer(f"'{name}' is not recognized as an internal or external command,\r\n"
+                  f"operable program or batch file.\r\n".encode(), 1)
+
+
 def _fixture_dir(fixture: str | Path) -> Path:
     if isinstance(fixture, str) and "/" not in fixture and (FIXTURES / fixture).is_dir():
         return FIXTURES / fixture
@@ -220,7 +242,7 @@ def _stdout(value: Any, where: str) -> bytes:
 
 
 def _answer(data: dict[str, Any], where: str, *, nested: bool = False) -> Answer:
-    allowed = {"stdout", "exit"} if nested else _COMMAND_KEYS - {"unprivileged"}
+    allowed = {"stdout", "json", "exit"} if nested else _COMMAND_KEYS - {"unprivileged"}
     unknown = set(data) - allowed - ({"unprivileged"} if not nested else set())
     if unknown:
         raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
@@ -230,7 +252,11 @@ def _answer(data: dict[str, Any], where: str, *, nested: bool = False) -> Answer
         raise ValueError(f"{where}: exit must be an integer 0..255")
     if not isinstance(repeat, int) or not 0 <= repeat <= _MAX_REPEAT:
         raise ValueError(f"{where}: repeat must be an integer 0..{_MAX_REPEAT}")
-    return Answer(_stdout(data.get("stdout"), where), exit_code, repeat,
+    if "json" in data and "stdout" in data:
+        raise ValueError(f"{where}: give stdout or json, not both")
+    stdout = (json.dumps(data["json"], separators=(",", ":"), ensure_ascii=False).encode("utf-8") if "json" in data
+              else _stdout(data.get("stdout"), where))
+    return Answer(stdout, exit_code, repeat,
                   float(data.get("sleep", 0) or 0), float(data.get("stall", 0) or 0))
 
 
@@ -518,6 +544,13 @@ class _Connection:
 
     # -- answering
     def _answer(self, channel: paramiko.Channel, command: str) -> None:
+        if self.sim.personality.windows:
+            chunks = self._windows(channel, command)
+        else:
+            chunks = self._linux(command)
+        self._send(channel, chunks)
+
+    def _linux(self, command: str) -> Iterator[bytes | int]:
         try:
             parsed: BatchScript | None = read_script(command)
         except NotABatchScript:
@@ -533,6 +566,57 @@ class _Connection:
                         commands=[{"index": i, "command": c, "sudo": s, "name": names.name_of(c, s)}
                                   for i, c, s in parsed.commands])
             chunks = self._script(parsed, sudo_ok)
+        return chunks
+
+    def _windows(self, channel: paramiko.Channel, command: str) -> Iterator[bytes | int]:
+        """cmd.exe runs the command: only the PowerShell bootstrap does anything, with the script from stdin."""
+        names = self.sim.request_names
+        if not is_bootstrap(command):
+            self.record("exec", command=command, commands=[], sudo=False, name=None)
+            return self._output(not_recognized(command), None)
+        script = self._stdin(channel)
+        try:
+            parsed = read_powershell_script(script)
+        except NotAPowerShellScript as exc:
+            self.record("exec", command=command, script=script, commands=[], sudo=False, name=None, error=str(exc))
+            return iter([f"ERROR: {exc}\r\n".encode(), 1])
+        self.record("exec", command=command, script=script, sudo=False,
+                    commands=[{"index": i, "command": c, "sudo": False, "name": names.name_of(c)}
+                              for i, c in enumerate(parsed.sections)])
+        return self._sections(parsed)
+
+    def _stdin(self, channel: paramiko.Channel) -> str:
+        """The script the client writes to stdin, up to EOF (bounded in size and time)."""
+        channel.settimeout(self.sim.send_timeout)
+        data = bytearray()
+        with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
+            while len(data) <= _MAX_STDIN:
+                chunk = channel.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        return data.decode("utf-8", "replace")
+
+    def _sections(self, parsed: PowerShellScript) -> Iterator[bytes | int]:
+        prefix = f"__IACS_{parsed.nonce}_"
+        for index, section in enumerate(parsed.sections):
+            yield f"{prefix}B_{index}__\n".encode()
+            found = self.sim.fixture.command(section, self.sim.request_names.name_of(section))
+            answer = found.answer(True) if found is not None else Answer(
+                b"ERROR: The term is not recognized as the name of a cmdlet, function, script file, or operable "
+                b"program.", 1)
+            exit_code: int | None = None
+            for chunk in self._output(answer, parsed.timeout):
+                if isinstance(chunk, int):
+                    exit_code = chunk
+                elif exit_code is None:
+                    yield chunk
+            if exit_code is None:
+                return
+            yield f"\n{prefix}E_{index}__ {exit_code}\n".encode()
+        yield 0
+
+    def _send(self, channel: paramiko.Channel, chunks: Iterator[bytes | int]) -> None:
         channel.settimeout(self.sim.send_timeout)
         try:
             exit_status = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -21,6 +22,10 @@ def test_version_and_help() -> None:
 def test_checks_list_and_show() -> None:
     listing = run("checks", "list", "--type", "host")
     assert listing.exit_code == 0 and "linux.sshd.permit-root-login" in listing.stdout
+    assert "windows.audit.logon" in listing.stdout and "platform" in listing.stdout
+    platforms = {c["id"]: c["platforms"] for c in json.loads(run("checks", "list", "--type", "host", "--json").stdout)}
+    assert platforms["windows.smb.v1-disabled"] == ["windows"] and platforms["linux.sshd.banner"] == ["linux"]
+    assert "platform:    windows" in run("checks", "show", "windows.smb.v1-disabled").stdout
     shown = run("checks", "show", "linux.sshd.permit-root-login")
     assert shown.exit_code == 0
     assert "SR 1.1" in shown.stdout or "CR 1.1" in shown.stdout

@@ -25,6 +25,8 @@ from auditor.assessment.profiles import load_profile
 from auditor.cli import cli
 from auditor.registry import REGISTRY
 from connectors.ssh.script import parse_script
+from connectors.windows.script import bootstrap_command
+from connectors.windows.script import parse_script as parse_powershell_script
 from reports.json_report import load_evidence, result_schema
 from simulators.plant import Plant
 
@@ -139,7 +141,7 @@ def test_demo_answers_make_the_hardened_assets_meet_and_change_nothing_on_failur
     assert result.exit_code == 1
     data = json.loads((tmp_path / "result.json").read_text())
     assets = {a["id"]: a for a in data["assets"]}
-    hardened = {"ews-01", "hist-01", "sw-02", "scada-02", "plc-02"}
+    hardened = {"ews-01", "hist-01", "hist-02", "sw-02", "scada-02", "plc-02"}
     assert {a for a, v in assets.items() if v["meets_target"]} == hardened
     assert all(not assets[a]["technical"]["unmet"] for a in hardened)
     assert all(assets[a]["technical"]["unmet"] for a in set(assets) - hardened)
@@ -199,8 +201,15 @@ def test_every_check_gives_its_declared_verdict_on_the_weak_and_hardened_fixture
     fixture_of = {h.id: h.fixture for h in plant.hosts}
     seen: dict[str, dict[str, set[str]]] = {}
     for asset in json.loads((out / "result.json").read_text())["assets"]:
+        fixture = fixture_of[asset["id"]]
+        platform = "windows" if fixture.startswith("windows-") else "linux"
         for check in asset["results"]:
-            seen.setdefault(check["check_id"], {}).setdefault(fixture_of[asset["id"]], set()).add(check["status"])
+            platforms = REGISTRY.platforms_of(REGISTRY.check(check["check_id"]))
+            if platforms and platform not in platforms:
+                assert check["status"] == "not_applicable", (asset["id"], check["check_id"])
+                continue  # another platform's check: each pack has its own weak and hardened fixtures
+            seen.setdefault(check["check_id"], {}).setdefault(fixture.removeprefix("windows-"), set()).add(
+                check["status"])
     problems = []
     for spec in REGISTRY.load().checks.values():
         if not spec.pack.startswith("checks."):
@@ -216,7 +225,8 @@ def test_scan_was_read_only_and_batched(plant, scanned) -> None:
     """Each host saw one SSH session with one exec per lane (the main script and the slow reads beside it),
     and only commands that checks declared, each in its declared lane."""
     _, _, requests = scanned
-    by_target = {r.target: r for f in REGISTRY.load().facts.values() for r in f.requests if r.op == "exec"}
+    by_target = {r.target: r for f in REGISTRY.load().facts.values() for r in f.requests
+                 if r.op in ("exec", "powershell")}
     declared = set(by_target)
     ssh_hosts = {h.id for h in plant.hosts if h.protocol == "ssh"}
     for host, log in requests.items():
@@ -226,14 +236,19 @@ def test_scan_was_read_only_and_batched(plant, scanned) -> None:
         execs = [r for r in log if r["kind"] == "exec"]
         lanes = [{dict(by_target[c["command"]].options).get("lane", "") for c in r["commands"]} for r in execs]
         assert all(len(lane) == 1 for lane in lanes), (host, lanes)  # a script never mixes lanes
-        assert sorted(lane.pop() for lane in lanes) == ["", "filesystem", "packages"], (host, kinds)
+        windows = any("script" in r for r in execs)  # one PowerShell script; Linux: the main script and two lanes
+        expected = [""] if windows else ["", "filesystem", "packages"]
+        assert sorted(lane.pop() for lane in lanes) == expected, (host, kinds)
         assert not [r for r in log if r.get("refused")], (host, "asked for something it should not")
         sent = {c["command"] for r in log if r["kind"] == "exec" for c in r["commands"]}
         assert sent and sent <= declared, sorted(sent - declared)
         # the simulator recognised every command as a registered request and answered it by name
         assert all(c["name"] for r in log if r["kind"] == "exec" for c in r["commands"]), host
         for entry in log:
-            if entry["kind"] == "exec":
+            if entry["kind"] == "exec" and "script" in entry:  # a Windows host: the PowerShell script on stdin
+                assert entry["command"] == bootstrap_command()
+                assert parse_powershell_script(entry["script"])[2] == [c["command"] for c in entry["commands"]]
+            elif entry["kind"] == "exec":
                 nonce, commands = parse_script(entry["command"])
                 assert len(commands) == len(entry["commands"])
 
