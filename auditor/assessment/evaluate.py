@@ -23,7 +23,7 @@ from auditor.plant.inventory import Asset
 from auditor.platforms import host_platform
 from auditor.registry import REGISTRY, CheckSpec, Registry
 from auditor.results import AssetResult, CheckResult, LevelEvaluation, RequirementResult
-from auditor.verdicts import Verdict, error, not_applicable
+from auditor.verdicts import Verdict, error
 
 log = logging.getLogger(__name__)
 
@@ -93,14 +93,14 @@ def applied_level(profile: Profile) -> int:
 def _run_checks(asset: Asset, evidence: AssetEvidence, profile: Profile, facts: FactCache, row_sl: dict[str, int],
                 registry: Registry) -> list[CheckResult]:
     results: list[CheckResult] = []
-    platform, known_by = host_platform(getattr(asset, "platform", None), evidence.items)
+    platform, _known_by = host_platform(getattr(asset, "platform", None), evidence.items)
     for spec in profile.checks_for(asset, registry):
         platforms = registry.platforms_of(spec)
         if platforms and platform not in platforms:
-            # a check-level not applicable: it removes the check, never the requirement row
-            verdict, used = not_applicable(f"a check for {' and '.join(platforms)} hosts; this host is {platform} "
-                                           f"({known_by})", {"platform": platform}), []
-        elif evidence.status == "error":
+            # another platform's check does not run, like a check for an interface the asset lacks: it removes
+            # the check, never the requirement row (the platform, and how it is known, is in the evidence)
+            continue
+        if evidence.status == "error":
             verdict, used = error(f"asset could not be assessed: {evidence.error}"), []
         else:
             params = profile.params_for(spec)

@@ -43,7 +43,7 @@ def test_both_windows_hosts_are_judged_by_the_windows_pack(scanned) -> None:
         windows = {cid: r["status"] for cid, r in results.items() if cid.startswith("windows.")}
         assert len(windows) >= 35
         assert windows == {cid: REGISTRY.check(cid).fixture_verdicts[wanted] for cid in windows}
-        assert {r["status"] for cid, r in results.items() if cid.startswith("linux.")} == {"not_applicable"}
+        assert not [cid for cid in results if cid.startswith("linux.")]  # another platform: not run, not listed
         assert all(r["evidence"] for cid, r in results.items() if cid.startswith("windows."))
     assert assets["hmi-w"]["technical"]["unmet"] and not assets["hist-w"]["technical"]["unmet"]
     assert assets["hist-w"]["sl_achieved"]["FR5"] >= 2  # segmentation rows met by its evidence alone
