@@ -75,3 +75,46 @@ def detect_platform(show_version: str, identification: str = "") -> str | None:
     if re.search(r"Cisco", identification or ""):
         return "cisco_ios"
     return None
+
+
+#: Secrets a running configuration prints, each as (pattern, group that holds the secret). The type digit
+#: before a secret stays (it is the evidence: 0/7 reversible, 5 MD5, 8 PBKDF2, 9 scrypt); the secret goes.
+_SECRETS: tuple[re.Pattern[str], ...] = (
+    # username/enable/line: "password 7 0822455D0A16", "secret 9 $9$...", "password maint123"
+    re.compile(r"(?<![\w-])(?:password|secret)(?: \d{1,2})? (?P<secret>\S+)"),
+    # tacacs/radius servers and key chains: "key 7 104D000A0618", "key-string 7 ...", "tacacs-server key X";
+    # a bare number after "key" is a key id (key chains, "ntp server ... key 1"), not a secret
+    re.compile(r"^(?:(?:tacacs|radius)-server )?(?:key|server-key) [067] (?P<secret>\S+)\s*$"),
+    re.compile(r"^(?:(?:tacacs|radius)-server )?(?:key|server-key) (?!\d+\s*$)(?P<secret>\S+)\s*$"),
+    re.compile(r"^key-string(?: [07])? (?P<secret>\S+)\s*$"),
+    # "ntp authentication-key 1 md5 1511021F07257A767B 7"
+    re.compile(r"^ntp authentication-key \d+ \S+ (?P<secret>\S+)"),
+    # "snmp-server user NAME GROUP v3 auth sha SECRET priv aes 128 SECRET"
+    re.compile(r"^snmp-server user .* auth \S+ (?P<secret>\S+)"),
+    re.compile(r"^snmp-server user .* priv (?:aes \d+|\S+) (?P<secret>\S+)"),
+)
+_COMMUNITY = re.compile(r"^(?P<head>snmp-server community )(?P<secret>\S+)")
+REDACTED = "<removed>"
+
+
+def redact_config(text: str, keep_communities: tuple[str, ...] = ()) -> tuple[str, int]:
+    """A configuration with its passwords, hashes, keys and SNMP communities replaced by :data:`REDACTED`.
+
+    Communities in ``keep_communities`` (the factory defaults, which are public knowledge and the finding
+    itself) stay readable. Returns the text and how many secrets were removed.
+    """
+    removed = 0
+    out = []
+    for line in text.split("\n"):
+        stripped = line.lstrip()
+        for pattern in (_COMMUNITY, *_SECRETS):
+            match = pattern.search(stripped)
+            while match and match.group("secret") != REDACTED:
+                if pattern is _COMMUNITY and match.group("secret") in keep_communities:
+                    break
+                start, end = match.span("secret")
+                stripped = stripped[:start] + REDACTED + stripped[end:]
+                removed += 1
+                match = pattern.search(stripped)
+        out.append(line[: len(line) - len(line.lstrip())] + stripped)
+    return "\n".join(out), removed

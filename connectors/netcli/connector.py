@@ -16,6 +16,9 @@ For the requests of one device, in order:
    size (``max_output_bytes``). Anything not on the platform's allow-list is refused before a byte is
    written (:class:`connectors.netcli.driver.LineGuard`), and a watchdog closes the connection if the whole
    session overruns its budget.
+   The running configuration is recorded with its secrets removed (:func:`auditor.protocols.cli.redact_config`:
+   the storage type of each password stays, the password, hash or key goes; factory-default SNMP
+   communities stay, they are the finding).
 4. A ``cli:session:info`` item: identification, host key, platform and how it was found, every line
    written (the enable secret as a placeholder).
 
@@ -38,7 +41,8 @@ from netmiko.exceptions import NetmikoBaseException, ReadTimeout
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
 from auditor.plant.secrets import SecretError, resolve
-from auditor.protocols.cli import AUTO_START, PLATFORMS, READS, detect_platform
+from auditor.protocols.cli import AUTO_START, PLATFORMS, READS, detect_platform, redact_config
+from auditor.protocols.snmp import DEFAULT_COMMUNITIES
 from connectors.base import ConnectorError
 from connectors.netcli.driver import LineGuard, OutputLimit, RefusedCommand, open_driver
 from connectors.ssh.connector import SshConnector, _AuditTransport, per_command_timeout
@@ -58,6 +62,7 @@ class _Answer:
     error: str | None = None
     truncated: bool = False
     seconds: float = 0.0
+    secrets_removed: int = 0
 
 
 @dataclass
@@ -98,6 +103,8 @@ class NetcliConnector(SshConnector):
                     "privileged": session.info.get("privileged")}
             if answer.truncated:
                 meta["truncated"] = True
+            if answer.secrets_removed:
+                meta["secrets_removed"] = answer.secrets_removed
             if answer.error is not None:
                 items.append(self.item(req, started=started, status="error", error=answer.error, meta=meta,
                                        response=answer.text))
@@ -232,6 +239,8 @@ class NetcliConnector(SshConnector):
         try:
             text = shell.send_command(command, read_timeout=per_command, strip_prompt=True, strip_command=True)
             answer = _Answer(command, _clean(str(text)))
+            if read == "running-config":  # passwords, hashes, keys and communities never reach the evidence
+                answer.text, answer.secrets_removed = redact_config(answer.text, DEFAULT_COMMUNITIES)
         except RefusedCommand as exc:
             answer = _Answer(command, error=f"refused by the allow-list: {exc}")
         except OutputLimit:
