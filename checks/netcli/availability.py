@@ -113,7 +113,7 @@ def tcp_keepalives(cli_config: NetConfig) -> Verdict:
     it, so the few lines cannot be used up by half-open sessions."""
     expected = "service tcp-keepalives-in"
     if not cli_config.tcp_keepalives_in:
-        return failed(None, expected)
+        return failed(None, expected, "half-open management sessions are kept until the idle timeout")
     return passed("service tcp-keepalives-in", expected)
 
 

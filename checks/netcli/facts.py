@@ -85,7 +85,7 @@ def cli_version(evidence: FactEvidence) -> DeviceVersion:
                          serial=serial[0], uptime=row.get("uptime"))
 
 
-@fact("cli_config", protocol="cli", requests=[VERSION, RUNNING_CONFIG, INTERFACES_STATUS])
+@fact("cli_config", protocol="cli", requests=[RUNNING_CONFIG, INTERFACES_STATUS])
 def cli_config(evidence: FactEvidence) -> NetConfig:
     """The running configuration's security settings, with each switch port's state from its status table."""
     config = evidence.item(RUNNING_CONFIG)

@@ -112,7 +112,10 @@ def ntp_servers(cli_config: NetConfig, params: dict[str, Any]) -> Verdict:
     wanted = int(params.get("min_servers", 2))
     servers = [server for server, _key in cli_config.ntp_servers]
     expected = f"at least {wanted} NTP servers"
-    return (passed if len(servers) >= wanted else failed)(servers or None, expected)
+    if len(servers) < wanted:
+        return failed(servers or None, expected, f"{len(servers) or 'no'} NTP server{'s' if len(servers) != 1 else ''} "
+                                                 "configured")
+    return passed(servers, expected)
 
 
 @check("netcli.ntp.authentication",

@@ -39,16 +39,19 @@ class LineGuard:
         self.sent: list[str] = []  # every line written, the secret replaced by a placeholder
 
     def check(self, data: str) -> None:
+        """Accept ``data`` whole or refuse it whole: one bad line and nothing of it is written."""
+        accepted = []
         for line in data.replace("\r", "\n").split("\n"):
             text = line.strip()
             if not text:
                 continue
             if self._secret is not None and line == self._secret:
-                self.sent.append("<enable secret>")
+                accepted.append("<enable secret>")
             elif text in self._session or allowed(self.platform, text):
-                self.sent.append(text)
+                accepted.append(text)
             else:
                 raise RefusedCommand(f"{text!r} is not a read command allowed on {self.platform}")
+        self.sent.extend(accepted)
 
 
 class _OnAuditTransport:

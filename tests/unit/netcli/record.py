@@ -6,6 +6,7 @@ import json
 import tempfile
 from pathlib import Path
 
+from auditor.evidence import number_items
 from tests.support.netcli_device import collect, simulated_device
 
 RECORDED = Path(__file__).resolve().parent / "recorded"
@@ -15,6 +16,7 @@ def main() -> None:
     for number, fixture in enumerate(("ios-weak", "ios-hardened"), start=1):
         with tempfile.TemporaryDirectory() as tmp, simulated_device(fixture, f"127.0.35.{number}", Path(tmp)) as (_, asset):
             items = collect(asset)
+        number_items(asset.id, items)
         data = [item.model_dump(mode="json", exclude={"sha256"}) for item in items]
         for entry in data:  # the session's ephemeral port and local paths are not evidence the checks read
             entry["endpoint"] = f"cli://{asset.address}:22"
