@@ -93,7 +93,8 @@ class NetcliConnector(SshConnector):
         cancel = threading.Event()
         started = time.monotonic()
         try:
-            session = await asyncio.to_thread(self._cli_session, [r.target for r in reads], cancel)
+            ordered = sorted({r.target for r in reads}, key=READS.index)  # version first: it names the platform
+            session = await asyncio.to_thread(self._cli_session, ordered, cancel)
         except asyncio.CancelledError:
             cancel.set()
             raise

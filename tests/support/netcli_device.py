@@ -25,14 +25,15 @@ FIXTURES = Path(__file__).resolve().parents[2] / "simulators" / "netcli" / "fixt
 
 @contextlib.contextmanager
 def simulated_device(fixture: str, address: str, tmp: Path, **endpoint: Any) -> Iterator[tuple[SshSimulator, Asset]]:
-    key, key_path = write_client_key(tmp, f"key-{fixture}")
+    name = Path(fixture).name
+    key, key_path = write_client_key(tmp, f"key-{name}")
     sim = SshSimulator(FIXTURES / fixture, host=address, authorized_key=key).start()
     try:
-        known = tmp / f"known_hosts-{fixture}"
+        known = tmp / f"known_hosts-{name}"
         known.write_text(sim.known_hosts_line)
         fields = {"protocol": "cli", "port": sim.port, "username": "auditor", "key_file": str(key_path),
                   "known_hosts": str(known), "use_agent": False, "requests_per_second": 20, **endpoint}
-        asset = Asset.model_validate({"id": f"sw-{fixture}", "type": "network", "address": address,
+        asset = Asset.model_validate({"id": f"sw-{name}", "type": "network", "address": address,
                                       "endpoints": [fields]})
         yield sim, asset
     finally:
