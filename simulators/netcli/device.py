@@ -6,7 +6,7 @@ a shell and runs :class:`CliShell` on it, like the device would:
 * a prompt (``HOSTNAME>`` at privilege 1, ``HOSTNAME#`` at 15, ``HOSTNAME(config)#`` in configuration
   mode), every received line echoed;
 * paging (``--More--`` after ``page_lines`` lines, space for the next page, ``q`` to stop) until the
-  platform's paging command (``terminal length 0`` / ``cli numlines 0``);
+  platform's paging command (``terminal length 0``);
 * ``enable`` asks for the enable secret (never echoed, never recorded) and raises the privilege level;
 * the ``show`` commands of ``answers`` (text inline or from a file of the fixture folder), each with the
   privilege it needs (``show running-config`` needs 15 on IOS, as on the real device);
@@ -14,7 +14,7 @@ a shell and runs :class:`CliShell` on it, like the device would:
   can prove from :attr:`records` that a scan never did; every other line is refused with the platform's
   error text (``% Invalid input detected at '^' marker.``).
 
-Fixture ``cli:`` keys: ``platform`` (cisco_ios | hirschmann_hios), ``hostname``, ``privilege`` (at login,
+Fixture ``cli:`` keys: ``platform`` (cisco_ios), ``hostname``, ``privilege`` (at login,
 1 or 15), ``enable_secret``, ``page_lines``, ``answers: {COMMAND: TEXT | {file: NAME, privilege: N}}``.
 """
 
@@ -24,11 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-_PAGING = {"cisco_ios": ("terminal length 0",), "hirschmann_hios": ("cli numlines 0",)}
-_SESSION = {"cisco_ios": ("terminal width 511", "terminal no monitor"), "hirschmann_hios": ()}
-_INVALID = {"cisco_ios": "% Invalid input detected at '^' marker.",
-            "hirschmann_hios": "Error: Invalid command. Use '?' to display the available commands."}
-_CONFIGURE = {"cisco_ios": ("configure terminal", "conf t", "configure"), "hirschmann_hios": ("configure",)}
+_PAGING = {"cisco_ios": ("terminal length 0",)}
+_SESSION = {"cisco_ios": ("terminal width 511", "terminal no monitor")}
+_INVALID = {"cisco_ios": "% Invalid input detected at '^' marker."}
+_CONFIGURE = {"cisco_ios": ("configure terminal", "conf t", "configure")}
 _LOGOUT = ("exit", "logout", "quit")
 _KEYS = {"platform", "hostname", "privilege", "enable_secret", "page_lines", "answers"}
 

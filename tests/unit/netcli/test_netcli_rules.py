@@ -16,20 +16,22 @@ DANGEROUS = ["configure terminal", "conf t", "write memory", "write erase", "cop
              "show version\nconfigure terminal", "show running-config\rreload"]
 
 
-def test_every_request_of_the_pack_is_on_every_platforms_allow_list() -> None:
-    """The static proof: whatever the selected checks ask for, the connector has an allow-listed command for it."""
+def test_every_request_of_the_pack_is_on_the_allow_list() -> None:
+    """The static proof: every read the pack can ask for is a logical read whose command, on every platform that
+    has one, passes the connector's allow-list; Cisco IOS has a command for each."""
     cli_requests = {r for f in REGISTRY.load().facts.values() if f.protocol == "cli" for r in f.requests}
     assert cli_requests, "the network configuration pack declares CLI reads"
     for req in cli_requests:
         assert (req.protocol, req.op) == ("cli", "show") and req.target in READS, req.key
+        assert PLATFORMS["cisco_ios"].command_for(req.target) is not None, req.target
         for platform in PLATFORMS.values():
             command = platform.command_for(req.target)
-            assert command is not None and allowed(platform.name, command), (platform.name, req.target, command)
+            assert command is None or allowed(platform.name, command), (platform.name, req.target, command)
 
 
 def test_every_platform_command_is_a_plain_show() -> None:
     for platform in PLATFORMS.values():
-        assert set(platform.commands) == set(READS)
+        assert set(platform.commands) <= set(READS) and {"version", "running-config"} <= set(platform.commands)
         for command in platform.commands.values():
             words = command.split()
             assert words[0] == "show" and not set(words) & set(FORBIDDEN_WORDS) and "|" not in command, command
