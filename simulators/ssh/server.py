@@ -18,7 +18,9 @@ the registry) and the fixture's ``requests:`` has that name; otherwise by its ex
 ``commands:`` (ad-hoc commands of tests); otherwise like ``sh``: exit 127 ``sh: 1: X: not found``.
 
 Shells, ptys, subsystems (sftp), environment variables, agent/X11 forwarding and port forwarding
-are refused and logged. Every request is recorded in :attr:`SshSimulator.requests` so a test can
+are refused and logged, except that a fixture with a ``cli:`` section is a network device: it accepts
+a pty and a shell and answers them with :class:`simulators.netcli.device.CliShell` (prompt, paging,
+enable, ``show`` commands from the fixture), recording every line as a ``cli`` request. Every request is recorded in :attr:`SshSimulator.requests` so a test can
 prove that a scan sent nothing but reads.
 
 Fixture format (all ``*.yaml`` of a fixture folder are merged; ``host:`` may appear once). A
@@ -45,6 +47,7 @@ command that has a name must be answered under that name, not under ``commands:`
         stall: 0         # seconds of silence that ignore every timeout (a hung host)
     commands:                               # answers to any other command, by its exact text
       "id -un": {stdout: "root\\n", unprivileged: {stdout: "auditor\\n"}}
+    cli: {platform: cisco_ios, ...}         # a switch's CLI instead (simulators/netcli/device.py)
 
 paramiko 5.1 removed every SHA-1 key exchange; the simulator adds ``diffie-hellman-group1-sha1``
 and ``diffie-hellman-group14-sha1`` back (RFC 4253 §8.1/§8.2: same DH as paramiko's group14 with
