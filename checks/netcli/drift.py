@@ -22,6 +22,10 @@ def release_snapshot(cli_version: DeviceVersion) -> str | None:
     return " ".join(filter(None, [cli_version.model, cli_version.version])) or None
 
 
+def _state(on: bool | None) -> str:
+    return "not stated" if on is None else "on" if on else "off"
+
+
 @snapshot("netcli_exposure", label="management services and exposure (running configuration)", kind="map",
           facts=["cli_config"])
 def exposure_snapshot(cli_config: NetConfig) -> dict[str, str]:
@@ -32,8 +36,9 @@ def exposure_snapshot(cli_config: NetConfig) -> dict[str, str]:
     return {
         "telnet on vty": ", ".join(telnet) or "off",
         "snmp communities": ", ".join(communities) or "off",
-        "http server": "on" if cli_config.http_server else "off",
-        "https server, any network": "on" if cli_config.https_server and not cli_config.http_access_class else "off",
+        "http server": _state(cli_config.http_server),
+        "https server, any network": _state(cli_config.https_server and not cli_config.http_access_class
+                                            if cli_config.https_server is not None else None),
         "cdp": "on" if cli_config.cdp else "off",
         "ip source-route": "on" if cli_config.source_route else "off",
     }

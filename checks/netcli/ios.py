@@ -2,7 +2,8 @@
 
 The defaults IOS leaves out of ``show running-config`` are resolved here (Cisco IOS command references):
 CDP runs unless ``no cdp run``; LLDP only with ``lldp run``; source routing is on unless ``no ip
-source-route``; the PAD service and the BOOTP server are on unless switched off; an unset ``exec-timeout``
+source-route``; the PAD service and the BOOTP server are on unless switched off; the HTTP servers' default
+differs by platform and release, so only an explicit ``ip http server`` / ``no ip http server`` counts; an unset ``exec-timeout``
 is 10 minutes; an unset vty ``transport input`` is the release's default, which on many releases accepts
 Telnet (kept as ``default``, never read as SSH-only).
 """
@@ -175,6 +176,13 @@ def _archive(tree: ConfigTree) -> dict[str, str]:
     return found
 
 
+def _stated(tree: ConfigTree, command: str) -> bool | None:
+    """``command`` on (True), ``no command`` (False), or neither printed (None: the default differs by platform)."""
+    if tree.has(re.escape(command) + "$"):
+        return True
+    return False if tree.has("no " + re.escape(command) + "$") else None
+
+
 def _status_table(rows: list[dict[str, str]]) -> dict[str, tuple[str, str]]:
     return {canonical_port(r["port"]): (r.get("status", ""), r.get("vlan_id", "")) for r in rows}
 
@@ -218,7 +226,7 @@ def parse_ios(text: str, status_rows: list[dict[str, str]]) -> NetConfig:
                                                                 r"network) \S+ (?:start-stop|stop-only)")),
         lines=tuple(_lines(tree)),
         ssh_version=None, ssh_timeout=None, ssh_retries=None,
-        http_server=tree.has(r"ip http server$"), https_server=tree.has(r"ip http secure-server$"),
+        http_server=_stated(tree, "ip http server"), https_server=_stated(tree, "ip http secure-server"),
         http_access_class=(tree.line(r"ip http access-class (\S+)") or re.match("()", "")).group(1) or None,
         snmp_communities=tuple(communities), snmp_v3_groups=groups, snmp_trap_hosts=tuple(trap_hosts),
         snmp_traps_enabled=tree.has(r"snmp-server enable traps"),

@@ -98,8 +98,8 @@ class NetConfig:
     ssh_version: str | None                     # "2.0", "1.99", "1.5"
     ssh_timeout: int | None
     ssh_retries: int | None
-    http_server: bool
-    https_server: bool
+    http_server: bool | None                    # None: the configuration does not say (the default varies)
+    https_server: bool | None
     http_access_class: str | None
     # SNMP
     snmp_communities: tuple[SnmpCommunity, ...]

@@ -7,7 +7,7 @@ devices of the cell cannot be handed a rogue gateway.
 from __future__ import annotations
 
 from auditor.registry import check
-from auditor.verdicts import Verdict, failed, passed
+from auditor.verdicts import Verdict, failed, manual, passed
 from checks.netcli.facts import SshServer
 from checks.netcli.model import NetConfig
 
@@ -54,6 +54,10 @@ def http_server(cli_config: NetConfig) -> Verdict:
     """The web management interface over HTTP exposes administrator credentials and session cookies to anyone
     on the path."""
     expected = "no ip http server"
+    if cli_config.http_server is None:
+        return manual("the configuration states neither `ip http server` nor `no ip http server`, and the default "
+                      "differs by platform and release: check `show ip http server status` or set it explicitly",
+                      expected)
     if cli_config.http_server:
         return failed("ip http server", expected)
     return passed("no ip http server", expected)
@@ -69,6 +73,10 @@ def https_restricted(cli_config: NetConfig) -> Verdict:
     vulnerabilities) for a function most switches in a cell never need."""
     observed = {"https": cli_config.https_server, "access_class": cli_config.http_access_class}
     expected = "no ip http secure-server, or an ip http access-class"
+    if cli_config.https_server is None and not cli_config.http_access_class:
+        return manual("the configuration states neither `ip http secure-server` nor its `no` form, and the default "
+                      "differs by platform and release: check `show ip http server status` or set it explicitly",
+                      expected, observed)
     if cli_config.https_server and not cli_config.http_access_class:
         return failed(observed, expected, "HTTPS management is open to every network")
     return passed(observed, expected)

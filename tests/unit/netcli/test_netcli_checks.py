@@ -141,6 +141,13 @@ def test_layer2_guards_and_ports() -> None:
     assert https.config(add="ip http access-class MGMT-HOSTS").check("netcli.services.https-restricted").status == "pass"
 
 
+def test_an_http_server_the_configuration_does_not_mention_is_asked_not_passed() -> None:
+    silent = Recording("ios-hardened").config(drop=r"ip http (secure-)?server$")
+    assert silent.check("netcli.services.http").status == "manual"
+    assert silent.check("netcli.services.https-restricted").status == "manual"
+    assert silent.config(add="ip http access-class MGMT-HOSTS").check("netcli.services.https-restricted").status == "pass"
+
+
 def test_the_verdict_names_its_evidence() -> None:
     verdict, used = Recording("ios-weak").check_with_evidence("netcli.vty.ssh-only")
     assert verdict.status == "fail" and used
