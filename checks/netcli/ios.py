@@ -248,5 +248,5 @@ def parse_ios(text: str, status_rows: list[dict[str, str]]) -> NetConfig:
         cdp=not tree.has(r"no cdp run$"), lldp=tree.has(r"lldp run$"),
         legacy_services=tuple(legacy), remote_loading=tuple(remote), archive=_archive(tree),
         tcp_keepalives_in=tree.has(r"service tcp-keepalives-in$"),
-        dhcp_snooping=tree.has(r"ip dhcp snooping$"),
+        dhcp_snooping=tree.has(r"ip dhcp snooping$"), image_verify=tree.has(r"file verify auto$"),
         dhcp_snooping_vlans=tuple(m.group(1) for m in tree.lines(r"ip dhcp snooping vlan (\S+)$")))

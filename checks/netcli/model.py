@@ -132,4 +132,5 @@ class NetConfig:
     archive: dict[str, str] = field(default_factory=dict)   # path, log config, write-memory ...
     tcp_keepalives_in: bool = False
     dhcp_snooping: bool = False
+    image_verify: bool = False                  # images copied onto the device are verified (file verify auto)
     dhcp_snooping_vlans: tuple[str, ...] = ()

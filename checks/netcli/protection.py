@@ -114,3 +114,17 @@ def dhcp_snooping(cli_config: NetConfig) -> Verdict:
     if not (cli_config.dhcp_snooping and cli_config.dhcp_snooping_vlans):
         return failed(observed, expected)
     return passed(observed, expected)
+
+
+@check("netcli.image.verify",
+       title="Software images are verified when copied onto the device",
+       requirements=["CR 3.4"], applies_to=["network"], severity="low",
+       remediation=("Set `file verify auto` so every image copied to flash is checked against its embedded digest "
+                    "(Cisco IOS), and compare the image digest with the vendor's published value before an upgrade."))
+def image_verify(cli_config: NetConfig) -> Verdict:
+    """An image corrupted or altered on its way to the switch must be caught before the switch boots it;
+    verification on copy checks the image's integrity every time one arrives."""
+    expected = "file verify auto"
+    if not cli_config.image_verify:
+        return failed(None, expected, "images copied onto the device are not verified")
+    return passed("file verify auto", expected)
