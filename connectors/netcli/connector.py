@@ -157,11 +157,12 @@ class NetcliConnector(SshConnector):
             if target.jumps:
                 info["jump_hosts"] = [hop.where for hop in target.jumps]
             session = _CliSession(info)
-            platform = configured if configured != "auto" else (
-                detect_platform("", transport.remote_version or "") or AUTO_START)
-            info["platform"], info["platform_source"] = platform, (
-                "inventory" if configured != "auto" else "ssh identification" if platform != AUTO_START
-                or "cisco" in (transport.remote_version or "").lower() else "auto start")
+            if configured != "auto":
+                platform, source = configured, "inventory"
+            else:
+                found = detect_platform("", transport.remote_version or "")
+                platform, source = (found, "ssh identification") if found else (AUTO_START, "auto start")
+            info["platform"], info["platform_source"] = platform, source
             pending = list(reads)
             while True:
                 shell = self._shell(transport, target, platform, secret, timeout, info)
