@@ -166,3 +166,22 @@ def test_the_simulator_pages_until_paging_is_turned_off(tmp_path) -> None:
         log = [r for r in sim.requests if r["kind"] == "cli"]
     assert [r["command"] for r in log] == ["show running-config", "configure terminal", "end", "write memory"]
     assert [r["config_mode"] for r in log] == [False, True, False, False] and log[-1]["refused"]
+
+
+def test_a_recorded_switch_is_served_back_with_the_same_verdicts(tmp_path) -> None:
+    from simulators.record import record_cli
+    from tests.support.checks import check_verdicts
+    from auditor.registry import REGISTRY
+
+    specs = [c for c in REGISTRY.load().checks.values() if c.pack.startswith("checks.netcli")]
+    with simulated_device("ios-weak", "127.0.35.20", tmp_path) as (sim, asset):
+        recording = record_cli(asset, tmp_path / "recorded")
+        number_items(asset.id, recording.items)
+        original = {k: v.status for k, v in check_verdicts(recording.items, specs).items()}
+    written = sorted(p.name for p in recording.files)
+    assert written == ["device.yaml", "interfaces-status.txt", "running-config.txt", "ssh-status.txt", "version.txt"]
+    assert "<removed>" in (tmp_path / "recorded" / "running-config.txt").read_text()
+    with simulated_device(str(tmp_path / "recorded"), "127.0.35.20", tmp_path) as (sim, asset):
+        items = collect(asset)
+    number_items(asset.id, items)
+    assert {k: v.status for k, v in check_verdicts(items, specs).items()} == original
