@@ -330,6 +330,7 @@ def record_ssh(asset: Asset, out: Path, *, options: Any = None, hostname: str | 
 _LIVE = ("1.3.6.1.2.1.1.3.0", "1.3.6.1.2.1.25.1.2.0")            # sysUpTime.0, hrSystemDate.0: agent settings
 _ENGINE = ("1.3.6.1.2.1.11.", "1.3.6.1.6.3.")                     # the agent's own MIB: served live by the engine
 _KEPT_UNDER_ENGINE = ("1.3.6.1.2.1.11.30.0",)                     # snmpEnableAuthenTraps: configuration, not state
+_TARGETS = "1.3.6.1.6.3.12."                                      # SNMP-TARGET-MIB: configured trap receivers
 _USM, _VACM = "1.3.6.1.6.3.15", "1.3.6.1.6.3.16"
 _SIMULATOR_TYPES = {"OctetString", "Integer", "Counter32", "Gauge32", "TimeTicks", "Counter64", "ObjectIdentifier",
                     "IpAddress"}
@@ -397,7 +398,7 @@ def snmp_fixture(items: Sequence[EvidenceItem], *, source: str = "", sim_communi
                     agent["clock_offset_s"] = round((device - item.collected_at).total_seconds())
                 continue
             if oid in _LIVE or (oid.startswith(_ENGINE) and oid not in _KEPT_UNDER_ENGINE
-                                and not oid.startswith((_USM + ".", _VACM + "."))):
+                                and not oid.startswith((_USM + ".", _VACM + ".", _TARGETS))):
                 continue
             value = _fixture_value(row)
             if value is None:
