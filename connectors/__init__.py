@@ -13,6 +13,7 @@ from connectors.base import Connector, ConnectorError, ScanOptions
 
 BUILTIN: dict[str, str] = {
     "ssh": "connectors.ssh.connector:SshConnector",
+    "cli": "connectors.netcli.connector:NetcliConnector",
     "snmp": "connectors.snmp.connector:SnmpConnector",
     "modbus": "connectors.modbus.connector:ModbusConnector",
     "opcua": "connectors.opcua.connector:OpcuaConnector",

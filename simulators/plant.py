@@ -60,6 +60,7 @@ LAUNCHERS: dict[str, str] = {
     "snmp": "simulators.snmp.plant:launch",
     "opcua": "simulators.opcua.plant:launch",
     "modbus": "simulators.modbus.plant:launch",
+    "cli": "simulators.netcli.plant:launch",
 }
 
 
@@ -101,6 +102,10 @@ DEFAULT_HOSTS: list[PlantHost] = [
               description="Legacy PLC, plain Modbus/TCP (filter line)", protocol="modbus"),
     PlantHost("plc-02", "hardened", "127.0.10.32", "control", type="embedded",
               description="PLC with Modbus/TCP Security (dosing line)", protocol="modbus"),
+    PlantHost("sw-cell-01", "weak", "127.0.10.201", "control", type="network",
+              description="Cell switch as commissioned (Cisco IE 4000, audited over its CLI)", protocol="cli"),
+    PlantHost("sw-cell-02", "hardened", "127.0.10.202", "control", type="network",
+              description="Hardened cell switch (Cisco IE 4000, audited over its CLI)", protocol="cli"),
 ]
 
 

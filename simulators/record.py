@@ -1,4 +1,4 @@
-# One module on purpose: one command-line tool whose SSH and SNMP recorders share the fixture writing and secret scrubbing.
+# One module on purpose: one command-line tool whose SSH, SNMP and device-CLI recorders share the fixture writing and secret scrubbing.
 """Record a real device into a simulator fixture, with the read-only requests the checks need.
 
 ::
@@ -7,9 +7,11 @@
         [--port 22] [--known-hosts FILE] [--trust-on-first-use] [--no-sudo] --out simulators/ssh/fixtures/NEW/
     python -m simulators.record snmp --host 10.0.0.2 --version 2c --community-env SW_COMMUNITY \\
         [--probe-default-communities] --out simulators/snmp/fixtures/NEW.yaml
+    python -m simulators.record cli --host 10.0.0.3 --user auditor --key ~/.ssh/audit_ed25519 \\
+        [--platform cisco_ios] [--enable-password-env SW_ENABLE] --out simulators/netcli/fixtures/NEW/
 
-Both go through the real connectors (:class:`connectors.ssh.connector.SshConnector`,
-:class:`connectors.snmp.connector.SnmpConnector`), so the device sees exactly what a scan sends: the
+All go through the real connectors (:class:`connectors.ssh.connector.SshConnector`,
+:class:`connectors.snmp.connector.SnmpConnector`, :class:`connectors.netcli.connector.NetcliConnector`), so the device sees exactly what a scan sends: the
 requests every registered check of that protocol needs, read-only as always. Nothing else is sent.
 
 **SSH** writes a fixture folder for :class:`simulators.ssh.server.SshSimulator`: ``host.yaml`` (the
@@ -29,6 +31,11 @@ the device showed them (served from the fixture: ``agent.fixture_subtrees``), an
 section rebuilt from what the probes saw: the default communities the device answered, v3-only when
 it discarded every v1/v2c probe as an unsupported version, and the SNMP access the simulator will grant
 the scanner (``--sim-community``, or the v3 user with the simulator's own test keys).
+
+**CLI** writes a fixture folder of a network device for the SSH simulator's CLI mode
+(:mod:`simulators.netcli.device`): ``device.yaml`` (the SSH personality, and ``cli:`` with the platform, the
+prompt's host name, the privilege the session reached) and one text file per ``show`` command, the running
+configuration with its secrets already removed by the connector.
 
 Secrets are never written: not the password, key or passphrase used to log in, not the community or
 the SNMPv3 keys (the connectors never record them, and the recording is checked for the resolved
@@ -324,6 +331,7 @@ def record_ssh(asset: Asset, out: Path, *, options: Any = None, hostname: str | 
 _LIVE = ("1.3.6.1.2.1.1.3.0", "1.3.6.1.2.1.25.1.2.0")            # sysUpTime.0, hrSystemDate.0: agent settings
 _ENGINE = ("1.3.6.1.2.1.11.", "1.3.6.1.6.3.")                     # the agent's own MIB: served live by the engine
 _KEPT_UNDER_ENGINE = ("1.3.6.1.2.1.11.30.0",)                     # snmpEnableAuthenTraps: configuration, not state
+_TARGETS = "1.3.6.1.6.3.12."                                      # SNMP-TARGET-MIB: configured trap receivers
 _USM, _VACM = "1.3.6.1.6.3.15", "1.3.6.1.6.3.16"
 _SIMULATOR_TYPES = {"OctetString", "Integer", "Counter32", "Gauge32", "TimeTicks", "Counter64", "ObjectIdentifier",
                     "IpAddress"}
@@ -391,7 +399,7 @@ def snmp_fixture(items: Sequence[EvidenceItem], *, source: str = "", sim_communi
                     agent["clock_offset_s"] = round((device - item.collected_at).total_seconds())
                 continue
             if oid in _LIVE or (oid.startswith(_ENGINE) and oid not in _KEPT_UNDER_ENGINE
-                                and not oid.startswith((_USM + ".", _VACM + "."))):
+                                and not oid.startswith((_USM + ".", _VACM + ".", _TARGETS))):
                 continue
             value = _fixture_value(row)
             if value is None:
@@ -477,6 +485,53 @@ def record_snmp(asset: Asset, out: Path, *, options: Any = None, sim_community: 
     return recording
 
 
+# ----------------------------------------------------------------------------------------- device CLI
+def record_cli(asset: Asset, out: Path, *, options: Any = None, force: bool = False) -> Recording:
+    """Collect the CLI reads of every registered check from ``asset`` and write a CLI fixture folder."""
+    from auditor.registry import REGISTRY
+    from connectors.base import ConnectorError, ScanOptions
+    from connectors.netcli.connector import NetcliConnector
+
+    endpoint = next(e for e in asset.endpoints if e.protocol == "cli")
+    requests = REGISTRY.load().requests_for(REGISTRY.checks.values()).get("cli", [])
+    recording = Recording()
+    try:
+        items = recording.items = asyncio.run(NetcliConnector(asset, endpoint, options or ScanOptions()).collect(
+            requests))
+    except ConnectorError as exc:
+        raise RecordError(f"cannot record {asset.address}:{endpoint.port}: {exc}") from None
+    info = next(i.data() for i in items if i.request.op == "session")
+    secrets = _secrets_of(endpoint, "password", "key_passphrase", "enable_password")
+    files: dict[str, str] = {}
+    answers: dict[str, Any] = {}
+    for item in items:
+        command = item.meta.get("command")
+        if item.request.op != "show" or item.status != "ok" or not command:
+            if item.request.op == "show":
+                recording.notes.append(f"{item.request.target}: not recorded ({item.error})")
+            continue
+        name = f"{item.request.target}.txt"
+        files[name] = _scrub(item.text(), secrets, name, recording.notes)
+        answers[command] = {"file": name, **({"privilege": 15} if item.request.target == "running-config" else {})}
+    if not answers:
+        raise RecordError(f"{asset.address}: the device answered none of the reads")
+    device = {
+        "host": {"hostname": info.get("prompt") or asset.address, "version": info.get("server_version"),
+                 "auth_methods": [m for m in info.get("auth_methods", []) if m in ("publickey", "password")]
+                 or ["publickey"]},
+        "cli": {"platform": info.get("platform"), "hostname": info.get("prompt") or asset.address,
+                "privilege": 15 if info.get("privileged") else 1, "answers": answers},
+    }
+    header = (f"# Recorded from {asset.address}:{endpoint.port} on {_stamp()} by simulators/record.py (cli).\n"
+              "# Review before committing: the text files hold the device's configuration (secrets removed).\n")
+    files["device.yaml"] = header + yaml.safe_dump(device, sort_keys=False)
+    _write(out, files, recording, force)
+    from simulators.ssh.server import load_fixture
+
+    recording.entries = len(load_fixture(out).cli.answers)  # what was written loads as a CLI fixture
+    return recording
+
+
 # ----------------------------------------------------------------------------------------- CLI
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m simulators.record", description=__doc__.split("\n\n")[0])
@@ -515,12 +570,25 @@ def _parser() -> argparse.ArgumentParser:
                       help="v1/v2c community the simulator serving the recording accepts")
     snmp.add_argument("--out", required=True, type=Path, help="fixture file to write (.yaml)")
     snmp.add_argument("--force", action="store_true", help="overwrite --out")
+    cli = kinds.add_parser("cli", help="record a switch or router over its CLI (SSH) into a fixture folder")
+    cli.add_argument("--host", required=True)
+    cli.add_argument("--port", type=int, default=22)
+    cli.add_argument("--user", required=True)
+    cli.add_argument("--key", help="private key file")
+    cli.add_argument("--password-env", help="environment variable holding the password")
+    cli.add_argument("--enable-password-env", help="environment variable holding the enable secret")
+    cli.add_argument("--platform", default="auto", help="cisco_ios, cisco_xe, hirschmann_hios or auto")
+    cli.add_argument("--known-hosts", help="known_hosts file (default ~/.ssh/known_hosts)")
+    cli.add_argument("--trust-on-first-use", action="store_true", help="record an unknown host key")
+    cli.add_argument("--timeout", type=float, default=10.0, help="seconds for connect and authentication")
+    cli.add_argument("--out", required=True, type=Path, help="fixture folder to write")
+    cli.add_argument("--force", action="store_true", help="overwrite files already in --out")
     return parser
 
 
 def _asset(address: str, endpoint: dict[str, Any]) -> Asset:
     endpoint = {k: v for k, v in endpoint.items() if v is not None}
-    kind = "host" if endpoint["protocol"] == "ssh" else "network"
+    kind = "host" if endpoint["protocol"] == "ssh" else "network"  # snmp and cli: a switch or router
     return Asset.model_validate({"id": "recording", "type": kind, "address": address, "endpoints": [endpoint]})
 
 
@@ -538,6 +606,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             options = ScanOptions(trust_on_first_use=args.trust_on_first_use, use_sudo=not args.no_sudo,
                                   command_timeout=args.command_timeout, ssh_key_file=args.key)
             recording = record_ssh(asset, args.out, options=options, hostname=args.hostname, force=args.force)
+        elif args.kind == "cli":
+            asset = _asset(args.host, {
+                "protocol": "cli", "port": args.port, "username": args.user, "key_file": args.key,
+                "password_env": args.password_env, "enable_password_env": args.enable_password_env,
+                "platform": args.platform, "known_hosts": args.known_hosts, "timeout": args.timeout})
+            recording = record_cli(asset, args.out, options=ScanOptions(trust_on_first_use=args.trust_on_first_use),
+                                   force=args.force)
         else:
             asset = _asset(args.host, {
                 "protocol": "snmp", "port": args.port, "version": args.version, "username": args.user,

@@ -44,7 +44,7 @@ def _ad_hoc_inventory(target: str, component_type: str | None, key: str | None, 
         endpoint["username"] = unquote(parts.username)
     if parts.password:
         raise ConfigError.single(target, "password", "never put a password in a URL; use --password-env VARIABLE")
-    if protocol == "ssh":
+    if protocol in ("ssh", "cli"):  # cli: a network device's command line over SSH
         if key:
             endpoint["key_file"] = key
         if password_env:

@@ -21,7 +21,8 @@ COMPONENT_TYPES: tuple[str, ...] = ("host", "network", "embedded", "application"
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 
 # Field names people are tempted to write a secret into; each gets a pointed error message.
-_INLINE_SECRET_FIELDS = {"password", "passphrase", "community", "auth_key", "priv_key", "secret", "key"}
+_INLINE_SECRET_FIELDS = {"password", "passphrase", "community", "auth_key", "priv_key", "secret", "key",
+                         "enable_password"}
 
 
 class _Strict(BaseModel):
@@ -98,8 +99,9 @@ def _jump_list(value: Any) -> Any:
     return hops
 
 
-class SshEndpoint(_EndpointBase):
-    protocol: Literal["ssh"]
+class _SshAccess(_EndpointBase):
+    """Where and as whom an SSH session goes (shared by ``ssh`` host endpoints and ``cli`` device endpoints)."""
+
     port: int = Field(default=22, ge=1, le=65535)
     username: str | None = Field(default=None, min_length=1,
                                  description="default: ssh_config's User for the address, else the local user")
@@ -110,11 +112,6 @@ class SshEndpoint(_EndpointBase):
     use_agent: bool | None = Field(default=None, description="try the ssh-agent's keys (default: yes when "
                                                              "SSH_AUTH_SOCK is set)")
     identities_only: bool | None = Field(default=None, description="offer only agent keys of key_file")
-    sudo: bool = Field(default=True, description="run root-only reads under sudo when sudo allows them "
-                                                 "without a password, or with sudo_password_env/_file")
-    sudo_password_env: str | None = Field(default=None, description="environment variable holding the sudo "
-                                                                    "password (sent only to 'sudo -S' on the host)")
-    sudo_password_file: str | None = None
     known_hosts: str | None = Field(default=None, description="known_hosts file; default ~/.ssh/known_hosts")
     ssh_config: str | None = Field(default=None, description="OpenSSH client config; default ~/.ssh/config")
     jump: list[JumpHost] | None = Field(default=None, description="jump host id of jump_hosts, or "
@@ -124,6 +121,32 @@ class SshEndpoint(_EndpointBase):
     @classmethod
     def _jump_hops(cls, value: Any) -> Any:
         return _jump_list(value)
+
+
+class SshEndpoint(_SshAccess):
+    protocol: Literal["ssh"]
+    sudo: bool = Field(default=True, description="run root-only reads under sudo when sudo allows them "
+                                                 "without a password, or with sudo_password_env/_file")
+    sudo_password_env: str | None = Field(default=None, description="environment variable holding the sudo "
+                                                                    "password (sent only to 'sudo -S' on the host)")
+    sudo_password_file: str | None = None
+
+
+CliPlatform = Literal["auto", "cisco_ios", "cisco_xe", "hirschmann_hios"]
+
+
+class CliEndpoint(_SshAccess):
+    """A network device's command line over SSH: read-only ``show`` commands of its platform, nothing else."""
+
+    protocol: Literal["cli"]
+    platform: CliPlatform = Field(default="auto", description="CLI family; auto: from the SSH identification "
+                                                              "and 'show version'")
+    enable_password_env: str | None = Field(default=None, description="enable secret, to read the full "
+                                                                      "running configuration at privilege 15")
+    enable_password_file: str | None = None
+    requests_per_second: float = Field(default=2.0, gt=0, le=20, description="commands per second on this device")
+    max_output_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024,
+                                  description="largest answer kept for one command")
 
 
 class SnmpEndpoint(_EndpointBase):
@@ -183,7 +206,7 @@ class OpcuaEndpoint(_EndpointBase):
     anonymous_session: bool = False
 
 
-Endpoint = Annotated[Union[SshEndpoint, SnmpEndpoint, ModbusEndpoint, OpcuaEndpoint],
+Endpoint = Annotated[Union[SshEndpoint, CliEndpoint, SnmpEndpoint, ModbusEndpoint, OpcuaEndpoint],
                      Field(discriminator="protocol")]
 
 
@@ -304,7 +327,7 @@ class Inventory(_Strict):
             zone_jump = zones.get(asset.get("zone"))
             endpoints = []
             for endpoint in asset["endpoints"]:
-                if isinstance(endpoint, dict) and endpoint.get("protocol") == "ssh":
+                if isinstance(endpoint, dict) and endpoint.get("protocol") in ("ssh", "cli"):
                     jump = endpoint.get("jump", zone_jump)
                     if isinstance(jump, str):
                         parts = [p.strip() for p in jump.split(",")]

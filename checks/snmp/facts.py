@@ -12,7 +12,8 @@ Reads (a scan sends each at most once, whatever checks are selected):
   ``clogMaxServers`` (vendor MIBs: an agent without them answers noSuchObject, which is evidence too);
 * walks of a few table columns, each bounded in rows and time: IF-MIB interfaces, TCP-MIB/UDP-MIB
   listeners (the legacy connection tables only when the current listener tables are empty), ENTITY-MIB
-  physical entities, BRIDGE/Q-BRIDGE-MIB port VLANs, NTP associations, syslog servers, the USM user table
+  physical entities, BRIDGE/Q-BRIDGE-MIB port VLANs, NTP associations, syslog servers, the notification
+  targets (SNMP-TARGET-MIB snmpTargetAddrTable), the USM user table
   and the VACM tables (security-to-group, access, view tree; group and security names masked by the
   connector, see ``mask_index``);
 * the connector's probes: the session itself, the opt-in default-community probe and the lower
@@ -91,6 +92,12 @@ VACM_SECURITY_TO_GROUP_STATUS = "1.3.6.1.6.3.16.1.2.1.5"
 VACM_ACCESS_READ_VIEW = "1.3.6.1.6.3.16.1.4.1.5"
 VACM_ACCESS_WRITE_VIEW = "1.3.6.1.6.3.16.1.4.1.6"
 VACM_VIEW_TREE_FAMILY_TYPE = "1.3.6.1.6.3.16.1.5.2.1.4"
+SNMP_TARGET_ADDR_TDOMAIN = "1.3.6.1.6.3.12.1.2.1.2"   # SNMP-TARGET-MIB snmpTargetAddrTable (RFC 3413)
+SNMP_TARGET_ADDR_TADDRESS = "1.3.6.1.6.3.12.1.2.1.3"
+
+#: Transport domains whose TAddress is an IP address and a port (SNMPv2-TM, TRANSPORT-ADDRESS-MIB).
+IP_DOMAINS = {"1.3.6.1.6.1.1": "udp", "1.3.6.1.2.1.100.1.1": "udp", "1.3.6.1.2.1.100.1.2": "udp",
+              "1.3.6.1.2.1.100.1.5": "tcp", "1.3.6.1.2.1.100.1.6": "tcp"}
 
 #: SNMP-FRAMEWORK / RFC 7860 / vendor USM protocol identities -> short names.
 AUTH_PROTOCOLS = {
@@ -138,6 +145,8 @@ WALK_VACM_GROUPS = request("snmp", "walk", VACM_SECURITY_TO_GROUP_STATUS, mask_i
 WALK_VACM_ACCESS = request("snmp", "walk", " ".join((VACM_ACCESS_READ_VIEW, VACM_ACCESS_WRITE_VIEW)),
                            mask_index="str@0", max_rows=1000, name="snmp.vacm-access")
 WALK_VACM_VIEWS = request("snmp", "walk", VACM_VIEW_TREE_FAMILY_TYPE, max_rows=1000, name="snmp.vacm-views")
+WALK_TARGETS = request("snmp", "walk", " ".join((SNMP_TARGET_ADDR_TDOMAIN, SNMP_TARGET_ADDR_TADDRESS)),
+                       max_rows=200, name="snmp.trap-targets")
 
 EXCEPTIONS = ("noSuchObject", "noSuchInstance", "endOfMibView", "noSuchName")
 
@@ -463,6 +472,37 @@ def snmp_syslog(ev: FactEvidence) -> SyslogState:
         raw, _end = index_string(index, 1)
         servers.append({"address": inet_address(raw), "status": as_int(entry, "clogServerStatus")})
     return SyslogState(max_servers=as_int(vb.get(CLOG_MAX_SERVERS), "clogMaxServers.0"), servers=servers)
+
+
+@dataclass(frozen=True)
+class TrapTarget:
+    name: str          # snmpTargetAddrName (the table's IMPLIED index)
+    transport: str     # udp | tcp | the domain's OID when it is no IP transport
+    address: str       # "127.0.10.250:162", or the raw TAddress in hex for other domains
+
+
+def _target_address(domain: str | None, raw: bytes | None) -> tuple[str, str]:
+    transport = IP_DOMAINS.get(domain or "")
+    if transport is None or raw is None or len(raw) not in (6, 18):
+        return domain or "unknown", (raw or b"").hex()
+    host = ipaddress.ip_address(raw[:-2])
+    port = int.from_bytes(raw[-2:], "big")
+    return transport, f"[{host}]:{port}" if host.version == 6 else f"{host}:{port}"
+
+
+@fact("snmp_trap_targets", protocol="snmp", requests=[WALK_TARGETS])
+def snmp_trap_targets(ev: FactEvidence) -> list[TrapTarget]:
+    """Where the agent sends notifications: SNMP-TARGET-MIB snmpTargetAddrTable (domain and address per target)."""
+    rows = walk_rows(ev, WALK_TARGETS)
+    domains = column(rows, SNMP_TARGET_ADDR_TDOMAIN)
+    targets = []
+    for index, entry in sorted(column(rows, SNMP_TARGET_ADDR_TADDRESS).items()):
+        if any(b > 255 for b in index):
+            raise FactParseError(f"snmpTargetAddrName index {index} is not a string")
+        transport, address = _target_address(as_oid(domains.get(index), "snmpTargetAddrTDomain"),
+                                              as_bytes(entry, "snmpTargetAddrTAddress"))
+        targets.append(TrapTarget(bytes(index).decode("utf-8", "replace"), transport, address))
+    return targets
 
 
 # --------------------------------------------------------------------------------------------

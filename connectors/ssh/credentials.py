@@ -182,9 +182,9 @@ def sudo_password(endpoint: Any, options: Any) -> str | None:
 
     None also when sudo is off for the endpoint or the scan: then no password is ever sent.
     """
-    if not (endpoint.sudo and getattr(options, "use_sudo", True)):
+    if not (getattr(endpoint, "sudo", False) and getattr(options, "use_sudo", True)):
         return None
-    env, file = endpoint.sudo_password_env, endpoint.sudo_password_file
+    env, file = getattr(endpoint, "sudo_password_env", None), getattr(endpoint, "sudo_password_file", None)
     if not (env or file):
         env = getattr(options, "sudo_password_env", None)
     try:

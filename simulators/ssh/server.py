@@ -24,7 +24,9 @@ the registry) and the fixture's ``requests:`` has that name; otherwise by its ex
 ``commands:`` (ad-hoc commands of tests); otherwise like ``sh``: exit 127 ``sh: 1: X: not found``.
 
 Shells, ptys, subsystems (sftp), environment variables, agent/X11 forwarding and port forwarding
-are refused and logged. Every request is recorded in :attr:`SshSimulator.requests` so a test can
+are refused and logged, except that a fixture with a ``cli:`` section is a network device: it accepts
+a pty and a shell and answers them with :class:`simulators.netcli.device.CliShell` (prompt, paging,
+enable, ``show`` commands from the fixture), recording every line as a ``cli`` request. Every request is recorded in :attr:`SshSimulator.requests` so a test can
 prove that a scan sent nothing but reads.
 
 Fixture format (all ``*.yaml`` of a fixture folder are merged; ``host:`` may appear once). A
@@ -52,6 +54,7 @@ command that has a name must be answered under that name, not under ``commands:`
         stall: 0         # seconds of silence that ignore every timeout (a hung host)
     commands:                               # answers to any other command, by its exact text
       "id -un": {stdout: "root\\n", unprivileged: {stdout: "auditor\\n"}}
+    cli: {platform: cisco_ios, ...}         # a switch's CLI instead (simulators/netcli/device.py)
 
 paramiko 5.1 removed every SHA-1 key exchange; the simulator adds ``diffie-hellman-group1-sha1``
 and ``diffie-hellman-group14-sha1`` back (RFC 4253 §8.1/§8.2: same DH as paramiko's group14 with
@@ -80,6 +83,7 @@ from paramiko.kex_group14 import KexGroup14SHA256
 
 from auditor.registry import REGISTRY
 from simulators.ssh.powershell_reader import NotAPowerShellScript, PowerShellScript, is_bootstrap, read_powershell_script
+from simulators.netcli.device import CliDevice, CliShell, load_device
 from simulators.ssh.script_reader import BatchScript, NotABatchScript, read_script
 
 log = logging.getLogger(__name__)
@@ -200,6 +204,7 @@ class Fixture:
     commands: dict[str, Command] = field(default_factory=dict)   # by exact command text
     files: tuple[str, ...] = ()
     requests: dict[str, Command] = field(default_factory=dict)   # by request name
+    cli: CliDevice | None = None   # a network device: pty + shell answered by simulators.netcli
 
     def command(self, text: str, name: str | None) -> Command | None:
         """The answer for a command: by its request's name first, else by its exact text (None: unknown)."""
@@ -318,6 +323,7 @@ def load_fixture(fixture: str | Path, names: RequestNames | None = None) -> Fixt
     folder = _fixture_dir(fixture)
     names = names if names is not None else RequestNames()
     host: HostPersonality | None = None
+    cli: CliDevice | None = None
     commands: dict[str, Command] = {}
     requests: dict[str, Command] = {}
     origin: dict[str, str] = {}
@@ -328,13 +334,17 @@ def load_fixture(fixture: str | Path, names: RequestNames | None = None) -> Fixt
         where = str(path)
         if not isinstance(data, dict):
             raise ValueError(f"{where}: a fixture file must be a mapping")
-        unknown = set(data) - {"host", "commands", "requests"}
+        unknown = set(data) - {"host", "commands", "requests", "cli"}
         if unknown:
             raise ValueError(f"{where}: unknown top-level key(s) {', '.join(sorted(unknown))}")
         if "host" in data:
             if host is not None:
                 raise ValueError(f"{where}: host: is already defined in another file of {folder}")
             host = _host(data["host"], where)
+        if "cli" in data:
+            if cli is not None:
+                raise ValueError(f"{where}: cli: is already defined in another file of {folder}")
+            cli = load_device(data["cli"], folder, where)
         for command, answer in (data.get("commands") or {}).items():
             if not isinstance(command, str) or not command:
                 raise ValueError(f"{where}: command keys must be non-empty strings")
@@ -356,7 +366,7 @@ def load_fixture(fixture: str | Path, names: RequestNames | None = None) -> Fixt
                 raise ValueError(f"{where}: request {name!r} is also answered, differently, in {origin['@' + name]}")
             requests[name] = parsed
             origin.setdefault("@" + name, where)
-    return Fixture(folder.name, host or HostPersonality(), commands, tuple(str(p) for p in files), requests)
+    return Fixture(folder.name, host or HostPersonality(), commands, tuple(str(p) for p in files), requests, cli)
 
 
 # ---------------------------------------------------------------------------------------- server
@@ -415,10 +425,16 @@ class _Interface(paramiko.ServerInterface):
         return False
 
     def check_channel_shell_request(self, channel: paramiko.Channel) -> bool:
-        return self._refuse("shell")
+        if self.sim.fixture.cli is None:
+            return self._refuse("shell")
+        self.conn.record("shell")
+        return self.conn.queue_shell(channel)
 
     def check_channel_pty_request(self, channel, term, width, height, pixelwidth, pixelheight, modes) -> bool:
-        return self._refuse(f"pty-req {term}")
+        if self.sim.fixture.cli is None:
+            return self._refuse(f"pty-req {term}")
+        self.conn.record("pty", command=f"pty-req {term}")
+        return True
 
     def check_channel_subsystem_request(self, channel: paramiko.Channel, name: str) -> bool:
         return self._refuse(f"subsystem {name}")
@@ -465,6 +481,35 @@ class _Connection:
                  "command": fields.pop("command", None), "commands": fields.pop("commands", []),
                  "sudo": fields.pop("sudo", None), **fields}
         self.sim._record(entry)
+
+    def queue_shell(self, channel: paramiko.Channel) -> bool:
+        """A device CLI session (fixtures with ``cli:``), answered in its own thread until the client leaves."""
+        def serve() -> None:
+            def recv() -> bytes | None:
+                while not self.closed:
+                    try:
+                        return channel.recv(4096) or None
+                    except (socket.timeout, TimeoutError):
+                        continue
+                    except (OSError, EOFError, paramiko.SSHException):
+                        return None
+                return None
+
+            def record(line: str, **fields: Any) -> None:
+                self.record("cli", command=line, **fields)
+
+            channel.settimeout(0.2)
+            try:
+                CliShell(self.sim.fixture.cli, channel.sendall, recv, record).run()
+            except (OSError, EOFError, paramiko.SSHException) as exc:
+                log.debug("simulator: CLI client %s went away: %r", self.peer, exc)
+            finally:
+                with contextlib.suppress(Exception):
+                    channel.send_exit_status(0)
+                    channel.close()
+
+        threading.Thread(target=serve, name=f"ssh-sim-cli-{self.peer}", daemon=True).start()
+        return True
 
     def queue_exec(self, channel: paramiko.Channel, command: str) -> bool:
         self._pending.append((channel, command))

@@ -34,6 +34,7 @@ EXPECTED: dict[str, tuple[str, str, str, str]] = {
     "snmp.time.ntp": (F, P, M, M),
     "snmp.time.clock-skew": (F, P, P, P),
     "snmp.logging.syslog": (F, P, M, M),
+    "snmp.traps.receivers": (M, P, M, M),
 }
 
 

@@ -110,3 +110,23 @@ def test_garbage_and_missing_scalars() -> None:
         rec.copy().fail(f.SCALARS).fact("snmp_system")
     with pytest.raises(FactParseError):
         rec.copy().set_data(f.SESSION, {"version": "4"}).fact("snmp_session")
+
+
+def test_notification_targets_ipv4_ipv6_and_other_domains() -> None:
+    rec = Recording("sim-hardened")
+    assert [(t.name, t.transport, t.address) for t in rec.fact("snmp_trap_targets")] == [
+        ("nms", "udp", "127.0.10.250:162")]
+    assert Recording("sim-weak").fact("snmp_trap_targets") == []
+    rows = [{"oid": f"{f.SNMP_TARGET_ADDR_TDOMAIN}.118.54", "type": "ObjectIdentifier", "value": "1.3.6.1.2.1.100.1.2"},
+            {"oid": f"{f.SNMP_TARGET_ADDR_TADDRESS}.118.54", "type": "OctetString", "value": "",
+             "hex": "00000000000000000000000000000001" + "00a2"},
+            {"oid": f"{f.SNMP_TARGET_ADDR_TDOMAIN}.120", "type": "ObjectIdentifier", "value": "1.3.6.1.6.1.5"},
+            {"oid": f"{f.SNMP_TARGET_ADDR_TADDRESS}.120", "type": "OctetString", "value": "", "hex": "2f746d70"}]
+    rec.edit(f.WALK_TARGETS, lambda data: {**data, "rows": rows})
+    assert [(t.name, t.transport, t.address) for t in rec.fact("snmp_trap_targets")] == [
+        ("v6", "udp", "[::1]:162"), ("x", "1.3.6.1.6.1.5", "2f746d70")]
+    assert rec.check("snmp.traps.receivers").status == "pass"
+    rec.edit(f.WALK_TARGETS, lambda data: {**data, "rows": [{**rows[0], "oid": f"{f.SNMP_TARGET_ADDR_TADDRESS}.300",
+                                                           "type": "OctetString", "hex": "00"}]})
+    with pytest.raises(FactParseError):
+        rec.fact("snmp_trap_targets")

@@ -1,0 +1,126 @@
+"""Evidence for the network configuration pack: which CLI reads a scan makes and how they become facts.
+
+Reads are *logical* (:data:`auditor.protocols.cli.READS`); the connector sends the device's own command
+for each and records it in the item's ``meta`` with the platform. Four reads per device:
+
+* ``version`` (``show version``): platform, release, model, serial; parsed with ntc-templates (TextFSM);
+* ``running-config`` (``show running-config`` at privilege 15, secrets removed by the connector);
+* ``interfaces-status`` (``show interfaces status``): which ports are connected, parsed with ntc-templates;
+* ``ssh-status`` (``show ip ssh``): the SSH server's protocol version and login limits.
+
+A running configuration read below privilege 15 prints only what the user may configure and may look
+almost empty: that is :class:`FactUnavailable` with the fix, never a configuration without findings.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from auditor.evidence import EvidenceItem
+from auditor.facts import FactEvidence, FactParseError, FactUnavailable
+from auditor.registry import fact, request
+from checks.netcli.ios import parse_ios
+from checks.netcli.model import NetConfig
+
+VERSION = request("cli", "show", "version", name="cli.version")
+RUNNING_CONFIG = request("cli", "show", "running-config", name="cli.running-config")
+INTERFACES_STATUS = request("cli", "show", "interfaces-status", name="cli.interfaces-status")
+SSH_STATUS = request("cli", "show", "ssh-status", name="cli.ssh-status")
+
+_REJECTED = re.compile(r"^\s*% ?(Invalid input|Incomplete command|Authorization failed|Ambiguous command)", re.M)
+
+
+def _platform(item: EvidenceItem) -> str:
+    platform = item.meta.get("platform")
+    if not platform:
+        raise FactParseError(f"{item.request.key}: the item does not say which platform answered it")
+    return str(platform)
+
+
+def _accepted(item: EvidenceItem) -> str:
+    text = item.text()
+    if _REJECTED.search(text):
+        raise FactUnavailable(f"the device refused {item.meta.get('command') or item.request.target!r}: "
+                              f"{_REJECTED.search(text).group(0).strip()}")
+    return text
+
+
+def _textfsm(platform: str, command: str, text: str) -> list[dict[str, str]]:
+    from ntc_templates.parse import parse_output
+
+    try:
+        rows = parse_output(platform=platform, command=command, data=text)
+    except Exception as exc:  # ntc-templates raises its own exception types for unknown output
+        raise FactParseError(f"{command!r} output does not match the {platform} template: {exc}") from None
+    if not isinstance(rows, list):
+        raise FactParseError(f"{command!r}: the {platform} template gave no table")
+    return rows
+
+
+@dataclass(frozen=True)
+class DeviceVersion:
+    platform: str
+    version: str
+    model: str | None
+    image: str | None
+    serial: str | None
+    uptime: str | None
+
+
+@fact("cli_version", protocol="cli", requests=[VERSION])
+def cli_version(evidence: FactEvidence) -> DeviceVersion:
+    """Platform, software release, model and serial number from ``show version``."""
+    item = evidence.item(VERSION)
+    platform = _platform(item)
+    text = _accepted(item)
+    if platform != "cisco_ios":
+        raise FactParseError(f"no version parser for platform {platform}")
+    rows = _textfsm(platform, "show version", text)
+    if not rows or not rows[0].get("version"):
+        raise FactParseError("show version: no software version found")
+    row = rows[0]
+    hardware, serial = row.get("hardware") or [None], row.get("serial") or [None]
+    return DeviceVersion(platform=platform, version=row["version"], model=hardware[0], image=row.get("running_image"),
+                         serial=serial[0], uptime=row.get("uptime"))
+
+
+@fact("cli_config", protocol="cli", requests=[RUNNING_CONFIG, INTERFACES_STATUS])
+def cli_config(evidence: FactEvidence) -> NetConfig:
+    """The running configuration's security settings, with each switch port's state from its status table."""
+    config = evidence.item(RUNNING_CONFIG)
+    platform = _platform(config)
+    text = _accepted(config)
+    if config.meta.get("privileged") is False or not re.search(r"^hostname ", text, re.M):
+        raise FactUnavailable("the running configuration was read below privilege 15 and is incomplete: give the "
+                              "audit account privilege 15 (read-only by command authorization) or enable_password_env")
+    if platform != "cisco_ios":
+        raise FactParseError(f"no configuration parser for platform {platform}")
+    status = evidence.item(INTERFACES_STATUS)
+    rows = _textfsm(platform, "show interfaces status", _accepted(status))
+    return parse_ios(text, rows)
+
+
+@dataclass(frozen=True)
+class SshServer:
+    version: str          # "2.0", "1.99" (both 1 and 2), "1.5"
+    timeout: int | None
+    retries: int | None
+    min_dh_bits: int | None
+
+
+@fact("cli_ssh", protocol="cli", requests=[SSH_STATUS])
+def cli_ssh(evidence: FactEvidence) -> SshServer:
+    """The device's SSH server as it reports itself (``show ip ssh``)."""
+    item = evidence.item(SSH_STATUS)
+    text = _accepted(item)
+    version = re.search(r"SSH Enabled - version (\d+\.\d+)", text)
+    if version is None:
+        if re.search(r"SSH Disabled", text):
+            raise FactParseError("show ip ssh: SSH is disabled, yet the audit session came over SSH")
+        raise FactParseError("show ip ssh: no 'SSH Enabled - version' line")
+    timeout = re.search(r"Authentication timeout: (\d+) secs", text)
+    retries = re.search(r"Authentication retries: (\d+)", text)
+    dh = re.search(r"Diffie Hellman key size : (\d+) bits", text)
+    return SshServer(version=version.group(1), timeout=int(timeout.group(1)) if timeout else None,
+                     retries=int(retries.group(1)) if retries else None, min_dh_bits=int(dh.group(1)) if dh else None)

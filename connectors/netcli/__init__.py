@@ -1,0 +1,1 @@
+"""Read-only CLI collection from network devices (switches, routers) over SSH."""

@@ -1,0 +1,1 @@
+"""Network devices' command lines for the SSH simulator (fixtures with a ``cli:`` section)."""

@@ -1,0 +1,190 @@
+"""A network device's command line, for the SSH simulator's interactive (pty + shell) mode.
+
+An SSH simulator fixture with a ``cli:`` section is a switch or router: the simulator accepts a pty and
+a shell and runs :class:`CliShell` on it, like the device would:
+
+* a prompt (``HOSTNAME>`` at privilege 1, ``HOSTNAME#`` at 15, ``HOSTNAME(config)#`` in configuration
+  mode), every received line echoed;
+* paging (``--More--`` after ``page_lines`` lines, space for the next page, ``q`` to stop) until the
+  platform's paging command (``terminal length 0``);
+* ``enable`` asks for the enable secret (never echoed, never recorded) and raises the privilege level;
+* the ``show`` commands of ``answers`` (text inline or from a file of the fixture folder), each with the
+  privilege it needs (``show running-config`` needs 15 on IOS, as on the real device);
+* ``configure terminal`` enters configuration mode on a privileged session, as a device would, so a test
+  can prove from :attr:`records` that a scan never did; every other line is refused with the platform's
+  error text (``% Invalid input detected at '^' marker.``).
+
+Fixture ``cli:`` keys: ``platform`` (cisco_ios), ``hostname``, ``privilege`` (at login,
+1 or 15), ``enable_secret``, ``page_lines``, ``answers: {COMMAND: TEXT | {file: NAME, privilege: N}}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+_PAGING = {"cisco_ios": ("terminal length 0",)}
+_SESSION = {"cisco_ios": ("terminal width 511", "terminal no monitor")}
+_INVALID = {"cisco_ios": "% Invalid input detected at '^' marker."}
+_CONFIGURE = {"cisco_ios": ("configure terminal", "conf t", "configure")}
+_LOGOUT = ("exit", "logout", "quit")
+_KEYS = {"platform", "hostname", "privilege", "enable_secret", "page_lines", "answers"}
+
+
+@dataclass(frozen=True)
+class CliAnswer:
+    text: str
+    privilege: int = 1
+
+
+@dataclass(frozen=True)
+class CliDevice:
+    """The CLI personality of one simulated device (from a fixture's ``cli:`` section)."""
+
+    platform: str
+    hostname: str
+    privilege: int = 1
+    enable_secret: str | None = None
+    page_lines: int = 24
+    answers: dict[str, CliAnswer] = field(default_factory=dict)
+
+    @property
+    def invalid(self) -> str:
+        return _INVALID[self.platform]
+
+
+def load_device(data: Any, folder: Path, where: str) -> CliDevice:
+    """Validate a fixture's ``cli:`` mapping; answer files are read from ``folder``."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: cli must be a mapping")
+    unknown = set(data) - _KEYS
+    if unknown:
+        raise ValueError(f"{where}: unknown cli key(s) {', '.join(sorted(unknown))}")
+    platform = data.get("platform")
+    if platform not in _INVALID:
+        raise ValueError(f"{where}: cli.platform must be one of {', '.join(_INVALID)}")
+    answers: dict[str, CliAnswer] = {}
+    for command, value in (data.get("answers") or {}).items():
+        if isinstance(value, str):
+            answers[command] = CliAnswer(value)
+            continue
+        if not isinstance(value, dict) or set(value) - {"file", "text", "privilege"}:
+            raise ValueError(f"{where}: cli.answers[{command!r}] must be text or {{file|text, privilege}}")
+        text = value.get("text")
+        if "file" in value:
+            path = folder / str(value["file"])
+            if not path.is_file():
+                raise ValueError(f"{where}: cli.answers[{command!r}]: no file {path}")
+            text = path.read_text(encoding="utf-8")
+        answers[command] = CliAnswer(str(text or ""), int(value.get("privilege", 1)))
+    privilege = int(data.get("privilege", 1))
+    if privilege not in (1, 15):
+        raise ValueError(f"{where}: cli.privilege must be 1 or 15")
+    return CliDevice(platform=platform, hostname=str(data.get("hostname", "switch")), privilege=privilege,
+                     enable_secret=data.get("enable_secret"), page_lines=int(data.get("page_lines", 24)),
+                     answers=answers)
+
+
+class CliShell:
+    """One interactive session: reads lines from ``recv``, writes with ``send``, records each line."""
+
+    def __init__(self, device: CliDevice, send: Callable[[bytes], None], recv: Callable[[], bytes | None],
+                 record: Callable[..., None]):
+        self.device, self._send, self._recv, self._record = device, send, recv, record
+        self.privilege = device.privilege
+        self.config_mode = False
+        self.paging = True
+        self._buffer = b""
+
+    @property
+    def prompt(self) -> str:
+        if self.config_mode:
+            return f"{self.device.hostname}(config)#"
+        return f"{self.device.hostname}{'#' if self.privilege >= 15 else '>'}"
+
+    def write(self, text: str) -> None:
+        self._send(text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8"))
+
+    def _line(self, echo: bool = True) -> str | None:
+        """The next line the client typed (echoed back like a terminal), or None when it hung up."""
+        while b"\n" not in self._buffer and b"\r" not in self._buffer:
+            data = self._recv()
+            if not data:
+                return None
+            self._buffer += data
+        cut = min(i for i in (self._buffer.find(b"\n"), self._buffer.find(b"\r")) if i >= 0)
+        line, self._buffer = self._buffer[:cut], self._buffer[cut + 1:]
+        if self._buffer[:1] == b"\n" and line is not None:
+            self._buffer = self._buffer[1:]
+        text = line.decode("utf-8", "replace")
+        if echo:
+            self.write(text + "\n")
+        else:
+            self.write("\n")
+        return text
+
+    def run(self) -> None:
+        self.write("\n" + self.prompt)
+        while True:
+            line = self._line()
+            if line is None:
+                return
+            command = " ".join(line.split())
+            if not command:
+                self.write(self.prompt)
+                continue
+            if command in _LOGOUT and not self.config_mode:
+                self._record(command, refused=False, privilege=self.privilege, config_mode=False)
+                return
+            self._answer(command)
+            self.write(self.prompt)
+
+    def _answer(self, command: str) -> None:
+        device = self.device
+        refused = False
+        if command == "enable":
+            self._enable()
+            return
+        if command in _PAGING[device.platform]:
+            self.paging = False
+        elif command in _SESSION[device.platform] or (self.config_mode and command in ("end", "exit")):
+            self.config_mode = False if command in ("end", "exit") else self.config_mode
+        elif command in _CONFIGURE[device.platform] and self.privilege >= 15:
+            self.config_mode = True
+            self.write("Enter configuration commands, one per line.  End with CNTL/Z.\n")
+        elif command in device.answers and device.answers[command].privilege <= self.privilege:
+            self._output(device.answers[command].text)
+        else:
+            refused = True
+            self.write(f"{' ' * (len(self.prompt) + 1)}^\n{device.invalid}\n\n")
+        self._record(command, refused=refused, privilege=self.privilege, config_mode=self.config_mode)
+
+    def _enable(self) -> None:
+        if self.privilege >= 15:
+            self._record("enable", refused=False, privilege=self.privilege, config_mode=False)
+            return
+        self.write("Password: ")
+        secret = self._line(echo=False)
+        ok = secret is not None and self.device.enable_secret is not None and secret == self.device.enable_secret
+        if ok:
+            self.privilege = 15
+        else:
+            self.write("% Access denied\n\n")
+        self._record("enable", refused=not ok, privilege=self.privilege, config_mode=False)
+
+    def _output(self, text: str) -> None:
+        lines = text.rstrip("\n").split("\n")
+        page = self.device.page_lines
+        if not self.paging or len(lines) <= page:
+            self.write("\n".join(lines) + "\n")
+            return
+        for start in range(0, len(lines), page):
+            self.write("\n".join(lines[start:start + page]) + "\n")
+            if start + page >= len(lines):
+                return
+            self.write(" --More-- ")
+            key = self._recv()
+            self.write("\r          \r")
+            if not key or key[:1] in (b"q", b"Q"):
+                return

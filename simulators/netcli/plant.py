@@ -1,0 +1,32 @@
+"""Demo-plant launcher for network devices audited over their CLI (``LAUNCHERS["cli"]`` in :mod:`simulators.plant`).
+
+A plant host's fixture ``weak``/``hardened`` is the Cisco IOS switch of that kind (``ios-weak``,
+``ios-hardened``); any other value names a fixture folder of :mod:`simulators.netcli` or a path. The
+device accepts only the plant's auditor key, like the plant's SSH hosts, and its host key goes into the
+plant's known_hosts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from simulators.plant import USERNAME
+from simulators.ssh.server import SshSimulator
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def fixture_folder(name: str) -> Path:
+    if name in ("weak", "hardened"):
+        return FIXTURES / f"ios-{name}"
+    return FIXTURES / name if (FIXTURES / name).is_dir() else Path(name)
+
+
+def launch(host: Any, plant: Any) -> tuple[SshSimulator, dict[str, Any]]:
+    """Start one simulated switch with a CLI and return it with the inventory endpoint that reaches it."""
+    sim = SshSimulator(fixture_folder(host.fixture), host=host.address, port=0, username=USERNAME,
+                       authorized_key=plant.client_key)
+    sim.start()
+    return sim, {"protocol": "cli", "port": sim.port, "username": USERNAME, "key_file": str(plant.key_path),
+                 "known_hosts": str(plant.known_hosts), "timeout": plant.timeout}
