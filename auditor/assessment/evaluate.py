@@ -15,7 +15,7 @@ from typing import Any
 from auditor.assessment.attestations import AnswerBook
 from auditor.assessment.catalog import Requirement, load_catalog
 from auditor.assessment.profiles import Profile, builtin_for, builtin_names, load_profile
-from auditor.assessment.scoring import apply_answers, requirement_results, verdict_fields
+from auditor.assessment.scoring import apply_answers, requirement_results, row_statuses, verdict_fields
 from auditor.assessment.slvector import SLVector
 from auditor.evidence import AssetEvidence, EvidenceItem
 from auditor.facts import FactEvidence, FactParseError, FactUnavailable
@@ -90,9 +90,10 @@ def applied_level(profile: Profile) -> int:
     return max(1, profile.sl_target.highest())
 
 
-def _run_checks(asset: Asset, evidence: AssetEvidence, profile: Profile, facts: FactCache, row_sl: dict[str, int],
-                registry: Registry) -> list[CheckResult]:
-    results: list[CheckResult] = []
+def _verdicts(asset: Asset, evidence: AssetEvidence, profile: Profile, facts: FactCache,
+              registry: Registry) -> list[tuple[CheckSpec, Verdict, list[str]]]:
+    """Every check of the profile this asset can feed, with its verdict and the evidence items it read."""
+    judged: list[tuple[CheckSpec, Verdict, list[str]]] = []
     platform, _known_by = host_platform(getattr(asset, "platform", None), evidence.items)
     for spec in profile.checks_for(asset, registry):
         platforms = registry.platforms_of(spec)
@@ -108,6 +109,14 @@ def _run_checks(asset: Asset, evidence: AssetEvidence, profile: Profile, facts: 
             if key not in facts.verdicts:
                 facts.verdicts[key] = run_check(spec, facts, params)
             verdict, used = facts.verdicts[key]
+        judged.append((spec, verdict, used))
+    return judged
+
+
+def _run_checks(asset: Asset, evidence: AssetEvidence, profile: Profile, facts: FactCache, row_sl: dict[str, int],
+                registry: Registry) -> list[CheckResult]:
+    results: list[CheckResult] = []
+    for spec, verdict, used in _verdicts(asset, evidence, profile, facts, registry):
         in_basis = [r for r in spec.requirements if r in row_sl]
         results.append(CheckResult(
             check_id=spec.id, title=spec.title, status=verdict.status, severity=spec.severity,
@@ -124,14 +133,14 @@ def higher_levels(asset: Asset, evidence: AssetEvidence, profile: Profile, rows:
     status differs are kept. Without a built-in profile for a level (system basis, unknown type), the
     level is recorded as not evaluated and cannot be claimed."""
     out = []
-    row_sl = {row.id: row.sl for row in rows}
     for level in range(applied_level(profile) + 1, 5):
         stricter = _builtin_profile(builtin_for(asset.type, level)) if profile.basis == "component" else None
         if stricter is None or stricter.basis != profile.basis:
             out.append(LevelEvaluation(sl=level, profile=None))
             continue
-        judged = requirement_results(rows, _run_checks(asset, evidence, stricter, facts, row_sl, registry))
-        changed = {new.id: new.status for new, old in zip(judged, base) if new.status != old.status}
+        judged = row_statuses(rows, [(spec.requirements, verdict.status, verdict.proves_not_applicable)
+                                     for spec, verdict, _used in _verdicts(asset, evidence, stricter, facts, registry)])
+        changed = {old.id: judged[old.id] for old in base if judged[old.id] != old.status}
         out.append(LevelEvaluation(sl=level, profile=stricter.id, changed=changed))  # type: ignore[arg-type]
     return out
 

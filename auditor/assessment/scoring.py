@@ -51,20 +51,29 @@ def requirement_status(statuses: Iterable[str], proven_not_applicable: bool = Fa
     return "not_applicable" if proven_not_applicable else "not_assessed"
 
 
+def row_statuses(rows: list[Requirement], judged: Iterable[tuple[Iterable[str], str, bool]]) -> dict[str, str]:
+    """Row id -> device-evidence status from ``(requirements, check status, proves not applicable)`` of each
+    check: what :func:`requirement_results` computes, without building the rows (a higher level's judgement)."""
+    statuses: dict[str, list[str]] = defaultdict(list)
+    proven: set[str] = set()
+    for requirements, status, proves in judged:
+        for req_id in requirements:
+            statuses[req_id].append(status)
+            if status == "not_applicable" and proves:
+                proven.add(req_id)
+    return {row.id: requirement_status(statuses.get(row.id, ()), row.id in proven) for row in rows}
+
+
 def requirement_results(rows: list[Requirement], results: list[CheckResult]) -> list[RequirementResult]:
     """Each row with the device-evidence status of the checks mapped to it (verdicts come later)."""
-    by_requirement: dict[str, list[CheckResult]] = defaultdict(list)
+    by_requirement: dict[str, list[str]] = defaultdict(list)
     for result in results:
         for req_id in result.requirements:
-            by_requirement[req_id].append(result)
-    out = []
-    for row in rows:
-        checks = by_requirement.get(row.id, [])
-        proven = any(c.status == "not_applicable" and c.proves_not_applicable for c in checks)
-        out.append(RequirementResult(id=row.id, title=row.title, fr=f"FR{row.fr}", sl=row.sl,
-                                     status=requirement_status((c.status for c in checks), proven),  # type: ignore[arg-type]
-                                     checks=[c.check_id for c in checks]))
-    return out
+            by_requirement[req_id].append(result.check_id)
+    statuses = row_statuses(rows, ((r.requirements, r.status, r.proves_not_applicable) for r in results))
+    return [RequirementResult(id=row.id, title=row.title, fr=f"FR{row.fr}", sl=row.sl,
+                              status=statuses[row.id], checks=by_requirement.get(row.id, []))  # type: ignore[arg-type]
+            for row in rows]
 
 
 def verdict_for(status: str, answer: AnswerRef | None) -> tuple[str, str, AnswerRef | None]:
