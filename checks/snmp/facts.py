@@ -27,6 +27,7 @@ Parsers never guess: an object the agent does not implement is ``None`` (the che
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass, field
@@ -155,6 +156,7 @@ EXCEPTIONS = ("noSuchObject", "noSuchInstance", "endOfMibView", "noSuchName")
 # --------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=65536)  # a walk's OIDs are parsed once per column read otherwise
 def oid_tuple(text: str) -> tuple[int, ...]:
     parts = str(text).strip().lstrip(".").split(".")
     if not parts or not all(p.isdigit() for p in parts):
