@@ -200,7 +200,9 @@ def main() -> None:
         median = statistics.median(values)
         extra = "" if name == "floor" else (f"  = {median / base:.2f} x floor; exec channels "
                                             f"{info[name].get('exec_channels')}, sequential round trips "
-                                            f"{info[name].get('round_trips')}, sudo {info[name].get('sudo')}")
+                                            f"{info[name].get('round_trips')}, sudo {info[name].get('sudo')}"
+                                            + (f"; seconds per lane (first run) {info[name]['lane_seconds']}"
+                                               if info[name].get("lane_seconds") else ""))
         print(f"{name:<18} {median:7.3f} s  (min {min(values):.3f}, max {max(values):.3f}){extra}")
 
 

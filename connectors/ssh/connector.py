@@ -641,9 +641,13 @@ class SshConnector(Connector):
             return self._exec(transport, batch, deadline, cancel, fired,
                               password if batch.reads_sudo_password else None)
 
+        seconds: dict[str, float] = {}
+
         def run_lane(indices: list[int]) -> None:
+            started = time.monotonic()
             for index in indices:
                 results[index] = run(index)
+            seconds[batches[indices[0]].lane or "main"] = round(time.monotonic() - started, 3)
 
         if len(lanes) == 1:
             run_lane(next(iter(lanes.values())))
@@ -665,6 +669,7 @@ class SshConnector(Connector):
         info["exec_channels"] = len(batches) + retried
         if len(lanes) > 1:
             info["lanes"] = [lane or "main" for lane in lanes]
+            info["lane_seconds"] = {lane or "main": seconds.get(lane or "main") for lane in lanes}
         return [r for r in results if r is not None]
 
     def _windows_batches(self, requests: list[EvidenceRequest]) -> list[_Batch]:
