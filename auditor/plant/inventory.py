@@ -181,6 +181,16 @@ class OpcuaEndpoint(_EndpointBase):
     client_cert_file: str | None = None
     client_key_file: str | None = None
     anonymous_session: bool = False
+    browse_depth: int | None = Field(
+        default=None, ge=1, le=5, description="levels below Objects the access-rights browse follows (default 3)")
+    browse_max_nodes: int | None = Field(
+        default=None, ge=1, le=1000, description="nodes the access-rights browse visits at most (default 200)")
+    browse_seconds: float | None = Field(
+        default=None, gt=0, le=120, description="time the access-rights browse may take per session (default 10 s)")
+    probe_client_trust: bool = Field(
+        default=False, description="opt-in: open a secure channel and create (never activate) a session with a "
+                                   "freshly generated, untrusted client certificate, to see whether the server "
+                                   "trusts any certificate (some servers keep it in their rejected store)")
 
 
 Endpoint = Annotated[Union[SshEndpoint, SnmpEndpoint, ModbusEndpoint, OpcuaEndpoint],

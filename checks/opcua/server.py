@@ -8,6 +8,7 @@ reason, never ``pass``.
 from __future__ import annotations
 
 import fnmatch
+import re
 from typing import Any
 
 from auditor.registry import check
@@ -55,18 +56,20 @@ def auditing(opcua_server_info: ServerInfo | NoSession | NotAudited) -> Verdict:
 @check("opcua.identity.build-info", title="OPC UA server reports its product and software version (BuildInfo)",
        requirements=["SR 7.8", "CR 7.8"], applies_to=APPLIES, severity="low",
        params={"required_fields": ["product_name", "manufacturer_name", "software_version"],
-               "vulnerable_versions": []},
+               "vulnerable_versions": [], "minimum_versions": []},
        remediation="Configure (or update to a firmware/software release that fills) the server's BuildInfo: "
                    "ProductName, ManufacturerName, SoftwareVersion and BuildNumber, so the component inventory and "
-                   "vulnerability management can identify it; update any version listed as vulnerable.")
+                   "vulnerability management can identify it; update any version listed as vulnerable or older "
+                   "than the site's minimum.")
 def build_info(opcua_server_info: ServerInfo | NoSession | NotAudited, params: dict[str, Any]) -> Verdict:
     """The component inventory (SR 7.8) and every vulnerability advisory work with product and version. A server
     whose BuildInfo is empty cannot be matched against advisories, and a version the site lists as vulnerable
-    (``vulnerable_versions``: ``{product: glob, version: glob, advisory: text}``) must be updated."""
+    (``vulnerable_versions``: ``{product: glob, version: glob, advisory: text}``) or older than its minimum
+    (``minimum_versions``: ``{product: glob, version: "3.2.1"}``, compared number by number) must be updated."""
     if (skip := not_audited(opcua_server_info)):
         return skip
     required = list(params["required_fields"])
-    expected = f"BuildInfo {', '.join(required)} present and not a version listed as vulnerable"
+    expected = f"BuildInfo {', '.join(required)} present, not a version listed as vulnerable nor below the minimum"
     if (skip := _no_session(opcua_server_info, "reading BuildInfo", expected)):
         return skip
     assert isinstance(opcua_server_info, ServerInfo)
@@ -94,21 +97,39 @@ def build_info(opcua_server_info: ServerInfo | NoSession | NotAudited, params: d
         if fnmatch.fnmatchcase(product, str(entry["product"])) and fnmatch.fnmatchcase(version, str(entry["version"])):
             advisory = entry.get("advisory") or "listed as vulnerable by the site"
             return failed(observed, expected, f"{product} {version}: {advisory}")
+    for entry in params["minimum_versions"]:
+        if not isinstance(entry, dict) or "product" not in entry or "version" not in entry:
+            return manual(f"minimum_versions entry {entry!r} needs 'product' (a glob) and 'version'", expected, observed)
+        if not fnmatch.fnmatchcase(product, str(entry["product"])):
+            continue
+        have, least = version_key(version), version_key(str(entry["version"]))
+        if have is None:
+            return manual(f"software version {version!r} cannot be compared with the minimum {entry['version']}",
+                          expected, observed)
+        if least is not None and have < least:
+            return failed(observed, expected, f"{product} {version} is older than the site's minimum {entry['version']}")
     return passed(observed, expected)
 
 
+def version_key(text: str) -> tuple[int, ...] | None:
+    """``"V3.2.1 (build 7)"`` -> ``(3, 2, 1)``: the leading dotted numbers; None without any."""
+    match = re.match(r"\s*[vV]?(\d+(?:\.\d+)*)", text)
+    return tuple(int(part) for part in match.group(1).split(".")) if match else None
+
+
 @check("opcua.variables.anonymous-write", title="Anonymous OPC UA users cannot write process variables",
-       requirements=["SR 2.1", "CR 2.1"], applies_to=APPLIES, severity="high",
+       requirements=["SR 1.1", "SR 2.1", "CR 1.1", "CR 2.1"], applies_to=APPLIES, severity="high",
        remediation="Remove anonymous access, or restrict the anonymous role to read-only (UserAccessLevel without "
                    "CurrentWrite) on every process variable; grant write access only to named operator roles.")
 def anonymous_write(opcua_endpoints: list[Endpoint] | NotAudited,
                     opcua_variable_access: VariableSample | NoSession | NotAudited) -> Verdict:
     """If an anonymous session may write process variables, anyone who reaches the port can change set points
-    and commands (SR 2.1 authorization enforcement). Judged from the UserAccessLevel attribute of a bounded
-    sample of variables read as the anonymous user; nothing is ever written."""
+    and commands without being identified (SR 2.1 authorization enforcement, SR 1.1). Judged from the
+    UserAccessLevel attribute (CurrentWrite or HistoryWrite) of a bounded sample of variables read as the
+    anonymous user; nothing is ever written."""
     if (skip := not_audited(opcua_endpoints, opcua_variable_access)):
         return skip
-    expected = "no sampled variable has CurrentWrite in its UserAccessLevel for the anonymous user"
+    expected = "no sampled variable has CurrentWrite or HistoryWrite in its UserAccessLevel for the anonymous user"
     offering = [e.label for e in opcua_endpoints if "Anonymous" in e.token_types()]  # type: ignore[union-attr]
     if not offering:
         return passed({"endpoints_offering_anonymous": []}, expected,
