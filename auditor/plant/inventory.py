@@ -193,7 +193,15 @@ class OpcuaEndpoint(_EndpointBase):
                                    "trusts any certificate (some servers keep it in their rejected store)")
 
 
-Endpoint = Annotated[Union[SshEndpoint, SnmpEndpoint, ModbusEndpoint, OpcuaEndpoint],
+class S7Endpoint(_EndpointBase):
+    protocol: Literal["s7"]
+    port: int = Field(default=102, ge=1, le=65535)
+    rack: int = Field(default=0, ge=0, le=7)
+    slot: int = Field(default=1, ge=0, le=31, description="CPU slot: 1 on S7-1200/1500, usually 2 on S7-300/400")
+    requests_per_second: float = Field(default=2.0, gt=0, le=20, description="politeness limit for this CPU")
+
+
+Endpoint = Annotated[Union[SshEndpoint, SnmpEndpoint, ModbusEndpoint, OpcuaEndpoint, S7Endpoint],
                      Field(discriminator="protocol")]
 
 
