@@ -57,6 +57,7 @@ LAUNCHERS: dict[str, str] = {
     "snmp": "simulators.snmp.plant:launch",
     "opcua": "simulators.opcua.plant:launch",
     "modbus": "simulators.modbus.plant:launch",
+    "s7": "simulators.s7.plant:launch",
 }
 
 
@@ -94,6 +95,10 @@ DEFAULT_HOSTS: list[PlantHost] = [
               description="Legacy PLC, plain Modbus/TCP (filter line)", protocol="modbus"),
     PlantHost("plc-02", "hardened", "127.0.10.32", "control", type="embedded",
               description="PLC with Modbus/TCP Security (dosing line)", protocol="modbus"),
+    PlantHost("plc-03", "weak", "127.0.10.220", "control", type="embedded",
+              description="S7-300 CPU without protection (filling line)", protocol="s7"),
+    PlantHost("plc-04", "hardened", "127.0.10.221", "control", type="embedded",
+              description="S7-300 CPU with read/write protection (filling line 2)", protocol="s7"),
 ]
 
 
