@@ -201,7 +201,14 @@ class S7Endpoint(_EndpointBase):
     requests_per_second: float = Field(default=2.0, gt=0, le=20, description="politeness limit for this CPU")
 
 
-Endpoint = Annotated[Union[SshEndpoint, SnmpEndpoint, ModbusEndpoint, OpcuaEndpoint, S7Endpoint],
+class HttpsEndpoint(_EndpointBase):
+    protocol: Literal["https"]
+    port: int = Field(default=443, ge=1, le=65535)
+    http_port: int = Field(default=80, ge=0, le=65535, description="plain HTTP port GET / is sent to; 0: none")
+    requests_per_second: float = Field(default=2.0, gt=0, le=20, description="politeness limit for this device")
+
+
+Endpoint = Annotated[Union[SshEndpoint, SnmpEndpoint, ModbusEndpoint, OpcuaEndpoint, S7Endpoint, HttpsEndpoint],
                      Field(discriminator="protocol")]
 
 
