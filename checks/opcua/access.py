@@ -99,3 +99,42 @@ def client_trust(opcua_client_trust: ClientTrust | NotAudited) -> Verdict:
         return passed(observed, expected, f"{step} refused the untrusted certificate ({status})")
     return manual(f"the probe did not get an answer that states a refusal: {probe.reason}; check the server's trust "
                   "list by hand", expected, observed)
+
+
+@check("opcua.variables.per-user-rights", title="OPC UA server narrows write rights per user (UserAccessLevel)",
+       requirements=["SR 2.1 RE1", "CR 2.1 RE1"], applies_to=APPLIES, severity="medium",
+       remediation="Configure the server's user and role management so that write access to process variables "
+                   "depends on the user (UserAccessLevel narrower than AccessLevel for users without the right), "
+                   "and give the audit account read-only rights.")
+def per_user_rights(opcua_account_variable_access: VariableSample | NoSession | NotAudited,
+                    opcua_variable_access: VariableSample | NoSession | NotAudited) -> Verdict:
+    """Authorization is enforced per user when a variable the node allows to be written (AccessLevel
+    CurrentWrite) is not writable for the session's user (UserAccessLevel without it): the server distinguishes
+    users rather than granting what the node allows to everyone (SR 2.1 RE1). Judged on the audit account's sample
+    (a low-privilege account), else the anonymous one; anonymous writes are never enforcement."""
+    if (skip := not_audited(opcua_account_variable_access, opcua_variable_access)):
+        return skip
+    expected = "variables writable by their AccessLevel are read-only for the low-privilege session (UserAccessLevel)"
+    anonymous = opcua_variable_access if isinstance(opcua_variable_access, VariableSample) else None
+    if anonymous is not None and anonymous.writable():
+        return failed({"writable_by_anonymous": len(anonymous.writable())}, expected,
+                      "an anonymous session may write: rights are not narrowed per user")
+    sample = _sample(opcua_account_variable_access, opcua_variable_access)
+    if sample is None:
+        return manual("no session sampled any variable; check the per-user rights in the server configuration",
+                      expected)
+    node_writable = [v for v in sample.variables if v.access_level is not None and v.access_level & 0x02]
+    narrowed = [v for v in node_writable if v.user_access_level is not None and not v.user_writable]
+    observed = {"read_as": sample.identity, "variables_sampled": len(sample.variables),
+                "writable_by_access_level": len(node_writable), "read_only_for_this_user": len(narrowed),
+                "examples": [f"{v.name} ({v.node_id}): AccessLevel {v.access_level}, UserAccessLevel {v.user_access_level}"
+                             for v in narrowed[:_LISTED]]}
+    if narrowed:
+        return passed(observed, expected, f"{len(narrowed)} of {len(node_writable)} writable variables are read-only "
+                                          f"for the {sample.identity} session")
+    if not node_writable:
+        return manual("no sampled variable is writable by its AccessLevel, so per-user narrowing cannot be seen; "
+                      "check the user rights in the server configuration", expected, observed)
+    return manual(f"the {sample.identity} session may write all {len(node_writable)} writable variables: check that "
+                  "the audit account's role is the one intended (an audit account should be read-only)",
+                  expected, observed)

@@ -14,7 +14,8 @@ listens on a loopback address (ephemeral port by default) and serves what its fi
   is signed by a throw-away "demo plant CA" made for this server (1024-bit SHA-1 certificates are built
   by :mod:`simulators.opcua.certs`, since ``cryptography`` no longer signs with SHA-1);
 * ``auditing`` (``Server.Auditing``, i=2994), ``build_info``, ``variables`` (``writable`` sets
-  AccessLevel and UserAccessLevel CurrentWrite; ``roles``: ``{Anonymous: [Browse, Read, Write], ...}``
+  AccessLevel and UserAccessLevel CurrentWrite, ``node_writable`` AccessLevel only, so every session
+  sees it narrowed by its UserAccessLevel; ``roles``: ``{Anonymous: [Browse, Read, Write], ...}``
   becomes the node's RolePermissions attribute, for reading only: asyncua does not enforce it),
   ``known_servers`` (what FindServers lists besides itself), ``users`` (username: password);
 * ``accept_any_client_certificate``: no trust list, any client certificate gets a channel and a session
@@ -479,6 +480,10 @@ class OpcuaSimulator:
             variable = await parent.add_variable(idx, path[-1], spec.get("value", 0))
             if spec.get("writable"):
                 await variable.set_writable()
+            if spec.get("node_writable"):  # the node may be written, but not by the fixture's sessions
+                attributes = server.iserver.aspace._nodes[variable.nodeid].attributes
+                level = int(ua.AccessLevelType.CurrentRead | ua.AccessLevelType.CurrentWrite)
+                attributes[ua.AttributeIds.AccessLevel] = AttributeValue(ua.DataValue(ua.Variant(level, ua.VariantType.Byte)))
             if spec.get("roles"):
                 permissions = [ua.RolePermissionType(RoleId=ua.NodeId(_ROLES[role]), Permissions=ua.PermissionType(
                     sum(int(ua.PermissionType[right]) for right in rights))) for role, rights in spec["roles"].items()]

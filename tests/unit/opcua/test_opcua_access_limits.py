@@ -171,3 +171,29 @@ def test_build_info_minimum_version() -> None:
     odd = OpcuaEvidence().server_read(software_version="beta")
     assert odd.check("opcua.identity.build-info", minimum_versions=[{"product": "*", "version": "1"}]).status == "manual"
     assert ev.check("opcua.identity.build-info", minimum_versions=[{"version": "1"}]).status == "manual"
+
+
+# ---------------------------------------------------------------------------------------- per-user rights
+
+
+def test_per_user_rights_pass_when_the_account_is_narrowed() -> None:
+    ev = account([{"access_level": 3, "user_access_level": 1}, {"access_level": 1, "user_access_level": 1}])
+    verdict = ev.check("opcua.variables.per-user-rights")
+    assert verdict.status == "pass" and verdict.observed["read_only_for_this_user"] == 1
+
+
+def test_per_user_rights_fail_when_anonymous_writes() -> None:
+    ev = (OpcuaEvidence().sample([{"access_level": 3, "user_access_level": 3}])
+          .sample([{"access_level": 3, "user_access_level": 1}], account=True))
+    verdict = ev.check("opcua.variables.per-user-rights")
+    assert verdict.status == "fail" and "anonymous session may write" in verdict.reason
+
+
+def test_per_user_rights_manual_when_nothing_shows_it() -> None:
+    nothing_writable = account([{"access_level": 1, "user_access_level": 1}])
+    assert nothing_writable.check("opcua.variables.per-user-rights").status == "manual"
+    account_writes = account([{"access_level": 3, "user_access_level": 3}])
+    verdict = account_writes.check("opcua.variables.per-user-rights")
+    assert verdict.status == "manual" and "audit account" in verdict.reason
+    no_session = OpcuaEvidence().skipped(VARIABLES).skipped(ACCOUNT_VARIABLES, "no credentials")
+    assert no_session.check("opcua.variables.per-user-rights").status == "manual"
