@@ -176,3 +176,29 @@ def banner(web_https_page: Page, web_http_page: Page, params: dict[str, Any]) ->
     if versions:
         return failed(shown, expected, "versions disclosed: " + ", ".join(f"{k}: {v}" for k, v in versions.items()))
     return passed(shown, expected)
+
+
+@check("web.session.cookies", title="Web interface session cookies are Secure, HttpOnly and SameSite",
+       requirements=["SR 3.8", "CR 3.8"], applies_to=APPLIES, severity="medium",
+       remediation="Set the Secure, HttpOnly and SameSite (Lax or Strict) attributes on every cookie the web "
+                   "server issues (firmware or web server configuration).")
+def cookies(web_https_page: Page, web_http_page: Page) -> Verdict:
+    """A session cookie without Secure leaks over plain HTTP, without HttpOnly to a script injected in a page,
+    and without SameSite to cross-site requests: each lets an attacker ride or steal the operator's session
+    (SR 3.8 session integrity). Judged on the cookies set by the unauthenticated front page."""
+    pages = [p for p in (web_https_page, web_http_page) if p.open and p.status is not None]
+    expected = "every Set-Cookie has Secure, HttpOnly and SameSite"
+    cookies_set = [(page.scheme, value) for page in pages for value in page.headers.get("set-cookie", [])]
+    if not cookies_set:
+        return not_applicable("GET / set no cookie (the session cookie may be set only after a login; the auditor "
+                              "never logs in)")
+    missing = []
+    for scheme, value in cookies_set:
+        attributes = {part.strip().split("=", 1)[0].lower() for part in value.split(";")[1:]}
+        lacking = [name for name in ("Secure", "HttpOnly", "SameSite") if name.lower() not in attributes]
+        if lacking:
+            missing.append(f"{scheme} {value.split(';', 1)[0].split('=', 1)[0]}: no {', '.join(lacking)}")
+    observed = {"cookies": [f"{scheme}: {value}" for scheme, value in cookies_set]}
+    if missing:
+        return failed(observed, expected, "; ".join(missing))
+    return passed(observed, expected)

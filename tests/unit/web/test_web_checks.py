@@ -125,3 +125,12 @@ def test_garbled_answers_are_errors() -> None:
     assert ev.check("web.http.redirect").status == "error"
     broken = WebEvidence(probes=[{"accepted": True}])
     assert broken.check("web.tls.versions").status == "error"
+
+
+def test_cookies() -> None:
+    good = [["Set-Cookie", "SID=1; Path=/; Secure; HttpOnly; SameSite=Strict"]]
+    assert WebEvidence(https=page("https", 200, good)).check("web.session.cookies").status == "pass"
+    bad = WebEvidence(https=page("https", 200, good), http=page("http", 200, [["Set-Cookie", "SID=2; Path=/; HttpOnly"]]))
+    verdict = bad.check("web.session.cookies")
+    assert verdict.status == "fail" and verdict.reason == "http SID: no Secure, SameSite"
+    assert WebEvidence().check("web.session.cookies").status == "not_applicable"
