@@ -405,6 +405,7 @@ class ServerInfo:
     identity: str  # the session's identity: anonymous | username | certificate
     values: dict[str, Any]  # name (SERVER_NODES key) -> value, for Good reads only
     statuses: dict[str, str]  # name -> status code name
+    read_window: tuple[_dt.datetime, _dt.datetime] | None = None  # the auditor's clock: session start .. item built
 
     def good(self, name: str) -> bool:
         return self.statuses.get(name) == "Good"
@@ -434,7 +435,9 @@ def opcua_server_info(ev: FactEvidence) -> ServerInfo | NoSession | NotAudited:
         statuses[name] = str(raw["status"])
         if statuses[name] == "Good":
             out[name] = raw.get("value")
-    return ServerInfo(identity=str(data.get("identity") or ""), values=out, statuses=statuses)
+    end = item.collected_at if item.collected_at.tzinfo else item.collected_at.replace(tzinfo=_dt.timezone.utc)
+    window = (end - _dt.timedelta(milliseconds=item.duration_ms or 0), end)
+    return ServerInfo(identity=str(data.get("identity") or ""), values=out, statuses=statuses, read_window=window)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ reason, never ``pass``.
 
 from __future__ import annotations
 
+import datetime as _dt
 import fnmatch
 import re
 from typing import Any
@@ -163,3 +164,39 @@ def anonymous_write(opcua_endpoints: list[Endpoint] | NotAudited,
                       expected, observed)
     return passed(observed, expected, f"all {len(sample.variables)} variables the anonymous session can browse "
                                       f"(depth {sample.depth}) are read-only for it")
+
+
+@check("opcua.server.clock", title="OPC UA server clock agrees with the auditor's (ServerStatus.CurrentTime)",
+       requirements=["SR 2.11 RE1", "CR 2.11 RE1"], applies_to=APPLIES, severity="low",
+       params={"max_skew_seconds": 2.0},
+       fixture_verdicts={"weak": "pass", "hardened": "pass"},
+       fixture_note="both simulated servers run on the auditor's own clock; the unit tests fail it on a skewed time",
+       remediation="Synchronize the server's clock with the site's time source (NTP/PTP), so audit events and "
+                   "alarms carry comparable timestamps.")
+def clock(opcua_server_info: ServerInfo | NoSession | NotAudited, params: dict[str, Any]) -> Verdict:
+    """Audit events and alarms carry the server's timestamps; a clock off by more than a few seconds breaks the
+    ordering of events across components during an investigation (SR 2.11 RE1 time synchronization). The
+    server's CurrentTime is compared with the auditor's clock over the session that read it (the auditor's
+    clock is assumed synchronized)."""
+    if (skip := not_audited(opcua_server_info)):
+        return skip
+    limit = float(params["max_skew_seconds"])
+    expected = f"ServerStatus.CurrentTime within {limit:g} s of the auditor's clock"
+    if (skip := _no_session(opcua_server_info, "reading ServerStatus.CurrentTime", expected)):
+        return skip
+    assert isinstance(opcua_server_info, ServerInfo)
+    raw = opcua_server_info.values.get("current_time")
+    window = opcua_server_info.read_window
+    try:
+        server_time = _dt.datetime.fromisoformat(str(raw))
+    except ValueError:
+        return manual(f"CurrentTime (i=2258) is not a time ({raw!r}); check the clock by hand", expected)
+    if window is None or server_time.tzinfo is None:
+        return manual("the read time or the server's time zone is unknown; check the clock by hand", expected)
+    start, end = window
+    skew = 0.0 if start <= server_time <= end else min(abs((server_time - start).total_seconds()),
+                                                       abs((server_time - end).total_seconds()))
+    observed = {"server_time": server_time.isoformat(), "auditor_time": end.isoformat(), "skew_seconds": round(skew, 3)}
+    if skew > limit:
+        return failed(observed, expected, f"the server's clock is off by {skew:.1f} s")
+    return passed(observed, expected)
