@@ -129,3 +129,33 @@ def mode_selector(s7_protection: Protection | Refused, s7_mode: str | Refused) -
         return failed(observed, expected, "the key switch is in RUN-P: program changes are allowed from the network")
     return manual(f"the mode selector reads {s7_protection.mode_selector}: a CPU without a key switch, or one in STOP "
                   "or memory reset; check how program changes are authorized", expected, observed)
+
+
+@check("s7.integrity.checksum", title="S7 CPU program and configuration match an approved checksum",
+       requirements=["SR 3.4", "CR 3.4"], applies_to=["embedded"], severity="high",
+       params={"approved_checksums": []},
+       fixture_verdicts={"weak": "manual", "hardened": "manual"},
+       fixture_note="the demo plant approves no checksum; the unit tests pass and fail it with approved_checksums",
+       remediation="Compare the CPU's program with the approved project in the engineering tool; when the change is "
+                   "authorized, record the new checksum (profile parameter approved_checksums), else restore the "
+                   "approved program and investigate.")
+def checksum(s7_protection: Protection | Refused, params: dict[str, Any]) -> Verdict:
+    """The CPU publishes checksums of its hardware configuration and user program (SZL 0x0232): a value other
+    than the approved one means the program or configuration changed (SR 3.4 software and information integrity).
+    ``approved_checksums`` lists the hex values the site approved; the drift snapshot shows each change."""
+    expected = "the checksums (SZL 0x0232 after ken_rel) are one of approved_checksums"
+    if (skip := _refused(s7_protection, "protection and checksums", expected)):
+        return skip
+    assert isinstance(s7_protection, Protection)
+    observed = {"checksums": s7_protection.checksums}
+    if s7_protection.checksums is None:
+        return manual("the CPU reports no valid checksum (ken_rel 0); compare the program in the engineering tool",
+                      expected, observed)
+    approved = [str(value).lower().replace(" ", "") for value in params["approved_checksums"]]
+    if not approved:
+        return manual(f"no approved checksum is given; record {s7_protection.checksums} in approved_checksums once "
+                      "the program is verified against the approved project", expected, observed)
+    if s7_protection.checksums in approved:
+        return passed(observed, expected)
+    return failed(observed, expected, f"checksums {s7_protection.checksums} are not approved: the program or the "
+                                      "hardware configuration changed")

@@ -3,7 +3,8 @@
 * ``s7_firmware`` (version): order number and firmware (SZL 0x0011), so ``iacs-audit diff`` reports an
   update or a swapped CPU;
 * ``s7_protection`` (version): the protection level in force and the mode selector (SZL 0x0232), so a
-  password removed or a key left in RUN-P shows between two scans.
+  password removed or a key left in RUN-P shows between two scans;
+* ``s7_checksums`` (version): the hardware-configuration and program checksums (SZL 0x0232).
 """
 
 from __future__ import annotations
@@ -28,3 +29,10 @@ def protection_snapshot(s7_protection: Any) -> str | None:
     if not isinstance(s7_protection, Protection):
         return None
     return f"level {s7_protection.effective}, selector {s7_protection.mode_selector}"
+
+
+@snapshot("s7_checksums", label="CPU program and configuration checksums (SZL 0x0232)", kind="version",
+          facts=["s7_protection"])
+def checksums_snapshot(s7_protection: Any) -> str | None:
+    """The checksum words in hex, so a changed program shows between two scans."""
+    return s7_protection.checksums if isinstance(s7_protection, Protection) else None

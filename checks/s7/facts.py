@@ -12,7 +12,8 @@ chapter; offsets inside one record, words big-endian):
   3 plant id, 4 copyright, 5 serial number, 7 module type name, 0x0B location;
 * 0x0232 index 4 protection: +2 sch_schal (mode selector's level), +4 sch_par (parameterized level,
   0 = no password), +6 sch_rel (level in force), +8 bart_sch (1 RUN, 2 RUN-P, 3 STOP, 4 MRES, 0 none),
-  +10 anl_sch; levels 1 no protection, 2 write protection, 3 read/write protection;
+  +10 anl_sch, +12 ken_rel (0: the checksums that follow are invalid), +14 on the hardware-configuration and
+  user-program checksum words; levels 1 no protection, 2 write protection, 3 read/write protection;
 * 0x0424 index 0 mode transitions: +3 bzu_id, bits 0-3 the current mode (8 RUN, 1-4 STOP, 5 start-up,
   7 restart, 0xA HOLD, 0xD DEFECT).
 
@@ -131,6 +132,7 @@ class Protection:
     effective: int  # sch_rel
     mode_selector: str  # bart_sch by name
     startup_selector: int  # anl_sch
+    checksums: str | None = None  # hex of the checksum words after ken_rel; None when ken_rel says invalid
 
 
 @fact("s7_protection", protocol="s7", requests=[PROTECTION])
@@ -145,8 +147,10 @@ def s7_protection(ev: FactEvidence) -> Protection | Refused:
     _, selector, parameterized, effective, bart, startup = struct.unpack(">6H", record[:12])
     if not all(0 <= level <= 3 for level in (selector, parameterized, effective)):
         raise FactParseError(f"SZL 0x0232: protection levels out of range ({selector}, {parameterized}, {effective})")
+    valid = len(record) >= 14 and struct.unpack(">H", record[12:14])[0] != 0
     return Protection(selector=selector, parameterized=parameterized, effective=effective,
-                      mode_selector=MODE_SELECTOR.get(bart, f"unknown ({bart})"), startup_selector=startup)
+                      mode_selector=MODE_SELECTOR.get(bart, f"unknown ({bart})"), startup_selector=startup,
+                      checksums=record[14:].hex() if valid and len(record) > 14 else None)
 
 
 @fact("s7_mode", protocol="s7", requests=[MODE])

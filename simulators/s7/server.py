@@ -10,8 +10,9 @@ chapter) from its fixture:
 * ``component``: SZL 0x001C records by index (plc_name 1, module_name 2, plant_id 3, copyright 4,
   serial 5, module_type 7, location 0x0B), 32 characters each;
 * ``protection``: SZL 0x0232 index 4: ``selector`` (sch_schal), ``parameterized`` (sch_par),
-  ``effective`` (sch_rel), ``mode_selector`` (bart_sch: RUN, RUN-P, STOP, MRES or none) and
-  ``startup_selector`` (anl_sch);
+  ``effective`` (sch_rel), ``mode_selector`` (bart_sch: RUN, RUN-P, STOP, MRES or none),
+  ``startup_selector`` (anl_sch) and ``checksums`` (hex: the hardware-configuration and program checksum
+  words after ken_rel, which is 1 when they are given);
 * ``mode`` (``RUN`` | ``STOP``): SZL 0x0424 index 0, the last mode transition.
 
 Every PDU a client sends is recorded in :attr:`S7Simulator.requests` by what it asks for (``Setup
@@ -161,9 +162,10 @@ class S7Simulator:
                               for name, value in fx.component.items()])
         if szl_id == 0x0232 and index == 0x0004:
             p = fx.protection
-            record = struct.pack(">10H", 0x0004, int(p.get("selector", 1)), int(p.get("parameterized", 0)),
+            checksums = bytes.fromhex(str(p.get("checksums", "")))[:6].ljust(6, b"\x00")
+            record = struct.pack(">7H", 0x0004, int(p.get("selector", 1)), int(p.get("parameterized", 0)),
                                  int(p.get("effective", 1)), _MODE_SELECTOR[p.get("mode_selector", "RUN")],
-                                 int(p.get("startup_selector", 0)), 0, 0, 0, 0)
+                                 int(p.get("startup_selector", 0)), 1 if p.get("checksums") else 0) + checksums
             return _list(20, [record])
         if szl_id == 0x0424 and index == 0:
             mode = _MODES[fx.mode]

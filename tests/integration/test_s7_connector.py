@@ -46,9 +46,11 @@ def test_weak_and_hardened_cpus_read_only(cpus) -> None:
     registry = REGISTRY.load()
     specs = [spec for spec in registry.checks.values() if spec.id.startswith("s7.")]
     expected = {"weak": {"s7.identity.component": "fail", "s7.protection.level": "fail",
-                         "s7.protection.mode-selector": "fail", "s7.identity.firmware": "manual"},
+                         "s7.protection.mode-selector": "fail", "s7.identity.firmware": "manual",
+                         "s7.integrity.checksum": "manual"},
                 "hardened": {"s7.identity.component": "pass", "s7.protection.level": "pass",
-                             "s7.protection.mode-selector": "pass", "s7.identity.firmware": "manual"}}
+                             "s7.protection.mode-selector": "pass", "s7.identity.firmware": "manual",
+                             "s7.integrity.checksum": "manual"}}
     for name, sim in cpus.items():
         before = len(sim.requests)
         items = collect(sim.host, sim.port)

@@ -15,7 +15,7 @@ def test_facts_parse_the_real_cpu_layouts() -> None:
     weak = S7Evidence("weak")
     assert weak.fact("s7_module") == Module(order_number="6ES7 315-2EH14-0AB0", hardware=4, firmware=(3, 2, 6))
     assert weak.fact("s7_protection") == Protection(selector=1, parameterized=0, effective=1, mode_selector="RUN-P",
-                                                    startup_selector=0)
+                                                    startup_selector=0, checksums="a1c400005e21")
     assert weak.fact("s7_mode") == "RUN"
     component = S7Evidence("hardened").fact("s7_component")
     assert component["plant_id"] == "RIVERSIDE-FILL-2" and component["location"] == "Hall 2, cabinet 2.4"
@@ -100,3 +100,15 @@ def test_drift_snapshots() -> None:
     assert snapshots["s7_firmware"].function(weak.fact("s7_module")) == "6ES7 315-2EH14-0AB0 V3.2.6"
     assert snapshots["s7_protection"].function(hardened.fact("s7_protection")) == "level 3, selector RUN"
     assert snapshots["s7_firmware"].function(Refused("0x0011,0x0000", "refused")) is None
+
+
+def test_checksum_against_the_approved_values() -> None:
+    hardened = S7Evidence("hardened")
+    assert hardened.fact("s7_protection").checksums == "b7d2000091f3"
+    assert hardened.check("s7.integrity.checksum", approved_checksums=["B7D2 0000 91F3"]).status == "pass"
+    verdict = S7Evidence("weak").check("s7.integrity.checksum", approved_checksums=["b7d2000091f3"])
+    assert verdict.status == "fail" and "a1c400005e21" in verdict.reason
+    assert hardened.check("s7.integrity.checksum").status == "manual"
+    invalid = S7Evidence("hardened", protection={"checksums": ""})
+    assert invalid.fact("s7_protection").checksums is None
+    assert invalid.check("s7.integrity.checksum", approved_checksums=["b7d2000091f3"]).status == "manual"
