@@ -16,6 +16,10 @@ _AEAD = ("GCM", "CHACHA20", "CCM")
 _WEAK_CIPHERS = ("RC4", "3DES", "DES-CBC", "NULL", "EXPORT", "MD5", "anon")
 _REDIRECTS = (301, 302, 303, 307, 308)
 _PASSWORD_FIELD = re.compile(r"<input[^>]*type\s*=\s*[\"']?password", re.IGNORECASE)
+#: An input a login form asks a secret in, masked or not (type=password, or named like a password or PIN).
+_SECRET_FIELD = re.compile(r"<input[^>]*(?:type\s*=\s*[\"']?password|(?:name|id)\s*=\s*[\"']?[\w-]*(?:pass|pwd|pin)[\w-]*[\"'\s>])",
+                           re.IGNORECASE)
+_INPUT_TYPE = re.compile(r"type\s*=\s*[\"']?(\w+)", re.IGNORECASE)
 _VERSION = re.compile(r"\d+(\.\d+)+|/\s*\d")
 
 
@@ -123,7 +127,7 @@ def http_redirect(web_http_page: Page) -> Verdict:
     location = page.header("Location") or ""
     if page.status in _REDIRECTS and location.lower().startswith("https://"):
         return passed(observed, expected)
-    login = bool(_PASSWORD_FIELD.search(page.body))
+    login = bool(_SECRET_FIELD.search(page.body))
     basic = (page.header("WWW-Authenticate") or "").lower().startswith("basic")
     observed["password_field"], observed["basic_auth"] = login, basic
     if login or basic:
@@ -201,4 +205,51 @@ def cookies(web_https_page: Page, web_http_page: Page) -> Verdict:
     observed = {"cookies": [f"{scheme}: {value}" for scheme, value in cookies_set]}
     if missing:
         return failed(observed, expected, "; ".join(missing))
+    return passed(observed, expected)
+
+
+def _login_pages(*pages: Page) -> list[Page]:
+    return [p for p in pages if p.open and p.status == 200 and _SECRET_FIELD.search(p.body)]
+
+
+@check("web.login.masked-password", title="Web login form masks the password as it is typed",
+       requirements=["SR 1.10", "CR 1.10"], applies_to=APPLIES, severity="low",
+       remediation="Make the login form's password or PIN field an input of type 'password' (firmware update or web "
+                   "configuration), so it is not readable over an operator's shoulder or on a screen recording.")
+def masked_password(web_https_page: Page, web_http_page: Page) -> Verdict:
+    """A password or PIN field that echoes what is typed exposes the authenticator to anyone who sees the screen
+    (SR 1.10 authenticator feedback). Judged on the front page when it is a login form; the auditor never logs in."""
+    pages = _login_pages(web_https_page, web_http_page)
+    expected = "every password or PIN field of the login form is an input of type 'password'"
+    if not pages:
+        return not_applicable("the front page is not a login form (a login page elsewhere is not looked for)")
+    fields = [(page.scheme, match.group(0)) for page in pages for match in _SECRET_FIELD.finditer(page.body)]
+    plain = [f"{scheme}: {tag}" for scheme, tag in fields
+             if (m := _INPUT_TYPE.search(tag)) is None or m.group(1).lower() != "password"]
+    observed = {"fields": [f"{scheme}: {tag}" for scheme, tag in fields][:10]}
+    if plain:
+        return failed(observed, expected, "password fields shown in clear: " + "; ".join(plain[:5]))
+    return passed(observed, expected)
+
+
+@check("web.login.use-notice", title="Web login page shows a system use notification",
+       requirements=["SR 1.12", "CR 1.12"], applies_to=APPLIES, severity="low",
+       params={"notice_patterns": [r"authori[sz]ed", r"monitored", r"use of this system", r"prohibited"]},
+       remediation="Configure the login page's notice (where the device has one) with the site's authorized-use "
+                   "text, e.g. 'Authorized use only. Activity on this system is monitored and recorded.'")
+def use_notice(web_https_page: Page, web_http_page: Page, params: dict[str, Any]) -> Verdict:
+    """A notice before login tells users the system is for authorized use and monitored, which the site's legal
+    and disciplinary measures rely on (SR 1.12 system use notification). Judged on the front page when it is the
+    login form."""
+    pages = _login_pages(web_https_page, web_http_page)
+    expected = "the login page holds a use notice matching one of " + ", ".join(params["notice_patterns"])
+    if not pages:
+        return not_applicable("the front page is not a login form (a login page elsewhere is not looked for)")
+    patterns = [re.compile(p, re.IGNORECASE) for p in params["notice_patterns"]]
+    text = {page.scheme: re.sub(r"<[^>]+>", " ", page.body) for page in pages}
+    found = {scheme: sorted({m.group(0) for p in patterns for m in [p.search(body)] if m}) for scheme, body in text.items()}
+    observed = {"notice_words": found}
+    lacking = [scheme for scheme, words in found.items() if not words]
+    if lacking:
+        return failed(observed, expected, "no use notice on the login page (" + ", ".join(lacking) + ")")
     return passed(observed, expected)

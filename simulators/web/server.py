@@ -8,7 +8,9 @@ The fixture says what a PLC's or HMI panel's embedded web server offers:
   :mod:`simulators.opcua.certs`, which can still make SHA-1 certificates);
 * ``http``: ``redirect: true`` answers ``GET /`` on HTTP with 301 to the HTTPS URL, else the login page;
 * ``headers``: sent with every answer (``Server``, ``X-Powered-By``, ...); ``hsts``: the
-  Strict-Transport-Security value of HTTPS answers (none when empty).
+  Strict-Transport-Security value of HTTPS answers (none when empty);
+* ``login``: the front page is a login form; ``masked: false`` makes its password field plain text, ``notice``
+  is the use notification shown above it.
 
 Every request is recorded in :attr:`WebSimulator.requests` (``scheme``, ``method``, ``path``), so a test can
 prove that a scan sent ``GET /`` and nothing else: no login, no form post, no other path.
@@ -35,8 +37,8 @@ from simulators.opcua.certs import CertKey, make_certificate, make_key, pem_key
 __all__ = ["FIXTURES", "WebFixture", "WebSimulator", "load_fixture"]
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-LOGIN_PAGE = ("<html><head><title>{title}</title></head><body><form method=\"post\" action=\"/login\">"
-              "<input name=\"user\"><input type=\"password\" name=\"password\"><button>Log in</button></form>"
+LOGIN_PAGE = ("<html><head><title>{title}</title></head><body>{notice}<form method=\"post\" action=\"/login\">"
+              "<input name=\"user\"><input type=\"{field}\" name=\"password\"><button>Log in</button></form>"
               "</body></html>")
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -53,6 +55,7 @@ class WebFixture:
     http: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
     hsts: str = ""
+    login: dict[str, Any] = field(default_factory=dict)
 
 
 def load_fixture(fixture: str | Path) -> WebFixture:
@@ -162,7 +165,10 @@ class WebSimulator:
                     status, body = 301, b""
                     location = f"https://{simulator.host}:{simulator.https_port}/"
                 else:
-                    status, body, location = 200, LOGIN_PAGE.format(title=fx.title).encode(), ""
+                    notice = f"<p class=\"notice\">{fx.login['notice']}</p>" if fx.login.get("notice") else ""
+                    field = "password" if fx.login.get("masked", True) else "text"
+                    status, location = 200, ""
+                    body = LOGIN_PAGE.format(title=fx.title, notice=notice, field=field).encode()
                 self.send_response_only(status)
                 for name, value in fx.headers.items():
                     self.send_header(name, value)

@@ -134,3 +134,25 @@ def test_cookies() -> None:
     verdict = bad.check("web.session.cookies")
     assert verdict.status == "fail" and verdict.reason == "http SID: no Secure, SameSite"
     assert WebEvidence().check("web.session.cookies").status == "not_applicable"
+
+
+LOGIN = '<form><input name="user"><input type="{kind}" name="password"></form>'
+
+
+def test_masked_password_and_use_notice() -> None:
+    masked = WebEvidence(https=page("https", 200, [], "<p>Authorized use only</p>" + LOGIN.format(kind="password")))
+    assert masked.check("web.login.masked-password").status == "pass"
+    assert masked.check("web.login.use-notice").status == "pass"
+    plain = WebEvidence(https=page("https", 200, [], LOGIN.format(kind="text")))
+    verdict = plain.check("web.login.masked-password")
+    assert verdict.status == "fail" and 'type="text"' in verdict.reason
+    verdict = plain.check("web.login.use-notice")
+    assert verdict.status == "fail" and "no use notice" in verdict.reason
+    pin = WebEvidence(https=page("https", 200, [], '<input id="pin">'))
+    assert pin.check("web.login.masked-password").status == "fail"
+    not_login = WebEvidence(https=page("https", 200, [], "<html>dashboard</html>"))
+    for check_id in ("web.login.masked-password", "web.login.use-notice"):
+        assert not_login.check(check_id).status == "not_applicable"
+    # a plain-text PIN field over HTTP is credentials in clear too
+    http_pin = WebEvidence(http=page("http", 200, [], LOGIN.format(kind="text")))
+    assert http_pin.check("web.http.redirect").status == "fail"
