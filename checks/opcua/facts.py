@@ -15,6 +15,8 @@ Requests (answered by :mod:`connectors.opcua.connector`):
   session (the endpoint's ``browse_*`` fields override depth, node count and time);
 * ``opcua:read:<capability node ids>``: ServerCapabilities (MaxSessions, MaxSubscriptions) and
   OperationLimits, in a session;
+* ``opcua:read:i=2253[attribute=EventNotifier]``: whether the Server object delivers events (audit events
+  included) to subscribing clients;
 * ``opcua:session:limits``: the session timeout (asked: ``requested_timeout_ms``) and channel lifetime
   the server granted;
 * ``opcua:channel:untrusted-client``: the client-trust probe (opt-in per endpoint);
@@ -45,7 +47,7 @@ from auditor.registry import fact, request
 
 __all__ = [
     "ACCOUNT_VARIABLES", "ANONYMOUS_SESSION", "CAPABILITIES_READ", "CAPABILITY_NODES", "CLIENT_LOG", "CLIENT_TRUST",
-    "ENDPOINTS", "FIND_SERVERS", "SERVER_NODES", "SERVER_READ", "SESSION_LIMITS", "VARIABLES",
+    "ENDPOINTS", "FIND_SERVERS", "SERVER_EVENTS", "SERVER_NODES", "SERVER_READ", "SESSION_LIMITS", "VARIABLES",
     "Capabilities", "Certificate", "ClientTrust", "Endpoint", "NoSession", "NotAudited", "ServerInfo",
     "SessionLimits", "UserToken", "VariableSample", "parse_certificate", "parse_endpoints",
 ]
@@ -95,6 +97,8 @@ CAPABILITIES_READ = request("opcua", "read", ",".join(CAPABILITY_NODES.values())
 #: Session timeout asked for (2 h): above any sensible site maximum, so the revised value shows the server's cap.
 SESSION_LIMITS = request("opcua", "session", "limits", requested_timeout_ms=7_200_000, name="opcua.session-limits")
 CLIENT_TRUST = request("opcua", "channel", "untrusted-client", name="opcua.client-trust")
+#: The Server object's EventNotifier attribute (bit 0 SubscribeToEvents): whether clients can receive its events.
+SERVER_EVENTS = request("opcua", "read", "i=2253", attribute="EventNotifier", name="opcua.server-event-notifier")
 
 CURRENT_WRITE = 0x02  # AccessLevel bit 1 (Part 3, AccessLevelType)
 HISTORY_WRITE = 0x08  # AccessLevel bit 3: insert, replace or delete the variable's history
@@ -654,3 +658,26 @@ def opcua_client_trust(ev: FactEvidence) -> ClientTrust | NotAudited:
     return ClientTrust(attempted=bool(data["attempted"]), accepted=accepted,
                        open_secure_channel=data.get("open_secure_channel"), create_session=data.get("create_session"),
                        endpoint=label, reason=str(data.get("reason") or ""))
+
+
+@fact("opcua_server_events", protocol="opcua", requests=[SERVER_EVENTS, CLIENT_LOG])
+def opcua_server_events(ev: FactEvidence) -> int | None | NoSession | NotAudited:
+    """The Server object's EventNotifier bits (None: the server did not give it)."""
+    try:
+        item = _item(ev, SERVER_EVENTS)
+    except _NoEndpoint:
+        return NotAudited()
+    data = _json(item, "server event notifier")
+    if not isinstance(data, dict):
+        raise FactParseError("server event notifier evidence is not an object")
+    if "skipped" in data:
+        return NoSession(str(data["skipped"]))
+    raw = (data.get("values") or {}).get("i=2253")
+    if not isinstance(raw, dict) or "status" not in raw:
+        raise FactParseError("server event notifier evidence lacks node i=2253")
+    value = raw.get("value")
+    if raw["status"] != "Good":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FactParseError(f"EventNotifier is {value!r}")
+    return value

@@ -200,3 +200,32 @@ def clock(opcua_server_info: ServerInfo | NoSession | NotAudited, params: dict[s
     if skew > limit:
         return failed(observed, expected, f"the server's clock is off by {skew:.1f} s")
     return passed(observed, expected)
+
+
+@check("opcua.server.audit-events", title="OPC UA audit events can be read by monitoring tools (event subscription)",
+       requirements=["SR 6.1", "CR 6.1"], applies_to=APPLIES, severity="medium",
+       remediation="Enable auditing (Server.Auditing) and event delivery on the Server object, and let the site's "
+                   "monitoring or SIEM collector subscribe to the audit events with a read-only account.")
+def audit_events(opcua_server_info: ServerInfo | NoSession | NotAudited,
+                 opcua_server_events: int | None | NoSession | NotAudited) -> Verdict:
+    """Audit records help only if tools can read them: an OPC UA server makes its audit events available to any
+    authorized client through an event subscription on the Server object, a read-only channel (SR 6.1 audit log
+    accessibility). Passes when Server.Auditing is true and the Server object's EventNotifier has
+    SubscribeToEvents; nothing is subscribed to find out."""
+    if (skip := not_audited(opcua_server_info, opcua_server_events)):
+        return skip
+    expected = "Server.Auditing true and the Server object (i=2253) with EventNotifier SubscribeToEvents"
+    if (skip := _no_session(opcua_server_info, "reading Server.Auditing", expected)
+            or _no_session(opcua_server_events, "reading the Server object's EventNotifier", expected)):
+        return skip
+    assert isinstance(opcua_server_info, ServerInfo)
+    auditing = opcua_server_info.values.get("auditing") if opcua_server_info.good("auditing") else None
+    observed = {"auditing": auditing, "event_notifier": opcua_server_events}
+    if auditing is False:
+        return failed(observed, expected, "the server generates no audit events to read")
+    if opcua_server_events is not None and not opcua_server_events & 0x01:
+        return failed(observed, expected, "the Server object does not deliver events to subscribers")
+    if auditing is True and opcua_server_events is not None:
+        return passed(observed, expected)
+    return manual("Server.Auditing or the EventNotifier could not be read; check how audit events are collected",
+                  expected, observed)

@@ -399,6 +399,8 @@ class OpcuaConnector(Connector):
                 return f"cannot parse the node ids of {req.key}: {exc}"
             if not nodes or len(nodes) > _READ_CHUNK:
                 return f"{req.key}: between 1 and {_READ_CHUNK} node ids per read"
+            if not hasattr(ua.AttributeIds, str(req.option("attribute", "Value"))):
+                return f"{req.key}: unknown attribute {req.option('attribute')!r}"
             plan.reads.append((req, nodes))
         elif req.op == "browse":
             try:
@@ -707,7 +709,8 @@ class OpcuaConnector(Connector):
                 cuts = describe.Cuts()
                 try:
                     if req.op == "read":
-                        data = await self._read(client, reads[req.key], cuts)
+                        data = await self._read(client, reads[req.key], cuts,
+                                                getattr(ua.AttributeIds, str(req.option("attribute", "Value"))))
                     else:
                         data = await self._browse(client, req, cuts)
                     outcome.results[req.key] = (data, None)
@@ -743,13 +746,14 @@ class OpcuaConnector(Connector):
         return self._identity
 
     # ------------------------------------------------------------------ reads
-    async def _read(self, client: Client, nodes: list[ua.NodeId], cuts: describe.Cuts) -> dict[str, Any]:
+    async def _read(self, client: Client, nodes: list[ua.NodeId], cuts: describe.Cuts,
+                    attribute: ua.AttributeIds = ua.AttributeIds.Value) -> dict[str, Any]:
         params = ua.ReadParameters()
         params.TimestampsToReturn = ua.TimestampsToReturn.Neither
         for node in nodes:
             rv = ua.ReadValueId()
             rv.NodeId = node
-            rv.AttributeId = ua.AttributeIds.Value
+            rv.AttributeId = attribute
             params.NodesToRead.append(rv)
         results = await self._call("Read", client.uaclient.read(params))
         return {"values": {n.to_string(): describe.data_value(dv, cuts) for n, dv in zip(nodes, results)}}

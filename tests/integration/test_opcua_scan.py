@@ -24,7 +24,8 @@ REQUIRED = ["opcua.endpoint.security-policy-none", "opcua.endpoint.deprecated-po
             "opcua.certificate.signature-hash", "opcua.certificate.validity", "opcua.certificate.self-signed",
             "opcua.server.auditing", "opcua.identity.build-info"]
 EXTRA = ["opcua.variables.anonymous-write", "opcua.discovery.exposure", "opcua.variables.role-permissions",
-         "opcua.channel.client-trust", "opcua.server.operation-limits", "opcua.session.timeout"]
+         "opcua.channel.client-trust", "opcua.server.operation-limits", "opcua.session.timeout",
+         "opcua.variables.per-user-rights", "opcua.server.audit-events"]
 
 
 def run(*args: str):
@@ -90,8 +91,8 @@ def test_scan_was_read_only(plant, scanned) -> None:
     # the audit account's session (its reads and the bounded browse), then the untrusted-certificate probe,
     # refused at CreateSession
     assert [r["service"] for r in new[HARDENED] if r["kind"] == "service"] == [
-        "GetEndpoints", "FindServers", "CreateSession", "ActivateSession", "Read", "Read", "Browse", "Browse", "Browse",
-        "Read", "CloseSession", "CreateSession"]
+        "GetEndpoints", "FindServers", "CreateSession", "ActivateSession", "Read", "Read", "Read", "Browse", "Browse",
+        "Browse", "Read", "CloseSession", "CreateSession"]
     weak_services = [r["service"] for r in new[WEAK] if r["kind"] == "service"]
     assert set(weak_services) == {"GetEndpoints", "FindServers", "CreateSession", "ActivateSession", "Browse",
                                   "Read", "CloseSession"}

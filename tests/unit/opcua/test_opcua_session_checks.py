@@ -118,3 +118,24 @@ def test_clock_pass_and_fail() -> None:
     assert odd.check("opcua.server.clock").status == "manual"
     skipped = OpcuaEvidence().skipped(SERVER_READ, "no anonymous session: not allowed")
     assert skipped.check("opcua.server.clock").status == "manual"
+
+
+def test_audit_events_readable_by_tools() -> None:
+    from checks.opcua.facts import SERVER_EVENTS
+
+    def events(value, status="Good"):
+        return {"identity": "username", "endpoint": {}, "values": {"i=2253": {"status": status, "value": value}}}
+
+    ev = OpcuaEvidence().server_read(auditing=True).json(SERVER_EVENTS, events(1))
+    assert ev.check("opcua.server.audit-events").status == "pass"
+    off = OpcuaEvidence().server_read(auditing=False).json(SERVER_EVENTS, events(1))
+    assert off.check("opcua.server.audit-events").status == "fail"
+    no_events = OpcuaEvidence().server_read(auditing=True).json(SERVER_EVENTS, events(0))
+    verdict = no_events.check("opcua.server.audit-events")
+    assert verdict.status == "fail" and "does not deliver events" in verdict.reason
+    unreadable = OpcuaEvidence().server_read(auditing=True).json(SERVER_EVENTS, events(None, "BadUserAccessDenied"))
+    assert unreadable.check("opcua.server.audit-events").status == "manual"
+    skipped = OpcuaEvidence().skipped(SERVER_READ).skipped(SERVER_EVENTS)
+    assert skipped.check("opcua.server.audit-events").status == "manual"
+    garbled = OpcuaEvidence().server_read(auditing=True).json(SERVER_EVENTS, events("yes"))
+    assert garbled.check("opcua.server.audit-events").status == "error"
