@@ -167,15 +167,16 @@ def anonymous_write(opcua_endpoints: list[Endpoint] | NotAudited,
 
 
 @check("opcua.server.clock", title="OPC UA server clock agrees with the auditor's (ServerStatus.CurrentTime)",
-       requirements=["SR 2.11 RE1", "CR 2.11 RE1"], applies_to=APPLIES, severity="low",
+       requirements=["SR 2.11", "SR 2.11 RE1", "CR 2.11", "CR 2.11 RE1"], applies_to=APPLIES, severity="low",
        params={"max_skew_seconds": 2.0},
        fixture_verdicts={"weak": "pass", "hardened": "pass"},
        fixture_note="both simulated servers run on the auditor's own clock; the unit tests fail it on a skewed time",
        remediation="Synchronize the server's clock with the site's time source (NTP/PTP), so audit events and "
                    "alarms carry comparable timestamps.")
 def clock(opcua_server_info: ServerInfo | NoSession | NotAudited, params: dict[str, Any]) -> Verdict:
-    """Audit events and alarms carry the server's timestamps; a clock off by more than a few seconds breaks the
-    ordering of events across components during an investigation (SR 2.11 RE1 time synchronization). The
+    """Every OPC UA event, audit events included, carries the server's timestamp (Part 5, BaseEventType Time), so
+    the server's clock is what its audit records are stamped with (SR 2.11); a clock off by more than a few
+    seconds breaks the ordering of events across components during an investigation (SR 2.11 RE1). The
     server's CurrentTime is compared with the auditor's clock over the session that read it (the auditor's
     clock is assumed synchronized)."""
     if (skip := not_audited(opcua_server_info)):
