@@ -68,6 +68,17 @@ from connectors.opcua.identity import (ClientIdentity, ClientIdentityError, defa
 
 log = logging.getLogger(__name__)
 
+
+class _ProbePolicyNotice(logging.Filter):
+    """asyncua warns whenever a Basic128Rsa15 policy object is made; the client-trust probe makes one on purpose
+    (recorded in its evidence), so that warning would only be noise on the operator's terminal."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Do not use SecurityPolicyBasic128Rsa15" not in record.getMessage()
+
+
+logging.getLogger("asyncua.crypto.security_policies").addFilter(_ProbePolicyNotice())
+
 __all__ = ["ALLOWED_SERVICES", "CLIENT_LOG", "OpcuaConnector", "ForbiddenService"]
 
 CLIENT_LOG = EvidenceRequest(protocol="opcua", op="client", target="log")
