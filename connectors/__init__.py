@@ -17,6 +17,8 @@ BUILTIN: dict[str, str] = {
     "snmp": "connectors.snmp.connector:SnmpConnector",
     "modbus": "connectors.modbus.connector:ModbusConnector",
     "opcua": "connectors.opcua.connector:OpcuaConnector",
+    "s7": "connectors.s7.connector:S7Connector",
+    "https": "connectors.https.connector:HttpsConnector",
 }
 
 

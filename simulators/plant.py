@@ -61,6 +61,8 @@ LAUNCHERS: dict[str, str] = {
     "opcua": "simulators.opcua.plant:launch",
     "modbus": "simulators.modbus.plant:launch",
     "cli": "simulators.netcli.plant:launch",
+    "s7": "simulators.s7.plant:launch",
+    "https": "simulators.web.plant:launch",
 }
 
 
@@ -106,6 +108,14 @@ DEFAULT_HOSTS: list[PlantHost] = [
               description="Cell switch as commissioned (Cisco IE 4000, audited over its CLI)", protocol="cli"),
     PlantHost("sw-cell-02", "hardened", "127.0.10.202", "control", type="network",
               description="Hardened cell switch (Cisco IE 4000, audited over its CLI)", protocol="cli"),
+    PlantHost("plc-03", "weak", "127.0.10.220", "control", type="embedded",
+              description="S7-300 CPU without protection (filling line)", protocol="s7"),
+    PlantHost("plc-04", "hardened", "127.0.10.221", "control", type="embedded",
+              description="S7-300 CPU with read/write protection (filling line 2)", protocol="s7"),
+    PlantHost("panel-01", "weak", "127.0.10.222", "control", type="embedded",
+              description="Operator panel web interface (legacy firmware)", protocol="https"),
+    PlantHost("panel-02", "hardened", "127.0.10.223", "control", type="embedded",
+              description="Operator panel web interface (hardened)", protocol="https"),
 ]
 
 

@@ -10,7 +10,8 @@ from rich.console import Console
 from auditor.errors import ConfigError
 
 EXIT_OK, EXIT_SHORT, EXIT_CONFIG, EXIT_UNASSESSED = 0, 1, 2, 3
-AD_HOC_SCHEMES = {"ssh": "ssh", "cli": "cli", "snmp": "snmp", "modbus": "modbus", "opc.tcp": "opcua"}
+AD_HOC_SCHEMES = {"ssh": "ssh", "cli": "cli", "snmp": "snmp", "modbus": "modbus", "opc.tcp": "opcua", "s7": "s7",
+                  "https": "https"}
 
 err_console = Console(stderr=True)
 

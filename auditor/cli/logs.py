@@ -21,7 +21,8 @@ from pathlib import Path
 
 # the libraries whose logging is noise for an auditor's user, and the channel the SSH connector gives
 # paramiko's transports (connectors/ssh/connector.py: _TRANSPORT_LOG)
-LIBRARY_LOGGERS = ("paramiko", "netmiko", "asyncua", "pymodbus", "pysnmp", "asyncio", "connectors.ssh.connector.transport")
+LIBRARY_LOGGERS = ("paramiko", "netmiko", "asyncua", "pymodbus", "pysnmp", "snap7", "asyncio",
+                   "connectors.ssh.connector.transport")
 _MARK = "_iacs_audit_handler"
 FILE_ONLY = "iacs_file_only"  # extra={FILE_ONLY: True}: for --log-file only (stderr already shows it otherwise)
 _STDERR_FORMAT = "%(levelname)s %(name)s: %(message)s"

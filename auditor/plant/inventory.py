@@ -204,9 +204,35 @@ class OpcuaEndpoint(_EndpointBase):
     client_cert_file: str | None = None
     client_key_file: str | None = None
     anonymous_session: bool = False
+    browse_depth: int | None = Field(
+        default=None, ge=1, le=5, description="levels below Objects the access-rights browse follows (default 3)")
+    browse_max_nodes: int | None = Field(
+        default=None, ge=1, le=1000, description="nodes the access-rights browse visits at most (default 200)")
+    browse_seconds: float | None = Field(
+        default=None, gt=0, le=120, description="time the access-rights browse may take per session (default 10 s)")
+    probe_client_trust: bool = Field(
+        default=False, description="opt-in: open a secure channel and create (never activate) a session with a "
+                                   "freshly generated, untrusted client certificate, to see whether the server "
+                                   "trusts any certificate (some servers keep it in their rejected store)")
 
 
-Endpoint = Annotated[Union[SshEndpoint, CliEndpoint, SnmpEndpoint, ModbusEndpoint, OpcuaEndpoint],
+class S7Endpoint(_EndpointBase):
+    protocol: Literal["s7"]
+    port: int = Field(default=102, ge=1, le=65535)
+    rack: int = Field(default=0, ge=0, le=7)
+    slot: int = Field(default=1, ge=0, le=31, description="CPU slot: 1 on S7-1200/1500, usually 2 on S7-300/400")
+    requests_per_second: float = Field(default=2.0, gt=0, le=20, description="politeness limit for this CPU")
+
+
+class HttpsEndpoint(_EndpointBase):
+    protocol: Literal["https"]
+    port: int = Field(default=443, ge=1, le=65535)
+    http_port: int = Field(default=80, ge=0, le=65535, description="plain HTTP port GET / is sent to; 0: none")
+    requests_per_second: float = Field(default=2.0, gt=0, le=20, description="politeness limit for this device")
+
+
+Endpoint = Annotated[Union[SshEndpoint, CliEndpoint, SnmpEndpoint, ModbusEndpoint, OpcuaEndpoint, S7Endpoint,
+                           HttpsEndpoint],
                      Field(discriminator="protocol")]
 
 

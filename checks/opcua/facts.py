@@ -10,7 +10,16 @@ Requests (answered by :mod:`connectors.opcua.connector`):
 * ``opcua:read:<node ids>``: one Read of the Value of :data:`SERVER_NODES` (ServerStatus, BuildInfo,
   Auditing, ServerCapabilities) in a session (the user's credentials, else anonymous if allowed);
 * ``opcua:browse:i=85[depth=3,max_nodes=200,identity=anonymous]``: a bounded sample of variables
-  below Objects with their AccessLevel/UserAccessLevel, as the anonymous user;
+  below Objects with their AccessLevel, UserAccessLevel, RolePermissions, UserRolePermissions and
+  AccessRestrictions, as the anonymous user; ``identity=credentials``: the same in the audit account's
+  session (the endpoint's ``browse_*`` fields override depth, node count and time);
+* ``opcua:read:<capability node ids>``: ServerCapabilities (MaxSessions, MaxSubscriptions) and
+  OperationLimits, in a session;
+* ``opcua:read:i=2253[attribute=EventNotifier]``: whether the Server object delivers events (audit events
+  included) to subscribing clients;
+* ``opcua:session:limits``: the session timeout (asked: ``requested_timeout_ms``) and channel lifetime
+  the server granted;
+* ``opcua:channel:untrusted-client``: the client-trust probe (opt-in per endpoint);
 * ``opcua:client:log``: the connector's record of every service request it sent. Every fact also
   reads it, to tell "this asset has no OPC UA endpoint" (no OPC UA item at all: the checks are not
   applicable) from "collection failed" (an error).
@@ -37,9 +46,10 @@ from auditor.facts import FactEvidence, FactParseError, FactUnavailable
 from auditor.registry import fact, request
 
 __all__ = [
-    "ANONYMOUS_SESSION", "CLIENT_LOG", "ENDPOINTS", "FIND_SERVERS", "SERVER_NODES", "SERVER_READ", "VARIABLES",
-    "Certificate", "Endpoint", "NoSession", "NotAudited", "ServerInfo", "UserToken", "VariableSample",
-    "parse_certificate", "parse_endpoints",
+    "ACCOUNT_VARIABLES", "ANONYMOUS_SESSION", "CAPABILITIES_READ", "CAPABILITY_NODES", "CLIENT_LOG", "CLIENT_TRUST",
+    "ENDPOINTS", "FIND_SERVERS", "SERVER_EVENTS", "SERVER_NODES", "SERVER_READ", "SESSION_LIMITS", "VARIABLES",
+    "Capabilities", "Certificate", "ClientTrust", "Endpoint", "NoSession", "NotAudited", "ServerInfo",
+    "SessionLimits", "UserToken", "VariableSample", "parse_certificate", "parse_endpoints",
 ]
 
 ENDPOINTS = request("opcua", "get_endpoints", "server", name="opcua.endpoints")
@@ -71,8 +81,34 @@ SERVER_READ = request("opcua", "read", ",".join(SERVER_NODES.values()), name="op
 #: The bounded sample: Objects (i=85), 3 levels of hierarchical references, at most 200 nodes.
 VARIABLES = request("opcua", "browse", "i=85", depth=3, max_nodes=200, identity="anonymous",
                     name="opcua.browse-variables")
+#: The same sample in the audit account's session.
+ACCOUNT_VARIABLES = request("opcua", "browse", "i=85", depth=3, max_nodes=200, identity="credentials",
+                            name="opcua.browse-variables-account")
+#: ServerCapabilities and OperationLimits (Part 5, 6.3.2): what the server bounds per session and request.
+CAPABILITY_NODES: dict[str, str] = {
+    "max_sessions": "i=24095",                   # Server_ServerCapabilities_MaxSessions (1.05)
+    "max_subscriptions": "i=24096",              # Server_ServerCapabilities_MaxSubscriptions (1.05)
+    "max_nodes_per_read": "i=11705",             # ..._OperationLimits_MaxNodesPerRead
+    "max_nodes_per_write": "i=11707",            # ..._OperationLimits_MaxNodesPerWrite
+    "max_nodes_per_method_call": "i=11709",      # ..._OperationLimits_MaxNodesPerMethodCall
+    "max_nodes_per_browse": "i=11710",           # ..._OperationLimits_MaxNodesPerBrowse
+}
+CAPABILITIES_READ = request("opcua", "read", ",".join(CAPABILITY_NODES.values()), name="opcua.capabilities-read")
+#: Session timeout asked for (2 h): above any sensible site maximum, so the revised value shows the server's cap.
+SESSION_LIMITS = request("opcua", "session", "limits", requested_timeout_ms=7_200_000, name="opcua.session-limits")
+CLIENT_TRUST = request("opcua", "channel", "untrusted-client", name="opcua.client-trust")
+#: The Server object's EventNotifier attribute (bit 0 SubscribeToEvents): whether clients can receive its events.
+SERVER_EVENTS = request("opcua", "read", "i=2253", attribute="EventNotifier", name="opcua.server-event-notifier")
 
 CURRENT_WRITE = 0x02  # AccessLevel bit 1 (Part 3, AccessLevelType)
+HISTORY_WRITE = 0x08  # AccessLevel bit 3: insert, replace or delete the variable's history
+#: Well-known roles (Part 3, 4.9; ns=0) that any client gets without being a named user.
+ANONYMOUS_ROLE, AUTHENTICATED_USER_ROLE = "i=15644", "i=15656"
+#: PermissionType bits (Part 3, 8.55) that change a node, its history, its permissions or the address space.
+WRITE_PERMISSIONS: dict[str, int] = {"WriteAttribute": 0x4, "WriteRolePermissions": 0x8, "WriteHistorizing": 0x10,
+                                     "Write": 0x40, "InsertHistory": 0x100, "ModifyHistory": 0x200,
+                                     "DeleteHistory": 0x400, "Call": 0x1000, "AddReference": 0x2000,
+                                     "RemoveReference": 0x4000, "DeleteNode": 0x8000, "AddNode": 0x10000}
 
 
 # ---------------------------------------------------------------------------------------- sentinels
@@ -373,6 +409,7 @@ class ServerInfo:
     identity: str  # the session's identity: anonymous | username | certificate
     values: dict[str, Any]  # name (SERVER_NODES key) -> value, for Good reads only
     statuses: dict[str, str]  # name -> status code name
+    read_window: tuple[_dt.datetime, _dt.datetime] | None = None  # the auditor's clock: session start .. item built
 
     def good(self, name: str) -> bool:
         return self.statuses.get(name) == "Good"
@@ -402,7 +439,9 @@ def opcua_server_info(ev: FactEvidence) -> ServerInfo | NoSession | NotAudited:
         statuses[name] = str(raw["status"])
         if statuses[name] == "Good":
             out[name] = raw.get("value")
-    return ServerInfo(identity=str(data.get("identity") or ""), values=out, statuses=statuses)
+    end = item.collected_at if item.collected_at.tzinfo else item.collected_at.replace(tzinfo=_dt.timezone.utc)
+    window = (end - _dt.timedelta(milliseconds=item.duration_ms or 0), end)
+    return ServerInfo(identity=str(data.get("identity") or ""), values=out, statuses=statuses, read_window=window)
 
 
 @dataclass(frozen=True)
@@ -411,10 +450,21 @@ class Variable:
     name: str
     access_level: int | None
     user_access_level: int | None
+    role_permissions: tuple[tuple[str, int], ...] | None = None  # (role node id, PermissionType); None: not read
+    user_role_permissions: tuple[tuple[str, int], ...] | None = None
+    access_restrictions: int | None = None
 
     @property
     def user_writable(self) -> bool:
-        return self.user_access_level is not None and bool(self.user_access_level & CURRENT_WRITE)
+        """The session's user may change the value or its history (CurrentWrite or HistoryWrite)."""
+        return self.user_access_level is not None and bool(self.user_access_level & (CURRENT_WRITE | HISTORY_WRITE))
+
+    def role_grants(self, role: str) -> list[str]:
+        """The write permissions ``role`` holds on this node (names of :data:`WRITE_PERMISSIONS`)."""
+        for role_id, permissions in self.role_permissions or ():
+            if role_id == role:
+                return [name for name, bit in WRITE_PERMISSIONS.items() if permissions & bit]
+        return []
 
 
 @dataclass(frozen=True)
@@ -427,18 +477,37 @@ class VariableSample:
     max_nodes: int
     unreadable: int = 0  # variables whose UserAccessLevel could not be read
     extra: dict[str, Any] = field(default_factory=dict)
+    time_limit_reached: bool = False
 
     def writable(self) -> list[Variable]:
         return [v for v in self.variables if v.user_writable]
 
+    def with_role_permissions(self) -> list[Variable]:
+        return [v for v in self.variables if v.role_permissions]
 
-@fact("opcua_variable_access", protocol="opcua", requests=[VARIABLES, CLIENT_LOG])
-def opcua_variable_access(ev: FactEvidence) -> VariableSample | NoSession | NotAudited:
-    """Access levels of a bounded sample of variables, as seen by the anonymous user."""
-    try:
-        item = _item(ev, VARIABLES)
-    except _NoEndpoint:
-        return NotAudited()
+
+def _permissions(raw: Any, what: str) -> tuple[tuple[str, int], ...] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list):
+        raise TypeError(f"{what} {raw!r}")
+    out = []
+    for entry in raw:
+        if not isinstance(entry, dict) or not isinstance(entry.get("Permissions"), int) or isinstance(entry.get("Permissions"), bool):
+            raise TypeError(f"{what} entry {entry!r}")
+        out.append((str(entry.get("RoleId")), int(entry["Permissions"])))
+    return tuple(out)
+
+
+def _level(raw: dict[str, Any], name: str) -> int | None:
+    value = raw.get(name)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise TypeError(f"{name} {value!r}")
+    return value
+
+
+def parse_sample(item: EvidenceItem) -> VariableSample | NoSession:
+    """A browse item (:meth:`connectors.opcua.connector.OpcuaConnector._browse`), or why it was not made."""
     data = _json(item, "variable sample")
     if not isinstance(data, dict):
         raise FactParseError("variable sample evidence is not an object")
@@ -451,18 +520,164 @@ def opcua_variable_access(ev: FactEvidence) -> VariableSample | NoSession | NotA
     unreadable = 0
     for raw in raw_vars:
         try:
-            user_level = raw.get("user_access_level")
-            level = raw.get("access_level")
-            if user_level is not None and (isinstance(user_level, bool) or not isinstance(user_level, int)):
-                raise TypeError(f"user_access_level {user_level!r}")
-            if level is not None and (isinstance(level, bool) or not isinstance(level, int)):
-                raise TypeError(f"access_level {level!r}")
+            user_level = _level(raw, "user_access_level")
             unreadable += user_level is None
-            variables.append(Variable(node_id=str(raw["node_id"]), name=str(raw.get("browse_name") or raw["node_id"]),
-                                      access_level=level, user_access_level=user_level))
+            variables.append(Variable(
+                node_id=str(raw["node_id"]), name=str(raw.get("browse_name") or raw["node_id"]),
+                access_level=_level(raw, "access_level"), user_access_level=user_level,
+                role_permissions=_permissions(raw.get("role_permissions"), "role_permissions"),
+                user_role_permissions=_permissions(raw.get("user_role_permissions"), "user_role_permissions"),
+                access_restrictions=_level(raw, "access_restrictions")))
         except (KeyError, TypeError, AttributeError) as exc:
             raise FactParseError(f"variable sample entry is malformed: {exc}") from None
     return VariableSample(identity=str(data.get("identity") or ""), variables=tuple(variables),
                           nodes_visited=int(data.get("nodes_visited") or 0), truncated=bool(data.get("truncated")),
                           depth=int(data.get("depth") or 0), max_nodes=int(data.get("max_nodes") or 0),
-                          unreadable=unreadable)
+                          unreadable=unreadable, time_limit_reached=bool(data.get("time_limit_reached")))
+
+
+@fact("opcua_variable_access", protocol="opcua", requests=[VARIABLES, CLIENT_LOG])
+def opcua_variable_access(ev: FactEvidence) -> VariableSample | NoSession | NotAudited:
+    """Access rights of a bounded sample of variables, as seen by the anonymous user."""
+    try:
+        item = _item(ev, VARIABLES)
+    except _NoEndpoint:
+        return NotAudited()
+    return parse_sample(item)
+
+
+@fact("opcua_account_variable_access", protocol="opcua", requests=[ACCOUNT_VARIABLES, CLIENT_LOG])
+def opcua_account_variable_access(ev: FactEvidence) -> VariableSample | NoSession | NotAudited:
+    """Access rights of the same bounded sample, as seen in the audit account's session."""
+    try:
+        item = _item(ev, ACCOUNT_VARIABLES)
+    except _NoEndpoint:
+        return NotAudited()
+    return parse_sample(item)
+
+
+# ---------------------------------------------------------------------------------------- limits
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    identity: str
+    values: dict[str, Any]  # CAPABILITY_NODES key -> value, Good reads only
+    statuses: dict[str, str]
+
+
+@fact("opcua_capabilities", protocol="opcua", requests=[CAPABILITIES_READ, CLIENT_LOG])
+def opcua_capabilities(ev: FactEvidence) -> Capabilities | NoSession | NotAudited:
+    """ServerCapabilities and OperationLimits read in a session."""
+    try:
+        item = _item(ev, CAPABILITIES_READ)
+    except _NoEndpoint:
+        return NotAudited()
+    data = _json(item, "capabilities read")
+    if not isinstance(data, dict):
+        raise FactParseError("capabilities read evidence is not an object")
+    if "skipped" in data:
+        return NoSession(str(data["skipped"]))
+    values = data.get("values")
+    if not isinstance(values, dict):
+        raise FactParseError("capabilities read evidence has no 'values' object")
+    out: dict[str, Any] = {}
+    statuses: dict[str, str] = {}
+    for name, node in CAPABILITY_NODES.items():
+        raw = values.get(node)
+        if not isinstance(raw, dict) or "status" not in raw:
+            raise FactParseError(f"capabilities read evidence lacks node {node} ({name})")
+        statuses[name] = str(raw["status"])
+        if statuses[name] == "Good":
+            out[name] = raw.get("value")
+    return Capabilities(identity=str(data.get("identity") or ""), values=out, statuses=statuses)
+
+
+@dataclass(frozen=True)
+class SessionLimits:
+    identity: str
+    requested_session_timeout_ms: float
+    revised_session_timeout_ms: float
+    requested_channel_lifetime_ms: float | None
+    revised_channel_lifetime_ms: float | None
+
+
+def _number(data: dict[str, Any], name: str, *, required: bool) -> float | None:
+    value = data.get(name)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise FactParseError(f"session limits evidence: {name} is {value!r}")
+    return float(value)
+
+
+@fact("opcua_session_limits", protocol="opcua", requests=[SESSION_LIMITS, CLIENT_LOG])
+def opcua_session_limits(ev: FactEvidence) -> SessionLimits | NoSession | NotAudited:
+    """The session timeout and secure channel lifetime the server granted (CreateSession, OpenSecureChannel)."""
+    try:
+        item = _item(ev, SESSION_LIMITS)
+    except _NoEndpoint:
+        return NotAudited()
+    data = _json(item, "session limits")
+    if not isinstance(data, dict):
+        raise FactParseError("session limits evidence is not an object")
+    if "skipped" in data:
+        return NoSession(str(data["skipped"]))
+    return SessionLimits(identity=str(data.get("identity") or ""),
+                         requested_session_timeout_ms=_number(data, "requested_session_timeout_ms", required=True) or 0.0,
+                         revised_session_timeout_ms=_number(data, "revised_session_timeout_ms", required=True) or 0.0,
+                         requested_channel_lifetime_ms=_number(data, "requested_channel_lifetime_ms", required=False),
+                         revised_channel_lifetime_ms=_number(data, "revised_channel_lifetime_ms", required=False))
+
+
+@dataclass(frozen=True)
+class ClientTrust:
+    attempted: bool
+    accepted: bool | None  # True: channel and session with an untrusted certificate; False: refused
+    open_secure_channel: str | None
+    create_session: str | None
+    endpoint: str
+    reason: str
+
+
+@fact("opcua_client_trust", protocol="opcua", requests=[CLIENT_TRUST, CLIENT_LOG])
+def opcua_client_trust(ev: FactEvidence) -> ClientTrust | NotAudited:
+    """What the server answered a client certificate it cannot trust (the opt-in probe)."""
+    try:
+        item = _item(ev, CLIENT_TRUST)
+    except _NoEndpoint:
+        return NotAudited()
+    data = _json(item, "client trust probe")
+    if not isinstance(data, dict) or "attempted" not in data:
+        raise FactParseError("client trust evidence has no 'attempted' field")
+    accepted = data.get("accepted")
+    if accepted not in (True, False, None):
+        raise FactParseError(f"client trust evidence: 'accepted' is {accepted!r}")
+    endpoint = data.get("endpoint") or {}
+    label = f"{endpoint.get('security_policy')}/{endpoint.get('security_mode')}" if endpoint else ""
+    return ClientTrust(attempted=bool(data["attempted"]), accepted=accepted,
+                       open_secure_channel=data.get("open_secure_channel"), create_session=data.get("create_session"),
+                       endpoint=label, reason=str(data.get("reason") or ""))
+
+
+@fact("opcua_server_events", protocol="opcua", requests=[SERVER_EVENTS, CLIENT_LOG])
+def opcua_server_events(ev: FactEvidence) -> int | None | NoSession | NotAudited:
+    """The Server object's EventNotifier bits (None: the server did not give it)."""
+    try:
+        item = _item(ev, SERVER_EVENTS)
+    except _NoEndpoint:
+        return NotAudited()
+    data = _json(item, "server event notifier")
+    if not isinstance(data, dict):
+        raise FactParseError("server event notifier evidence is not an object")
+    if "skipped" in data:
+        return NoSession(str(data["skipped"]))
+    raw = (data.get("values") or {}).get("i=2253")
+    if not isinstance(raw, dict) or "status" not in raw:
+        raise FactParseError("server event notifier evidence lacks node i=2253")
+    value = raw.get("value")
+    if raw["status"] != "Good":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FactParseError(f"EventNotifier is {value!r}")
+    return value

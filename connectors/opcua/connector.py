@@ -11,12 +11,19 @@ the next is opened):
 2. **Anonymous session** (only if the inventory endpoint says ``anonymous_session: true`` AND some
    endpoint offers the Anonymous token AND a request needs it): ``CreateSession`` +
    ``ActivateSession`` with an anonymous token records whether anonymous access is *accepted*, then
-   reads the bounded variable sample (``Browse`` from the requested node, depth and node count from
-   the request's options; ``Read`` of AccessLevel/UserAccessLevel) and, when no credentials are
-   given, the server information reads. ``CloseSession``.
+   reads the bounded variable sample (``Browse`` from the requested node; depth, node count and time
+   from the endpoint's ``browse_depth``/``browse_max_nodes``/``browse_seconds``, else the request's
+   options; ``Read`` of AccessLevel, UserAccessLevel, RolePermissions, UserRolePermissions and
+   AccessRestrictions) and, when no credentials are given, the server information reads. ``CloseSession``.
 3. **Session with the user's credentials** (only if the inventory names them: ``username`` +
    ``password_env``/``password_file``, or ``client_cert_file``/``client_key_file`` for an X.509 user
-   token): the server information reads (ServerStatus, BuildInfo, ServerCapabilities, Auditing).
+   token): the server information reads (ServerStatus, BuildInfo, ServerCapabilities, Auditing) and
+   the same bounded browse as the audit account.
+   Each session records the session timeout and channel lifetime the server granted against what was
+   asked (the ``opcua:session:limits`` request asks for ``requested_timeout_ms``, else one minute).
+4. **Client-trust probe** (only with ``probe_client_trust: true``): a fresh, untrusted certificate
+   made in memory opens a secure channel and creates a session that is never activated and is closed
+   at once; the status codes the server answered are recorded.
    A password is only ever sent over an endpoint that protects it (a SignAndEncrypt channel with a
    current policy, or a user token policy that encrypts it with a current policy); otherwise the
    session is not attempted and the evidence says why. Deprecated policies (Basic128Rsa15, Basic256)
@@ -56,9 +63,21 @@ from auditor.evidence import EvidenceItem, EvidenceRequest
 from auditor.plant.secrets import SecretError, resolve
 from connectors.base import Connector, ConnectorError
 from connectors.opcua import describe, limits
-from connectors.opcua.identity import ClientIdentity, ClientIdentityError, default_identity, load_identity
+from connectors.opcua.identity import (ClientIdentity, ClientIdentityError, default_identity, load_identity,
+                                       untrusted_identity)
 
 log = logging.getLogger(__name__)
+
+
+class _ProbePolicyNotice(logging.Filter):
+    """asyncua warns whenever a Basic128Rsa15 policy object is made; the client-trust probe makes one on purpose
+    (recorded in its evidence), so that warning would only be noise on the operator's terminal."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Do not use SecurityPolicyBasic128Rsa15" not in record.getMessage()
+
+
+logging.getLogger("asyncua.crypto.security_policies").addFilter(_ProbePolicyNotice())
 
 __all__ = ["ALLOWED_SERVICES", "CLIENT_LOG", "OpcuaConnector", "ForbiddenService"]
 
@@ -77,6 +96,13 @@ _CURRENT_POLICIES: dict[str, tuple[type[sp.SecurityPolicy], int]] = {
     describe.policy_name(sp.SecurityPolicyBasic256Sha256.URI): (sp.SecurityPolicyBasic256Sha256, 2),
     describe.policy_name(sp.SecurityPolicyAes128Sha256RsaOaep.URI): (sp.SecurityPolicyAes128Sha256RsaOaep, 1),
 }
+#: Deprecated policies the client-trust probe may fall back to: it sends nothing secret and never activates a
+#: session, and a legacy server that offers nothing newer is the one most likely to trust any certificate.
+_PROBE_POLICIES: dict[str, tuple[type[sp.SecurityPolicy], int]] = {
+    **_CURRENT_POLICIES,
+    describe.policy_name(sp.SecurityPolicyBasic256.URI): (sp.SecurityPolicyBasic256, -1),
+    describe.policy_name(sp.SecurityPolicyBasic128Rsa15.URI): (sp.SecurityPolicyBasic128Rsa15, -2),
+}
 _MODE_RANK = {ua.MessageSecurityMode.SignAndEncrypt: 2, ua.MessageSecurityMode.Sign: 1, ua.MessageSecurityMode.None_: 0}
 _REJECTED = {"BadIdentityTokenRejected", "BadIdentityTokenInvalid", "BadUserAccessDenied",
              "BadSecurityPolicyRejected", "BadCertificateUntrusted", "BadSecurityChecksFailed"}
@@ -85,6 +111,16 @@ _BROWSE_CHUNK = 50  # nodes per Browse request
 _READ_CHUNK = 100  # nodes per Read request
 _MAX_DEPTH = 5
 _MAX_NODES = 1000
+_BROWSE_SECONDS = 10.0  # default time the access-rights browse may take in one session
+#: Attributes read of every browsed variable (Part 3): who may do what, per user and per role.
+_ACCESS_ATTRIBUTES = (("access_level", ua.AttributeIds.AccessLevel),
+                      ("user_access_level", ua.AttributeIds.UserAccessLevel),
+                      ("role_permissions", ua.AttributeIds.RolePermissions),
+                      ("user_role_permissions", ua.AttributeIds.UserRolePermissions),
+                      ("access_restrictions", ua.AttributeIds.AccessRestrictions))
+#: Session timeout the auditor asks for when it does not measure the server's cap (ms): an unclosed
+#: session frees its slot soon.
+_SESSION_TIMEOUT_MS = 60_000
 
 
 class _ReceiveLimits(TransportLimits):
@@ -209,7 +245,10 @@ class _Plan:
     find_servers: EvidenceRequest | None = None
     anonymous: EvidenceRequest | None = None
     reads: list[tuple[EvidenceRequest, list[ua.NodeId]]] = field(default_factory=list)
-    browses: list[EvidenceRequest] = field(default_factory=list)
+    browses: list[EvidenceRequest] = field(default_factory=list)  # as the anonymous user
+    account_browses: list[EvidenceRequest] = field(default_factory=list)  # in the audit account's session
+    session_limits: EvidenceRequest | None = None
+    client_trust: EvidenceRequest | None = None
     log: EvidenceRequest | None = None
 
 
@@ -232,6 +271,7 @@ class _SessionOutcome:
     identity: str | None = None
     results: dict[str, tuple[Any, str | None]] = field(default_factory=dict)  # request key -> (data, error)
     cuts: dict[str, dict[str, Any]] = field(default_factory=dict)  # request key -> what the limits cut (meta)
+    limits: dict[str, Any] | None = None  # requested and revised session timeout and channel lifetime
 
 
 class OpcuaConnector(Connector):
@@ -301,10 +341,10 @@ class OpcuaConnector(Connector):
         choice: _Credentials | _SessionOutcome = _SessionOutcome(
             skipped=True, reason="no credentials in the inventory (username + password_env/password_file, or "
                                  "client_cert_file + client_key_file)")
-        if plan.reads and credentials_given:
+        if (plan.reads or plan.account_browses or plan.session_limits) and credentials_given:
             choice = self._credential_choice(endpoints)
         use_credentials = isinstance(choice, _Credentials) or not choice.skipped  # a failure to resolve is an error
-        reads_anonymously = bool(plan.reads) and not use_credentials
+        reads_anonymously = bool(plan.reads or plan.session_limits) and not use_credentials
         needs_anonymous = bool(plan.anonymous or plan.browses or reads_anonymously)
         anonymous = _SessionOutcome(reason="not needed by the selected checks")
         anonymous_started = time.monotonic()
@@ -313,10 +353,12 @@ class OpcuaConnector(Connector):
         anonymous_elapsed = time.monotonic() - anonymous_started
         credential_started = time.monotonic()
         credentialed = (await self._session("credentials", choice.endpoint, identity_kind=choice.kind,
-                                            work=[r for r, _ in plan.reads], plan=plan, username=choice.username,
-                                            password=choice.password)
+                                            work=[*(r for r, _ in plan.reads), *plan.account_browses], plan=plan,
+                                            username=choice.username, password=choice.password)
                         if isinstance(choice, _Credentials) else choice)
         credential_elapsed = time.monotonic() - credential_started
+        trust_started = time.monotonic()
+        trust = await self._trust_probe(endpoints) if plan.client_trust is not None else None
         # items are timed by the session that produced them
         anonymous_started = time.monotonic() - anonymous_elapsed
         credential_started = time.monotonic() - credential_elapsed
@@ -329,6 +371,15 @@ class OpcuaConnector(Connector):
         for req in plan.browses:
             items.append(self._session_item(req, anonymous, anonymous_started,
                                             skipped_reason=self._skipped("anonymous", anonymous)))
+        for req in plan.account_browses:
+            items.append(self._session_item(req, credentialed, credential_started, skipped_reason=(
+                None if use_credentials else f"no session with the audit account: {credentialed.reason}")))
+        if plan.session_limits is not None:
+            items.append(self._limits_item(plan.session_limits, credentialed if credentialed.limits else anonymous,
+                                           credential_started if credentialed.limits else anonymous_started))
+        if plan.client_trust is not None and trust is not None:
+            items.append(self.item(plan.client_trust, started=trust_started, encoding="json",
+                                   response=json.dumps(trust, sort_keys=True)))
         for req, _nodes in plan.reads:
             if use_credentials:
                 # the user's own session: a failure (wrong password, timeout) is an error, not a skip
@@ -359,6 +410,8 @@ class OpcuaConnector(Connector):
                 return f"cannot parse the node ids of {req.key}: {exc}"
             if not nodes or len(nodes) > _READ_CHUNK:
                 return f"{req.key}: between 1 and {_READ_CHUNK} node ids per read"
+            if not hasattr(ua.AttributeIds, str(req.option("attribute", "Value"))):
+                return f"{req.key}: unknown attribute {req.option('attribute')!r}"
             plan.reads.append((req, nodes))
         elif req.op == "browse":
             try:
@@ -368,9 +421,23 @@ class OpcuaConnector(Connector):
                 return f"cannot parse {req.key}: {exc}"
             if not (1 <= depth <= _MAX_DEPTH and 1 <= max_nodes <= _MAX_NODES):
                 return f"{req.key}: depth must be 1..{_MAX_DEPTH} and max_nodes 1..{_MAX_NODES}"
-            if req.option("identity", "anonymous") != "anonymous":
-                return f"{req.key}: only the anonymous identity is sampled"
-            plan.browses.append(req)
+            identity = req.option("identity", "anonymous")
+            if identity == "anonymous":
+                plan.browses.append(req)
+            elif identity == "credentials":
+                plan.account_browses.append(req)
+            else:
+                return f"{req.key}: the identity is anonymous or credentials (the audit account)"
+        elif req.op == "session" and req.target == "limits":
+            try:
+                timeout = int(req.option("requested_timeout_ms", 7_200_000))
+            except (TypeError, ValueError):
+                return f"{req.key}: requested_timeout_ms is not a number"
+            if not 10_000 <= timeout <= 86_400_000:
+                return f"{req.key}: requested_timeout_ms must be 10000..86400000"
+            plan.session_limits = req
+        elif req.op == "channel" and req.target == "untrusted-client":
+            plan.client_trust = req
         else:
             return f"unsupported op {req.key}"
         return None
@@ -401,6 +468,17 @@ class OpcuaConnector(Connector):
         return self.item(req, started=started, status="error",
                          error=f"session failed: {outcome.reason or outcome.status or 'unknown reason'}")
 
+    def _limits_item(self, req: EvidenceRequest, outcome: _SessionOutcome, started: float) -> EvidenceItem:
+        """The session timeout and channel lifetime the server granted (revised) against what was asked."""
+        if outcome.limits is not None:
+            body = {"identity": outcome.identity, "endpoint": outcome.endpoint, **outcome.limits}
+            return self.item(req, started=started, encoding="json", response=json.dumps(body, sort_keys=True))
+        if not outcome.attempted:
+            return self.item(req, started=started, encoding="json", response=json.dumps(
+                {"skipped": f"no session was created: {outcome.reason or 'no session needed'}"}, sort_keys=True))
+        return self.item(req, started=started, status="error",
+                         error=f"no session was created: {outcome.reason or outcome.status or 'unknown reason'}")
+
     def _log_item(self, req: EvidenceRequest) -> EvidenceItem:
         body = {"url": self.url, "connections": [c.as_dict() for c in self._connections],
                 "service_requests": sum(len(c.services) for c in self._connections),
@@ -416,7 +494,7 @@ class OpcuaConnector(Connector):
         client.description = "iacs-auditor read-only audit"
         client.product_uri = "urn:iacs-auditor"
         client.application_uri = (self._identity.application_uri if self._identity else None) or "urn:iacs-auditor"
-        client.session_timeout = 60_000  # ms: a session we could not close frees its slot soon
+        client.session_timeout = _SESSION_TIMEOUT_MS
         client.uaclient.observer = _Recorder(connection)
         _limit_receiving(client)
         return client
@@ -593,6 +671,10 @@ class OpcuaConnector(Connector):
                 connection.error = outcome.reason
                 return outcome
         client = self._client(connection)
+        if plan.session_limits is not None:
+            client.session_timeout = int(plan.session_limits.option("requested_timeout_ms", 7_200_000))
+        requested = {"requested_session_timeout_ms": client.session_timeout,
+                     "requested_channel_lifetime_ms": client.secure_channel_timeout}
         if ep.SecurityMode != ua.MessageSecurityMode.None_:
             assert self._identity is not None
             try:
@@ -613,8 +695,10 @@ class OpcuaConnector(Connector):
         reads = {r.key: nodes for r, nodes in plan.reads}
 
         async def run() -> None:
-            await self._open(client, connection)
-            await self._call("CreateSession", client.create_session())
+            await self._open(client, connection)  # asyncua keeps the revised channel lifetime
+            created = await self._call("CreateSession", client.create_session())
+            outcome.limits = {**requested, "revised_session_timeout_ms": created.RevisedSessionTimeout,
+                              "revised_channel_lifetime_ms": client.secure_channel_timeout}
             try:
                 if identity_kind == "Anonymous":
                     await asyncio.wait_for(client.activate_session(), self.timeout)
@@ -636,7 +720,8 @@ class OpcuaConnector(Connector):
                 cuts = describe.Cuts()
                 try:
                     if req.op == "read":
-                        data = await self._read(client, reads[req.key], cuts)
+                        data = await self._read(client, reads[req.key], cuts,
+                                                getattr(ua.AttributeIds, str(req.option("attribute", "Value"))))
                     else:
                         data = await self._browse(client, req, cuts)
                     outcome.results[req.key] = (data, None)
@@ -672,29 +757,43 @@ class OpcuaConnector(Connector):
         return self._identity
 
     # ------------------------------------------------------------------ reads
-    async def _read(self, client: Client, nodes: list[ua.NodeId], cuts: describe.Cuts) -> dict[str, Any]:
+    async def _read(self, client: Client, nodes: list[ua.NodeId], cuts: describe.Cuts,
+                    attribute: ua.AttributeIds = ua.AttributeIds.Value) -> dict[str, Any]:
         params = ua.ReadParameters()
         params.TimestampsToReturn = ua.TimestampsToReturn.Neither
         for node in nodes:
             rv = ua.ReadValueId()
             rv.NodeId = node
-            rv.AttributeId = ua.AttributeIds.Value
+            rv.AttributeId = attribute
             params.NodesToRead.append(rv)
         results = await self._call("Read", client.uaclient.read(params))
         return {"values": {n.to_string(): describe.data_value(dv, cuts) for n, dv in zip(nodes, results)}}
 
+    def _browse_bounds(self, req: EvidenceRequest) -> tuple[int, int, float]:
+        """Depth, node count and seconds of the browse: the endpoint's own, else the request's defaults."""
+        ep = self.endpoint
+        depth = ep.browse_depth or int(req.option("depth", 3))
+        max_nodes = ep.browse_max_nodes or int(req.option("max_nodes", 200))
+        seconds = ep.browse_seconds or _BROWSE_SECONDS
+        return depth, max_nodes, min(float(seconds), self.budget / 2)
+
     async def _browse(self, client: Client, req: EvidenceRequest, cuts: describe.Cuts) -> dict[str, Any]:
-        """Breadth-first over hierarchical references, bounded; then AccessLevel/UserAccessLevel of the variables."""
+        """Breadth-first over hierarchical references, bounded in depth, nodes and time; then the access
+        attributes of the variables found (:data:`_ACCESS_ATTRIBUTES`). Browse and Read only."""
         start = ua.NodeId.from_string(req.target)
-        depth, max_nodes = int(req.option("depth", 3)), int(req.option("max_nodes", 200))
+        depth, max_nodes, seconds = self._browse_bounds(req)
+        deadline = time.monotonic() + seconds
         seen: set[ua.NodeId] = {start}
         frontier = [start]
         variables: list[dict[str, Any]] = []
-        truncated = False
+        truncated = time_limit_reached = False
         browse_requests = 0
         for _level in range(depth):
             next_frontier: list[ua.NodeId] = []
             for offset in range(0, len(frontier), _BROWSE_CHUNK):
+                if time.monotonic() > deadline:
+                    truncated = time_limit_reached = True
+                    break
                 params = ua.BrowseParameters()
                 params.View = ua.ViewDescription()
                 params.RequestedMaxReferencesPerNode = max_nodes
@@ -726,16 +825,21 @@ class OpcuaConnector(Connector):
                                               "browse_name": describe.jsonable(ref.BrowseName, cuts),
                                               "display_name": describe.jsonable(ref.DisplayName, cuts)})
             frontier = next_frontier
-            if not frontier:
+            if not frontier or time_limit_reached:
                 break
-        depth_limit_reached = bool(frontier)
+        depth_limit_reached = bool(frontier) and not time_limit_reached
         read_requests = 0
-        for offset in range(0, len(variables), _READ_CHUNK // 2):
-            chunk = variables[offset:offset + _READ_CHUNK // 2]
+        per_read = _READ_CHUNK // len(_ACCESS_ATTRIBUTES)
+        for offset in range(0, len(variables), per_read):
+            if time.monotonic() > deadline:
+                truncated = time_limit_reached = True
+                del variables[offset:]  # never listed without their access attributes
+                break
+            chunk = variables[offset:offset + per_read]
             params = ua.ReadParameters()
             params.TimestampsToReturn = ua.TimestampsToReturn.Neither
             for var in chunk:
-                for attribute in (ua.AttributeIds.AccessLevel, ua.AttributeIds.UserAccessLevel):
+                for _name, attribute in _ACCESS_ATTRIBUTES:
                     rv = ua.ReadValueId()
                     rv.NodeId = ua.NodeId.from_string(var["node_id"])
                     rv.AttributeId = attribute
@@ -743,14 +847,85 @@ class OpcuaConnector(Connector):
             results = await self._call("Read", client.uaclient.read(params))
             read_requests += 1
             for index, var in enumerate(chunk):
-                for name, dv in (("access_level", results[2 * index]), ("user_access_level", results[2 * index + 1])):
-                    value = describe.data_value(dv, cuts)
+                for position, (name, _attribute) in enumerate(_ACCESS_ATTRIBUTES):
+                    value = describe.data_value(results[len(_ACCESS_ATTRIBUTES) * index + position], cuts)
                     var[name] = value.get("value") if value["status"] == "Good" else None
                     if value["status"] != "Good":
                         var[f"{name}_status"] = value["status"]
-        return {"start": start.to_string(), "depth": depth, "max_nodes": max_nodes, "nodes_visited": len(seen) - 1,
-                "truncated": truncated, "depth_limit_reached": depth_limit_reached, "variables": variables,
+        return {"start": start.to_string(), "depth": depth, "max_nodes": max_nodes, "seconds": seconds,
+                "nodes_visited": len(seen) - 1, "truncated": truncated, "depth_limit_reached": depth_limit_reached,
+                "time_limit_reached": time_limit_reached, "variables": variables,
                 "requests": {"browse": browse_requests, "read": read_requests}}
+
+    # ------------------------------------------------------------------ 4. client-trust probe
+    async def _trust_probe(self, endpoints: list[ua.EndpointDescription]) -> dict[str, Any]:
+        """Open a secure channel with a fresh certificate nobody trusts, then CreateSession (never activated).
+
+        Servers check the client certificate at OpenSecureChannel or at CreateSession; a server that lets
+        both pass trusts any client application. The session is closed at once; nothing is read.
+        """
+        if not self.endpoint.probe_client_trust:
+            return {"attempted": False, "accepted": None, "reason": "not probed: the inventory does not allow it "
+                                                                   "(probe_client_trust: true on this endpoint)"}
+        secured = [e for e in endpoints if e.SecurityMode != ua.MessageSecurityMode.None_ and e.ServerCertificate
+                   and describe.policy_name(e.SecurityPolicyUri) in _PROBE_POLICIES]
+        if not secured:
+            return {"attempted": False, "accepted": None,
+                    "reason": "no endpoint with a security policy the auditor speaks: no secure channel to probe"}
+        ep = max(secured, key=lambda e: (_PROBE_POLICIES[describe.policy_name(e.SecurityPolicyUri)][1] >= 0,
+                                         _MODE_RANK[e.SecurityMode],
+                                         _PROBE_POLICIES[describe.policy_name(e.SecurityPolicyUri)][1]))
+        policy = describe.policy_name(ep.SecurityPolicyUri)
+        mode_name = ep.SecurityMode.name
+        out: dict[str, Any] = {"attempted": True, "accepted": None, "endpoint": {"security_policy": policy,
+                                                                                 "security_mode": mode_name},
+                               "open_secure_channel": None, "create_session": None, "reason": ""}
+        connection = self._connection("client-trust probe", security_policy=policy, security_mode=mode_name,
+                                      identity="none (untrusted certificate, session never activated)")
+        try:
+            identity = await asyncio.to_thread(untrusted_identity)
+        except Exception as exc:  # key generation failing is a local problem, not the server's answer
+            out.update(attempted=False, reason=f"cannot generate the probe certificate: {_result(exc)}")
+            connection.error = out["reason"]
+            return out
+        out["client_certificate_sha256"] = identity.describe()["sha256"]
+        client = self._client(connection)
+        client.application_uri = identity.application_uri or "urn:iacs-auditor:untrusted-probe"
+        try:
+            server_cert = x509.load_der_x509_certificate(_first_der(ep.ServerCertificate))
+            client.security_policy = _PROBE_POLICIES[policy][0](server_cert, identity.certificate, identity.key,
+                                                                ep.SecurityMode)
+            client.uaclient.set_security(client.security_policy)
+        except Exception as exc:
+            out.update(attempted=False, reason=f"cannot set up the {policy} channel: {_result(exc)}")
+            connection.error = out["reason"]
+            return out
+
+        async def run() -> None:
+            try:
+                await self._open(client, connection)
+            except _Failure as exc:
+                out["open_secure_channel"], out["reason"] = _status_of(str(exc)) or "failed", str(exc)
+                return
+            out["open_secure_channel"] = "Good"
+            try:
+                await self._call("CreateSession", client.create_session())
+            except _Failure as exc:
+                out["create_session"], out["reason"] = _status_of(str(exc)) or "failed", str(exc)
+                await self._close(client, connection, session=False)
+                return
+            out["create_session"], out["reason"] = "Good", "channel opened and session created with an untrusted certificate"
+            await self._close(client, connection, session=True)
+
+        try:
+            await self._bounded(connection, client, run)
+        except _Failure as exc:
+            out["reason"] = str(exc)
+        if out["create_session"] == "Good":
+            out["accepted"] = True
+        elif str(out["open_secure_channel"] or "").startswith("Bad") or str(out["create_session"] or "").startswith("Bad"):
+            out["accepted"] = False  # the server answered with a status code: it refused the certificate
+        return out
 
 
 # ---------------------------------------------------------------------------------------- helpers

@@ -132,11 +132,13 @@ def data_value(dv: ua.DataValue, cuts: Cuts | None = None) -> dict[str, Any]:
 
 
 def jsonable(value: Any, cuts: Cuts | None = None, _depth: int = 0) -> Any:
-    """OPC UA values as JSON: datetimes ISO 8601, enums by name, structures as dicts, bytes base64; strings,
-    byte strings and arrays within the limits."""
+    """OPC UA values as JSON: datetimes ISO 8601, enums by name (bit masks as numbers), structures as dicts,
+    bytes base64; strings, byte strings and arrays within the limits."""
     cuts = cuts if cuts is not None else Cuts()
     if _depth > 8:
         return cuts.text(repr(value))
+    if isinstance(value, enum.Flag):  # bit masks (PermissionType, AccessLevelType): the number, not names
+        return int(value)
     if isinstance(value, enum.Enum):  # before int: OPC UA enumerations are IntEnums
         return value.name
     if value is None or isinstance(value, (bool, int, float)):

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["ClientIdentity", "ClientIdentityError", "data_dir", "default_identity", "load_identity"]
+__all__ = ["ClientIdentity", "ClientIdentityError", "data_dir", "default_identity", "load_identity", "untrusted_identity"]
 
 CERT_NAME = "opcua-client.der"
 KEY_NAME = "opcua-client.pem"
@@ -43,7 +43,7 @@ class ClientIdentity:
     key: rsa.RSAPrivateKey
     cert_path: Path
     key_path: Path
-    source: str  # "inventory" | "generated" | "kept"
+    source: str  # "inventory" | "generated" | "kept" | "untrusted-probe"
 
     @property
     def der(self) -> bytes:
@@ -108,21 +108,16 @@ def default_identity(directory: Path | None = None) -> ClientIdentity:
         return _generate(cert_path, key_path)
 
 
-def _generate(cert_path: Path, key_path: Path) -> ClientIdentity:
-    try:
-        cert_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    except OSError as exc:
-        raise ClientIdentityError(f"cannot create {cert_path.parent}: {exc.strerror}") from None
-    hostname = socket.gethostname() or "localhost"
-    uri = f"urn:{hostname}:iacs-auditor"
+def _make(common_name: str, uri: str, hostname: str, valid: _dt.timedelta) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
+    """A self-signed RSA 2048 application instance certificate (client use) and its key."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     now = _dt.datetime.now(_dt.timezone.utc)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"iacs-auditor@{hostname}"),
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
                       x509.NameAttribute(NameOID.ORGANIZATION_NAME, "iacs-auditor")])
     certificate = (
         x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
         .serial_number(x509.random_serial_number()).not_valid_before(now - _dt.timedelta(hours=1))
-        .not_valid_after(now + _dt.timedelta(days=VALID_DAYS))
+        .not_valid_after(now + valid)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=True,
                                      data_encipherment=True, key_agreement=False, key_cert_sign=False,
@@ -132,6 +127,28 @@ def _generate(cert_path: Path, key_path: Path) -> ClientIdentity:
                        critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256()))
+    return certificate, key
+
+
+def untrusted_identity() -> ClientIdentity:
+    """A fresh certificate no server can have been told to trust, kept in memory only (never written).
+
+    Used once, for the client-trust probe: a server that accepts it accepts any client application.
+    """
+    hostname = socket.gethostname() or "localhost"
+    certificate, key = _make(f"iacs-auditor untrusted probe@{hostname}", f"urn:{hostname}:iacs-auditor:untrusted-probe",
+                             hostname, _dt.timedelta(days=1))
+    return ClientIdentity(certificate, key, Path("-"), Path("-"), "untrusted-probe")
+
+
+def _generate(cert_path: Path, key_path: Path) -> ClientIdentity:
+    try:
+        cert_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise ClientIdentityError(f"cannot create {cert_path.parent}: {exc.strerror}") from None
+    hostname = socket.gethostname() or "localhost"
+    certificate, key = _make(f"iacs-auditor@{hostname}", f"urn:{hostname}:iacs-auditor", hostname,
+                             _dt.timedelta(days=VALID_DAYS))
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
     try:

@@ -8,9 +8,10 @@ Writes into the plant's workdir, once per plant:
 
 and per server that accepts passwords ``opcua-<host id>.password`` (0600), the random password of its
 ``auditor`` account, which the endpoint references with ``password_file``. A server that offers
-Anonymous gets ``anonymous_session: true`` (the site lets the auditor probe it). Servers without
-Anonymous (hardened) enforce a client trust list holding only the plant's auditor certificate, which
-also maps to a user where the fixture accepts X.509 user tokens.
+Anonymous gets ``anonymous_session: true`` (the site lets the auditor probe it), and every server
+``probe_client_trust: true``. A server whose fixture does not accept any client certificate (hardened)
+enforces a client trust list holding only the plant's auditor certificate, which also maps to a user
+where the fixture accepts X.509 user tokens.
 On the weak server the auditor will NOT use its password (no endpoint protects it) and reads
 anonymously instead: that refusal is part of what the demo shows.
 """
@@ -46,8 +47,9 @@ def launch(host: "PlantHost", plant: "Plant") -> tuple[OpcuaSimulator, dict[str,
         endpoint.update(username=username, password_file=str(password_file))
     if "anonymous" in fixture.identity_tokens:
         endpoint["anonymous_session"] = True  # the site allows the auditor to probe anonymous access
+    endpoint["probe_client_trust"] = True  # the site allows the untrusted-certificate probe
     sim = OpcuaSimulator(fixture, host=host.address, username=username, password=password,
-                         trusted_client_certs=None if "anonymous" in fixture.identity_tokens else [identity.der],
+                         trusted_client_certs=None if fixture.accept_any_client_certificate else [identity.der],
                          user_certs=[identity.der] if "certificate" in fixture.identity_tokens else None)
     sim.start()
     endpoint.update(port=sim.port, path="/iacs-sim/")

@@ -14,8 +14,15 @@ listens on a loopback address (ephemeral port by default) and serves what its fi
   is signed by a throw-away "demo plant CA" made for this server (1024-bit SHA-1 certificates are built
   by :mod:`simulators.opcua.certs`, since ``cryptography`` no longer signs with SHA-1);
 * ``auditing`` (``Server.Auditing``, i=2994), ``build_info``, ``variables`` (``writable`` sets
-  AccessLevel and UserAccessLevel CurrentWrite), ``known_servers`` (what FindServers lists besides itself),
-  ``users`` (username: password).
+  AccessLevel and UserAccessLevel CurrentWrite, ``node_writable`` AccessLevel only, so every session
+  sees it narrowed by its UserAccessLevel; ``roles``: ``{Anonymous: [Browse, Read, Write], ...}``
+  becomes the node's RolePermissions attribute, for reading only: asyncua does not enforce it),
+  ``known_servers`` (what FindServers lists besides itself), ``users`` (username: password);
+* ``accept_any_client_certificate``: no trust list, any client certificate gets a channel and a session
+  (as many field devices ship); false: only the certificates the launcher trusts (checked at CreateSession);
+* ``max_session_timeout_ms`` (what a RequestedSessionTimeout is revised down to), ``limits``
+  (ServerCapabilities MaxSessions/MaxSubscriptions and OperationLimits MaxNodesPerRead/Write/Browse/MethodCall
+  by the pack's names; 0 means unlimited).
 
 Every message a client sends is recorded in :attr:`OpcuaSimulator.requests` (thread-safe appends) as a
 dict with ``kind`` = ``connect`` | ``hello`` | ``open_channel`` | ``close_channel`` | ``service`` and, for
@@ -64,6 +71,18 @@ __all__ = ["FIXTURES", "OpcuaFixture", "OpcuaSimulator", "load_fixture"]
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 START_TIMEOUT = 30.0
+#: ServerCapabilities nodes a fixture's ``limits`` may set (names as in the OPC UA pack's facts).
+_LIMIT_NODES = {"max_sessions": ua.ObjectIds.Server_ServerCapabilities_MaxSessions,
+                "max_subscriptions": ua.ObjectIds.Server_ServerCapabilities_MaxSubscriptions,
+                "max_nodes_per_read": ua.ObjectIds.Server_ServerCapabilities_OperationLimits_MaxNodesPerRead,
+                "max_nodes_per_write": ua.ObjectIds.Server_ServerCapabilities_OperationLimits_MaxNodesPerWrite,
+                "max_nodes_per_method_call": ua.ObjectIds.Server_ServerCapabilities_OperationLimits_MaxNodesPerMethodCall,
+                "max_nodes_per_browse": ua.ObjectIds.Server_ServerCapabilities_OperationLimits_MaxNodesPerBrowse}
+#: Well-known roles (Part 3, 4.9) a fixture's variable may name.
+_ROLES = {"Anonymous": ua.ObjectIds.WellKnownRole_Anonymous,
+          "AuthenticatedUser": ua.ObjectIds.WellKnownRole_AuthenticatedUser,
+          "Observer": ua.ObjectIds.WellKnownRole_Observer, "Operator": ua.ObjectIds.WellKnownRole_Operator,
+          "Engineer": ua.ObjectIds.WellKnownRole_Engineer, "Supervisor": ua.ObjectIds.WellKnownRole_Supervisor}
 
 
 @dataclass(frozen=True)
@@ -79,6 +98,9 @@ class OpcuaFixture:
     users: dict[str, str] = field(default_factory=dict)
     known_servers: list[dict[str, str]] = field(default_factory=list)
     variables: list[dict[str, Any]] = field(default_factory=list)
+    accept_any_client_certificate: bool = True
+    max_session_timeout_ms: float = 600_000
+    limits: dict[str, int] = field(default_factory=dict)
 
 
 def load_fixture(fixture: str | Path) -> OpcuaFixture:
@@ -93,6 +115,13 @@ def load_fixture(fixture: str | Path) -> OpcuaFixture:
     unknown = set(data["identity_tokens"]) - {"anonymous", "username", "certificate"}
     if unknown:
         raise ValueError(f"{path}: unknown identity tokens {sorted(unknown)}")
+    unknown = set(data.get("limits") or {}) - set(_LIMIT_NODES)
+    if unknown:
+        raise ValueError(f"{path}: unknown limits {sorted(unknown)}")
+    for spec in data.get("variables") or []:
+        for role, rights in (spec.get("roles") or {}).items():
+            if role not in _ROLES or not set(rights) <= set(ua.PermissionType.__members__):
+                raise ValueError(f"{path}: variable {spec.get('path')}: unknown role or permission in {role}: {rights}")
     return OpcuaFixture(name=path.stem, **data)
 
 
@@ -409,6 +438,10 @@ class OpcuaSimulator:
         server.set_identity_tokens([tokens[t] for t in fx.identity_tokens])
         if self.trusted_client_certs is not None:
             server.set_certificate_validator(self._validate_client)  # type: ignore[arg-type]
+        server.iserver.max_session_timeout_ms = float(fx.max_session_timeout_ms)
+        for name, value in fx.limits.items():
+            node = server.get_node(ua.NodeId(_LIMIT_NODES[name]))  # all UInt32 (Part 5, ServerCapabilitiesType)
+            await node.write_value(ua.Variant(int(value), ua.VariantType.UInt32))
         await self._variables(server, fx)
         return server
 
@@ -447,6 +480,15 @@ class OpcuaSimulator:
             variable = await parent.add_variable(idx, path[-1], spec.get("value", 0))
             if spec.get("writable"):
                 await variable.set_writable()
+            if spec.get("node_writable"):  # the node may be written, but not by the fixture's sessions
+                attributes = server.iserver.aspace._nodes[variable.nodeid].attributes
+                level = int(ua.AccessLevelType.CurrentRead | ua.AccessLevelType.CurrentWrite)
+                attributes[ua.AttributeIds.AccessLevel] = AttributeValue(ua.DataValue(ua.Variant(level, ua.VariantType.Byte)))
+            if spec.get("roles"):
+                permissions = [ua.RolePermissionType(RoleId=ua.NodeId(_ROLES[role]), Permissions=ua.PermissionType(
+                    sum(int(ua.PermissionType[right]) for right in rights))) for role, rights in spec["roles"].items()]
+                server.iserver.aspace._nodes[variable.nodeid].attributes[ua.AttributeIds.RolePermissions] = \
+                    AttributeValue(ua.DataValue(ua.Variant(permissions, ua.VariantType.ExtensionObject)))
 
     def _finish_endpoints(self, server: Server) -> None:
         """Advertise the real port, the cleartext password token and the extra known servers."""

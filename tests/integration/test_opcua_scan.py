@@ -23,7 +23,9 @@ REQUIRED = ["opcua.endpoint.security-policy-none", "opcua.endpoint.deprecated-po
             "opcua.auth.anonymous", "opcua.auth.password-over-insecure-channel", "opcua.certificate.key-strength",
             "opcua.certificate.signature-hash", "opcua.certificate.validity", "opcua.certificate.self-signed",
             "opcua.server.auditing", "opcua.identity.build-info"]
-EXTRA = ["opcua.variables.anonymous-write", "opcua.discovery.exposure"]
+EXTRA = ["opcua.variables.anonymous-write", "opcua.discovery.exposure", "opcua.variables.role-permissions",
+         "opcua.channel.client-trust", "opcua.server.operation-limits", "opcua.session.timeout",
+         "opcua.variables.per-user-rights", "opcua.server.audit-events"]
 
 
 def run(*args: str):
@@ -81,13 +83,16 @@ def test_evidence_holds_the_der_certificates_and_no_secret(plant, scanned) -> No
         password = (plant.workdir / f"opcua-{host}.password").read_text().strip()
         assert password not in text
     log = by_asset[HARDENED]["opcua:client:log"].data()
-    assert [c["purpose"] for c in log["connections"]] == ["discovery", "credentials"]
+    assert [c["purpose"] for c in log["connections"]] == ["discovery", "credentials", "client-trust probe"]
 
 
 def test_scan_was_read_only(plant, scanned) -> None:
     _, _, new = scanned
+    # the audit account's session (its reads and the bounded browse), then the untrusted-certificate probe,
+    # refused at CreateSession
     assert [r["service"] for r in new[HARDENED] if r["kind"] == "service"] == [
-        "GetEndpoints", "FindServers", "CreateSession", "ActivateSession", "Read", "CloseSession"]
+        "GetEndpoints", "FindServers", "CreateSession", "ActivateSession", "Read", "Read", "Read", "Browse", "Browse",
+        "Browse", "Read", "CloseSession", "CreateSession"]
     weak_services = [r["service"] for r in new[WEAK] if r["kind"] == "service"]
     assert set(weak_services) == {"GetEndpoints", "FindServers", "CreateSession", "ActivateSession", "Browse",
                                   "Read", "CloseSession"}

@@ -143,7 +143,8 @@ def test_builtin_drift_snapshots_are_declared_by_their_packs() -> None:
     registry = REGISTRY.load()
     builtin = {spec.name: spec.pack for spec in registry.snapshots.values() if spec.pack.startswith("checks.")}
     assert set(builtin.values()) == {"checks.linux.drift", "checks.modbus.drift", "checks.opcua.drift",
-                                     "checks.snmp.drift", "checks.windows.drift", "checks.netcli.drift"}
+                                     "checks.snmp.drift", "checks.windows.drift", "checks.netcli.drift",
+                                     "checks.s7.drift"}
     assert {"os", "kernel", "packages", "listeners", "ssh_host_key", "ssh_server"} <= set(builtin)  # stored names
 
 

@@ -14,7 +14,8 @@ from typing import Any
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
 from auditor.registry import REGISTRY
-from checks.opcua.facts import (ANONYMOUS_SESSION, CLIENT_LOG, ENDPOINTS, FIND_SERVERS, SERVER_NODES, SERVER_READ,
+from checks.opcua.facts import (ACCOUNT_VARIABLES, ANONYMOUS_SESSION, CAPABILITIES_READ, CAPABILITY_NODES, CLIENT_LOG,
+                                CLIENT_TRUST, ENDPOINTS, FIND_SERVERS, SERVER_NODES, SERVER_READ, SESSION_LIMITS,
                                 VARIABLES)
 from tests.support.checks import RunsChecks
 
@@ -106,3 +107,30 @@ class OpcuaEvidence(RunsChecks):
                                      "truncated": truncated, "variables": [
                                          {"node_id": f"ns=2;i={i}", "browse_name": f"2:V{i}", "access_level": lvl,
                                           "user_access_level": lvl} for i, lvl in enumerate(levels)]})
+
+    def sample(self, variables: list[dict[str, Any]], *, account: bool = False, truncated: bool = False) -> "OpcuaEvidence":
+        """A browse item with the given variable entries (as the connector writes them)."""
+        return self.json(ACCOUNT_VARIABLES if account else VARIABLES, {
+            "identity": "username" if account else "anonymous", "depth": 3, "max_nodes": 200, "seconds": 10.0,
+            "nodes_visited": len(variables) + 2, "truncated": truncated, "time_limit_reached": False,
+            "variables": [{"node_id": f"ns=2;i={i}", "browse_name": f"2:V{i}", **v} for i, v in enumerate(variables)]})
+
+    def capabilities(self, identity: str = "username", **values: Any) -> "OpcuaEvidence":
+        """A Good read of every CAPABILITY_NODES node (default: all set); ``name=("BadX", None)`` fails one."""
+        out = {}
+        for name, node in CAPABILITY_NODES.items():
+            value = values.get(name, 100)
+            out[node] = ({"status": value[0], "value": value[1]} if isinstance(value, tuple)
+                         else {"status": "Good", "value": value, "type": "UInt32"})
+        return self.json(CAPABILITIES_READ, {"identity": identity, "endpoint": {}, "values": out})
+
+    def session_limits(self, revised: float, requested: float = 7_200_000) -> "OpcuaEvidence":
+        return self.json(SESSION_LIMITS, {"identity": "username", "endpoint": {}, "requested_session_timeout_ms": requested,
+                                          "revised_session_timeout_ms": revised, "requested_channel_lifetime_ms": 3600000,
+                                          "revised_channel_lifetime_ms": 3600000})
+
+    def client_trust(self, **fields: Any) -> "OpcuaEvidence":
+        body = {"attempted": True, "accepted": None, "open_secure_channel": "Good", "create_session": None,
+                "endpoint": {"security_policy": "Basic256Sha256", "security_mode": "SignAndEncrypt"}, "reason": ""}
+        body.update(fields)
+        return self.json(CLIENT_TRUST, body)

@@ -102,3 +102,40 @@ def test_anonymous_write_offered_but_not_sampled_is_manual() -> None:
 def test_anonymous_write_garbage_is_an_error() -> None:
     ev = OpcuaEvidence().endpoints(ANON).json(VARIABLES, {"variables": [{"node_id": "ns=2;i=1", "user_access_level": "rw"}]})
     assert ev.check("opcua.variables.anonymous-write").status == "error"
+
+
+def test_clock_pass_and_fail() -> None:
+    import datetime as dt
+
+    now = dt.datetime.now(dt.timezone.utc)
+    ev = OpcuaEvidence(collected_at=now).server_read(current_time=now.isoformat())
+    assert ev.check("opcua.server.clock").status == "pass"
+    late = OpcuaEvidence(collected_at=now).server_read(current_time=(now - dt.timedelta(seconds=90)).isoformat())
+    verdict = late.check("opcua.server.clock")
+    assert verdict.status == "fail" and "off by 90.0 s" in verdict.reason
+    assert late.check("opcua.server.clock", max_skew_seconds=120).status == "pass"
+    odd = OpcuaEvidence(collected_at=now).server_read(current_time="yesterday")
+    assert odd.check("opcua.server.clock").status == "manual"
+    skipped = OpcuaEvidence().skipped(SERVER_READ, "no anonymous session: not allowed")
+    assert skipped.check("opcua.server.clock").status == "manual"
+
+
+def test_audit_events_readable_by_tools() -> None:
+    from checks.opcua.facts import SERVER_EVENTS
+
+    def events(value, status="Good"):
+        return {"identity": "username", "endpoint": {}, "values": {"i=2253": {"status": status, "value": value}}}
+
+    ev = OpcuaEvidence().server_read(auditing=True).json(SERVER_EVENTS, events(1))
+    assert ev.check("opcua.server.audit-events").status == "pass"
+    off = OpcuaEvidence().server_read(auditing=False).json(SERVER_EVENTS, events(1))
+    assert off.check("opcua.server.audit-events").status == "fail"
+    no_events = OpcuaEvidence().server_read(auditing=True).json(SERVER_EVENTS, events(0))
+    verdict = no_events.check("opcua.server.audit-events")
+    assert verdict.status == "fail" and "does not deliver events" in verdict.reason
+    unreadable = OpcuaEvidence().server_read(auditing=True).json(SERVER_EVENTS, events(None, "BadUserAccessDenied"))
+    assert unreadable.check("opcua.server.audit-events").status == "manual"
+    skipped = OpcuaEvidence().skipped(SERVER_READ).skipped(SERVER_EVENTS)
+    assert skipped.check("opcua.server.audit-events").status == "manual"
+    garbled = OpcuaEvidence().server_read(auditing=True).json(SERVER_EVENTS, events("yes"))
+    assert garbled.check("opcua.server.audit-events").status == "error"

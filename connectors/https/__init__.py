@@ -1,0 +1,1 @@
+"""The web interface of controllers and servers: TLS handshakes and GET / only."""

@@ -1,0 +1,185 @@
+"""The web-interface connector: one TLS handshake per protocol version, one ``GET /`` over HTTPS and one over
+HTTP, one at a time. Nothing else: no login, no form, no other path or method, no redirect followed.
+
+Requests (``request("https", op, target)``):
+
+* ``tls``/``versions``: a handshake with each of TLS 1.0, 1.1, 1.2 and 1.3 alone (minimum = maximum version;
+  legacy versions with OpenSSL's security level 0, else a legacy server would look compliant), closed at
+  once: the version and cipher each one negotiated, and the server certificate (DER, base64) of the first;
+* ``get``/``/``: ``GET /`` over HTTPS: status, headers, the body's first bytes (never followed);
+* ``http_get``/``/``: ``GET /`` on the endpoint's ``http_port`` (default 80; ``http_port: 0`` skips it): a
+  refused port is an answer (``open: false``);
+* ``session``/``log``: what was sent, when, and its outcome.
+
+Certificates are not verified (``CERT_NONE``): the checks judge them from the DER. Every answer is bounded by
+:mod:`connectors.https.limits`. A port that accepts no TLS handshake at all and no HTTP answer is still
+assessed: "no HTTPS" is a finding, not an unreachable asset. Only an endpoint where neither the HTTPS nor
+the HTTP port takes a connection is unusable (:class:`ConnectorError`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import http.client
+import json
+import socket
+import ssl
+import time
+import warnings
+from typing import Any, Sequence
+
+from auditor.evidence import EvidenceItem, EvidenceRequest
+from connectors.base import Connector, ConnectorError
+from connectors.https import limits
+
+__all__ = ["HttpsConnector", "SESSION_LOG", "USER_AGENT"]
+
+SESSION_LOG = EvidenceRequest(protocol="https", op="session", target="log")
+USER_AGENT = "iacs-auditor (read-only audit)"
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)  # TLS 1.0/1.1 are probed on purpose
+    _VERSIONS = (("TLSv1", ssl.TLSVersion.TLSv1), ("TLSv1.1", ssl.TLSVersion.TLSv1_1),
+                 ("TLSv1.2", ssl.TLSVersion.TLSv1_2), ("TLSv1.3", ssl.TLSVersion.TLSv1_3))
+
+
+def _context(version: ssl.TLSVersion | None = None) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # judged from the DER by the checks, never trusted
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        if version is not None:
+            context.minimum_version = context.maximum_version = version
+        if version is not None and version < ssl.TLSVersion.TLSv1_2:
+            context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    return context
+
+
+class HttpsConnector(Connector):
+    """Reads a web interface's TLS and front page (see the module docstring for the exact behaviour)."""
+
+    protocol = "https"
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._log: list[dict[str, Any]] = []
+        self._last = 0.0
+
+    async def collect(self, requests: Sequence[EvidenceRequest]) -> list[EvidenceItem]:
+        return await asyncio.to_thread(self._collect, list(requests))
+
+    def _collect(self, requests: list[EvidenceRequest]) -> list[EvidenceItem]:
+        items = self.collected
+        started = time.monotonic()
+        log_request = next((r for r in requests if r.op == "session" and r.target == "log"), SESSION_LOG)
+        reached = False
+        for req in requests:
+            if req is log_request:
+                continue
+            req_started = time.monotonic()
+            if req.op == "tls" and req.target == "versions":
+                body, meta = self._tls_versions()
+                reached |= any(p["accepted"] or p.get("answered") for p in body["probes"])
+            elif req.op == "get" and req.target == "/":
+                body, meta = self._get(self.endpoint.port, secure=True)
+                reached |= body["open"]
+            elif req.op == "http_get" and req.target == "/":
+                if not self.endpoint.http_port:
+                    body, meta = {"open": None, "skipped": "http_port is 0 in the inventory"}, {}
+                else:
+                    body, meta = self._get(self.endpoint.http_port, secure=False)
+                    reached |= body["open"]
+            else:
+                items.append(self.item(req, started=req_started, status="error", error=f"unsupported request {req.key}"))
+                continue
+            items.append(self.item(req, started=req_started, encoding="json", response=json.dumps(body, sort_keys=True),
+                                   meta=meta))
+        log_item = self.item(log_request, started=started, encoding="json", response=json.dumps(
+            {"address": self.asset.address, "port": self.endpoint.port, "http_port": self.endpoint.http_port,
+             "user_agent": USER_AGENT, "sent": self._log}, sort_keys=True))
+        if not reached and len(items) > 0:
+            raise ConnectorError(f"{self.asset.address}: neither port {self.endpoint.port} (HTTPS) nor "
+                                 f"{self.endpoint.http_port or '-'} (HTTP) took a connection",
+                                 partial_items=items + [log_item])
+        items.append(log_item)
+        return items
+
+    # ------------------------------------------------------------------ pacing and logging
+    def _pace(self) -> None:
+        wait = self._last + 1.0 / float(self.endpoint.requests_per_second) - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        self._last = time.monotonic()
+
+    def _record(self, what: str, started: float, result: str) -> None:
+        self._log.append({"sent": what, "result": result[:300], "ms": round((time.monotonic() - started) * 1000, 2)})
+
+    # ------------------------------------------------------------------ TLS
+    def _tls_versions(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        probes: list[dict[str, Any]] = []
+        certificate: bytes | None = None
+        meta: dict[str, Any] = {}
+        for name, version in _VERSIONS:
+            self._pace()
+            started = time.monotonic()
+            probe: dict[str, Any] = {"version": name, "accepted": False}
+            try:
+                with socket.create_connection((self.asset.address, self.endpoint.port), self.endpoint.timeout) as raw:
+                    probe["answered"] = True  # the TCP port is open
+                    with _context(version).wrap_socket(raw) as tls:
+                        probe.update(accepted=True, negotiated=tls.version(), cipher=list(tls.cipher() or ()))
+                        der = tls.getpeercert(binary_form=True)
+                        if certificate is None and der:
+                            if len(der) > limits.MAX_CERTIFICATE_BYTES:
+                                meta = {"truncated": True, "original_certificate_bytes": len(der),
+                                        "kept_certificate_bytes": 0}
+                            else:
+                                certificate = der
+            except ssl.SSLError as exc:
+                probe["error"] = f"refused: {exc.reason or exc}"
+            except (OSError, ValueError) as exc:
+                probe["error"] = f"{type(exc).__name__}: {exc}"
+            self._record(f"TLS handshake {name}", started, "accepted" if probe["accepted"] else probe["error"])
+            probes.append(probe)
+        return {"probes": probes, "certificate": base64.b64encode(certificate).decode("ascii") if certificate else None}, meta
+
+    # ------------------------------------------------------------------ GET /
+    def _get(self, port: int, *, secure: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+        self._pace()
+        started = time.monotonic()
+        what = f"GET / ({'HTTPS' if secure else 'HTTP'} port {port})"
+        host, timeout = self.asset.address, float(self.endpoint.timeout)
+        connection = (http.client.HTTPSConnection(host, port, timeout=timeout, context=_context()) if secure
+                      else http.client.HTTPConnection(host, port, timeout=timeout))
+        body: dict[str, Any] = {"port": port, "scheme": "https" if secure else "http", "open": False}
+        meta: dict[str, Any] = {}
+        try:
+            connection.request("GET", "/", headers={"User-Agent": USER_AGENT, "Accept": "text/html",
+                                                    "Connection": "close"})
+            response = connection.getresponse()
+            raw = response.read(limits.MAX_BODY_BYTES + 1)
+            headers = response.getheaders()
+            kept = []
+            for name, value in headers[:limits.MAX_HEADERS]:
+                if len(value) > limits.MAX_HEADER_CHARS:
+                    meta.update(truncated=True, original_header_chars=max(len(value), meta.get("original_header_chars", 0)),
+                                kept_header_chars=limits.MAX_HEADER_CHARS)
+                kept.append([name[:200], value[:limits.MAX_HEADER_CHARS]])
+            if len(headers) > limits.MAX_HEADERS:
+                meta.update(truncated=True, original_headers=len(headers), kept_headers=limits.MAX_HEADERS)
+            if len(raw) > limits.MAX_BODY_BYTES:
+                meta.update(truncated=True, original_body_bytes=f">{limits.MAX_BODY_BYTES}",
+                            kept_body_bytes=limits.MAX_BODY_BYTES)
+            body.update(open=True, status=response.status, reason=response.reason[:200], headers=kept,
+                        body=raw[:limits.MAX_BODY_BYTES].decode("utf-8", "replace"))
+            self._record(what, started, str(response.status))
+        except ConnectionRefusedError:
+            body["error"] = "refused"
+            self._record(what, started, "refused")
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            body.update(open=not isinstance(exc, (socket.timeout, TimeoutError)), error=f"{type(exc).__name__}: {exc}"[:300])
+            self._record(what, started, body["error"])
+        finally:
+            connection.close()
+        return body, meta

@@ -1,0 +1,93 @@
+"""The web-interface connector against the simulator on loopback: one handshake per TLS version and GET / over
+HTTPS and HTTP, nothing else (the simulator's log), the checks flipping between the weak and hardened
+fixtures, bounded answers, and an endpoint with no open port being unusable."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from typing import Any
+
+import pytest
+
+from auditor.evidence import EvidenceItem
+from auditor.plant.inventory import Asset
+from auditor.registry import REGISTRY
+from checks.web.facts import HTTP_GET, HTTPS_GET, TLS_VERSIONS
+from connectors.base import ConnectorError, ScanOptions
+from connectors.https import limits
+from connectors.https.connector import SESSION_LOG, HttpsConnector
+from simulators.web.server import WebSimulator
+from tests.support.checks import check_verdicts
+
+READS = [TLS_VERSIONS, HTTPS_GET, HTTP_GET, SESSION_LOG]
+
+
+@pytest.fixture(scope="module")
+def panels():
+    weak = WebSimulator("weak", "127.0.37.71").start()
+    hardened = WebSimulator("hardened", "127.0.37.72").start()
+    yield {"weak": weak, "hardened": hardened}
+    weak.stop()
+    hardened.stop()
+
+
+def collect(address: str, port: int, http_port: int, requests=READS) -> dict[str, EvidenceItem]:
+    asset = Asset.model_validate({"id": "panel", "type": "embedded", "address": address, "endpoints": [
+        {"protocol": "https", "port": port, "http_port": http_port, "timeout": 2.0, "requests_per_second": 20.0}]})
+    items = asyncio.run(HttpsConnector(asset, asset.endpoints[0], ScanOptions()).collect(requests))
+    return {item.request.key: item for item in items}
+
+
+def test_weak_and_hardened_panels(panels) -> None:
+    specs = [s for s in REGISTRY.load().checks.values() if s.id.startswith("web.")]
+    for name, sim in panels.items():
+        before = len(sim.requests)
+        items = collect(sim.host, sim.https_port, sim.http_port)
+        assert sim.sent(before) == ["https GET /", "http GET /"]  # no login, no other path or method
+        accepted = [p["version"] for p in items[TLS_VERSIONS.key].data()["probes"] if p["accepted"]]
+        assert accepted == (["TLSv1", "TLSv1.1", "TLSv1.2"] if name == "weak" else ["TLSv1.2", "TLSv1.3"])
+        verdicts = {c: v.status for c, v in check_verdicts(list(items.values()), specs).items()}
+        wanted = "fail" if name == "weak" else "pass"
+        assert verdicts == {**dict.fromkeys(verdicts, wanted), "web.tls.https-offered": "pass"}, verdicts
+    redirect = items[HTTP_GET.key].data()
+    assert redirect["status"] == 301 and ["Location", f"https://127.0.37.72:{sim.https_port}/"] in redirect["headers"]
+
+
+def test_no_open_port_is_an_unusable_endpoint() -> None:
+    with socket.socket() as a, socket.socket() as b:
+        a.bind(("127.0.37.73", 0))
+        b.bind(("127.0.37.73", 0))
+        ports = a.getsockname()[1], b.getsockname()[1]
+    with pytest.raises(ConnectorError, match="took a connection") as unusable:
+        collect("127.0.37.73", *ports)
+    assert {i.request.key for i in unusable.value.partial_items} >= {TLS_VERSIONS.key, SESSION_LOG.key}
+
+
+def test_a_huge_answer_is_cut_and_never_judged() -> None:
+    """An HTTP port that sends a long header value and an endless body: kept within the limits, marked truncated."""
+    server = socket.socket()
+    server.bind(("127.0.37.74", 0))
+    server.listen(4)
+
+    def serve() -> None:
+        for _ in range(1):
+            conn, _ = server.accept()
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nServer: " + b"x" * 10_000 + b"\r\n\r\n" + b"A" * (limits.MAX_BODY_BYTES * 2))
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        with socket.socket() as closed:
+            closed.bind(("127.0.37.74", 0))
+            tls_port = closed.getsockname()[1]
+        items = collect("127.0.37.74", tls_port, server.getsockname()[1], [HTTP_GET, SESSION_LOG])
+        item = items[HTTP_GET.key]
+        assert item.meta["truncated"] and item.meta["kept_header_chars"] == limits.MAX_HEADER_CHARS
+        assert len(item.data()["body"]) == limits.MAX_BODY_BYTES
+        verdict = check_verdicts([item], [REGISTRY.load().check("web.http.redirect")])["web.http.redirect"]
+        assert verdict.status == "error" and "truncated" in verdict.reason
+    finally:
+        server.close()
