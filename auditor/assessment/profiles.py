@@ -16,7 +16,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from auditor.assessment.slvector import SLVector
-from auditor.errors import ConfigError, load_yaml_file
+from auditor.errors import ConfigError
+from auditor.safeload import load_yaml_file, yaml_loads
 from auditor.plant.inventory import ComponentType
 from auditor.registry import REGISTRY, CheckSpec, Registry
 
@@ -110,10 +111,8 @@ def _read(name: str, base_dir: Path) -> tuple[ProfileFile, str]:
     if name.endswith((".yaml", ".yml")) or path.is_file():
         data, source = load_yaml_file(path), str(path)
     elif name in builtin_names():
-        text = (resources.files("profiles") / f"{name}.yaml").read_text(encoding="utf-8")
-        import yaml
-
-        data, source = yaml.safe_load(text), f"builtin:{name}"
+        source = f"builtin:{name}"
+        data = yaml_loads((resources.files("profiles") / f"{name}.yaml").read_text(encoding="utf-8"), source)
     else:
         raise ConfigError.single(name, "", f"no such profile; built-in profiles are: {', '.join(builtin_names())}")
     if not isinstance(data, dict):

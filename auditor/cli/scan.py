@@ -27,9 +27,8 @@ def _ad_hoc_inventory(target: str, component_type: str | None, key: str | None, 
                       known_hosts: str | None, settings: tuple[str, ...] = (), *, ssh_config: str | None = None,
                       key_passphrase_env: str | None = None, jump: str | None = None, no_agent: bool = False):
     """One asset from a URL; ``settings`` are ``FIELD=VALUE`` endpoint fields (validated like an inventory)."""
-    import yaml
-
     from auditor.plant.inventory import Inventory
+    from auditor.safeload import yaml_loads
 
     parts = urlsplit(target)
     protocol = AD_HOC_SCHEMES.get(parts.scheme)
@@ -73,7 +72,7 @@ def _ad_hoc_inventory(target: str, component_type: str | None, key: str | None, 
         if name.startswith("product."):
             product[name.removeprefix("product.")] = value.strip()
         else:
-            endpoint[name] = yaml.safe_load(value) if value.strip() else ""
+            endpoint[name] = yaml_loads(value, f"--set {name}") if value.strip() else ""
     asset: dict[str, Any] = {"id": parts.hostname, "type": component_type, "address": parts.hostname,
                              "endpoints": [endpoint]}
     if product:

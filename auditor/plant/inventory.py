@@ -13,7 +13,8 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from auditor.assessment.slvector import SLVector
-from auditor.errors import ConfigError, load_yaml_file
+from auditor.errors import ConfigError
+from auditor.safeload import load_yaml_file
 from auditor.plant.windows import MaintenanceWindow, windows_list
 
 ComponentType = Literal["host", "network", "embedded", "application"]
