@@ -11,6 +11,11 @@ breaks and tabs are kept where the format can carry them (``keep``).
 from __future__ import annotations
 
 import re
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+M = TypeVar("M", bound=BaseModel)
 
 # C0 controls, DEL, C1 controls, and the bidi embeddings/overrides/isolates that reorder what a reader sees
 _CONTROLS = "\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
@@ -34,6 +39,27 @@ def printable(text: str, keep: str = "") -> str:
     return _pattern(keep).sub(_escape, text) if text else text
 
 
+_LINES = re.compile(f"(?![\n\t\r])[{_CONTROLS}]|\r(?!\n)")
+
+
 def printable_lines(text: str) -> str:
-    """:func:`printable` keeping line breaks and tabs (a multi-line banner, a traceback)."""
-    return printable(text, "\n\t")
+    """:func:`printable` keeping line breaks (``\\n``, ``\\r\\n``) and tabs (a multi-line banner, a traceback);
+    a lone ``\\r``, which would let a line overwrite itself on a terminal, is escaped."""
+    return _LINES.sub(_escape, text) if text else text
+
+
+def printable_data(value: Any) -> Any:
+    """Every string in ``value`` (nested dicts and lists, keys included) through :func:`printable_lines`."""
+    if isinstance(value, str):
+        return printable_lines(value)
+    if isinstance(value, dict):
+        return {printable_data(key): printable_data(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [printable_data(item) for item in value]
+    return value
+
+
+def printable_model(model: M) -> M:
+    """A copy of a pydantic model (a ``ScanResult``) whose every string is :func:`printable_lines`; for a
+    renderer that picks strings from many places and must not miss one."""
+    return type(model).model_validate(printable_data(model.model_dump(mode="json")))

@@ -20,6 +20,7 @@ from auditor.cli.common import (AD_HOC_SCHEMES, EXIT_OK, EXIT_SHORT, EXIT_UNASSE
                                 guard)
 from auditor.cli.logs import FILE_ONLY
 from auditor.errors import ConfigError
+from auditor.safetext import printable
 from reports import DEFAULT_SCAN_FORMATS, FORMATS
 
 
@@ -114,6 +115,7 @@ class _Progress:
             self.bar.stop()
 
     def __call__(self, event: str, asset: str, detail: str) -> None:
+        asset, detail = printable(asset), printable(detail)  # a device's error text never drives the terminal
         # --log-file keeps every event with its time, even with -q (stderr shows them as below)
         _log.log(logging.WARNING if event in ("error", "skipped") else logging.INFO, "%s %s: %s", event, asset,
                  detail, extra={FILE_ONLY: True})
