@@ -119,7 +119,7 @@ def _json(item: EvidenceItem, what: str) -> Any:
         raise FactParseError(f"{what}: expected a JSON item, got {item.encoding}")
     try:
         return item.data()
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise FactParseError(f"{what}: not valid JSON: {exc}") from None
 
 
@@ -333,7 +333,8 @@ def opcua_servers(ev: FactEvidence) -> list[dict[str, Any]] | NotAudited:
     except _NoEndpoint:
         return NotAudited()
     data = _json(item, "FindServers")
-    if not isinstance(data, list) or not all(isinstance(s, dict) and "application_uri" in s for s in data):
+    if not isinstance(data, list) or not all(isinstance(s, dict) and isinstance(s.get("application_uri"), str)
+                                             for s in data):
         raise FactParseError("FindServers evidence is not a list of application descriptions")
     return data
 

@@ -381,6 +381,8 @@ def sshd_session(evidence: FactEvidence) -> dict[str, Any]:
     info = evidence.data(SESSION_INFO)
     if not isinstance(info, dict):
         raise FactParseError(f"ssh:session:info is not a JSON object: {str(info)[:120]!r}")
+    if not info:  # the connector always records the server's version; checks read an empty object as missing
+        raise FactParseError("ssh:session:info is an empty object")
     methods = info.get("auth_methods")
     if methods is not None and not (isinstance(methods, list) and all(isinstance(m, str) for m in methods)):
         raise FactParseError(f"ssh:session:info auth_methods is not a list of strings: {methods!r}")
