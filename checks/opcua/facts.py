@@ -464,6 +464,13 @@ def opcua_variable_access(ev: FactEvidence) -> VariableSample | NoSession | NotA
         except (KeyError, TypeError, AttributeError) as exc:
             raise FactParseError(f"variable sample entry is malformed: {exc}") from None
     return VariableSample(identity=str(data.get("identity") or ""), variables=tuple(variables),
-                          nodes_visited=int(data.get("nodes_visited") or 0), truncated=bool(data.get("truncated")),
-                          depth=int(data.get("depth") or 0), max_nodes=int(data.get("max_nodes") or 0),
-                          unreadable=unreadable)
+                          nodes_visited=_count(data, "nodes_visited"), truncated=bool(data.get("truncated")),
+                          depth=_count(data, "depth"), max_nodes=_count(data, "max_nodes"), unreadable=unreadable)
+
+
+def _count(data: dict[str, Any], name: str) -> int:
+    """A count of the variable sample (absent: 0); anything but a whole number is a parse error."""
+    value = data.get(name) or 0
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FactParseError(f"variable sample {name} is not a whole number: {str(value)[:40]!r}")
+    return value

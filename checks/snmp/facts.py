@@ -265,6 +265,9 @@ def snmp_session(ev: FactEvidence) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("version") not in ("1", "2c", "3") \
             or not isinstance(data.get("answered"), bool):
         raise FactParseError("session info lacks version/answered")
+    for name in ("username", "auth_protocol", "priv_protocol", "security_level", "community", "address"):
+        if data.get(name) is not None and not isinstance(data[name], str):  # checks compare and look these up
+            raise FactParseError(f"session info {name} is not text")
     return data
 
 

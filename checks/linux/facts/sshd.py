@@ -386,9 +386,14 @@ def sshd_session(evidence: FactEvidence) -> dict[str, Any]:
     methods = info.get("auth_methods")
     if methods is not None and not (isinstance(methods, list) and all(isinstance(m, str) for m in methods)):
         raise FactParseError(f"ssh:session:info auth_methods is not a list of strings: {methods!r}")
-    banner = info.get("banner")
-    if banner is not None and not isinstance(banner, str):
-        raise FactParseError(f"ssh:session:info banner is not a string: {banner!r}")
+    for name in ("banner", "username", "server_version", "auth_method_used", "host_key_type"):
+        value = info.get(name)
+        if value is not None and not isinstance(value, str):  # checks compare and look these up
+            raise FactParseError(f"ssh:session:info {name} is not a string: {str(value)[:80]!r}")
+    negotiated = info.get("negotiated")
+    if negotiated is not None and not (isinstance(negotiated, dict)
+                                       and all(isinstance(v, (str, type(None))) for v in negotiated.values())):
+        raise FactParseError("ssh:session:info negotiated is not an object of algorithm names")
     return info
 
 
