@@ -25,6 +25,7 @@ import yaml
 from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
 from yaml.parser import ParserError
+from yaml.reader import ReaderError
 from yaml.scanner import ScannerError
 
 from auditor.errors import ConfigError
@@ -134,13 +135,19 @@ def _expanded_nodes(root: yaml.Node | None) -> int:
 
 def yaml_loads(text: str, source: str | Path) -> Any:
     """Parse one YAML document strictly (see the module); errors are :class:`ConfigError` for ``source``."""
-    loader = _StrictLoader(text)
+    loader = None
     try:
+        loader = _StrictLoader(text)  # the reader refuses control characters here already
         node = loader.get_single_node()
         if _expanded_nodes(node) > MAX_YAML_NODES:
             raise ComposerError(None, None, f"expands to more than {MAX_YAML_NODES:,} nodes (aliases)",
                                 node.start_mark if node is not None else None)
         return loader.construct_document(node) if node is not None else None
+    except ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        character = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
+        raise ConfigError.single(source, f"line {line}",
+                                 f"YAML syntax error: character {character} is not allowed in YAML") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -148,7 +155,8 @@ def yaml_loads(text: str, source: str | Path) -> Any:
         kind = "YAML syntax error" if isinstance(exc, (ScannerError, ParserError)) else "YAML error"
         raise ConfigError.single(source, where, f"{kind}: {problem}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def load_yaml_file(path: str | Path, what: str = "a YAML file") -> Any:
