@@ -98,7 +98,13 @@ def load_profile(name_or_path: str | Path, registry: Registry = REGISTRY) -> Pro
             raise ConfigError.single(chain[0][1] if chain else current, "extends",
                                      f"'extends' chain loops or is deeper than {MAX_EXTENDS_DEPTH}: "
                                      + " -> ".join([f.id for f, _ in chain] + [current]))
-        profile_file, source = _read(current, base_dir)
+        try:
+            profile_file, source = _read(current, base_dir)
+        except ConfigError as exc:
+            if chain and not Path(exc.source).is_file():  # 'extends' names nothing: say which file said so
+                reasons = "; ".join(problem.reason for problem in exc.problems)
+                raise ConfigError.single(chain[-1][1], "extends", f"{current!r}: {reasons}") from None
+            raise
         chain.append((profile_file, source))
         if not source.startswith("builtin:"):
             base_dir = Path(source).parent

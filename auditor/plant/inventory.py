@@ -279,8 +279,11 @@ class Inventory(_Strict):
         """Replace ``jump: ID`` (the endpoint's, else its zone's) with that jump host's definition."""
         if not isinstance(data, dict):
             return data
-        defined = {j.get("id"): j for j in data.get("jump_hosts") or [] if isinstance(j, dict) and j.get("id")}
-        zones = {z.get("id"): z.get("jump") for z in data.get("zones") or [] if isinstance(z, dict)}
+        # only text ids are looked up (a list where an id belongs is left for validation to report)
+        defined = {j["id"]: j for j in _list(data.get("jump_hosts"))
+                   if isinstance(j, dict) and isinstance(j.get("id"), str)}
+        zones = {z["id"]: z.get("jump") for z in _list(data.get("zones"))
+                 if isinstance(z, dict) and isinstance(z.get("id"), str)}
         assets = data.get("assets")
         if not isinstance(assets, list):
             return data
@@ -289,7 +292,7 @@ class Inventory(_Strict):
             if not isinstance(asset, dict) or not isinstance(asset.get("endpoints"), list):
                 new_assets.append(asset)
                 continue
-            zone_jump = zones.get(asset.get("zone"))
+            zone_jump = zones.get(asset["zone"]) if isinstance(asset.get("zone"), str) else None
             endpoints = []
             for endpoint in asset["endpoints"]:
                 if isinstance(endpoint, dict) and endpoint.get("protocol") == "ssh":
@@ -329,6 +332,10 @@ class Inventory(_Strict):
             return list(asset.maintenance_windows)
         zone = self.zone(asset.zone)
         return list(zone.maintenance_windows) if zone else []
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
 
 
 def _no_duplicates(what: str, ids: list[str]) -> None:
