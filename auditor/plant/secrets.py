@@ -12,6 +12,7 @@ prompt, through :func:`remember`) is also remembered here, in the forms a librar
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import threading
@@ -63,14 +64,13 @@ def remember(value: str) -> str:
 
 
 def forms(value: str) -> set[str]:
-    """The ways a library may print ``value``: as is, as a ``str`` or ``bytes`` repr, JSON-escaped, as hex
+    """The ways a library may print ``value``: as is, as a ``str`` or ``bytes`` repr, backslash- or JSON-escaped, as hex
     and as base64 (with and without padding, standard and URL-safe); forms shorter than
     :data:`MIN_REDACTED` are left out."""
     raw = value.encode("utf-8", errors="surrogatepass")
     encoded = {base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()}
-    found = {value, repr(value)[1:-1], repr(raw)[2:-1], raw.hex(), raw.hex().upper(),
-             value.encode("unicode_escape").decode("ascii"),
-             *encoded, *(text.rstrip("=") for text in encoded)}
+    found = {value, repr(value)[1:-1], repr(raw)[2:-1], value.encode("unicode_escape").decode("ascii"),
+             json.dumps(value)[1:-1], raw.hex(), raw.hex().upper(), *encoded, *(text.rstrip("=") for text in encoded)}
     return {form for form in found if len(form) >= MIN_REDACTED}
 
 
