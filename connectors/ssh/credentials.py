@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable
 import paramiko
 
 from auditor.errors import ConfigError, ConfigProblem
-from auditor.plant.secrets import SecretError, resolve
+from auditor.plant.secrets import SecretError, remember, resolve
 from connectors.base import ConnectorError
 from connectors.ssh.sshconfig import Hop, SshConfigError, Target, resolve_target
 
