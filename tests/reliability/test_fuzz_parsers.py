@@ -24,6 +24,7 @@ from auditor.assessment.attestations import load_answers
 from auditor.assessment.profiles import load_profile
 from auditor.assessment.waivers import load_waivers
 from auditor.errors import ConfigError
+from auditor.facts import FactParseError
 from auditor.plant.inventory import load_inventory
 from auditor.safeload import yaml_loads
 from checks.modbus import frames
@@ -34,7 +35,6 @@ from connectors.snmp import values
 from connectors.ssh import wire
 from connectors.ssh.script import OutputSplitter, marker_prefix, split_output
 from connectors.ssh.wire import KEXINIT_NAME_LISTS, WireProbeError
-from auditor.facts import FactParseError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 from result_fixture import build_evidence, build_result  # noqa: E402
@@ -172,10 +172,15 @@ def test_printable_text_never_raises(raw: bytes) -> None:
 # ------------------------------------------------------------------------------ Modbus frames
 
 
+# an FC 3 answer, an exception, a Read Device Identification answer (Acme, C1, v1.0), a Report Server ID
 MODBUS_FRAMES = [bytes.fromhex(h) for h in (
-    "000100000005010302 04b0".replace(" ", ""), "00020000000301 8302".replace(" ", ""),
-    "0003000000130 12b0e0101000003000641636d65 2043 6f01 03 76312e30".replace(" ", ""),
-    "000400000008011105 41424301ff".replace(" ", ""))]
+    "00010000000501030204b0", "000200000003018302",
+    "000300000018012b0e0101000003000441636d6501024331020476312e30", "00040000000801110541424301ff")]
+
+
+def test_the_modbus_seed_frames_are_well_formed() -> None:
+    assert [frames.parse_response(frame).function_code for frame in MODBUS_FRAMES] == [3, 3, 43, 17]
+    assert frames.device_identification([frames.parse_response(MODBUS_FRAMES[2])])[1][0] == b"Acme"
 
 
 @given(st.one_of(st.binary(max_size=300), st.sampled_from(MODBUS_FRAMES).flatmap(_mutated_bytes)),
