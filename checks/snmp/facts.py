@@ -148,8 +148,8 @@ EXCEPTIONS = ("noSuchObject", "noSuchInstance", "endOfMibView", "noSuchName")
 
 def oid_tuple(text: str) -> tuple[int, ...]:
     parts = str(text).strip().lstrip(".").split(".")
-    if not parts or not all(p.isdigit() for p in parts):
-        raise FactParseError(f"not a numeric OID: {text!r}")
+    if not parts or not all(p.isdigit() and len(p) <= 10 for p in parts):  # sub-identifiers are 32-bit
+        raise FactParseError(f"not a numeric OID: {str(text)[:80]!r}")
     return tuple(int(p) for p in parts)
 
 

@@ -169,7 +169,7 @@ def _banners(sections: list[Section]) -> list[tuple[str, str | None]]:
 
 
 def _config_ports(values: dict[str, list[str]] | dict[str, tuple[str, ...]]) -> list[int]:
-    ports = [int(p) for p in values.get("port", ()) if str(p).isdigit()]
+    ports = [int(p) for p in values.get("port", ()) if str(p).isdigit() and len(str(p)) <= 5]
     ports += [p for p in (address_port(a) for a in values.get("listenaddress", ())) if p is not None]
     return sorted(set(ports))
 
@@ -206,7 +206,8 @@ def _server_software(evidence: FactEvidence) -> str | None:
         info = evidence.data(SESSION_INFO)
     except (FactUnavailable, FactParseError):
         return None
-    return info.get("server_version") if isinstance(info, dict) else None
+    version = info.get("server_version") if isinstance(info, dict) else None
+    return version if isinstance(version, str) else None
 
 
 @fact_with_optional("sshd_config", protocol="ssh", requests=[SSHD_EFFECTIVE, SSHD_FILES, SESSION_INFO])
@@ -420,4 +421,7 @@ def sshd_wire(evidence: FactEvidence) -> dict[str, Any]:
                 raise FactParseError(f"ssh:wire:kexinit field {name!r} is not a list of names: {value!r}")
             names += [v for v in value if v not in names and v not in PSEUDO_KEX]
         offered[category] = names
+    for name in ("identification", "software"):
+        if data.get(name) is not None and not isinstance(data[name], str):  # checks read the version from it
+            raise FactParseError(f"ssh:wire:kexinit field {name!r} is not text")
     return {"offered": offered, "identification": data.get("identification"), "software": data.get("software")}
