@@ -258,14 +258,10 @@ LOADERS = {
 
 
 @pytest.mark.parametrize("loader", sorted(LOADERS))
-def test_file_loader_raises_only_config_error(loader: str) -> None:
+@given(data=st.data())
+def test_file_loader_raises_only_config_error(loader: str, data: st.DataObject) -> None:
     seed, suffix, load = LOADERS[loader]
-
-    @given(mutated_text(seed))
-    def load_mutated(text: str) -> None:
-        _through_file(text, suffix, load)
-
-    load_mutated()
+    _through_file(data.draw(mutated_text(seed)), suffix, load)
 
 
 @given(mutated_text((HERE / "seeds" / "inventory.yaml").read_text()))
