@@ -222,7 +222,7 @@ def parse_master(pid: int, args: str) -> Master:
             else:
                 continue
             key = ALIASES.get(key.lower(), key.lower())
-            if key == "port" and value.isdigit():
+            if key == "port" and value.isdigit() and len(value) <= 5:
                 ports.append(int(value))
             elif key == "listenaddress" and address_port(value) is not None:
                 ports.append(address_port(value))  # type: ignore[arg-type]

@@ -84,7 +84,7 @@ class SshdConfig:
         seconds = openssh_seconds(value) if keyword in TIME_KEYWORDS else None
         if seconds is not None:
             return seconds
-        return int(value) if value.strip().isdigit() else None
+        return int(value) if value.strip().isdigit() and len(value.strip()) <= 18 else None
 
     def algorithms(self, keyword: str) -> list[str]:
         value = self.get(keyword) or ""
@@ -134,7 +134,7 @@ def _masters(sections: list[Section]) -> list[Master]:
         if section.kind != "master":
             continue
         pid, _, args = section.arg.strip().partition(" ")
-        if not pid.isdigit() or not args.strip():
+        if not pid.isdigit() or len(pid) > 10 or not args.strip():
             raise FactParseError(f"unexpected sshd process line: {section.arg!r}")
         found.append(parse_master(int(pid), args.strip()))
     return found
