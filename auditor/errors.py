@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
 
@@ -72,39 +71,3 @@ def _readable_location(loc: tuple, data: object) -> str:
         node = node.get(item) if isinstance(node, dict) else None
         parts.append(("." if parts else "") + str(item))
     return "".join(parts)
-
-
-def load_yaml_file(path: str | Path) -> object:
-    """Read a YAML file or raise :class:`ConfigError` naming the line and column of a syntax error."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError.single(path, "", "file not found") from None
-    except OSError as exc:
-        raise ConfigError.single(path, "", f"cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError.single(path, "", "not UTF-8 text") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError.single(path, where, f"YAML syntax error: {problem}") from None
-
-
-def load_list_file(path: str | Path, key: str, what: str) -> dict:
-    """A YAML file holding a list under ``key``: the mapping, the bare list, or nothing (an empty list).
-
-    ``what`` names the file in the error, e.g. "a waivers file" -> "a waivers file is a mapping with a
-    'waivers' list" (exit 2)."""
-    data = load_yaml_file(path)
-    if data is None:
-        data = {key: []}
-    if isinstance(data, list):
-        data = {key: data}
-    if not isinstance(data, dict):
-        article = "an" if key[0] in "aeiou" else "a"
-        raise ConfigError.single(path, "", f"{what} is a mapping with {article} '{key}' list")
-    return data

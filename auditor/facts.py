@@ -8,9 +8,11 @@ Every item a parser reads is remembered, so each verdict can name the evidence t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence, TypeVar
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
+
+T = TypeVar("T")
 
 
 class FactUnavailable(Exception):
@@ -84,7 +86,20 @@ class FactEvidence:
 
     def command(self, request: EvidenceRequest) -> CommandOutput:
         found = self.item(request)
-        return CommandOutput(stdout=found.text(), exit_code=found.exit_code, sudo=bool(found.meta.get("sudo")))
+        return CommandOutput(stdout=_decoded(found, found.text), exit_code=found.exit_code,
+                             sudo=bool(found.meta.get("sudo")))
 
     def data(self, request: EvidenceRequest) -> object:
-        return self.item(request).data()
+        """The item's response as data; a response its encoding cannot decode is a :class:`FactParseError`."""
+        found = self.item(request)
+        return _decoded(found, found.data)
+
+
+def _decoded(item: EvidenceItem, decode: Callable[[], T]) -> T:
+    """``decode()``, with a response that is not what its encoding says (JSON that is not JSON, too deep or
+    with a 5,000-digit number; base64 that is not base64) reported as the parse error it is."""
+    try:
+        return decode()
+    except (ValueError, RecursionError) as exc:
+        raise FactParseError(f"{item.request.key}: the recorded response is not valid {item.encoding}: "
+                             f"{str(exc)[:200]}") from None

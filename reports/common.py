@@ -22,6 +22,7 @@ from typing import Any
 from auditor.assessment.slvector import FRS
 from auditor.evidence import EvidenceBundle, EvidenceItem
 from auditor.results import AnswerRef, AssetResult, CheckResult, RequirementResult, ScanResult
+from auditor.safetext import printable_lines
 
 log = logging.getLogger(__name__)
 
@@ -352,16 +353,17 @@ def write_text_atomic(path: str | Path, text: str, *, encoding: str = "utf-8", n
     return write_bytes_atomic(path, text.encode(encoding, errors="replace"))  # a lone surrogate never aborts a report
 
 
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_XML_INVALID = re.compile("[\ufffe\uffff\ud800-\udfff]")
 
 
 def xml_safe(text: str) -> str:
-    """Replace characters XML 1.0 cannot carry at all (control bytes, lone surrogates) by a visible escape.
+    """Replace characters XML 1.0 cannot carry at all, or a terminal would obey, by a visible escape.
 
-    Escaping of ``<``, ``&`` and quotes is the serializer's job; this is only for code points that no
-    escaping can represent (a device may well answer with a NUL or an ANSI escape sequence).
+    Control characters (a device may well answer with a NUL or an ANSI escape sequence) go through
+    :func:`auditor.safetext.printable_lines`; lone surrogates and non-characters become U+FFFD. Escaping of
+    ``<``, ``&`` and quotes is the serializer's job.
     """
-    return _XML_INVALID.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else "\ufffd", text)
+    return _XML_INVALID.sub("\ufffd", printable_lines(text))
 
 
 def join(values: Iterable[str], sep: str = "; ") -> str:

@@ -31,6 +31,7 @@ from typing import Any
 
 from auditor.evidence import EvidenceBundle
 from auditor.results import AssetResult, CheckResult, RequirementResult, ScanResult
+from auditor.safetext import printable_lines
 from reports.common import (answered_count, asset_verdict, check_frs, in_target, iso, observed_text, shortfall,
                             sorted_results, write_text_atomic)
 
@@ -45,7 +46,9 @@ _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
 def neutralize(value: str) -> str:
-    """Make a cell safe to open in a spreadsheet (see the module docstring)."""
+    """Make a cell safe to open in a spreadsheet (see the module docstring) or a terminal pager (control
+    characters a device sent are shown as escapes: :func:`auditor.safetext.printable`)."""
+    value = printable_lines(value)
     if value and value.startswith(_FORMULA_START) and not _NUMBER.match(value):
         return "'" + value
     return value

@@ -47,6 +47,7 @@ from markupsafe import Markup, escape
 from auditor.assessment.slvector import FRS
 from auditor.evidence import EvidenceBundle, EvidenceItem
 from auditor.results import AnswerRef, AssetResult, CheckResult, RequirementResult, ScanResult
+from auditor.safetext import printable_lines
 from reports.common import (
     ANSWER_LABELS,
     ANSWER_STATE_NOTES,
@@ -490,12 +491,21 @@ def _inline_code(text: str) -> Markup:
     return Markup(_INLINE_CODE.sub(r"<code>\1</code>", str(escape(text))))
 
 
+def _printable(value: Any) -> Any:
+    """Every ``{{ }}`` output: control characters a device sent are shown as escapes, in the page as in the
+    PDF printed from it (escaping ``<`` and ``&`` stays autoescape's job; markup a filter built stays markup)."""
+    if isinstance(value, Markup):
+        return Markup(printable_lines(str(value)))
+    return printable_lines(value) if isinstance(value, str) else value
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("reports", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html", "htm", "xml", "svg", "j2"),
                                      default_for_string=True, default=True),
-        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        finalize=_printable)
     env.filters["percent"] = _percent
     env.filters["inline_code"] = _inline_code
     env.filters["spaced"] = lambda values: " ".join(values)

@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from auditor.evidence import BUNDLE_SCHEMA_VERSION, EvidenceBundle
+from auditor.safeload import MAX_JSON_BYTES, json_loads, read_bounded
 from auditor.results import RESULT_SCHEMA_VERSION, ScanResult
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
@@ -92,8 +93,9 @@ def copy_evidence(source: Path, path: str | Path) -> Path:
 
 
 def load_result(path: str | Path) -> ScanResult:
-    """Read and validate a ``result.json``; raises ``ValueError`` (pydantic ``ValidationError``) if invalid."""
-    return ScanResult.model_validate_json(Path(path).read_bytes())
+    """Read and validate a ``result.json``; raises ``ValueError`` (pydantic ``ValidationError``) if invalid,
+    :class:`~auditor.errors.ConfigError` if missing or over :data:`~auditor.safeload.MAX_JSON_BYTES`."""
+    return ScanResult.model_validate_json(read_bounded(path, MAX_JSON_BYTES, "a result.json"))
 
 
 def load_evidence(path: str | Path) -> EvidenceBundle:
@@ -105,8 +107,8 @@ def load_evidence(path: str | Path) -> EvidenceBundle:
     produce a report nobody can trust.
     """
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
+        data = json_loads(read_bounded(path, MAX_JSON_BYTES, "an evidence bundle"))
+    except ValueError as exc:
         raise ValueError(f"not JSON: {exc}") from None
     return evidence_from_data(data)
 

@@ -50,7 +50,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from auditor.assessment.catalog import COMPONENT_TYPES, Requirement, load_catalog, normalize_id
-from auditor.errors import ConfigError, ConfigProblem, load_list_file
+from auditor.errors import ConfigError, ConfigProblem
+from auditor.safeload import MAX_CSV_BYTES, load_list_file, read_text_bounded
 from auditor.registry import REGISTRY, Registry
 from auditor.results import AnswerRef, AssetResult, AttestationOutcome, EvidenceRef, ScanResult
 
@@ -239,13 +240,15 @@ def _label(index: int, entry: dict[str, Any] | Any, csv_form: bool) -> str:
 
 
 def _read_csv(path: Path) -> list[dict[str, Any]]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError.single(path, "", "file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError.single(path, "", f"cannot read as UTF-8 text: {exc}") from None
+    text = read_text_bounded(path, MAX_CSV_BYTES, "an answers file", encoding="utf-8-sig")
     reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _csv_entries(path, reader)
+    except csv.Error as exc:  # a field over the csv module's limit, a NUL byte, ...
+        raise ConfigError.single(path, f"line {reader.line_num}", f"not a readable CSV file: {exc}") from None
+
+
+def _csv_entries(path: Path, reader: csv.DictReader) -> list[dict[str, Any]]:
     missing = [c for c in ("answer", "attested_by", "date") if c not in (reader.fieldnames or [])]
     if "requirement" not in (reader.fieldnames or []) and "check" not in (reader.fieldnames or []):
         missing.insert(0, "requirement")

@@ -15,8 +15,9 @@ import re
 from importlib.resources import files
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+
+from auditor.safeload import yaml_loads
 
 Kind = Literal["SR", "CR", "SAR", "EDR", "HDR", "NDR"]
 ComponentType = Literal["host", "network", "embedded", "application"]
@@ -304,4 +305,4 @@ def _where(loc: tuple, data: object) -> str:
 def load_catalog() -> Catalog:
     """The catalog shipped in the package (``auditor/assessment/data/catalog.yaml``), parsed once per process."""
     resource = files("auditor.assessment") / "data" / "catalog.yaml"
-    return parse_catalog(yaml.safe_load(resource.read_text(encoding="utf-8")), source=str(resource))
+    return parse_catalog(yaml_loads(resource.read_text(encoding="utf-8"), str(resource)), source=str(resource))

@@ -16,7 +16,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from auditor.assessment.slvector import SLVector
-from auditor.errors import ConfigError, load_yaml_file
+from auditor.errors import ConfigError
+from auditor.safeload import load_yaml_file, yaml_loads
 from auditor.plant.inventory import ComponentType
 from auditor.registry import REGISTRY, CheckSpec, Registry
 
@@ -97,7 +98,13 @@ def load_profile(name_or_path: str | Path, registry: Registry = REGISTRY) -> Pro
             raise ConfigError.single(chain[0][1] if chain else current, "extends",
                                      f"'extends' chain loops or is deeper than {MAX_EXTENDS_DEPTH}: "
                                      + " -> ".join([f.id for f, _ in chain] + [current]))
-        profile_file, source = _read(current, base_dir)
+        try:
+            profile_file, source = _read(current, base_dir)
+        except ConfigError as exc:
+            if chain and not Path(exc.source).is_file():  # 'extends' names nothing: say which file said so
+                reasons = "; ".join(problem.reason for problem in exc.problems)
+                raise ConfigError.single(chain[-1][1], "extends", f"{current!r}: {reasons}") from None
+            raise
         chain.append((profile_file, source))
         if not source.startswith("builtin:"):
             base_dir = Path(source).parent
@@ -110,10 +117,8 @@ def _read(name: str, base_dir: Path) -> tuple[ProfileFile, str]:
     if name.endswith((".yaml", ".yml")) or path.is_file():
         data, source = load_yaml_file(path), str(path)
     elif name in builtin_names():
-        text = (resources.files("profiles") / f"{name}.yaml").read_text(encoding="utf-8")
-        import yaml
-
-        data, source = yaml.safe_load(text), f"builtin:{name}"
+        source = f"builtin:{name}"
+        data = yaml_loads((resources.files("profiles") / f"{name}.yaml").read_text(encoding="utf-8"), source)
     else:
         raise ConfigError.single(name, "", f"no such profile; built-in profiles are: {', '.join(builtin_names())}")
     if not isinstance(data, dict):

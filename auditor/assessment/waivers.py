@@ -40,7 +40,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from auditor.assessment.catalog import UnknownRequirement, load_catalog, normalize_id
 from auditor.assessment.scoring import achieved, apply_answers, requirement_status
-from auditor.errors import ConfigError, ConfigProblem, load_list_file
+from auditor.errors import ConfigError, ConfigProblem
+from auditor.safeload import load_list_file
 from auditor.plant.inventory import Asset
 from auditor.registry import REGISTRY, Registry
 from auditor.results import (AssetResult, CheckResult, LevelEvaluation, RequirementResult, WaiverOutcome,

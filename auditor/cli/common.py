@@ -8,6 +8,7 @@ from typing import Any, Callable
 from rich.console import Console
 
 from auditor.errors import ConfigError
+from auditor.safetext import printable_lines
 
 EXIT_OK, EXIT_SHORT, EXIT_CONFIG, EXIT_UNASSESSED = 0, 1, 2, 3
 AD_HOC_SCHEMES = {"ssh": "ssh", "cli": "cli", "snmp": "snmp", "modbus": "modbus", "opc.tcp": "opcua", "s7": "s7",
@@ -25,7 +26,7 @@ def console() -> Console:
 def fail_config(exc: ConfigError) -> None:
     # soft_wrap: one line per problem, never folded, so the file, field and reason stay greppable
     err_console.print("[bold red]configuration error[/]", markup=True, highlight=False)
-    err_console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+    err_console.print(printable_lines(str(exc)), markup=False, highlight=False, soft_wrap=True)
     sys.exit(EXIT_CONFIG)
 
 

@@ -13,6 +13,7 @@ from rich.table import Table
 from auditor.assessment.slvector import FRS
 from auditor.cli import cli
 from auditor.cli.common import EXIT_CONFIG, console, err_console, guard
+from auditor.safetext import printable_lines
 
 DB_OPTION = click.option("--db", "db", envvar="IACS_AUDIT_DB", metavar="URL|PATH",
                          help="History store (default: the per-user SQLite file) [env IACS_AUDIT_DB].")
@@ -151,5 +152,5 @@ def diff(scan_a: str, scan_b: str, db: str | None, site: str | None, as_json: bo
         click.echo(json.dumps(drift.model_dump(mode="json"), indent=2))
     else:
         for line in render_text(drift):
-            click.echo(line)
+            click.echo(printable_lines(line))  # drift shows device strings (banners, sysDescr): never raw controls
     sys.exit(1 if drift.changed else 0)

@@ -7,8 +7,13 @@ Library loggers (:data:`LIBRARY_LOGGERS`) reach stderr at WARNING and above only
 (result.json, the summary), so nothing is lost on stderr.
 
 ``--log-file FILE`` appends the full log (DEBUG for the auditor, INFO for libraries, DEBUG with ``-vv``;
-tracebacks kept) with timestamps and thread names, for scheduled jobs. Secrets never reach a log record:
-connectors log endpoints and errors, never credentials.
+tracebacks kept) with timestamps and thread names, for scheduled jobs.
+
+Every handler, at every verbosity, first passes a record through :class:`_Clean`: the scan's secrets, in
+every form a library might print them (:func:`auditor.plant.secrets.redact`: asyncua logs a whole
+identity token at DEBUG), become ``[secret]``, and control characters a device put in a string (a banner
+that retitles the terminal) are shown as escapes (:mod:`auditor.safetext`). Our own connectors log
+endpoints and errors, never credentials; the redaction is for what they cannot control.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ import os
 import sys
 import threading
 from pathlib import Path
+
+from auditor.plant.secrets import redact
+from auditor.safetext import printable_lines
 
 # the libraries whose logging is noise for an auditor's user, and the channel the SSH connector gives
 # paramiko's transports (connectors/ssh/connector.py: _TRANSPORT_LOG)
@@ -58,6 +66,30 @@ class _OneLine(logging.Formatter):
         terse.exc_info, terse.exc_text, terse.stack_info = None, None, None
         text = super().format(terse)
         return text.splitlines()[0] if text else text
+
+
+class _Clean(logging.Filter):
+    """Render the record's message (and traceback) once, with secrets redacted and controls escaped.
+
+    It changes the record itself, so it must be the first filter of every handler; the message is then
+    fixed text (``args`` empty) that no later formatter can expand again."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "_iacs_clean", False):
+            return True  # a second handler sees the record already cleaned
+        try:
+            message = record.getMessage()
+        except Exception:  # a library's broken format string: show what it gave, still redacted
+            message = f"{record.msg!r} {record.args!r}"
+        record.msg, record.args = printable_lines(redact(message)), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = printable_lines(redact(record.exc_text))
+        if record.stack_info:
+            record.stack_info = printable_lines(redact(record.stack_info))
+        record._iacs_clean = True
+        return True
 
 
 class _LibraryFilter(logging.Filter):
@@ -102,6 +134,7 @@ def configure(verbose: int, log_file: Path | None) -> logging.Handler | None:
     debug = verbose >= 2
     stderr_level = max(logging.WARNING - 10 * verbose, logging.DEBUG)
     stderr = _Stderr()
+    stderr.addFilter(_Clean())
     stderr.setLevel(stderr_level)
     if debug:
         stderr.setFormatter(logging.Formatter(_STDERR_FORMAT))
@@ -117,6 +150,7 @@ def configure(verbose: int, log_file: Path | None) -> logging.Handler | None:
         if not path.exists():  # the log names devices and findings: readable by the owner only
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
         file_handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+        file_handler.addFilter(_Clean())
         file_handler.setLevel(logging.DEBUG)
         file_handler.setFormatter(logging.Formatter(_FILE_FORMAT))
         setattr(file_handler, _MARK, True)

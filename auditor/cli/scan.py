@@ -20,6 +20,7 @@ from auditor.cli.common import (AD_HOC_SCHEMES, EXIT_OK, EXIT_SHORT, EXIT_UNASSE
                                 guard)
 from auditor.cli.logs import FILE_ONLY
 from auditor.errors import ConfigError
+from auditor.safetext import printable
 from reports import DEFAULT_SCAN_FORMATS, FORMATS
 
 
@@ -27,9 +28,8 @@ def _ad_hoc_inventory(target: str, component_type: str | None, key: str | None, 
                       known_hosts: str | None, settings: tuple[str, ...] = (), *, ssh_config: str | None = None,
                       key_passphrase_env: str | None = None, jump: str | None = None, no_agent: bool = False):
     """One asset from a URL; ``settings`` are ``FIELD=VALUE`` endpoint fields (validated like an inventory)."""
-    import yaml
-
     from auditor.plant.inventory import Inventory
+    from auditor.safeload import yaml_loads
 
     parts = urlsplit(target)
     protocol = AD_HOC_SCHEMES.get(parts.scheme)
@@ -73,7 +73,7 @@ def _ad_hoc_inventory(target: str, component_type: str | None, key: str | None, 
         if name.startswith("product."):
             product[name.removeprefix("product.")] = value.strip()
         else:
-            endpoint[name] = yaml.safe_load(value) if value.strip() else ""
+            endpoint[name] = yaml_loads(value, f"--set {name}") if value.strip() else ""
     asset: dict[str, Any] = {"id": parts.hostname, "type": component_type, "address": parts.hostname,
                              "endpoints": [endpoint]}
     if product:
@@ -115,6 +115,7 @@ class _Progress:
             self.bar.stop()
 
     def __call__(self, event: str, asset: str, detail: str) -> None:
+        asset, detail = printable(asset), printable(detail)  # a device's error text never drives the terminal
         # --log-file keeps every event with its time, even with -q (stderr shows them as below)
         _log.log(logging.WARNING if event in ("error", "skipped") else logging.INFO, "%s %s: %s", event, asset,
                  detail, extra={FILE_ONLY: True})

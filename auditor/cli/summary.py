@@ -24,6 +24,7 @@ from rich.text import Text
 
 from auditor.assessment.slvector import FRS
 from auditor.results import AssetResult, CheckResult, ScanResult
+from auditor.safetext import printable_model
 
 TOP_FINDINGS = 10
 FINDING_LINES = 2  # on a narrow console, a finding's text takes at most this many lines (the report has it all)
@@ -189,6 +190,7 @@ def print_summary(result: ScanResult, written: list[Path], out: Console) -> None
     """The verdict per asset, why each falls short, what to fix first, the answers hints, the files written."""
     from reports.common import shortfall
 
+    result = printable_model(result)  # device strings (banners, errors, observed values) never drive the terminal
     # piped (wide, not a terminal): one line per message, never folded, so logs stay greppable
     soft = not out.is_terminal and out.width >= 200
     _print_assets(result, out)

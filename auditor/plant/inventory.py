@@ -13,7 +13,8 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from auditor.assessment.slvector import SLVector
-from auditor.errors import ConfigError, load_yaml_file
+from auditor.errors import ConfigError
+from auditor.safeload import load_yaml_file
 from auditor.plant.windows import MaintenanceWindow, windows_list
 
 ComponentType = Literal["host", "network", "embedded", "application"]
@@ -340,8 +341,11 @@ class Inventory(_Strict):
         """Replace ``jump: ID`` (the endpoint's, else its zone's) with that jump host's definition."""
         if not isinstance(data, dict):
             return data
-        defined = {j.get("id"): j for j in data.get("jump_hosts") or [] if isinstance(j, dict) and j.get("id")}
-        zones = {z.get("id"): z.get("jump") for z in data.get("zones") or [] if isinstance(z, dict)}
+        # only text ids are looked up (a list where an id belongs is left for validation to report)
+        defined = {j["id"]: j for j in _list(data.get("jump_hosts"))
+                   if isinstance(j, dict) and isinstance(j.get("id"), str)}
+        zones = {z["id"]: z.get("jump") for z in _list(data.get("zones"))
+                 if isinstance(z, dict) and isinstance(z.get("id"), str)}
         assets = data.get("assets")
         if not isinstance(assets, list):
             return data
@@ -350,7 +354,7 @@ class Inventory(_Strict):
             if not isinstance(asset, dict) or not isinstance(asset.get("endpoints"), list):
                 new_assets.append(asset)
                 continue
-            zone_jump = zones.get(asset.get("zone"))
+            zone_jump = zones.get(asset["zone"]) if isinstance(asset.get("zone"), str) else None
             endpoints = []
             for endpoint in asset["endpoints"]:
                 if isinstance(endpoint, dict) and endpoint.get("protocol") in ("ssh", "cli"):
@@ -390,6 +394,10 @@ class Inventory(_Strict):
             return list(asset.maintenance_windows)
         zone = self.zone(asset.zone)
         return list(zone.maintenance_windows) if zone else []
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
 
 
 def _no_duplicates(what: str, ids: list[str]) -> None:

@@ -65,6 +65,22 @@ def _exchanges(ev: FactEvidence, req: Any) -> tuple[dict[str, Any], list[frames.
     return record, responses
 
 
+def _object(value: Any, key: str, what: str) -> dict[str, Any]:
+    """A JSON object of the record (absent: empty); anything else is a parse error, not a crash later."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise FactParseError(f"{key}: {what} is not an object")
+    return value
+
+
+def _text(value: Any, key: str) -> str | None:
+    """A text field of the record (a TLS version, a cipher, a state) or None; checks compare it and look it up."""
+    if value is not None and not isinstance(value, str):
+        raise FactParseError(f"{key}: expected text, got {type(value).__name__}")
+    return value
+
+
 # --------------------------------------------------------------------------------------------
 # session
 # --------------------------------------------------------------------------------------------
@@ -76,14 +92,16 @@ def modbus_session(ev: FactEvidence) -> dict[str, Any]:
     transport = info.get("transport")
     if transport not in ("tcp", "tls") or not isinstance(info.get("port"), int):
         raise FactParseError("modbus:session:info lacks transport/port")
-    tls = info.get("tls") or {}
-    client = tls.get("client_certificate") or {}
+    tls = _object(info.get("tls"), SESSION.key, "tls")
+    client = _object(tls.get("client_certificate"), SESSION.key, "tls.client_certificate")
     sent = info.get("sent") or []
+    if not isinstance(sent, list):
+        raise FactParseError(f"{SESSION.key}: 'sent' is not a list")
     return {
         "transport": transport, "port": info["port"], "unit_id": info.get("unit_id"),
         "connected": bool(info.get("connected")), "error": info.get("error"), "aborted": info.get("aborted"),
-        "client_certificate": bool(client.get("configured")), "client_role": client.get("role"),
-        "tls_version": tls.get("version"), "tls_cipher": tls.get("cipher"),
+        "client_certificate": bool(client.get("configured")), "client_role": _text(client.get("role"), SESSION.key),
+        "tls_version": _text(tls.get("version"), SESSION.key), "tls_cipher": _text(tls.get("cipher"), SESSION.key),
         "tls_server_certificate": tls.get("server_certificate"),
         "function_codes_sent": [s.get("function_code") for s in sent if isinstance(s, dict)],
         "fault": info.get("fault") if isinstance(info.get("fault"), dict) else None,
@@ -209,14 +227,21 @@ def modbus_open_ports(ev: FactEvidence) -> dict[int, str]:
 def _certificate(der_b64: str | None, at: dt.datetime) -> dict[str, Any] | None:
     if not der_b64:
         return None
+    if not isinstance(der_b64, str):
+        raise FactParseError(f"server certificate is not base64 text but {type(der_b64).__name__}")
     from cryptography import x509
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
     try:
         cert = x509.load_der_x509_certificate(base64.b64decode(der_b64, validate=True))
     except (ValueError, binascii.Error) as exc:
         raise FactParseError(f"server certificate is not DER X.509: {exc}") from None
-    key = cert.public_key()
+    try:  # the certificate parses lazily: an unknown key or signature algorithm shows only now
+        key = cert.public_key()
+        hash_algorithm = cert.signature_hash_algorithm
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise FactParseError(f"server certificate uses an algorithm that cannot be read: {exc}") from None
     if isinstance(key, rsa.RSAPublicKey):
         key_type, bits = "RSA", key.key_size
     elif isinstance(key, ec.EllipticCurvePublicKey):
@@ -227,7 +252,6 @@ def _certificate(der_b64: str | None, at: dt.datetime) -> dict[str, Any] | None:
         key_type, bits = "DSA", key.key_size
     else:  # pragma: no cover - exotic keys
         key_type, bits = type(key).__name__, None
-    hash_algorithm = cert.signature_hash_algorithm
     not_before, not_after = cert.not_valid_before_utc, cert.not_valid_after_utc
     return {
         "subject": cert.subject.rfc4514_string(), "issuer": cert.issuer.rfc4514_string(),
@@ -258,7 +282,8 @@ def modbus_tls_service(ev: FactEvidence) -> dict[str, Any] | None:
     tls = data.get("tls")
     if not isinstance(tls, dict) or tls.get("handshake") not in ("completed", "failed"):
         raise FactParseError(f"{TLS_PROBE.key}: port open but no TLS handshake record")
-    version, cipher, certificate, source = tls.get("version"), tls.get("cipher"), tls.get("certificate"), "anonymous probe"
+    version, cipher = _text(tls.get("version"), TLS_PROBE.key), _text(tls.get("cipher"), TLS_PROBE.key)
+    certificate, source = tls.get("certificate"), "anonymous probe"
     try:
         session = modbus_session(ev)
     except (FactUnavailable, FactParseError):
@@ -272,7 +297,7 @@ def modbus_tls_service(ev: FactEvidence) -> dict[str, Any] | None:
         "cipher": cipher, "cipher_bits": tls.get("cipher_bits"),
         "certificate": _certificate(certificate, item.collected_at),
         "certificate_request": bool(tls.get("certificate_request")),
-        "anonymous_session": tls.get("anonymous_session") or "unknown",
+        "anonymous_session": _text(tls.get("anonymous_session"), TLS_PROBE.key) or "unknown",
         "anonymous_detail": tls.get("anonymous_detail"), "alerts": tls.get("alerts") or [],
     }
 

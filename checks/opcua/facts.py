@@ -155,7 +155,7 @@ def _json(item: EvidenceItem, what: str) -> Any:
         raise FactParseError(f"{what}: expected a JSON item, got {item.encoding}")
     try:
         return item.data()
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise FactParseError(f"{what}: not valid JSON: {exc}") from None
 
 
@@ -369,7 +369,8 @@ def opcua_servers(ev: FactEvidence) -> list[dict[str, Any]] | NotAudited:
     except _NoEndpoint:
         return NotAudited()
     data = _json(item, "FindServers")
-    if not isinstance(data, list) or not all(isinstance(s, dict) and "application_uri" in s for s in data):
+    if not isinstance(data, list) or not all(isinstance(s, dict) and isinstance(s.get("application_uri"), str)
+                                             for s in data):
         raise FactParseError("FindServers evidence is not a list of application descriptions")
     return data
 
@@ -531,9 +532,18 @@ def parse_sample(item: EvidenceItem) -> VariableSample | NoSession:
         except (KeyError, TypeError, AttributeError) as exc:
             raise FactParseError(f"variable sample entry is malformed: {exc}") from None
     return VariableSample(identity=str(data.get("identity") or ""), variables=tuple(variables),
-                          nodes_visited=int(data.get("nodes_visited") or 0), truncated=bool(data.get("truncated")),
-                          depth=int(data.get("depth") or 0), max_nodes=int(data.get("max_nodes") or 0),
+                          nodes_visited=_count(data, "nodes_visited"), truncated=bool(data.get("truncated")),
+                          depth=_count(data, "depth"), max_nodes=_count(data, "max_nodes"),
                           unreadable=unreadable, time_limit_reached=bool(data.get("time_limit_reached")))
+
+
+
+def _count(data: dict[str, Any], name: str) -> int:
+    """A count of the variable sample (absent: 0); anything but a whole number is a parse error."""
+    value = data.get(name) or 0
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FactParseError(f"variable sample {name} is not a whole number: {str(value)[:40]!r}")
+    return value
 
 
 @fact("opcua_variable_access", protocol="opcua", requests=[VARIABLES, CLIENT_LOG])

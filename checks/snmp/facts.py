@@ -159,8 +159,8 @@ EXCEPTIONS = ("noSuchObject", "noSuchInstance", "endOfMibView", "noSuchName")
 @functools.lru_cache(maxsize=65536)  # a walk's OIDs are parsed once per column read otherwise
 def oid_tuple(text: str) -> tuple[int, ...]:
     parts = str(text).strip().lstrip(".").split(".")
-    if not parts or not all(p.isdigit() for p in parts):
-        raise FactParseError(f"not a numeric OID: {text!r}")
+    if not parts or not all(p.isdigit() and len(p) <= 10 for p in parts):  # sub-identifiers are 32-bit
+        raise FactParseError(f"not a numeric OID: {str(text)[:80]!r}")
     return tuple(int(p) for p in parts)
 
 
@@ -285,6 +285,9 @@ def snmp_session(ev: FactEvidence) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("version") not in ("1", "2c", "3") \
             or not isinstance(data.get("answered"), bool):
         raise FactParseError("session info lacks version/answered")
+    for name in ("username", "auth_protocol", "priv_protocol", "security_level", "community", "address"):
+        if data.get(name) is not None and not isinstance(data[name], str):  # checks compare and look these up
+            raise FactParseError(f"session info {name} is not text")
     return data
 
 

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable
 import paramiko
 
 from auditor.errors import ConfigError, ConfigProblem
-from auditor.plant.secrets import SecretError, resolve
+from auditor.plant.secrets import SecretError, remember, resolve
 from connectors.base import ConnectorError
 from connectors.ssh.sshconfig import Hop, SshConfigError, Target, resolve_target
 
@@ -104,7 +104,7 @@ def _load_key(path: Path, passphrase_env: str | None, ask: Ask | None, agent_blo
         key = load_private_key(path, typed)
     except (paramiko.SSHException, OSError, ValueError, TypeError):
         raise CredentialError(f"cannot load key file {path}: wrong passphrase") from None
-    _ASKED[str(path)] = typed
+    _ASKED[str(path)] = remember(typed)
     return key
 
 

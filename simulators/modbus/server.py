@@ -44,7 +44,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
+from auditor.safeload import load_yaml_file
 
 __all__ = ["FIXTURES", "PlcFixture", "PlcSimulator", "load_fixture"]
 
@@ -102,7 +102,7 @@ def load_fixture(fixture: str | Path | dict[str, Any] | PlcFixture, **overrides:
         path = _fixture_path(str(fixture)) if not str(fixture).endswith((".yaml", ".yml")) else Path(fixture)
         if path is None or not path.is_file():
             raise FileNotFoundError(f"no Modbus PLC fixture {fixture!r}; built-in: {', '.join(FIXTURES)}")
-        data = yaml.safe_load(path.read_text()) or {}
+        data = load_yaml_file(path) or {}
         data.setdefault("name", path.stem)
     data.update(overrides)
     data.setdefault("name", "custom")

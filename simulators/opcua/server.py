@@ -53,7 +53,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from asyncua import Server, ua
 from asyncua.common.utils import ServiceError
 from asyncua.crypto.permission_rules import User, UserRole
@@ -63,6 +62,7 @@ from asyncua.server.uaprocessor import UaProcessor
 from asyncua.server.user_managers import UserManager
 from asyncua.ua.ua_binary import nodeid_from_binary, struct_from_binary
 
+from auditor.safeload import load_yaml_file
 from simulators.opcua.certs import CertKey, der, make_certificate, make_key
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def load_fixture(fixture: str | Path) -> OpcuaFixture:
     path = Path(fixture)
     if not path.suffix:
         path = FIXTURES / f"{fixture}.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = load_yaml_file(path)
     for policy in data["security_policies"]:
         if not hasattr(ua.SecurityPolicyType, policy):
             raise ValueError(f"{path}: unknown security policy {policy!r}")

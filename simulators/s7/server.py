@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from snap7.server import Server
+
+from auditor.safeload import load_yaml_file
 
 __all__ = ["FIXTURES", "S7Fixture", "S7Simulator", "classify", "load_fixture"]
 
@@ -62,7 +63,7 @@ def load_fixture(fixture: str | Path) -> S7Fixture:
     path = Path(fixture)
     if not path.suffix:
         path = FIXTURES / f"{fixture}.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = load_yaml_file(path, "a simulator fixture")
     unknown = set(data.get("component") or {}) - set(_COMPONENT_INDEX)
     if unknown:
         raise ValueError(f"{path}: unknown component fields {sorted(unknown)}")

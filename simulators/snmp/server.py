@@ -62,7 +62,6 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-import yaml
 from pyasn1.codec.ber import decoder
 from pysnmp.carrier.asyncio.dgram import udp
 from pysnmp.entity import config, engine
@@ -73,6 +72,7 @@ from pysnmp.proto.secmod.rfc3414.service import UsmSecurityParameters
 from pysnmp.smi.instrum import AbstractMibInstrumController
 
 from auditor.protocols.snmp import DEFAULT_COMMUNITIES
+from auditor.safeload import load_yaml_file
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ def load_fixture(fixture: str | Path | dict[str, Any]) -> dict[str, Any]:
     path = Path(fixture)
     if not path.suffix:
         path = FIXTURES / f"{fixture}.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = load_yaml_file(path)
     if not isinstance(data, dict):
         raise ValueError(f"SNMP fixture {path} must be a mapping")
     return data

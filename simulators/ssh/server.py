@@ -77,13 +77,13 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import paramiko
-import yaml
 from paramiko.kex_curve25519 import KexCurve25519
 from paramiko.kex_group14 import KexGroup14SHA256
 
 from auditor.registry import REGISTRY
-from simulators.ssh.powershell_reader import NotAPowerShellScript, PowerShellScript, is_bootstrap, read_powershell_script
+from auditor.safeload import load_yaml_file
 from simulators.netcli.device import CliDevice, CliShell, load_device
+from simulators.ssh.powershell_reader import NotAPowerShellScript, PowerShellScript, is_bootstrap, read_powershell_script
 from simulators.ssh.script_reader import BatchScript, NotABatchScript, read_script
 
 log = logging.getLogger(__name__)
@@ -329,8 +329,7 @@ def load_fixture(fixture: str | Path, names: RequestNames | None = None) -> Fixt
     origin: dict[str, str] = {}
     files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
     for path in files:
-        with path.open(encoding="utf-8") as handle:
-            data = yaml.safe_load(handle) or {}
+        data = load_yaml_file(path) or {}
         where = str(path)
         if not isinstance(data, dict):
             raise ValueError(f"{where}: a fixture file must be a mapping")

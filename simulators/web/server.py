@@ -29,9 +29,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import yaml
 from cryptography.hazmat.primitives import serialization
 
+from auditor.safeload import load_yaml_file
 from simulators.opcua.certs import CertKey, make_certificate, make_key, pem_key
 
 __all__ = ["FIXTURES", "WebFixture", "WebSimulator", "load_fixture"]
@@ -63,7 +63,7 @@ def load_fixture(fixture: str | Path) -> WebFixture:
     path = Path(fixture)
     if not path.suffix:
         path = FIXTURES / f"{fixture}.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = load_yaml_file(path, "a simulator fixture")
     for bound in ("minimum", "maximum"):
         if data["tls"].get(bound, "TLSv1.2") not in _VERSIONS:
             raise ValueError(f"{path}: tls {bound} is one of {sorted(_VERSIONS)}")

@@ -78,6 +78,11 @@ class AccountFiles:
         return self.uid_min <= entry.uid <= self.uid_max
 
 
+def _id(text: str) -> bool:
+    """A uid or gid: decimal and 32-bit (a 5,000-digit field is a malformed line, not a number to convert)."""
+    return text.isdigit() and len(text) <= 10
+
+
 @fact("acct_files", protocol="ssh", requests=[ACCOUNT_FILES])
 def acct_files(evidence: FactEvidence) -> AccountFiles:
     """/etc/passwd entries and /etc/login.defs settings."""
@@ -90,7 +95,7 @@ def acct_files(evidence: FactEvidence) -> AccountFiles:
         if not line.strip() or line.startswith(("#", "+", "-")):
             continue
         parts = line.split(":")
-        if len(parts) != 7 or not parts[2].isdigit() or not parts[3].isdigit() or not parts[0]:
+        if len(parts) != 7 or not _id(parts[2]) or not _id(parts[3]) or not parts[0]:
             malformed.append(line[:80])
             continue
         users.append(PasswdEntry(parts[0], int(parts[2]), int(parts[3]), parts[5], parts[6]))

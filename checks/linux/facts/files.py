@@ -222,7 +222,7 @@ class Stats:
         return max(0.0, (self.now - stat.mtime) / 86400.0)
 
 
-_STAT_LINE = re.compile(r"^(?P<mtime>-?\d+)\|(?P<mode>[0-7]{1,5})\|(?P<owner>[^|]*)\|(?P<group>[^|]*)\|"
+_STAT_LINE = re.compile(r"^(?P<mtime>-?\d{1,20})\|(?P<mode>[0-7]{1,5})\|(?P<owner>[^|]*)\|(?P<group>[^|]*)\|"
                         r"(?P<kind>[^|]*)\|(?P<path>/.*)$")
 _STAT_ERROR = re.compile(r"^stat: cannot stat(?:x)? '(?P<path>[^']+)': (?P<reason>.+)$")
 

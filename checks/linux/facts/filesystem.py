@@ -39,7 +39,7 @@ def parse_world_writable(text: str, exit_code: int | None) -> WorldWritable:
     lines = text.splitlines()
     status = None
     for line in reversed(lines):
-        match = re.fullmatch(r"find-exit=(\d+)", line.strip())
+        match = re.fullmatch(r"find-exit=(\d{1,3})", line.strip())
         if match:
             status = int(match.group(1))
             break

@@ -207,7 +207,7 @@ def parse_master(pid: int, args: str) -> Master:
             config = tok[2:]
         elif tok == "-p" or (tok.startswith("-p") and tok[2:].isdigit()):
             value = nxt if tok == "-p" else tok[2:]
-            if value and value.isdigit():
+            if value and value.isdigit() and len(value) <= 5:  # a port, not a 5,000-digit number
                 ports.append(int(value))
             i += 2 if tok == "-p" else 1
             continue
@@ -222,7 +222,7 @@ def parse_master(pid: int, args: str) -> Master:
             else:
                 continue
             key = ALIASES.get(key.lower(), key.lower())
-            if key == "port" and value.isdigit():
+            if key == "port" and value.isdigit() and len(value) <= 5:
                 ports.append(int(value))
             elif key == "listenaddress" and address_port(value) is not None:
                 ports.append(address_port(value))  # type: ignore[arg-type]
@@ -244,7 +244,7 @@ def address_port(address: str) -> int | None:
         port = address.split(":")[1]
     else:
         port = ""
-    return int(port) if port.isdigit() else None
+    return int(port) if port.isdigit() and len(port) <= 5 else None
 
 
 # --------------------------------------------------------------------------------------------

@@ -84,7 +84,7 @@ class SshdConfig:
         seconds = openssh_seconds(value) if keyword in TIME_KEYWORDS else None
         if seconds is not None:
             return seconds
-        return int(value) if value.strip().isdigit() else None
+        return int(value) if value.strip().isdigit() and len(value.strip()) <= 18 else None
 
     def algorithms(self, keyword: str) -> list[str]:
         value = self.get(keyword) or ""
@@ -134,7 +134,7 @@ def _masters(sections: list[Section]) -> list[Master]:
         if section.kind != "master":
             continue
         pid, _, args = section.arg.strip().partition(" ")
-        if not pid.isdigit() or not args.strip():
+        if not pid.isdigit() or len(pid) > 10 or not args.strip():
             raise FactParseError(f"unexpected sshd process line: {section.arg!r}")
         found.append(parse_master(int(pid), args.strip()))
     return found
@@ -169,7 +169,7 @@ def _banners(sections: list[Section]) -> list[tuple[str, str | None]]:
 
 
 def _config_ports(values: dict[str, list[str]] | dict[str, tuple[str, ...]]) -> list[int]:
-    ports = [int(p) for p in values.get("port", ()) if str(p).isdigit()]
+    ports = [int(p) for p in values.get("port", ()) if str(p).isdigit() and len(str(p)) <= 5]
     ports += [p for p in (address_port(a) for a in values.get("listenaddress", ())) if p is not None]
     return sorted(set(ports))
 
@@ -206,7 +206,8 @@ def _server_software(evidence: FactEvidence) -> str | None:
         info = evidence.data(SESSION_INFO)
     except (FactUnavailable, FactParseError):
         return None
-    return info.get("server_version") if isinstance(info, dict) else None
+    version = info.get("server_version") if isinstance(info, dict) else None
+    return version if isinstance(version, str) else None
 
 
 @fact_with_optional("sshd_config", protocol="ssh", requests=[SSHD_EFFECTIVE, SSHD_FILES, SESSION_INFO])
@@ -381,12 +382,19 @@ def sshd_session(evidence: FactEvidence) -> dict[str, Any]:
     info = evidence.data(SESSION_INFO)
     if not isinstance(info, dict):
         raise FactParseError(f"ssh:session:info is not a JSON object: {str(info)[:120]!r}")
+    if not info:  # the connector always records the server's version; checks read an empty object as missing
+        raise FactParseError("ssh:session:info is an empty object")
     methods = info.get("auth_methods")
     if methods is not None and not (isinstance(methods, list) and all(isinstance(m, str) for m in methods)):
         raise FactParseError(f"ssh:session:info auth_methods is not a list of strings: {methods!r}")
-    banner = info.get("banner")
-    if banner is not None and not isinstance(banner, str):
-        raise FactParseError(f"ssh:session:info banner is not a string: {banner!r}")
+    for name in ("banner", "username", "server_version", "auth_method_used", "host_key_type"):
+        value = info.get(name)
+        if value is not None and not isinstance(value, str):  # checks compare and look these up
+            raise FactParseError(f"ssh:session:info {name} is not a string: {str(value)[:80]!r}")
+    negotiated = info.get("negotiated")
+    if negotiated is not None and not (isinstance(negotiated, dict)
+                                       and all(isinstance(v, (str, type(None))) for v in negotiated.values())):
+        raise FactParseError("ssh:session:info negotiated is not an object of algorithm names")
     return info
 
 
@@ -413,4 +421,7 @@ def sshd_wire(evidence: FactEvidence) -> dict[str, Any]:
                 raise FactParseError(f"ssh:wire:kexinit field {name!r} is not a list of names: {value!r}")
             names += [v for v in value if v not in names and v not in PSEUDO_KEX]
         offered[category] = names
+    for name in ("identification", "software"):
+        if data.get(name) is not None and not isinstance(data[name], str):  # checks read the version from it
+            raise FactParseError(f"ssh:wire:kexinit field {name!r} is not text")
     return {"offered": offered, "identification": data.get("identification"), "software": data.get("software")}

@@ -91,7 +91,10 @@ class SecureBoot:
 def parse_secure_boot(out: CommandOutput) -> SecureBoot:
     if tool_absent(out):
         return SecureBoot("unknown", "od not available")
-    numbers = [int(n) for n in re.findall(r"\d+", out.stdout)] if out.exit_code == 0 else []
+    digits = re.findall(r"\d+", out.stdout) if out.exit_code == 0 else []
+    if any(len(n) > 20 for n in digits):  # od prints bytes; a number this long is not od's output
+        return SecureBoot("unknown", "od printed something other than the variable's bytes")
+    numbers = [int(n) for n in digits]
     if out.exit_code == 0 and numbers and re.fullmatch(r"[\d\s]+", out.stdout.strip()):
         return SecureBoot("enabled" if numbers[-1] == 1 else "disabled", f"SecureBoot variable = {numbers[-1]}")
     if "No such file" in out.stdout:

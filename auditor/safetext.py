@@ -1,0 +1,65 @@
+"""Device strings made harmless for a terminal or a text file: control characters shown, never obeyed.
+
+A device chooses its banner, its sysDescr, its product name. Written raw to a terminal, ``ESC ] 0 ; ... BEL``
+retitles the window and ``ESC [ 2 J`` clears the screen; in ``report.md`` or a CSV opened in a terminal
+pager they do the same. Every text renderer (the terminal summary, log lines, Markdown, CSV, the matrix,
+JUnit, PDF, HTML) passes device strings through :func:`printable`, which replaces each C0 and C1 control
+character, DEL and the Unicode bidirectional overrides by a visible escape (``\\x1b``, ``\\u202e``). Line
+breaks and tabs are kept where the format can carry them (``keep``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+M = TypeVar("M", bound=BaseModel)
+
+# C0 controls, DEL, C1 controls, and the bidi embeddings/overrides/isolates that reorder what a reader sees
+_CONTROLS = "\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_PATTERNS: dict[str, re.Pattern[str]] = {}
+
+
+def _pattern(keep: str) -> re.Pattern[str]:
+    if keep not in _PATTERNS:
+        kept = "".join(re.escape(c) for c in keep)
+        _PATTERNS[keep] = re.compile(f"(?![{kept}])[{_CONTROLS}]" if kept else f"[{_CONTROLS}]")
+    return _PATTERNS[keep]
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str, keep: str = "") -> str:
+    """``text`` with every control character except those in ``keep`` (e.g. ``"\\n\\t"``) shown as an escape."""
+    return _pattern(keep).sub(_escape, text) if text else text
+
+
+_LINES = re.compile(f"(?![\n\t\r])[{_CONTROLS}]|\r(?!\n)")
+
+
+def printable_lines(text: str) -> str:
+    """:func:`printable` keeping line breaks (``\\n``, ``\\r\\n``) and tabs (a multi-line banner, a traceback);
+    a lone ``\\r``, which would let a line overwrite itself on a terminal, is escaped."""
+    return _LINES.sub(_escape, text) if text else text
+
+
+def printable_data(value: Any) -> Any:
+    """Every string in ``value`` (nested dicts and lists, keys included) through :func:`printable_lines`."""
+    if isinstance(value, str):
+        return printable_lines(value)
+    if isinstance(value, dict):
+        return {printable_data(key): printable_data(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [printable_data(item) for item in value]
+    return value
+
+
+def printable_model(model: M) -> M:
+    """A copy of a pydantic model (a ``ScanResult``) whose every string is :func:`printable_lines`; for a
+    renderer that picks strings from many places and must not miss one."""
+    return type(model).model_validate(printable_data(model.model_dump(mode="json")))

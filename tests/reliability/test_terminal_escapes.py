@@ -1,0 +1,67 @@
+"""A device string full of terminal escapes (set title, clear screen, C1 CSI, bidi override) reaches no
+terminal and no text report raw: every renderer shows it as visible escapes (auditor.safetext)."""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
+
+from result_fixture import build_evidence, build_result  # noqa: E402
+
+from auditor.cli.summary import print_summary  # noqa: E402
+from auditor.results import CheckResult, ScanResult  # noqa: E402
+from auditor.safetext import printable, printable_lines  # noqa: E402
+from reports import default_name, write_report  # noqa: E402
+
+ESCAPES = "\x1b]0;owned\x07\x1b[2J\x1b[31m\x9b1m\u202etxt.exe\x00\x7f"
+RAW = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202e]")  # what no text output may hold (\r only before \n)
+
+
+def hostile_device_result() -> ScanResult:
+    result = build_result()
+    banner = CheckResult(check_id="linux.sshd.banner", title="Login banner", status="fail", severity="low",
+                         requirements=["CR 1.12"], observed=f"SSH-2.0-OpenSSH_9.6 {ESCAPES}",
+                         expected="a banner", reason=f"pre-banner line {ESCAPES}", evidence=["eng-ws-02#1"])
+    eng = result.assets[1]
+    plc = result.assets[2]
+    assets = [result.assets[0], eng.model_copy(update={"results": [*eng.results, banner],
+                                                      "description": f"HMI {ESCAPES}"}),
+              plc.model_copy(update={"error": f"ssh://127.0.32.9: bad banner {ESCAPES}"})]
+    return result.model_copy(update={"assets": assets})
+
+
+def test_the_helper_escapes_every_control_and_keeps_line_breaks() -> None:
+    assert printable(ESCAPES) == "\\x1b]0;owned\\x07\\x1b[2J\\x1b[31m\\x9b1m\\u202etxt.exe\\x00\\x7f"
+    assert printable_lines("a\r\nb\n\tc\rd") == "a\r\nb\n\tc\\x0dd"
+    assert printable("plain ünïcödé ✓") == "plain ünïcödé ✓"
+
+
+@pytest.mark.parametrize("fmt", ["md", "csv", "matrix-csv", "junit", "html", "matrix"])
+def test_text_reports_hold_no_raw_control_character(fmt: str, tmp_path: Path) -> None:
+    path = write_report(hostile_device_result(), fmt, tmp_path / default_name(fmt), build_evidence())
+    text = path.read_text(encoding="utf-8")
+    assert not RAW.search(text), (fmt, RAW.search(text))
+    if fmt in ("md", "csv", "junit", "html"):
+        assert "\\x1b]0;owned\\x07" in text  # shown, not dropped: an assessor sees what the device sent
+
+
+def test_terminal_summary_shows_escapes_not_sequences() -> None:
+    buffer = io.StringIO()
+    print_summary(hostile_device_result(), [], Console(file=buffer, width=200, color_system=None))
+    text = buffer.getvalue()
+    assert not RAW.search(text) and "bad banner \\x1b]0;owned\\x07\\x1b[2J" in text
+
+
+@pytest.mark.parametrize("fmt", ["json", "oscal"])
+def test_json_keeps_the_data_faithful_with_c0_escaped(fmt: str, tmp_path: Path) -> None:
+    """result.json is data (rescored, hashed): the device's bytes are kept, and JSON itself escapes C0."""
+    path = write_report(hostile_device_result(), fmt, tmp_path / default_name(fmt), build_evidence())
+    text = path.read_text(encoding="utf-8")
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f]", text) and "\\u001b]0;owned\\u0007" in text
