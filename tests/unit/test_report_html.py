@@ -14,6 +14,7 @@ import reports.html as html_module
 from auditor.assessment.catalog import load_catalog
 from auditor.results import ScanResult
 from reports.common import check_frs
+from reports.plant import gap, ranked
 from reports.html import content_security_policy, filter_script, render_html, script_hash
 from result_fixture import ANSWER_HOSTILES, HOSTILE_TEMPLATE, HOSTILES, build_evidence, build_result, result_with
 
@@ -98,29 +99,33 @@ def test_zone_summary_shows_the_weakest_asset(document: str) -> None:
     assert unreachable.count("zsl-unknown") == 7 and "1 not assessed" in unreachable
 
 
-def test_heat_map_grades_the_gap(document: str) -> None:
+def test_heat_map_grades_the_gap(document: str, result: ScanResult) -> None:
     row = re.search(r'<tr data-asset="eng-ws-02" data-zone="control">(.*?)</tr>', document, re.S).group(1)
     cells = re.findall(r'<td class="sl ([^"]+)" title="(FR\d)', row)
     assert dict((fr, cls) for cls, fr in cells) == {
         "FR1": "sl-short sl-gap2", "FR2": "sl-short sl-gap2", "FR3": "sl-short sl-gap2", "FR4": "sl-short sl-gap1",
         "FR5": "sl-short sl-gap2", "FR6": "sl-met", "FR7": "sl-short sl-gap2"}
-    assert document.count('<tr class="zone-row"') == 3
+    heat = re.search(r'<table class="plant heat">.*?</table>', document, re.S).group(0)
+    order = re.findall(r'<tr data-asset="([^"]*)"', heat)
+    assert order == [html.unescape(a.id) for a in ranked(result.assets)]  # furthest below target first
+    assert order[0] == "eng-ws-02" and order[-1] == "hmi-01"
+    assert re.search(r'<td class="num gap">(\d+)</td>', row).group(1) == str(gap(result.assets[1]))
 
 
 def test_radar_chart_per_asset(document: str, result: ScanResult) -> None:
     charts = re.findall(r'<svg class="chart" data-chart="radar".*?</svg>', document, re.S)
     assert len(charts) == len(result.assets)
-    for chart, asset in zip(charts, result.assets):
+    for chart, asset in zip(charts, ranked(result.assets)):  # asset sections follow the plant's ranking
         target = re.search(r'<polygon class="target" points="([^"]+)"', chart).group(1)
         assert len(target.split()) == 7
         assert chart.count('class="ring') == 4 and chart.count('<line class="spoke"') == 7
         assert ("achieved" in chart) == (asset.status == "assessed")
-    eng = charts[1]
+    eng = charts[0]
     assert 'class="achieved achieved-short"' in eng and eng.count('class="dot dot-short"') == 6
     assert "FR4 Data confidentiality: SL-T 1, SL-A 0, device evidence only 0" in eng
-    hmi = charts[0]  # answers lift SL-A above what device evidence alone shows
+    hmi = charts[2]  # answers lift SL-A above what device evidence alone shows
     assert "FR1 Identification and authentication control: SL-T 1, SL-A 1, device evidence only 0" in hmi
-    assert "not assessed: SL-A unknown" in charts[2]
+    assert "not assessed: SL-A unknown" in charts[1]
 
 
 def test_history_partial_is_included_per_zone_and_asset(result: ScanResult, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -132,7 +137,7 @@ def test_history_partial_is_included_per_zone_and_asset(result: ScanResult, monk
     document = render_html(result)
     found = re.findall(r'<div class="history">HISTORY (\w+) (.*?) Riverside Water &amp; Wastewater, plant 2</div>', document)
     assert found == [("zone", "dmz"), ("zone", "control"), ("zone", "control {{7*7}}"),
-                     ("asset", "hmi-01"), ("asset", "eng-ws-02"), ("asset", "plc-03")]
+                     ("asset", "eng-ws-02"), ("asset", "plc-03"), ("asset", "hmi-01")]
 
 
 def test_print_mode_has_a_cover_and_no_script(result: ScanResult) -> None:
