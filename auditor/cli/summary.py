@@ -27,7 +27,7 @@ from rich.text import Text
 
 from auditor.assessment.slvector import FRS
 from auditor.results import AssetResult, ScanResult
-from reports.plant import FixGroup, fix_first, gap, ranked
+from reports.plant import FixGroup, answering, fix_first, gap, ranked
 
 TOP_FINDINGS = 10
 TOP_ASSETS = 25   # asset rows printed; a larger plant's other assets are counted (the report lists them all)
@@ -229,6 +229,10 @@ def print_summary(result: ScanResult, written: list[Path], out: Console) -> None
         where = next((p for p in written if p.name == "result.json"), None)
         source = f"--result {where}" if where else "--inventory FILE"
         rows = result.summary.open_rows
+        completes = len(answering(result).completes)
+        if completes:
+            out.print(escape(f"answering alone would bring {completes} asset{'s' if completes != 1 else ''} to SL-T "
+                             "(nothing unmet by device evidence, only open rows)"), highlight=False, soft_wrap=soft)
         out.print(escape(f"{rows} requirement{'s await' if rows > 1 else ' awaits'} an answer: write "
                          f"{'them' if rows > 1 else 'it'} with "
                          f"'iacs-audit questionnaire {source} --out answers.yaml', fill it in, then "

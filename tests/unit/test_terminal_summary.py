@@ -175,3 +175,18 @@ def test_rescore_prints_the_summary_through_the_command(width: int, tmp_path: Pa
     assert_ids_whole(text, ["hmi-01", "eng-ws-02", "plc-03"])
     assert text.index("fix first") < text.index("SL-A/SL-T per FR1..FR7")
     assert re.search(r"critical +linux\.accounts\.empty-passwords +2 assets on ", text)
+
+
+def test_says_how_many_assets_answers_alone_would_complete() -> None:
+    from reports.plant import answering
+
+    result = build_result()
+    eng = next(a for a in result.assets if a.id == "eng-ws-02")
+    assert answering(result).completes == []  # eng-ws-02 has rows unmet by device evidence
+    only_open = eng.model_copy(update={"id": "eng-ws-09", "requirements": [
+        r.model_copy(update={"verdict": "met"}) if r.verdict == "unmet" else r for r in eng.requirements]})
+    result = result.model_copy(update={"assets": [*result.assets, only_open]})
+    found = answering(result)
+    assert [a.id for a in found.completes] == ["eng-ws-09"]
+    assert found.open_rows == 2 * sum(r.verdict == "open" for r in eng.requirements if r.sl <= eng.sl_target[r.fr])
+    assert "answering alone would bring 1 asset to SL-T" in flat(render(result, 80))
