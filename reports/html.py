@@ -1,5 +1,5 @@
 # One module on purpose: the HTML report's view model, its template context and its CSP (shared with the matrix) change together.
-"""``report.html``: one self-contained page for a plant manager and a technician.
+"""``report.html``: the plant page for a plant manager, each asset's detail for a technician.
 
 Rendered from a :class:`~auditor.results.ScanResult` alone (so a rescored bundle gives the same report, and a
 report renders the same where no check pack is installed: each check's rationale and remediation are in the
@@ -7,23 +7,32 @@ result). One optional extra makes it richer without being required: ``evidence``
 :class:`~auditor.evidence.EvidenceBundle` the result came from; the raw request and (truncated) response of
 every evidence item a verdict used is then shown under that verdict.
 
-What the page holds: a plant summary by zone, a heat map of FR x asset (SL-A against SL-T), per asset its
-verdict and why (:func:`reports.common.shortfall`), SL-A beside SL-A on device evidence alone (and SL-C
-where a vendor made capability claims), which parameters judged each level, a radar chart of SL-A against
-SL-T over FR1..FR7, the findings ordered by severity (observed against expected, remediation, expandable
-evidence) and the requirement table: each row's verdict and what decided it, kept apart (device evidence
-with its checks, an answer with who gave it, when and on what evidence, or "open: needs an answer" with the
-catalog's question); then the answers file's entries and what each did, plus filters by zone, asset, FR,
-severity and status.
+The plant page leads with what to fix first (:mod:`reports.plant`): the failed checks and check errors
+across the plant grouped by check with the assets each affects, what answering would complete, a summary by
+zone, and a heat map of FR x asset (SL-A against SL-T) with the assets furthest below target first. Each
+asset's detail: its verdict and why (:func:`reports.common.shortfall`), SL-A beside SL-A on device evidence
+alone (and SL-C where a vendor made capability claims), which parameters judged each level, a radar chart of
+SL-A against SL-T over FR1..FR7, the findings ordered by severity (observed against expected, remediation,
+expandable evidence) and the requirement table: each row's verdict and what decided it, kept apart (device
+evidence with its checks, an answer with who gave it, when and on what evidence, or "open: needs an answer"
+with the catalog's question); then the answers file's entries and what each did, plus filters by zone,
+asset, FR, severity and status.
 
-Safety: everything device- or inventory-controlled is escaped by Jinja2's autoescaping. The page makes
-no external fetch (inline CSS, inline SVG) and its Content-Security-Policy allows exactly one script:
-``templates/_filters.js``, inlined and allowed by its sha256 hash. The page is complete without it:
-the filters are hidden until the script shows them, and every finding is in the document.
+Layout (:func:`write_html`): up to :data:`SINGLE_FILE_MAX` assets, one file with every asset's detail after
+the plant page (also what the PDF prints, :func:`render_html`); a larger plant gets the plant page alone and
+one page per asset in ``<name>-assets/``, because every asset's findings and requirement rows in one file
+grow it by hundreds of kB per asset, past what a browser opens at a thousand assets.
 
-Templates are split into partials (``_summary``, ``_asset``, ``_macros``, ``_style``); a
-``_history.html.j2`` partial, if one is added, is included per zone and per asset with ``history_scope``
-(``"zone"`` or ``"asset"``) and ``history_id`` set, and is simply skipped while it does not exist.
+Safety: everything device- or inventory-controlled is escaped by Jinja2's autoescaping, and asset page file
+names are built from a safe subset of the id (:func:`page_names`). A page makes no external fetch (inline
+CSS, inline SVG) and its Content-Security-Policy allows exactly one script: ``templates/_filters.js``,
+inlined and allowed by its sha256 hash. Every page is complete without it: the filters are hidden until the
+script shows them, and every finding is in the document.
+
+Templates are split into partials (``_summary``, ``_fixfirst``, ``_asset``, ``_macros``, ``_style``;
+``asset.html.j2`` is an asset's own page); a ``_history.html.j2`` partial, if one is added, is included per
+zone and per asset with ``history_scope`` (``"zone"`` or ``"asset"``) and ``history_id`` set, and is simply
+skipped while it does not exist.
 """
 
 from __future__ import annotations
