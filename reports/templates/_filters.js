@@ -1,6 +1,6 @@
 (function () {
   "use strict";
-  // Filters of report.html. Allowed by its sha256 in the page's Content-Security-Policy: any change
+  // Filters of report.html and of the per-asset pages. Allowed by its sha256 in the page's Content-Security-Policy: any change
   // to this file changes the hash, which reports/html.py recomputes. The page is complete without
   // this script (the filter bar stays hidden and every finding is shown).
   var bar = document.getElementById("filters");
@@ -12,7 +12,6 @@
   var findings = Array.prototype.slice.call(document.querySelectorAll("article.finding"));
   var sections = Array.prototype.slice.call(document.querySelectorAll("section.asset"));
   var heatRows = Array.prototype.slice.call(document.querySelectorAll("tr[data-asset]"));
-  var zoneRows = Array.prototype.slice.call(document.querySelectorAll("tr[data-zone-row]"));
   var zoneCards = Array.prototype.slice.call(document.querySelectorAll("article.zone[data-zone]"));
   var matrixCells = Array.prototype.slice.call(document.querySelectorAll("table.matrix td[data-fr]"));
   var fixes = Array.prototype.slice.call(document.querySelectorAll("tr[data-fix]"));
@@ -83,10 +82,6 @@
       }
     });
     heatRows.forEach(function (row) { show(row, assetMatches(state, row.dataset.asset, row.dataset.zone)); });
-    zoneRows.forEach(function (row) {
-      var group = row.parentNode.querySelectorAll("tr[data-asset]:not([hidden])").length;
-      show(row, group > 0);
-    });
     zoneCards.forEach(function (card) { show(card, !state.zone || state.zone === card.dataset.zone); });
     matrixCells.forEach(function (cell) { show(cell.parentNode, frMatches(state, cell.dataset.fr || "")); });
     var zoneKey = keyOf("zone");
