@@ -76,6 +76,14 @@ def run_once(bundle: Path, out: Path, formats: str) -> tuple[float, float, int]:
     return elapsed, max(peak, before) / 1024, done.returncode
 
 
+def _size(path: Path) -> str:
+    """``report.html 2.1 MiB``; a folder (the per-asset pages of the HTML report) with its file count."""
+    if path.is_dir():
+        files = [p for p in path.iterdir() if p.is_file()]
+        return f"{path.name}/ {len(files)} files {sum(p.stat().st_size for p in files) / 2**20:.1f} MiB"
+    return f"{path.name} {path.stat().st_size / 2**20:.1f} MiB"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--assets", type=int, default=1000)
@@ -98,7 +106,7 @@ def main() -> None:
             runs = [run_once(bundle_path, workdir / f"out-{formats.replace(',', '-')}", formats)
                     for _ in range(args.repeat)]
             out = workdir / f"out-{formats.replace(',', '-')}"
-            sizes = ", ".join(f"{p.name} {p.stat().st_size / 2**20:.1f} MiB" for p in sorted(out.iterdir()) if p.is_file())
+            sizes = ", ".join(_size(p) for p in sorted(out.iterdir()))
             print(f"{formats:<12} {statistics.median(r[0] for r in runs):7.2f} s  peak RSS "
                   f"{max(r[1] for r in runs):6.0f} MiB  exit {runs[-1][2]}  ({sizes})")
 

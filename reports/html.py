@@ -1,5 +1,5 @@
 # One module on purpose: the HTML report's view model, its template context and its CSP (shared with the matrix) change together.
-"""``report.html``: one self-contained page for a plant manager and a technician.
+"""``report.html``: the plant page for a plant manager, each asset's detail for a technician.
 
 Rendered from a :class:`~auditor.results.ScanResult` alone (so a rescored bundle gives the same report, and a
 report renders the same where no check pack is installed: each check's rationale and remediation are in the
@@ -7,23 +7,32 @@ result). One optional extra makes it richer without being required: ``evidence``
 :class:`~auditor.evidence.EvidenceBundle` the result came from; the raw request and (truncated) response of
 every evidence item a verdict used is then shown under that verdict.
 
-What the page holds: a plant summary by zone, a heat map of FR x asset (SL-A against SL-T), per asset its
-verdict and why (:func:`reports.common.shortfall`), SL-A beside SL-A on device evidence alone (and SL-C
-where a vendor made capability claims), which parameters judged each level, a radar chart of SL-A against
-SL-T over FR1..FR7, the findings ordered by severity (observed against expected, remediation, expandable
-evidence) and the requirement table: each row's verdict and what decided it, kept apart (device evidence
-with its checks, an answer with who gave it, when and on what evidence, or "open: needs an answer" with the
-catalog's question); then the answers file's entries and what each did, plus filters by zone, asset, FR,
-severity and status.
+The plant page leads with what to fix first (:mod:`reports.plant`): the failed checks and check errors
+across the plant grouped by check with the assets each affects, what answering would complete, a summary by
+zone, and a heat map of FR x asset (SL-A against SL-T) with the assets furthest below target first. Each
+asset's detail: its verdict and why (:func:`reports.common.shortfall`), SL-A beside SL-A on device evidence
+alone (and SL-C where a vendor made capability claims), which parameters judged each level, a radar chart of
+SL-A against SL-T over FR1..FR7, the findings ordered by severity (observed against expected, remediation,
+expandable evidence) and the requirement table: each row's verdict and what decided it, kept apart (device
+evidence with its checks, an answer with who gave it, when and on what evidence, or "open: needs an answer"
+with the catalog's question); then the answers file's entries and what each did, plus filters by zone,
+asset, FR, severity and status.
 
-Safety: everything device- or inventory-controlled is escaped by Jinja2's autoescaping. The page makes
-no external fetch (inline CSS, inline SVG) and its Content-Security-Policy allows exactly one script:
-``templates/_filters.js``, inlined and allowed by its sha256 hash. The page is complete without it:
-the filters are hidden until the script shows them, and every finding is in the document.
+Layout (:func:`write_html`): up to :data:`SINGLE_FILE_MAX` assets, one file with every asset's detail after
+the plant page (also what the PDF prints, :func:`render_html`); a larger plant gets the plant page alone and
+one page per asset in ``<name>-assets/``, because every asset's findings and requirement rows in one file
+grow it by hundreds of kB per asset, past what a browser opens at a thousand assets.
 
-Templates are split into partials (``_summary``, ``_asset``, ``_macros``, ``_style``); a
-``_history.html.j2`` partial, if one is added, is included per zone and per asset with ``history_scope``
-(``"zone"`` or ``"asset"``) and ``history_id`` set, and is simply skipped while it does not exist.
+Safety: everything device- or inventory-controlled is escaped by Jinja2's autoescaping, and asset page file
+names are built from a safe subset of the id (:func:`page_names`). A page makes no external fetch (inline
+CSS, inline SVG) and its Content-Security-Policy allows exactly one script: ``templates/_filters.js``,
+inlined and allowed by its sha256 hash. Every page is complete without it: the filters are hidden until the
+script shows them, and every finding is in the document.
+
+Templates are split into partials (``_summary``, ``_fixfirst``, ``_asset``, ``_macros``, ``_style``;
+``asset.html.j2`` is an asset's own page); a ``_history.html.j2`` partial, if one is added, is included per
+zone and per asset with ``history_scope`` (``"zone"`` or ``"asset"``) and ``history_id`` set, and is simply
+skipped while it does not exist.
 """
 
 from __future__ import annotations
@@ -81,6 +90,8 @@ from reports.common import (
     write_text_atomic,
     zone_of,
 )
+from reports.plant import Answering, FixGroup, answering, fix_first, rank_key
+from reports.plant import gap as plant_gap
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +159,8 @@ class AssetView:
     levels: list[str] = field(default_factory=list)
     row_counts: dict[str, int] = field(default_factory=dict)
     product: str = ""
+    href: str = ""      # where its detail is: "#asset-N" in the same document, or its own page
+    gap: int = 0        # sum over FR of SL-T minus SL-A (reports.plant.gap)
 
 
 @dataclass
@@ -259,7 +272,9 @@ def _finding(anchor: str, result: CheckResult, catalog: Any, items: dict[str, Ev
 
 
 def _asset_view(index: int, asset: AssetResult, names: dict[str, str], catalog: Any,
-                items: dict[str, EvidenceItem]) -> AssetView:
+                items: dict[str, EvidenceItem], *, detail: bool = True, href: str | None = None) -> AssetView:
+    """The view of one asset; ``detail=False`` leaves out its findings and requirement rows (the plant page
+    of a plant with per-asset pages needs only the figures, and 1,000 assets' findings would not fit)."""
     assessed = asset.status == "assessed"
     cells = []
     for fr in FRS:
@@ -269,7 +284,7 @@ def _asset_view(index: int, asset: AssetResult, names: dict[str, str], catalog: 
                             strict=asset.sl_achieved_strict[fr], state=state))
     verdict = asset_verdict(asset)
 
-    ordered = sorted(asset.results, key=result_sort_key)
+    ordered = sorted(asset.results, key=result_sort_key) if detail else []
     anchors: dict[str, str] = {}
     for n, result in enumerate(ordered, start=1):
         anchors.setdefault(result.check_id, f"a{index}-c{n}")
@@ -278,7 +293,7 @@ def _asset_view(index: int, asset: AssetResult, names: dict[str, str], catalog: 
 
     within, above = [], []
     requirement_counts: dict[str, int] = {}
-    for row in asset.requirements:
+    for row in (asset.requirements if detail else []):
         if in_target(asset, row):
             within.append(_requirement_row(row, anchors, with_question=True))
             requirement_counts[row.verdict] = requirement_counts.get(row.verdict, 0) + 1
@@ -292,7 +307,8 @@ def _asset_view(index: int, asset: AssetResult, names: dict[str, str], catalog: 
         others=[f for f in findings if f.result.status not in PROBLEM_STATUSES],
         counts=counts, requirements_in_target=within, requirements_above_target=above,
         requirement_counts=requirement_counts, check_anchors=anchors, shortfall=shortfall(asset),
-        levels=level_lines(asset), row_counts=row_counts(r["row"] for r in within), product=product_label(asset))
+        levels=level_lines(asset), row_counts=row_counts(r["row"] for r in within), product=product_label(asset),
+        href=href if href is not None else f"#asset-{index}", gap=plant_gap(asset))
 
 
 def product_label(asset: AssetResult) -> str:
@@ -391,6 +407,37 @@ def _answers_view(result: ScanResult) -> dict[str, Any]:
     }
 
 
+FIX_ASSET_LINKS = 8      # assets named per finding on the plant page; the rest are counted (the filter finds them)
+OPEN_QUESTIONS_SHOWN = 25  # requirements awaiting an answer listed on the plant page; the rest are counted
+
+
+def _keys(values: list[str]) -> dict[str, str]:
+    """Short filter keys (``k1``, ``k2`` ...) for zone names and asset ids, which may hold any character."""
+    return {value: f"k{n}" for n, value in enumerate(dict.fromkeys(values), start=1)}
+
+
+def _fix_views(groups: list[FixGroup], views: dict[str, AssetView], zone_keys: dict[str, str],
+               asset_keys: dict[str, str]) -> list[dict[str, Any]]:
+    """The plant-wide findings, each with its affected assets (the first few linked) and its filter keys."""
+    out = []
+    for group in groups:
+        members = [views[a.id] for a in group.assets]
+        out.append({
+            "group": group, "affected": len(members), "shown": members[:FIX_ASSET_LINKS],
+            "more": max(0, len(members) - FIX_ASSET_LINKS),
+            "zone_keys": " ".join(dict.fromkeys(zone_keys[v.zone] for v in members)),
+            "asset_keys": " ".join(asset_keys[v.asset.id] for v in members),
+            "statuses": " ".join(s for s in ("fail", "error") if group.statuses.get(s)),
+        })
+    return out
+
+
+def _answering_view(found: Answering, views: dict[str, AssetView]) -> dict[str, Any]:
+    return {"questions": found.questions[:OPEN_QUESTIONS_SHOWN],
+            "more": max(0, len(found.questions) - OPEN_QUESTIONS_SHOWN), "requirements": len(found.questions),
+            "completes": [views[a.id] for a in found.completes], "open_rows": found.open_rows}
+
+
 def _filter_options(assets: list[AssetView]) -> dict[str, list[tuple[str, str]]]:
     severities = {r.severity for v in assets for r in v.asset.results}
     ordered_severities = [s for s in SEVERITY_ORDER if s in severities] + sorted(severities - set(SEVERITY_ORDER))
@@ -405,25 +452,36 @@ def _filter_options(assets: list[AssetView]) -> dict[str, list[tuple[str, str]]]
 
 
 def build_context(result: ScanResult, *, evidence: EvidenceBundle | None = None, print_mode: bool = False,
-                  cover: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                  cover: Mapping[str, Any] | None = None, pages: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Everything the template shows, computed from the result (plus the optional extras).
 
     ``print_mode`` renders for paper (PDF): no script and no filters, passed checks and evidence expanded;
-    ``cover`` (site, date, profile, operator, tool ...) adds a cover page.
+    ``cover`` (site, date, profile, operator, tool ...) adds a cover page. ``pages`` (asset id -> relative
+    link of its own page) renders the plant page alone, each asset linked to its page instead of following it.
     """
     names = catalog_fr_names()
     catalog = catalog_or_none()
-    items = evidence_index(evidence)
-    assets = [_asset_view(i, asset, names, catalog, items) for i, asset in enumerate(result.assets, start=1)]
+    items = evidence_index(evidence) if pages is None else {}
+    inventory = [_asset_view(i, asset, names, catalog, items, detail=pages is None,
+                             href=pages[asset.id] if pages is not None else None)
+                 for i, asset in enumerate(result.assets, start=1)]
+    assets = sorted(inventory, key=lambda v: rank_key(v.asset))
+    by_id = {v.asset.id: v for v in inventory}
+    zone_keys = _keys([v.zone for v in inventory])
+    asset_keys = {v.asset.id: f"a{v.index}" for v in inventory}
     overall, overall_text = overall_verdict(result)
     tool_name = result.tool.get("name", "iacs-auditor")
     tool_version = result.tool.get("version", "unknown")
     manifest_match = None
     if evidence is not None and result.evidence_manifest_sha256:
         manifest_match = evidence.manifest_sha256 == result.evidence_manifest_sha256
-    zones = _zone_views(assets)
+    zones = _zone_views(inventory)
+    for zone in zones:
+        zone.assets.sort(key=lambda v: rank_key(v.asset))
     return {
-        "result": result, "assets": assets, "zones": zones, "frs": list(FRS), "fr_names": names,
+        "result": result, "assets": assets, "zones": zones, "linked": pages is not None,
+        "fix_first": _fix_views(fix_first(result), by_id, zone_keys, asset_keys),
+        "answering": _answering_view(answering(result), by_id), "zone_keys": zone_keys, "asset_keys": asset_keys, "frs": list(FRS), "fr_names": names,
         "overall": overall, "overall_text": overall_text, "overall_detail": _overall_detail(result),
         "answers": _answers_view(result), "row_verdict_labels": ROW_VERDICT_LABELS,
         "answered_rows": sum(answered_count(a) for a in result.assets),
@@ -439,7 +497,7 @@ def build_context(result: ScanResult, *, evidence: EvidenceBundle | None = None,
         "has_evidence": evidence is not None, "manifest_match": manifest_match,
         "basis_label": ("component (IEC 62443-4-2 CR / HDR / EDR / NDR / SAR)" if result.basis == "component"
                         else "system (IEC 62443-3-3 SR)"),
-        "filters": _filter_options(assets), "no_zone": NO_ZONE,
+        "filters": _filter_options(inventory), "no_zone": NO_ZONE,
         "total_checks": sum(len(v.asset.results) for v in assets),
         "print_mode": print_mode, "cover": dict(cover) if cover else None,
         "script": None if print_mode else filter_script(),
@@ -522,16 +580,87 @@ def environment() -> Environment:
     return _ENV
 
 
+SINGLE_FILE_MAX = 20  # a plant of more assets gets a plant page plus one page per asset (see write_html)
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_-]+")
+
+
 def render_html(result: ScanResult, *, evidence: EvidenceBundle | None = None, print_mode: bool = False,
-                cover: Mapping[str, Any] | None = None) -> str:
-    """The report as one self-contained HTML document."""
+                cover: Mapping[str, Any] | None = None, pages: Mapping[str, str] | None = None) -> str:
+    """The report as one self-contained HTML document: the plant page, then every asset's detail.
+
+    With ``pages`` (asset id -> relative link), the plant page alone, linking each asset to its own page.
+    """
     template = environment().get_template("report.html.j2")
-    return template.render(**build_context(result, evidence=evidence, print_mode=print_mode, cover=cover))
+    return template.render(**build_context(result, evidence=evidence, print_mode=print_mode, cover=cover,
+                                           pages=pages))
+
+
+def page_names(result: ScanResult) -> dict[str, str]:
+    """A file name per asset for its detail page: the id where it is a safe name, made unique otherwise.
+
+    Asset ids come from the inventory and may hold any character (``/``, ``..``, spaces, markup), so only
+    letters, digits, ``-`` and ``_`` are kept; a name that was changed or taken gets the asset's position.
+    """
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for n, asset in enumerate(result.assets, start=1):
+        stem = _UNSAFE_NAME.sub("_", asset.id).strip("_")[:80] or "asset"
+        if stem != asset.id or stem.lower() in taken:
+            stem = f"{stem}-{n}"
+        taken.add(stem.lower())
+        names[asset.id] = f"{stem}.html"
+    return names
+
+
+def render_asset_page(result: ScanResult, asset_index: int, *, evidence_items: dict[str, EvidenceItem],
+                      plant_page: str, has_evidence: bool) -> str:
+    """One asset's detail page (``asset_index`` counts from 1 in inventory order), linking back to the plant page."""
+    asset = result.assets[asset_index - 1]
+    view = _asset_view(asset_index, asset, catalog_fr_names(), catalog_or_none(), evidence_items)
+    script = filter_script()
+    severities = {r.severity for r in asset.results}
+    statuses = {r.status for r in asset.results}
+    context = {
+        "result": result, "v": view, "frs": list(FRS), "fr_names": catalog_fr_names(),
+        "plant_page": plant_page, "has_evidence": has_evidence, "print_mode": False,
+        "row_verdict_labels": ROW_VERDICT_LABELS, "tool_name": result.tool.get("name", "iacs-auditor"),
+        "tool_version": result.tool.get("version", "unknown"), "script": script,
+        "csp": content_security_policy(script), "generated": format_time(datetime.now(timezone.utc).replace(microsecond=0)),
+        "filters": {"zone": [], "asset": [],
+                    "severity": [(s, s) for s in SEVERITY_ORDER if s in severities]
+                                + [(s, s) for s in sorted(severities - set(SEVERITY_ORDER))],
+                    "status": [(s, STATUS_LABELS.get(s, s)) for s in STATUS_ORDER if s in statuses]},
+        "zone_keys": {}, "asset_keys": {},
+    }
+    return environment().get_template("asset.html.j2").render(**context)
 
 
 def write_html(result: ScanResult, path: str | Path, *, evidence: EvidenceBundle | None = None) -> Path:
-    """Write ``report.html`` (UTF-8)."""
-    return write_text_atomic(path, render_html(result, evidence=evidence))
+    """Write ``report.html`` (UTF-8); for a plant of more than :data:`SINGLE_FILE_MAX` assets, also the folder
+    ``<name>-assets/`` beside it with one page per asset.
+
+    One file holding every asset's findings and requirement rows grows by about 300 kB per asset, which no
+    browser opens at a thousand assets; the plant page stays small (its rows are figures, not findings) and
+    each asset page is loaded only when its link is followed. All pages work offline from ``file://``.
+    Asset pages left in the folder by an earlier report of the same name are removed.
+    """
+    target = Path(path)
+    if len(result.assets) <= SINGLE_FILE_MAX:
+        return write_text_atomic(target, render_html(result, evidence=evidence))
+    folder = target.with_name(f"{target.stem}-assets")
+    names = page_names(result)
+    written = write_text_atomic(target, render_html(result, evidence=evidence,
+                                                    pages={k: f"{folder.name}/{v}" for k, v in names.items()}))
+    items = evidence_index(evidence)
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, asset in enumerate(result.assets, start=1):
+        write_text_atomic(folder / names[asset.id], render_asset_page(
+            result, index, evidence_items=items, plant_page=f"../{target.name}", has_evidence=evidence is not None))
+    keep = set(names.values())
+    for stale in folder.glob("*.html"):
+        if stale.name not in keep:
+            stale.unlink()
+    return written
 
 
 def write_html_format(result: ScanResult, path: Path, evidence: EvidenceBundle | None = None) -> Path:

@@ -1,12 +1,15 @@
-"""The terminal summary of a scan or rescore: one row per asset that fits 80 columns, then what to fix first.
+"""The terminal summary of a scan or rescore: what to fix first across the plant, then one row per asset.
 
+First the findings to fix first, plant-wide and grouped by check (one remediation fixes a check on every
+asset it fails on): failed checks and check errors of assessed assets, ordered by severity
+(critical..info), then by how far the affected assets are below their target (sum over FR of SL-T minus
+SL-A), then by how many assets each affects, at most :data:`TOP_FINDINGS` lines with the number of assets
+each affects; the rest are counted with a pointer to the full report (:mod:`reports.plant` orders both).
+
+Then the assets, furthest below target first, at most :data:`TOP_ASSETS` of them (the rest are counted).
 The table never cuts an asset id: it drops optional columns (type, then SL-A on device evidence alone,
 then coverage) until it fits the console, and past that lists each asset on its own lines. The SL vectors
 are one digit per FR (``2212242/2222222`` is SL-A/SL-T for FR1..FR7), so they never wrap.
-
-Below it, the findings to fix first: failed checks and check errors of assessed assets, ordered by
-severity (critical..info), then by how far their asset is below its target (sum over FR of SL-T minus
-SL-A), at most :data:`TOP_FINDINGS` lines; the rest are counted with a pointer to the full report.
 """
 
 from __future__ import annotations
@@ -23,10 +26,13 @@ from rich.table import Table
 from rich.text import Text
 
 from auditor.assessment.slvector import FRS
-from auditor.results import AssetResult, CheckResult, ScanResult
+from auditor.results import AssetResult, ScanResult
 from auditor.safetext import printable_model
+from reports.plant import FixGroup, answering, fix_first, gap, ranked
 
 TOP_FINDINGS = 10
+TOP_ASSETS = 25   # asset rows printed; a larger plant's other assets are counted (the report lists them all)
+ASSET_IDS = 3     # asset ids named per finding; the rest are counted
 FINDING_LINES = 2  # on a narrow console, a finding's text takes at most this many lines (the report has it all)
 _OPTIONAL = ("type", "evidence", "cov")  # dropped in this order when the table does not fit
 _VERDICT_COLOURS = {"meets": "green", "short": "yellow"}
@@ -44,11 +50,6 @@ def sl_pair(asset: AssetResult) -> str:
     return f"{achieved}/{digits(asset.sl_target)}"
 
 
-def gap(asset: AssetResult) -> int:
-    """How far an asset is below its target: the sum over FR of SL-T minus SL-A (0 where SL-A reaches it)."""
-    return sum(max(0, asset.sl_target[fr] - asset.sl_achieved[fr]) for fr in FRS)
-
-
 def _verdict(asset: AssetResult) -> str:
     return asset.status if asset.status != "assessed" else ("meets" if asset.meets_target else "short")
 
@@ -63,13 +64,13 @@ def _row(asset: AssetResult) -> dict[str, str]:
             "open": str(len(asset.technical.open)) if asset.technical else "-"}
 
 
-def _table(result: ScanResult, columns: list[str]) -> Table:
+def _table(result: ScanResult, assets: list[AssetResult], columns: list[str]) -> Table:
     table = Table(title=f"{escape(result.site)}: SL-A/SL-T per FR1..FR7", title_justify="left",
                   box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
     for column in columns:
         table.add_column(column, no_wrap=True,
                          justify="right" if column in ("cov", "fail", "err", "open") else "left")
-    for asset in result.assets:
+    for asset in assets:
         row = _row(asset)
         table.add_row(*(row[c] for c in columns))
     return table
@@ -83,12 +84,12 @@ def _width(renderable, limit: int) -> int:
     return max((len(line.rstrip()) for line in capture.get().splitlines()), default=0)
 
 
-def _print_assets(result: ScanResult, out: Console) -> None:
+def _print_assets(result: ScanResult, assets: list[AssetResult], out: Console) -> None:
     columns = ["asset", "type", "verdict", "SL-A/SL-T", "evidence", "cov", "fail", "err", "open"]
     for drop in (None, *_OPTIONAL):
         if drop:
             columns.remove(drop)
-        table = _table(result, columns)
+        table = _table(result, assets, columns)
         if _width(table, out.width) <= out.width:
             out.print(table)
             if "evidence" in columns:
@@ -97,32 +98,34 @@ def _print_assets(result: ScanResult, out: Console) -> None:
             return
     # an asset id longer than the console leaves room for: one asset per block, the id alone on its line
     out.print(f"{escape(result.site)}: SL-A/SL-T per FR1..FR7", highlight=False)
-    for asset in result.assets:
+    for asset in assets:
         row = _row(asset)
         out.print(row["asset"], highlight=False, soft_wrap=True)
         out.print(f"  {row['verdict']} {row['SL-A/SL-T']} fail {row['fail']} err {row['err']} open {row['open']}",
                   highlight=False)
 
 
-def top_findings(result: ScanResult) -> list[tuple[AssetResult, CheckResult]]:
-    """Failed checks and check errors of assessed assets, most urgent first (severity, then asset gap)."""
-    from reports.common import severity_rank
-
-    order = {asset.id: n for n, asset in enumerate(result.assets)}
-    found = [(asset, check) for asset in result.assets if asset.status == "assessed"
-             for check in asset.results if check.status in ("fail", "error")]
-    found.sort(key=lambda pair: (severity_rank(pair[1].severity), -gap(pair[0]), pair[1].status != "fail",
-                                 order[pair[0].id], pair[1].check_id))
-    return found
+def top_findings(result: ScanResult) -> list[FixGroup]:
+    """Failed checks and check errors of assessed assets grouped by check, most urgent first."""
+    return fix_first(result)
 
 
-def _finding_text(check: CheckResult) -> str:
-    """The title and what to do: the expected value of a failure (its reason without one), an error's reason."""
-    if check.status == "error":
-        return f"{check.title}; error: {check.reason or 'no evidence'}"
-    if check.expected:
-        return f"{check.title}; expected {check.expected}"
-    return f"{check.title}; {check.reason}" if check.reason else check.title
+def _finding_text(group: FixGroup) -> str:
+    """The title and what to do (the expected value of a failure, its reason without one), then the assets."""
+    if group.failed == 0:
+        text = f"{group.title}; error: {group.reason or 'no evidence'}"
+    elif group.expected:
+        text = f"{group.title}; expected {group.expected}"
+    else:
+        text = f"{group.title}; {group.reason}" if group.reason else group.title
+    return text
+
+
+def _on(group: FixGroup) -> str:
+    """``on a, b, c and 4 more`` (the assets furthest below target first)."""
+    ids = ", ".join(a.id for a in group.assets[:ASSET_IDS])
+    more = len(group.assets) - ASSET_IDS
+    return f"on {ids}" + (f" and {more} more" if more > 0 else "")
 
 
 def _wrapped(text: str, width: int, most: int) -> list[str]:
@@ -150,30 +153,37 @@ def _print_findings(result: ScanResult, written: list[Path], out: Console) -> No
     if not found:
         return
     shown = found[:TOP_FINDINGS]
-    out.print("fix first (failed checks by severity, then by how far the asset is below SL-T):", highlight=False)
-    severity_width = max(len(c.severity) for _, c in shown)
-    asset_width = max(len(a.id) for a, _ in shown)
-    check_width = max(len(c.check_id) for _, c in shown)
+    out.print("fix first, across the plant (by severity, then how far below SL-T):", highlight=False)
+    severity_width = max(len(g.severity) for g in shown)
+    check_width = max(len(g.check_id) for g in shown)
+    counts = [f"{len(g.assets)} asset{'s' if len(g.assets) != 1 else ''}" for g in shown]
+    count_width = max(len(c) for c in counts)
     heads = []
-    for asset, check in shown:
-        colour = {"critical": "bold red", "high": "red", "medium": "yellow"}.get(check.severity, "")
-        severity = f"[{colour}]{check.severity}[/]" if colour else check.severity
-        heads.append(f"{severity}{' ' * (severity_width - len(check.severity))} {escape(asset.id)}"
-                     f"{' ' * (asset_width - len(asset.id))} {escape(check.check_id)}"
-                     f"{' ' * (check_width - len(check.check_id))}")
-    texts = [_finding_text(check) for _, check in shown]
-    if severity_width + asset_width + check_width + 3 + max(len(t) for t in texts) <= out.width:
-        for head, text in zip(heads, texts):  # wide: one line each, in aligned columns
-            out.print(f"{head} {escape(text)}", highlight=False)
+    for group, count in zip(shown, counts):
+        colour = {"critical": "bold red", "high": "red", "medium": "yellow"}.get(group.severity, "")
+        severity = f"[{colour}]{group.severity}[/]" if colour else group.severity
+        heads.append(f"{severity}{' ' * (severity_width - len(group.severity))} {escape(group.check_id)}"
+                     f"{' ' * (check_width - len(group.check_id))} {' ' * (count_width - len(count))}{count}")
+    texts = [_finding_text(group) for group in shown]
+    ons = [_on(group) for group in shown]
+    widest = max(len(t) + len(o) + 2 for t, o in zip(texts, ons))
+    if severity_width + check_width + count_width + 3 + widest <= out.width:
+        for head, text, on in zip(heads, texts, ons):  # wide: one line each, in aligned columns
+            out.print(f"{head} {escape(text)}; {escape(on)}", highlight=False)
     else:
-        # narrow: the ids on one line (never cut), what is wrong and what is expected indented below it
-        for head, text in zip(heads, texts):
-            out.print(head.rstrip(), highlight=False, soft_wrap=True)
+        # narrow: severity, check and count on one line (never cut) with the assets where they fit, then what is wrong
+        for group, head, text, on in zip(shown, heads, texts, ons):
+            plain = severity_width + check_width + count_width + 3 + len(on)
+            if plain <= out.width:
+                out.print(f"{head} {escape(on)}", highlight=False, soft_wrap=True)
+            else:
+                out.print(head.rstrip(), highlight=False, soft_wrap=True)
+                out.print(Text("    " + on), highlight=False, soft_wrap=True)
             for line in _wrapped(text, out.width - 4, FINDING_LINES):
                 out.print(Text("    " + line), highlight=False, soft_wrap=True)
     if len(found) > len(shown):
-        out.print(escape(f"... and {len(found) - len(shown)} more: {_report_pointer(written)}"), highlight=False,
-                  soft_wrap=not out.is_terminal and out.width >= 200)
+        out.print(escape(f"... and {len(found) - len(shown)} more checks failing: {_report_pointer(written)}"),
+                  highlight=False, soft_wrap=not out.is_terminal and out.width >= 200)
 
 
 def _asset_line(out: Console, asset_id: str, text: str, soft: bool, colour: str = "") -> None:
@@ -187,21 +197,28 @@ def _asset_line(out: Console, asset_id: str, text: str, soft: bool, colour: str 
 
 
 def print_summary(result: ScanResult, written: list[Path], out: Console) -> None:
-    """The verdict per asset, why each falls short, what to fix first, the answers hints, the files written."""
+    """What to fix first, the verdict per asset and why each falls short, the answers hints, the files written."""
     from reports.common import shortfall
 
     result = printable_model(result)  # device strings (banners, errors, observed values) never drive the terminal
     # piped (wide, not a terminal): one line per message, never folded, so logs stay greppable
     soft = not out.is_terminal and out.width >= 200
-    _print_assets(result, out)
-    for asset in result.assets:
+    _print_findings(result, written, out)
+    assets = ranked(result.assets)
+    shown = assets[:TOP_ASSETS]
+    _print_assets(result, shown, out)
+    if len(assets) > len(shown):
+        rest = assets[len(shown):]
+        meeting = sum(a.status == "assessed" and a.meets_target for a in rest)
+        out.print(escape(f"... and {len(rest)} more assets ({meeting} meet their SL-T): {_report_pointer(written)}"),
+                  highlight=False, soft_wrap=soft)
+    for asset in shown:
         if asset.error:
             _asset_line(out, asset.id, asset.error, soft, colour="red")
         elif asset.status == "assessed":
             capability = f" (SL-C {digits(asset.sl_capability)} with the vendor's claims)" \
                 if asset.sl_capability is not None else ""
             _asset_line(out, asset.id, f"{shortfall(asset)}{capability}", soft)
-    _print_findings(result, written, out)
     if result.attestations_source:
         counted = sum(len(a.counted) for a in result.attestations)
         overruled = sum(len(a.overruled) for a in result.attestations)
@@ -214,6 +231,10 @@ def print_summary(result: ScanResult, written: list[Path], out: Console) -> None
         where = next((p for p in written if p.name == "result.json"), None)
         source = f"--result {where}" if where else "--inventory FILE"
         rows = result.summary.open_rows
+        completes = len(answering(result).completes)
+        if completes:
+            out.print(escape(f"answering alone would bring {completes} asset{'s' if completes != 1 else ''} to SL-T "
+                             "(nothing unmet by device evidence, only open rows)"), highlight=False, soft_wrap=soft)
         out.print(escape(f"{rows} requirement{'s await' if rows > 1 else ' awaits'} an answer: write "
                          f"{'them' if rows > 1 else 'it'} with "
                          f"'iacs-audit questionnaire {source} --out answers.yaml', fill it in, then "

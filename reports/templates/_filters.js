@@ -1,6 +1,6 @@
 (function () {
   "use strict";
-  // Filters of report.html. Allowed by its sha256 in the page's Content-Security-Policy: any change
+  // Filters of report.html and of the per-asset pages. Allowed by its sha256 in the page's Content-Security-Policy: any change
   // to this file changes the hash, which reports/html.py recomputes. The page is complete without
   // this script (the filter bar stays hidden and every finding is shown).
   var bar = document.getElementById("filters");
@@ -12,9 +12,10 @@
   var findings = Array.prototype.slice.call(document.querySelectorAll("article.finding"));
   var sections = Array.prototype.slice.call(document.querySelectorAll("section.asset"));
   var heatRows = Array.prototype.slice.call(document.querySelectorAll("tr[data-asset]"));
-  var zoneRows = Array.prototype.slice.call(document.querySelectorAll("tr[data-zone-row]"));
   var zoneCards = Array.prototype.slice.call(document.querySelectorAll("article.zone[data-zone]"));
   var matrixCells = Array.prototype.slice.call(document.querySelectorAll("table.matrix td[data-fr]"));
+  var fixes = Array.prototype.slice.call(document.querySelectorAll("tr[data-fix]"));
+  var questions = Array.prototype.slice.call(document.querySelectorAll("tr[data-question]"));
 
   function current() {
     var state = {};
@@ -34,6 +35,21 @@
 
   function frMatches(state, frs) {
     return !state.fr || (" " + frs + " ").indexOf(" " + state.fr + " ") >= 0;
+  }
+
+  // the key of the chosen zone or asset: the plant-wide findings list theirs as short keys ("k2", "a17")
+  function keyOf(name) {
+    var el = bar.querySelector("select[data-filter=" + name + "]");
+    if (!el || !el.value) { return ""; }
+    return el.options[el.selectedIndex].getAttribute("data-key") || "";
+  }
+
+  function listed(list, key) {
+    return !key || (" " + (list || "") + " ").indexOf(" " + key + " ") >= 0;
+  }
+
+  function anyStatus(wanted, statuses) {
+    return (statuses || "").split(" ").some(function (s) { return statusMatches(wanted, s); });
   }
 
   function show(el, visible) {
@@ -66,15 +82,30 @@
       }
     });
     heatRows.forEach(function (row) { show(row, assetMatches(state, row.dataset.asset, row.dataset.zone)); });
-    zoneRows.forEach(function (row) {
-      var group = row.parentNode.querySelectorAll("tr[data-asset]:not([hidden])").length;
-      show(row, group > 0);
-    });
     zoneCards.forEach(function (card) { show(card, !state.zone || state.zone === card.dataset.zone); });
     matrixCells.forEach(function (cell) { show(cell.parentNode, frMatches(state, cell.dataset.fr || "")); });
+    var zoneKey = keyOf("zone");
+    var assetKey = keyOf("asset");
+    var fixesShown = 0;
+    fixes.forEach(function (row) {
+      var d = row.dataset;
+      var visible = listed(d.zones, zoneKey) && listed(d.assets, assetKey) && frMatches(state, d.fr || "") &&
+        (!state.severity || state.severity === d.severity) && anyStatus(state.status, d.statuses);
+      show(row, visible);
+      if (visible) { fixesShown += 1; }
+    });
+    questions.forEach(function (row) { show(row, frMatches(state, row.dataset.fr || "")); });
     if (counter) {
-      counter.textContent = "Showing " + shown + " of " + findings.length + " check verdicts";
+      var texts = [];
+      if (findings.length) { texts.push("Showing " + shown + " of " + findings.length + " check verdicts"); }
+      if (fixes.length) { texts.push(fixesShown + " of " + fixes.length + " findings to fix first"); }
+      if (heatRows.length) {
+        var rows = heatRows.filter(function (row) { return !row.hasAttribute("hidden"); }).length;
+        texts.push(rows + " of " + heatRows.length + " assets");
+      }
+      counter.textContent = texts.join(" · ");
     }
+    bar.setAttribute("data-fixes-shown", String(fixesShown));
     bar.setAttribute("data-shown", String(shown));
   }
 

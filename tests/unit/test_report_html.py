@@ -13,7 +13,8 @@ from jinja2 import ChoiceLoader, DictLoader
 import reports.html as html_module
 from auditor.assessment.catalog import load_catalog
 from auditor.results import ScanResult
-from reports.common import check_frs
+from reports.common import SEVERITY_ORDER, check_frs
+from reports.plant import gap, ranked
 from reports.html import content_security_policy, filter_script, render_html, script_hash
 from result_fixture import ANSWER_HOSTILES, HOSTILE_TEMPLATE, HOSTILES, build_evidence, build_result, result_with
 
@@ -98,29 +99,33 @@ def test_zone_summary_shows_the_weakest_asset(document: str) -> None:
     assert unreachable.count("zsl-unknown") == 7 and "1 not assessed" in unreachable
 
 
-def test_heat_map_grades_the_gap(document: str) -> None:
+def test_heat_map_grades_the_gap(document: str, result: ScanResult) -> None:
     row = re.search(r'<tr data-asset="eng-ws-02" data-zone="control">(.*?)</tr>', document, re.S).group(1)
     cells = re.findall(r'<td class="sl ([^"]+)" title="(FR\d)', row)
     assert dict((fr, cls) for cls, fr in cells) == {
         "FR1": "sl-short sl-gap2", "FR2": "sl-short sl-gap2", "FR3": "sl-short sl-gap2", "FR4": "sl-short sl-gap1",
         "FR5": "sl-short sl-gap2", "FR6": "sl-met", "FR7": "sl-short sl-gap2"}
-    assert document.count('<tr class="zone-row"') == 3
+    heat = re.search(r'<table class="plant heat">.*?</table>', document, re.S).group(0)
+    order = re.findall(r'<tr data-asset="([^"]*)"', heat)
+    assert order == [html.unescape(a.id) for a in ranked(result.assets)]  # furthest below target first
+    assert order[0] == "eng-ws-02" and order[-1] == "hmi-01"
+    assert re.search(r'<td class="num gap">(\d+)</td>', row).group(1) == str(gap(result.assets[1]))
 
 
 def test_radar_chart_per_asset(document: str, result: ScanResult) -> None:
     charts = re.findall(r'<svg class="chart" data-chart="radar".*?</svg>', document, re.S)
     assert len(charts) == len(result.assets)
-    for chart, asset in zip(charts, result.assets):
+    for chart, asset in zip(charts, ranked(result.assets)):  # asset sections follow the plant's ranking
         target = re.search(r'<polygon class="target" points="([^"]+)"', chart).group(1)
         assert len(target.split()) == 7
         assert chart.count('class="ring') == 4 and chart.count('<line class="spoke"') == 7
         assert ("achieved" in chart) == (asset.status == "assessed")
-    eng = charts[1]
+    eng = charts[0]
     assert 'class="achieved achieved-short"' in eng and eng.count('class="dot dot-short"') == 6
     assert "FR4 Data confidentiality: SL-T 1, SL-A 0, device evidence only 0" in eng
-    hmi = charts[0]  # answers lift SL-A above what device evidence alone shows
+    hmi = charts[2]  # answers lift SL-A above what device evidence alone shows
     assert "FR1 Identification and authentication control: SL-T 1, SL-A 1, device evidence only 0" in hmi
-    assert "not assessed: SL-A unknown" in charts[2]
+    assert "not assessed: SL-A unknown" in charts[1]
 
 
 def test_history_partial_is_included_per_zone_and_asset(result: ScanResult, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -132,7 +137,7 @@ def test_history_partial_is_included_per_zone_and_asset(result: ScanResult, monk
     document = render_html(result)
     found = re.findall(r'<div class="history">HISTORY (\w+) (.*?) Riverside Water &amp; Wastewater, plant 2</div>', document)
     assert found == [("zone", "dmz"), ("zone", "control"), ("zone", "control {{7*7}}"),
-                     ("asset", "hmi-01"), ("asset", "eng-ws-02"), ("asset", "plc-03")]
+                     ("asset", "eng-ws-02"), ("asset", "plc-03"), ("asset", "hmi-01")]
 
 
 def test_print_mode_has_a_cover_and_no_script(result: ScanResult) -> None:
@@ -270,3 +275,88 @@ def test_print_mode_keeps_answers_and_questions(result: ScanResult) -> None:
     assert "answers.yaml (49 entries)" in document and "40 requirements await an answer" in document
     assert '<section class="block answers-section" id="answers">' in document
     assert load_catalog().get("CR 1.4").question.replace("'", "&#39;") in document
+
+
+# --------------------------------------------------------------------------- the plant page and per-asset pages
+
+
+def _plant(result: ScanResult, copies: int) -> ScanResult:
+    assets = [a.model_copy(update={"id": f"{a.id}-{n:03d}"}) for n in range(copies) for a in result.assets]
+    return result.model_copy(update={"assets": assets})
+
+
+def test_fix_first_groups_failing_checks_across_the_plant(result: ScanResult) -> None:
+    plant = _plant(result, 4)
+    document = render_html(plant)
+    section = re.search(r'<table class="fix">.*?</table>', document, re.S).group(0)
+    rows = re.findall(r'<tr data-fix data-severity="(\w+)" data-fr="([^"]*)" data-statuses="([^"]*)" '
+                      r'data-zones="([^"]*)" data-assets="([^"]*)">(.*?)</tr>', section, re.S)
+    failing = {c.check_id for a in plant.assets if a.status == "assessed" for c in a.results
+               if c.status in ("fail", "error")}
+    assert len(rows) == len(failing) > 0  # one row per check, not per asset
+    ranks = [SEVERITY_ORDER.index(severity) for severity, *_ in rows]
+    assert ranks == sorted(ranks)
+    zone_key = re.search(r'<option value="control" data-key="(k\d+)">', document).group(1)
+    for severity, frs, statuses, zones, assets, body in rows:
+        assert zones == zone_key and len(assets.split()) == 4  # eng-ws-02's four copies, all in zone control
+        assert "<td class=\"num\"><strong>4</strong>" in body and 'href="#asset-' in body
+        assert set(statuses.split()) <= {"fail", "error"}
+    assert document.index('id="fix-first"') < document.index('id="heatmap"') < document.index('<section class="asset"')
+
+
+def test_what_answering_would_complete(result: ScanResult) -> None:
+    document = render_html(result)
+    answering_html = re.search(r'<h3 id="answering">.*?</table>', document, re.S).group(0)
+    open_rows = sum(r.verdict == "open" for a in result.assets if a.status == "assessed" for r in a.requirements
+                    if r.sl <= a.sl_target[r.fr])
+    assert f"{open_rows} requirement rows up to SL-T" in answering_html
+    assert '<tr data-question data-fr="FR' in answering_html
+
+
+def test_page_names_are_safe_and_unique(result: ScanResult) -> None:
+    from reports.html import page_names
+
+    ids = ["plc-01", "../../etc/passwd", "a b", "PLC-01", "<script>", "", "x" * 300, "plc_01"]
+    assets = [result.assets[0].model_copy(update={"id": i}) for i in ids]
+    names = page_names(result.model_copy(update={"assets": assets}))
+    assert names["plc-01"] == "plc-01.html" and names["plc_01"] == "plc_01.html"
+    assert names["PLC-01"] == "PLC-01-4.html"  # taken on a case-insensitive file system
+    values = list(names.values())
+    assert len({v.lower() for v in values}) == len(ids)
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{1,90}\.html", v) for v in values), values
+
+
+def test_large_plant_gets_a_plant_page_and_one_page_per_asset(result: ScanResult, tmp_path) -> None:
+    from reports.html import SINGLE_FILE_MAX, write_html
+
+    plant = _plant(result, SINGLE_FILE_MAX // len(result.assets) + 1)
+    folder = tmp_path / "report-assets"
+    folder.mkdir()
+    (folder / "stale-asset.html").write_text("old", encoding="utf-8")
+    (folder / "notes.txt").write_text("mine", encoding="utf-8")
+    page = write_html(plant, tmp_path / "report.html", evidence=build_evidence())
+    document = page.read_text(encoding="utf-8")
+    pages = sorted(p.name for p in folder.glob("*.html"))
+    assert len(pages) == len(plant.assets) and "stale-asset.html" not in pages
+    assert (folder / "notes.txt").exists()  # only asset pages of an earlier report are removed
+    assert '<section class="asset"' not in document and "article class=\"finding" not in document
+    links = set(re.findall(r'href="(report-assets/[^"#]+)"', document))
+    assert links == {f"report-assets/{name}" for name in pages}
+    asset_page = (folder / "eng-ws-02-000.html").read_text(encoding="utf-8")
+    csp = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', asset_page).group(1)
+    assert csp == content_security_policy(filter_script())
+    assert asset_page.count('<section class="asset"') == 1 and 'href="../report.html"' in asset_page
+    eng = next(a for a in plant.assets if a.id == "eng-ws-02-000")
+    assert asset_page.count('<article class="finding') == len(eng.results)
+    assert 'data-filter="zone"' not in asset_page and 'data-filter="severity"' in asset_page
+    assert "<details class=\"evidence\"" in asset_page  # the evidence bundle reaches the asset pages
+    for hostile in HOSTILES[:2]:  # markup from devices and the inventory stays text (the template one is text anyway)
+        assert hostile not in asset_page and hostile not in document
+
+
+def test_small_plant_stays_one_file(result: ScanResult, tmp_path) -> None:
+    from reports.html import write_html
+
+    page = write_html(result, tmp_path / "report.html")
+    assert not (tmp_path / "report-assets").exists()
+    assert page.read_text(encoding="utf-8").count('<section class="asset"') == len(result.assets)

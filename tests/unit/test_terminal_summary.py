@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 from auditor.assessment.slvector import SLVector
-from auditor.cli.summary import TOP_FINDINGS, gap, print_summary, top_findings
+from auditor.cli.summary import TOP_ASSETS, TOP_FINDINGS, gap, print_summary, top_findings
 from reports.common import SEVERITY_ORDER, shortfall
 from result_fixture import build_result
 
@@ -64,26 +64,43 @@ def test_wide_console_keeps_one_line_per_message() -> None:
     assert first.startswith("critical") and "eng-ws-02" in first and "expected forwarding enabled" in first
 
 
-def test_top_findings_by_severity_then_gap_at_most_ten_and_the_rest_counted() -> None:
+def test_top_findings_grouped_by_check_by_severity_then_gap_at_most_ten_and_the_rest_counted() -> None:
     result = build_result()
     eng = next(a for a in result.assets if a.id == "eng-ws-02")
     further = eng.model_copy(update={"id": "far-below", "sl_target": SLVector.uniform(4)})
     result = result.model_copy(update={"assets": [*result.assets, further]})
     found = top_findings(result)
-    assessed_failures = sum(c.status in ("fail", "error") for a in result.assets if a.status == "assessed"
-                            for c in a.results)
-    assert len(found) == assessed_failures  # plc-03 could not be assessed: its errors are its error line
-    ranks = [SEVERITY_ORDER.index(c.severity) for _, c in found]
+    failing = {(a.id, c.check_id) for a in result.assets if a.status == "assessed" for c in a.results
+               if c.status in ("fail", "error")}
+    # one entry per check (plc-03 could not be assessed: its errors are its error line), naming every asset
+    assert sorted(g.check_id for g in found) == sorted({check for _, check in failing})
+    assert {(a.id, g.check_id) for g in found for a in g.assets} == failing
+    ranks = [SEVERITY_ORDER.index(g.severity) for g in found]
     assert ranks == sorted(ranks)
     assert gap(further) > gap(eng)
-    for severity in {c.severity for _, c in found}:
-        owners = [a.id for a, c in found if c.severity == severity]
-        assert owners == sorted(owners, key=lambda i: i != "far-below")  # the farther asset first
+    for group in found:  # the farther asset first, and counted per status
+        assert [a.id for a in group.assets][:1] == ["far-below"] and len(group.assets) == 2
+        assert group.failed + group.errors == 2
     text = render(result, 80)
     shown = [line for line in text.splitlines() if re.match(r"^(critical|high|medium|low|info) ", line)]
-    assert len(shown) == TOP_FINDINGS
-    assert f"... and {len(found) - TOP_FINDINGS} more: see out/report.html" in text
+    assert len(shown) == min(TOP_FINDINGS, len(found))
+    assert all(re.search(r" 2 assets on far-below, eng-ws-02$", line) for line in shown), shown
+    if len(found) > TOP_FINDINGS:
+        assert f"... and {len(found) - TOP_FINDINGS} more checks failing: see out/report.html" in text
     assert max(len(line) for line in text.splitlines()) <= 80
+    assert text.index("fix first") < text.index("SL-A/SL-T per FR1..FR7")  # the summary leads with it
+
+
+def test_a_large_plant_lists_the_assets_furthest_below_target_and_counts_the_rest() -> None:
+    result = build_result()
+    copies = [a.model_copy(update={"id": f"{a.id}-{n:03d}"}) for n in range(40) for a in result.assets]
+    result = result.model_copy(update={"assets": copies})
+    text = render(result, 120)
+    rows = [line.strip() for line in text.splitlines() if re.match(r"^ ?\S+-\d{3} ", line)]
+    assert len(rows) == TOP_ASSETS and all(line.startswith("eng-ws-02-") for line in rows[:TOP_ASSETS])
+    assert "... and 95 more assets (40 meet their SL-T): see out/report.html" in flat(text)
+    assert "fix first" in text and re.search(r"critical +acme\.historian\.audit-forwarding +40 assets on "
+                                             r"eng-ws-02-000, eng-ws-02-001, eng-ws-02-002 and 37 more", text)
 
 
 @pytest.mark.parametrize("width", [80, 200])
@@ -156,4 +173,20 @@ def test_rescore_prints_the_summary_through_the_command(width: int, tmp_path: Pa
         assert max(len(line) for line in text.splitlines()) <= width, [l for l in text.splitlines() if len(l) > 80]
     assert "SL-A/SL-T per FR1..FR7" in text and "fix first" in text
     assert_ids_whole(text, ["hmi-01", "eng-ws-02", "plc-03"])
-    assert re.search(r"\.\.\. and \d+ more: see " + re.escape(str(out / "report.html")), flat(text))
+    assert text.index("fix first") < text.index("SL-A/SL-T per FR1..FR7")
+    assert re.search(r"critical +linux\.accounts\.empty-passwords +2 assets on ", text)
+
+
+def test_says_how_many_assets_answers_alone_would_complete() -> None:
+    from reports.plant import answering
+
+    result = build_result()
+    eng = next(a for a in result.assets if a.id == "eng-ws-02")
+    assert answering(result).completes == []  # eng-ws-02 has rows unmet by device evidence
+    only_open = eng.model_copy(update={"id": "eng-ws-09", "requirements": [
+        r.model_copy(update={"verdict": "met"}) if r.verdict == "unmet" else r for r in eng.requirements]})
+    result = result.model_copy(update={"assets": [*result.assets, only_open]})
+    found = answering(result)
+    assert [a.id for a in found.completes] == ["eng-ws-09"]
+    assert found.open_rows == 2 * sum(r.verdict == "open" for r in eng.requirements if r.sl <= eng.sl_target[r.fr])
+    assert "answering alone would bring 1 asset to SL-T" in flat(render(result, 80))
