@@ -25,7 +25,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 from auditor import __version__
 from auditor.assessment.attestations import AnswerBook, outcomes as attestation_outcomes
 from auditor.assessment.evaluate import collection_outcome, evaluate_asset
-from auditor.evidence import AssetEvidence, EvidenceBundle, number_items
+from auditor.evidence import AssetEvidence, EvidenceBundle, EvidenceRequest, number_items
 from auditor.plant.inventory import Asset, Inventory, Limits
 from auditor.plant.planning import AssetPlan
 from auditor.registry import REGISTRY, Registry
@@ -118,6 +118,15 @@ class EngineSettings:
     politeness: Politeness | None = field(default=None, repr=False)
 
 
+def needed_reads(plan: AssetPlan, registry: Registry = REGISTRY
+                 ) -> list[tuple[str, Any, list[EvidenceRequest]]]:
+    """``(protocol, endpoint, requests)`` per protocol: the reads the asset's selected checks need, and the
+    endpoint that serves them (the asset's first of that protocol). The scan and its ``--plan`` both use it."""
+    needed = registry.requests_for(plan.profile.checks_for(plan.asset, registry))
+    # checks_for() kept only protocols the asset has an endpoint for
+    return [(protocol, plan.asset.endpoints_for(protocol)[0], requests) for protocol, requests in needed.items()]
+
+
 async def collect_asset(plan: AssetPlan, options: ScanOptions, registry: Registry = REGISTRY,
                         politeness: Politeness | None = None, evidence: AssetEvidence | None = None) -> AssetEvidence:
     """Open each needed endpoint once and perform every read the selected checks need.
@@ -129,10 +138,9 @@ async def collect_asset(plan: AssetPlan, options: ScanOptions, registry: Registr
     asset = plan.asset
     evidence = evidence if evidence is not None else AssetEvidence(asset=asset.id)
     evidence.started_at = evidence.started_at or _now()
-    needed = registry.requests_for(plan.profile.checks_for(asset, registry))
+    needed = needed_reads(plan, registry)
     reached = 0
-    for protocol, requests in needed.items():
-        endpoint = asset.endpoints_for(protocol)[0]  # checks_for() kept only protocols the asset has
+    for protocol, endpoint, requests in needed:
         connector = None
         try:
             connector = connector_class(protocol)(asset, endpoint, options)
