@@ -25,6 +25,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 from auditor import __version__
 from auditor.assessment.attestations import AnswerBook, outcomes as attestation_outcomes
 from auditor.assessment.evaluate import collection_outcome, evaluate_asset
+from auditor.assessment.risk import rank_asset
 from auditor.evidence import AssetEvidence, EvidenceBundle, EvidenceRequest, number_items
 from auditor.plant.inventory import Asset, Inventory, Limits
 from auditor.plant.planning import AssetPlan
@@ -253,13 +254,14 @@ def bundle_of(inventory: Inventory, evidence: list[AssetEvidence], started: date
 
 def score_asset(plan: AssetPlan, evidence: AssetEvidence | None, registry: Registry = REGISTRY,
                 waivers: Any = None, as_of: date | None = None, answers: AnswerBook | None = None) -> AssetResult:
-    """One asset's result: evaluation with the answers (if any), then waivers (if any). Pure."""
+    """One asset's result: evaluation with the answers (if any), then waivers (if any), then the risk of each
+    finding. Pure."""
     evidence = evidence or AssetEvidence(asset=plan.asset.id, status="skipped", skipped_because="no_evidence",
                                          error="no evidence for this asset in the bundle")
     result = evaluate_asset(plan.asset, evidence, plan.profile, plan.sl_target, registry, answers, as_of)
     if waivers:
         result = waivers.apply(result, plan.asset, as_of or date.today())
-    return result
+    return rank_asset(result, plan.asset.criticality, plan.exposure)
 
 
 def score(bundle: EvidenceBundle, plans: list[AssetPlan], selection: str, *, interrupted: bool = False,

@@ -4,9 +4,10 @@ The table never cuts an asset id: it drops optional columns (type, then SL-A on 
 then coverage) until it fits the console, and past that lists each asset on its own lines. The SL vectors
 are one digit per FR (``2212242/2222222`` is SL-A/SL-T for FR1..FR7), so they never wrap.
 
-Below it, the findings to fix first: failed checks and check errors of assessed assets, ordered by
-severity (critical..info), then by how far their asset is below its target (sum over FR of SL-T minus
-SL-A), at most :data:`TOP_FINDINGS` lines; the rest are counted with a pointer to the full report.
+Below it, the findings to fix first: failed checks and check errors of assessed assets, ordered by risk
+(:mod:`auditor.assessment.risk`), then severity (critical..info), then by how far their asset is below its
+target (sum over FR of SL-T minus SL-A), at most :data:`TOP_FINDINGS` lines; the rest are counted with a
+pointer to the full report.
 """
 
 from __future__ import annotations
@@ -104,13 +105,15 @@ def _print_assets(result: ScanResult, out: Console) -> None:
 
 
 def top_findings(result: ScanResult) -> list[tuple[AssetResult, CheckResult]]:
-    """Failed checks and check errors of assessed assets, most urgent first (severity, then asset gap)."""
+    """Failed checks and check errors of assessed assets, most urgent first: by risk (see
+    :mod:`auditor.assessment.risk`; results written before it have none), then severity, then asset gap."""
     from reports.common import severity_rank
 
     order = {asset.id: n for n, asset in enumerate(result.assets)}
     found = [(asset, check) for asset in result.assets if asset.status == "assessed"
              for check in asset.results if check.status in ("fail", "error")]
-    found.sort(key=lambda pair: (severity_rank(pair[1].severity), -gap(pair[0]), pair[1].status != "fail",
+    found.sort(key=lambda pair: (-(pair[1].risk or 0), severity_rank(pair[1].severity), -gap(pair[0]),
+                                 pair[1].status != "fail",
                                  order[pair[0].id], pair[1].check_id))
     return found
 
@@ -149,7 +152,9 @@ def _print_findings(result: ScanResult, written: list[Path], out: Console) -> No
     if not found:
         return
     shown = found[:TOP_FINDINGS]
-    out.print("fix first (failed checks by severity, then by how far the asset is below SL-T):", highlight=False)
+    rule = ("by risk: severity x criticality x exposure + FR gap" if any(c.risk for _, c in shown)
+            else "failed checks by severity, then by how far the asset is below SL-T")
+    out.print(f"fix first ({rule}):", highlight=False)
     severity_width = max(len(c.severity) for _, c in shown)
     asset_width = max(len(a.id) for a, _ in shown)
     check_width = max(len(c.check_id) for _, c in shown)

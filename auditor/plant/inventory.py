@@ -286,6 +286,8 @@ class Zone(_Strict):
     maintenance_windows: list[MaintenanceWindow] = _windows_field()
     limits: Limits | None = None
     defaults: Defaults | None = _defaults_field()
+    exposure: Literal["control", "safety", "dmz", "internet-facing"] | None = Field(
+        default=None, description="how exposed the zone is, for the risk rank of findings (default control)")
 
     @field_validator("maintenance_windows", mode="before")
     @classmethod
@@ -314,6 +316,8 @@ class Asset(_Strict):
     sl_target: SLVector | None = None
     profile: str | None = Field(default=None, description="profile name or file for this asset only")
     product: Product | None = None
+    criticality: Literal["low", "medium", "high", "critical"] | None = Field(
+        default=None, description="what its compromise would cost, for the risk rank of findings (default medium)")
     endpoints: list[Endpoint] = Field(min_length=1)
     maintenance_windows: list[MaintenanceWindow] = Field(
         default_factory=list, description="maintenance windows of this asset; replace its zone's")

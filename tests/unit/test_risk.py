@@ -1,0 +1,77 @@
+"""Risk-ranked findings: severity x criticality x exposure + FR gap, and the terminal and reports sort by it."""
+
+from __future__ import annotations
+
+import io
+
+import yaml
+from result_fixture import build_result
+from rich.console import Console
+
+from auditor.assessment.risk import rank_asset, risk_score
+from auditor.assessment.slvector import SLVector
+from auditor.cli.summary import print_summary, top_findings
+from auditor.plant.inventory import Inventory
+from auditor.plant.planning import plan_assets
+from reports.common import sorted_results
+
+
+def test_the_documented_rule() -> None:
+    assert risk_score("critical", "critical", "internet-facing", 0) == 5 * 4 * 3
+    assert risk_score("high", None, None, 3) == 4 * 2 * 1 + 3  # defaults: medium criticality, control zone
+    assert risk_score("low", "low", "dmz", 1) == 2 * 1 * 2 + 1
+    assert risk_score("medium", "high", "safety", 0) == 3 * 3 * 2
+    # a medium finding on a critical, internet-facing asset outranks a critical one on a low asset in control
+    assert risk_score("medium", "critical", "internet-facing", 0) > risk_score("critical", "low", "control", 4)
+
+
+def test_rank_asset_scores_findings_only_with_the_gap_of_their_frs() -> None:
+    eng = next(a for a in build_result().assets if a.id == "eng-ws-02")
+    eng = eng.model_copy(update={"sl_target": SLVector.uniform(2), "sl_achieved": SLVector.model_validate(
+        {"FR1": 0, "FR2": 2, "FR3": 1, "FR4": 2, "FR5": 2, "FR6": 2, "FR7": 2})})
+    ranked = rank_asset(eng, "high", "dmz")
+    assert ranked.criticality == "high" and ranked.exposure == "dmz"
+    for before, after in zip(eng.results, ranked.results):
+        if before.status not in ("fail", "error"):
+            assert after.risk is None
+            continue
+        frs = {int(r.split()[1].split(".")[0]) for r in before.requirements}
+        gap = sum({1: 2, 3: 1}.get(fr, 0) for fr in frs)
+        assert after.risk == risk_score(before.severity, "high", "dmz", gap), before.check_id
+    assert any(c.risk and c.risk > risk_score(c.severity, "high", "dmz", 0) for c in ranked.results)
+
+
+def test_terminal_and_reports_sort_by_risk() -> None:
+    result = build_result()
+    eng = next(a for a in result.assets if a.id == "eng-ws-02")
+    jewel = rank_asset(eng.model_copy(update={"id": "crown-jewel"}), "critical", "internet-facing")
+    assets = [rank_asset(a, "low", "control") for a in result.assets] + [jewel]
+    result = result.model_copy(update={"assets": assets})
+    found = top_findings(result)
+    risks = [c.risk for _, c in found]
+    assert risks == sorted(risks, reverse=True) and all(risks)
+    # every finding of the critical, internet-facing asset comes before the same findings on a low one,
+    # even its medium ones before the other's critical-severity one
+    owners = [a.id for a, _ in found]
+    assert owners == sorted(owners, key=lambda i: i != "crown-jewel")
+    low_critical = next(i for i, (a, c) in enumerate(found) if a.id == "eng-ws-02" and c.severity == "critical")
+    jewel_medium = next(i for i, (a, c) in enumerate(found) if a.id == "crown-jewel" and c.severity == "medium")
+    assert jewel_medium < low_critical
+    out = Console(file=io.StringIO(), width=200)
+    print_summary(result, [], out)
+    assert "fix first (by risk: severity x criticality x exposure + FR gap)" in out.file.getvalue()
+    for asset in result.assets:
+        ordered = [c.risk for c in sorted_results(asset) if c.risk is not None]
+        assert ordered == sorted(ordered, reverse=True)
+
+
+def test_inventory_criticality_and_exposure_reach_the_plan() -> None:
+    inventory = Inventory.model_validate(yaml.safe_load("""
+zones: [{id: dmz, exposure: dmz}, {id: control}]
+assets:
+  - {id: a, type: host, zone: dmz, criticality: critical, address: 127.0.38.1, endpoints: [{protocol: ssh}]}
+  - {id: b, type: host, zone: control, address: 127.0.38.2, endpoints: [{protocol: ssh}]}
+"""))
+    plans = {p.asset.id: p for p in plan_assets(inventory, sl=2)}
+    assert (plans["a"].asset.criticality, plans["a"].exposure) == ("critical", "dmz")
+    assert (plans["b"].asset.criticality, plans["b"].exposure) == (None, None)
