@@ -21,7 +21,8 @@ def print_plan(plan: ScanPlan, out: Console, as_json: bool = False) -> None:
         f"{plan.sends} requests and connections; nothing has been sent")
     for asset in plan.assets:
         expected = f", last took {asset.expected_seconds:.0f} s" if asset.expected_seconds is not None else ""
-        say(f"\n[bold]{escape(asset.asset)}[/] {asset.type}, zone {escape(asset.zone or '-')}, {escape(asset.address)}: "
+        say(f"\n[bold]{escape(asset.asset)}[/] {asset.type}, zone {escape(asset.zone or '-')}, "
+            f"{escape(asset.address)}: "
             f"profile {escape(asset.profile)}, SL-T {asset.sl_target}, {asset.checks} checks, {asset.sends} sends, "
             f"pacing alone at least {asset.min_seconds:g} s{expected}; window: {escape(asset.window)}")
         for endpoint in asset.endpoints:

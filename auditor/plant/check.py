@@ -59,8 +59,9 @@ def reference_problems(data: dict[str, Any]) -> list[ConfigProblem]:
         for part in str(zone.get("jump") or "").split(","):
             part = part.strip()
             if part and "@" not in part and part not in ids["jump_hosts"]:
-                problems.append(ConfigProblem(f"zones[{index}] (id={zone.get('id')}).jump", f"names jump host "
-                                              f"{part!r}, which is not defined in jump_hosts", ("zones", index, "jump")))
+                problems.append(ConfigProblem(f"zones[{index}] (id={zone.get('id')}).jump",
+                                              f"names jump host {part!r}, which is not defined in jump_hosts",
+                                              ("zones", index, "jump")))
     for index, asset in _items(data, "assets"):
         zone = asset.get("zone")
         if zone is not None and zone not in ids["zones"]:

@@ -87,7 +87,8 @@ def test_plan_json_counts_add_up(tmp_path, no_network) -> None:
     assets = {a["asset"]: a for a in plan["assets"]}
     assert plan["sends"] == sum(a["sends"] for a in plan["assets"]) == sum(plan["totals"].values())
     plc = assets["plc-01"]["endpoints"][0]
-    assert [s["operation"].split()[1] for s in plc["steps"] if s["operation"].startswith("FC ")] == ["3", "43", "43", "17"]
+    codes = [s["operation"].split()[1] for s in plc["steps"] if s["operation"].startswith("FC ")]
+    assert codes == ["3", "43", "43", "17"]
     # 1 connect + 4 reads + 11 port probes at 5 per second: the pacing alone takes 3 s
     assert plc["sends"] == 16 and plc["min_seconds"] == 3.0
     switch = assets["sw-01"]["endpoints"][0]
