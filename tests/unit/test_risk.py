@@ -75,3 +75,16 @@ assets:
     plans = {p.asset.id: p for p in plan_assets(inventory, sl=2)}
     assert (plans["a"].asset.criticality, plans["a"].exposure) == ("critical", "dmz")
     assert (plans["b"].asset.criticality, plans["b"].exposure) == (None, None)
+
+
+def test_markdown_report_shows_the_risk_of_each_finding() -> None:
+    from reports.markdown import render_markdown
+
+    result = build_result()
+    plain = render_markdown(result)
+    assert "- Risk:" not in plain  # a result scored before risk ranking renders as before
+    ranked = result.model_copy(update={"assets": [rank_asset(a, "high", "dmz") for a in result.assets]})
+    text = render_markdown(ranked)
+    risks = [int(line.split()[2]) for line in text.splitlines() if line.startswith("- Risk: ")]
+    assert risks and len(risks) == sum(c.status in ("fail", "error") for a in ranked.assets if a.status == "assessed"
+                                       for c in a.results)
