@@ -39,6 +39,8 @@ def run(*args: str):
 def discovered(tmp_path_factory):
     work = tmp_path_factory.mktemp("discover")
     with Plant(work, PLANT) as plant:
+        if any(plant.simulators[h].warnings for h in ("plc-01", "plc-02")):
+            pytest.skip("the PLC simulators need the well-known Modbus ports 502 and 802 (root)")
         ports = {"502", "802"}  # the PLC simulators take the well-known ports on their own addresses
         for host in PLANT:
             port = plant.endpoints[host.id]["port"]
