@@ -17,7 +17,8 @@ def print_plan(plan: ScanPlan, out: Console, as_json: bool = False) -> None:
         out.out(json.dumps(plan.as_dict(), indent=2), highlight=False)
         return
     say = lambda text: out.print(text, highlight=False, soft_wrap=True)  # noqa: E731
-    say(f"[bold]scan plan[/] for {escape(plan.site)} ({escape(plan.selection)}): {len(plan.assets)} assets, "
+    assets = f"{len(plan.assets)} asset" + ("s" if len(plan.assets) != 1 else "")
+    say(f"[bold]scan plan[/] for {escape(plan.site)} ({escape(plan.selection)}): {assets}, "
         f"{plan.sends} requests and connections; nothing has been sent")
     for asset in plan.assets:
         expected = f", last took {asset.expected_seconds:.0f} s" if asset.expected_seconds is not None else ""
