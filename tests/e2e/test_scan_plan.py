@@ -131,12 +131,24 @@ def planned_and_recorded(tmp_path_factory):
                                    catch_exceptions=False)
         assert shown.exit_code == 0, shown.output
         assert all(not sim.requests for sim in plant.simulators.values())  # the plan reached no simulator
-        scanned = CliRunner().invoke(cli, ["scan", "-i", str(plant.inventory_path), "--out", str(work / "out"), "-q"],
-                                     catch_exceptions=False)
+        store = str(work / "history.sqlite")
+        scanned = CliRunner().invoke(cli, ["scan", "-i", str(plant.inventory_path), "--out", str(work / "out"), "-q",
+                                           "--db", store], catch_exceptions=False)
         assert scanned.exit_code in (0, 1), scanned.output
         recorded = {host_id: sim.requests for host_id, sim in plant.simulators.items()}
+        again = CliRunner().invoke(cli, ["scan", "-i", str(plant.inventory_path), "--plan", "--json", "--db", store],
+                                   catch_exceptions=False)
     plan = {a["asset"]: a["endpoints"][0] for a in json.loads(shown.output)["assets"]}
+    plan["history"] = json.loads(again.output)
+    plan["first"] = json.loads(shown.output)
     return plan, recorded
+
+
+def test_plan_with_history_gives_each_asset_its_last_duration(planned_and_recorded) -> None:
+    plan, _recorded = planned_and_recorded
+    assert all(a["expected_seconds"] is None for a in plan["first"]["assets"])
+    expected = {a["asset"]: a["expected_seconds"] for a in plan["history"]["assets"]}
+    assert set(expected) == {h.id for h in PLANT} and all(s is not None and s > 0 for s in expected.values())
 
 
 def _sent(endpoint: dict, operation: str) -> list[dict]:
