@@ -25,7 +25,8 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 from auditor import __version__
 from auditor.assessment.attestations import AnswerBook, outcomes as attestation_outcomes
 from auditor.assessment.evaluate import collection_outcome, evaluate_asset
-from auditor.evidence import AssetEvidence, EvidenceBundle, number_items
+from auditor.assessment.risk import rank_asset
+from auditor.evidence import AssetEvidence, EvidenceBundle, EvidenceRequest, number_items
 from auditor.plant.inventory import Asset, Inventory, Limits
 from auditor.plant.planning import AssetPlan
 from auditor.registry import REGISTRY, Registry
@@ -118,6 +119,20 @@ class EngineSettings:
     politeness: Politeness | None = field(default=None, repr=False)
 
 
+def needed_reads(plan: AssetPlan, registry: Registry = REGISTRY
+                 ) -> list[tuple[str, Any, list[EvidenceRequest]]]:
+    """``(protocol, endpoint, requests)`` per protocol: the reads the asset's selected checks need, and the
+    endpoint that serves them (the asset's first of that protocol). The scan and its ``--plan`` both use it.
+    A host whose inventory names its platform gets only that platform's reads; otherwise the SSH connector
+    learns it from the server and runs only those."""
+    declared = getattr(plan.asset, "platform", None)
+    needed = registry.requests_for([spec for spec in plan.profile.checks_for(plan.asset, registry)
+                                    if not declared or not registry.platforms_of(spec)
+                                    or declared in registry.platforms_of(spec)])
+    # checks_for() kept only protocols the asset has an endpoint for
+    return [(protocol, plan.asset.endpoints_for(protocol)[0], requests) for protocol, requests in needed.items()]
+
+
 async def collect_asset(plan: AssetPlan, options: ScanOptions, registry: Registry = REGISTRY,
                         politeness: Politeness | None = None, evidence: AssetEvidence | None = None) -> AssetEvidence:
     """Open each needed endpoint once and perform every read the selected checks need.
@@ -129,13 +144,9 @@ async def collect_asset(plan: AssetPlan, options: ScanOptions, registry: Registr
     asset = plan.asset
     evidence = evidence if evidence is not None else AssetEvidence(asset=asset.id)
     evidence.started_at = evidence.started_at or _now()
-    declared = getattr(asset, "platform", None)  # else the connector learns it from the server
-    needed = registry.requests_for([spec for spec in plan.profile.checks_for(asset, registry)
-                                    if not declared or not registry.platforms_of(spec)
-                                    or declared in registry.platforms_of(spec)])
+    needed = needed_reads(plan, registry)
     reached = 0
-    for protocol, requests in needed.items():
-        endpoint = asset.endpoints_for(protocol)[0]  # checks_for() kept only protocols the asset has
+    for protocol, endpoint, requests in needed:
         connector = None
         try:
             connector = connector_class(protocol)(asset, endpoint, options)
@@ -248,13 +259,14 @@ def bundle_of(inventory: Inventory, evidence: list[AssetEvidence], started: date
 
 def score_asset(plan: AssetPlan, evidence: AssetEvidence | None, registry: Registry = REGISTRY,
                 waivers: Any = None, as_of: date | None = None, answers: AnswerBook | None = None) -> AssetResult:
-    """One asset's result: evaluation with the answers (if any), then waivers (if any). Pure."""
+    """One asset's result: evaluation with the answers (if any), then waivers (if any), then the risk of each
+    finding. Pure."""
     evidence = evidence or AssetEvidence(asset=plan.asset.id, status="skipped", skipped_because="no_evidence",
                                          error="no evidence for this asset in the bundle")
     result = evaluate_asset(plan.asset, evidence, plan.profile, plan.sl_target, registry, answers, as_of)
     if waivers:
         result = waivers.apply(result, plan.asset, as_of or date.today())
-    return result
+    return rank_asset(result, plan.asset.criticality, plan.exposure)
 
 
 def score(bundle: EvidenceBundle, plans: list[AssetPlan], selection: str, *, interrupted: bool = False,

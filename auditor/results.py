@@ -58,6 +58,9 @@ class CheckResult(_Model):
     proves_not_applicable: bool = Field(
         default=False, description="the check's evidence proves its requirements cannot apply to this component "
                                    "(e.g. no wireless interface for a wireless row)")
+    risk: int | None = Field(
+        default=None, description="risk score of a failed or erred check: severity x asset criticality x zone "
+                                  "exposure + how far its FRs are below SL-T (README, 'Risk ranking'); higher first")
 
 
 class EvidenceRef(_Model):
@@ -175,6 +178,8 @@ class AssetResult(_Model):
         default_factory=list, description="levels above applied_sl, judged with that level's built-in profile")
     technical: TechnicalView | None = None
     product: dict[str, str] = Field(default_factory=dict, description="vendor, name, model, firmware (inventory)")
+    criticality: str | None = Field(default=None, description="the asset's criticality (inventory), if given")
+    exposure: str | None = Field(default=None, description="its zone's exposure (inventory), if given")
     coverage: Coverage
     gaps: list[Gap] = Field(default_factory=list)
     results: list[CheckResult] = Field(default_factory=list)

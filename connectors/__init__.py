@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from importlib.metadata import entry_points
 
-from connectors.base import Connector, ConnectorError, ScanOptions
+from connectors.base import Connector, ConnectorError, ConnectorPlan, PlannedRequest, ScanOptions
 
 BUILTIN: dict[str, str] = {
     "ssh": "connectors.ssh.connector:SshConnector",
@@ -34,4 +34,4 @@ def connector_class(protocol: str) -> type[Connector]:
     return getattr(importlib.import_module(module_name), class_name)
 
 
-__all__ = ["Connector", "ConnectorError", "ScanOptions", "connector_class"]
+__all__ = ["Connector", "ConnectorError", "ConnectorPlan", "PlannedRequest", "ScanOptions", "connector_class"]

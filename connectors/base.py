@@ -49,6 +49,33 @@ class ScanOptions:
     probe_default_communities: bool = False  # scan-wide opt-in; an endpoint may also opt in on its own
 
 
+@dataclass(frozen=True)
+class PlannedRequest:
+    """One thing a connector will send, as a technician reviews it before the first packet.
+
+    ``count`` is how many times it is sent (``None``: bounded, but how many depends on the answers, as
+    for a walk); ``0`` marks an item that is recorded without sending anything. ``when`` is the condition,
+    decided on the device's earlier answers, under which it is sent at all (empty: always). ``request`` is
+    the key of the evidence request it serves, so the plan can be matched against the evidence afterwards.
+    """
+
+    operation: str
+    target: str
+    count: int | None = 1
+    detail: str = ""
+    request: str | None = None
+    when: str = ""
+
+
+@dataclass(frozen=True)
+class ConnectorPlan:
+    """What :meth:`Connector.collect` would send for some requests, and at which pace, with no network."""
+
+    pacing: str
+    steps: list[PlannedRequest]
+    min_seconds: float = 0.0  # the least time the pacing alone takes
+
+
 class Connector(ABC):
     """One endpoint of one asset for the duration of one collection.
 
@@ -74,6 +101,15 @@ class Connector(ABC):
     @abstractmethod
     async def collect(self, requests: Sequence[EvidenceRequest]) -> list[EvidenceItem]:
         """Perform the reads and return one item per request (plus connection-level items)."""
+
+    def plan(self, requests: Sequence[EvidenceRequest]) -> ConnectorPlan:
+        """What :meth:`collect` would send for ``requests``, without opening a connection.
+
+        Built-in connectors describe their own connection steps and pacing; this default (for a
+        third-party connector that does not) lists one request per read.
+        """
+        return ConnectorPlan(pacing="not described by this connector",
+                             steps=[PlannedRequest(r.op, r.target, 1, request=r.key) for r in requests])
 
     def item(self, request: EvidenceRequest, *, started: float, **fields: Any) -> EvidenceItem:
         """Build an evidence item for ``request``, timed from ``started`` (a ``time.monotonic()`` value)."""

@@ -89,9 +89,10 @@ def status_rank(status: str) -> int:
     return STATUS_ORDER.index(status) if status in STATUS_ORDER else len(STATUS_ORDER)
 
 
-def result_sort_key(result: CheckResult) -> tuple[int, int, str]:
-    """Severity first (critical..info), then verdict (fail, error, manual, waived, pass, n/a), then id."""
-    return severity_rank(result.severity), status_rank(result.status), result.check_id
+def result_sort_key(result: CheckResult) -> tuple[int, int, int, str]:
+    """Risk first (findings of a scored result; highest first), then severity (critical..info), then verdict
+    (fail, error, manual, waived, pass, n/a), then id."""
+    return -(result.risk or 0), severity_rank(result.severity), status_rank(result.status), result.check_id
 
 
 def sorted_results(asset: AssetResult) -> list[CheckResult]:

@@ -1,4 +1,4 @@
-"""``result.json`` and ``evidence.json``: writing, loading (with integrity checks) and the JSON Schemas.
+"""``result.json`` and ``evidence.json``: writing, loading (with integrity checks) and the JSON Schemas (also the inventory's).
 
 The schemas are generated from the pydantic models and *published* in ``reports/schema/``; a unit test
 fails when the published files drift from the models, so a model change forces a deliberate schema
@@ -32,9 +32,11 @@ from auditor.results import RESULT_SCHEMA_VERSION, ScanResult
 SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
 RESULT_SCHEMA_FILE = SCHEMA_DIR / "result.schema.json"
 EVIDENCE_SCHEMA_FILE = SCHEMA_DIR / "evidence.schema.json"
+INVENTORY_SCHEMA_FILE = SCHEMA_DIR / "inventory.schema.json"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 RESULT_SCHEMA_ID = f"urn:iacs-auditor:schema:result:{RESULT_SCHEMA_VERSION}"
 EVIDENCE_SCHEMA_ID = f"urn:iacs-auditor:schema:evidence:{BUNDLE_SCHEMA_VERSION}"
+INVENTORY_SCHEMA_ID = "urn:iacs-auditor:schema:inventory:1"
 REGENERATE_COMMAND = "python -m reports.json_report --write-schemas"
 
 
@@ -151,8 +153,9 @@ def evidence_from_data(data: Any) -> EvidenceBundle:
 # --------------------------------------------------------------------------- schemas
 
 
-def _schema(model: type[BaseModel], schema_id: str, title: str, description: str) -> dict[str, Any]:
-    generated = model.model_json_schema(mode="serialization")
+def _schema(model: type[BaseModel], schema_id: str, title: str, description: str,
+            mode: str = "serialization") -> dict[str, Any]:
+    generated = model.model_json_schema(mode=mode)  # type: ignore[arg-type]
     generated.pop("title", None)
     generated.pop("description", None)
     return {"$schema": JSON_SCHEMA_DIALECT, "$id": schema_id, "title": title, "description": description,
@@ -180,11 +183,45 @@ def evidence_schema() -> dict[str, Any]:
         f"`{REGENERATE_COMMAND}`.")
 
 
+def inventory_schema() -> dict[str, Any]:
+    """JSON Schema (Draft 2020-12) of an inventory file as written (for editors), from :class:`Inventory`."""
+    from auditor.plant.inventory import Inventory
+
+    schema = _schema(
+        Inventory, INVENTORY_SCHEMA_ID, "iacs-auditor inventory (plant.yaml)",
+        "The plant an iacs-auditor scan reaches: site, zones (SL-T, maintenance windows, limits, defaults), jump "
+        "hosts, and assets with their endpoints (ssh, snmp, modbus, opcua). Secrets only by reference (*_env, "
+        "*_file). `iacs-audit inventory check FILE` also checks references between zones and assets and that "
+        f"every secret reference is readable. Generated from auditor.plant.inventory.Inventory; regenerate with "
+        f"`{REGENERATE_COMMAND}`.", mode="validation")
+    return _with_shorthands(schema)
+
+
+def _with_shorthands(schema: dict[str, Any]) -> dict[str, Any]:
+    """What the inventory's loader accepts beyond the models' own shapes, so an editor accepts it too: an SL
+    as one number, weekdays as text (``mon-fri``), one maintenance window instead of a list."""
+    defs = schema["$defs"]
+    defs["SLVector"] = {"anyOf": [{"type": "integer", "minimum": 0, "maximum": 4}, defs["SLVector"]]}
+    days = defs["MaintenanceWindow"]["properties"]["days"]
+    defs["MaintenanceWindow"]["properties"]["days"] = {
+        "anyOf": [{k: v for k, v in days.items() if k not in ("default", "description", "title")},
+                  {"type": "string", "description": "e.g. mon-fri, sat,sun, daily"},
+                  {"type": "integer", "minimum": 0, "maximum": 6}],
+        **{k: v for k, v in days.items() if k in ("default", "description", "title")}}
+    for owner in (defs["Zone"], defs["Asset"]):
+        windows = owner["properties"]["maintenance_windows"]
+        one = windows.pop("items")
+        windows.pop("type")
+        windows["anyOf"] = [{"type": "array", "items": one}, one]
+    return schema
+
+
 def _schema_text(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
 
-PUBLISHED = {RESULT_SCHEMA_FILE: result_schema, EVIDENCE_SCHEMA_FILE: evidence_schema}
+PUBLISHED = {RESULT_SCHEMA_FILE: result_schema, EVIDENCE_SCHEMA_FILE: evidence_schema,
+             INVENTORY_SCHEMA_FILE: inventory_schema}
 
 
 def write_schemas(directory: Path = SCHEMA_DIR) -> list[Path]:
@@ -210,7 +247,7 @@ def stale_schemas(directory: Path = SCHEMA_DIR) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m reports.json_report",
-                                     description="Publish or verify the JSON Schemas of result.json and evidence.json.")
+                                     description="Publish or verify the JSON Schemas of result.json, evidence.json and the inventory.")
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--write-schemas", action="store_true", help=f"rewrite the files in {SCHEMA_DIR}")
     group.add_argument("--check", action="store_true", help="exit 1 if a published schema is out of date")

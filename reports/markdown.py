@@ -209,6 +209,8 @@ def _finding(check: CheckResult) -> list[str]:
     lines = [f"#### {text(label.upper())} · {text(check.severity)} · {text(check.title or check.check_id)}", "",
              f"- Check: {inline_code(check.check_id)}",
              f"- Requirements: {', '.join(text(r) for r in check.requirements) or '—'}"]
+    if check.risk is not None:
+        lines.append(f"- Risk: {check.risk} (severity x criticality x exposure + FR gap)")
     if check.expected:
         lines.append(f"- Expected: {text(check.expected)}")
     if check.reason:

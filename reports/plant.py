@@ -52,6 +52,7 @@ class FixGroup:
     frs: list[str]
     assets: list[AssetResult] = field(default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)  # fail / error -> how many assets
+    risk: float = 0.0  # the highest risk of the check on any of its assets (results without one: 0)
 
     @property
     def worst_gap(self) -> int:
@@ -65,12 +66,15 @@ class FixGroup:
     def errors(self) -> int:
         return self.statuses.get("error", 0)
 
-    def sort_key(self) -> tuple[int, int, int, bool, str]:
-        return (severity_rank(self.severity), -self.worst_gap, -len(self.assets), self.failed == 0, self.check_id)
+    def sort_key(self) -> tuple[float, int, int, int, bool, str]:
+        return (-self.risk, severity_rank(self.severity), -self.worst_gap, -len(self.assets), self.failed == 0,
+                self.check_id)
 
 
 def fix_first(result: ScanResult) -> list[FixGroup]:
-    """Failed checks and check errors of assessed assets, grouped by check, most urgent first."""
+    """Failed checks and check errors of assessed assets, grouped by check, most urgent first: by the highest
+    risk on any asset (:mod:`auditor.assessment.risk`; results written before it have none), then severity,
+    then how far its assets are below target, then how many it affects."""
     groups: dict[str, FixGroup] = {}
     for asset in ranked(result.assets):
         if asset.status != "assessed":
@@ -83,6 +87,7 @@ def fix_first(result: ScanResult) -> list[FixGroup]:
                 group = groups[check.check_id] = _group(check)
             elif severity_rank(check.severity) < severity_rank(group.severity):
                 group.severity = check.severity
+            group.risk = max(group.risk, float(check.risk or 0))
             group.remediation = group.remediation or check.remediation
             group.expected = group.expected or (check.expected or "")
             if not group.assets or group.assets[-1] is not asset:

@@ -45,3 +45,5 @@ from auditor.cli import history, schedule, waivers  # noqa: E402,F401  (history 
 from auditor.cli import report  # noqa: E402,F401  (the report command)
 from auditor.cli import answers  # noqa: E402,F401  (questionnaire, attestations, coverage)
 from auditor.cli import sudoers  # noqa: E402,F401  (the sudoers rule for an audit account)
+from auditor.cli import inventory  # noqa: E402,F401  (inventory import, check, schema)
+from auditor.cli import discover  # noqa: E402,F401  (scoping discovery of an address range)

@@ -218,7 +218,11 @@ def _exit_now(code: int) -> None:
 @click.option("-i", "--inventory", type=click.Path(dir_okay=False, path_type=Path), help="Inventory YAML file.")
 @click.option("-p", "--profile", help="Profile name (see 'profiles list') or profile YAML file.")
 @click.option("--sl", type=click.IntRange(1, 4), help="Target SL for every FR; picks the built-in profile per asset type.")
-@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder.")
+@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder (required "
+                                                                                       "unless --plan).")
+@click.option("--plan", "show_plan", is_flag=True,
+              help="Send nothing: print every request the scan would send to each asset, its pace and a total.")
+@click.option("--json", "as_json", is_flag=True, help="With --plan: the plan as JSON on standard output.")
 @click.option("-t", "--type", "component_type", type=click.Choice(["host", "network", "embedded", "application"]),
               help="Component type of an ad-hoc TARGET.")
 @click.option("--key", type=click.Path(dir_okay=False), help="SSH private key file.")
@@ -272,9 +276,9 @@ def scan(target: str | None, inventory: Path | None, profile: str | None, sl: in
          ignore_windows: bool = False, resume: bool = False, siem: str | None = None,
          attestations: Path | None = None, gate: str = "complete", key_passphrase_env: str | None = None,
          no_agent: bool = False, ssh_config: str | None = None, jump: str | None = None,
-         sudo_password_env: str | None = None) -> None:
+         sudo_password_env: str | None = None, show_plan: bool = False, as_json: bool = False) -> None:
     """Scan an inventory, or one TARGET such as ssh://auditor@10.0.0.5:22, and write result.json,
-    evidence.json and report.html into OUT."""
+    evidence.json and report.html into OUT (with --plan: only show what it would send)."""
     from auditor.plant.inventory import load_inventory
     from connectors import ScanOptions
 
@@ -282,6 +286,10 @@ def scan(target: str | None, inventory: Path | None, profile: str | None, sl: in
         raise click.UsageError("give either an --inventory file or one TARGET URL")
     if profile and sl:
         raise click.UsageError("--profile and --sl are alternatives; give one")
+    if out is None and not show_plan:
+        raise click.UsageError("Missing option '-o' / '--out'.")
+    if as_json and not show_plan:
+        raise click.UsageError("--json goes with --plan")
     if inventory is not None:
         inv, source = load_inventory(inventory), str(inventory)
     else:
@@ -296,10 +304,35 @@ def scan(target: str | None, inventory: Path | None, profile: str | None, sl: in
                           ssh_config=ssh_config, use_agent=False if no_agent else None,
                           key_passphrase_env=key_passphrase_env, ask_passphrase=_terminal_prompt(),
                           sudo_password_env=sudo_password_env)
+    history = _history_options(db, waivers, window_end, ignore_windows, resume, siem, attestations, gate)
+    if show_plan:
+        sys.exit(_show_plan(inv, options, profile=profile, sl=sl, history=history, as_json=as_json))
     sys.exit(_run_scan(inv, source, profile=profile, sl=sl, out=out, options=options, concurrency=concurrency,
-                       asset_timeout=asset_timeout, quiet=quiet, formats=_formats(formats),
-                       history=_history_options(db, waivers, window_end, ignore_windows, resume, siem,
-                                                attestations, gate)))
+                       asset_timeout=asset_timeout, quiet=quiet, formats=_formats(formats), history=history))
+
+
+def _show_plan(inventory, options, *, profile: str | None, sl: int | None, history: HistoryOptions,
+               as_json: bool) -> int:
+    """Print the scan plan (no packet sent; durations of earlier scans from the history store, if given)."""
+    from auditor.app.plan import build_plan
+    from auditor.cli.plan import print_plan
+
+    estimates = None
+    if history.store is not None:
+        from auditor.store import StoreError, display, open_store
+
+        try:
+            store = open_store(history.store)
+        except StoreError as exc:
+            raise ConfigError.single(display(history.store), "--db", str(exc)) from None
+        try:
+            estimates = store.estimates([a.id for a in inventory.assets], inventory.site)
+        finally:
+            store.close()
+    plan = build_plan(inventory, options, profile=profile, sl=sl, window_end=history.window_end,
+                      ignore_windows=history.ignore_windows, estimates=estimates)
+    print_plan(plan, console(), as_json)
+    return EXIT_OK
 
 
 def _terminal_prompt():

@@ -153,7 +153,8 @@ def _print_findings(result: ScanResult, written: list[Path], out: Console) -> No
     if not found:
         return
     shown = found[:TOP_FINDINGS]
-    out.print("fix first, across the plant (by severity, then how far below SL-T):", highlight=False)
+    rule = "by risk, then severity" if any(g.risk for g in shown) else "by severity"
+    out.print(f"fix first, across the plant ({rule}, then how far below SL-T):", highlight=False)
     severity_width = max(len(g.severity) for g in shown)
     check_width = max(len(g.check_id) for g in shown)
     counts = [f"{len(g.assets)} asset{'s' if len(g.assets) != 1 else ''}" for g in shown]

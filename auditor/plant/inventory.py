@@ -259,6 +259,71 @@ class Limits(_Strict):
         return value
 
 
+PROTOCOL_ENDPOINTS: dict[str, type[_EndpointBase]] = {
+    "ssh": SshEndpoint, "snmp": SnmpEndpoint, "modbus": ModbusEndpoint, "opcua": OpcuaEndpoint}
+
+
+class Defaults(_Strict):
+    """Endpoint fields per protocol that every endpoint of that protocol gets unless it sets them itself."""
+
+    ssh: dict[str, Any] | None = None
+    snmp: dict[str, Any] | None = None
+    modbus: dict[str, Any] | None = None
+    opcua: dict[str, Any] | None = None
+
+    @field_validator("ssh", "snmp", "modbus", "opcua")
+    @classmethod
+    def _endpoint_fields(cls, value: dict[str, Any] | None, info: Any) -> dict[str, Any] | None:
+        model = PROTOCOL_ENDPOINTS[info.field_name]
+        for name in value or {}:
+            if name in _INLINE_SECRET_FIELDS:
+                raise ValueError(f"inline secret {name!r} is not allowed: give it by reference "
+                                 f"({name}_env: VARIABLE or {name}_file: PATH)")
+            if name not in model.model_fields or name == "protocol":
+                raise ValueError(f"{name!r} is not a field of a {info.field_name} endpoint")
+        return value
+
+
+def _defaults_field() -> Any:
+    return Field(default=None, description="endpoint fields per protocol (ssh, snmp, modbus, opcua) that every "
+                                           "endpoint of that protocol gets unless it sets them itself")
+
+
+def _inheritable(protocol: str, fields: Any) -> dict[str, Any]:
+    """The fields of a defaults entry an endpoint can take (a wrong one is reported at the defaults, once)."""
+    model = PROTOCOL_ENDPOINTS.get(protocol)
+    if model is None or not isinstance(fields, dict):
+        return {}
+    return {k: v for k, v in fields.items() if k in model.model_fields and k != "protocol"}
+
+
+def apply_defaults(data: dict[str, Any]) -> dict[str, Any]:
+    """Every endpoint gets the fields of the inventory's ``defaults`` for its protocol, then its zone's, then
+    its own: per field, the endpoint wins over its zone, the zone over the inventory (no deeper merge)."""
+    top = data.get("defaults") if isinstance(data.get("defaults"), dict) else {}
+    zones = {z.get("id"): z.get("defaults") for z in data.get("zones") or [] if isinstance(z, dict)}
+    assets = data.get("assets")
+    if not (top or any(isinstance(d, dict) and d for d in zones.values())) or not isinstance(assets, list):
+        return data
+    new_assets = []
+    for asset in assets:
+        if not isinstance(asset, dict) or not isinstance(asset.get("endpoints"), list):
+            new_assets.append(asset)
+            continue
+        zone_defaults = zones.get(asset.get("zone"))
+        zone_defaults = zone_defaults if isinstance(zone_defaults, dict) else {}
+        endpoints = []
+        for endpoint in asset["endpoints"]:
+            if isinstance(endpoint, dict) and isinstance(endpoint.get("protocol"), str):
+                protocol = endpoint["protocol"]
+                inherited = {**_inheritable(protocol, top.get(protocol)),
+                             **_inheritable(protocol, zone_defaults.get(protocol))}
+                endpoint = {**inherited, **endpoint}
+            endpoints.append(endpoint)
+        new_assets.append({**asset, "endpoints": endpoints})
+    return {**data, "assets": new_assets}
+
+
 def _windows_field() -> Any:
     return Field(default_factory=list, description="maintenance windows: days, start, end, timezone")
 
@@ -270,6 +335,9 @@ class Zone(_Strict):
     sl_target: SLVector | None = None
     maintenance_windows: list[MaintenanceWindow] = _windows_field()
     limits: Limits | None = None
+    defaults: Defaults | None = _defaults_field()
+    exposure: Literal["control", "safety", "dmz", "internet-facing"] | None = Field(
+        default=None, description="how exposed the zone is, for the risk rank of findings (default control)")
 
     @field_validator("maintenance_windows", mode="before")
     @classmethod
@@ -301,6 +369,8 @@ class Asset(_Strict):
     platform: Literal["linux", "windows"] | None = Field(
         default=None, description="host platform (linux or windows); default: what the SSH server's identification "
                                   "shows (OpenSSH for Windows: windows, else linux)")
+    criticality: Literal["low", "medium", "high", "critical"] | None = Field(
+        default=None, description="what its compromise would cost, for the risk rank of findings (default medium)")
     endpoints: list[Endpoint] = Field(min_length=1)
     maintenance_windows: list[MaintenanceWindow] = Field(
         default_factory=list, description="maintenance windows of this asset; replace its zone's")
@@ -334,13 +404,16 @@ class Inventory(_Strict):
     limits: Limits | None = Field(default=None, description="politeness for the whole scan")
     jump_hosts: list[JumpHost] = Field(default_factory=list, description="jump hosts named by ssh endpoints' "
                                                                          "or zones' jump")
+    defaults: Defaults | None = _defaults_field()
 
     @model_validator(mode="before")
     @classmethod
     def _expand_jumps(cls, data: Any) -> Any:
-        """Replace ``jump: ID`` (the endpoint's, else its zone's) with that jump host's definition."""
+        """Fill endpoints from ``defaults`` (:func:`apply_defaults`), then replace ``jump: ID`` (the endpoint's,
+        else its zone's) with that jump host's definition."""
         if not isinstance(data, dict):
             return data
+        data = apply_defaults(data)
         # only text ids are looked up (a list where an id belongs is left for validation to report)
         defined = {j["id"]: j for j in _list(data.get("jump_hosts"))
                    if isinstance(j, dict) and isinstance(j.get("id"), str)}
@@ -416,4 +489,4 @@ def load_inventory(path: str | Path) -> Inventory:
     try:
         return Inventory.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError.from_validation(path, exc, data) from None
+        raise ConfigError.from_validation(path, exc, data).locate(Path(path).read_text(encoding="utf-8")) from None

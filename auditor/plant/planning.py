@@ -22,6 +22,7 @@ class AssetPlan:
     asset: Asset
     profile: Profile
     sl_target: SLVector
+    exposure: str | None = None  # its zone's, for the risk rank of its findings
 
 
 def plan_assets(inventory: Inventory, *, profile: str | None = None, sl: int | None = None) -> list[AssetPlan]:
@@ -50,7 +51,8 @@ def plan_assets(inventory: Inventory, *, profile: str | None = None, sl: int | N
         else:
             level = sl or (chosen.sl_target.highest() if chosen else target.highest()) or 1
             asset_profile = get(builtin_for(asset.type, max(1, min(level, 4))))
-        plans.append(AssetPlan(asset=asset, profile=asset_profile, sl_target=target))
+        plans.append(AssetPlan(asset=asset, profile=asset_profile, sl_target=target,
+                               exposure=zone.exposure if zone else None))
     return plans
 
 

@@ -63,7 +63,7 @@ import time
 from typing import Any, Sequence
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
-from connectors.base import Connector, ConnectorError
+from connectors.base import Connector, ConnectorError, ConnectorPlan, PlannedRequest
 from connectors.modbus import safety
 from connectors.modbus.probes import tcp_probe, tls_probe
 from connectors.modbus.tls import (CLIENT_CERT_FIELDS, ClientCredentials, CredentialError, client_credentials,
@@ -132,6 +132,44 @@ class ModbusConnector(Connector):
         if info_request is not None:
             items.append(self._info_item(info_request, info, limiter, started))
         return items
+
+    def plan(self, requests: Sequence[EvidenceRequest]) -> ConnectorPlan:
+        """Every frame and connection :meth:`collect` would send, in its order, with its pace (no network)."""
+        ep = self.endpoint
+        reads = [r for r in requests if r.protocol == "modbus" and r.op in READ_OPS]
+        probes = [r for r in requests if r.protocol == "modbus" and r.op in PROBE_OPS and _port(r.target) is not None]
+        info = next((r for r in requests if r.protocol == "modbus" and r.op == "session" and r.target == "info"), None)
+        steps: list[PlannedRequest] = []
+        where = f"{self.asset.address}:{ep.port}"
+        if reads or info is not None:
+            how = "TCP connection and TLS handshake (Modbus/TCP Security)" if self._tls else "TCP connection"
+            steps.append(PlannedRequest("connect", where, 1, f"one {how}, unit id {ep.unit_id}"))
+        for req in sorted(reads, key=lambda r: _ORDER.get(READ_OPS[r.op], 9)):
+            function = READ_OPS[req.op]
+            if function in (1, 2, 3, 4):
+                target, detail = f"address {req.target or 0}", f"{req.option('count', 1)} item(s)"
+            elif function == 43:
+                target, detail = f"MEI 14, {req.target}", f"and at most {_MAX_CONTINUATIONS} 'more follows' pages"
+            else:
+                target, detail = "", ""
+            steps.append(PlannedRequest(f"FC {function} {req.op}", target, 1, detail, req.key))
+        for port in sorted({_port(r.target) for r in probes}):  # type: ignore[type-var]
+            served = [r for r in probes if _port(r.target) == port]
+            tls = any(r.op == "tls_probe" for r in served)
+            steps.append(PlannedRequest("tls probe" if tls else "tcp probe", f"{self.asset.address}:{port}", 1,
+                                        "one TCP connect and an anonymous TLS handshake, no Modbus sent" if tls
+                                        else "one TCP connect, no byte sent", " ".join(r.key for r in served)))
+        for req in requests:
+            if req not in reads and req not in probes and req is not info:
+                steps.append(PlannedRequest(req.op, req.target, 0, "not on the read-only allow-list: nothing sent",
+                                            req.key))
+        steps.append(PlannedRequest("record", "session info", 0, "nothing sent: what the session was",
+                                    (info or SESSION_INFO).key))
+        actions = sum(step.count or 0 for step in steps)
+        pacing = (f"one action at a time, at most {ep.requests_per_second:g} per second, {ep.timeout:g} s each, no "
+                  "retry; the first fault or a slowing PLC ends the session")
+        return ConnectorPlan(pacing=pacing, steps=steps,
+                             min_seconds=round(max(0, actions - 1) / ep.requests_per_second, 2))
 
     def _info_item(self, req: EvidenceRequest | None, info: dict[str, Any], limiter: RateLimiter,
                    started: float) -> EvidenceItem:

@@ -61,7 +61,7 @@ from cryptography import x509
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
 from auditor.plant.secrets import SecretError, resolve
-from connectors.base import Connector, ConnectorError
+from connectors.base import Connector, ConnectorError, ConnectorPlan, PlannedRequest
 from connectors.opcua import describe, limits
 from connectors.opcua.identity import (ClientIdentity, ClientIdentityError, default_identity, load_identity,
                                        untrusted_identity)
@@ -391,6 +391,66 @@ class OpcuaConnector(Connector):
                 items.append(self._session_item(req, anonymous, anonymous_started, skipped_reason=skipped))
         items.append(self._log_item(log_request))
         return items
+
+    def plan(self, requests: Sequence[EvidenceRequest]) -> ConnectorPlan:
+        """The connections and service requests :meth:`collect` may send (which sessions open depends on what
+        GetEndpoints answers, so each says when it is sent); no network."""
+        plan, steps = _Plan(), []
+        for req in requests:
+            problem = self._classify(req, plan)
+            if problem:
+                steps.append(PlannedRequest(req.op, req.target, 0, f"nothing sent: {problem}", req.key))
+        steps.append(PlannedRequest("connect", self.url, 1, "connection 1: Hello, a secure channel with policy None "
+                                    "(allowed for discovery), no session"))
+        steps.append(PlannedRequest("GetEndpoints", self.url, 1, "", plan.endpoints.key if plan.endpoints else None))
+        if plan.find_servers is not None:
+            steps.append(PlannedRequest("FindServers", self.url, 1, "", plan.find_servers.key))
+        ep = self.endpoint
+        credentials = bool(ep.username or (ep.client_cert_file and ep.client_key_file))
+        anonymous_reads = bool(plan.reads or plan.session_limits) and not credentials
+        if plan.anonymous or plan.browses or anonymous_reads:
+            if ep.anonymous_session:
+                when = "an endpoint with a current policy offers the Anonymous token"
+                steps += self._plan_session("anonymous", when, [*plan.browses, *([r for r, _ in plan.reads]
+                                                                                 if anonymous_reads else [])])
+            else:
+                steps.append(PlannedRequest("CreateSession", "anonymous", 0, "nothing sent: the inventory does not "
+                                            "allow an anonymous session (anonymous_session: true)",
+                                            plan.anonymous.key if plan.anonymous else None))
+        if (plan.reads or plan.account_browses or plan.session_limits) and credentials:
+            kind = f"user {ep.username}" if ep.username else "the client certificate as user token"
+            steps += self._plan_session(kind, "an endpoint protects the credential with a current policy",
+                                        [*(r for r, _ in plan.reads), *plan.account_browses])
+        if plan.client_trust is not None and ep.probe_client_trust:
+            when = "an endpoint offers a security policy the auditor speaks"
+            steps += [PlannedRequest("connect", self.url, 1, "a new connection and secure channel with a freshly "
+                                     "generated certificate nobody trusts", plan.client_trust.key, when=when),
+                      PlannedRequest("CreateSession", "untrusted client", 1, "never activated; closed at once",
+                                     when=when),
+                      PlannedRequest("CloseSession", "untrusted client", 1, when=when)]
+        elif plan.client_trust is not None:
+            steps.append(PlannedRequest("connect", "untrusted-client probe", 0, "nothing sent: the inventory does "
+                                        "not allow it (probe_client_trust: true)", plan.client_trust.key))
+        steps.append(PlannedRequest("record", "client log", 0, "nothing sent: every service request made",
+                                    (plan.log or CLIENT_LOG).key))
+        pacing = (f"one connection at a time, each closed before the next; {self.timeout:g} s per request, "
+                  f"{self.budget:g} s per connection")
+        return ConnectorPlan(pacing=pacing, steps=steps)
+
+    def _plan_session(self, identity: str, when: str, work: list[EvidenceRequest]) -> list[PlannedRequest]:
+        steps = [PlannedRequest("connect", self.url, 1, f"a new connection and secure channel for a session as "
+                                f"{identity}", when=when),
+                 PlannedRequest("CreateSession", identity, 1, when=when),
+                 PlannedRequest("ActivateSession", identity, 1, when=when)]
+        for req in work:
+            if req.op == "read":
+                steps.append(PlannedRequest("Read", req.target, 1, "", req.key, when=when))
+            else:
+                steps.append(PlannedRequest("Browse", req.target, None, f"depth {req.option('depth', 3)}, at most "
+                                            f"{req.option('max_nodes', 200)} nodes, then Read of their access levels",
+                                            req.key, when=when))
+        steps.append(PlannedRequest("CloseSession", identity, 1, when=when))
+        return steps
 
     def _classify(self, req: EvidenceRequest, plan: _Plan) -> str | None:
         if req.protocol != "opcua":

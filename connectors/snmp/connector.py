@@ -71,7 +71,7 @@ from pysnmp.hlapi.v3arch.asyncio import (CommunityData, ContextData, ObjectIdent
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
 from auditor.plant.secrets import SecretError, resolve
-from connectors.base import Connector, ConnectorError
+from connectors.base import Connector, ConnectorError, ConnectorPlan, PlannedRequest
 from connectors.snmp import limits
 from connectors.snmp.values import encode_value, is_under, oid_text, oid_tuple, type_name
 from auditor.protocols.snmp import DEFAULT_COMMUNITIES, PROBE_COUNTERS, SYS_DESCR
@@ -209,6 +209,86 @@ class SnmpConnector(Connector):
             return await self._collect(requests, engine, creds)
         finally:
             _close(engine)
+
+    def plan(self, requests: Sequence[EvidenceRequest]) -> ConnectorPlan:
+        """The PDUs :meth:`collect` would send, in its order, from the inventory alone (no secret is read)."""
+        ep = self.endpoint
+        version = ep.version
+        walk, repetitions = ("GETNEXT walk", "") if version == "1" else (
+            "GETBULK walk", f", max-repetitions {self.max_repetitions}")
+        discovery = PlannedRequest("GET", "", 1, "SNMPv3 engine discovery: an empty GET, no credential")
+        steps = [discovery] if version == "3" else []
+        steps.append(PlannedRequest("GET", SYS_DESCR, 1, "liveness: the endpoint is unusable without an answer"))
+        info: EvidenceRequest | None = None
+        ordered = [r for r in requests if not (r.op == "walk" and r.option("fallback_for"))]
+        ordered += [r for r in requests if r.op == "walk" and r.option("fallback_for")]
+        for req in ordered:
+            if req.protocol == "snmp" and req.op == "session" and req.target == "info":
+                info = req
+            elif req.op == "get":
+                oids = [oid_text(o) for o in req.target.split()]
+                for start in range(0, len(oids), self.get_chunk):
+                    steps.append(PlannedRequest("GET", " ".join(oids[start:start + self.get_chunk]), 1, "", req.key))
+            elif req.op == "walk":
+                rows = max(1, min(int(req.option("max_rows", self.max_rows)), limits.MAX_WALK_ROWS))
+                seconds = float(req.option("max_seconds", self.walk_seconds))
+                bound = f"to the end of the subtree, at most {rows} rows and {seconds:g} s{repetitions}"
+                fallback = req.option("fallback_for")
+                when = f"the walk of {fallback} returned no row" if fallback else ""
+                steps.append(PlannedRequest(walk, req.target, None, bound, req.key, when=when))
+            elif req.op == "probe" and req.target == "default-communities":
+                steps.extend(self._plan_community_probe(req))
+            elif req.op == "probe" and req.target == "security-levels":
+                levels = _LEVEL_ORDER[:_LEVEL_ORDER.index(self._planned_level())] if version == "3" else ()
+                if levels:  # a separate SNMP engine: its own discovery
+                    steps.append(PlannedRequest("GET", "", 1, "SNMPv3 engine discovery of the probe's own engine",
+                                                req.key))
+                for level in reversed(levels):
+                    steps.append(PlannedRequest("GET", SYS_DESCR, 1, f"as the audit user at {level} (a lower "
+                                                "security level than configured), never retried", req.key))
+                if not levels:
+                    steps.append(PlannedRequest("probe", "security-levels", 0,
+                                                "nothing sent: no lower security level to try", req.key))
+            else:
+                steps.append(PlannedRequest(req.op, req.target, 0, "not a read this connector performs: nothing sent",
+                                            req.key))
+        steps.append(PlannedRequest("record", "session info", 0, "nothing sent: what the session was",
+                                    (info or SESSION_INFO).key))
+        known = sum(step.count or 1 for step in steps)
+        probes = sum(1 for step in steps if step.detail.startswith("default-community probe"))
+        rate = self._rate
+        pacing = (f"at most {rate:g} PDUs/s, {ep.timeout:g} s per PDU with {self.retries} retry, "
+                  f"{self._budget():g} s for the whole device")
+        if probes:
+            pacing += f"; default-community probes {max(self.probe_interval, 1.0 / rate):g} s apart"
+        seconds = (known - probes - 1) / rate + probes * max(self.probe_interval, 1.0 / rate)
+        return ConnectorPlan(pacing=pacing, steps=steps, min_seconds=round(max(0.0, seconds), 2))
+
+    def _planned_level(self) -> str:
+        ep = self.endpoint
+        if ep.priv_key_env or ep.priv_key_file:
+            return "authPriv"
+        return "authNoPriv" if ep.auth_key_env or ep.auth_key_file else "noAuthNoPriv"
+
+    def _plan_community_probe(self, req: EvidenceRequest) -> list[PlannedRequest]:
+        ep = self.endpoint
+        if not (ep.probe_default_communities or self.options.probe_default_communities):
+            return [PlannedRequest("probe", "default-communities", 0, "nothing sent: not enabled "
+                                   "(probe_default_communities or --probe-default-communities)", req.key)]
+        counters = " ".join(PROBE_COUNTERS.values())
+        steps = [PlannedRequest("GET", counters, 1, "the agent's error counters, before the probes", req.key)]
+        if ep.version == "3" and (ep.community_env or ep.community_file):
+            for version in ("2c", "1"):
+                steps.append(PlannedRequest("GET", SYS_DESCR, 1, f"default-community probe: the configured community "
+                                            f"over v{version}, never retried", req.key))
+        for name in DEFAULT_COMMUNITIES:
+            for version in ("2c", "1"):
+                own = "" if ep.version == "3" or version != ep.version else \
+                    "the audit session does not already use it (its liveness GET answered for it)"
+                steps.append(PlannedRequest("GET", SYS_DESCR, 1, f"default-community probe: {name!r} over "
+                                            f"v{version}, never retried", req.key, when=own))
+        steps.append(PlannedRequest("GET", counters, 1, "the agent's error counters, after the probes", req.key))
+        return steps
 
     # ------------------------------------------------------------------ setup
     def _budget(self) -> float:

@@ -59,7 +59,7 @@ import paramiko
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
 from auditor.platforms import platform_of
-from connectors.base import Connector, ConnectorError, clip
+from connectors.base import Connector, ConnectorError, ConnectorPlan, PlannedRequest, clip
 from connectors.ssh import limits
 from connectors.ssh import script as _script
 from connectors.ssh.credentials import (Credential, CredentialError, credentials_for, load_private_key,
@@ -274,6 +274,43 @@ class SshConnector(Connector):
                                response=json.dumps(session.info, sort_keys=True),
                                meta={"truncated_fields": sorted(cut)} if cut else {}))
         return items
+
+    def plan(self, requests: Sequence[EvidenceRequest]) -> ConnectorPlan:
+        """The connections, the authentication and every command of the scripts :meth:`collect` would run."""
+        target = self._target()
+        hops = " via " + ", ".join(h.where for h in target.jumps) if target.jumps else ""
+        where = f"{target.host}:{target.port}{hops}"
+        steps: list[PlannedRequest] = []
+        execs = [r for r in requests if r.protocol == "ssh" and r.op == "exec"]
+        others = [r for r in requests if r not in execs]
+        for req in others:
+            if req.op == "wire" and req.target == "kexinit":
+                steps.append(PlannedRequest("wire probe", where, 1, "one TCP connection: the server's identification "
+                                            "and KEXINIT are read, no authentication", req.key))
+        session = execs or any(r.op == "session" and r.target == "info" for r in others)
+        if session:
+            user = target.username or "the local user"
+            steps.append(PlannedRequest("connect", where, 1, f"one TCP connection, key exchange, host key checked "
+                                        f"against known_hosts, one authentication as {user}"))
+        for batch in self._batches(execs):
+            lane = f" (lane {batch.lane}, its own session channel beside the main script)" if batch.lane else ""
+            commands = f"{len(batch.requests)} command" + ("s" if len(batch.requests) > 1 else "")
+            steps.append(PlannedRequest("exec", f"a read-only sh script of {commands}", 1,
+                                        f"one exec channel{lane}; LC_ALL=C, each command under timeout, stdin closed"))
+            for req, sudo in zip(batch.requests, batch.wants_sudo):
+                steps.append(PlannedRequest("command", req.target, 1,
+                                            "under sudo where the account may, else as the account" if sudo else "",
+                                            req.key))
+        for req in others:
+            if req.op == "session" and req.target == "info":
+                steps.append(PlannedRequest("record", "session info", 0, "nothing sent: what the session was", req.key))
+            elif not (req.op == "wire" and req.target == "kexinit"):
+                steps.append(PlannedRequest(req.op, req.target, 0, "not a read this connector performs: nothing sent",
+                                            req.key))
+        pacing = (f"connect, handshake and authentication bounded by {self.endpoint.timeout:g} s; every command by "
+                  f"{per_command_timeout(self.options.command_timeout):g} s, the exec by "
+                  f"{self.options.command_timeout:g} s; at most {MAX_CHANNELS} channels at once")
+        return ConnectorPlan(pacing=pacing, steps=steps)
 
     # ------------------------------------------------------------------ wire probe
     async def _wire(self, req: EvidenceRequest) -> EvidenceItem:
