@@ -43,7 +43,7 @@ from auditor.evidence import EvidenceItem, EvidenceRequest
 from auditor.plant.secrets import SecretError, resolve
 from auditor.protocols.cli import AUTO_START, PLATFORMS, READS, detect_platform, redact_config
 from auditor.protocols.snmp import DEFAULT_COMMUNITIES
-from connectors.base import ConnectorError
+from connectors.base import ConnectorError, ConnectorPlan, PlannedRequest
 from connectors.netcli.driver import LineGuard, OutputLimit, RefusedCommand, open_driver
 from connectors.ssh.connector import SshConnector, _AuditTransport, per_command_timeout
 from connectors.ssh.hostkeys import fingerprint, known_hosts_path
@@ -114,6 +114,37 @@ class NetcliConnector(SshConnector):
         items.append(self.item(info_request or SESSION_INFO, started=started, encoding="json",
                                response=json.dumps(session.info, sort_keys=True)))
         return items
+
+    def plan(self, requests: Sequence[EvidenceRequest]) -> ConnectorPlan:
+        """The SSH login (as the host connector makes it), one shell, and the allow-listed commands."""
+        target = self._target()
+        hops = " via " + ", ".join(h.where for h in target.jumps) if target.jumps else ""
+        where = f"{target.host}:{target.port}{hops}"
+        reads = sorted({r.target for r in requests if r.protocol == "cli" and r.op == "show" and r.target in READS},
+                       key=READS.index)
+        keys = {r.target: r.key for r in requests if r.protocol == "cli" and r.op == "show"}
+        configured = self.endpoint.platform
+        platform = PLATFORMS.get(configured if configured != "auto" else AUTO_START)
+        steps = [PlannedRequest("connect", where, 1, "one TCP connection, key exchange, host key checked against "
+                                f"known_hosts, one authentication as {target.username or 'the local user'}"),
+                 PlannedRequest("shell", platform.title if platform else configured, 1,
+                                "one interactive shell; the driver's session commands: "
+                                + ", ".join(platform.session_commands if platform else ()))]
+        when = "" if configured != "auto" else f"the device is {platform.title if platform else configured} " \
+                                               "(from the SSH identification and 'show version')"
+        for read in reads:
+            command = platform.command_for(read) if platform else None
+            steps.append(PlannedRequest("command", command or read, 1 if command else 0,
+                                        "" if command else "nothing sent: no command on this platform",
+                                        keys.get(read), when=when if read != "version" else ""))
+        for req in requests:
+            if not (req.protocol == "cli" and (req.op == "show" and req.target in READS
+                                               or req.op == "session" and req.target == "info")):
+                steps.append(PlannedRequest(req.op, req.target, 0, "not a read this connector performs: "
+                                            "nothing sent", req.key))
+        pacing = (f"{self.endpoint.requests_per_second:g} commands per second; each command bounded by half of "
+                  f"{self.options.command_timeout:g} s and {self.endpoint.max_output_bytes} bytes")
+        return ConnectorPlan(pacing=pacing, steps=steps)
 
     # ------------------------------------------------------------------ the blocking session
     def _cli_session(self, reads: list[str], cancel: threading.Event) -> _CliSession:

@@ -292,15 +292,27 @@ class SshConnector(Connector):
             user = target.username or "the local user"
             steps.append(PlannedRequest("connect", where, 1, f"one TCP connection, key exchange, host key checked "
                                         f"against known_hosts, one authentication as {user}"))
-        for batch in self._batches(execs):
+        sections = [r for r in others if r.protocol == "ssh" and r.op == _PLATFORM_OP["windows"]]
+        others = [r for r in others if r not in sections]
+        declared = getattr(self.asset, "platform", None)
+        both = bool(execs and sections) and not declared
+        linux_when = "the server does not identify as OpenSSH for Windows" if both else ""
+        windows_when = "the server identifies as OpenSSH for Windows" if both else ""
+        for batch in self._batches(execs) if declared != "windows" else []:
             lane = f" (lane {batch.lane}, its own session channel beside the main script)" if batch.lane else ""
             commands = f"{len(batch.requests)} command" + ("s" if len(batch.requests) > 1 else "")
             steps.append(PlannedRequest("exec", f"a read-only sh script of {commands}", 1,
-                                        f"one exec channel{lane}; LC_ALL=C, each command under timeout, stdin closed"))
+                                        f"one exec channel{lane}; LC_ALL=C, each command under timeout, stdin closed",
+                                        when=linux_when))
             for req, sudo in zip(batch.requests, batch.wants_sudo):
                 steps.append(PlannedRequest("command", req.target, 1,
                                             "under sudo where the account may, else as the account" if sudo else "",
-                                            req.key))
+                                            req.key, when=linux_when))
+        if sections and declared != "linux":
+            steps.append(PlannedRequest("exec", f"the PowerShell bootstrap, a read-only script of {len(sections)} "
+                                        "sections on its stdin", 1, "one exec channel; each section in its own "
+                                        "runspace under a time bound", when=windows_when))
+            steps += [PlannedRequest("section", req.target, 1, "", req.key, when=windows_when) for req in sections]
         for req in others:
             if req.op == "session" and req.target == "info":
                 steps.append(PlannedRequest("record", "session info", 0, "nothing sent: what the session was", req.key))
