@@ -30,7 +30,7 @@ from auditor.evidence import AssetEvidence, EvidenceBundle, EvidenceRequest, num
 from auditor.plant.inventory import Asset, Inventory, Limits
 from auditor.plant.planning import AssetPlan
 from auditor.registry import REGISTRY, Registry
-from auditor.results import AssetResult, ScanResult, Summary
+from auditor.results import AssetResult, ConduitResult, ScanResult, Summary
 from connectors import ConnectorError, ScanOptions, connector_class
 
 log = logging.getLogger(__name__)
@@ -148,6 +148,10 @@ async def collect_asset(plan: AssetPlan, options: ScanOptions, registry: Registr
     reached = 0
     for protocol, endpoint, requests in needed:
         connector = None
+        if protocol in plan.refused:  # the plant's conduits do not let this protocol through: nothing is sent
+            evidence.endpoint_errors.append(f"{protocol}://{asset.address}:{endpoint.port}: not read: "
+                                            f"{plan.refused[protocol]}")
+            continue
         try:
             connector = connector_class(protocol)(asset, endpoint, options)
             if politeness is None:
@@ -289,7 +293,16 @@ def score(bundle: EvidenceBundle, plans: list[AssetPlan], selection: str, *, int
         evidence_manifest_sha256=bundle.manifest_sha256, interrupted=interrupted,
         summary=summarize(assets), assets=assets, waivers=waivers.outcomes(as_of) if waivers else [],
         attestations=attestation_outcomes(answers, assets, as_of) if answers else [],
-        attestations_source=answers.source if answers else None)
+        attestations_source=answers.source if answers else None,
+        conduits=conduit_results(bundle.inventory), scanner_zone=bundle.inventory.scanner_zone)
+
+
+def conduit_results(inventory: Inventory) -> list[ConduitResult]:
+    """The inventory's conduits for the report, each marked when the scan read through it."""
+    crossed = {inventory.conduit_for(asset, endpoint.protocol) for asset in inventory.assets
+               for endpoint in asset.endpoints}
+    return [ConduitResult(id=c.id, zones=list(c.zones), protocols=list(c.protocols), description=c.description,
+                          scanned_across=c.id in crossed) for c in inventory.conduits]
 
 
 def summarize(assets: list[AssetResult]) -> Summary:

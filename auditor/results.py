@@ -254,6 +254,17 @@ class History(_Model):
     zones: dict[str, list[TrendPoint]] = Field(default_factory=dict)
 
 
+class ConduitResult(_Model):
+    """A conduit of the inventory (IEC 62443-3-2), shown beside the zones it joins."""
+
+    id: str
+    zones: list[str]
+    protocols: list[str] = Field(default_factory=list, description="protocols allowed to cross")
+    description: str = ""
+    scanned_across: bool = Field(default=False, description="the scanner sat in one of its zones and read assets "
+                                                            "of the other through it")
+
+
 class ScanResult(_Model):
     schema_version: Literal[1] = RESULT_SCHEMA_VERSION
     tool: dict[str, str]
@@ -271,6 +282,8 @@ class ScanResult(_Model):
     attestations: list[AttestationOutcome] = Field(default_factory=list)
     attestations_source: str | None = Field(default=None, description="the answers file applied, if any")
     history: History | None = None
+    conduits: list[ConduitResult] = Field(default_factory=list, description="the inventory's conduits between zones")
+    scanner_zone: str | None = Field(default=None, description="the zone the scanner sat in, if the inventory says")
 
     def exit_code(self, gate: Literal["complete", "technical"] = "complete") -> int:
         """0 all assessed assets meet SL-T; 1 some fall short; 3 some could not be assessed (3 wins).

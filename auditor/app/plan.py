@@ -113,6 +113,9 @@ def build_plan(inventory: Inventory, options: ScanOptions, *, profile: str | Non
             entry.window = f"skipped now: {decision.reason}" if decision else "may start now"
         for protocol, endpoint, requests in needed_reads(plan, REGISTRY):
             label = f"{protocol}://{asset.address}:{endpoint.port}"
+            if protocol in plan.refused:
+                entry.endpoints.append(EndpointPlan(protocol, label, "", [], error=f"not read: {plan.refused[protocol]}"))
+                continue
             try:
                 connector = connector_class(protocol)(asset, endpoint, options)
                 label = connector.label
@@ -120,7 +123,8 @@ def build_plan(inventory: Inventory, options: ScanOptions, *, profile: str | Non
             except ConnectorError as exc:
                 entry.endpoints.append(EndpointPlan(protocol, label, "", [], error=str(exc)))
                 continue
-            entry.endpoints.append(EndpointPlan(protocol, label, planned.pacing, list(planned.steps),
-                                                planned.min_seconds))
+            crossing = inventory.conduit_for(asset, protocol)
+            pacing = f"{planned.pacing}; crosses conduit {crossing}" if crossing else planned.pacing
+            entry.endpoints.append(EndpointPlan(protocol, label, pacing, list(planned.steps), planned.min_seconds))
         assets.append(entry)
     return ScanPlan(site=inventory.site, selection=selection_label(profile, sl), assets=assets)

@@ -345,6 +345,32 @@ class Zone(_Strict):
         return windows_list(value)
 
 
+ConduitProtocol = Literal["ssh", "cli", "snmp", "modbus", "opcua", "s7", "https"]
+
+
+class Conduit(_Strict):
+    """A conduit between zones (IEC 62443-3-2): the zones it joins and the protocols allowed to cross it.
+
+    With the inventory's ``scanner_zone``, a scan reads an asset of another zone only over a protocol some
+    conduit between the two zones allows; it never crosses a conduit with anything else.
+    """
+
+    id: str = Field(pattern=ID_PATTERN)
+    zones: list[str] = Field(min_length=2, description="the zones the conduit joins")
+    protocols: list[ConduitProtocol] = Field(default_factory=list, description="protocols allowed to cross")
+    description: str = ""
+
+    @field_validator("zones")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("a conduit joins distinct zones")
+        return value
+
+    def joins(self, a: str, b: str) -> bool:
+        return a in self.zones and b in self.zones
+
+
 class Product(_Strict):
     """What the component is, for a vendor's component matrix and the report: all optional."""
 
@@ -405,6 +431,9 @@ class Inventory(_Strict):
     jump_hosts: list[JumpHost] = Field(default_factory=list, description="jump hosts named by ssh endpoints' "
                                                                          "or zones' jump")
     defaults: Defaults | None = _defaults_field()
+    conduits: list[Conduit] = Field(default_factory=list, description="conduits between zones (IEC 62443-3-2)")
+    scanner_zone: str | None = Field(default=None, description="the zone the scanner sits in: an asset of another "
+                                                               "zone is read only over a protocol a conduit allows")
 
     @model_validator(mode="before")
     @classmethod
@@ -456,7 +485,37 @@ class Inventory(_Strict):
         for asset in self.assets:
             if asset.zone is not None and asset.zone not in zone_ids:
                 raise ValueError(f"asset {asset.id!r} names zone {asset.zone!r}, which is not defined in zones")
+        _no_duplicates("conduits", [c.id for c in self.conduits])
+        for conduit in self.conduits:
+            for zone in conduit.zones:
+                if zone not in zone_ids:
+                    raise ValueError(f"conduit {conduit.id!r} names zone {zone!r}, which is not defined in zones")
+        if self.scanner_zone is not None and self.scanner_zone not in zone_ids:
+            raise ValueError(f"scanner_zone {self.scanner_zone!r} is not defined in zones")
         return self
+
+    def conduit_refusal(self, asset: "Asset", protocol: str) -> str | None:
+        """Why a scan from ``scanner_zone`` may not read ``asset`` over ``protocol``, or None if it may.
+
+        Without ``scanner_zone`` (or for an asset of the scanner's zone, or without a zone) nothing is refused.
+        """
+        if self.scanner_zone is None or asset.zone is None or asset.zone == self.scanner_zone:
+            return None
+        joining = [c for c in self.conduits if c.joins(self.scanner_zone, asset.zone)]
+        if any(protocol in c.protocols for c in joining):
+            return None
+        if not joining:
+            return (f"no conduit joins the scanner's zone {self.scanner_zone!r} and zone {asset.zone!r}: "
+                    f"nothing is sent across")
+        return (f"no conduit from the scanner's zone {self.scanner_zone!r} to zone {asset.zone!r} allows {protocol} "
+                f"(conduit {', '.join(c.id + ': ' + (', '.join(c.protocols) or 'nothing') for c in joining)})")
+
+    def conduit_for(self, asset: "Asset", protocol: str) -> str | None:
+        """The id of the conduit a read of ``asset`` over ``protocol`` crosses (None: none is crossed)."""
+        if self.scanner_zone is None or asset.zone is None or asset.zone == self.scanner_zone:
+            return None
+        return next((c.id for c in self.conduits if c.joins(self.scanner_zone, asset.zone) and protocol in c.protocols),
+                    None)
 
     def zone(self, zone_id: str | None) -> Zone | None:
         return next((z for z in self.zones if z.id == zone_id), None)

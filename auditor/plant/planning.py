@@ -8,7 +8,7 @@ type at the same level.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from auditor.assessment.profiles import Profile, builtin_for, load_profile
 from auditor.assessment.slvector import SLVector
@@ -23,6 +23,8 @@ class AssetPlan:
     profile: Profile
     sl_target: SLVector
     exposure: str | None = None  # its zone's, for the risk rank of its findings
+    #: protocol -> why no read goes over it (no conduit from the scanner's zone allows it)
+    refused: dict[str, str] = field(default_factory=dict)
 
 
 def plan_assets(inventory: Inventory, *, profile: str | None = None, sl: int | None = None) -> list[AssetPlan]:
@@ -51,8 +53,10 @@ def plan_assets(inventory: Inventory, *, profile: str | None = None, sl: int | N
         else:
             level = sl or (chosen.sl_target.highest() if chosen else target.highest()) or 1
             asset_profile = get(builtin_for(asset.type, max(1, min(level, 4))))
+        refused = {e.protocol: reason for e in asset.endpoints
+                   if (reason := inventory.conduit_refusal(asset, e.protocol)) is not None}
         plans.append(AssetPlan(asset=asset, profile=asset_profile, sl_target=target,
-                               exposure=zone.exposure if zone else None))
+                               exposure=zone.exposure if zone else None, refused=refused))
     return plans
 
 
