@@ -72,7 +72,7 @@ def checks_show(check_id: str) -> None:
         fact_spec = registry.facts[fact_name]
         click.echo(f"  fact {fact_name} ({fact_spec.protocol})")
         for req in fact_spec.requests:
-            sudo = " [sudo -n if allowed]" if req.option("sudo") else ""
+            sudo = " [under sudo where allowed]" if req.option("sudo") else ""
             click.echo(f"    {req.op}: {req.target}{sudo}")
 
 

@@ -37,7 +37,11 @@ else printf '__IACS_%s_SUDO__ no\\n' "$__iacs_n"; fi
     __iacs_rc=$?; printf '\\n__IACS_%s_E_%s__ %s\\n' "$__iacs_n" <i> "$__iacs_rc"
 
 ``<seconds>`` is the per-command timeout in whole seconds (rounded up), ``<kill>`` the grace before
-KILL. ``$__iacs_s `` precedes a command exactly when that command wants sudo.
+KILL. ``$__iacs_s `` precedes a command exactly when that command wants sudo. ``<command>`` is ONE
+shell word holding the command's exact text: as is when the text has only letters, digits and
+``@%+=:,./-_``, otherwise in single quotes with each single quote of the text written as ``'"'"'``
+(end the quote, a double-quoted quote, reopen), so the word may span several lines and hold any
+character but NUL. Nothing else is in the script.
 
 sudo: ``sudo -n -l <argv>`` asks sudo whether the FIRST command that wants sudo may run exactly as the
 script will run it (``env LC_ALL=C timeout -k <kill> <seconds> sh -c <command>``), without a password; this
@@ -46,11 +50,7 @@ holds for ``NOPASSWD: ALL`` and for the exact ``Cmnd_Alias`` that ``iacs-audit s
 and closes it; ``sudo -S -v`` (a direct child of the script's shell, like every later ``sudo -n``)
 reads it from there, so the password is never in the script, an argument, a variable or a file, and
 sudo's cached credentials (kept per parent process when there is no terminal) serve the later
-``sudo -n``. A wrong password costs one failed attempt; the commands then run as the user. ``<command>`` is ONE
-shell word holding the command's exact text: as is when the text has only letters, digits and
-``@%+=:,./-_``, otherwise in single quotes with each single quote of the text written as ``'"'"'``
-(end the quote, a double-quoted quote, reopen), so the word may span several lines and hold any
-character but NUL. Nothing else is in the script.
+``sudo -n``. A wrong password costs one failed attempt; the commands then run as the user.
 
 :class:`OutputSplitter` parses the output incrementally with bounded memory: at most
 ``max_section`` bytes are kept per command (the rest is counted, not stored) and anything outside a
