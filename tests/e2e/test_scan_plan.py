@@ -95,9 +95,12 @@ def test_plan_json_counts_add_up(tmp_path, no_network) -> None:
     assert "at most 5 PDUs/s" in switch["pacing"]
     host = assets["ews-01"]["endpoints"][0]
     commands = [s for s in host["steps"] if s["operation"] == "command"]
-    execs = [s for s in host["steps"] if s["operation"] == "exec"]
+    execs = [s for s in host["steps"] if s["operation"] == "exec" and "sh script" in s["target"]]
     assert commands and all(s["request"].startswith("ssh:exec:") for s in commands)
     assert sum(int(e["target"].split(" of ")[1].split()[0]) for e in execs) == len(commands)
+    # the platform is learnt from the server: the Windows script is planned too, under its condition
+    sections = [s for s in host["steps"] if s["operation"] == "section"]
+    assert sections and all(s["when"] == "the server identifies as OpenSSH for Windows" for s in sections)
 
 
 def test_plan_options(tmp_path) -> None:
@@ -152,7 +155,9 @@ def test_plan_with_history_gives_each_asset_its_last_duration(planned_and_record
 
 
 def _sent(endpoint: dict, operation: str) -> list[dict]:
-    return [s for s in endpoint["steps"] if s["operation"] == operation and s["count"] != 0]
+    """Steps sent to a Linux host (the ones planned for a Windows server are not)."""
+    return [s for s in endpoint["steps"] if s["operation"] == operation and s["count"] != 0
+            and s["when"] != "the server identifies as OpenSSH for Windows"]
 
 
 def test_ssh_plan_matches_the_recorded_session(planned_and_recorded) -> None:
