@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import errno
 import json
 import logging
 import secrets as _secrets
@@ -124,6 +125,19 @@ class _AuditTransport(paramiko.Transport):
             self.negotiated_kex = None
 
 
+class _Stopped(ConnectionAbortedError):
+    """Why a bounded socket stopped reading. It carries an errno because paramiko's transport thread formats a
+    socket error as ``args[1] (args[0])`` (a one-argument OSError crashes that thread with a traceback);
+    shown, it is just the reason."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+def _stopped(reason: str) -> OSError:
+    return _Stopped(errno.ECONNABORTED, reason)
+
+
 class _BoundedSocket:
     """The target's socket as paramiko sees it, refusing to read more, or for longer, than a server should need.
 
@@ -148,18 +162,18 @@ class _BoundedSocket:
 
     def recv(self, size: int) -> bytes:
         if self._cancel.is_set():
-            raise OSError("the collection was cancelled")
+            raise _stopped("the collection was cancelled")
         if not self.authenticated and time.monotonic() > self._deadline:
-            raise OSError("the server did not complete the handshake and authentication in time")
+            raise _stopped("the server did not complete the handshake and authentication in time")
         data = self._sock.recv(size)
         self.received += len(data)
         if not self._identified:
             self._watch_identification(data)
             if not self._identified and self.received > limits.MAX_IDENTIFICATION_BYTES:
-                raise OSError(f"the server sent {self.received} bytes without an SSH identification line "
+                raise _stopped(f"the server sent {self.received} bytes without an SSH identification line "
                               f"(limit {limits.MAX_IDENTIFICATION_BYTES})")
         if not self.authenticated and self.received > limits.MAX_PRE_AUTH_BYTES:
-            raise OSError(f"the server sent more than {limits.MAX_PRE_AUTH_BYTES} bytes before authentication "
+            raise _stopped(f"the server sent more than {limits.MAX_PRE_AUTH_BYTES} bytes before authentication "
                           "(the auditor's limit)")
         return data
 

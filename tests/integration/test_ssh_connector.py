@@ -439,6 +439,8 @@ async def test_silent_server_is_bounded_by_the_endpoint_timeout(tmp_path: Path, 
         assert time.monotonic() - started < 3
 
 
+# paramiko's transport thread must end quietly too (no traceback from the socket that stopped it)
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
 async def test_cancelled_collect_closes_the_connection(sim: SshSimulator, client_key, tmp_path: Path) -> None:
     conn = connector(sim, key_file=str(client_key[1]), known_hosts=known_hosts_for(tmp_path / "kh", sim),
                      options=ScanOptions(command_timeout=30))
