@@ -471,6 +471,11 @@ class SnmpConnector(Connector):
                     engine: Any = None, repetitions: int = 0, budget: bool = True,
                     interval: float | None = None) -> _Answer:
         """Send ONE read PDU (get / next / bulk) and wait for its answer, bounded."""
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            # the asset timeout cancelled this collection while the previous answer was arriving: Python
+            # 3.11's wait_for may then return that answer and swallow the cancel; an endless walk must stop
+            raise asyncio.CancelledError()
         if budget and time.monotonic() > self._deadline:
             raise _OutOfBudget()
         engine = engine or self._engine
