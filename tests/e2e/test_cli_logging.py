@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from auditor.cli import cli, logs
+from auditor.cli import cli
+from tests.support.logs import shown_on_stderr
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -107,26 +108,6 @@ def test_debug_verbosity_shows_the_library_traceback(slam: SlamServer, key: Path
 # ---------------------------------------------------------------------------- the handlers, in process
 
 
-def _records(verbose: int, log_file: Path | None, emit) -> str:
-    """What stderr shows when ``emit`` logs, with the CLI's handlers installed."""
-    import io
-
-    buffer = io.StringIO()
-    saved = sys.stderr
-    sys.stderr = buffer
-    root = logging.getLogger()
-    level = root.level
-    handler = None
-    try:
-        handler = logs.configure(verbose, log_file)
-        emit()
-    finally:
-        sys.stderr = saved
-        logs.remove(handler)
-        for installed in [h for h in root.handlers if getattr(h, "_iacs_audit_handler", False)]:
-            root.removeHandler(installed)
-        root.setLevel(level)
-    return buffer.getvalue()
 
 
 def _paramiko_style_failure() -> None:
@@ -145,7 +126,7 @@ def _paramiko_style_failure() -> None:
 
 def test_stderr_is_one_line_per_record_without_tracebacks(tmp_path: Path) -> None:
     log_file = tmp_path / "full.log"
-    shown = _records(0, log_file, _paramiko_style_failure)
+    shown = shown_on_stderr(0, log_file, _paramiko_style_failure)
     assert shown.splitlines() == ["ERROR paramiko.transport: Exception (client): Error reading SSH protocol banner",
                                   "ERROR auditor.engine: collection failed"]
     full = log_file.read_text(encoding="utf-8")
@@ -154,13 +135,13 @@ def test_stderr_is_one_line_per_record_without_tracebacks(tmp_path: Path) -> Non
 
 
 def test_verbose_still_caps_libraries_at_warning() -> None:
-    shown = _records(1, None, lambda: (logging.getLogger("paramiko.transport").info("kex done"),
+    shown = shown_on_stderr(1, None, lambda: (logging.getLogger("paramiko.transport").info("kex done"),
                                        logging.getLogger("auditor.engine").info("planned 3 assets")))
     assert shown.splitlines() == ["INFO auditor.engine: planned 3 assets"]
 
 
 def test_debug_shows_everything() -> None:
-    shown = _records(2, None, _paramiko_style_failure)
+    shown = shown_on_stderr(2, None, _paramiko_style_failure)
     assert "Traceback (most recent call last)" in shown and "INFO pymodbus.client: connected" in shown
 
 

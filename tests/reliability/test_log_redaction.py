@@ -4,33 +4,17 @@ verbosity and in ``--log-file``; in-process, with records shaped like the librar
 from __future__ import annotations
 
 import base64
-import io
 import logging
-import sys
 from pathlib import Path
 
 import pytest
 
-from auditor.cli import logs
 from auditor.plant import secrets
+from tests.support.logs import shown_on_stderr
 
 SECRET = "Redact-Me-4c1b9e"
 
 
-def _emit(verbose: int, log_file: Path | None, emit) -> str:
-    buffer, saved, root = io.StringIO(), sys.stderr, logging.getLogger()
-    level, handler = root.level, None
-    sys.stderr = buffer
-    try:
-        handler = logs.configure(verbose, log_file)
-        emit()
-    finally:
-        sys.stderr = saved
-        logs.remove(handler)
-        for installed in [h for h in root.handlers if getattr(h, "_iacs_audit_handler", False)]:
-            root.removeHandler(installed)
-        root.setLevel(level)
-    return buffer.getvalue()
 
 
 def _leaky_library() -> None:
@@ -50,7 +34,7 @@ def _leaky_library() -> None:
 def test_every_verbosity_and_the_log_file_redact_every_form(verbose: int, tmp_path: Path) -> None:
     secrets.remember(SECRET)
     log_file = tmp_path / "audit.log"
-    shown = _emit(verbose, log_file, _leaky_library)
+    shown = shown_on_stderr(verbose, log_file, _leaky_library)
     written = log_file.read_text()
     assert "our own line names [secret]" in shown and "our own line names [secret]" in written
     assert "bad password '[secret]'" in written and "retrying with [secret] / [secret]" in written
@@ -69,7 +53,7 @@ def test_forms_cover_reprs_hex_and_base64() -> None:
 
 def test_device_control_characters_are_escaped_in_log_lines(tmp_path: Path) -> None:
     banner = "SSH-2.0-x\x1b]0;pwned\x07\x1b[2J\x9b31m"
-    shown = _emit(1, tmp_path / "audit.log", lambda: logging.getLogger("connectors.ssh").warning("banner %s", banner))
+    shown = shown_on_stderr(1, tmp_path / "audit.log", lambda: logging.getLogger("connectors.ssh").warning("banner %s", banner))
     for text in (shown, (tmp_path / "audit.log").read_text()):
         assert "\x1b" not in text and "\x07" not in text and "\x9b" not in text
         assert "banner SSH-2.0-x\\x1b]0;pwned\\x07\\x1b[2J\\x9b31m" in text
