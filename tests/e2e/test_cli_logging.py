@@ -108,8 +108,6 @@ def test_debug_verbosity_shows_the_library_traceback(slam: SlamServer, key: Path
 # ---------------------------------------------------------------------------- the handlers, in process
 
 
-
-
 def _paramiko_style_failure() -> None:
     transport_log = logging.getLogger("paramiko.transport")
     transport_log.error("Exception (client): Error reading SSH protocol banner")
