@@ -8,7 +8,7 @@ site through a VPN). In the same run, alternating, it times:
 * the scan: the SSH connector collecting every SSH read of the built-in ``host-sl2`` profile (wire probe,
   session, all exec reads), as ``iacs-audit scan`` does;
 * with ``--before``, the same scan as the tool did it before reads had lanes: one script, every read in
-  turn, pending updates by ``apt-get -s dist-upgrade``.
+  turn, pending updates by ``apt-get -s dist-upgrade`` instead of reading the security package lists.
 
 With ``--sudo`` (root only) the audit account gets the exact sudoers rule of ``iacs-audit sudoers`` for the
 run, so the root-only reads run as root like on a prepared host; it is removed afterwards.
@@ -44,6 +44,7 @@ from auditor.assessment.profiles import load_profile  # noqa: E402
 from auditor.evidence import EvidenceRequest  # noqa: E402
 from auditor.plant.inventory import Asset  # noqa: E402
 from auditor.registry import REGISTRY  # noqa: E402
+from checks.linux.facts.packages import APT_SECURITY_LISTS  # noqa: E402
 from connectors.base import ScanOptions  # noqa: E402
 from connectors.ssh.connector import SshConnector, per_command_timeout  # noqa: E402
 from connectors.ssh.sudoers import sudoers_rule  # noqa: E402
@@ -135,7 +136,7 @@ def scan_requests(before: bool) -> list[EvidenceRequest]:
         return requests
     old: list[EvidenceRequest] = []
     for req in requests:
-        target = "apt-get -s dist-upgrade" if req.target.startswith("if grep -ls '^Label:") else req.target
+        target = "apt-get -s dist-upgrade" if req.key == APT_SECURITY_LISTS.key else req.target
         old.append(EvidenceRequest(protocol=req.protocol, op=req.op, target=target,
                                    options=tuple(o for o in req.options if o[0] != "lane")))
     return old

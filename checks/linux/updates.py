@@ -49,9 +49,10 @@ def pending_security(sys_upgrades: Upgrades, sys_stats: Stats, params: dict[str,
         return error("max_pending_security and max_cache_age_days must be numbers")
     up = sys_upgrades
     age = _cache_age(up.manager, sys_stats)
-    observed = {"manager": up.manager, "pending": len(up.packages), "security": len(up.security),
-                "security_items": list(up.security[:20]),
-                "cache_age_days": round(age, 1) if age is not None else None}
+    observed = {"manager": up.manager, "pending": len(up.packages) if up.all_known else None,
+                "security": len(up.security), "security_items": list(up.security[:20]),
+                "cache_age_days": round(age, 1) if age is not None else None,
+                **({"security_lists": list(up.sources)} if up.sources else {})}
     expected = f"<= {allowed} pending security update(s), package metadata <= {max_cache:g} days old"
     if up.manager is None:
         return manual(f"no supported package manager ({up.problem}); verify the patch level against the vendor's "
@@ -67,11 +68,17 @@ def pending_security(sys_upgrades: Upgrades, sys_stats: Stats, params: dict[str,
     if age > max_cache:
         return manual(f"package metadata is {age:.0f} days old; refresh it (apt update / dnf makecache) in a "
                       "maintenance window and re-run before concluding that nothing is pending", expected, observed)
+    if not up.security_known and not up.all_known:
+        return manual("the host's package sources include no security archive (no Release file whose suite or "
+                      "label says security), so it cannot know of security updates; add the distribution's "
+                      "security archive or mirror, or verify the patch level against the vendor's advisories",
+                      expected, observed)
     if not up.security_known and up.packages:
         return manual(f"{len(up.packages)} update(s) pending and the repositories publish no security "
                       "classification (no updateinfo); review them against the vendor's advisories", expected,
                       observed)
-    return passed(observed, expected, f"{len(up.security)} security update(s) pending, {len(up.packages)} in total; "
+    total = f", {len(up.packages)} in total" if up.all_known else ""
+    return passed(observed, expected, f"{len(up.security)} security update(s) pending{total}; "
                   f"metadata {age:.1f} days old")
 
 

@@ -44,7 +44,7 @@ from checks.linux.facts.files import FILES, STAT, sysctl_path
 from checks.linux.facts.filesystem import BLOCK_DEVICES, WORLD_WRITABLE
 from checks.linux.facts.firewall import IPTABLES_RULES, NFT_RULESET
 from checks.linux.facts.network import LISTENERS
-from checks.linux.facts.packages import APT_PENDING, DNF_CHECK_UPDATE, DNF_SECURITY, DPKG, RPM
+from checks.linux.facts.packages import APT_SECURITY_LISTS, DNF_CHECK_UPDATE, DNF_SECURITY, DPKG, RPM
 from checks.linux.facts.sshd_commands import SESSION_INFO
 from checks.linux.facts.system import SECURE_BOOT
 from checks.linux.facts.systemd import UNITS
@@ -58,7 +58,7 @@ DISTROS = ("debian12", "ubuntu2204", "rhel9")
 #: every command the system modules send, and the recorded file that answers it
 SYSTEM_REQUESTS: dict[str, EvidenceRequest] = {
     "files": FILES, "stat": STAT, "units": UNITS, "dpkg": DPKG, "rpm": RPM, "auditctl_s": AUDIT_STATUS,
-    "auditctl_l": AUDIT_RULES, "timedatectl": TIMEDATE, "chronyc": CHRONY_TRACKING, "apt": APT_PENDING,
+    "auditctl_l": AUDIT_RULES, "timedatectl": TIMEDATE, "chronyc": CHRONY_TRACKING, "apt": APT_SECURITY_LISTS,
     "dnf_check": DNF_CHECK_UPDATE, "dnf_security": DNF_SECURITY, "secureboot": SECURE_BOOT, "nft": NFT_RULESET,
     "iptables": IPTABLES_RULES, "ss": LISTENERS, "find": WORLD_WRITABLE, "lsblk": BLOCK_DEVICES,
 }

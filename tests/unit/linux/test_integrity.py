@@ -6,6 +6,7 @@ MAC and kernel self-protection, on Debian 12 / Ubuntu 22.04 / RHEL 9 outputs
 
 from __future__ import annotations
 
+import gzip
 import subprocess
 from pathlib import Path
 
@@ -13,7 +14,8 @@ import pytest
 from system_evidence import DISTROS, recorded, recorded_host
 
 from auditor.facts import CommandOutput
-from checks.linux.facts.packages import APT_LISTS, APT_PENDING, DNF_SECURITY, parse_signature_policy, parse_upgrades
+from checks.linux.facts.packages import (APT_LISTS, APT_SECURITY_LISTS, DNF_SECURITY, DPKG, Packages, parse_packages,
+                                        parse_signature_policy, parse_upgrades)
 from checks.linux.facts.parsing import parse_files
 from checks.linux.facts.system import parse_cron, parse_mac, parse_secure_boot
 
@@ -52,29 +54,78 @@ def test_apt_list_parser_edge_cases() -> None:
     assert broken.problem.startswith("E: Could not open")
 
 
-@pytest.mark.parametrize("release_files, runs", [
-    ({"deb_bookworm-security_InRelease": "Label: Debian-Security\nSuite: oldstable-security\n",
-      "deb_bookworm_InRelease": "Label: Debian\nSuite: oldstable\n"}, "apt list"),
-    ({"ubuntu_jammy-security_InRelease": "Label: Ubuntu\nSuite: jammy-security\n"}, "apt list"),
-    ({}, "apt list"),
-    ({"sec_stretch_updates_InRelease": "Label: Debian-Security\nSuite: oldoldstable\n",
-      "deb_stretch_Release": "Label: Debian\nSuite: oldoldstable\n"}, "apt-get"),
+def test_security_lists_give_the_same_security_updates_as_apt_on_one_host() -> None:
+    """Recorded one after the other on one Debian 12 host: the security lists compared with dpkg's installed
+    versions name exactly the 89 security updates that `apt list --upgradable` and the simulation name."""
+    installed = parse_packages(CommandOutput(recorded("debian12", "packages_dpkg_same_state.txt"), 0), None)
+    compared = parse_upgrades(CommandOutput(recorded("debian12", "integrity_apt_security_lists_same_state.txt"), 0),
+                              NOT_FOUND, NOT_FOUND, installed)
+    listed = parse_upgrades(CommandOutput(recorded("debian12", "integrity_apt_list_same_state.txt"), 0),
+                            NOT_FOUND, NOT_FOUND)
+    assert compared.problem == "" and compared.security_known and not compared.all_known
+    assert compared.sources == ("deb.debian.org_debian-security_dists_bookworm-security_main_binary-amd64_"
+                                "Packages.lz4",)
+    assert len(compared.security) == 89 and compared.security == listed.security
+
+
+def _installed(*lines: str) -> Packages:
+    return parse_packages(CommandOutput("".join(f"ii  {line} amd64\n" for line in lines), 0), None)
+
+
+def test_security_lists_parser_edge_cases() -> None:
+    installed = _installed("openssl 3.0.11-1~deb12u2", "bash 5.2.15-2+b7", "tzdata 2024a-0+deb12u1")
+    lists = ("#release sec_dists_bookworm-security_InRelease\n#list sec_bookworm-security_main_Packages.lz4\n"
+             "openssl 3.0.13-1~deb12u1\nopenssl 3.0.11-1~deb12u1\nbash 5.2.15-2+b7\ncurl 7.88.1-10+deb12u8\n")
+    up = parse_upgrades(CommandOutput(lists, 0), None, None, installed)
+    assert up.security == ("openssl",) and up.packages == ("openssl",) and up.problem == ""
+    nothing = parse_upgrades(CommandOutput("", 0), None, None, installed)
+    assert nothing.security == () and not nothing.security_known and not nothing.all_known and nothing.problem == ""
+    no_lists = parse_upgrades(CommandOutput("#release sec_dists_bookworm-security_InRelease\n", 0), None, None,
+                              installed)
+    assert "package lists are missing" in no_lists.problem
+    one_unread = lists + "#list sec_bookworm-security_contrib_Packages.lz4\nE: Failed to open x (Permission denied)\n"
+    assert parse_upgrades(CommandOutput(one_unread, 0), None, None, installed).problem.startswith(
+        "the security lists could not be read: E: Failed")
+    unknown = parse_upgrades(CommandOutput(lists, 0), None, None, None)
+    assert unknown.problem.startswith("the installed versions are unknown")
+    odd = lists + "curl not-a-version\n"
+    assert parse_upgrades(CommandOutput(odd, 0), None, None, installed).security == ("openssl",)
+
+
+@pytest.mark.parametrize("release_files, found", [
+    ({"deb_dists_bookworm-security_InRelease": "Label: Debian-Security\nSuite: oldstable-security\n",
+      "deb_dists_bookworm-security_main_binary-amd64_Packages": "Package: openssl\nVersion: 3.0.13-1~deb12u1\n",
+      "deb_dists_bookworm_InRelease": "Label: Debian\nSuite: oldstable\n",
+      "deb_dists_bookworm_main_binary-amd64_Packages": "Package: bash\nVersion: 9\n"}, ["openssl 3.0.13-1~deb12u1"]),
+    ({"ubuntu_dists_jammy-security_InRelease": "Label: Ubuntu\nSuite: jammy-security\n",
+      "ubuntu_dists_jammy-security_main_binary-amd64_Packages.gz": "Package: libssl3\nArchitecture: amd64\n"
+                                                                    "Version: 3.0.2-0ubuntu1.15\n"},
+     ["libssl3 3.0.2-0ubuntu1.15"]),
+    ({"sec_dists_stretch_updates_InRelease": "Label: Debian-Security\nSuite: oldoldstable\n",
+      "sec_dists_stretch_updates_main_binary-amd64_Packages": "Package: openssl\nVersion: 1.1.0l-1~deb9u6\n",
+      "deb_dists_stretch_Release": "Label: Debian\nSuite: oldoldstable\n"}, ["openssl 1.1.0l-1~deb9u6"]),
+    ({}, []),
 ])
-def test_the_host_simulates_only_where_the_list_cannot_tell_security_updates_apart(
-        tmp_path: Path, release_files: dict[str, str], runs: str) -> None:
-    """The command's own shell logic, on fake Release files and fake apt/apt-get that say which one ran."""
-    lists, bin_dir = tmp_path / "lists", tmp_path / "bin"
+def test_the_host_prints_only_the_security_lists(tmp_path: Path, release_files: dict[str, str],
+                                                  found: list[str]) -> None:
+    """The command's own shell logic, on fake lists (plain and gzip-compressed) read by the real apt-helper."""
+    if not Path("/usr/lib/apt/apt-helper").exists():
+        pytest.skip("apt-helper is not installed")
+    lists = tmp_path / "lists"
     lists.mkdir()
-    bin_dir.mkdir()
     for name, text in release_files.items():
-        (lists / name).write_text(text)
-    for tool in ("apt", "apt-get"):
-        (bin_dir / tool).write_text(f"#!/bin/sh\necho {tool} \"$@\"\n")
-        (bin_dir / tool).chmod(0o755)
-    command = APT_PENDING.target.replace(APT_LISTS, str(lists))
+        data = text.encode()
+        (lists / name).write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    command = APT_SECURITY_LISTS.target.replace(APT_LISTS, str(lists))
     out = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=30,
-                         env={"PATH": f"{bin_dir}:/usr/bin:/bin", "LC_ALL": "C"})
-    assert out.stdout.split()[:2] == (["apt-get", "-s"] if runs == "apt-get" else ["apt", "list"]), out
+                         env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"})
+    pairs = [line for line in out.stdout.splitlines() if not line.startswith("#")]
+    assert pairs == found, out
+    assert all("security" in line.lower() or "updates" in line for line in out.stdout.splitlines()
+               if line.startswith("#")), out.stdout
+    missing = subprocess.run(["sh", "-c", APT_SECURITY_LISTS.target.replace(APT_LISTS, str(tmp_path / "none"))],
+                             capture_output=True, text=True, timeout=30)
+    assert missing.returncode == 127 and "not found" in missing.stdout
 
 
 def test_apt_simulation_parser_ubuntu_and_old_debian_label() -> None:
@@ -231,9 +282,22 @@ def test_pending_security_pass_stale_and_unclassified() -> None:
     assert ev.check("linux.updates.pending-security").status == "manual"
 
 
+def test_pending_security_from_the_security_lists() -> None:
+    ev = recorded_host("debian12")
+    ev.out(DPKG, recorded("debian12", "packages_dpkg_same_state.txt"), 0)
+    ev.out(APT_SECURITY_LISTS, recorded("debian12", "integrity_apt_security_lists_same_state.txt"), 0)
+    verdict = ev.check("linux.updates.pending-security")
+    assert verdict.status == "fail" and verdict.observed["security"] == 89 and verdict.observed["pending"] is None
+    assert verdict.observed["security_lists"][0].endswith("Packages.lz4")
+    assert ev.check("linux.updates.pending-security", max_pending_security=89).status == "pass"
+    ev.out(APT_SECURITY_LISTS, "", 0)
+    unknown = ev.check("linux.updates.pending-security")
+    assert unknown.status == "manual" and "no security archive" in unknown.reason
+
+
 def test_pending_security_never_refreshed_is_manual() -> None:
     ev = recorded_host("debian12")
-    ev.out(APT_PENDING, "Reading package lists...\n0 upgraded, 0 newly installed, 0 to remove and 0 not "
+    ev.out(APT_SECURITY_LISTS, "Reading package lists...\n0 upgraded, 0 newly installed, 0 to remove and 0 not "
                          "upgraded.\n", 0)
     ev.replace("stat", "1718000000|755|root|root|directory|/var/lib/apt/lists",
                "stat: cannot statx '/var/lib/apt/lists': No such file or directory")
