@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 from auditor.evidence import EvidenceRequest
 from auditor.facts import FactEvidence, FactParseError, FactUnavailable
-from auditor.registry import fact
+from auditor.registry import fact, request
 
 SSH_SESSION = EvidenceRequest(protocol="ssh", op="session", target="info")
-WINRM_SESSION = EvidenceRequest(protocol="winrm", op="session", target="info")
+WINRM_SESSION = request("winrm", "session", "info", name="winrm.session-info")
 
 
 @dataclass(frozen=True)
