@@ -9,7 +9,9 @@ same fixture read over OpenSSH for Windows.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -49,10 +51,15 @@ def collect(conn: WinrmConnector, requests: list[EvidenceRequest] | None = None)
     return asyncio.run(conn.collect(SECTIONS + [WINRM_SESSION] if requests is None else requests))
 
 
-def test_https_with_the_trusted_ca_reads_every_section_with_only_the_winrs_operations(tmp_path, monkeypatch) -> None:
+def test_https_with_the_trusted_ca_reads_every_section_with_only_the_winrs_operations(tmp_path, monkeypatch,
+                                                                                     caplog) -> None:
+    caplog.set_level(logging.DEBUG)
     with WinrmSimulator("windows-hardened", "127.0.41.1", password=PASSWORD) as sim:
         items = collect(connector(sim, tmp_path, monkeypatch))
         log = sim.requests
+    basic = base64.b64encode(f"auditor:{PASSWORD}".encode()).decode()
+    assert "Sending message" in caplog.text  # pypsrp's debug log ran, and shows neither the password nor the header
+    assert PASSWORD not in caplog.text and basic not in caplog.text
     assert [i.status for i in items] == ["ok"] * len(items) and len(items) == len(SECTIONS) + 1
     assert [r["op"] for r in log] == ["create", "command", "send", "receive", "signal", "delete"]
     assert {r["scheme"] for r in log} == {"https"}
