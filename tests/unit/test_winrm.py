@@ -4,6 +4,7 @@ reasons, the plan, and the WinRM check on how the host was reached."""
 from __future__ import annotations
 
 import io
+import socket
 import threading
 import time
 
@@ -93,7 +94,12 @@ def _connector(**fields: object) -> WinrmConnector:
     return WinrmConnector(asset, asset.endpoints[0], ScanOptions(command_timeout=60))
 
 
-def test_the_plan_lists_every_winrs_operation() -> None:
+def test_the_plan_lists_every_winrs_operation(monkeypatch) -> None:
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the plan opened a connection")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.delenv("UNUSED_WINRM_PW", raising=False)  # the plan reads no secret either
     sections = [r for r in REGISTRY.load().named_requests().values() if r.op == "powershell"]
     plan = _connector(ca_file="/etc/plant-ca.pem").plan(sections + [WINRM_SESSION])
     operations = [s.operation for s in plan.steps]
