@@ -8,7 +8,7 @@ for the command and **Delete** the shell. A PSRP runspace is never opened: the s
 
 pypsrp does the HTTP (``requests``), the authentication and, over plain HTTP with NTLM/Kerberos/CredSSP, the
 message encryption. Around it: every HTTP answer is read at most :data:`limits.MAX_RESPONSE_BYTES` before pypsrp
-parses it; messages are paced (``requests_per_second``); proxies from the environment are ignored (the scan
+parses it (an announced length is checked before pypsrp's authentication hook too); messages are paced (``requests_per_second``); proxies from the environment are ignored (the scan
 goes to the address the inventory names, directly); a connection that cannot be opened is retried
 :data:`limits.CONNECT_RETRIES` time(s), a request that was sent never is.
 """
@@ -126,13 +126,18 @@ def payload_size() -> int:
     return max(1024, WSMan("plan.invalid", auth="basic", username="-", password="-").max_payload_size)
 
 
-def _bounded(response: requests.Response, *_args: Any, **_kwargs: Any) -> requests.Response:
-    """Read an answer's body up to the limit before anything parses it (a response hook, run after auth's)."""
+def _announced(response: requests.Response) -> None:
+    """Refuse an answer whose announced length is over the limit, without reading it."""
     length = response.headers.get("Content-Length", "")
     if length.isdigit() and int(length) > limits.MAX_RESPONSE_BYTES:
         response.close()
         raise ResponseTooLarge(f"the WinRM service announced an answer of {length} bytes "
                                f"(limit {limits.MAX_RESPONSE_BYTES})")
+
+
+def _bounded(response: requests.Response, *_args: Any, **_kwargs: Any) -> requests.Response:
+    """Read an answer's body up to the limit before anything parses it (a response hook, run after auth's)."""
+    _announced(response)
     if response._content_consumed:  # type: ignore[attr-defined]  # already read (by an auth hook)
         body = response.content or b""
     else:
@@ -145,6 +150,28 @@ def _bounded(response: requests.Response, *_args: Any, **_kwargs: Any) -> reques
         response.close()
         raise ResponseTooLarge(f"the WinRM service sent an answer over {limits.MAX_RESPONSE_BYTES} bytes")
     return response
+
+
+def _announced_hook(response: requests.Response, *_args: Any, **_kwargs: Any) -> requests.Response:
+    _announced(response)
+    return response
+
+
+class _BoundedFirst(requests.auth.AuthBase):
+    """The session's authentication with a length check registered before its own hook, so an answer an
+    authentication hook reads (a 401 with its challenge) announcing more than the limit is refused; the body is
+    not read there, because pypsrp's channel binding needs the answer's TLS socket. pypsrp's encryption reads
+    ``contexts``."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.register_hook("response", _announced_hook)
+        return self.inner(request) if self.inner is not None else request
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
 
 
 class _Paced:
@@ -176,7 +203,8 @@ def _wsman(settings: WinrsSettings, password: str, cancel: threading.Event) -> W
                   no_proxy=True, reconnection_retries=limits.CONNECT_RETRIES, reconnection_backoff=0.5)
     transport = wsman.transport
     transport.session = transport._build_session()  # built now to add the size bound (pypsrp builds it lazily)
-    transport.session.hooks["response"].append(_bounded)
+    transport.session.auth = _BoundedFirst(transport.session.auth)
+    transport.session.hooks["response"].append(_bounded)  # and after it, on the answer authentication returns
     transport.send = _Paced(transport.send, settings.requests_per_second, cancel)  # type: ignore[method-assign]
     return wsman
 

@@ -1,12 +1,15 @@
 """A WS-Management test server: the WinRS subset a WinRM client uses to run one command, answering from a fixture.
 
 :class:`WinrmSimulator` listens on a loopback address over HTTPS (a certificate from :mod:`simulators.winrm.pki`)
-or plain HTTP, accepts HTTP Basic authentication of one user (401 otherwise), and implements, in the SOAP shapes
+or plain HTTP, accepts HTTP Basic authentication of one user (401 otherwise) or, with ``ntlm=True`` over HTTPS,
+NTLM in ``Negotiate`` headers once per connection, with the channel binding of its certificate required
+(Extended Protection; pyspnego's acceptor, which reads the user's password from the
+file named by the ``NTLM_USER_FILE`` environment variable, ``DOMAIN:USER:PASSWORD`` lines), and implements, in the SOAP shapes
 of MS-WSMV: **Create** a shell (``ShellId``), **Command** (``CommandId``), **Send** (stdin, base64, until
 ``End="true"``), **Receive** (stdout in base64 ``Stream`` elements, then ``CommandState Done`` with the
 ``ExitCode``), **Signal** and **Delete**, each answer with ``RelatesTo`` equal to the request's ``MessageID``.
-Anything else gets a WS-Management fault (HTTP 500). It is a test server, not Windows: no NTLM, Kerberos or
-CredSSP, no message encryption, no PSRP.
+Anything else gets a WS-Management fault (HTTP 500). It is a test server, not Windows: no Kerberos or CredSSP,
+no NTLM over plain HTTP (no message encryption), no PSRP.
 
 A command is answered as cmd.exe would pass it on: the auditor's PowerShell bootstrap
 (:func:`simulators.ssh.powershell_reader.is_bootstrap`) with its script read from stdin by the SSH simulator's
@@ -23,6 +26,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import hashlib
 import logging
 import ssl
 import tempfile
@@ -34,7 +38,11 @@ from pathlib import Path
 from typing import Any, Iterator
 from xml.sax.saxutils import escape
 
+import spnego
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from defusedxml import ElementTree as SafeET
+from spnego.channel_bindings import GssChannelBindings
 
 from simulators.ssh.powershell_reader import NotAPowerShellScript, is_bootstrap, read_powershell_script
 from simulators.ssh.server import Answer, RequestNames, load_fixture, not_recognized, powershell_sections
@@ -87,7 +95,7 @@ class WinrmSimulator:
 
     def __init__(self, fixture: str | Path = "windows-hardened", host: str = "127.0.0.1", port: int = 0, *,
                  username: str = "auditor", password: str = "", https: bool = True, pki: WinrmPki | None = None,
-                 hostile: str | None = None) -> None:
+                 hostile: str | None = None, ntlm: bool = False) -> None:
         if hostile is not None and hostile not in HOSTILE:
             raise ValueError(f"hostile must be one of {', '.join(HOSTILE)}")
         self.fixture = load_fixture(fixture)
@@ -97,6 +105,7 @@ class WinrmSimulator:
         self.username = username
         self.password = password
         self.hostile = hostile
+        self.ntlm = ntlm
         self.pki = pki or (WinrmPki.create(host) if https else None)
         self._requested_port = port
         self.port = port
@@ -313,6 +322,14 @@ class WinrmSimulator:
                 f"Machine='sim'><f:Message>{escape(reason)}</f:Message></f:WSManFault></s:Detail></s:Fault>"
                 f"</s:Body></s:Envelope>").encode("utf-8")
 
+    def channel_bindings(self) -> GssChannelBindings | None:
+        """RFC 5929 ``tls-server-end-point`` of the HTTPS certificate: NTLM must carry it (Extended Protection)."""
+        if not self.https or self.pki is None:
+            return None
+        cert = x509.load_pem_x509_certificate(self.pki.cert_pem)
+        digest = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).digest()
+        return GssChannelBindings(application_data=b"tls-server-end-point:" + digest)
+
     def _authorized(self, header: str | None) -> bool:
         if not header or not header.startswith("Basic "):
             return False
@@ -329,6 +346,8 @@ class WinrmSimulator:
             protocol_version = "HTTP/1.1"
             server_version = "Microsoft-HTTPAPI/2.0"
             sys_version = ""
+            ntlm_context: Any = None  # one handler per connection: NTLM authenticates the connection
+            authenticated = False
 
             def log_message(self, *args: Any) -> None:  # the request log is the record
                 pass
@@ -350,12 +369,38 @@ class WinrmSimulator:
                     self._reply(404, b"")
                     return
                 body = self.rfile.read(length)
-                if not sim._authorized(self.headers.get("Authorization")):
+                if sim.ntlm:
+                    if not self._ntlm():
+                        return
+                elif not sim._authorized(self.headers.get("Authorization")):
                     sim._record({"op": "refused", "action": None, "reason": "authentication"})
                     self._reply(401, b"", {"WWW-Authenticate": 'Basic realm="WSMAN"'})
                     return
                 status, answer = sim.answer(body)
                 self._reply(status, answer)
+
+            def _ntlm(self) -> bool:
+                """True once the connection is authenticated; else the 401 of the next NTLM leg was sent."""
+                if self.authenticated:
+                    return True
+                scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
+                try:
+                    if scheme.lower() != "negotiate" or not token:
+                        raise ValueError("no Negotiate token")
+                    if self.ntlm_context is None:
+                        self.ntlm_context = spnego.server(protocol="negotiate", channel_bindings=sim.channel_bindings())
+                    answer = self.ntlm_context.step(base64.b64decode(token))
+                except Exception as exc:  # noqa: BLE001 - any failed leg is a refused login
+                    if scheme:
+                        sim._record({"op": "refused", "action": None, "reason": f"ntlm: {type(exc).__name__}"})
+                    self.ntlm_context = None
+                    self._reply(401, b"", {"WWW-Authenticate": "Negotiate"})
+                    return False
+                if not self.ntlm_context.complete:
+                    self._reply(401, b"", {"WWW-Authenticate": f"Negotiate {base64.b64encode(answer or b'').decode()}"})
+                    return False
+                self.authenticated = True
+                return True
 
             def do_GET(self) -> None:  # noqa: N802
                 self._reply(405, b"")

@@ -142,6 +142,25 @@ def test_a_hostile_server_gives_error_evidence_never_a_traceback(tmp_path, monke
     assert ops[0] == "create" and ops[-1] == "delete"  # the shell is deleted whatever happened
 
 
+@pytest.mark.parametrize("auth", ["ntlm", "negotiate"])
+def test_ntlm_over_https_with_the_channel_binding(tmp_path, monkeypatch, auth) -> None:
+    """pypsrp's NTLM (and Negotiate falling back to it) against pyspnego's acceptor, which requires the binding."""
+    users = tmp_path / "ntlm-users"
+    users.write_text(f"PLANT:auditor:{PASSWORD}\n")
+    monkeypatch.setenv("NTLM_USER_FILE", str(users))
+    with WinrmSimulator("windows-weak", "127.0.41.8", password=PASSWORD, ntlm=True) as sim:
+        items = collect(connector(sim, tmp_path, monkeypatch, auth=auth, username="PLANT\\auditor"))
+        assert all(i.status == "ok" for i in items) and len(items) == len(SECTIONS) + 1
+        with pytest.raises(ConnectorError, match=f"with {auth} failed"):
+            collect(connector(sim, tmp_path, monkeypatch, auth=auth, username="PLANT\\auditor", password="wrong"))
+        # a binding to another certificate (a TLS-intercepting middlebox) is refused by the acceptor
+        other = WinrmPki.create("127.0.41.8").cert_pem
+        monkeypatch.setattr(sim, "pki", type(sim.pki)(sim.pki.ca_pem, other, sim.pki.key_pem))
+        with pytest.raises(ConnectorError, match=f"with {auth} failed"):
+            collect(connector(sim, tmp_path, monkeypatch, auth=auth, username="PLANT\\auditor", ca_file=str(
+                tmp_path / "ca.pem")))
+
+
 def test_the_session_alone_creates_and_deletes_a_shell(tmp_path, monkeypatch) -> None:
     with WinrmSimulator("windows-hardened", "127.0.41.7", password=PASSWORD) as sim:
         items = collect(connector(sim, tmp_path, monkeypatch), [WINRM_SESSION])
