@@ -15,8 +15,10 @@ goes to the address the inventory names, directly); a connection that cannot be 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+import socket
 import ssl
 import threading
 import time
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import requests
+import urllib3
 from pypsrp.exceptions import AuthenticationError, WinRMError, WinRMTransportError, WSManFaultError
 from pypsrp.shell import CommandState, SignalCode, WinRS
 from pypsrp.wsman import NAMESPACES, WSMan
@@ -174,6 +177,44 @@ class _BoundedFirst(requests.auth.AuthBase):
         return getattr(self.inner, name)
 
 
+class _Sockets:
+    """Every socket the session's connection pools open, so a watchdog can end a request that will not end.
+
+    requests' timeouts bound each socket read, not a whole answer: a server dripping one byte at a time would hold
+    a request (and the scan's thread) for ever. :meth:`shut` shuts them all down, which wakes a blocked read.
+    """
+
+    def __init__(self, session: requests.Session) -> None:
+        self.opened: list[socket.socket] = []
+        self.fired = threading.Event()
+        record = self.opened.append
+
+        class Connection(urllib3.connection.HTTPConnection):
+            def connect(self) -> None:
+                super().connect()
+                record(self.sock)
+
+        class TlsConnection(urllib3.connection.HTTPSConnection):
+            def connect(self) -> None:
+                super().connect()
+                record(self.sock)
+
+        class Pool(urllib3.HTTPConnectionPool):
+            ConnectionCls = Connection
+
+        class TlsPool(urllib3.HTTPSConnectionPool):
+            ConnectionCls = TlsConnection
+
+        for adapter in session.adapters.values():
+            adapter.poolmanager.pool_classes_by_scheme = {"http": Pool, "https": TlsPool}  # type: ignore[attr-defined]
+
+    def shut(self) -> None:
+        self.fired.set()
+        for sock in list(self.opened):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
 class _Paced:
     """``transport.send`` with at least ``1 / rate`` seconds between two messages (no wait once cancelled, so the
     shell is still deleted at once)."""
@@ -192,7 +233,7 @@ class _Paced:
         return self._send(message, **kwargs)
 
 
-def _wsman(settings: WinrsSettings, password: str, cancel: threading.Event) -> WSMan:
+def _wsman(settings: WinrsSettings, password: str, cancel: threading.Event) -> tuple[WSMan, _Sockets]:
     read_timeout = max(settings.connect_timeout, limits.OPERATION_SECONDS + 2)
     wsman = WSMan(settings.host, port=settings.port, path=settings.path, ssl=settings.https,
                   username=settings.username, password=password, auth=settings.auth,
@@ -206,7 +247,7 @@ def _wsman(settings: WinrsSettings, password: str, cancel: threading.Event) -> W
     transport.session.auth = _BoundedFirst(transport.session.auth)
     transport.session.hooks["response"].append(_bounded)  # and after it, on the answer authentication returns
     transport.send = _Paced(transport.send, settings.requests_per_second, cancel)  # type: ignore[method-assign]
-    return wsman
+    return wsman, _Sockets(transport.session)
 
 
 def run_command(settings: WinrsSettings, password: str, executable: str | None, arguments: list[str], stdin: bytes,
@@ -220,10 +261,16 @@ def run_command(settings: WinrsSettings, password: str, executable: str | None, 
     """
     run = WinrsRun()
     try:
-        wsman = _wsman(settings, password, cancel)
+        wsman, sockets = _wsman(settings, password, cancel)
     except (ValueError, ImportError) as exc:  # an auth pypsrp cannot do here (kerberos/credssp extras missing)
         raise WinrmUnusable(f"{settings.auth} authentication is not available: {exc}") from None
     shell = WinRS(wsman, codepage=65001, idle_time_out=idle_seconds)
+    # the last request may start just before the deadline and wait its read timeout; then the cleanup's two
+    budget = max(0.0, deadline - time.monotonic()) + 3 * (settings.connect_timeout + limits.OPERATION_SECONDS + 2)
+    done = threading.Event()
+    watchdog = threading.Thread(target=_watch, args=(sockets, cancel, done, budget), daemon=True,
+                                name=f"winrm-watchdog-{settings.host}")
+    watchdog.start()
     try:
         run.operations.append("create")
         try:
@@ -253,12 +300,33 @@ def run_command(settings: WinrsSettings, password: str, executable: str | None, 
             _receive(shell, command_id, run, on_stdout, deadline, cancel)
         except Exception as exc:  # noqa: BLE001 - as above
             log.debug("WinRS command failed", exc_info=True)
-            run.error = describe(exc, settings)
+            run.error = describe(exc, settings) if not sockets.fired.is_set() else _STOPPED
         finally:
-            _cleanup(shell, command_id, run, settings)
+            if not sockets.fired.is_set():
+                _cleanup(shell, command_id, run, settings)
+    except WinrmUnusable:
+        if sockets.fired.is_set():
+            raise WinrmUnusable(_STOPPED) from None
+        raise
     finally:
+        done.set()  # the watchdog ends with the run
         wsman.close()
     return run
+
+
+_STOPPED = "the WinRM service did not finish answering within the time budget (connection closed)"
+
+
+def _watch(sockets: _Sockets, cancel: threading.Event, done: threading.Event, budget: float) -> None:
+    """Shut the session's sockets down once the budget is spent, or soon after a cancel, unless the run ended."""
+    deadline = time.monotonic() + budget
+    while not done.is_set():
+        if cancel.is_set():
+            deadline = min(deadline, time.monotonic() + 5)  # time for the shell's Delete, no more
+        if time.monotonic() >= deadline:
+            sockets.shut()
+            return
+        done.wait(0.2)
 
 
 def _receive(shell: WinRS, command_id: str, run: WinrsRun, on_stdout: Callable[[bytes], None], deadline: float,

@@ -22,7 +22,7 @@ from connectors import ScanOptions
 from connectors.windows.script import bootstrap_command
 from connectors.winrm import limits
 from connectors.winrm.connector import WinrmConnector
-from connectors.winrm.transport import ResponseTooLarge, WinrsSettings, _bounded, _Paced, describe
+from connectors.winrm.transport import ResponseTooLarge, WinrsSettings, _bounded, _Paced, _Sockets, _watch, describe
 from tests.unit.windows.evidence import WindowsEvidence
 
 WINRM = {"protocol": "winrm", "username": "auditor", "password_env": "UNUSED_WINRM_PW"}
@@ -183,3 +183,34 @@ def test_the_winrm_check_judges_how_the_host_was_reached() -> None:
     garbled = WindowsEvidence("windows-hardened")
     garbled.session = ("winrm", {"scheme": "gopher"})
     assert garbled.check("windows.winrm.unencrypted").status == "error"
+
+
+def test_a_dripping_answer_is_cut_by_the_watchdog() -> None:
+    """requests' read timeout restarts with every byte: only shutting the socket down ends a drip."""
+    listener = socket.create_server(("127.0.41.9", 0))
+    stop = threading.Event()
+
+    def drip() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+        while not stop.is_set():
+            try:
+                conn.sendall(b"<")
+            except OSError:
+                break
+            stop.wait(0.1)
+        conn.close()
+
+    threading.Thread(target=drip, daemon=True).start()
+    session = requests.Session()
+    sockets = _Sockets(session)
+    done = threading.Event()
+    threading.Thread(target=_watch, args=(sockets, threading.Event(), done, 0.5), daemon=True).start()
+    started = time.monotonic()
+    with pytest.raises(requests.exceptions.RequestException):
+        session.post(f"http://127.0.41.9:{listener.getsockname()[1]}/wsman", data=b"x", timeout=5)
+    assert time.monotonic() - started < 3 and sockets.fired.is_set()
+    done.set()
+    stop.set()
+    listener.close()
