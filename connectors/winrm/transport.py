@@ -8,9 +8,10 @@ for the command and **Delete** the shell. A PSRP runspace is never opened: the s
 
 pypsrp does the HTTP (``requests``), the authentication and, over plain HTTP with NTLM/Kerberos/CredSSP, the
 message encryption. Around it: every HTTP answer is read at most :data:`limits.MAX_RESPONSE_BYTES` before pypsrp
-parses it (an announced length is checked before pypsrp's authentication hook too); messages are paced (``requests_per_second``); proxies from the environment are ignored (the scan
-goes to the address the inventory names, directly); a connection that cannot be opened is retried
-:data:`limits.CONNECT_RETRIES` time(s), a request that was sent never is.
+parses it (an announced length is checked before pypsrp's authentication hook too); messages are paced
+(``requests_per_second``); proxies from the environment are ignored (the scan goes to the address the inventory
+names, directly); a connection that cannot be opened is retried :data:`limits.CONNECT_RETRIES` time(s), a POST
+that was sent never is (urllib3 retries no POST); a watchdog shuts the sockets down once the time budget is spent.
 """
 
 from __future__ import annotations

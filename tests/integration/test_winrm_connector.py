@@ -25,6 +25,7 @@ from checks.windows.facts.access import WINRM_SESSION
 from connectors import ConnectorError, ScanOptions
 from connectors.windows.script import bootstrap_command
 from connectors.winrm.connector import WinrmConnector
+from connectors.winrm.transport import OPERATIONS
 from simulators.plant import Plant, PlantHost
 from simulators.winrm.pki import WinrmPki
 from simulators.winrm.server import WinrmSimulator
@@ -61,7 +62,7 @@ def test_https_with_the_trusted_ca_reads_every_section_with_only_the_winrs_opera
     assert "Sending message" in caplog.text  # pypsrp's debug log ran, and shows neither the password nor the header
     assert PASSWORD not in caplog.text and basic not in caplog.text
     assert [i.status for i in items] == ["ok"] * len(items) and len(items) == len(SECTIONS) + 1
-    assert [r["op"] for r in log] == ["create", "command", "send", "receive", "signal", "delete"]
+    assert [r["op"] for r in log] == list(OPERATIONS)  # one of each, in this order, and nothing else
     assert {r["scheme"] for r in log} == {"https"}
     command = next(r for r in log if r["op"] == "command")
     assert command["command"] == bootstrap_command()
