@@ -169,6 +169,20 @@ def test_the_session_alone_creates_and_deletes_a_shell(tmp_path, monkeypatch) ->
     assert [i.request.key for i in items] == ["winrm:session:info"]
 
 
+def test_an_ad_hoc_winrm_target_is_scanned(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("WINRM_TEST_PW", PASSWORD)
+    with WinrmSimulator("windows-hardened", "127.0.41.9", password=PASSWORD) as sim:
+        (tmp_path / "ca.pem").write_bytes(sim.pki.ca_pem)
+        result = CliRunner().invoke(cli, ["scan", f"winrm://auditor@127.0.41.9:{sim.port}", "--type", "host",
+                                          "--password-env", "WINRM_TEST_PW", "--set", f"ca_file={tmp_path}/ca.pem",
+                                          "--set", "auth=basic", "--sl", "1", "--out", str(tmp_path / "out"),
+                                          "--quiet"], catch_exceptions=False)
+    assert result.exit_code in (0, 1), result.output
+    asset = json.loads((tmp_path / "out" / "result.json").read_text())["assets"][0]
+    assert asset["status"] == "assessed"
+    assert len([r for r in asset["results"] if r["check_id"].startswith("windows.")]) >= 35
+
+
 HOSTS = [PlantHost("w-ssh", "windows-weak", "127.0.41.11", "dmz"),
          PlantHost("w-winrm", "windows-weak", "127.0.41.12", "dmz", protocol="winrm"),
          PlantHost("h-ssh", "windows-hardened", "127.0.41.13", "dmz"),
