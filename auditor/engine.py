@@ -29,7 +29,7 @@ from auditor.assessment.risk import rank_asset
 from auditor.evidence import AssetEvidence, EvidenceBundle, EvidenceRequest, number_items
 from auditor.plant.inventory import Asset, Inventory, Limits
 from auditor.plant.planning import AssetPlan
-from auditor.registry import REGISTRY, Registry
+from auditor.registry import REGISTRY, Registry, serves
 from auditor.results import AssetResult, ConduitResult, ScanResult, Summary
 from connectors import ConnectorError, ScanOptions, connector_class
 
@@ -129,8 +129,16 @@ def needed_reads(plan: AssetPlan, registry: Registry = REGISTRY
     needed = registry.requests_for([spec for spec in plan.profile.checks_for(plan.asset, registry)
                                     if not declared or not registry.platforms_of(spec)
                                     or declared in registry.platforms_of(spec)])
-    # checks_for() kept only protocols the asset has an endpoint for
-    return [(protocol, plan.asset.endpoints_for(protocol)[0], requests) for protocol, requests in needed.items()]
+    # checks_for() kept only checks whose facts some endpoint can feed; each read goes to the asset's first endpoint
+    # that serves it (a Windows section: ssh or winrm, whichever the inventory lists first); a read no endpoint serves
+    # (the other transport's session record) is not sent
+    routed: dict[str, tuple[Any, dict[str, EvidenceRequest]]] = {}
+    for requests in needed.values():
+        for request in requests:
+            endpoint = next((e for e in plan.asset.endpoints if serves(e.protocol, request)), None)
+            if endpoint is not None:
+                routed.setdefault(endpoint.protocol, (endpoint, {}))[1].setdefault(request.key, request)
+    return [(protocol, endpoint, list(requests.values())) for protocol, (endpoint, requests) in routed.items()]
 
 
 async def collect_asset(plan: AssetPlan, options: ScanOptions, registry: Registry = REGISTRY,

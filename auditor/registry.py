@@ -100,6 +100,15 @@ PLATFORMS = ("linux", "windows")
 #: hosts), ``powershell`` in the PowerShell script (Windows). Other reads (session info, wire probe, SNMP...)
 #: imply none.
 OP_PLATFORM = {("ssh", "exec"): "linux", ("ssh", "powershell"): "windows"}
+#: Endpoint protocols that serve a request besides its own: WinRM runs the same PowerShell sections as OpenSSH for
+#: Windows (:mod:`connectors.windows.script`), so one Windows pack is fed by either transport.
+ALSO_SERVED_BY: dict[tuple[str, str], tuple[str, ...]] = {("ssh", "powershell"): ("winrm",)}
+
+
+def serves(endpoint_protocol: str, request: EvidenceRequest) -> bool:
+    """Whether an endpoint of ``endpoint_protocol`` can perform ``request``."""
+    return endpoint_protocol == request.protocol or endpoint_protocol in ALSO_SERVED_BY.get(
+        (request.protocol, request.op), ())
 
 
 def contract_problems(spec: CheckSpec) -> list[str]:
@@ -261,6 +270,15 @@ class Registry:
         implied = {OP_PLATFORM[(r.protocol, r.op)] for name in spec.facts if name in self.facts
                    for r in self.facts[name].requests if (r.protocol, r.op) in OP_PLATFORM}
         return tuple(p for p in PLATFORMS if p in implied)
+
+    def can_feed(self, fact_name: str, protocols: Iterable[str]) -> bool:
+        """Whether endpoints of ``protocols`` can perform a read of the fact (a fact whose reads go over several
+        protocols, such as how a host was reached, needs only one of them)."""
+        spec = self.facts[fact_name]
+        protocols = set(protocols)
+        if not spec.requests:
+            return spec.protocol in protocols
+        return any(serves(p, r) for r in spec.requests for p in protocols)
 
     def for_type(self, component_type: str) -> list[CheckSpec]:
         return sorted((c for c in self.checks.values() if component_type in c.applies_to), key=lambda c: c.id)

@@ -19,6 +19,7 @@ BUILTIN: dict[str, str] = {
     "opcua": "connectors.opcua.connector:OpcuaConnector",
     "s7": "connectors.s7.connector:S7Connector",
     "https": "connectors.https.connector:HttpsConnector",
+    "winrm": "connectors.winrm.connector:WinrmConnector",
 }
 
 

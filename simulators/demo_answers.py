@@ -63,7 +63,8 @@ def entries(open_rows: dict[tuple[str, str], list[str]]) -> list[dict[str, Any]]
             out.append({"requirement": requirement, "types": [ctype], "answer": "not_applicable",
                         "justification": NOT_APPLICABLE[(requirement, ctype)], "attested_by": LEAD, "date": DATE})
         elif (requirement, ctype) == ("CR 7.3 RE1", "host"):
-            out.append({"requirement": requirement, "assets": ["ews-01", "hist-01", "hist-02"], "answer": "met",
+            out.append({"requirement": requirement, "assets": ["ews-01", "hist-01", "hist-02", "hist-03"],
+                        "answer": "met",
                         "evidence": [{"ref": "DP-BCP-07 restore test record RT-2026-10 (checksums verified)"}],
                         "attested_by": LEAD, "date": DATE})
             out.append({"requirement": requirement, "assets": ["hmi-01"], "answer": "met",

@@ -7,6 +7,7 @@
     hist-01  hardened   127.0.10.3   zone dmz     (SL-T 1)   process historian
     hmi-02   windows-weak      127.0.10.11  zone control   operator HMI, Windows 10 IoT Enterprise LTSC
     hist-02  windows-hardened  127.0.10.12  zone dmz       process historian, Windows Server 2022
+    hist-03  windows-hardened  127.0.10.13  zone dmz       historian replica, Windows Server 2022 over WinRM (HTTPS)
     (and SNMP switches, OPC UA servers and Modbus PLCs on 127.0.10.21/.22, .41/.42, .31/.32)
 
 and writes into ``workdir``:
@@ -63,6 +64,7 @@ LAUNCHERS: dict[str, str] = {
     "cli": "simulators.netcli.plant:launch",
     "s7": "simulators.s7.plant:launch",
     "https": "simulators.web.plant:launch",
+    "winrm": "simulators.winrm.plant:launch",
 }
 
 
@@ -92,6 +94,8 @@ DEFAULT_HOSTS: list[PlantHost] = [
               description="Operator HMI, Windows 10 IoT Enterprise LTSC (OpenSSH for Windows)"),
     PlantHost("hist-02", "windows-hardened", "127.0.10.12", "dmz",
               description="Process historian, Windows Server 2022 (OpenSSH for Windows)"),
+    PlantHost("hist-03", "windows-hardened", "127.0.10.13", "dmz",
+              description="Historian replica, Windows Server 2022 (WinRM over HTTPS)", protocol="winrm"),
     PlantHost("sw-01", "weak", "127.0.10.21", "control", type="network",
               description="Legacy managed switch (SNMPv2c)", protocol="snmp"),
     PlantHost("sw-02", "hardened", "127.0.10.22", "control", type="network",

@@ -69,7 +69,7 @@ class Profile(BaseModel):
         """
         protocols = {endpoint.protocol for endpoint in asset.endpoints}
         return [spec for spec in self.selected_checks(registry)
-                if {registry.facts[name].protocol for name in spec.facts} <= protocols]
+                if all(registry.can_feed(name, protocols) for name in spec.facts)]
 
     def selects(self, check_id: str) -> bool:
         chosen = any(fnmatch.fnmatchcase(check_id, pattern) for pattern in self.select)

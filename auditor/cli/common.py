@@ -12,7 +12,7 @@ from auditor.safetext import printable_lines
 
 EXIT_OK, EXIT_SHORT, EXIT_CONFIG, EXIT_UNASSESSED = 0, 1, 2, 3
 AD_HOC_SCHEMES = {"ssh": "ssh", "cli": "cli", "snmp": "snmp", "modbus": "modbus", "opc.tcp": "opcua", "s7": "s7",
-                  "https": "https"}
+                  "https": "https", "winrm": "winrm"}
 
 err_console = Console(stderr=True)
 

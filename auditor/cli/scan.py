@@ -64,6 +64,8 @@ def _ad_hoc_inventory(target: str, component_type: str | None, key: str | None, 
             endpoint["path"] = parts.path
         if password_env:
             endpoint["password_env"] = password_env
+    elif protocol == "winrm" and password_env:
+        endpoint["password_env"] = password_env
     product: dict[str, str] = {}
     for setting in settings:
         name, sep, value = setting.partition("=")

@@ -232,8 +232,39 @@ class HttpsEndpoint(_EndpointBase):
     requests_per_second: float = Field(default=2.0, gt=0, le=20, description="politeness limit for this device")
 
 
+class WinrmEndpoint(_EndpointBase):
+    """A Windows host's WinRM service: WinRS over WS-Management, HTTPS with a validated certificate by default."""
+
+    protocol: Literal["winrm"]
+    port: int = Field(default=5986, ge=1, le=65535, description="default 5986 (HTTPS), 5985 with allow_http")
+    username: str = Field(min_length=1, description="the audit account, e.g. PLANT\\auditor or auditor@plant.local")
+    password_env: str | None = None
+    password_file: str | None = None
+    auth: Literal["negotiate", "ntlm", "kerberos", "credssp", "basic"] = Field(
+        default="negotiate", description="authentication as pypsrp offers it (kerberos and credssp need pypsrp's "
+                                         "extras)")
+    ca_file: str | None = Field(default=None, description="PEM bundle that signs the host's certificate; default: "
+                                                          "the system's CAs")
+    allow_http: bool = Field(default=False, description="opt-in: plain HTTP (5985); the report flags it")
+    path: str = Field(default="wsman", pattern=r"^[A-Za-z0-9_./-]{1,64}$")
+    requests_per_second: float = Field(default=5.0, gt=0, le=50, description="WS-Management messages per second")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _http_port(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("allow_http") is True and "port" not in data:
+            return {**data, "port": 5985}
+        return data
+
+    @model_validator(mode="after")
+    def _password_by_reference(self) -> "WinrmEndpoint":
+        if not (self.password_env or self.password_file):
+            raise ValueError("a winrm endpoint needs the password by reference: password_env or password_file")
+        return self
+
+
 Endpoint = Annotated[Union[SshEndpoint, CliEndpoint, SnmpEndpoint, ModbusEndpoint, OpcuaEndpoint, S7Endpoint,
-                           HttpsEndpoint],
+                           HttpsEndpoint, WinrmEndpoint],
                      Field(discriminator="protocol")]
 
 
@@ -345,7 +376,7 @@ class Zone(_Strict):
         return windows_list(value)
 
 
-ConduitProtocol = Literal["ssh", "cli", "snmp", "modbus", "opcua", "s7", "https"]
+ConduitProtocol = Literal["ssh", "cli", "snmp", "modbus", "opcua", "s7", "https", "winrm"]
 
 
 class Conduit(_Strict):
@@ -406,6 +437,16 @@ class Asset(_Strict):
     def _one_or_many(cls, value: Any) -> Any:
         return windows_list(value)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _winrm_means_windows(cls, data: Any) -> Any:
+        """A host reached over WinRM runs Windows: its platform is ``windows`` unless the inventory says otherwise
+        (which is then refused below)."""
+        if isinstance(data, dict) and data.get("platform") is None and isinstance(data.get("endpoints"), list) and any(
+                isinstance(e, dict) and e.get("protocol") == "winrm" for e in data["endpoints"]):
+            return {**data, "platform": "windows"}
+        return data
+
     @field_validator("address")
     @classmethod
     def _address_shape(cls, value: str) -> str:
@@ -417,6 +458,8 @@ class Asset(_Strict):
     def _platform_of_hosts(self) -> "Asset":
         if self.platform is not None and self.type != "host":
             raise ValueError(f"platform: only a host has a platform (this asset is a {self.type})")
+        if self.platform != "windows" and self.endpoints_for("winrm"):
+            raise ValueError("a winrm endpoint reaches a Windows host: platform must be windows (or left out)")
         return self
 
     def endpoints_for(self, protocol: str) -> list[Endpoint]:

@@ -7,6 +7,7 @@ from typing import Any
 from auditor.registry import check
 from auditor.verdicts import Verdict, failed, passed
 from checks.windows._gpo import ADMIN_TEMPLATES, RDS_SESSION_HOST, SECURITY_OPTIONS, registry_verify
+from checks.windows.facts.access import RemoteAccess
 from checks.windows.facts.policy import RegistryValues
 from checks.windows.facts.sections import LANMAN_WORKSTATION, RDP_TCP, TS_POLICY, WINRM_CLIENT, WINRM_SERVICE
 from checks.windows.facts.system import Volume
@@ -121,15 +122,28 @@ def rdp_nla(win_registry: RegistryValues) -> Verdict:
        requirements=["SR 4.1", "CR 4.1", "SR 1.5", "CR 1.5"], applies_to=["host"], severity="high",
        remediation=(f"GPO: {ADMIN_TEMPLATES}Windows Components\\Windows Remote Management (WinRM)\\WinRM Service and "
                     "WinRM Client: Allow unencrypted traffic = Disabled; Allow Basic authentication = Disabled. "
-                    "Verify: `winrm get winrm/config/service`; " + registry_verify(WINRM_SERVICE) + "."))
-def winrm_unencrypted(win_registry: RegistryValues) -> Verdict:
+                    "Serve WinRM over HTTPS only: `winrm quickconfig -transport:https`, then remove the HTTP "
+                    "listener (`Remove-Item WSMan:\\localhost\\Listener\\Listener_*` of Transport HTTP). "
+                    "Verify: `winrm get winrm/config/service`; `winrm enumerate winrm/config/listener`; "
+                    + registry_verify(WINRM_SERVICE) + "."))
+def winrm_unencrypted(win_registry: RegistryValues, win_remote_access: RemoteAccess) -> Verdict:
     """Unencrypted WinRM exposes every remote command and its output; Basic authentication sends the
-    password itself (CR 4.1, CR 1.5). Unset policies keep WinRM's safe defaults (both off)."""
-    observed = {f"{side}_{name}": win_registry.number(key, name)
-                for side, key in (("service", WINRM_SERVICE), ("client", WINRM_CLIENT))
-                for name in ("AllowUnencryptedTraffic", "AllowBasic")}
-    expected = "AllowUnencryptedTraffic and AllowBasic not 1 for the WinRM service and client (absent: off)"
+    password itself (CR 4.1, CR 1.5). Unset policies keep WinRM's safe defaults (both off). A host whose
+    WinRM service answered the auditor over plain HTTP fails too: that listener is what an attacker on the
+    path would use."""
+    observed: dict[str, Any] = {f"{side}_{name}": win_registry.number(key, name)
+                                for side, key in (("service", WINRM_SERVICE), ("client", WINRM_CLIENT))
+                                for name in ("AllowUnencryptedTraffic", "AllowBasic")}
+    observed["audit_connection"] = {"transport": win_remote_access.transport, "scheme": win_remote_access.scheme,
+                                    "port": win_remote_access.port, "encryption": win_remote_access.encryption}
+    expected = ("AllowUnencryptedTraffic and AllowBasic not 1 for the WinRM service and client (absent: off), "
+                "and WinRM reached over HTTPS or not used")
     allowed = [name for name, value in observed.items() if value == 1]
-    if allowed:
-        return failed(observed, expected, f"allowed: {', '.join(allowed)}")
-    return passed(observed, expected, "set to 0, or unset where WinRM's defaults refuse both")
+    problems = [f"allowed: {', '.join(allowed)}"] if allowed else []
+    if win_remote_access.plain_http:
+        problems.append(f"the WinRM service answered the auditor over plain HTTP on port {win_remote_access.port} "
+                        f"(encryption: {win_remote_access.encryption})")
+    if problems:
+        return failed(observed, expected, "; ".join(problems))
+    return passed(observed, expected, "set to 0, or unset where WinRM's defaults refuse both"
+                  + ("; WinRM reached over HTTPS" if win_remote_access.transport == "winrm" else ""))

@@ -74,7 +74,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import paramiko
 from paramiko.kex_curve25519 import KexCurve25519
@@ -94,7 +94,7 @@ _TRANSPORT_LOG = f"{__name__}.transport"
 logging.getLogger(_TRANSPORT_LOG).addHandler(logging.NullHandler())
 logging.getLogger(_TRANSPORT_LOG).propagate = False
 
-__all__ = ["FIXTURES", "Answer", "Command", "Fixture", "HostPersonality", "RequestNames", "SshSimulator", "SUPPORTED",
+__all__ = ["FIXTURES", "Answer", "Command", "Fixture", "HostPersonality", "RequestNames", "SshSimulator", "SUPPORTED", "powershell_sections",
            "load_fixture", "not_found"]
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -224,6 +224,30 @@ def not_recognized(command: str) -> Answer:
     name = command.split()[0] if command.split() else command
     return Answer(f"'{name}' is not recognized as an internal or external command,\r\n"
                   f"operable program or batch file.\r\n".encode(), 1)
+
+
+def powershell_sections(fixture: Fixture, names: RequestNames, parsed: PowerShellScript,
+                        output: Callable[[Answer, float | None], Iterator[bytes | int]]) -> Iterator[bytes | int]:
+    """What a Windows host prints for the auditor's PowerShell script: each section's fixture answer between the
+    runner's markers, then the exit code (0); ``output`` yields an answer's bytes and exit code as the transport
+    paces them. Shared by every transport that carries the script (OpenSSH for Windows, WinRM)."""
+    prefix = f"__IACS_{parsed.nonce}_"
+    for index, section in enumerate(parsed.sections):
+        yield f"{prefix}B_{index}__\n".encode()
+        found = fixture.command(section, names.name_of(section))
+        answer = found.answer(True) if found is not None else Answer(
+            b"ERROR: The term is not recognized as the name of a cmdlet, function, script file, or operable "
+            b"program.", 1)
+        exit_code: int | None = None
+        for chunk in output(answer, parsed.timeout):
+            if isinstance(chunk, int):
+                exit_code = chunk
+            elif exit_code is None:
+                yield chunk
+        if exit_code is None:
+            return
+        yield f"\n{prefix}E_{index}__ {exit_code}\n".encode()
+    yield 0
 
 
 def _fixture_dir(fixture: str | Path) -> Path:
@@ -642,23 +666,7 @@ class _Connection:
         return data.decode("utf-8", "replace")
 
     def _sections(self, parsed: PowerShellScript) -> Iterator[bytes | int]:
-        prefix = f"__IACS_{parsed.nonce}_"
-        for index, section in enumerate(parsed.sections):
-            yield f"{prefix}B_{index}__\n".encode()
-            found = self.sim.fixture.command(section, self.sim.request_names.name_of(section))
-            answer = found.answer(True) if found is not None else Answer(
-                b"ERROR: The term is not recognized as the name of a cmdlet, function, script file, or operable "
-                b"program.", 1)
-            exit_code: int | None = None
-            for chunk in self._output(answer, parsed.timeout):
-                if isinstance(chunk, int):
-                    exit_code = chunk
-                elif exit_code is None:
-                    yield chunk
-            if exit_code is None:
-                return
-            yield f"\n{prefix}E_{index}__ {exit_code}\n".encode()
-        yield 0
+        return powershell_sections(self.sim.fixture, self.sim.request_names, parsed, self._output)
 
     def _send(self, channel: paramiko.Channel, chunks: Iterator[bytes | int]) -> None:
         channel.settimeout(self.sim.send_timeout)

@@ -1,0 +1,1 @@
+"""WinRM: the Windows pack's one PowerShell script run through WinRS over WS-Management (pypsrp)."""

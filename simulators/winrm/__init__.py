@@ -1,0 +1,1 @@
+"""WinRM (WS-Management) test server for Windows hosts: WinRS over HTTP(S), answering from the Windows fixtures."""
