@@ -7,7 +7,8 @@
     hist-01  hardened   127.0.10.3   zone dmz     (SL-T 1)   process historian
     hmi-02   windows-weak      127.0.10.11  zone control   operator HMI, Windows 10 IoT Enterprise LTSC
     hist-02  windows-hardened  127.0.10.12  zone dmz       process historian, Windows Server 2022
-    (and SNMP switches, OPC UA servers and Modbus PLCs on 127.0.10.21/.22, .41/.42, .31/.32)
+    (and SNMP switches, OPC UA servers and Modbus PLCs on 127.0.10.21/.22, .41/.42, .31/.32; a Linux-based
+    PLC over SSH on 127.0.10.224)
 
 and writes into ``workdir``:
 
@@ -116,6 +117,8 @@ DEFAULT_HOSTS: list[PlantHost] = [
               description="Operator panel web interface (legacy firmware)", protocol="https"),
     PlantHost("panel-02", "hardened", "127.0.10.223", "control", type="embedded",
               description="Operator panel web interface (hardened)", protocol="https"),
+    PlantHost("plc-05", "controller", "127.0.10.224", "control", type="embedded",
+              description="Linux-based PLC (PLCnext-like firmware, audited over SSH)"),
 ]
 
 
