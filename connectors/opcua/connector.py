@@ -418,8 +418,12 @@ class OpcuaConnector(Connector):
         if plan.anonymous or plan.browses or anonymous_reads:
             if ep.anonymous_session:
                 when = "an endpoint with a current policy offers the Anonymous token"
+                # with credentials the reads still go here when no endpoint protects the credential
+                fallback = [r for r, _ in plan.reads] if credentials and not anonymous_reads else []
                 steps += self._plan_session("anonymous", when, [*plan.browses, *([r for r, _ in plan.reads]
-                                                                                 if anonymous_reads else [])])
+                                                                                 if anonymous_reads else [])],
+                                            fallback=fallback, fallback_when=f"{when} and no endpoint protects the "
+                                                                             "credential")
             else:
                 steps.append(PlannedRequest("CreateSession", "anonymous", 0, "nothing sent: the inventory does not "
                                             "allow an anonymous session (anonymous_session: true)",
@@ -444,22 +448,23 @@ class OpcuaConnector(Connector):
                   f"{self.budget:g} s per connection")
         return ConnectorPlan(pacing=pacing, steps=steps)
 
-    def _plan_session(self, identity: str, when: str, work: list[EvidenceRequest]) -> list[PlannedRequest]:
+    def _plan_session(self, identity: str, when: str, work: list[EvidenceRequest], *,
+                      fallback: Sequence[EvidenceRequest] = (), fallback_when: str = "") -> list[PlannedRequest]:
         steps = [PlannedRequest("connect", self.url, 1, f"a new connection and secure channel for a session as "
                                 f"{identity}", when=when),
                  PlannedRequest("CreateSession", identity, 1, when=when),
                  PlannedRequest("ActivateSession", identity, 1, when=when)]
-        for req in work:
+        for req, condition in [*((r, when) for r in work), *((r, fallback_when) for r in fallback)]:
             if req.op == "read":
-                steps.append(PlannedRequest("Read", req.target, 1, "", req.key, when=when))
+                steps.append(PlannedRequest("Read", req.target, 1, "", req.key, when=condition))
             elif req.op == "role_set":
                 steps.append(PlannedRequest("Browse", req.target, None, f"the roles of the RoleSet (at most "
                                             f"{_MAX_ROLES}) and their properties, then Read of Identities, "
-                                            "Applications and Endpoints", req.key, when=when))
+                                            "Applications and Endpoints", req.key, when=condition))
             else:
                 steps.append(PlannedRequest("Browse", req.target, None, f"depth {req.option('depth', 3)}, at most "
                                             f"{req.option('max_nodes', 200)} nodes, then Read of their access levels",
-                                            req.key, when=when))
+                                            req.key, when=condition))
         steps.append(PlannedRequest("CloseSession", identity, 1, when=when))
         return steps
 
