@@ -14,7 +14,7 @@ from checks.linux.facts.parsing import to_int
 
 
 @check("linux.network.ip-forwarding",
-       title="IP forwarding disabled (the host does not route between networks)",
+       title="IP forwarding disabled (the system does not route between networks)",
        requirements=["SR 5.1", "CR 5.1"], applies_to=EMBEDDED_LINUX, severity="high",
        params={"router": False},
        remediation=("Set `net.ipv4.ip_forward = 0` and `net.ipv6.conf.all.forwarding = 0` in "
