@@ -8,7 +8,8 @@
     hmi-02   windows-weak      127.0.10.11  zone control   operator HMI, Windows 10 IoT Enterprise LTSC
     hist-02  windows-hardened  127.0.10.12  zone dmz       process historian, Windows Server 2022
     hist-03  windows-hardened  127.0.10.13  zone dmz       historian replica, Windows Server 2022 over WinRM (HTTPS)
-    (and SNMP switches, OPC UA servers and Modbus PLCs on 127.0.10.21/.22, .41/.42, .31/.32)
+    (and SNMP switches, OPC UA servers and Modbus PLCs on 127.0.10.21/.22, .41/.42, .31/.32; a Linux-based
+    PLC over SSH on 127.0.10.224)
 
 and writes into ``workdir``:
 
@@ -120,6 +121,8 @@ DEFAULT_HOSTS: list[PlantHost] = [
               description="Operator panel web interface (legacy firmware)", protocol="https"),
     PlantHost("panel-02", "hardened", "127.0.10.223", "control", type="embedded",
               description="Operator panel web interface (hardened)", protocol="https"),
+    PlantHost("plc-05", "controller", "127.0.10.224", "control", type="embedded",
+              description="Linux-based PLC (PLCnext-like firmware, audited over SSH)"),
 ]
 
 

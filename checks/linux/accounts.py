@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.registry import check
+from checks.linux import EMBEDDED_LINUX
 from auditor.verdicts import Verdict, error, failed, manual, passed
 from checks.linux.facts.accounts import AccountFiles, ShadowEntry
 from checks.linux.facts.pam import PamConfig
@@ -17,7 +18,7 @@ from checks.linux.facts.parsing import int_or
 
 
 @check("linux.accounts.empty-passwords", title="Accounts: no empty passwords",
-       requirements=["SR 1.5", "SR 1.7", "CR 1.5"], applies_to=["host"], severity="critical",
+       requirements=["SR 1.5", "SR 1.7", "CR 1.5"], applies_to=EMBEDDED_LINUX, severity="critical",
        remediation="Lock or set a password for each listed account: 'passwd -l USER' (or 'usermod -L USER'); "
                    "Debian/Ubuntu: also remove 'nullok' from pam_unix in /etc/pam.d/common-auth; RHEL: "
                    "'authselect disable-feature with-nullok'.")
@@ -36,7 +37,7 @@ def empty_passwords(acct_shadow: tuple[ShadowEntry, ...], acct_pam: PamConfig) -
 
 
 @check("linux.accounts.uid0-unique", title="Accounts: root is the only UID 0 account",
-       requirements=["SR 1.1 RE1", "SR 2.1", "CR 1.1 RE1"], applies_to=["host"], severity="critical",
+       requirements=["SR 1.1 RE1", "SR 2.1", "CR 1.1 RE1"], applies_to=EMBEDDED_LINUX, severity="critical",
        remediation="Give each extra UID 0 account its own UID ('usermod -u NEW_UID USER') or remove it "
                    "('userdel USER') and grant administrative rights through sudo (Debian/Ubuntu group 'sudo', "
                    "RHEL group 'wheel').")
@@ -58,7 +59,7 @@ _PAM_UNIX_HASH_OPTIONS = {"md5": "MD5", "bigcrypt": "BIGCRYPT", "sha256": "SHA25
 
 
 @check("linux.accounts.password-hash", title="Accounts: passwords stored with a strong hash",
-       requirements=["SR 1.5", "CR 1.5"], applies_to=["host"], severity="high",
+       requirements=["SR 1.5", "CR 1.5"], applies_to=EMBEDDED_LINUX, severity="high",
        params={"strong_prefixes": STRONG_HASH_PREFIXES, "strong_methods": STRONG_ENCRYPT_METHODS},
        remediation="Set 'ENCRYPT_METHOD YESCRYPT' (or SHA512) in /etc/login.defs; Debian/Ubuntu: pam_unix in "
                    "/etc/pam.d/common-password should carry 'yescrypt' (or 'sha512'); RHEL: authselect "
@@ -132,7 +133,7 @@ _AGEING_REMEDIATION = ("Set 'PASS_MAX_DAYS 365' (or the site value) and 'PASS_MI
 
 
 @check("linux.accounts.password-ageing", title="Accounts: password lifetime limits for human users",
-       requirements=["SR 1.7 RE1", "CR 1.7 RE1"], applies_to=["host"], severity="medium",
+       requirements=["SR 1.7 RE1", "CR 1.7 RE1"], applies_to=EMBEDDED_LINUX, severity="medium",
        params={"max_days": 365, "min_days": 1}, remediation=_AGEING_REMEDIATION)
 def password_ageing(acct_files: AccountFiles, acct_shadow_maybe: Any, params: dict[str, Any]) -> Verdict:
     """SR 1.7 RE1 (SL3) requires minimum and maximum password lifetimes for human users: a maximum bounds
@@ -150,7 +151,7 @@ def password_ageing(acct_files: AccountFiles, acct_shadow_maybe: Any, params: di
 
 
 @check("linux.accounts.password-ageing-all", title="Accounts: password lifetime limits for every account with a password",
-       requirements=["SR 1.7 RE2", "CR 1.7 RE2"], applies_to=["host"], severity="low",
+       requirements=["SR 1.7 RE2", "CR 1.7 RE2"], applies_to=EMBEDDED_LINUX, severity="low",
        params={"max_days": 365, "min_days": 1}, remediation=_AGEING_REMEDIATION
        + " Service accounts should have no password at all ('passwd -l USER'), or the same limits.")
 def password_ageing_all(acct_files: AccountFiles, acct_shadow: tuple[ShadowEntry, ...],
@@ -168,7 +169,7 @@ NON_LOGIN_SHELLS = ["nologin", "false", "sync", "shutdown", "halt"]
 
 
 @check("linux.accounts.service-shells", title="Accounts: system and service accounts cannot log in interactively",
-       requirements=["SR 1.3", "CR 1.3"], applies_to=["host"], severity="medium",
+       requirements=["SR 1.3", "CR 1.3"], applies_to=EMBEDDED_LINUX, severity="medium",
        params={"exempt": ["root"], "non_login_shells": NON_LOGIN_SHELLS},
        remediation="Set a non-login shell: 'usermod -s /usr/sbin/nologin USER' (Debian/Ubuntu) or "
                    "'usermod -s /sbin/nologin USER' (RHEL), and lock the password ('passwd -l USER').")
@@ -189,7 +190,7 @@ def service_shells(acct_files: AccountFiles, params: dict[str, Any]) -> Verdict:
 
 
 @check("linux.accounts.inactive-lock", title="Accounts: unused accounts disabled after password expiry",
-       requirements=["SR 1.3", "CR 1.3"], applies_to=["host"], severity="low",
+       requirements=["SR 1.3", "CR 1.3"], applies_to=EMBEDDED_LINUX, severity="low",
        params={"max_inactive_days": 90},
        remediation="Set the default for new accounts with 'useradd -D -f 30' (writes INACTIVE in "
                    "/etc/default/useradd on Debian/Ubuntu and RHEL) and apply it to existing human accounts: "

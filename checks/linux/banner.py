@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from auditor.registry import check
+from checks.linux import EMBEDDED_LINUX
 from auditor.verdicts import Verdict, failed, passed
 from checks.linux.facts.system import HardeningConfig
 
@@ -23,7 +24,7 @@ DISCLOSURE = [r"\\[srvmnSOl]",
 
 @check("linux.banner.login",
        title="Login banners (/etc/issue, /etc/issue.net) show a use notice without system details",
-       requirements=["SR 1.12", "CR 1.12"], applies_to=["host"], severity="low",
+       requirements=["SR 1.12", "CR 1.12"], applies_to=EMBEDDED_LINUX, severity="low",
        params={"files": ["/etc/issue", "/etc/issue.net"], "min_length": 20, "forbidden_patterns": DISCLOSURE},
        remediation=("Write the site's authorised-use notice (approved by legal/security) into /etc/issue and "
                     "/etc/issue.net (Debian/Ubuntu and RHEL), without agetty escapes (\\s \\r \\v \\m \\S) or "

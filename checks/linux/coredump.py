@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from auditor.registry import check
+from checks.linux import EMBEDDED_LINUX
 from auditor.verdicts import Verdict, error, failed, passed
 from checks.linux.facts.parsing import to_int
 from checks.linux.facts.system import HardeningConfig
@@ -10,7 +11,7 @@ from checks.linux.facts.system import HardeningConfig
 
 @check("linux.coredump.disabled",
        title="Core dumps disabled (no memory images with secrets written to disk)",
-       requirements=["SR 4.1", "CR 4.1"], applies_to=["host"], severity="low",
+       requirements=["SR 4.1", "CR 4.1"], applies_to=EMBEDDED_LINUX, severity="low",
        remediation=("Set `fs.suid_dumpable = 0` in /etc/sysctl.d/60-coredump.conf, add `* hard core 0` to "
                     "/etc/security/limits.d/60-coredump.conf, and where systemd-coredump is the handler set "
                     "`Storage=none` and `ProcessSizeMax=0` in /etc/systemd/coredump.conf.d/60-off.conf (Debian/Ubuntu "

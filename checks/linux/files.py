@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from auditor.registry import check
+from checks.linux import EMBEDDED_LINUX
 from auditor.verdicts import Verdict, error, failed, manual, passed
 from checks.linux.facts.files import Stats
 from checks.linux.facts.filesystem import FIND_TIMEOUT_SECONDS, WORLD_WRITABLE_ROOTS, WorldWritable
@@ -17,7 +18,7 @@ from checks.linux.facts.filesystem import FIND_TIMEOUT_SECONDS, WORLD_WRITABLE_R
 
 @check("linux.files.world-writable",
        title="No world-writable files (or unprotected world-writable directories) in system paths",
-       requirements=["SR 3.4", "CR 3.4", "SR 2.1", "CR 2.1"], applies_to=["host"], severity="high",
+       requirements=["SR 3.4", "CR 3.4", "SR 2.1", "CR 2.1"], applies_to=EMBEDDED_LINUX, severity="high",
        params={"exclude": [], "max_listed": 20},
        remediation=("Remove the write bit for others: `chmod o-w <file>`; for shared directories add the sticky bit "
                     "(`chmod +t <dir>`) or fix ownership. Find the package that owns the file "
@@ -57,7 +58,7 @@ CRITICAL_FILES = {
 
 @check("linux.files.critical-permissions",
        title="Permissions of password files and SSH host private keys",
-       requirements=["SR 1.5", "CR 1.5", "SR 3.4", "CR 3.4"], applies_to=["host"], severity="high",
+       requirements=["SR 1.5", "CR 1.5", "SR 3.4", "CR 3.4"], applies_to=EMBEDDED_LINUX, severity="high",
        params={"files": CRITICAL_FILES},
        remediation=("`chown root:root /etc/passwd /etc/group && chmod 0644 /etc/passwd /etc/group`; Debian/Ubuntu "
                     "`chown root:shadow /etc/shadow /etc/gshadow && chmod 0640 ...`, RHEL `chown root:root ... && "

@@ -7,6 +7,7 @@ list and the IPv6 kernel parameters.
 from __future__ import annotations
 
 from auditor.registry import check
+from checks.linux import EMBEDDED_LINUX
 from auditor.verdicts import Verdict, error, failed, manual, passed
 from checks.linux.facts.commands import ROOT_HINT
 from checks.linux.facts.firewall import Firewall
@@ -15,7 +16,7 @@ from checks.linux.facts.systemd import Units
 
 @check("linux.firewall.default-deny",
        title="Host firewall filters inbound traffic with a default-deny policy",
-       requirements=["SR 5.1", "SR 7.7", "CR 5.1", "CR 7.7"], applies_to=["host"], severity="high",
+       requirements=["SR 5.1", "SR 7.7", "CR 5.1", "CR 7.7"], applies_to=EMBEDDED_LINUX, severity="high",
        remediation=("Debian/Ubuntu: `ufw default deny incoming && ufw allow 22/tcp && ufw enable`, or nftables with "
                     "`policy drop;` on the input chain in /etc/nftables.conf and `systemctl enable --now nftables`. "
                     "RHEL: `systemctl enable --now firewalld`, keep the interfaces in a zone with target default/"

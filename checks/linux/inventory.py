@@ -9,6 +9,7 @@ import datetime as _dt
 from typing import Any
 
 from auditor.registry import check
+from checks.linux import EMBEDDED_LINUX
 from auditor.verdicts import Verdict, failed, manual, passed
 from checks.linux.facts.files import Stats
 from checks.linux.facts.packages import Packages
@@ -45,15 +46,15 @@ def eol_date(os: OsInfo, overrides: dict[str, Any]) -> tuple[str | None, str]:
 
 @check("linux.inventory.os-release",
        title="Operating system release identified and still supported by its vendor",
-       requirements=["SR 7.8", "CR 7.8", "HDR 3.10"], applies_to=["host"], severity="high",
+       requirements=["SR 7.8", "CR 7.8", "HDR 3.10", "EDR 3.10"], applies_to=EMBEDDED_LINUX, severity="high",
        params={"eol_overrides": {}, "warn_days": 180},
        remediation=("Record the OS release in the component inventory. If the release is past its end of "
                     "support, plan the upgrade (Debian: `apt full-upgrade` to the next stable after a "
                     "release-notes review; Ubuntu: `do-release-upgrade`; RHEL: `leapp upgrade`) or document "
                     "an extended-support contract (Ubuntu Pro/ESM, RHEL ELS) in `eol_overrides`."))
 def os_release(sys_os: OsInfo, sys_stats: Stats, params: dict[str, Any]) -> Verdict:
-    """An IACS component inventory (SR 7.8) must name the OS and kernel of every host, and a release
-    without vendor security updates cannot meet the update-support requirement (HDR 3.10)."""
+    """An IACS component inventory (SR 7.8) must name the OS and kernel of every host or Linux-based controller,
+    and a release without vendor security updates cannot meet the update-support requirement (HDR/EDR 3.10)."""
     observed = {"id": sys_os.id, "version_id": sys_os.version_id, "pretty_name": sys_os.pretty_name,
                 "kernel": sys_os.kernel}
     if not sys_os.id:

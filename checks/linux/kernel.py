@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.registry import check
+from checks.linux import EMBEDDED_LINUX
 from auditor.verdicts import Verdict, error, failed, passed
 from checks.linux.facts.parsing import to_int
 
@@ -14,7 +15,7 @@ KERNEL_HARDENING = {"kernel.randomize_va_space": 2, "kernel.kptr_restrict": 1, "
 
 @check("linux.kernel.hardening",
        title="Kernel self-protection settings (ASLR, pointer and log restrictions, link protection)",
-       requirements=["SR 7.6", "CR 7.6"], applies_to=["host"], severity="medium",
+       requirements=["SR 7.6", "CR 7.6"], applies_to=EMBEDDED_LINUX, severity="medium",
        params={"minimums": KERNEL_HARDENING},
        remediation=("Create /etc/sysctl.d/60-hardening.conf (Debian/Ubuntu and RHEL) with "
                     "`kernel.randomize_va_space = 2`, `kernel.kptr_restrict = 1`, `kernel.dmesg_restrict = 1`, "

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.registry import check
+from checks.linux import EMBEDDED_LINUX
 from auditor.verdicts import Verdict, error, failed, manual, passed
 from checks.linux.facts.commands import ROOT_HINT
 from checks.linux.facts.files import Stats
@@ -19,7 +20,7 @@ LOG_FILES = ("/var/log/audit/audit.log", "/var/log/messages", "/var/log/secure",
 
 @check("linux.log.permissions",
        title="Audit and system log files readable only by root and the log group",
-       requirements=["SR 3.9", "CR 3.9"], applies_to=["host"], severity="medium",
+       requirements=["SR 3.9", "CR 3.9"], applies_to=EMBEDDED_LINUX, severity="medium",
        params={"owners": ["root", "syslog"], "file_mode_max": "0640", "audit_dir_mode_max": "0750"},
        remediation=("`chmod 0750 /var/log/audit; chmod 0600 /var/log/audit/audit.log` and `log_group = root` in "
                     "auditd.conf; `chmod 0640 /var/log/syslog /var/log/auth.log` (Debian/Ubuntu, rsyslog "
@@ -71,7 +72,7 @@ FORWARDING_AGENTS = ["wazuh-agent", "splunkforwarder", "SplunkForwarder", "fileb
 
 @check("linux.log.remote-forwarding",
        title="Logs forwarded to a central collector",
-       requirements=["SR 2.8 RE1", "SR 6.2", "CR 6.2"], applies_to=["host"], severity="medium",
+       requirements=["SR 2.8 RE1", "SR 6.2", "CR 6.2"], applies_to=EMBEDDED_LINUX, severity="medium",
        params={"require_tls": False, "agents": FORWARDING_AGENTS},
        remediation=("Forward to the site's log collector/SIEM with rsyslog over TLS: in "
                     "/etc/rsyslog.d/90-forward.conf `*.* action(type=\"omfwd\" target=\"<collector>\" "
@@ -118,7 +119,7 @@ def remote_forwarding(sys_logging: Logging, sys_units: Units, params: dict[str, 
 
 @check("linux.log.journald-persistent",
        title="System journal kept across reboots (persistent journal or a syslog daemon)",
-       requirements=["SR 2.8", "CR 2.8"], applies_to=["host"], severity="low",
+       requirements=["SR 2.8", "CR 2.8"], applies_to=EMBEDDED_LINUX, severity="low",
        remediation=("Set `Storage=persistent` (and a bound such as `SystemMaxUse=1G`) in "
                     "/etc/systemd/journald.conf.d/60-persistent.conf, or create /var/log/journal, then "
                     "`systemctl restart systemd-journald`; alternatively run rsyslog (Debian/Ubuntu `apt install "

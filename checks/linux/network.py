@@ -8,13 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.registry import check
+from checks.linux import EMBEDDED_LINUX
 from auditor.verdicts import Verdict, error, failed, manual, not_applicable, passed
 from checks.linux.facts.parsing import to_int
 
 
 @check("linux.network.ip-forwarding",
-       title="IP forwarding disabled (the host does not route between networks)",
-       requirements=["SR 5.1", "CR 5.1"], applies_to=["host"], severity="high",
+       title="IP forwarding disabled (the system does not route between networks)",
+       requirements=["SR 5.1", "CR 5.1"], applies_to=EMBEDDED_LINUX, severity="high",
        params={"router": False},
        remediation=("Set `net.ipv4.ip_forward = 0` and `net.ipv6.conf.all.forwarding = 0` in "
                     "/etc/sysctl.d/60-net.conf (Debian/Ubuntu and RHEL), `sysctl --system`. Container runtimes enable "
@@ -48,7 +49,7 @@ NETWORK_SYSCTLS = {
 
 @check("linux.network.kernel-parameters",
        title="Network kernel parameters: no redirects or source routing, reverse-path filter, SYN cookies",
-       requirements=["SR 5.1", "SR 7.1", "CR 5.1", "CR 7.1"], applies_to=["host"], severity="medium",
+       requirements=["SR 5.1", "SR 7.1", "CR 5.1", "CR 7.1"], applies_to=EMBEDDED_LINUX, severity="medium",
        params={"expected": NETWORK_SYSCTLS, "rp_filter_allowed": [1, 2]},
        remediation=("In /etc/sysctl.d/60-net.conf (Debian/Ubuntu and RHEL): `net.ipv4.conf.all.accept_redirects = 0`, "
                     "`net.ipv4.conf.default.accept_redirects = 0`, `net.ipv6.conf.all.accept_redirects = 0`, "

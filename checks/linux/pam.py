@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.registry import check
+from checks.linux import EMBEDDED_LINUX
 from auditor.verdicts import Verdict, failed, manual, passed
 from checks.linux.facts.pam import PamConfig
 from checks.linux.facts.parsing import int_or
@@ -45,7 +46,7 @@ def _pwquality_settings(pam: PamConfig) -> tuple[dict[str, dict[str, Any]], list
 
 
 @check("linux.pam.pwquality", title="PAM: password quality enforced (length and complexity)",
-       requirements=["SR 1.7", "CR 1.7"], applies_to=["host"], severity="high",
+       requirements=["SR 1.7", "CR 1.7"], applies_to=EMBEDDED_LINUX, severity="high",
        params={"min_length": 12, "min_classes": 3},
        remediation="Debian/Ubuntu: 'apt install libpam-pwquality' (adds pam_pwquality to common-password); RHEL: "
                    "pam_pwquality is in system-auth/password-auth by default (authselect). Then set in "
@@ -83,7 +84,7 @@ def pwquality(acct_pam: PamConfig, params: dict[str, Any]) -> Verdict:
 
 
 @check("linux.pam.faillock", title="PAM: accounts locked after repeated failed logins",
-       requirements=["SR 1.11", "CR 1.11"], applies_to=["host"], severity="medium",
+       requirements=["SR 1.11", "CR 1.11"], applies_to=EMBEDDED_LINUX, severity="medium",
        params={"deny_min": 3, "deny_max": 10},
        remediation="Debian/Ubuntu: add pam_faillock to /etc/pam.d/common-auth ('auth required pam_faillock.so "
                    "preauth' before pam_unix, 'auth [default=die] pam_faillock.so authfail' after it) and "
@@ -130,7 +131,7 @@ def faillock(acct_pam: PamConfig, params: dict[str, Any]) -> Verdict:
 
 
 @check("linux.pam.password-history", title="PAM: previous passwords cannot be reused",
-       requirements=["SR 1.7 RE1", "CR 1.7 RE1"], applies_to=["host"], severity="low",
+       requirements=["SR 1.7 RE1", "CR 1.7 RE1"], applies_to=EMBEDDED_LINUX, severity="low",
        params={"min_remember": 5},
        remediation="Debian/Ubuntu: add 'password required pam_pwhistory.so remember=5 use_authtok' before "
                    "pam_unix in /etc/pam.d/common-password; RHEL: 'authselect enable-feature with-pwhistory' and "

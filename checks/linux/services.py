@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from auditor.registry import check
+from checks.linux import EMBEDDED_LINUX
 from auditor.verdicts import Verdict, error, failed, manual, passed
 from checks.linux.facts.network import Listener, Listeners
 from checks.linux.facts.packages import Packages
@@ -27,7 +28,7 @@ def _allowed(spec: str, listener: Listener) -> bool:
 
 @check("linux.services.listening-allow-list",
        title="Only allow-listed services listen on network interfaces",
-       requirements=["SR 7.7", "CR 7.7"], applies_to=["host"], severity="high",
+       requirements=["SR 7.7", "CR 7.7"], applies_to=EMBEDDED_LINUX, severity="high",
        params={"allowed": ["22/tcp"], "ignored": ["68/udp", "546/udp"], "ignore_loopback": True,
                "allow_audit_ssh_port": True},
        remediation=("Stop and disable every service that is not required (`systemctl disable --now <unit>`; Debian/"
@@ -74,7 +75,7 @@ INSECURE = {
 
 @check("linux.services.insecure",
        title="No clear-text legacy services (telnet, rsh/rlogin, tftp, ftp, inetd/xinetd)",
-       requirements=["SR 7.7", "CR 7.7", "SR 4.1", "CR 4.1"], applies_to=["host"], severity="high",
+       requirements=["SR 7.7", "CR 7.7", "SR 4.1", "CR 4.1"], applies_to=EMBEDDED_LINUX, severity="high",
        params={"extra_packages": []},
        remediation=("Remove the servers: Debian/Ubuntu `apt purge telnetd inetutils-telnetd rsh-server tftpd-hpa "
                     "vsftpd xinetd openbsd-inetd`; RHEL `dnf remove telnet-server rsh-server tftp-server vsftpd "

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from auditor.registry import check
+from checks.linux import EMBEDDED_LINUX
 from auditor.verdicts import Verdict, error, failed, passed
 from checks.linux.facts.system import HardeningConfig
 
@@ -16,7 +17,7 @@ _TMOUT_READONLY = re.compile(r"(?:^|[;&\s])(?:readonly(?:\s+-\w+)*|declare\s+-\w
 
 @check("linux.session.timeout",
        title="Idle shell sessions terminated (readonly TMOUT)",
-       requirements=["SR 2.5", "CR 2.5", "SR 2.6", "CR 2.6"], applies_to=["host"], severity="medium",
+       requirements=["SR 2.5", "CR 2.5", "SR 2.6", "CR 2.6"], applies_to=EMBEDDED_LINUX, severity="medium",
        params={"max_seconds": 900},
        remediation=("Create /etc/profile.d/tmout.sh (Debian/Ubuntu and RHEL) with `TMOUT=900`, `readonly TMOUT`, "
                     "`export TMOUT`. Operator consoles that must stay logged in (essential functions) need a "

@@ -15,6 +15,7 @@ import functools
 from typing import Any, Callable
 
 from auditor.registry import check
+from checks.linux import EMBEDDED_LINUX
 from auditor.verdicts import Verdict, error, failed, manual, passed
 from checks.linux.facts.optional import Missing
 from checks.linux.facts.sshd import SshdConfig
@@ -55,7 +56,7 @@ def _overrides_failing(config: SshdConfig, keyword: str, ok: Callable[[str], boo
 
 
 @check("linux.sshd.permit-root-login", title="SSH: direct root login disabled",
-       requirements=["SR 1.1 RE1", "SR 2.1", "CR 1.1 RE1", "CR 2.1"], applies_to=["host"], severity="high",
+       requirements=["SR 1.1 RE1", "SR 2.1", "CR 1.1 RE1", "CR 2.1"], applies_to=EMBEDDED_LINUX, severity="high",
        params={"allow_prohibit_password": False},
        remediation="Set 'PermitRootLogin no' (in /etc/ssh/sshd_config.d/00-iec62443.conf on Debian/Ubuntu and "
                    "RHEL) and have administrators log in with personal accounts and use sudo. " + RELOAD)
@@ -105,7 +106,7 @@ def _password_is_sole_factor(config: SshdConfig, methods: list[str]) -> bool:
 
 
 @check("linux.sshd.password-authentication", title="SSH: password authentication disabled",
-       requirements=["SR 1.7", "SR 1.5", "CR 1.7", "CR 1.5"], applies_to=["host"], severity="medium",
+       requirements=["SR 1.7", "SR 1.5", "CR 1.7", "CR 1.5"], applies_to=EMBEDDED_LINUX, severity="medium",
        remediation="Set 'PasswordAuthentication no' and 'KbdInteractiveAuthentication no' (unless keyboard-"
                    "interactive is a second factor required by AuthenticationMethods) and use personal SSH keys "
                    "(ideally FIDO/hardware-backed). If passwords must stay, enforce the pam_pwquality and "
@@ -175,7 +176,7 @@ def password_authentication(sshd_config_maybe: SshdConfig | Missing,
 
 
 @check("linux.sshd.permit-empty-passwords", title="SSH: no empty passwords, host-based trust or user environment",
-       requirements=["SR 1.1", "SR 1.2", "SR 1.5", "CR 1.1", "CR 1.5"], applies_to=["host"], severity="high",
+       requirements=["SR 1.1", "SR 1.2", "SR 1.5", "CR 1.1", "CR 1.5"], applies_to=EMBEDDED_LINUX, severity="high",
        remediation="Set 'PermitEmptyPasswords no', 'HostbasedAuthentication no', 'IgnoreRhosts yes' and "
                    "'PermitUserEnvironment no' (the OpenSSH defaults) and remove contrary lines from "
                    "/etc/ssh/sshd_config and /etc/ssh/sshd_config.d/*.conf (Debian/Ubuntu and RHEL). " + RELOAD)
@@ -198,7 +199,7 @@ def permit_empty_passwords(sshd_config: SshdConfig) -> Verdict:
 
 
 @check("linux.sshd.access-allow-list", title="SSH: login restricted to an allow-list of users or groups",
-       requirements=["SR 2.1", "CR 2.1"], applies_to=["host"], severity="medium",
+       requirements=["SR 2.1", "CR 2.1"], applies_to=EMBEDDED_LINUX, severity="medium",
        remediation="Create a group for remote administrators (e.g. 'groupadd sshusers' and add the members) and set "
                    "'AllowGroups sshusers' (or 'AllowUsers ...') in /etc/ssh/sshd_config.d/00-iec62443.conf on "
                    "Debian/Ubuntu and RHEL; include the audit account if it logs in over SSH. " + RELOAD)
@@ -245,7 +246,7 @@ def _factors(entry: str, otp: bool, pam_password: bool = True) -> set[str]:
 
 
 @check("linux.sshd.mfa", title="SSH: multi-factor authentication for interactive logins",
-       requirements=["SR 1.1 RE2", "SR 1.1 RE3", "CR 1.1 RE2"], applies_to=["host"], severity="medium",
+       requirements=["SR 1.1 RE2", "SR 1.1 RE3", "CR 1.1 RE2"], applies_to=EMBEDDED_LINUX, severity="medium",
        remediation="Require two factors, e.g. 'AuthenticationMethods publickey,keyboard-interactive' with a "
                    "one-time-password PAM module in /etc/pam.d/sshd (Debian/Ubuntu: libpam-google-authenticator or "
                    "libpam-oath; RHEL: google-authenticator from EPEL or FreeIPA/sssd OTP), or FIDO2 keys with "

@@ -10,6 +10,7 @@ import fnmatch
 from typing import Any, Iterable
 
 from auditor.registry import check
+from checks.linux import EMBEDDED_LINUX
 from auditor.verdicts import Verdict, error, failed, manual, passed
 from checks.linux.facts.optional import Missing
 from checks.linux.facts.sshd import SshdConfig
@@ -36,7 +37,7 @@ def _weak(names: Iterable[str], patterns: list[str]) -> list[str]:
 
 @check("linux.sshd.weak-crypto", title="SSH: no weak key exchange, ciphers, MACs or host key algorithms",
        requirements=["SR 4.3", "SR 4.1 RE1", "SR 3.1", "SR 3.1 RE1", "CR 4.3", "CR 4.1", "CR 3.1", "CR 3.1 RE1"],
-       applies_to=["host"], severity="high", params=WEAK_DEFAULTS,
+       applies_to=EMBEDDED_LINUX, severity="high", params=WEAK_DEFAULTS,
        remediation="Debian/Ubuntu: set explicit lists in /etc/ssh/sshd_config.d/00-iec62443.conf, e.g. "
                    "'KexAlgorithms sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org,"
                    "diffie-hellman-group16-sha512,diffie-hellman-group18-sha512', 'Ciphers chacha20-poly1305@openssh.com,"
@@ -105,7 +106,7 @@ def weak_crypto(sshd_config_maybe: SshdConfig | Missing, sshd_wire_maybe: dict[s
 
 
 @check("linux.sshd.host-key-strength", title="SSH: strong host keys",
-       requirements=["SR 1.9", "SR 4.3", "CR 1.9", "CR 4.3"], applies_to=["host"], severity="medium",
+       requirements=["SR 1.9", "SR 4.3", "CR 1.9", "CR 4.3"], applies_to=EMBEDDED_LINUX, severity="medium",
        params={"min_rsa_bits": 2048, "min_ecdsa_bits": 256},
        remediation="Remove DSA keys and RSA keys below the minimum: e.g. 'ssh-keygen -t rsa -b 3072 -f "
                    "/etc/ssh/ssh_host_rsa_key' (or use only ed25519: 'ssh-keygen -t ed25519 -f "

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from auditor.registry import check
+from checks.linux import EMBEDDED_LINUX
 from auditor.verdicts import Verdict, error, failed, manual, passed
 from checks.linux.banner import DISCLOSURE
 from checks.linux.facts.openssh import openssh_seconds, openssh_version
@@ -35,7 +36,7 @@ def _int_limit_check(config: SshdConfig, keyword: str, maximum: int, minimum: in
 
 
 @check("linux.sshd.max-auth-tries", title="SSH: few authentication attempts per connection",
-       requirements=["SR 1.11", "CR 1.11"], applies_to=["host"], severity="medium", params={"max_auth_tries": 4},
+       requirements=["SR 1.11", "CR 1.11"], applies_to=EMBEDDED_LINUX, severity="medium", params={"max_auth_tries": 4},
        remediation="Set 'MaxAuthTries 4' (or lower; 3 is common) in /etc/ssh/sshd_config.d/00-iec62443.conf. "
                    + RELOAD)
 @match_blocks_reviewed
@@ -46,7 +47,7 @@ def max_auth_tries(sshd_config: SshdConfig, params: dict[str, Any]) -> Verdict:
 
 
 @check("linux.sshd.login-grace-time", title="SSH: short unauthenticated login grace time",
-       requirements=["SR 7.1", "CR 7.1"], applies_to=["host"], severity="low",
+       requirements=["SR 7.1", "CR 7.1"], applies_to=EMBEDDED_LINUX, severity="low",
        params={"max_login_grace_time": 60},
        remediation="Set 'LoginGraceTime 60' (or 30) in /etc/ssh/sshd_config.d/00-iec62443.conf; 0 means unlimited. "
                    + RELOAD)
@@ -58,7 +59,7 @@ def login_grace_time(sshd_config: SshdConfig, params: dict[str, Any]) -> Verdict
 
 
 @check("linux.sshd.idle-timeout", title="SSH: unresponsive connections are ended (ClientAlive)",
-       requirements=["SR 7.2", "CR 7.2"], applies_to=["host"], severity="medium", params={"max_idle_seconds": 900},
+       requirements=["SR 7.2", "CR 7.2"], applies_to=EMBEDDED_LINUX, severity="medium", params={"max_idle_seconds": 900},
        remediation="Set 'ClientAliveInterval 300' and 'ClientAliveCountMax 3' (product <= 900 s) in "
                    "/etc/ssh/sshd_config.d/00-iec62443.conf. This ends dead connections, not idle sessions: for "
                    "those set TMOUT (see linux.session.timeout) or, on OpenSSH >= 9.2, 'ChannelTimeout "
@@ -122,7 +123,7 @@ def _max_startups(value: str | None) -> tuple[int, int, int] | None:
 
 
 @check("linux.sshd.session-limits", title="SSH: concurrent session and unauthenticated connection limits",
-       requirements=["SR 7.1", "CR 7.1"], applies_to=["host"], severity="low",
+       requirements=["SR 7.1", "CR 7.1"], applies_to=EMBEDDED_LINUX, severity="low",
        params={"max_sessions": 10, "max_startups_start": 10, "max_startups_full": 60},
        remediation="Set 'MaxSessions 4' (<= the site limit) and 'MaxStartups 10:30:60' in "
                    "/etc/ssh/sshd_config.d/00-iec62443.conf (Debian/Ubuntu and RHEL); per-user login limits "
@@ -159,7 +160,7 @@ FORWARDING_KEYWORDS = ("x11forwarding", "allowtcpforwarding", "permittunnel", "a
 
 
 @check("linux.sshd.forwarding", title="SSH: tunnelling and forwarding disabled",
-       requirements=["SR 5.2", "SR 7.7", "CR 7.7"], applies_to=["host"], severity="medium",
+       requirements=["SR 5.2", "SR 7.7", "CR 7.7"], applies_to=EMBEDDED_LINUX, severity="medium",
        params={"allowed": []},
        remediation="Set 'DisableForwarding yes' (or X11Forwarding no, AllowTcpForwarding no, "
                    "AllowStreamLocalForwarding no, AllowAgentForwarding no, PermitTunnel no, GatewayPorts no) in "
@@ -197,7 +198,7 @@ def forwarding(sshd_config: SshdConfig, params: dict[str, Any]) -> Verdict:
 
 
 @check("linux.sshd.log-level", title="SSH: logging at INFO or VERBOSE",
-       requirements=["SR 2.8", "CR 2.8"], applies_to=["host"], severity="low",
+       requirements=["SR 2.8", "CR 2.8"], applies_to=EMBEDDED_LINUX, severity="low",
        params={"allowed_levels": ["INFO", "VERBOSE"]},
        remediation="Set 'LogLevel VERBOSE' (logs key fingerprints used for login) or 'LogLevel INFO' in "
                    "/etc/ssh/sshd_config.d/00-iec62443.conf (Debian/Ubuntu and RHEL). " + RELOAD)
@@ -220,7 +221,7 @@ _DISCLOSURE_DEFAULT = DISCLOSURE
 
 
 @check("linux.sshd.banner", title="SSH: pre-login use notification shown, without system details",
-       requirements=["SR 1.12", "CR 1.12"], applies_to=["host"], severity="low",
+       requirements=["SR 1.12", "CR 1.12"], applies_to=EMBEDDED_LINUX, severity="low",
        params={"disclosure_patterns": _DISCLOSURE_DEFAULT, "min_length": 10},
        remediation="Write the approved system use notification (authorised use only, monitoring, no OS name or "
                    "version) to /etc/issue.net and set 'Banner /etc/issue.net' in "

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from auditor.registry import check
+from checks.linux import EMBEDDED_LINUX
 from auditor.verdicts import Verdict, failed, manual, not_applicable, passed
 from checks.linux.facts.sudoers import Sudoers
 
@@ -37,7 +38,7 @@ def _expand(names: Iterable[str], aliases: dict[str, list[str]], depth: int = 0)
 
 
 @check("linux.sudo.policy", title="sudo: no password-less full root and no rule for all users",
-       requirements=["SR 2.1 RE1", "SR 2.1 RE2", "CR 2.1 RE1", "CR 2.1 RE2"], applies_to=["host"], severity="high",
+       requirements=["SR 2.1 RE1", "SR 2.1 RE2", "CR 2.1 RE1", "CR 2.1 RE2"], applies_to=EMBEDDED_LINUX, severity="high",
        params={"exempt": [], "exempt_audit_account": True},
        remediation="Remove 'NOPASSWD:' from rules granting ALL commands (visudo; files in /etc/sudoers.d/, e.g. "
                    "cloud-init's 90-cloud-init-users) and replace 'ALL ALL=(ALL) ALL' with rules for an admin "
@@ -100,7 +101,7 @@ def sudo_policy(acct_sudoers: Sudoers, sshd_session_maybe: Any, params: dict[str
 
 
 @check("linux.sudo.logging", title="sudo: commands are logged",
-       requirements=["SR 2.12", "CR 2.12", "SR 2.8", "CR 2.8"], applies_to=["host"], severity="low",
+       requirements=["SR 2.12", "CR 2.12", "SR 2.8", "CR 2.8"], applies_to=EMBEDDED_LINUX, severity="low",
        params={"require_use_pty": False, "require_io_log": False},
        remediation="Keep sudo's syslog logging (remove 'Defaults !syslog'), or add 'Defaults logfile=/var/log/sudo.log'; "
                    "add 'Defaults use_pty' (and 'Defaults log_output' where session recording is required) with "

@@ -9,6 +9,7 @@ import fnmatch
 from typing import Any
 
 from auditor.registry import check
+from checks.linux import EMBEDDED_LINUX
 from auditor.verdicts import Verdict, error, failed, manual, passed
 from checks.linux.facts.systemd import Units
 from checks.linux.facts.timesync import TimeState
@@ -22,7 +23,7 @@ def _approved(address: str, approved: list[str]) -> bool:
 
 @check("linux.time.synchronized",
        title="Clock synchronised to an (approved) time source",
-       requirements=["SR 2.11", "SR 2.11 RE1", "CR 2.11", "CR 2.11 RE1"], applies_to=["host"], severity="medium",
+       requirements=["SR 2.11", "SR 2.11 RE1", "CR 2.11", "CR 2.11 RE1"], applies_to=EMBEDDED_LINUX, severity="medium",
        params={"max_offset_seconds": 1.0, "approved_sources": []},
        remediation=("Run chrony against the site's internal time servers: Debian/Ubuntu `apt install chrony`, RHEL "
                     "`dnf install chrony`; list `server <internal-ntp> iburst` in /etc/chrony/chrony.conf (Debian) "
@@ -89,7 +90,7 @@ def time_synchronized(sys_time: TimeState, sys_units: Units, params: dict[str, A
 
 @check("linux.time.authenticated",
        title="Time sources authenticated (NTS or symmetric keys)",
-       requirements=["SR 2.11 RE2", "CR 2.11 RE2"], applies_to=["host"], severity="low",
+       requirements=["SR 2.11 RE2", "CR 2.11 RE2"], applies_to=EMBEDDED_LINUX, severity="low",
        remediation=("Use chrony with NTS (`server <ntp> iburst nts`) or symmetric keys (`server <ntp> key 1` with "
                     "/etc/chrony/chrony.keys on Debian, /etc/chrony.keys on RHEL); systemd-timesyncd cannot "
                     "authenticate its sources, replace it with chrony (`apt install chrony` / `dnf install chrony`)."))

@@ -20,6 +20,8 @@ Requests (answered by :mod:`connectors.opcua.connector`):
 * ``opcua:session:limits``: the session timeout (asked: ``requested_timeout_ms``) and channel lifetime
   the server granted;
 * ``opcua:channel:untrusted-client``: the client-trust probe (opt-in per endpoint);
+* ``opcua:role_set:i=15606``: the roles of Server/ServerCapabilities/RoleSet (OPC UA 1.05) and the identity
+  mapping rules of each (who holds it), in a session;
 * ``opcua:client:log``: the connector's record of every service request it sent. Every fact also
   reads it, to tell "this asset has no OPC UA endpoint" (no OPC UA item at all: the checks are not
   applicable) from "collection failed" (an error).
@@ -47,8 +49,9 @@ from auditor.registry import fact, request
 
 __all__ = [
     "ACCOUNT_VARIABLES", "ANONYMOUS_SESSION", "CAPABILITIES_READ", "CAPABILITY_NODES", "CLIENT_LOG", "CLIENT_TRUST",
-    "ENDPOINTS", "FIND_SERVERS", "SERVER_EVENTS", "SERVER_NODES", "SERVER_READ", "SESSION_LIMITS", "VARIABLES",
-    "Capabilities", "Certificate", "ClientTrust", "Endpoint", "NoSession", "NotAudited", "ServerInfo",
+    "ENDPOINTS", "FIND_SERVERS", "ROLE_SET", "SERVER_EVENTS", "SERVER_NODES", "SERVER_READ", "SESSION_LIMITS", "VARIABLES",
+    "Capabilities", "Certificate", "ClientTrust", "Endpoint", "IdentityRule", "NoSession", "NotAudited", "Role",
+    "RoleSet", "ServerInfo",
     "SessionLimits", "UserToken", "VariableSample", "parse_certificate", "parse_endpoints",
 ]
 
@@ -183,6 +186,7 @@ class Endpoint:
     certificate_der: bytes | None
     application_uri: str = ""
     application_type: str = ""
+    discovery_urls: tuple[str, ...] = ()  # where the server says its own discovery endpoint is
 
     @property
     def label(self) -> str:
@@ -221,11 +225,15 @@ def parse_endpoints(data: Any) -> list[Endpoint]:
             cert = raw.get("server_certificate")
             der = base64.b64decode(cert, validate=True) if cert else None
             server = raw.get("server") or {}
+            urls = server.get("discovery_urls") or []
+            if not isinstance(urls, list):
+                raise TypeError("server.discovery_urls is not a list")
             endpoints.append(Endpoint(url=str(raw.get("endpoint_url") or ""), security_policy=policy,
                                       security_mode="None" if mode in ("None_", "Invalid") else mode,
                                       security_level=int(raw.get("security_level") or 0), tokens=tokens,
                                       certificate_der=der, application_uri=str(server.get("application_uri") or ""),
-                                      application_type=str(server.get("application_type") or "")))
+                                      application_type=str(server.get("application_type") or ""),
+                                      discovery_urls=tuple(str(u) for u in urls if u)))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise FactParseError(f"endpoint {index} is malformed: {exc!r}") from None
         if mode not in ("None", "None_", "Sign", "SignAndEncrypt", "Invalid"):
@@ -691,3 +699,73 @@ def opcua_server_events(ev: FactEvidence) -> int | None | NoSession | NotAudited
     if isinstance(value, bool) or not isinstance(value, int):
         raise FactParseError(f"EventNotifier is {value!r}")
     return value
+
+
+# ---------------------------------------------------------------------------------------- roles
+
+#: Server/ServerCapabilities/RoleSet (OPC UA 1.05, Part 18): the roles the server knows.
+ROLE_SET = request("opcua", "role_set", "i=15606", name="opcua.role-set")
+
+
+@dataclass(frozen=True)
+class IdentityRule:
+    """One identity mapping rule of a role (Part 18, IdentityMappingRuleType): who is granted the role."""
+
+    criteria_type: str  # UserName | Thumbprint | Role | GroupId | Anonymous | AuthenticatedUser | Application | X509Subject
+    criteria: str
+
+
+@dataclass(frozen=True)
+class Role:
+    node_id: str
+    name: str  # the browse name without its namespace index
+    identities: tuple[IdentityRule, ...] | None  # None: not readable (status in ``unreadable``)
+    unreadable: str = ""
+
+
+@dataclass(frozen=True)
+class RoleSet:
+    identity: str  # the session that read it: username | certificate | anonymous
+    status: str  # the Browse status of the RoleSet node (BadNodeIdUnknown: the server has none)
+    roles: tuple[Role, ...]
+    truncated: bool
+
+
+def _rule(raw: Any, where: str) -> IdentityRule:
+    if not isinstance(raw, dict) or not isinstance(raw.get("CriteriaType"), (str, int)):
+        raise FactParseError(f"{where}: an identity mapping rule is not {{CriteriaType, Criteria}}: {raw!r}")
+    return IdentityRule(criteria_type=str(raw["CriteriaType"]), criteria=str(raw.get("Criteria") or ""))
+
+
+@fact("opcua_role_set", protocol="opcua", requests=[ROLE_SET, CLIENT_LOG])
+def opcua_role_set(ev: FactEvidence) -> RoleSet | NoSession | NotAudited:
+    """The server's roles and the identity mapping rules of each, read in a session."""
+    try:
+        item = _item(ev, ROLE_SET)
+    except _NoEndpoint:
+        return NotAudited()
+    data = _json(item, "role set")
+    if not isinstance(data, dict):
+        raise FactParseError("role set evidence is not an object")
+    if "skipped" in data:
+        return NoSession(str(data["skipped"]))
+    raw_roles = data.get("roles")
+    if not isinstance(raw_roles, list) or not isinstance(data.get("status"), str):
+        raise FactParseError("role set evidence has no 'status' and 'roles' list")
+    roles = []
+    for raw in raw_roles:
+        if not isinstance(raw, dict) or not isinstance(raw.get("node_id"), str):
+            raise FactParseError(f"role set evidence: a role is not an object with a node_id: {raw!r}")
+        name = str(raw.get("browse_name") or raw["node_id"]).split(":", 1)[-1]
+        identities = raw.get("identities")
+        if identities is None and "identities" in raw and not raw.get("identities_status"):
+            identities = []  # a Good read of a Null array: the role has no identity rule
+        rules: tuple[IdentityRule, ...] | None = None
+        if identities is not None:
+            if not isinstance(identities, list):
+                raise FactParseError(f"role {name}: Identities is not a list")
+            rules = tuple(_rule(r, f"role {name}") for r in identities)
+        unreadable = str(raw.get("identities_status") or ("no Identities property" if "identities" not in raw else ""))
+        roles.append(Role(node_id=raw["node_id"], name=name, identities=rules, unreadable=unreadable))
+    return RoleSet(identity=str(data.get("identity") or ""), status=data["status"], roles=tuple(roles),
+                   truncated=bool(data.get("truncated")))

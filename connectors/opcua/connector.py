@@ -17,8 +17,9 @@ the next is opened):
    AccessRestrictions) and, when no credentials are given, the server information reads. ``CloseSession``.
 3. **Session with the user's credentials** (only if the inventory names them: ``username`` +
    ``password_env``/``password_file``, or ``client_cert_file``/``client_key_file`` for an X.509 user
-   token): the server information reads (ServerStatus, BuildInfo, ServerCapabilities, Auditing) and
-   the same bounded browse as the audit account.
+   token): the server information reads (ServerStatus, BuildInfo, ServerCapabilities, Auditing), the
+   roles of the RoleSet (Browse of ``Server/ServerCapabilities/RoleSet`` and of each role's properties, Read
+   of who holds each role) and the same bounded browse as the audit account.
    Each session records the session timeout and channel lifetime the server granted against what was
    asked (the ``opcua:session:limits`` request asks for ``requested_timeout_ms``, else one minute).
 4. **Client-trust probe** (only with ``probe_client_trust: true``): a fresh, untrusted certificate
@@ -112,6 +113,12 @@ _READ_CHUNK = 100  # nodes per Read request
 _MAX_DEPTH = 5
 _MAX_NODES = 1000
 _BROWSE_SECONDS = 10.0  # default time the access-rights browse may take in one session
+_MAX_ROLES = 64  # roles of a RoleSet whose properties are read
+#: Properties of a role (Part 18, RoleType) read to learn who holds it: identity mapping rules, and the client
+#: applications and endpoints it is limited to (or excluded from).
+_ROLE_PROPERTIES = {"Identities": "identities", "Applications": "applications",
+                    "ApplicationsExclude": "applications_exclude", "Endpoints": "endpoints",
+                    "EndpointsExclude": "endpoints_exclude"}
 #: Attributes read of every browsed variable (Part 3): who may do what, per user and per role.
 _ACCESS_ATTRIBUTES = (("access_level", ua.AttributeIds.AccessLevel),
                       ("user_access_level", ua.AttributeIds.UserAccessLevel),
@@ -411,8 +418,12 @@ class OpcuaConnector(Connector):
         if plan.anonymous or plan.browses or anonymous_reads:
             if ep.anonymous_session:
                 when = "an endpoint with a current policy offers the Anonymous token"
+                # with credentials the reads still go here when no endpoint protects the credential
+                fallback = [r for r, _ in plan.reads] if credentials and not anonymous_reads else []
                 steps += self._plan_session("anonymous", when, [*plan.browses, *([r for r, _ in plan.reads]
-                                                                                 if anonymous_reads else [])])
+                                                                                 if anonymous_reads else [])],
+                                            fallback=fallback, fallback_when=f"{when} and no endpoint protects the "
+                                                                             "credential")
             else:
                 steps.append(PlannedRequest("CreateSession", "anonymous", 0, "nothing sent: the inventory does not "
                                             "allow an anonymous session (anonymous_session: true)",
@@ -437,18 +448,23 @@ class OpcuaConnector(Connector):
                   f"{self.budget:g} s per connection")
         return ConnectorPlan(pacing=pacing, steps=steps)
 
-    def _plan_session(self, identity: str, when: str, work: list[EvidenceRequest]) -> list[PlannedRequest]:
+    def _plan_session(self, identity: str, when: str, work: list[EvidenceRequest], *,
+                      fallback: Sequence[EvidenceRequest] = (), fallback_when: str = "") -> list[PlannedRequest]:
         steps = [PlannedRequest("connect", self.url, 1, f"a new connection and secure channel for a session as "
                                 f"{identity}", when=when),
                  PlannedRequest("CreateSession", identity, 1, when=when),
                  PlannedRequest("ActivateSession", identity, 1, when=when)]
-        for req in work:
+        for req, condition in [*((r, when) for r in work), *((r, fallback_when) for r in fallback)]:
             if req.op == "read":
-                steps.append(PlannedRequest("Read", req.target, 1, "", req.key, when=when))
+                steps.append(PlannedRequest("Read", req.target, 1, "", req.key, when=condition))
+            elif req.op == "role_set":
+                steps.append(PlannedRequest("Browse", req.target, None, f"the roles of the RoleSet (at most "
+                                            f"{_MAX_ROLES}) and their properties, then Read of Identities, "
+                                            "Applications and Endpoints", req.key, when=condition))
             else:
                 steps.append(PlannedRequest("Browse", req.target, None, f"depth {req.option('depth', 3)}, at most "
                                             f"{req.option('max_nodes', 200)} nodes, then Read of their access levels",
-                                            req.key, when=when))
+                                            req.key, when=condition))
         steps.append(PlannedRequest("CloseSession", identity, 1, when=when))
         return steps
 
@@ -473,6 +489,11 @@ class OpcuaConnector(Connector):
             if not hasattr(ua.AttributeIds, str(req.option("attribute", "Value"))):
                 return f"{req.key}: unknown attribute {req.option('attribute')!r}"
             plan.reads.append((req, nodes))
+        elif req.op == "role_set":  # read in the same session as the reads
+            try:
+                plan.reads.append((req, [ua.NodeId.from_string(req.target)]))
+            except Exception as exc:
+                return f"cannot parse the node id of {req.key}: {exc}"
         elif req.op == "browse":
             try:
                 ua.NodeId.from_string(req.target)
@@ -782,6 +803,8 @@ class OpcuaConnector(Connector):
                     if req.op == "read":
                         data = await self._read(client, reads[req.key], cuts,
                                                 getattr(ua.AttributeIds, str(req.option("attribute", "Value"))))
+                    elif req.op == "role_set":
+                        data = await self._role_set(client, reads[req.key][0], cuts)
                     else:
                         data = await self._browse(client, req, cuts)
                     outcome.results[req.key] = (data, None)
@@ -916,6 +939,58 @@ class OpcuaConnector(Connector):
                 "nodes_visited": len(seen) - 1, "truncated": truncated, "depth_limit_reached": depth_limit_reached,
                 "time_limit_reached": time_limit_reached, "variables": variables,
                 "requests": {"browse": browse_requests, "read": read_requests}}
+
+    async def _browse_refs(self, client: Client, nodes: list[ua.NodeId], reference: int,
+                           node_class: ua.NodeClass) -> list[Any]:
+        """One Browse per chunk of nodes, forward along ``reference`` (and its subtypes); the BrowseResults."""
+        results: list[Any] = []
+        for offset in range(0, len(nodes), _BROWSE_CHUNK):
+            params = ua.BrowseParameters()
+            params.View = ua.ViewDescription()
+            params.RequestedMaxReferencesPerNode = _MAX_ROLES
+            for node in nodes[offset:offset + _BROWSE_CHUNK]:
+                desc = ua.BrowseDescription()
+                desc.NodeId = node
+                desc.BrowseDirection = ua.BrowseDirection.Forward
+                desc.ReferenceTypeId = ua.NodeId(reference)
+                desc.IncludeSubtypes = True
+                desc.NodeClassMask = int(node_class)
+                desc.ResultMask = int(ua.BrowseResultMask.All)
+                params.NodesToBrowse.append(desc)
+            results += await self._call("Browse", client.uaclient.browse(params))
+        return results
+
+    async def _role_set(self, client: Client, role_set: ua.NodeId, cuts: describe.Cuts) -> dict[str, Any]:
+        """The roles of a RoleSet (OPC UA 1.05, Part 18) and who holds each: Browse of its components, Browse of
+        each role's properties, one Read of their values. Browse and Read only; the role methods
+        (AddIdentity, AddRole...) are never called."""
+        [found] = await self._browse_refs(client, [role_set], ua.ObjectIds.HasComponent, ua.NodeClass.Object)
+        status = describe.status_name(found.StatusCode) if found.StatusCode is not None else "Good"
+        out: dict[str, Any] = {"role_set": role_set.to_string(), "status": status, "roles": [], "truncated": False}
+        if status != "Good":
+            return out
+        refs = list(found.References or [])
+        out["truncated"] = bool(found.ContinuationPoint) or len(refs) > _MAX_ROLES
+        roles = [{"node_id": ua.NodeId(r.NodeId.Identifier, r.NodeId.NamespaceIndex).to_string(),
+                  "browse_name": describe.jsonable(r.BrowseName, cuts)} for r in refs[:_MAX_ROLES]]
+        properties = await self._browse_refs(client, [ua.NodeId.from_string(r["node_id"]) for r in roles],
+                                             ua.ObjectIds.HasProperty, ua.NodeClass.Variable)
+        wanted: list[tuple[dict[str, Any], str, ua.NodeId]] = []
+        for role, result in zip(roles, properties):
+            for ref in result.References or []:
+                name = _ROLE_PROPERTIES.get(ref.BrowseName.Name)
+                if name is not None:
+                    wanted.append((role, name, ua.NodeId(ref.NodeId.Identifier, ref.NodeId.NamespaceIndex)))
+        for offset in range(0, len(wanted), _READ_CHUNK):
+            chunk = wanted[offset:offset + _READ_CHUNK]
+            values = await self._read(client, [node for _, _, node in chunk], cuts)
+            for role, name, node in chunk:
+                value = values["values"][node.to_string()]
+                role[name] = value.get("value") if value["status"] == "Good" else None
+                if value["status"] != "Good":
+                    role[f"{name}_status"] = value["status"]
+        out["roles"] = roles
+        return out
 
     # ------------------------------------------------------------------ 4. client-trust probe
     async def _trust_probe(self, endpoints: list[ua.EndpointDescription]) -> dict[str, Any]:

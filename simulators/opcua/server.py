@@ -20,6 +20,12 @@ listens on a loopback address (ephemeral port by default) and serves what its fi
   ``known_servers`` (what FindServers lists besides itself), ``users`` (username: password);
 * ``accept_any_client_certificate``: no trust list, any client certificate gets a channel and a session
   (as many field devices ship); false: only the certificates the launcher trusts (checked at CreateSession);
+* ``advertised_host``: the host its endpoint and discovery URLs announce instead of the address it listens on
+  (``0.0.0.0``: as a server configured to listen on every interface announces itself; the simulator itself
+  still listens on its loopback address only);
+* ``role_identities``: ``{Operator: [Anonymous, "UserName:operator1"], ...}``, the identity mapping rules
+  (``CriteriaType`` or ``CriteriaType:Criteria``) written into the Identities property of the well-known roles
+  of ``Server/ServerCapabilities/RoleSet`` (read only: asyncua does not enforce them);
 * ``max_session_timeout_ms`` (what a RequestedSessionTimeout is revised down to), ``limits``
   (ServerCapabilities MaxSessions/MaxSubscriptions and OperationLimits MaxNodesPerRead/Write/Browse/MethodCall
   by the pack's names; 0 means unlimited).
@@ -84,6 +90,11 @@ _ROLES = {"Anonymous": ua.ObjectIds.WellKnownRole_Anonymous,
           "Observer": ua.ObjectIds.WellKnownRole_Observer, "Operator": ua.ObjectIds.WellKnownRole_Operator,
           "Engineer": ua.ObjectIds.WellKnownRole_Engineer, "Supervisor": ua.ObjectIds.WellKnownRole_Supervisor}
 
+#: The Identities property of each well-known role a fixture's ``role_identities`` may set (Part 18).
+_ROLE_IDENTITIES = {name: getattr(ua.ObjectIds, f"WellKnownRole_{name}_Identities")
+                    for name in ("Anonymous", "AuthenticatedUser", "Observer", "Operator", "Engineer", "Supervisor",
+                                 "ConfigureAdmin", "SecurityAdmin")}
+
 
 @dataclass(frozen=True)
 class OpcuaFixture:
@@ -101,6 +112,8 @@ class OpcuaFixture:
     accept_any_client_certificate: bool = True
     max_session_timeout_ms: float = 600_000
     limits: dict[str, int] = field(default_factory=dict)
+    advertised_host: str | None = None
+    role_identities: dict[str, list[str]] = field(default_factory=dict)
 
 
 def load_fixture(fixture: str | Path) -> OpcuaFixture:
@@ -118,6 +131,10 @@ def load_fixture(fixture: str | Path) -> OpcuaFixture:
     unknown = set(data.get("limits") or {}) - set(_LIMIT_NODES)
     if unknown:
         raise ValueError(f"{path}: unknown limits {sorted(unknown)}")
+    for role, rules in (data.get("role_identities") or {}).items():
+        if role not in _ROLE_IDENTITIES or not all(str(r).split(":", 1)[0] in ua.IdentityCriteriaType.__members__
+                                                   for r in rules):
+            raise ValueError(f"{path}: role_identities: unknown role or identity criteria type in {role}: {rules}")
     for spec in data.get("variables") or []:
         for role, rights in (spec.get("roles") or {}).items():
             if role not in _ROLES or not set(rights) <= set(ua.PermissionType.__members__):
@@ -443,6 +460,11 @@ class OpcuaSimulator:
             node = server.get_node(ua.NodeId(_LIMIT_NODES[name]))  # all UInt32 (Part 5, ServerCapabilitiesType)
             await node.write_value(ua.Variant(int(value), ua.VariantType.UInt32))
         await self._variables(server, fx)
+        for role, rules in fx.role_identities.items():
+            mapped = [ua.IdentityMappingRuleType(CriteriaType=ua.IdentityCriteriaType[kind], Criteria=criteria)
+                      for kind, _, criteria in (str(rule).partition(":") for rule in rules)]
+            server.iserver.aspace._nodes[ua.NodeId(_ROLE_IDENTITIES[role])].attributes[ua.AttributeIds.Value] = \
+                AttributeValue(ua.DataValue(ua.Variant(mapped, ua.VariantType.ExtensionObject)))
         return server
 
     def _certificate(self, fx: OpcuaFixture) -> CertKey:
@@ -494,6 +516,10 @@ class OpcuaSimulator:
         """Advertise the real port, the cleartext password token and the extra known servers."""
         iserver = server.iserver
         url = self.url
+        if self.fixture.advertised_host:
+            url = f"opc.tcp://{self.fixture.advertised_host}:{self.port}/iacs-sim/"
+            # asyncua answers GetEndpoints with the URL the client asked for by default: announce the fixture's
+            iserver.match_discovery_endpoint_url = iserver.match_discovery_source_ip = False
         for edp in iserver.endpoints:
             edp.EndpointUrl = url
             edp.Server.DiscoveryUrls = [url]

@@ -96,7 +96,8 @@ def test_scan_writes_valid_outputs(plant, scanned) -> None:
     assert set(statuses.values()) == {"assessed"}
     bundle = load_evidence(out / "evidence.json")  # verifies every item's hash
     ssh_hosts = {h.id for h in plant.hosts if h.protocol == "ssh"}
-    assert all(len(a.items) > 20 for a in bundle.assets if a.asset in ssh_hosts)
+    # a Linux-based controller (embedded) gets only the facts of the Linux checks that apply to it
+    assert all(len(a.items) > (20 if a.asset != "plc-05" else 10) for a in bundle.assets if a.asset in ssh_hosts)
     html = (out / "report.html").read_text()
     assert "hmi-01" in html and "linux.sshd.permit-root-login" in html
     # each check's rationale travels in result.json, so the report needs no check pack to explain it
@@ -238,6 +239,8 @@ def test_scan_was_read_only_and_batched(plant, scanned) -> None:
         assert all(len(lane) == 1 for lane in lanes), (host, lanes)  # a script never mixes lanes
         windows = any("script" in r for r in execs)  # one PowerShell script; Linux: the main script and two lanes
         expected = [""] if windows else ["", "filesystem", "packages"]
+        if host == "plc-05":  # a Linux-based controller: no update checks, so no slow package reads
+            expected = ["", "filesystem"]
         assert sorted(lane.pop() for lane in lanes) == expected, (host, kinds)
         assert not [r for r in log if r.get("refused")], (host, "asked for something it should not")
         sent = {c["command"] for r in log if r["kind"] == "exec" for c in r["commands"]}

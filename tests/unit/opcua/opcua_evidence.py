@@ -15,8 +15,8 @@ from typing import Any
 from auditor.evidence import EvidenceItem, EvidenceRequest
 from auditor.registry import REGISTRY
 from checks.opcua.facts import (ACCOUNT_VARIABLES, ANONYMOUS_SESSION, CAPABILITIES_READ, CAPABILITY_NODES, CLIENT_LOG,
-                                CLIENT_TRUST, ENDPOINTS, FIND_SERVERS, SERVER_NODES, SERVER_READ, SESSION_LIMITS,
-                                VARIABLES)
+                                CLIENT_TRUST, ENDPOINTS, FIND_SERVERS, ROLE_SET, SERVER_NODES, SERVER_READ,
+                                SESSION_LIMITS, VARIABLES)
 from tests.support.checks import RunsChecks
 
 POLICY = "http://opcfoundation.org/UA/SecurityPolicy#"
@@ -30,15 +30,16 @@ def token(token_type: str, policy: str | None = None, policy_id: str = "") -> di
 
 
 def endpoint(policy: str = "Basic256Sha256", mode: str = "SignAndEncrypt", tokens: list[dict[str, Any]] | None = None,
-             certificate: bytes | None = None, app_uri: str = APP_URI, app_type: str = "Server") -> dict[str, Any]:
+             certificate: bytes | None = None, app_uri: str = APP_URI, app_type: str = "Server",
+             url: str = "opc.tcp://127.0.0.1:4840/", discovery_urls: list[str] | None = None) -> dict[str, Any]:
     return {
-        "endpoint_url": "opc.tcp://127.0.0.1:4840/", "security_policy_uri": POLICY + policy,
+        "endpoint_url": url, "security_policy_uri": POLICY + policy,
         "security_policy": policy, "security_mode": mode, "security_level": 1,
         "transport_profile_uri": "http://opcfoundation.org/UA-Profile/Transport/uatcp-uasc-uabinary",
         "user_identity_tokens": tokens if tokens is not None else [token("UserName")],
         "server": {"application_uri": app_uri, "product_uri": "urn:test:product", "application_name": "Test",
                    "application_type": app_type, "gateway_server_uri": None, "discovery_profile_uri": None,
-                   "discovery_urls": ["opc.tcp://127.0.0.1:4840/"]},
+                   "discovery_urls": discovery_urls if discovery_urls is not None else [url]},
         "server_certificate": base64.b64encode(certificate).decode() if certificate else None,
     }
 
@@ -134,3 +135,18 @@ class OpcuaEvidence(RunsChecks):
                 "endpoint": {"security_policy": "Basic256Sha256", "security_mode": "SignAndEncrypt"}, "reason": ""}
         body.update(fields)
         return self.json(CLIENT_TRUST, body)
+
+    def role_set(self, roles: dict[str, Any], *, status: str = "Good", identity: str = "username",
+                 truncated: bool = False) -> "OpcuaEvidence":
+        """A RoleSet item: ``{role name: ["Anonymous", "UserName:op1"] | None (Null array) | "BadX" (unreadable)}``."""
+        body = []
+        for index, (name, rules) in enumerate(roles.items()):
+            role: dict[str, Any] = {"node_id": f"i={15600 + index}", "browse_name": f"0:{name}"}
+            if isinstance(rules, str):
+                role.update(identities=None, identities_status=rules)
+            else:
+                role["identities"] = None if rules is None else [
+                    {"CriteriaType": r.partition(":")[0], "Criteria": r.partition(":")[2]} for r in rules]
+            body.append(role)
+        return self.json(ROLE_SET, {"identity": identity, "endpoint": {}, "role_set": "i=15606", "status": status,
+                                    "roles": body, "truncated": truncated})

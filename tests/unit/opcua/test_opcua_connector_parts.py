@@ -144,3 +144,35 @@ def test_mismatched_or_unreadable_client_identity(tmp_path) -> None:
     (broken / identity.CERT_NAME).write_bytes(b"garbage")
     (broken / identity.KEY_NAME).write_bytes(b"garbage")
     assert identity.default_identity(broken).source == "generated"  # unreadable: replaced
+
+
+def _opcua_plan(endpoint: dict) -> list:
+    from auditor.assessment.profiles import load_profile
+    from auditor.plant.inventory import Asset
+    from auditor.registry import REGISTRY
+    from connectors.base import ScanOptions
+    from connectors.opcua.connector import OpcuaConnector
+
+    asset = Asset.model_validate({"id": "ua", "type": "application", "address": "127.0.43.41",
+                                  "endpoints": [{"protocol": "opcua", **endpoint}]})
+    requests = REGISTRY.load().requests_for(load_profile("application-sl2").checks_for(asset))["opcua"]
+    return OpcuaConnector(asset, asset.endpoints[0], ScanOptions()).plan(requests).steps
+
+
+def test_the_role_set_is_the_standard_node_and_planned_as_browse_and_read_only() -> None:
+    from checks.opcua.facts import ROLE_SET
+    from connectors.opcua.connector import _ROLE_PROPERTIES
+
+    assert ROLE_SET.target == f"i={ua.ObjectIds.Server_ServerCapabilities_RoleSet}"
+    # the properties read are those of the standard's RoleType (Part 18)
+    assert all(hasattr(ua.ObjectIds, f"RoleType_{name}") for name in _ROLE_PROPERTIES)
+    steps = _opcua_plan({"username": "auditor", "password_env": "UA_PW"})
+    roles = [s for s in steps if s.request == ROLE_SET.key]
+    assert [(s.operation, s.target) for s in roles] == [("Browse", ROLE_SET.target)]
+    assert "protects the credential" in roles[0].when and "Read of Identities" in roles[0].detail
+    # with an anonymous session allowed as well, the plan says the reads go there when the password cannot
+    both = _opcua_plan({"username": "auditor", "password_env": "UA_PW", "anonymous_session": True})
+    conditions = [s.when for s in both if s.request == ROLE_SET.key]
+    assert any("and no endpoint protects the credential" in (c or "") for c in conditions) and len(conditions) == 2
+    assert {s.operation for s in both} <= {"connect", "GetEndpoints", "FindServers", "CreateSession",
+                                           "ActivateSession", "Read", "Browse", "CloseSession", "record"}

@@ -24,3 +24,18 @@ def test_fixture_typos_are_refused(tmp_path) -> None:
     bad.write_text(text.replace("Basic256Sha256_SignAndEncrypt", "Basic256Sha257_SignAndEncrypt"))
     with pytest.raises(ValueError, match="unknown security policy"):
         load_fixture(bad)
+
+
+def test_role_identities_and_the_announced_host() -> None:
+    weak, hardened = load_fixture("weak"), load_fixture("hardened")
+    assert weak.role_identities["Operator"] == ["Anonymous"] and weak.advertised_host == "0.0.0.0"
+    assert all(":" in rule for role in ("Operator", "Engineer") for rule in hardened.role_identities[role])
+    assert hardened.advertised_host is None
+
+
+def test_role_identity_typos_are_refused(tmp_path) -> None:
+    text = (load_fixture.__globals__["FIXTURES"] / "hardened.yaml").read_text()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace('"UserName:engineer1"', '"Username:engineer1"'))
+    with pytest.raises(ValueError, match="role_identities"):
+        load_fixture(bad)
