@@ -33,6 +33,9 @@ INVENTORY = {
         {"id": "plc-01", "type": "embedded", "address": "127.0.38.3", "endpoints": [{"protocol": "modbus"}]},
         {"id": "scada-01", "type": "application", "address": "127.0.38.4",
          "endpoints": [{"protocol": "opcua", "anonymous_session": True}]},
+        {"id": "plc-03", "type": "embedded", "address": "127.0.44.5", "endpoints": [{"protocol": "s7", "slot": 2}]},
+        {"id": "panel-01", "type": "embedded", "address": "127.0.44.6",
+         "endpoints": [{"protocol": "https", "requests_per_second": 4}]},
     ],
 }
 
@@ -68,12 +71,14 @@ def test_plan_sends_nothing_and_lists_every_request(tmp_path, no_network) -> Non
     assert no_network == []
     text = result.output
     assert "nothing has been sent" in text
-    for asset in ("ews-01", "sw-01", "plc-01", "scada-01"):
+    for asset in ("ews-01", "sw-01", "plc-01", "scada-01", "plc-03", "panel-01"):
         assert f"\n{asset} " in text
     assert "wire probe  127.0.38.1:2222" in text
     assert "FC 43 read_device_identification" in text and "tls probe  127.0.38.3:802" in text
     assert "default-community probe: 'private' over v1" in text
     assert "GetEndpoints  opc.tcp://127.0.38.4:4840" in text
+    assert "Setup Communication  127.0.44.5:102" in text and "Read SZL  0x0011,0x0000" in text
+    assert "TLS handshake  127.0.44.6:443 TLSv1.1" in text and "GET /  http://127.0.44.6:80/" in text
     assert "window: may start now" in text
     assert "totals" in text and not (tmp_path / "out").exists()
 
@@ -99,6 +104,14 @@ def test_plan_json_counts_add_up(tmp_path, no_network) -> None:
     assert commands and all(s["request"].startswith("ssh:exec:") for s in commands)
     assert sum(int(e["target"].split(" of ")[1].split()[0]) for e in execs) == len(commands)
     # the platform is learnt from the server: the Windows script is planned too, under its condition
+    cpu = assets["plc-03"]["endpoints"][0]
+    assert "at most 2 per second" in cpu["pacing"] and "rack 0, slot 2" in cpu["steps"][0]["detail"]
+    pdus = len([s for s in cpu["steps"] if s["operation"] in ("Setup Communication", "Read SZL")])
+    assert pdus >= 2 and cpu["min_seconds"] == (pdus - 1) / 2
+    panel = assets["panel-01"]["endpoints"][0]
+    assert "at most 4 per second" in panel["pacing"] and "no login" in panel["pacing"]
+    assert Counter(s["operation"] for s in panel["steps"] if s["count"]) == {"TLS handshake": 4, "GET /": 2}
+    assert panel["min_seconds"] == 5 / 4
     sections = [s for s in host["steps"] if s["operation"] == "section"]
     assert sections and all(s["when"] == "the server identifies as OpenSSH for Windows" for s in sections)
 
@@ -123,7 +136,9 @@ PLANT = [PlantHost("hmi-01", "weak", "127.0.38.11", "control"),
          PlantHost("sw-01", "weak", "127.0.38.21", "control", type="network", protocol="snmp"),
          PlantHost("sw-02", "hardened", "127.0.38.22", "control", type="network", protocol="snmp"),
          PlantHost("plc-01", "weak", "127.0.38.31", "control", type="embedded", protocol="modbus"),
-         PlantHost("scada-01", "weak", "127.0.38.41", "control", type="application", protocol="opcua")]
+         PlantHost("scada-01", "weak", "127.0.38.41", "control", type="application", protocol="opcua"),
+         PlantHost("plc-03", "weak", "127.0.44.1", "control", type="embedded", protocol="s7"),
+         PlantHost("panel-01", "weak", "127.0.44.2", "control", type="embedded", protocol="https")]
 
 
 @pytest.fixture(scope="module")
@@ -139,6 +154,7 @@ def planned_and_recorded(tmp_path_factory):
                                            "--db", store], catch_exceptions=False)
         assert scanned.exit_code in (0, 1), scanned.output
         recorded = {host_id: sim.requests for host_id, sim in plant.simulators.items()}
+        recorded["panel-01 connections"] = dict(plant.simulators["panel-01"].connections)
         again = CliRunner().invoke(cli, ["scan", "-i", str(plant.inventory_path), "--plan", "--json", "--db", store],
                                    catch_exceptions=False)
     plan = {a["asset"]: a["endpoints"][0] for a in json.loads(shown.output)["assets"]}
@@ -217,3 +233,22 @@ def test_opcua_plan_matches_the_recorded_services(planned_and_recorded) -> None:
     expected = [op for s in held if s["operation"] != "connect"
                 for op in ([s["operation"], "Read"] if s["operation"] == "Browse" else [s["operation"]])]
     assert distinct == expected
+
+
+def test_s7_plan_matches_the_recorded_pdus(planned_and_recorded) -> None:
+    plan, recorded = planned_and_recorded
+    cpu, log = plan["plc-03"], recorded["plc-03"]
+    planned = [(s["operation"], s["target"] if s["operation"] == "Read SZL" else None) for s in cpu["steps"]
+               if s["count"] and s["operation"] != "connect"]
+    assert planned[0] == ("Setup Communication", None) and len(planned) > 1
+    assert [(r["pdu"], r.get("szl")) for r in log] == planned
+
+
+def test_web_plan_matches_the_recorded_requests_and_connections(planned_and_recorded) -> None:
+    plan, recorded = planned_and_recorded
+    panel, log = plan["panel-01"], recorded["panel-01"]
+    gets = [s["target"].split(":", 1)[0] + " GET /" for s in panel["steps"] if s["operation"] == "GET /" and s["count"]]
+    assert [f"{r['scheme']} {r['method']} {r['path']}" for r in log] == gets == ["https GET /", "http GET /"]
+    handshakes = [s for s in panel["steps"] if s["operation"] == "TLS handshake" and s["count"]]
+    # every handshake is a connection of its own, and so is each GET
+    assert recorded["panel-01 connections"] == {"https": len(handshakes) + 1, "http": 1}
