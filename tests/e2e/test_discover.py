@@ -149,7 +149,7 @@ def test_ranges_and_ports_are_bounded_and_checked() -> None:
     refused = run("discover", "127.0.0.0/16", "--out", "-")
     assert refused.exit_code == 2 and "--force" in refused.output
     assert [(s.port, s.transport, s.protocol) for s in parse_ports("22,161/udp,40022:ssh,40161:snmp,102")] == [
-        (22, "tcp", "ssh"), (161, "udp", "snmp"), (40022, "tcp", "ssh"), (40161, "udp", "snmp"), (102, "tcp", None)]
+        (22, "tcp", "ssh"), (161, "udp", "snmp"), (40022, "tcp", "ssh"), (40161, "udp", "snmp"), (102, "tcp", "s7")]
     for bad in ("70000", "22/sctp", "22:profinet", "22/udp:ssh", ""):
         with pytest.raises(ValueError):
             parse_ports(bad)
