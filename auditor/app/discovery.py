@@ -590,5 +590,7 @@ def draft(found: list[Found], cidr: str) -> tuple[dict[str, Any], str]:
     skipped = [e for e in found if not e.endpoints]
     if skipped:
         lines.append("# Answered, but on no port the auditor speaks (not in the draft):")
-        lines += [f"#   {e.address}: {', '.join(s.label for s in e.open)}" for e in skipped]
+        for entry in skipped:
+            lines.append(f"#   {entry.address}: {', '.join(s.label for s in entry.open)}")
+            lines += [f"#     {line}" for line in entry.evidence if not line.startswith("also open: ")]
     return data, "\n".join(lines) + "\n"
