@@ -128,3 +128,34 @@ def test_a_windows_host_gets_its_platform_and_its_winrm_port_is_a_candidate(tmp_
     asset = load_inventory(tmp_path / "draft.yaml").assets[0]
     assert (asset.type, asset.platform, [e.protocol for e in asset.endpoints]) == ("host", "windows", ["ssh"])
     assert kinds == {"connect"}
+
+
+def test_silent_s7_and_web_ports_cost_one_bounded_read_each(tmp_path) -> None:
+    """Ports that accept and never answer: each identification read ends at its timeout, nothing is drafted."""
+    servers = [socket.create_server(("127.0.44.7", 0)) for _ in range(3)]
+    accepted: list[socket.socket] = []
+
+    def accept(server: socket.socket) -> None:
+        while True:
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                return
+
+    for server in servers:
+        threading.Thread(target=accept, args=(server,), daemon=True).start()
+    s7, https, http = (s.getsockname()[1] for s in servers)
+    try:
+        started = time.monotonic()
+        result = CliRunner().invoke(cli, ["discover", "127.0.44.7", "--ports", f"{s7}:s7,{https}:https,{http}:http",
+                                          "--timeout", "0.5", "--out", str(tmp_path / "d.yaml")],
+                                    catch_exceptions=False)
+        elapsed = time.monotonic() - started
+    finally:
+        for sock in servers + accepted:
+            sock.close()
+    assert result.exit_code == 0, result.output
+    assert "nothing answered on a port the auditor speaks" in result.output and not (tmp_path / "d.yaml").exists()
+    # 3 connects, then the S7 session (2 s) and the two GETs (3 s each) at their floor timeouts
+    assert elapsed < 20
+    assert len(accepted) == 6  # each port: its connect and one identification connection, no retry
