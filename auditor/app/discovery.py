@@ -527,8 +527,8 @@ def engine_discovery_message(message_id: int) -> bytes:
 
 
 async def _engine_discovery(address: str, port: int, timeout: float) -> str:
-    """One engine discovery datagram on a connected UDP socket: ``answered``, ``refused`` (an ICMP port
-    unreachable came back: nothing listens) or ``silent`` (no answer within ``timeout``)."""
+    """One engine discovery datagram on a connected UDP socket: ``answered``, ``refused`` (an ICMP error came
+    back, port or host unreachable: nothing listens) or ``silent`` (no answer within ``timeout``)."""
     loop = asyncio.get_running_loop()
     outcome: asyncio.Future[str] = loop.create_future()
 
@@ -539,7 +539,7 @@ async def _engine_discovery(address: str, port: int, timeout: float) -> str:
 
         def error_received(self, exc: Exception) -> None:
             if not outcome.done():
-                outcome.set_result("refused" if isinstance(exc, ConnectionRefusedError) else "silent")
+                outcome.set_result("refused")
 
     try:
         transport, _ = await loop.create_datagram_endpoint(Listener, remote_addr=(address, port))
