@@ -1,8 +1,9 @@
 """``scan --plan``: every request a scan would send, before any packet, from the scan's own planning code.
 
 Proved two ways: the plan is printed with every socket operation made to fail (no connection, no datagram,
-no name lookup), and the plan of a plant of simulators matches what those simulators then record when the
-same inventory is scanned.
+no name lookup), and the plan of a plant of simulators (one of each kind the demo plant has: a Linux and a
+Windows host, SNMP switches, a switch's CLI, a Modbus PLC, an OPC UA server, an S7 CPU, a web interface)
+matches what those simulators then record when the same inventory is scanned.
 """
 
 from __future__ import annotations
@@ -138,7 +139,9 @@ PLANT = [PlantHost("hmi-01", "weak", "127.0.38.11", "control"),
          PlantHost("plc-01", "weak", "127.0.38.31", "control", type="embedded", protocol="modbus"),
          PlantHost("scada-01", "weak", "127.0.38.41", "control", type="application", protocol="opcua"),
          PlantHost("plc-03", "weak", "127.0.44.1", "control", type="embedded", protocol="s7"),
-         PlantHost("panel-01", "weak", "127.0.44.2", "control", type="embedded", protocol="https")]
+         PlantHost("panel-01", "weak", "127.0.44.2", "control", type="embedded", protocol="https"),
+         PlantHost("sw-cell-01", "weak", "127.0.44.3", "control", type="network", protocol="cli"),
+         PlantHost("hmi-02", "windows-weak", "127.0.44.4", "control")]
 
 
 @pytest.fixture(scope="module")
@@ -252,3 +255,30 @@ def test_web_plan_matches_the_recorded_requests_and_connections(planned_and_reco
     handshakes = [s for s in panel["steps"] if s["operation"] == "TLS handshake" and s["count"]]
     # every handshake is a connection of its own, and so is each GET
     assert recorded["panel-01 connections"] == {"https": len(handshakes) + 1, "http": 1}
+
+
+
+def test_cli_plan_matches_the_recorded_lines(planned_and_recorded) -> None:
+    plan, recorded = planned_and_recorded
+    switch, log = plan["sw-cell-01"], recorded["sw-cell-01"]
+    assert Counter(r["kind"] for r in log)["connect"] == len([s for s in switch["steps"] if s["operation"] == "connect"])
+    lines = [r["command"] for r in log if r["kind"] == "cli"]
+    shows = [s["target"] for s in switch["steps"] if s["operation"] == "command" and s["count"]]
+    assert shows and [line for line in lines if line.startswith("show ")] == shows
+    shell = next(s for s in switch["steps"] if s["operation"] == "shell")
+    session = shell["detail"].split(": ", 1)[1].split(", ")  # the driver's session commands, as planned
+    assert [line for line in lines if not line.startswith("show ")] and all(
+        line in session for line in lines if not line.startswith("show "))
+
+
+def test_windows_plan_matches_the_recorded_script(planned_and_recorded) -> None:
+    plan, recorded = planned_and_recorded
+    host, log = plan["hmi-02"], recorded["hmi-02"]
+    windows = "the server identifies as OpenSSH for Windows"
+    sent = [s for s in host["steps"] if s["count"] and s["when"] in ("", windows)]  # the server said it is Windows
+    assert Counter(r["kind"] for r in log)["connect"] == len([s for s in sent if s["operation"] in ("wire probe",
+                                                                                                    "connect")])
+    execs = [r for r in log if r["kind"] == "exec"]
+    assert len(execs) == len([s for s in sent if s["operation"] == "exec"]) == 1
+    ran = sorted(c if isinstance(c, str) else c["command"] for c in execs[0]["commands"])
+    assert ran and ran == sorted(s["target"] for s in sent if s["operation"] == "section")
