@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from auditor.plant.ports import BY_PORT, KNOWN_PORTS, guess_type
+from auditor.safetext import printable
 
 MAX_ADDRESSES = 1024   # a /22: more needs --force
 MAX_FORCED = 65536     # a /16, and never more
@@ -271,7 +272,8 @@ async def _identify(entry: Found, greetings: dict[tuple[str, int], bytes], pace:
 
 
 def _ssh_kind(entry: Found, endpoint: dict[str, Any], evidence: str) -> dict[str, Any]:
-    """A network vendor's SSH server is a switch's CLI (a ``cli`` endpoint); OpenSSH for Windows a Windows host."""
+    """A network vendor's SSH server is a switch's CLI (a ``cli`` endpoint); OpenSSH for Windows a Windows host.
+    Decided on the identification string and the lines a server sends before it (its banner)."""
     identification = evidence.split(": ", 1)[-1]
     for pattern, platform in NETWORK_SSH:
         if pattern.search(identification):
@@ -304,8 +306,9 @@ async def _ssh_identity(address: str, port: int, timeout: float) -> tuple[str, d
         wire = await asyncio.to_thread(probe_ssh_wire, address, port, max(timeout, 3.0))
     except (WireProbeError, ValueError) as exc:
         return f"{port}/tcp SSH? wire probe failed: {exc}", None, {}
-    return (f"{port}/tcp SSH: {wire.get('identification')}", {"protocol": "ssh", "port": port},
-            {"name": str(wire.get("software") or "")})
+    banner = " | ".join(str(line) for line in wire.get("pre_version_lines") or [])
+    return (f"{port}/tcp SSH: {wire.get('identification')}" + (f" (before it: {banner[:200]!r})" if banner else ""),
+            {"protocol": "ssh", "port": port}, {"name": str(wire.get("software") or "")})
 
 
 async def _modbus_identity(address: str, port: int, timeout: float) -> tuple[str, dict | None, dict]:
@@ -585,12 +588,12 @@ def draft(found: list[Found], cidr: str) -> tuple[dict[str, Any], str]:
              f"site: {yaml.safe_dump(data['site']).splitlines()[0]}", "assets:"]
     for asset, entry in assets:
         lines.append(f"# {entry.address}: guessed {entry.type}")
-        lines += [f"#   {line}" for line in entry.evidence]
+        lines += [f"#   {printable(line)}" for line in entry.evidence]  # a device's words never leave the comment
         lines.append(yaml.safe_dump([asset], sort_keys=False, allow_unicode=True, width=120).rstrip("\n"))
     skipped = [e for e in found if not e.endpoints]
     if skipped:
         lines.append("# Answered, but on no port the auditor speaks (not in the draft):")
         for entry in skipped:
             lines.append(f"#   {entry.address}: {', '.join(s.label for s in entry.open)}")
-            lines += [f"#     {line}" for line in entry.evidence if not line.startswith("also open: ")]
+            lines += [f"#     {printable(line)}" for line in entry.evidence if not line.startswith("also open: ")]
     return data, "\n".join(lines) + "\n"

@@ -14,12 +14,13 @@ import threading
 import time
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from pyasn1.codec.ber import decoder
 from pysnmp.proto.mpmod.rfc3412 import SNMPv3Message
 
-from auditor.app.discovery import (Found, _engine_discovery, _ssh_kind, addresses_of, engine_discovery_message,
-                                   parse_ports)
+from auditor.app.discovery import (Found, _engine_discovery, _ssh_kind, addresses_of, draft,
+                                   engine_discovery_message, parse_ports)
 from auditor.cli import cli
 from auditor.plant.inventory import load_inventory
 from auditor.plant.ports import guess_type
@@ -39,6 +40,21 @@ def test_the_ssh_identification_decides_what_the_device_is(identification, proto
     assert endpoint["protocol"] == protocol and endpoint.get("platform") == platform
     assert entry.platform == ("windows" if "Windows" in identification else None)
     assert bool(entry.evidence) == (protocol == "cli" or entry.platform == "windows")
+
+
+def test_a_banner_before_the_identification_names_the_vendor_too() -> None:
+    entry = Found("127.0.44.1")
+    evidence = "22/tcp SSH: SSH-2.0-OpenSSH_7.4 (before it: 'Hirschmann Automation and Control GmbH')"
+    assert _ssh_kind(entry, {"protocol": "ssh", "port": 22}, evidence) == {
+        "protocol": "cli", "port": 22, "platform": "hirschmann_hios"}
+
+
+def test_a_device_cannot_write_into_the_draft_beyond_its_comment() -> None:
+    entry = Found("127.0.44.1", endpoints=[{"protocol": "ssh", "port": 22}], type="host", reason="host: answers ssh",
+                  evidence=["22/tcp SSH: SSH-2.0-x\n- id: injected\n  type: host\x1b]0;pwned\x07"])
+    data, text = draft([entry], "127.0.44.1")
+    assert "\n- id: injected" not in text and "\\x1b" in text
+    assert [a["id"] for a in yaml.safe_load(text)["assets"]] == ["127.0.44.1"]
 
 
 def test_the_guess_ranks_plc_protocols_first_and_a_web_interface_last() -> None:
