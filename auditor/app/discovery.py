@@ -13,9 +13,16 @@ What it sends, and nothing else:
 3. On the open ports whose protocol the auditor speaks, only the identification reads its connectors
    already do, read-only and through those same connectors: the SSH wire probe (identification string and
    KEXINIT, no authentication), Modbus FC 43/14 basic device identification, OPC UA GetEndpoints (no
-   session). Each is one more connection, paced like the connects.
+   session), S7 Setup Communication and one Read SZL 0x0011 (module identification) on port 102, and one
+   ``GET /`` per web port (443 over TLS, 80 plain). Each is one more connection, paced like the connects.
 
-Ranges are bounded (:data:`MAX_ADDRESSES` unless forced, :data:`MAX_FORCED` even then).
+What identifies a device: the protocol that answered (see :func:`auditor.plant.ports.guess_type`), and the
+SSH identification string: a network vendor's SSH server (Cisco, Hirschmann, ...) is a switch audited over
+its CLI (``network``, a ``cli`` endpoint with its platform where the product knows it), OpenSSH for Windows
+a ``host`` of ``platform: windows``. An open WinRM port (5985/5986) is recorded as a WinRM candidate.
+
+Ranges are bounded (:data:`MAX_ADDRESSES` unless forced, :data:`MAX_FORCED` even then), for all ranges of
+one run together.
 """
 
 from __future__ import annotations
@@ -24,11 +31,14 @@ import asyncio
 import base64
 import ipaddress
 import json
+import os
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from auditor.plant.ports import BY_PORT, KNOWN_PORTS, guess_type
+from auditor.safetext import printable
 
 MAX_ADDRESSES = 1024   # a /22: more needs --force
 MAX_FORCED = 65536     # a /16, and never more
@@ -38,6 +48,18 @@ SNMP_V3 = {"version": "3", "username": "auditor", "auth_protocol": "SHA256", "au
            "priv_protocol": "AES", "priv_key_env": "SNMP_PRIV_KEY"}
 _SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
 _FC43_OBJECTS = {0: "VendorName", 1: "ProductCode", 2: "MajorMinorRevision"}
+#: Well-known ports discovery identifies through a connector that has no endpoint of that port's own: the S7
+#: CPU's ISO-TSAP port, and a web interface's HTTPS and plain HTTP ports (one ``https`` endpoint for both).
+IDENTIFIED_AT = {(102, "tcp"): "s7", (443, "tcp"): "https", (80, "tcp"): "http"}
+#: SSH identification strings of network vendors' own SSH servers -> the CLI platform the product audits
+#: (None: a switch, but of a CLI family the product does not know; its endpoint says ``platform: auto``).
+NETWORK_SSH: tuple[tuple[re.Pattern[str], str | None], ...] = (
+    (re.compile(r"^SSH-[\d.]+-Cisco-", re.I), "cisco_ios"),
+    (re.compile(r"Hirschmann|HiOS", re.I), "hirschmann_hios"),
+    (re.compile(r"^SSH-[\d.]+-(?:HUAWEI|Comware|ROSSSH|RomSShell|Mocana SSH)", re.I), None),
+)
+WINDOWS_SSH = re.compile(r"OpenSSH_for_Windows", re.I)
+WINRM_PORTS = {5985: "WinRM (HTTP)", 5986: "WinRM (HTTPS)"}
 
 
 @dataclass(frozen=True)
@@ -52,8 +74,11 @@ class PortSpec:
         return f"{self.port}/{self.transport}" + (f" {known.service}" if known else "")
 
 
-DEFAULT_PORTS: tuple[PortSpec, ...] = tuple(PortSpec(p.port, p.transport, p.protocol) for p in KNOWN_PORTS)
-PROTOCOLS = ("ssh", "snmp", "modbus", "opcua")
+DEFAULT_PORTS: tuple[PortSpec, ...] = tuple(
+    PortSpec(p.port, p.transport, p.protocol or IDENTIFIED_AT.get((p.port, p.transport))) for p in KNOWN_PORTS)
+#: What a ``PORT:PROTOCOL`` may name: the identification read made on that port (``http``: a web interface's
+#: plain HTTP port).
+PROTOCOLS = ("ssh", "snmp", "modbus", "opcua", "s7", "https", "http")
 
 
 def parse_ports(text: str) -> list[PortSpec]:
@@ -69,13 +94,26 @@ def parse_ports(text: str) -> list[PortSpec]:
             raise ValueError(f"{part!r}: expected PORT[/tcp|/udp][:PROTOCOL]")
         if protocol and protocol not in PROTOCOLS:
             raise ValueError(f"{part!r}: protocol must be one of {', '.join(PROTOCOLS)}")
-        if protocol == "snmp" and transport != "udp" or protocol in ("ssh", "modbus", "opcua") and transport != "tcp":
+        if protocol == "snmp" and transport != "udp" or protocol and protocol != "snmp" and transport != "tcp":
             raise ValueError(f"{part!r}: {protocol} runs over {'udp' if protocol == 'snmp' else 'tcp'}")
         known = BY_PORT.get((int(number), transport))
-        specs.append(PortSpec(int(number), transport, protocol or (known.protocol if known else None)))
+        specs.append(PortSpec(int(number), transport, protocol or (known.protocol if known else None)
+                              or IDENTIFIED_AT.get((int(number), transport))))
     if not specs:
         raise ValueError("no port given")
     return list(dict.fromkeys(specs))
+
+
+def addresses_of(cidrs: list[str], *, force: bool = False) -> list[str]:
+    """The host addresses of several ranges, each once, in the order given; bounded together unless ``force``."""
+    limit = MAX_FORCED if force else MAX_ADDRESSES
+    out: dict[str, None] = {}
+    for cidr in cidrs:
+        out.update(dict.fromkeys(addresses(cidr, force=force)))
+        if len(out) > limit:
+            advice = "" if force else f"; --force allows up to {MAX_FORCED}"
+            raise ValueError(f"{', '.join(cidrs)} hold more than {limit} addresses together{advice}")
+    return list(out)
 
 
 def addresses(cidr: str, *, force: bool = False) -> list[str]:
@@ -103,6 +141,7 @@ class Found:
     product: dict[str, str] = field(default_factory=dict)
     type: str = "host"
     reason: str = ""
+    platform: str | None = None  # a host's, when its SSH identification shows it (windows)
 
 
 class _Pace:
@@ -123,7 +162,8 @@ class _Pace:
 
 
 async def discover(targets: list[str], ports: list[PortSpec], *, rate: float = 10.0, timeout: float = 1.5,
-                   community_env: str | None = None, progress: Callable[[str], None] | None = None) -> list[Found]:
+                   community_env: str | None = None, s7_slot: int = 1,
+                   progress: Callable[[str], None] | None = None) -> list[Found]:
     """Run the discovery (see the module docstring); the addresses that answered, in range order."""
     pace = _Pace(rate)
     say = progress or (lambda message: None)
@@ -155,7 +195,7 @@ async def discover(targets: list[str], ports: list[PortSpec], *, rate: float = 1
     for address in [a for a in targets if a in found]:
         entry = found[address]
         entry.open.sort(key=lambda s: (s.port, s.transport))
-        await _identify(entry, greetings, pace, timeout)
+        await _identify(entry, greetings, pace, timeout, s7_slot)
         say(f"{address}: {entry.type} ({entry.reason})")
     return [found[a] for a in targets if a in found]
 
@@ -178,9 +218,11 @@ async def _tcp_connect(address: str, port: int, timeout: float) -> bytes | None:
             pass
 
 
-async def _identify(entry: Found, greetings: dict[tuple[str, int], bytes], pace: _Pace, timeout: float) -> None:
+async def _identify(entry: Found, greetings: dict[tuple[str, int], bytes], pace: _Pace, timeout: float,
+                    s7_slot: int = 1) -> None:
     hints: list[str] = []
     others: list[str] = []
+    web: dict[str, int] = {}
     for spec in entry.open:
         if spec.transport == "udp":
             continue
@@ -189,28 +231,59 @@ async def _identify(entry: Found, greetings: dict[tuple[str, int], bytes], pace:
         known = BY_PORT.get((spec.port, "tcp"))
         if known and known.suggests:
             hints.append(known.suggests)
+        if spec.port in WINRM_PORTS:
+            entry.evidence.append(f"{spec.port}/tcp {WINRM_PORTS[spec.port]} open: a WinRM candidate (no WinRM "
+                                  "read is made)")
+            continue
+        if protocol in ("https", "http"):
+            web.setdefault(protocol, spec.port)
+            continue
         if protocol is None:
             others.append(spec.label)
             continue
         await pace.wait()
-        evidence, endpoint, product = await IDENTIFY[protocol](entry.address, spec.port, timeout)
+        if protocol == "s7":
+            evidence, endpoint, product = await _s7_identity(entry.address, spec.port, timeout, s7_slot)
+        else:
+            evidence, endpoint, product = await IDENTIFY[protocol](entry.address, spec.port, timeout)
         entry.evidence.append(evidence)
         entry.product.update({k: v for k, v in product.items() if v and k not in entry.product})
-        if endpoint is not None and not any(e["protocol"] == protocol for e in entry.endpoints):
+        if endpoint is not None and protocol == "ssh":
+            endpoint = _ssh_kind(entry, endpoint, evidence)
+        if endpoint is not None and not any(e["protocol"] == endpoint["protocol"] for e in entry.endpoints):
             entry.endpoints.append(endpoint)
         elif endpoint is None:
             others.append(spec.label)
+    if web:
+        evidence_lines, endpoint, product = await _web_identity(entry.address, web, pace, timeout)
+        entry.evidence += evidence_lines
+        entry.product.update({k: v for k, v in product.items() if v and k not in entry.product})
+        if endpoint is not None:
+            entry.endpoints.append(endpoint)
+        else:
+            others += [f"{port}/tcp {'HTTPS' if kind == 'https' else 'HTTP'}" for kind, port in web.items()]
     if others:
         entry.evidence.append("also open: " + ", ".join(others))
     protocols = [e["protocol"] for e in entry.endpoints]
     entry.type = guess_type(protocols, hints)
-    if "snmp" in protocols and entry.type == "host" and not _says_host(entry.evidence):
-        entry.type = "network" if "ssh" not in protocols else entry.type
+    if entry.type != "host":
+        entry.platform = None
     entry.reason = _reason(entry.type, protocols, hints)
 
 
-def _says_host(evidence: list[str]) -> bool:
-    return any(word in line for line in evidence for word in ("Linux", "Windows", "OpenSSH"))
+def _ssh_kind(entry: Found, endpoint: dict[str, Any], evidence: str) -> dict[str, Any]:
+    """A network vendor's SSH server is a switch's CLI (a ``cli`` endpoint); OpenSSH for Windows a Windows host.
+    Decided on the identification string and the lines a server sends before it (its banner)."""
+    identification = evidence.split(": ", 1)[-1]
+    for pattern, platform in NETWORK_SSH:
+        if pattern.search(identification):
+            entry.evidence.append(f"{endpoint['port']}/tcp: a network vendor's SSH server: audited over its CLI"
+                                  + (f" ({platform})" if platform else " (platform auto)"))
+            return {"protocol": "cli", "port": endpoint["port"], **({"platform": platform} if platform else {})}
+    if WINDOWS_SSH.search(identification):
+        entry.platform = "windows"
+        entry.evidence.append(f"{endpoint['port']}/tcp: OpenSSH for Windows: platform windows")
+    return endpoint
 
 
 def _reason(kind: str, protocols: list[str], hints: list[str]) -> str:
@@ -233,8 +306,9 @@ async def _ssh_identity(address: str, port: int, timeout: float) -> tuple[str, d
         wire = await asyncio.to_thread(probe_ssh_wire, address, port, max(timeout, 3.0))
     except (WireProbeError, ValueError) as exc:
         return f"{port}/tcp SSH? wire probe failed: {exc}", None, {}
-    return (f"{port}/tcp SSH: {wire.get('identification')}", {"protocol": "ssh", "port": port},
-            {"name": str(wire.get("software") or "")})
+    banner = " | ".join(str(line) for line in wire.get("pre_version_lines") or [])
+    return (f"{port}/tcp SSH: {wire.get('identification')}" + (f" (before it: {banner[:200]!r})" if banner else ""),
+            {"protocol": "ssh", "port": port}, {"name": str(wire.get("software") or "")})
 
 
 async def _modbus_identity(address: str, port: int, timeout: float) -> tuple[str, dict | None, dict]:
@@ -308,6 +382,87 @@ async def _opcua_identity(address: str, port: int, timeout: float) -> tuple[str,
             {"protocol": "opcua", "port": port}, {"name": str(server.get("application_name") or "")})
 
 
+async def _s7_identity(address: str, port: int, timeout: float, slot: int) -> tuple[str, dict | None, dict]:
+    """The S7 connector's session (COTP as a PG, Setup Communication) and one Read SZL 0x0011: who the CPU is."""
+    from auditor.registry import request
+    from connectors import ConnectorError
+    from connectors.base import ScanOptions
+    from connectors.s7.connector import S7Connector
+
+    endpoint = {"protocol": "s7", "port": port, "rack": 0, "slot": slot, "timeout": max(timeout, 2.0),
+                "requests_per_second": 20}
+    asset = _asset(address, "embedded", endpoint)
+    read = request("s7", "szl", "0x0011,0x0000")
+    where = f"{port}/tcp S7 (rack 0, slot {slot})"
+    try:
+        items = await S7Connector(asset, asset.endpoints[0], ScanOptions()).collect([read])
+    except ConnectorError as exc:
+        return (f"{where}? {exc}; an S7-300/400 CPU sits in slot 2 or higher (--s7-slot), or port 102 speaks "
+                "another ISO-TSAP protocol (IEC 61850 MMS)", None, {})
+    item = next((i for i in items if i.request == read and i.status == "ok"), None)
+    module = _s7_module(item) if item is not None else None
+    found = {"protocol": "s7", "port": port, "rack": 0, "slot": slot}
+    if module is None:
+        return f"{where}: Setup Communication answered; SZL 0x0011 gave no module identification", found, {}
+    order, firmware = module
+    return (f"{where}: Setup Communication answered; SZL 0x0011: order number {order!r}, firmware {firmware or '?'}",
+            found, {"vendor": "Siemens", "model": order, "firmware": firmware or ""})
+
+
+def _s7_module(item: Any) -> tuple[str, str | None] | None:
+    """Order number and firmware of an SZL 0x0011 answer, parsed by the S7 pack's own fact."""
+    from auditor.facts import FactEvidence, FactParseError, FactUnavailable
+    from checks.s7.facts import MODULE_ID, Module, s7_module
+
+    try:
+        module = s7_module(FactEvidence("s7_module", [MODULE_ID], {MODULE_ID.key: item}))
+    except (FactParseError, FactUnavailable):
+        return None
+    return (module.order_number, module.firmware_text) if isinstance(module, Module) else None
+
+
+async def _web_identity(address: str, ports: dict[str, int], pace: _Pace,
+                        timeout: float) -> tuple[list[str], dict | None, dict]:
+    """The web connector's ``GET /`` on each web port (over TLS on the HTTPS one): status, Server, title."""
+    from auditor.registry import request
+    from connectors import ConnectorError
+    from connectors.base import ScanOptions
+    from connectors.https.connector import HttpsConnector
+
+    endpoint = {"protocol": "https", "port": ports.get("https", 443), "http_port": ports.get("http", 0),
+                "timeout": max(timeout, 3.0), "requests_per_second": 20}
+    asset = _asset(address, "embedded", endpoint)
+    reads = {"https": request("https", "get", "/"), "http": request("https", "http_get", "/")}
+    kinds = [kind for kind in ("https", "http") if kind in ports]  # in the connector's order
+    for _ in kinds:
+        await pace.wait()
+    try:
+        items = await HttpsConnector(asset, asset.endpoints[0], ScanOptions()).collect([reads[k] for k in kinds])
+    except ConnectorError as exc:
+        items = exc.partial_items
+    lines, answered, product = [], False, {}
+    for kind in kinds:
+        port = ports[kind]
+        item = next((i for i in items if i.request == reads[kind]), None)
+        page = json.loads(item.response) if item is not None and item.response else {}
+        label = f"{port}/tcp {'HTTPS' if kind == 'https' else 'HTTP'}"
+        if "status" not in page:
+            lines.append(f"{label}? GET / gave no HTTP answer ({page.get('error') or 'no answer'})")
+            continue
+        answered = True
+        headers = {name.lower(): value for name, value in page.get("headers") or []}
+        title = re.search(r"<title>(.*?)</title>", page.get("body") or "", re.I | re.S)
+        lines.append(f"{label}: GET / answered {page['status']} {page.get('reason') or ''}".rstrip()
+                     + (f", Server {headers['server']!r}" if headers.get("server") else "")
+                     + (f", title {title.group(1).strip()[:80]!r}" if title else ""))
+        if title:
+            product.setdefault("name", title.group(1).strip()[:80])
+    if not answered:
+        return lines, None, {}
+    found = {"protocol": "https", "port": ports.get("https", 443), "http_port": ports.get("http", 0)}
+    return lines, found, product
+
+
 IDENTIFY = {"ssh": _ssh_identity, "modbus": _modbus_identity, "opcua": _opcua_identity}
 
 
@@ -319,6 +474,11 @@ async def _snmp(address: str, spec: PortSpec, pace: _Pace, timeout: float,
     from connectors import ConnectorError
     from connectors.base import ScanOptions
     from connectors.snmp.connector import SnmpConnector
+
+    await pace.wait()
+    heard = await _engine_discovery(address, spec.port, timeout)
+    if heard == "refused" or heard == "silent" and not community_env:
+        return [], None  # nothing listens, or nothing that a v3 probe or a community could make speak
 
     def connector(endpoint: dict[str, Any]) -> SnmpConnector:
         asset = _asset(address, "network", {"protocol": "snmp", "port": spec.port, "timeout": timeout, **endpoint})
@@ -352,6 +512,51 @@ async def _snmp(address: str, spec: PortSpec, pace: _Pace, timeout: float,
         {"protocol": "snmp", "port": spec.port, **SNMP_V3}
 
 
+def _ber(tag: int, body: bytes) -> bytes:
+    return bytes([tag, len(body)]) + body  # every part of the engine discovery is shorter than 128 bytes
+
+
+def _ber_int(value: int) -> bytes:
+    return _ber(0x02, value.to_bytes(max(1, (value.bit_length() + 8) // 8), "big", signed=True))
+
+
+def engine_discovery_message(message_id: int) -> bytes:
+    """The SNMPv3 engine discovery (RFC 3414 4): an empty GET, reportable, no user, no engine ID, no security."""
+    empty = _ber(0x04, b"")
+    header = _ber(0x30, _ber_int(message_id) + _ber_int(65507) + _ber(0x04, b"\x04") + _ber_int(3))
+    usm = _ber(0x04, _ber(0x30, empty + _ber_int(0) + _ber_int(0) + empty + empty + empty))
+    pdu = _ber(0xA0, _ber_int(message_id) + _ber_int(0) + _ber_int(0) + _ber(0x30, b""))
+    return _ber(0x30, _ber_int(3) + header + usm + _ber(0x30, empty + empty + pdu))
+
+
+async def _engine_discovery(address: str, port: int, timeout: float) -> str:
+    """One engine discovery datagram on a connected UDP socket: ``answered``, ``refused`` (an ICMP error came
+    back, port or host unreachable: nothing listens) or ``silent`` (no answer within ``timeout``)."""
+    loop = asyncio.get_running_loop()
+    outcome: asyncio.Future[str] = loop.create_future()
+
+    class Listener(asyncio.DatagramProtocol):
+        def datagram_received(self, data: bytes, addr: Any) -> None:
+            if not outcome.done():
+                outcome.set_result("answered")
+
+        def error_received(self, exc: Exception) -> None:
+            if not outcome.done():
+                outcome.set_result("refused")
+
+    try:
+        transport, _ = await loop.create_datagram_endpoint(Listener, remote_addr=(address, port))
+    except OSError:
+        return "refused"
+    try:
+        transport.sendto(engine_discovery_message(int.from_bytes(os.urandom(3), "big")))
+        return await asyncio.wait_for(outcome, timeout)
+    except (asyncio.TimeoutError, TimeoutError):
+        return "silent"
+    finally:
+        transport.close()
+
+
 #: What the SNMP connector says when an agent's USM answered with a report (see its liveness failure hints).
 _V3_REPORTS = ("the agent does not know this user", "the agent refuses this security level",
                "the agent's engine time window")
@@ -368,6 +573,8 @@ def draft(found: list[Found], cidr: str) -> tuple[dict[str, Any], str]:
             continue
         asset: dict[str, Any] = {"id": entry.address, "type": entry.type, "address": entry.address,
                                  "description": f"discovered: {entry.reason}"}
+        if entry.platform:
+            asset["platform"] = entry.platform
         product = {k: v for k, v in entry.product.items() if v}
         if product:
             asset["product"] = product
@@ -375,15 +582,18 @@ def draft(found: list[Found], cidr: str) -> tuple[dict[str, Any], str]:
         assets.append((asset, entry))
     data: dict[str, Any] = {"site": f"discovered in {cidr}", "assets": [a for a, _ in assets]}
     lines = ["# Draft inventory written by iacs-audit discover: review every guess before a scan.",
-             "# Each asset's comment gives the evidence for its type; SSH endpoints name no user or key yet,",
-             "# SNMPv3 endpoints name SNMP_AUTH_KEY / SNMP_PRIV_KEY to set.",
+             "# Each asset's comment gives the evidence for its type; SSH and CLI endpoints name no user or key",
+             "# yet, SNMPv3 endpoints name SNMP_AUTH_KEY / SNMP_PRIV_KEY to set; an https endpoint's http_port 0",
+             "# means no plain HTTP port answered.",
              f"site: {yaml.safe_dump(data['site']).splitlines()[0]}", "assets:"]
     for asset, entry in assets:
         lines.append(f"# {entry.address}: guessed {entry.type}")
-        lines += [f"#   {line}" for line in entry.evidence]
+        lines += [f"#   {printable(line)}" for line in entry.evidence]  # a device's words never leave the comment
         lines.append(yaml.safe_dump([asset], sort_keys=False, allow_unicode=True, width=120).rstrip("\n"))
     skipped = [e for e in found if not e.endpoints]
     if skipped:
         lines.append("# Answered, but on no port the auditor speaks (not in the draft):")
-        lines += [f"#   {e.address}: {', '.join(s.label for s in e.open)}" for e in skipped]
+        for entry in skipped:
+            lines.append(f"#   {entry.address}: {', '.join(s.label for s in entry.open)}")
+            lines += [f"#     {printable(line)}" for line in entry.evidence if not line.startswith("also open: ")]
     return data, "\n".join(lines) + "\n"

@@ -13,7 +13,7 @@ from auditor.cli.common import EXIT_OK, err_console, guard
 
 
 @cli.command()
-@click.argument("cidr")
+@click.argument("cidr", nargs=-1, required=True)
 @click.option("--ports", metavar="LIST",
               help="Ports to try, e.g. 22,502,161/udp,40022:ssh (PORT[/tcp|/udp][:PROTOCOL]); default the "
                    "well-known IACS and management ports.")
@@ -23,22 +23,26 @@ from auditor.cli.common import EXIT_OK, err_console, guard
               help="Seconds for one connect or one identification read.")
 @click.option("--snmp-community-env", metavar="VARIABLE",
               help="Environment variable holding an SNMP v1/v2c community to read sysDescr.0 with.")
-@click.option("--force", is_flag=True, help="Allow a range of more than 1024 addresses (at most 65536).")
+@click.option("--s7-slot", type=click.IntRange(0, 31), default=1, show_default=True,
+              help="CPU slot the S7 identification connects to on port 102 (rack 0): 1 for S7-1200/1500, "
+                   "2 for an S7-300.")
+@click.option("--force", is_flag=True, help="Allow more than 1024 addresses in all (at most 65536).")
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The draft inventory YAML to write ('-': standard output).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 @guard
-def discover(cidr: str, ports: str | None, rate: float, timeout: float, snmp_community_env: str | None,
-             force: bool, out: Path, quiet: bool) -> None:
-    """Find the devices of CIDR that answer on IACS and management ports, identify them with read-only
-    reads, and write a draft inventory with a guessed type and the evidence per asset."""
+def discover(cidr: tuple[str, ...], ports: str | None, rate: float, timeout: float, snmp_community_env: str | None,
+             s7_slot: int, force: bool, out: Path, quiet: bool) -> None:
+    """Find the devices of the CIDR ranges that answer on IACS and management ports, identify them with
+    read-only reads, and write a draft inventory with a guessed type and the evidence per asset."""
     import asyncio
 
-    from auditor.app.discovery import DEFAULT_PORTS, addresses, discover as run, draft, parse_ports
+    from auditor.app.discovery import DEFAULT_PORTS, addresses_of, discover as run, draft, parse_ports
     from auditor.plant.inventory import Inventory
 
+    ranges = ", ".join(cidr)
     try:
-        targets = addresses(cidr, force=force)
+        targets = addresses_of(list(cidr), force=force)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="CIDR") from None
     try:
@@ -49,10 +53,10 @@ def discover(cidr: str, ports: str | None, rate: float, timeout: float, snmp_com
         lambda message: err_console.print(message, highlight=False, markup=False, soft_wrap=True))
     started = time.monotonic()
     found = asyncio.run(run(targets, specs, rate=rate, timeout=timeout, community_env=snmp_community_env,
-                            progress=say))
-    data, text = draft(found, cidr)
+                            s7_slot=s7_slot, progress=say))
+    data, text = draft(found, ranges)
     if not data["assets"]:
-        say(f"nothing answered on a port the auditor speaks in {cidr} ({time.monotonic() - started:.1f} s); "
+        say(f"nothing answered on a port the auditor speaks in {ranges} ({time.monotonic() - started:.1f} s); "
             "no draft written")
         sys.exit(EXIT_OK)
     Inventory.model_validate(data)  # never hand out a draft scan would refuse

@@ -46,13 +46,15 @@ SERVICE_PROTOCOLS = {"ssh": "ssh", "snmp": "snmp", "modbus": "modbus", "mbap": "
                      "opcua": "opcua"}
 
 #: The component type a protocol endpoint suggests, most specific first.
-TYPE_BY_PROTOCOL = {"modbus": "embedded", "opcua": "application", "snmp": "network", "ssh": "host"}
+TYPE_BY_PROTOCOL = {"s7": "embedded", "modbus": "embedded", "opcua": "application", "cli": "network", "ssh": "host",
+                    "snmp": "network", "https": "embedded"}
 
 
 def guess_type(protocols: Sequence[str], hints: Sequence[str] = ()) -> str:
     """The component type the endpoints (and other open ports' hints) suggest: a PLC protocol wins over a
-    server one, a server over a switch's SNMP (a Linux host often answers SNMP too)."""
-    for candidate in ("modbus", "opcua", "ssh", "snmp"):
+    server one, a server over a switch's SNMP (a Linux host often answers SNMP too), and anything over a web
+    interface (a controller, a panel, a switch and a server may all have one; alone, it is a device's)."""
+    for candidate in TYPE_BY_PROTOCOL:
         if candidate in protocols:
             return TYPE_BY_PROTOCOL[candidate]
     for suggestion in ("embedded", "application", "host", "network"):

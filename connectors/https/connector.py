@@ -30,7 +30,7 @@ import warnings
 from typing import Any, Sequence
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
-from connectors.base import Connector, ConnectorError
+from connectors.base import Connector, ConnectorError, ConnectorPlan, PlannedRequest
 from connectors.https import limits
 
 __all__ = ["HttpsConnector", "SESSION_LOG", "USER_AGENT"]
@@ -68,6 +68,38 @@ class HttpsConnector(Connector):
 
     async def collect(self, requests: Sequence[EvidenceRequest]) -> list[EvidenceItem]:
         return await asyncio.to_thread(self._collect, list(requests))
+
+    def plan(self, requests: Sequence[EvidenceRequest]) -> ConnectorPlan:
+        """Every handshake and request :meth:`collect` would send, in its order, with its pace (no network)."""
+        ep = self.endpoint
+        log_request = next((r for r in requests if r.op == "session" and r.target == "log"), None)
+        steps: list[PlannedRequest] = []
+        for req in requests:
+            if req is log_request:
+                continue
+            if req.op == "tls" and req.target == "versions":
+                steps += [PlannedRequest("TLS handshake", f"{self.asset.address}:{ep.port} {name}", 1,
+                                         f"a TCP connection and a handshake with {name} alone, closed at once", req.key)
+                          for name, _ in _VERSIONS]
+            elif req.op == "get" and req.target == "/":
+                steps.append(PlannedRequest("GET /", f"https://{self.asset.address}:{ep.port}/", 1,
+                                            "one TLS connection; status, headers and the first "
+                                            f"{limits.MAX_BODY_BYTES // 1024} KiB kept, no redirect followed", req.key))
+            elif req.op == "http_get" and req.target == "/":
+                steps.append(PlannedRequest("GET /", f"http://{self.asset.address}:{ep.http_port}/" if ep.http_port
+                                            else "no HTTP port", 1 if ep.http_port else 0,
+                                            "no redirect followed" if ep.http_port else "nothing sent: http_port is 0",
+                                            req.key))
+            else:
+                steps.append(PlannedRequest(req.op, req.target, 0, "not a read this connector performs: nothing sent",
+                                            req.key))
+        steps.append(PlannedRequest("record", "session log", 0, "nothing sent: what was sent and its outcome",
+                                    (log_request or SESSION_LOG).key))
+        actions = sum(step.count or 0 for step in steps)
+        pacing = (f"one connection at a time, at most {ep.requests_per_second:g} per second, {ep.timeout:g} s each; "
+                  "GET / only: no login, no form, no other path or method")
+        return ConnectorPlan(pacing=pacing, steps=steps,
+                             min_seconds=round(max(0, actions - 1) / ep.requests_per_second, 2))
 
     def _collect(self, requests: list[EvidenceRequest]) -> list[EvidenceItem]:
         items = self.collected

@@ -32,7 +32,7 @@ from snap7.error import S7Error, S7ProtocolError
 from snap7.s7protocol import S7Protocol
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
-from connectors.base import Connector, ConnectorError
+from connectors.base import Connector, ConnectorError, ConnectorPlan, PlannedRequest
 from connectors.s7 import limits, safety
 
 __all__ = ["S7Connector", "SESSION_LOG", "parse_target"]
@@ -64,6 +64,35 @@ class S7Connector(Connector):
 
     async def collect(self, requests: Sequence[EvidenceRequest]) -> list[EvidenceItem]:
         return await asyncio.to_thread(self._collect, list(requests))
+
+    def plan(self, requests: Sequence[EvidenceRequest]) -> ConnectorPlan:
+        """Every PDU :meth:`collect` would send, in its order, with its pace (no network)."""
+        ep = self.endpoint
+        where = f"{self.asset.address}:{ep.port}"
+        log_request = next((r for r in requests if r.op == "session" and r.target == "log"), None)
+        steps = [PlannedRequest("connect", where, 1, f"one TCP connection and COTP connection request as a PG to "
+                                                     f"rack {ep.rack}, slot {ep.slot}"),
+                 PlannedRequest("Setup Communication", where, 1, "PDU size 480, one job at a time")]
+        for req in requests:
+            if req is log_request:
+                continue
+            try:
+                if req.op != "szl":
+                    raise ValueError("only Read SZL is sent")
+                szl_id, index = parse_target(req.target)
+            except ValueError:
+                steps.append(PlannedRequest(req.op, req.target, 0, "not a read this connector performs: nothing sent",
+                                            req.key))
+                continue
+            steps.append(PlannedRequest("Read SZL", f"0x{szl_id:04X},0x{index:04X}", 1,
+                                        f"and at most {limits.MAX_FRAGMENTS} follow-ups if the list comes in "
+                                        "fragments", req.key))
+        steps.append(PlannedRequest("record", "session log", 0, "nothing sent: every PDU sent and its result",
+                                    (log_request or SESSION_LOG).key))
+        pdus = sum(1 for step in steps if step.count and step.operation != "connect")
+        pacing = (f"one PDU at a time, at most {ep.requests_per_second:g} per second, {ep.timeout:g} s each; only "
+                  f"{' and '.join(safety.ALLOWED)} can be sent; no retry, no reconnect: the first fault ends the session")
+        return ConnectorPlan(pacing=pacing, steps=steps, min_seconds=round(max(0, pdus - 1) / ep.requests_per_second, 2))
 
     # ------------------------------------------------------------------ one session (a worker thread)
     def _collect(self, requests: list[EvidenceRequest]) -> list[EvidenceItem]:

@@ -14,6 +14,8 @@ The fixture says what a PLC's or HMI panel's embedded web server offers:
 
 Every request is recorded in :attr:`WebSimulator.requests` (``scheme``, ``method``, ``path``), so a test can
 prove that a scan sent ``GET /`` and nothing else: no login, no form post, no other path.
+Every accepted TCP connection (a TLS version probe is one, with or without a request) is counted in
+:attr:`WebSimulator.connections` by scheme, so a test can match a scan's plan connection for connection.
 """
 
 from __future__ import annotations
@@ -73,6 +75,13 @@ def load_fixture(fixture: str | Path) -> WebFixture:
 class _QuietServer(ThreadingHTTPServer):
     """A failed or abandoned handshake (every TLS version probe) is normal here, not a traceback."""
 
+    on_accept: Any = None  # called with nothing for every accepted TCP connection
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        if self.on_accept is not None:
+            self.on_accept()
+        return True
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass
 
@@ -85,6 +94,7 @@ class WebSimulator:
         self.fixture = fixture if isinstance(fixture, WebFixture) else load_fixture(fixture)
         self.host = host
         self.requests: list[dict[str, Any]] = []
+        self.connections: dict[str, int] = {"https": 0, "http": 0}
         self._lock = threading.Lock()
         self._workdir = tempfile.TemporaryDirectory(prefix="iacs-web-sim-")
         self.certificate = self._certificate()
@@ -187,12 +197,17 @@ class WebSimulator:
 
         server = _QuietServer((self.host, port), Handler, bind_and_activate=False)
         server.daemon_threads = True
+        server.on_accept = lambda: self._connected("https" if secure else "http")
         server.allow_reuse_address = True
         server.server_bind()
         server.server_activate()
         if secure:
             server.socket = self._context().wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
         return server
+
+    def _connected(self, scheme: str) -> None:
+        with self._lock:
+            self.connections[scheme] += 1
 
     def _record(self, scheme: str, method: str, path: str) -> None:
         with self._lock:

@@ -149,7 +149,7 @@ def test_ranges_and_ports_are_bounded_and_checked() -> None:
     refused = run("discover", "127.0.0.0/16", "--out", "-")
     assert refused.exit_code == 2 and "--force" in refused.output
     assert [(s.port, s.transport, s.protocol) for s in parse_ports("22,161/udp,40022:ssh,40161:snmp,102")] == [
-        (22, "tcp", "ssh"), (161, "udp", "snmp"), (40022, "tcp", "ssh"), (40161, "udp", "snmp"), (102, "tcp", None)]
+        (22, "tcp", "ssh"), (161, "udp", "snmp"), (40022, "tcp", "ssh"), (40161, "udp", "snmp"), (102, "tcp", "s7")]
     for bad in ("70000", "22/sctp", "22:profinet", "22/udp:ssh", ""):
         with pytest.raises(ValueError):
             parse_ports(bad)
@@ -159,5 +159,6 @@ def test_ranges_and_ports_are_bounded_and_checked() -> None:
 def test_readme_says_what_discovery_sends() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     section = readme.split("### What discovery sends", 1)[1].split("\n## ", 1)[0]
-    for words in ("one TCP connect", "engine discovery", "FC 43/14", "GetEndpoints", "--force", "--rate"):
+    for words in ("one TCP connect", "engine discovery", "FC 43/14", "GetEndpoints", "Read SZL 0x0011", "`GET /`",
+                  "WinRM candidate", "OpenSSH for Windows", "--force", "--rate"):
         assert words in section, words

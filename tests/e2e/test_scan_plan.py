@@ -1,8 +1,9 @@
 """``scan --plan``: every request a scan would send, before any packet, from the scan's own planning code.
 
 Proved two ways: the plan is printed with every socket operation made to fail (no connection, no datagram,
-no name lookup), and the plan of a plant of simulators matches what those simulators then record when the
-same inventory is scanned.
+no name lookup), and the plan of a plant of simulators (one of each kind the demo plant has: a Linux and a
+Windows host, SNMP switches, a switch's CLI, a Modbus PLC, an OPC UA server, an S7 CPU, a web interface)
+matches what those simulators then record when the same inventory is scanned.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ INVENTORY = {
         {"id": "plc-01", "type": "embedded", "address": "127.0.38.3", "endpoints": [{"protocol": "modbus"}]},
         {"id": "scada-01", "type": "application", "address": "127.0.38.4",
          "endpoints": [{"protocol": "opcua", "anonymous_session": True}]},
+        {"id": "plc-03", "type": "embedded", "address": "127.0.44.5", "endpoints": [{"protocol": "s7", "slot": 2}]},
+        {"id": "panel-01", "type": "embedded", "address": "127.0.44.6",
+         "endpoints": [{"protocol": "https", "requests_per_second": 4}]},
     ],
 }
 
@@ -68,12 +72,14 @@ def test_plan_sends_nothing_and_lists_every_request(tmp_path, no_network) -> Non
     assert no_network == []
     text = result.output
     assert "nothing has been sent" in text
-    for asset in ("ews-01", "sw-01", "plc-01", "scada-01"):
+    for asset in ("ews-01", "sw-01", "plc-01", "scada-01", "plc-03", "panel-01"):
         assert f"\n{asset} " in text
     assert "wire probe  127.0.38.1:2222" in text
     assert "FC 43 read_device_identification" in text and "tls probe  127.0.38.3:802" in text
     assert "default-community probe: 'private' over v1" in text
     assert "GetEndpoints  opc.tcp://127.0.38.4:4840" in text
+    assert "Setup Communication  127.0.44.5:102" in text and "Read SZL  0x0011,0x0000" in text
+    assert "TLS handshake  127.0.44.6:443 TLSv1.1" in text and "GET /  http://127.0.44.6:80/" in text
     assert "window: may start now" in text
     assert "totals" in text and not (tmp_path / "out").exists()
 
@@ -99,6 +105,14 @@ def test_plan_json_counts_add_up(tmp_path, no_network) -> None:
     assert commands and all(s["request"].startswith("ssh:exec:") for s in commands)
     assert sum(int(e["target"].split(" of ")[1].split()[0]) for e in execs) == len(commands)
     # the platform is learnt from the server: the Windows script is planned too, under its condition
+    cpu = assets["plc-03"]["endpoints"][0]
+    assert "at most 2 per second" in cpu["pacing"] and "rack 0, slot 2" in cpu["steps"][0]["detail"]
+    pdus = len([s for s in cpu["steps"] if s["operation"] in ("Setup Communication", "Read SZL")])
+    assert pdus >= 2 and cpu["min_seconds"] == (pdus - 1) / 2
+    panel = assets["panel-01"]["endpoints"][0]
+    assert "at most 4 per second" in panel["pacing"] and "no login" in panel["pacing"]
+    assert Counter(s["operation"] for s in panel["steps"] if s["count"]) == {"TLS handshake": 4, "GET /": 2}
+    assert panel["min_seconds"] == 5 / 4
     sections = [s for s in host["steps"] if s["operation"] == "section"]
     assert sections and all(s["when"] == "the server identifies as OpenSSH for Windows" for s in sections)
 
@@ -123,7 +137,11 @@ PLANT = [PlantHost("hmi-01", "weak", "127.0.38.11", "control"),
          PlantHost("sw-01", "weak", "127.0.38.21", "control", type="network", protocol="snmp"),
          PlantHost("sw-02", "hardened", "127.0.38.22", "control", type="network", protocol="snmp"),
          PlantHost("plc-01", "weak", "127.0.38.31", "control", type="embedded", protocol="modbus"),
-         PlantHost("scada-01", "weak", "127.0.38.41", "control", type="application", protocol="opcua")]
+         PlantHost("scada-01", "weak", "127.0.38.41", "control", type="application", protocol="opcua"),
+         PlantHost("plc-03", "weak", "127.0.44.1", "control", type="embedded", protocol="s7"),
+         PlantHost("panel-01", "weak", "127.0.44.2", "control", type="embedded", protocol="https"),
+         PlantHost("sw-cell-01", "weak", "127.0.44.3", "control", type="network", protocol="cli"),
+         PlantHost("hmi-02", "windows-weak", "127.0.44.4", "control")]
 
 
 @pytest.fixture(scope="module")
@@ -139,6 +157,7 @@ def planned_and_recorded(tmp_path_factory):
                                            "--db", store], catch_exceptions=False)
         assert scanned.exit_code in (0, 1), scanned.output
         recorded = {host_id: sim.requests for host_id, sim in plant.simulators.items()}
+        recorded["panel-01 connections"] = dict(plant.simulators["panel-01"].connections)
         again = CliRunner().invoke(cli, ["scan", "-i", str(plant.inventory_path), "--plan", "--json", "--db", store],
                                    catch_exceptions=False)
     plan = {a["asset"]: a["endpoints"][0] for a in json.loads(shown.output)["assets"]}
@@ -219,3 +238,49 @@ def test_opcua_plan_matches_the_recorded_services(planned_and_recorded) -> None:
                for op in ([s["operation"], "Read"] if s["operation"] == "Browse" else [s["operation"]])]
     expected = [s for i, s in enumerate(planned) if i == 0 or s != planned[i - 1]]
     assert distinct == expected
+
+
+def test_s7_plan_matches_the_recorded_pdus(planned_and_recorded) -> None:
+    plan, recorded = planned_and_recorded
+    cpu, log = plan["plc-03"], recorded["plc-03"]
+    planned = [(s["operation"], s["target"] if s["operation"] == "Read SZL" else None) for s in cpu["steps"]
+               if s["count"] and s["operation"] != "connect"]
+    assert planned[0] == ("Setup Communication", None) and len(planned) > 1
+    assert [(r["pdu"], r.get("szl")) for r in log] == planned
+
+
+def test_web_plan_matches_the_recorded_requests_and_connections(planned_and_recorded) -> None:
+    plan, recorded = planned_and_recorded
+    panel, log = plan["panel-01"], recorded["panel-01"]
+    gets = [s["target"].split(":", 1)[0] + " GET /" for s in panel["steps"] if s["operation"] == "GET /" and s["count"]]
+    assert [f"{r['scheme']} {r['method']} {r['path']}" for r in log] == gets == ["https GET /", "http GET /"]
+    handshakes = [s for s in panel["steps"] if s["operation"] == "TLS handshake" and s["count"]]
+    # every handshake is a connection of its own, and so is each GET
+    assert recorded["panel-01 connections"] == {"https": len(handshakes) + 1, "http": 1}
+
+
+
+def test_cli_plan_matches_the_recorded_lines(planned_and_recorded) -> None:
+    plan, recorded = planned_and_recorded
+    switch, log = plan["sw-cell-01"], recorded["sw-cell-01"]
+    assert Counter(r["kind"] for r in log)["connect"] == len([s for s in switch["steps"] if s["operation"] == "connect"])
+    lines = [r["command"] for r in log if r["kind"] == "cli"]
+    shows = [s["target"] for s in switch["steps"] if s["operation"] == "command" and s["count"]]
+    assert shows and [line for line in lines if line.startswith("show ")] == shows
+    shell = next(s for s in switch["steps"] if s["operation"] == "shell")
+    session = shell["detail"].split(": ", 1)[1].split(", ")  # the driver's session commands, as planned
+    assert [line for line in lines if not line.startswith("show ")] and all(
+        line in session for line in lines if not line.startswith("show "))
+
+
+def test_windows_plan_matches_the_recorded_script(planned_and_recorded) -> None:
+    plan, recorded = planned_and_recorded
+    host, log = plan["hmi-02"], recorded["hmi-02"]
+    windows = "the server identifies as OpenSSH for Windows"
+    sent = [s for s in host["steps"] if s["count"] and s["when"] in ("", windows)]  # the server said it is Windows
+    assert Counter(r["kind"] for r in log)["connect"] == len([s for s in sent if s["operation"] in ("wire probe",
+                                                                                                    "connect")])
+    execs = [r for r in log if r["kind"] == "exec"]
+    assert len(execs) == len([s for s in sent if s["operation"] == "exec"]) == 1
+    ran = sorted(c if isinstance(c, str) else c["command"] for c in execs[0]["commands"])
+    assert ran and ran == sorted(s["target"] for s in sent if s["operation"] == "section")
