@@ -50,7 +50,7 @@ _SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
 _FC43_OBJECTS = {0: "VendorName", 1: "ProductCode", 2: "MajorMinorRevision"}
 #: Well-known ports discovery identifies through a connector that has no endpoint of that port's own: the S7
 #: CPU's ISO-TSAP port, and a web interface's HTTPS and plain HTTP ports (one ``https`` endpoint for both).
-IDENTIFIED_AT = {(102, "tcp"): "s7", (443, "tcp"): "https", (80, "tcp"): "http"}
+IDENTIFIED_AT = {(102, "tcp"): "s7", (443, "tcp"): "https", (80, "tcp"): "http", (5986, "tcp"): "winrm"}
 #: SSH identification strings of network vendors' own SSH servers -> the CLI platform the product audits
 #: (None: a switch, but of a CLI family the product does not know; its endpoint says ``platform: auto``).
 NETWORK_SSH: tuple[tuple[re.Pattern[str], str | None], ...] = (
@@ -60,6 +60,8 @@ NETWORK_SSH: tuple[tuple[re.Pattern[str], str | None], ...] = (
 )
 WINDOWS_SSH = re.compile(r"OpenSSH_for_Windows", re.I)
 WINRM_PORTS = {5985: "WinRM (HTTP)", 5986: "WinRM (HTTPS)"}
+#: The audit account a drafted WinRM endpoint names, and where its password is to be set (nothing is tried).
+WINRM_ACCOUNT = {"username": "auditor", "password_env": "WINRM_PASSWORD"}
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ DEFAULT_PORTS: tuple[PortSpec, ...] = tuple(
     PortSpec(p.port, p.transport, p.protocol or IDENTIFIED_AT.get((p.port, p.transport))) for p in KNOWN_PORTS)
 #: What a ``PORT:PROTOCOL`` may name: the identification read made on that port (``http``: a web interface's
 #: plain HTTP port).
-PROTOCOLS = ("ssh", "snmp", "modbus", "opcua", "s7", "https", "http")
+PROTOCOLS = ("ssh", "snmp", "modbus", "opcua", "s7", "https", "http", "winrm")
 
 
 def parse_ports(text: str) -> list[PortSpec]:
@@ -231,9 +233,18 @@ async def _identify(entry: Found, greetings: dict[tuple[str, int], bytes], pace:
         known = BY_PORT.get((spec.port, "tcp"))
         if known and known.suggests:
             hints.append(known.suggests)
+        if protocol == "winrm":     # HTTPS WinRM: drafted from the open port alone, as nothing is read there
+            entry.platform = "windows"
+            entry.evidence.append(f"{spec.port}/tcp WinRM (HTTPS) open: a Windows host (no WinRM read is made; the "
+                                  f"draft names the account {WINRM_ACCOUNT['username']!r} and "
+                                  f"{WINRM_ACCOUNT['password_env']} to set)")
+            if not any(e["protocol"] == "winrm" for e in entry.endpoints):
+                entry.endpoints.append({"protocol": "winrm", "port": spec.port, **WINRM_ACCOUNT})
+            continue
         if spec.port in WINRM_PORTS:
-            entry.evidence.append(f"{spec.port}/tcp {WINRM_PORTS[spec.port]} open: a WinRM candidate (no WinRM "
-                                  "read is made)")
+            entry.evidence.append(f"{spec.port}/tcp {WINRM_PORTS[spec.port]} open: a WinRM candidate over plain "
+                                  "HTTP (no WinRM read is made; audit it only with allow_http, which the report "
+                                  "flags)")
             continue
         if protocol in ("https", "http"):
             web.setdefault(protocol, spec.port)
@@ -583,8 +594,8 @@ def draft(found: list[Found], cidr: str) -> tuple[dict[str, Any], str]:
     data: dict[str, Any] = {"site": f"discovered in {cidr}", "assets": [a for a, _ in assets]}
     lines = ["# Draft inventory written by iacs-audit discover: review every guess before a scan.",
              "# Each asset's comment gives the evidence for its type; SSH and CLI endpoints name no user or key",
-             "# yet, SNMPv3 endpoints name SNMP_AUTH_KEY / SNMP_PRIV_KEY to set; an https endpoint's http_port 0",
-             "# means no plain HTTP port answered.",
+             "# yet, SNMPv3 endpoints name SNMP_AUTH_KEY / SNMP_PRIV_KEY and WinRM endpoints WINRM_PASSWORD to set;",
+             "# an https endpoint's http_port 0 means no plain HTTP port answered.",
              f"site: {yaml.safe_dump(data['site']).splitlines()[0]}", "assets:"]
     for asset, entry in assets:
         lines.append(f"# {entry.address}: guessed {entry.type}")

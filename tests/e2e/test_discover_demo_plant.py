@@ -22,8 +22,9 @@ from auditor.cli import cli
 from auditor.plant.inventory import load_inventory
 from simulators.plant import DEFAULT_HOSTS, Plant
 
-RANGES = ("127.0.10.0/26", "127.0.10.200/29", "127.0.10.216/29", "127.0.10.223")
-WINDOWS = {"hmi-02", "hist-02"}
+RANGES = ("127.0.10.0/26", "127.0.10.200/29", "127.0.10.216/29", "127.0.10.223", "127.0.10.224")
+WINDOWS = {"hmi-02", "hist-02", "hist-03"}
+LINUX_CONTROLLERS = {"plc-05"}
 
 
 def run(*args: str):
@@ -85,7 +86,8 @@ def test_every_simulated_device_is_found_with_its_type_and_endpoint(discovered) 
     assert set(assets) == {h.address for h in DEFAULT_HOSTS}  # nothing more, nothing less
     for host in DEFAULT_HOSTS:
         asset = assets[host.address]
-        assert asset.type == host.type, host.id
+        # a Linux-based controller answers SSH like any Linux host: nothing read-only tells them apart
+        assert asset.type == ("host" if host.id in LINUX_CONTROLLERS else host.type), host.id
         # the endpoint the plant's own inventory has: same protocol, same port
         assert [e.port for e in asset.endpoints if e.protocol == host.protocol] == [ports[host.id]], host.id
         assert asset.platform == ("windows" if host.id in WINDOWS else None), host.id
@@ -104,6 +106,7 @@ def test_each_guess_carries_its_evidence(discovered) -> None:
     evidence = _evidence(out.read_text())
     assert "SSH: SSH-2.0-OpenSSH_9.2p1" in evidence["127.0.10.1"]
     assert "OpenSSH for Windows: platform windows" in evidence["127.0.10.11"]
+    assert "WinRM (HTTPS) open: a Windows host (no WinRM read is made" in evidence["127.0.10.13"]
     assert "SSH: SSH-2.0-Cisco-1.25" in evidence["127.0.10.201"]
     assert "a network vendor's SSH server: audited over its CLI (cisco_ios)" in evidence["127.0.10.202"]
     assert "SNMP v2c: sysDescr" in evidence["127.0.10.21"]
@@ -131,7 +134,7 @@ def test_discovery_sends_only_identification_reads(discovered) -> None:
 
 def test_the_draft_passes_inventory_check_and_scan_plans_it(discovered, monkeypatch) -> None:
     _result, out, *_ = discovered
-    for variable in ("DEMO_DISCOVERY_COMMUNITY", "SNMP_AUTH_KEY", "SNMP_PRIV_KEY"):  # the secrets it names
+    for variable in ("DEMO_DISCOVERY_COMMUNITY", "SNMP_AUTH_KEY", "SNMP_PRIV_KEY", "WINRM_PASSWORD"):  # its secrets
         monkeypatch.setenv(variable, "set by the technician")
     checked = run("inventory", "check", str(out))
     assert checked.exit_code == 0, checked.output
@@ -139,6 +142,6 @@ def test_the_draft_passes_inventory_check_and_scan_plans_it(discovered, monkeypa
     assert planned.exit_code == 0, planned.output
     plan = json.loads(planned.output)
     protocols = {e["protocol"] for a in plan["assets"] for e in a["endpoints"]}
-    assert {"ssh", "cli", "snmp", "modbus", "opcua", "s7", "https"} <= protocols
+    assert {"ssh", "cli", "snmp", "modbus", "opcua", "s7", "https", "winrm"} <= protocols
     windows = [a for a in yaml.safe_load(out.read_text())["assets"] if a.get("platform") == "windows"]
-    assert {a["address"] for a in windows} == {"127.0.10.11", "127.0.10.12"}
+    assert {a["address"] for a in windows} == {"127.0.10.11", "127.0.10.12", "127.0.10.13"}
