@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.registry import check
-from auditor.verdicts import Verdict, failed, passed
+from auditor.verdicts import Verdict, failed, manual, not_applicable, passed
 from checks.netcli.facts import SshServer
-from checks.netcli.model import NetConfig
+from checks.netcli.model import NetConfig, not_shown
 
 _STORAGE = {"0": "clear text", "7": "reversible (type 7)", "5": "MD5 (type 5)", "4": "broken SHA-256 (type 4)",
             "8": "PBKDF2-SHA256 (type 8)", "9": "scrypt (type 9)"}
@@ -46,6 +46,8 @@ def aaa_central(cli_config: NetConfig) -> Verdict:
 def secret_storage(cli_config: NetConfig) -> Verdict:
     """A configuration backup or a `show running-config` printout reveals type 0 and type 7 passwords at once
     (type 7 is reversible by public tools) and MD5 (type 5) falls to cheap brute force."""
+    if (unknown := not_shown(cli_config, "secrets", expected="every local password stored as a strong hash")):
+        return unknown
     weak = {s.owner: _STORAGE.get(s.storage, f"type {s.storage}") for s in cli_config.secrets if not s.strong}
     observed = {s.owner: _STORAGE.get(s.storage, f"type {s.storage}") for s in cli_config.secrets}
     expected = "every local user and line password stored as type 8 or 9"
@@ -65,6 +67,9 @@ def secret_storage(cli_config: NetConfig) -> Verdict:
 def enable_secret(cli_config: NetConfig) -> Verdict:
     """The enable secret guards privilege 15, which can change every setting; `enable password` is stored
     reversibly and wins nothing over a secret, and an MD5 secret is brute-forced cheaply."""
+    if not cli_config.enable_levels:
+        return not_applicable("the platform has no enable password: privilege comes from each user's role",
+                              {"platform": cli_config.platform})
     secret = cli_config.enable_secret
     observed = {"enable_secret": _STORAGE.get(secret.storage) if secret else None,
                 "enable_password": cli_config.enable_password_set}
@@ -125,7 +130,8 @@ def ssh_retries(cli_ssh: SshServer, params: dict[str, Any]) -> Verdict:
     wanted = int(params.get("max_retries", 3))
     expected = f"at most {wanted} authentication retries"
     if cli_ssh.retries is None:
-        return failed(None, expected, "show ip ssh does not report the authentication retries")
+        return manual("the device does not report its SSH server's authentication retries (HiOS has no `show ip "
+                      "ssh`): check the limit in its documentation or web interface", expected)
     observed = {"retries": cli_ssh.retries, "timeout_seconds": cli_ssh.timeout}
     return (passed if cli_ssh.retries <= wanted else failed)(observed, expected)
 

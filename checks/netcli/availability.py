@@ -10,7 +10,7 @@ from __future__ import annotations
 from auditor.registry import check
 from auditor.verdicts import Verdict, failed, not_applicable, passed
 from checks.netcli.facts import DeviceVersion
-from checks.netcli.model import NetConfig
+from checks.netcli.model import NetConfig, not_shown
 
 
 @check("netcli.stp.bpduguard",
@@ -112,6 +112,8 @@ def tcp_keepalives(cli_config: NetConfig) -> Verdict:
     """A management session whose client vanished keeps a vty line until the idle timeout; keepalives free
     it, so the few lines cannot be used up by half-open sessions."""
     expected = "service tcp-keepalives-in"
+    if (unknown := not_shown(cli_config, "tcp_keepalives_in", expected="dead management sessions freed")):
+        return unknown
     if not cli_config.tcp_keepalives_in:
         return failed(None, expected, "half-open management sessions are kept until the idle timeout")
     return passed("service tcp-keepalives-in", expected)
@@ -142,6 +144,8 @@ def change_log(cli_config: NetConfig) -> Verdict:
     network's security settings is attributable and reviewable."""
     found = cli_config.archive.get("log config")
     expected = "archive log config with logging enable"
+    if (unknown := not_shown(cli_config, "change_log", expected="configuration changes logged with the user")):
+        return unknown
     if found != "logging enable":
         return failed(found, expected, "configuration commands are not logged")
     return passed(found, expected)

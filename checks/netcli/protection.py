@@ -9,7 +9,7 @@ from __future__ import annotations
 from auditor.registry import check
 from auditor.verdicts import Verdict, failed, manual, passed
 from checks.netcli.facts import SshServer
-from checks.netcli.model import NetConfig
+from checks.netcli.model import NetConfig, not_shown
 
 
 @check("netcli.ssh.version-2",
@@ -125,6 +125,8 @@ def image_verify(cli_config: NetConfig) -> Verdict:
     """An image corrupted or altered on its way to the switch must be caught before the switch boots it;
     verification on copy checks the image's integrity every time one arrives."""
     expected = "file verify auto"
+    if (unknown := not_shown(cli_config, "image_verify", expected="images verified before use")):
+        return unknown
     if not cli_config.image_verify:
         return failed(None, expected, "images copied onto the device are not verified")
     return passed("file verify auto", expected)

@@ -10,7 +10,7 @@ import re
 
 from auditor.registry import check
 from auditor.verdicts import Verdict, failed, not_applicable, passed
-from checks.netcli.model import NetConfig
+from checks.netcli.model import NetConfig, not_shown
 
 
 @check("netcli.ports.unused-shutdown",
@@ -111,6 +111,8 @@ def source_route(cli_config: NetConfig) -> Verdict:
     """Source-routed packets choose their own path through the network and can bypass the filters of a zone
     boundary."""
     expected = "no ip source-route"
+    if (unknown := not_shown(cli_config, "source_route", expected="source-routed packets dropped")):
+        return unknown
     if cli_config.source_route:
         return failed("ip source-route (default on)", expected)
     return passed("no ip source-route", expected)

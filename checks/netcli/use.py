@@ -10,7 +10,7 @@ from typing import Any
 
 from auditor.registry import check
 from auditor.verdicts import Verdict, failed, passed
-from checks.netcli.model import NetConfig
+from checks.netcli.model import NetConfig, not_shown
 
 
 @check("netcli.aaa.authorization",
@@ -25,6 +25,8 @@ def aaa_authorization(cli_config: NetConfig) -> Verdict:
     found = set(cli_config.aaa_authorization)
     observed = sorted(found) or None
     expected = "aaa authorization exec and commands 15"
+    if (unknown := not_shown(cli_config, "aaa_authorization", expected=expected)):
+        return unknown
     missing = [need for need in ("exec", "commands 15") if need not in found]
     if not cli_config.aaa_enabled or missing:
         return failed(observed, expected, "not authorised centrally: " + ", ".join(missing or ["aaa new-model"]))
@@ -43,6 +45,8 @@ def aaa_accounting(cli_config: NetConfig) -> Verdict:
     found = set(cli_config.aaa_accounting)
     observed = sorted(found) or None
     expected = "aaa accounting exec and commands 15 (start-stop)"
+    if (unknown := not_shown(cli_config, "aaa_accounting", expected=expected)):
+        return unknown
     missing = [need for need in ("exec", "commands 15") if need not in found]
     if missing:
         return failed(observed, expected, "no accounting for: " + ", ".join(missing))
@@ -58,6 +62,8 @@ def login_logging(cli_config: NetConfig) -> Verdict:
     who tried and failed."""
     observed = {"on_failure": cli_config.login_log_failure, "on_success": cli_config.login_log_success}
     expected = "login on-failure log and login on-success log"
+    if (unknown := not_shown(cli_config, "login_log", expected="failed and successful logins logged")):
+        return unknown
     if not all(observed.values()):
         return failed(observed, expected)
     return passed(observed, expected)
@@ -95,6 +101,8 @@ def log_timestamps(cli_config: NetConfig) -> Verdict:
     a reboot, which defeats the audit trail."""
     found = cli_config.log_timestamps
     expected = "service timestamps log datetime"
+    if (unknown := not_shown(cli_config, "log_timestamps", expected="log messages stamped with date and time")):
+        return unknown
     if found is None:
         return failed(None, expected, "log messages carry no timestamp")
     if not found.startswith("datetime"):
@@ -163,6 +171,8 @@ def logging_buffer(cli_config: NetConfig, params: dict[str, Any]) -> Verdict:
     wanted = int(params.get("min_bytes", 16384))
     found = cli_config.logging_buffered_bytes
     expected = f"logging buffered of at least {wanted} bytes"
+    if (unknown := not_shown(cli_config, "logging_buffered_bytes", expected=expected)):
+        return unknown
     if found is None:
         return failed(None, expected, "no buffer size configured (the platform's small default applies)")
     return (passed if found >= wanted else failed)(found, expected)
