@@ -7,6 +7,9 @@ the device is restored from.
 
 from __future__ import annotations
 
+from typing import Any
+
+from auditor.firmware import judge_minimum
 from auditor.registry import check
 from auditor.verdicts import Verdict, failed, not_applicable, passed
 from checks.netcli.facts import DeviceVersion
@@ -168,3 +171,20 @@ def inventory_identity(cli_version: DeviceVersion) -> Verdict:
     if missing:
         return failed(observed, expected, "not reported: " + ", ".join(missing))
     return passed(observed, expected)
+
+
+@check("netcli.firmware.minimum",
+       title="The device runs at least the site's minimum firmware release",
+       requirements=["CR 7.8", "NDR 3.10"], applies_to=["network"], severity="high",
+       params={"minimum_firmware": {}},
+       fixture_verdicts={"weak": "manual", "hardened": "manual"},
+       fixture_note="the built-in profiles name no site minimum; the unit tests pass and fail it with minimum_firmware",
+       remediation=("Update the device to the release the vendor's security advisories name as fixed (or the site's "
+                    "minimum) in a maintenance window, and list the minimum per model in the profile "
+                    "(minimum_firmware: {'RSP20-*': '09.4.00', 'IE-4000-*': '15.2(7)E4'})."))
+def firmware_minimum(cli_version: DeviceVersion, params: dict[str, Any]) -> Verdict:
+    """A release older than the one an advisory names as fixed keeps the vulnerability it fixes (NDR 3.10:
+    updates are applied); the release ``show version`` or ``show system info`` reports is what runs now."""
+    command = "show system info" if cli_version.platform == "hirschmann_hios" else "show version"
+    return judge_minimum(cli_version.version, command, params.get("minimum_firmware", {}), model=cli_version.model,
+                         platform=cli_version.platform)
