@@ -211,9 +211,12 @@ def test_every_check_gives_its_declared_verdict_on_the_weak_and_hardened_fixture
             seen.setdefault(check["check_id"], {}).setdefault(fixture.removeprefix("windows-"), set()).add(
                 check["status"])
     problems = []
+    offered = [{plant.endpoints[h.id]["protocol"]} for h in plant.hosts]
     for spec in REGISTRY.load().checks.values():
         if not spec.pack.startswith("checks."):
             continue
+        if not any({REGISTRY.facts[name].protocol for name in spec.facts} <= protocols for protocols in offered):
+            continue  # a check across two views of one device (CLI and SNMP): no demo asset is read both ways
         for fixture, wanted in spec.fixture_verdicts.items():
             got = seen.get(spec.id, {}).get(fixture, set())
             if got != {wanted}:
