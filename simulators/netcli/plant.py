@@ -5,7 +5,7 @@ A plant host's fixture ``weak``/``hardened`` is the Cisco IOS switch of that kin
 device accepts only the plant's auditor key, like the plant's SSH hosts, and its host key goes into the
 plant's known_hosts. The inventory leaves a Cisco switch's platform to auto-detection and names any other
 platform (``platform: hirschmann_hios``), as an owner who knows the device would: auto-detection of HiOS
-costs a refused Cisco probe first (``tests/integration/test_netcli_hios.py`` shows it).
+costs a refused Cisco probe first (``tests/integration/test_netcli_hios_connector.py`` shows it).
 """
 
 from __future__ import annotations
