@@ -141,7 +141,8 @@ def test_demo_answers_make_the_hardened_assets_meet_and_change_nothing_on_failur
     assert result.exit_code == 1
     data = json.loads((tmp_path / "result.json").read_text())
     assets = {a["id"]: a for a in data["assets"]}
-    hardened = {"ews-01", "hist-01", "hist-02", "sw-02", "sw-cell-02", "scada-02", "plc-02", "plc-04", "panel-02"}
+    hardened = {"ews-01", "hist-01", "hist-02", "sw-02", "sw-cell-02", "sw-cell-04", "scada-02", "plc-02", "plc-04",
+                "panel-02"}
     assert {a for a, v in assets.items() if v["meets_target"]} == hardened
     assert all(not assets[a]["technical"]["unmet"] for a in hardened)
     assert all(assets[a]["technical"]["unmet"] for a in set(assets) - hardened)
