@@ -97,3 +97,21 @@ def test_the_hios_simulator_prompts_pages_and_refuses_like_the_device(tmp_path) 
                                            "configure", "exit", "save"]
     assert [r["refused"] for r in log] == [True, False, False, False, False, True]
     assert [r["config_mode"] for r in log] == [False, False, False, True, False, False]
+
+
+def test_a_recorded_hios_switch_is_served_back_with_the_same_verdicts(tmp_path) -> None:
+    from auditor.registry import REGISTRY
+    from simulators.record import record_cli
+    from tests.support.checks import check_verdicts
+
+    specs = [c for c in REGISTRY.load().checks.values() if c.pack.startswith("checks.netcli")]
+    with simulated_device("hios-weak", "127.0.42.14", tmp_path, platform="hirschmann_hios") as (sim, asset):
+        recording = record_cli(asset, tmp_path / "recorded")
+        number_items(asset.id, recording.items)
+        original = {k: v.status for k, v in check_verdicts(recording.items, specs).items()}
+    assert "hostname: RSP-cell-03" in (tmp_path / "recorded" / "device.yaml").read_text()
+    with simulated_device(str(tmp_path / "recorded"), "127.0.42.14", tmp_path, platform="hirschmann_hios") as (sim, asset):
+        items = collect(asset)
+    number_items(asset.id, items)
+    assert {k: v.status for k, v in check_verdicts(items, specs).items()} == original
+    assert original["netcli.vty.ssh-only"] == "fail"
