@@ -20,7 +20,8 @@ from checks.netcli.model import NetConfig, not_shown
        title="Edge ports shut down when a switch is plugged in (BPDU guard)",
        requirements=["CR 7.1"], applies_to=["network"], severity="medium",
        remediation=("Enable PortFast and BPDU guard on every access port (Cisco IOS: `spanning-tree portfast edge` "
-                    "+ `spanning-tree bpduguard enable`, or `spanning-tree portfast bpduguard default`)."))
+                    "+ `spanning-tree bpduguard enable`, or `spanning-tree portfast bpduguard default`). "
+                    "HiOS: `spanning-tree edge-port` on each access port and `spanning-tree bpdu-guard`."))
 def bpduguard(cli_config: NetConfig) -> Verdict:
     """A switch plugged into an access port can take over the spanning-tree root or create a loop that
     stops the whole cell network; BPDU guard disables the port instead."""
@@ -39,7 +40,8 @@ def bpduguard(cli_config: NetConfig) -> Verdict:
        title="Trunks are protected by root guard or loop guard",
        requirements=["CR 7.1"], applies_to=["network"], severity="low",
        remediation=("Set `spanning-tree guard root` on trunks toward switches that must never become root, or "
-                    "`spanning-tree loopguard default` (Cisco IOS)."))
+                    "`spanning-tree loopguard default` (Cisco IOS). "
+                    "HiOS: `spanning-tree guard-root` or `spanning-tree guard-loop` on the port."))
 def root_guard(cli_config: NetConfig) -> Verdict:
     """Root guard keeps the spanning-tree root where it was designed; loop guard blocks a port that stops
     receiving BPDUs instead of forwarding into a loop."""
@@ -60,7 +62,8 @@ def root_guard(cli_config: NetConfig) -> Verdict:
        title="Access ports limit broadcast storms",
        requirements=["CR 7.1", "CR 7.1 RE1"], applies_to=["network"], severity="medium",
        remediation=("Set `storm-control broadcast level 1.00` (and a multicast level with headroom for PROFINET or "
-                    "EtherNet/IP traffic) on every access port (Cisco IOS)."))
+                    "EtherNet/IP traffic) on every access port (Cisco IOS). "
+                    "HiOS: `storm-control ingress broadcast operation` and a threshold on each access port."))
 def storm_control(cli_config: NetConfig) -> Verdict:
     """A broadcast storm from one faulty or malicious device floods every port of the VLAN and starves the
     controllers' cyclic traffic; storm control drops the excess at the port."""
@@ -93,15 +96,19 @@ def cdp(cli_config: NetConfig) -> Verdict:
 
 
 @check("netcli.services.legacy",
-       title="Legacy services (PAD, BOOTP, small servers, finger, identd) are off",
+       title="Legacy and unneeded services (PAD, BOOTP, small servers, finger, identd, HiDiscovery) are off",
        requirements=["CR 7.7"], applies_to=["network"], severity="medium",
        remediation=("Set `no service pad`, `no ip bootp server`, `no service tcp-small-servers`, `no service "
-                    "udp-small-servers`, `no ip finger`, `no ip identd` (Cisco IOS)."))
+                    "udp-small-servers`, `no ip finger`, `no ip identd` (Cisco IOS). "
+                    "HiOS: `no network hidiscovery operation`, and `no modbus-tcp operation` (EtherNet/IP, PROFINET, "
+                    "IEC 61850 MMS likewise) where the protocol is unused."))
 def legacy_services(cli_config: NetConfig) -> Verdict:
     """Services from another era (X.25 PAD, BOOTP, echo/chargen, finger, identd) serve no function on a
-    cell switch and each is attack surface and information leak."""
+    cell switch and each is attack surface and information leak; so do HiOS's HiDiscovery (which sets a
+    switch's address without a login in read-write mode) and industrial protocol servers nobody uses."""
     found = [s for s in cli_config.legacy_services if s != "ip http server"]
-    expected = "none of service pad, ip bootp server, small servers, finger, identd"
+    expected = ("none of service pad, ip bootp server, small servers, finger, identd"
+                if cli_config.platform == "cisco_ios" else "no HiDiscovery, no unused industrial protocol server")
     if found:
         return failed(found, expected)
     return passed(None, expected, "all of them are off")
@@ -126,7 +133,8 @@ def tcp_keepalives(cli_config: NetConfig) -> Verdict:
        title="The configuration is archived on every save",
        requirements=["CR 7.3", "CR 7.6"], applies_to=["network"], severity="medium",
        remediation=("Configure the archive (Cisco IOS: `archive`, `path flash:archive/HOST` or a remote path, "
-                    "`write-memory`, `time-period 1440`) and collect it into the site's backup."))
+                    "`write-memory`, `time-period 1440`) and collect it into the site's backup. "
+                    "HiOS: `config remote-backup destination sftp://...`, `config remote-backup operation`."))
 def config_archive(cli_config: NetConfig) -> Verdict:
     """A restorable copy of the last good configuration, taken automatically on each save, is what recovery
     after a failure or a bad change starts from."""

@@ -126,7 +126,7 @@ def _lines(tree: ConfigTree, restricted: bool) -> list[Line]:
 
 
 def _snmp(tree: ConfigTree) -> tuple[list[SnmpCommunity], dict[str, str], list[tuple[str, str]]]:
-    legacy = _stated(tree, "snmp access version v1") is not False or _stated(tree, "snmp access version v2") is not False
+    legacy = any(_stated(tree, f"snmp access version {v}") is not False for v in ("v1", "v2"))
     communities = []
     if legacy:  # a community is only a way in while v1 or v2c access is on
         for match in tree.lines(r'snmp community (ro|rw) "?([^"\s]+)"?'):

@@ -74,7 +74,8 @@ def login_logging(cli_config: NetConfig) -> Verdict:
        requirements=["CR 2.6", "CR 2.5"], applies_to=["network"], severity="medium",
        params={"max_vty_seconds": 600, "max_console_seconds": 900},
        remediation=("Set `exec-timeout 5 0` on every vty line and at most `exec-timeout 15 0` on the console "
-                    "(Cisco IOS); never `exec-timeout 0 0`."))
+                    "(Cisco IOS); never `exec-timeout 0 0`. "
+                    "HiOS: `ssh timeout 5`, `telnet timeout 5`, `cli serial-timeout 15`, never 0."))
 def exec_timeout(cli_config: NetConfig, params: dict[str, Any]) -> Verdict:
     """An administrator session left open on a vty or console is usable by whoever finds it; `exec-timeout 0 0`
     keeps it open forever and can also exhaust the few vty lines."""
@@ -113,7 +114,8 @@ def log_timestamps(cli_config: NetConfig) -> Verdict:
 @check("netcli.ntp.servers",
        title="The clock is synchronised with at least two NTP servers",
        requirements=["CR 2.11 RE1"], applies_to=["network"], severity="medium", params={"min_servers": 2},
-       remediation="Configure at least two internal NTP servers (`ntp server ADDRESS key N`, Cisco IOS).")
+       remediation=("Configure at least two internal NTP servers (`ntp server ADDRESS key N`, Cisco IOS). "
+                    "HiOS: `sntp client server add N ADDRESS`, `sntp client operation`."))
 def ntp_servers(cli_config: NetConfig, params: dict[str, Any]) -> Verdict:
     """Timestamps are only comparable across the plant when every device follows the same time source; two
     servers keep it when one fails."""
@@ -150,7 +152,8 @@ def ntp_authentication(cli_config: NetConfig) -> Verdict:
 @check("netcli.snmp.write-community",
        title="No SNMP community grants write access",
        requirements=["CR 2.1", "CR 1.2"], applies_to=["network"], severity="high",
-       remediation="Remove every `snmp-server community ... RW`; change the configuration over SSH only.")
+       remediation=("Remove every `snmp-server community ... RW`; change the configuration over SSH only. "
+                    "HiOS: `no snmp access version v1`, `no snmp access version v2`."))
 def snmp_write(cli_config: NetConfig) -> Verdict:
     """An RW community lets whoever knows one shared string change the configuration, with no identity and
     no encryption."""
@@ -182,7 +185,8 @@ def logging_buffer(cli_config: NetConfig, params: dict[str, Any]) -> Verdict:
        title="The device loads no configuration or code from the network by itself",
        requirements=["NDR 2.4"], applies_to=["network"], severity="medium",
        remediation=("Remove `service config` and `boot network`, and disable Smart Install with `no vstack` "
-                    "(Cisco IOS); deploy configurations and images through the change process."))
+                    "(Cisco IOS); deploy configurations and images through the change process. "
+                    "HiOS: `no config envm auto-update usb`."))
 def remote_loading(cli_config: NetConfig) -> Verdict:
     """Configuration or images fetched unattended from a TFTP server (or pushed through Smart Install, a known
     attack path) run on the device without any authenticity check: mobile code by another name."""
