@@ -138,6 +138,13 @@ class NetcliConnector(SshConnector):
             steps.append(PlannedRequest("command", command or read, 1 if command else 0,
                                         "" if command else "nothing sent: no command on this platform",
                                         keys.get(read), when=when if read != "version" else ""))
+        if configured == "auto" and platform is not None:  # the next family's shell, as the session would open it
+            for other in (spec for name, spec in PLATFORMS.items() if name != platform.name):
+                commands = ", ".join(c for c in (other.command_for(r) for r in reads) if c)
+                steps.append(PlannedRequest("shell", other.title, 1,
+                                            f"a new shell: {', '.join(other.session_commands)}; then {commands}",
+                                            when=f"'{platform.command_for('version')}' names no platform (another "
+                                                 "CLI family refuses it) and the SSH identification named none"))
         for req in requests:
             if not (req.protocol == "cli" and (req.op == "show" and req.target in READS
                                                or req.op == "session" and req.target == "info")):
