@@ -207,3 +207,13 @@ def test_the_device_masks_its_secrets_and_the_connector_removes_communities() ->
                                   '! users password admin "********"\n', ("public", "private"), "hirschmann_hios")
     assert removed == 1 and "plant-rw" not in text and "snmp community ro public" in text
     assert '! users password admin "********"' in text  # the user name of a masked line is kept
+
+
+def test_drift_snapshots_of_a_hios_switch() -> None:
+    from checks.netcli.drift import exposure_snapshot, release_snapshot
+
+    weak = Recording("hios-weak")
+    assert release_snapshot(weak.fact("cli_version")) == "RSP20-11003Z6TT-SK9V9HSE2S HiOS-2S-07.1.03"
+    exposure = exposure_snapshot(weak.fact("cli_config"))
+    assert exposure["telnet on vty"] == "telnet" and exposure["snmp communities"] == "public RO, private RW"
+    assert exposure["ip source-route"] == "not shown"  # never "off" for a setting the script does not show
