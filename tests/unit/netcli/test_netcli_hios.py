@@ -207,6 +207,10 @@ def test_the_device_masks_its_secrets_and_the_connector_removes_communities() ->
                                   '! users password admin "********"\n', ("public", "private"), "hirschmann_hios")
     assert removed == 1 and "plant-rw" not in text and "snmp community ro public" in text
     assert '! users password admin "********"' in text  # the user name of a masked line is kept
+    clear, removed = redact_config('users password admin "Hi0S-secret"\nradius server modify 1 secret Rad1us\n',
+                                   (), "hirschmann_hios")
+    assert removed == 2 and "Hi0S-secret" not in clear and "Rad1us" not in clear
+    assert 'users password admin "<removed>"' in clear  # should a release print it in clear: the name stays
 
 
 def test_drift_snapshots_of_a_hios_switch() -> None:
