@@ -515,11 +515,14 @@ def record_cli(asset: Asset, out: Path, *, options: Any = None, force: bool = Fa
         answers[command] = {"file": name, **({"privilege": 15} if item.request.target == "running-config" else {})}
     if not answers:
         raise RecordError(f"{asset.address}: the device answered none of the reads")
+    # the prompt's name: HiOS prints it in parentheses, "(RSP-cell-04)#", the simulator adds them back
+    hostname = (info.get("prompt") or "").strip("()") if info.get("platform") == "hirschmann_hios" \
+        else info.get("prompt")
     device = {
-        "host": {"hostname": info.get("prompt") or asset.address, "version": info.get("server_version"),
+        "host": {"hostname": hostname or asset.address, "version": info.get("server_version"),
                  "auth_methods": [m for m in info.get("auth_methods", []) if m in ("publickey", "password")]
                  or ["publickey"]},
-        "cli": {"platform": info.get("platform"), "hostname": info.get("prompt") or asset.address,
+        "cli": {"platform": info.get("platform"), "hostname": hostname or asset.address,
                 "privilege": 15 if info.get("privileged") else 1, "answers": answers},
     }
     header = (f"# Recorded from {asset.address}:{endpoint.port} on {_stamp()} by simulators/record.py (cli).\n"

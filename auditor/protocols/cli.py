@@ -31,6 +31,9 @@ class Platform:
     commands: dict[str, str]
     session_commands: tuple[str, ...]  # what the driver itself sends to prepare the session
     detect: re.Pattern[str]            # matched against ``show version`` output
+    #: True where ``enable`` asks for no secret and only lifts the session to what the user's role allows
+    #: (HiOS): the connector then always enters it, since the configuration script needs it.
+    enable_without_secret: bool = False
 
     def command_for(self, read: str) -> str | None:
         return self.commands.get(read)
@@ -44,14 +47,16 @@ PLATFORMS: dict[str, Platform] = {
                   "interfaces-status": "show interfaces status", "ssh-status": "show ip ssh"},
         session_commands=("terminal width 511", "terminal length 0", "enable", "exit"),
         detect=re.compile(r"Cisco IOS(?: XE)? Software|Cisco Internetwork Operating System", re.I)),
-    # Commands confirmed by public HiOS tooling (configuration backup over SSH); the HiOS configuration script
-    # has no parser in the pack yet, so these reads are collected as evidence and judged `error` with that reason.
+    # Commands of public HiOS tooling (configuration backup and inventory over SSH). ``script all`` prints every
+    # setting, defaults included, so the pack judges stated values instead of guessing a release's defaults.
+    # HiOS has no ``show ip ssh``: its SSH server's protocol version is read from the session's identification.
     "hirschmann_hios": Platform(
         name="hirschmann_hios", title="Hirschmann HiOS (RSP, MSP, OS, BRS, GRS industrial switches)",
         netmiko_device_type="hirschmann_hios",
-        commands={"version": "show system info", "running-config": "show running-config script"},
+        commands={"version": "show system info", "running-config": "show running-config script all",
+                  "interfaces-status": "show port"},
         session_commands=("cli numlines 0", "enable", "exit"),
-        detect=re.compile(r"Hirschmann|HiOS-\d", re.I)),
+        detect=re.compile(r"Hirschmann|HiOS-\d", re.I), enable_without_secret=True),
 }
 
 #: ``platform: auto`` starts with this driver: its prompt handling fits every platform above, and its
@@ -69,12 +74,14 @@ def allowed(platform: str, command: str) -> bool:
 
 
 def detect_platform(show_version: str, identification: str = "") -> str | None:
-    """The platform a ``show version`` answer (or the SSH identification string) names, if any."""
+    """The platform a version answer (``show version``, ``show system info``) or the SSH identification names."""
     for spec in PLATFORMS.values():
         if spec.detect.search(show_version or ""):
             return spec.name
     if re.search(r"Cisco", identification or ""):
         return "cisco_ios"
+    if re.search(r"HiOS|Hirschmann", identification or ""):
+        return "hirschmann_hios"
     return None
 
 
@@ -94,20 +101,35 @@ _SECRETS: tuple[re.Pattern[str], ...] = (
     re.compile(r"^snmp-server user .* auth \S+ (?P<secret>\S+)"),
     re.compile(r"^snmp-server user .* priv (?:aes \d+|\S+) (?P<secret>\S+)"),
 )
-_COMMUNITY = re.compile(r"^(?P<head>snmp-server community )(?P<secret>\S+)")
+_COMMUNITY = re.compile(r"^(?P<head>snmp-server community |snmp community (?:ro|rw) )\"?(?P<secret>[^\s\"]+)")
 REDACTED = "<removed>"
+#: A HiOS user's password printed in clear (the device masks it in a comment; should a release not): the
+#: user name stays, the password goes.
+_HIOS_USER_PASSWORD = re.compile(r'^users password "?[^"\s]+"? "?(?P<secret>[^"\s]+)')
 
 
-def redact_config(text: str, keep_communities: tuple[str, ...] = ()) -> tuple[str, int]:
+def redact_config(text: str, keep_communities: tuple[str, ...] = (), platform: str = "cisco_ios") -> tuple[str, int]:
     """A configuration with its passwords, hashes, keys and SNMP communities replaced by :data:`REDACTED`.
 
     Communities in ``keep_communities`` (the factory defaults, which are public knowledge and the finding
-    itself) stay readable. Returns the text and how many secrets were removed.
+    itself) stay readable. HiOS prints its secrets only as comments it has already masked
+    (``! users password admin "********"``): those lines stay as printed, the user name is no secret.
+    Returns the text and how many secrets were removed.
     """
     removed = 0
     out = []
     for line in text.split("\n"):
         stripped = line.lstrip()
+        if platform == "hirschmann_hios" and stripped.startswith("!"):
+            out.append(line)
+            continue
+        user = _HIOS_USER_PASSWORD.search(stripped) if platform == "hirschmann_hios" else None
+        if user is not None:
+            if user.group("secret") != REDACTED:
+                stripped = stripped[:user.start("secret")] + REDACTED + stripped[user.end("secret"):]
+                removed += 1
+            out.append(line[: len(line) - len(line.lstrip())] + stripped)
+            continue
         for pattern in (_COMMUNITY, *_SECRETS):
             match = pattern.search(stripped)
             while match and match.group("secret") != REDACTED:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.registry import check
-from auditor.verdicts import Verdict, failed, passed
+from auditor.verdicts import Verdict, failed, manual, not_applicable, passed
 from checks.netcli.facts import SshServer
-from checks.netcli.model import NetConfig
+from checks.netcli.model import NetConfig, not_shown
 
 _STORAGE = {"0": "clear text", "7": "reversible (type 7)", "5": "MD5 (type 5)", "4": "broken SHA-256 (type 4)",
             "8": "PBKDF2-SHA256 (type 8)", "9": "scrypt (type 9)"}
@@ -23,7 +23,9 @@ _STORAGE = {"0": "clear text", "7": "reversible (type 7)", "5": "MD5 (type 5)", 
        requirements=["CR 1.1", "CR 1.1 RE1", "CR 1.3"], applies_to=["network"], severity="high",
        remediation=("Authenticate logins against TACACS+ or RADIUS with per-person accounts, keeping one local "
                     "break-glass user as fallback (Cisco IOS: `aaa new-model`, `aaa group server tacacs+ NAME`, "
-                    "`aaa authentication login default group NAME local`)."))
+                    "`aaa authentication login default group NAME local`). "
+                    "HiOS: `radius server add 1 ADDRESS`, `authlists set-policy defaultLoginAuthList radius local "
+                    "reject reject reject`."))
 def aaa_central(cli_config: NetConfig) -> Verdict:
     """Shared local accounts on a switch cannot tell who made a change; a central AAA server gives each person
     their own account, removed in one place when they leave (unique identification, account management)."""
@@ -46,6 +48,8 @@ def aaa_central(cli_config: NetConfig) -> Verdict:
 def secret_storage(cli_config: NetConfig) -> Verdict:
     """A configuration backup or a `show running-config` printout reveals type 0 and type 7 passwords at once
     (type 7 is reversible by public tools) and MD5 (type 5) falls to cheap brute force."""
+    if (unknown := not_shown(cli_config, "secrets", expected="every local password stored as a strong hash")):
+        return unknown
     weak = {s.owner: _STORAGE.get(s.storage, f"type {s.storage}") for s in cli_config.secrets if not s.strong}
     observed = {s.owner: _STORAGE.get(s.storage, f"type {s.storage}") for s in cli_config.secrets}
     expected = "every local user and line password stored as type 8 or 9"
@@ -65,6 +69,9 @@ def secret_storage(cli_config: NetConfig) -> Verdict:
 def enable_secret(cli_config: NetConfig) -> Verdict:
     """The enable secret guards privilege 15, which can change every setting; `enable password` is stored
     reversibly and wins nothing over a secret, and an MD5 secret is brute-forced cheaply."""
+    if not cli_config.enable_levels:
+        return not_applicable("the platform has no enable password: privilege comes from each user's role",
+                              {"platform": cli_config.platform})
     secret = cli_config.enable_secret
     observed = {"enable_secret": _STORAGE.get(secret.storage) if secret else None,
                 "enable_password": cli_config.enable_password_set}
@@ -82,7 +89,8 @@ def enable_secret(cli_config: NetConfig) -> Verdict:
 @check("netcli.password.min-length",
        title="A minimum password length is enforced for local passwords",
        requirements=["CR 1.7"], applies_to=["network"], severity="medium", params={"min_length": 8},
-       remediation="Set `security passwords min-length 12` (Cisco IOS) or the site's minimum.")
+       remediation=("Set `security passwords min-length 12` (Cisco IOS) or the site's minimum. "
+                    "HiOS: `passwords min-length 12`."))
 def password_min_length(cli_config: NetConfig, params: dict[str, Any]) -> Verdict:
     """Without a minimum length the device accepts one-character local and enable passwords, which any
     password-strength requirement forbids."""
@@ -100,7 +108,8 @@ def password_min_length(cli_config: NetConfig, params: dict[str, Any]) -> Verdic
        title="Repeated failed logins block further attempts for a while",
        requirements=["CR 1.11"], applies_to=["network"], severity="medium", params={"max_attempts": 5},
        remediation=("Set `login block-for 120 attempts 3 within 60` and `login quiet-mode access-class "
-                    "MGMT-HOSTS` so management hosts are not locked out (Cisco IOS)."))
+                    "MGMT-HOSTS` so management hosts are not locked out (Cisco IOS). "
+                    "HiOS: `passwords max-login-attempts 3`, `passwords login-attempt-period 2`."))
 def login_block(cli_config: NetConfig, params: dict[str, Any]) -> Verdict:
     """Without a limit on failed logins, passwords of the management accounts can be guessed over the network
     at the speed the device answers."""
@@ -125,7 +134,8 @@ def ssh_retries(cli_ssh: SshServer, params: dict[str, Any]) -> Verdict:
     wanted = int(params.get("max_retries", 3))
     expected = f"at most {wanted} authentication retries"
     if cli_ssh.retries is None:
-        return failed(None, expected, "show ip ssh does not report the authentication retries")
+        return manual("the device does not report its SSH server's authentication retries (HiOS has no `show ip "
+                      "ssh`): check the limit in its documentation or web interface", expected)
     observed = {"retries": cli_ssh.retries, "timeout_seconds": cli_ssh.timeout}
     return (passed if cli_ssh.retries <= wanted else failed)(observed, expected)
 
@@ -134,7 +144,8 @@ def ssh_retries(cli_ssh: SshServer, params: dict[str, Any]) -> Verdict:
        title="A login banner warns before authentication",
        requirements=["CR 1.12"], applies_to=["network"], severity="low",
        remediation=("Configure `banner login` with the site's authorised-use notice, without the host name, model "
-                    "or software version (Cisco IOS: `banner login ^C ... ^C`)."))
+                    "or software version (Cisco IOS: `banner login ^C ... ^C`). "
+                    "HiOS: `system pre-login-banner text \"...\"`, `system pre-login-banner operation`."))
 def banner_login(cli_config: NetConfig) -> Verdict:
     """The system use notification tells a user before login that access is restricted and monitored, which
     the requirement asks for and which legal action after misuse often depends on."""
@@ -152,7 +163,8 @@ def banner_login(cli_config: NetConfig) -> Verdict:
        title="No factory-default SNMP community (public, private) is configured",
        requirements=["CR 1.5", "CR 1.2"], applies_to=["network"], severity="critical",
        remediation=("Remove `snmp-server community public` / `private`; use SNMPv3 users with authPriv "
-                    "(`snmp-server group NAME v3 priv`, `snmp-server user ...`)."))
+                    "(`snmp-server group NAME v3 priv`, `snmp-server user ...`). "
+                    "HiOS: `no snmp access version v1`, `no snmp access version v2`."))
 def default_community(cli_config: NetConfig) -> Verdict:
     """A default community is a password everyone knows: it gives any host on the network the device's
     configuration data (and with RW, control of it)."""
@@ -169,7 +181,9 @@ def default_community(cli_config: NetConfig) -> Verdict:
        requirements=["NDR 1.13", "CR 7.7"], applies_to=["network"], severity="high",
        remediation=("Apply an inbound access-class that permits only the management hosts to every vty line "
                     "(Cisco IOS: `ip access-list standard MGMT-HOSTS`, `line vty 0 15`, `access-class MGMT-HOSTS "
-                    "in`)."))
+                    "in`). "
+                    "HiOS: `network management access add`/`modify` entries and `network management access "
+                    "operation`."))
 def vty_access_class(cli_config: NetConfig) -> Verdict:
     """Without an access-class every network that reaches the device may try to log in to it, including
     networks the zone model treats as untrusted."""
@@ -189,7 +203,8 @@ def vty_access_class(cli_config: NetConfig) -> Verdict:
        requirements=["CR 1.2"], applies_to=["network"], severity="medium",
        remediation=("Enable port security with a small maximum and sticky or static MAC addresses, or 802.1X/MAB, "
                     "on every access port (Cisco IOS: `switchport port-security`, `switchport port-security "
-                    "maximum 2`, `switchport port-security mac-address sticky`)."))
+                    "maximum 2`, `switchport port-security mac-address sticky`). "
+                    "HiOS: `port-security operation` on each access port."))
 def port_authentication(cli_config: NetConfig) -> Verdict:
     """An open access port lets any laptop plugged into the cabinet join the control network as a device
     of the cell; port security or 802.1X identifies what may connect."""

@@ -7,17 +7,21 @@ the device is restored from.
 
 from __future__ import annotations
 
+from typing import Any
+
+from auditor.firmware import judge_minimum
 from auditor.registry import check
 from auditor.verdicts import Verdict, failed, not_applicable, passed
 from checks.netcli.facts import DeviceVersion
-from checks.netcli.model import NetConfig
+from checks.netcli.model import NetConfig, not_shown
 
 
 @check("netcli.stp.bpduguard",
        title="Edge ports shut down when a switch is plugged in (BPDU guard)",
        requirements=["CR 7.1"], applies_to=["network"], severity="medium",
        remediation=("Enable PortFast and BPDU guard on every access port (Cisco IOS: `spanning-tree portfast edge` "
-                    "+ `spanning-tree bpduguard enable`, or `spanning-tree portfast bpduguard default`)."))
+                    "+ `spanning-tree bpduguard enable`, or `spanning-tree portfast bpduguard default`). "
+                    "HiOS: `spanning-tree edge-port` on each access port and `spanning-tree bpdu-guard`."))
 def bpduguard(cli_config: NetConfig) -> Verdict:
     """A switch plugged into an access port can take over the spanning-tree root or create a loop that
     stops the whole cell network; BPDU guard disables the port instead."""
@@ -36,7 +40,8 @@ def bpduguard(cli_config: NetConfig) -> Verdict:
        title="Trunks are protected by root guard or loop guard",
        requirements=["CR 7.1"], applies_to=["network"], severity="low",
        remediation=("Set `spanning-tree guard root` on trunks toward switches that must never become root, or "
-                    "`spanning-tree loopguard default` (Cisco IOS)."))
+                    "`spanning-tree loopguard default` (Cisco IOS). "
+                    "HiOS: `spanning-tree guard-root` or `spanning-tree guard-loop` on the port."))
 def root_guard(cli_config: NetConfig) -> Verdict:
     """Root guard keeps the spanning-tree root where it was designed; loop guard blocks a port that stops
     receiving BPDUs instead of forwarding into a loop."""
@@ -57,7 +62,8 @@ def root_guard(cli_config: NetConfig) -> Verdict:
        title="Access ports limit broadcast storms",
        requirements=["CR 7.1", "CR 7.1 RE1"], applies_to=["network"], severity="medium",
        remediation=("Set `storm-control broadcast level 1.00` (and a multicast level with headroom for PROFINET or "
-                    "EtherNet/IP traffic) on every access port (Cisco IOS)."))
+                    "EtherNet/IP traffic) on every access port (Cisco IOS). "
+                    "HiOS: `storm-control ingress broadcast operation` and a threshold on each access port."))
 def storm_control(cli_config: NetConfig) -> Verdict:
     """A broadcast storm from one faulty or malicious device floods every port of the VLAN and starves the
     controllers' cyclic traffic; storm control drops the excess at the port."""
@@ -90,15 +96,19 @@ def cdp(cli_config: NetConfig) -> Verdict:
 
 
 @check("netcli.services.legacy",
-       title="Legacy services (PAD, BOOTP, small servers, finger, identd) are off",
+       title="Legacy and unneeded services (PAD, BOOTP, small servers, finger, identd, HiDiscovery) are off",
        requirements=["CR 7.7"], applies_to=["network"], severity="medium",
        remediation=("Set `no service pad`, `no ip bootp server`, `no service tcp-small-servers`, `no service "
-                    "udp-small-servers`, `no ip finger`, `no ip identd` (Cisco IOS)."))
+                    "udp-small-servers`, `no ip finger`, `no ip identd` (Cisco IOS). "
+                    "HiOS: `no network hidiscovery operation`, and `no modbus-tcp operation` (EtherNet/IP, PROFINET, "
+                    "IEC 61850 MMS likewise) where the protocol is unused."))
 def legacy_services(cli_config: NetConfig) -> Verdict:
     """Services from another era (X.25 PAD, BOOTP, echo/chargen, finger, identd) serve no function on a
-    cell switch and each is attack surface and information leak."""
+    cell switch and each is attack surface and information leak; so do HiOS's HiDiscovery (which sets a
+    switch's address without a login in read-write mode) and industrial protocol servers nobody uses."""
     found = [s for s in cli_config.legacy_services if s != "ip http server"]
-    expected = "none of service pad, ip bootp server, small servers, finger, identd"
+    expected = ("none of service pad, ip bootp server, small servers, finger, identd"
+                if cli_config.platform == "cisco_ios" else "no HiDiscovery, no unused industrial protocol server")
     if found:
         return failed(found, expected)
     return passed(None, expected, "all of them are off")
@@ -112,6 +122,8 @@ def tcp_keepalives(cli_config: NetConfig) -> Verdict:
     """A management session whose client vanished keeps a vty line until the idle timeout; keepalives free
     it, so the few lines cannot be used up by half-open sessions."""
     expected = "service tcp-keepalives-in"
+    if (unknown := not_shown(cli_config, "tcp_keepalives_in", expected="dead management sessions freed")):
+        return unknown
     if not cli_config.tcp_keepalives_in:
         return failed(None, expected, "half-open management sessions are kept until the idle timeout")
     return passed("service tcp-keepalives-in", expected)
@@ -121,7 +133,8 @@ def tcp_keepalives(cli_config: NetConfig) -> Verdict:
        title="The configuration is archived on every save",
        requirements=["CR 7.3", "CR 7.6"], applies_to=["network"], severity="medium",
        remediation=("Configure the archive (Cisco IOS: `archive`, `path flash:archive/HOST` or a remote path, "
-                    "`write-memory`, `time-period 1440`) and collect it into the site's backup."))
+                    "`write-memory`, `time-period 1440`) and collect it into the site's backup. "
+                    "HiOS: `config remote-backup destination sftp://...`, `config remote-backup operation`."))
 def config_archive(cli_config: NetConfig) -> Verdict:
     """A restorable copy of the last good configuration, taken automatically on each save, is what recovery
     after a failure or a bad change starts from."""
@@ -142,6 +155,8 @@ def change_log(cli_config: NetConfig) -> Verdict:
     network's security settings is attributable and reviewable."""
     found = cli_config.archive.get("log config")
     expected = "archive log config with logging enable"
+    if (unknown := not_shown(cli_config, "change_log", expected="configuration changes logged with the user")):
+        return unknown
     if found != "logging enable":
         return failed(found, expected, "configuration commands are not logged")
     return passed(found, expected)
@@ -164,3 +179,20 @@ def inventory_identity(cli_version: DeviceVersion) -> Verdict:
     if missing:
         return failed(observed, expected, "not reported: " + ", ".join(missing))
     return passed(observed, expected)
+
+
+@check("netcli.firmware.minimum",
+       title="The device runs at least the site's minimum firmware release",
+       requirements=["CR 7.8", "NDR 3.10"], applies_to=["network"], severity="high",
+       params={"minimum_firmware": {}},
+       fixture_verdicts={"weak": "manual", "hardened": "manual"},
+       fixture_note="the built-in profiles name no site minimum; the unit tests pass and fail it with minimum_firmware",
+       remediation=("Update the device to the release the vendor's security advisories name as fixed (or the site's "
+                    "minimum) in a maintenance window, and list the minimum per model in the profile "
+                    "(minimum_firmware: {'RSP20-*': '09.4.00', 'IE-4000-*': '15.2(7)E4'})."))
+def firmware_minimum(cli_version: DeviceVersion, params: dict[str, Any]) -> Verdict:
+    """A release older than the one an advisory names as fixed keeps the vulnerability it fixes (NDR 3.10:
+    updates are applied); the release ``show version`` or ``show system info`` reports is what runs now."""
+    command = "show system info" if cli_version.platform == "hirschmann_hios" else "show version"
+    return judge_minimum(cli_version.version, command, params.get("minimum_firmware", {}), model=cli_version.model,
+                         platform=cli_version.platform)

@@ -40,5 +40,6 @@ def exposure_snapshot(cli_config: NetConfig) -> dict[str, str]:
         "https server, any network": _state(cli_config.https_server and not cli_config.http_access_class
                                             if cli_config.https_server is not None else None),
         "cdp": "on" if cli_config.cdp else "off",
-        "ip source-route": "on" if cli_config.source_route else "off",
+        "ip source-route": "not shown" if "source_route" in cli_config.not_shown
+        else "on" if cli_config.source_route else "off",
     }

@@ -8,6 +8,10 @@ for each and records it in the item's ``meta`` with the platform. Four reads per
 * ``interfaces-status`` (``show interfaces status``): which ports are connected, parsed with ntc-templates;
 * ``ssh-status`` (``show ip ssh``): the SSH server's protocol version and login limits.
 
+Hirschmann HiOS answers ``version`` with ``show system info``, ``running-config`` with ``show running-config
+script all`` and ``interfaces-status`` with ``show port`` (parsed by the pack's own TextFSM templates in
+``templates/``, ntc-templates has none for HiOS); it has no ``ssh-status`` command.
+
 A running configuration read below privilege 15 prints only what the user may configure and may look
 almost empty: that is :class:`FactUnavailable` with the fix, never a configuration without findings.
 """
@@ -16,10 +20,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from auditor.evidence import EvidenceItem
 from auditor.facts import FactEvidence, FactParseError, FactUnavailable
+from auditor.protocols.cli import PLATFORMS
 from auditor.registry import fact, request
+from checks.netcli.hios import parse_hios
 from checks.netcli.ios import parse_ios
 from checks.netcli.model import NetConfig
 
@@ -27,8 +34,12 @@ VERSION = request("cli", "show", "version", name="cli.version")
 RUNNING_CONFIG = request("cli", "show", "running-config", name="cli.running-config")
 INTERFACES_STATUS = request("cli", "show", "interfaces-status", name="cli.interfaces-status")
 SSH_STATUS = request("cli", "show", "ssh-status", name="cli.ssh-status")
+SESSION_INFO = request("cli", "session", "info", name="cli.session-info")
 
-_REJECTED = re.compile(r"^\s*% ?(Invalid input|Incomplete command|Authorization failed|Ambiguous command)", re.M)
+_REJECTED = re.compile(r"^\s*(?:% ?(?:Invalid input|Incomplete command|Authorization failed|Ambiguous command)"
+                       r"|Error: (?:Invalid command|Permission denied))", re.M)
+#: TextFSM templates for platforms ntc-templates has none for (HiOS), beside this module.
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def _platform(item: EvidenceItem) -> str:
@@ -47,11 +58,20 @@ def _accepted(item: EvidenceItem) -> str:
 
 
 def _textfsm(platform: str, command: str, text: str) -> list[dict[str, str]]:
-    from ntc_templates.parse import parse_output
-
+    """Rows of ``command``'s output: the pack's own template where it has one, else ntc-templates'."""
+    own = TEMPLATES / f"{platform}_{command.replace(' ', '_')}.textfsm"
     try:
-        rows = parse_output(platform=platform, command=command, data=text)
-    except Exception as exc:  # ntc-templates raises its own exception types for unknown output
+        if own.is_file():
+            import textfsm
+
+            with own.open(encoding="utf-8") as template:
+                table = textfsm.TextFSM(template)
+            rows = [dict(zip(table.header, row)) for row in table.ParseText(text)]
+        else:
+            from ntc_templates.parse import parse_output
+
+            rows = parse_output(platform=platform, command=command, data=text)
+    except Exception as exc:  # TextFSM and ntc-templates raise their own exception types for unknown output
         raise FactParseError(f"{command!r} output does not match the {platform} template: {exc}") from None
     if not isinstance(rows, list):
         raise FactParseError(f"{command!r}: the {platform} template gave no table")
@@ -74,6 +94,8 @@ def cli_version(evidence: FactEvidence) -> DeviceVersion:
     item = evidence.item(VERSION)
     platform = _platform(item)
     text = _accepted(item)
+    if platform == "hirschmann_hios":
+        return _hios_version(text)
     if platform != "cisco_ios":
         raise FactParseError(f"no version parser for platform {platform}")
     rows = _textfsm(platform, "show version", text)
@@ -85,12 +107,26 @@ def cli_version(evidence: FactEvidence) -> DeviceVersion:
                          serial=serial[0], uptime=row.get("uptime"))
 
 
+def _hios_version(text: str) -> DeviceVersion:
+    rows = _textfsm("hirschmann_hios", "show system info", text)
+    if not rows or not rows[0].get("VERSION"):
+        raise FactParseError("show system info: no 'Firmware software release (RAM)' line")
+    row = rows[0]
+    return DeviceVersion(platform="hirschmann_hios", version=row["VERSION"], model=row.get("HARDWARE") or None,
+                         image=None, serial=row.get("SERIAL") or None, uptime=row.get("UPTIME") or None)
+
+
 @fact("cli_config", protocol="cli", requests=[RUNNING_CONFIG, INTERFACES_STATUS])
 def cli_config(evidence: FactEvidence) -> NetConfig:
     """The running configuration's security settings, with each switch port's state from its status table."""
     config = evidence.item(RUNNING_CONFIG)
     platform = _platform(config)
     text = _accepted(config)
+    if platform == "hirschmann_hios":
+        if config.meta.get("privileged") is False or not re.search(r"^system name ", text, re.M):
+            raise FactUnavailable("the configuration script was read outside the privileged mode or is incomplete: "
+                                  "give the audit account a role that may enter `enable` (auditor or higher)")
+        return parse_hios(text, _textfsm(platform, "show port", _accepted(evidence.item(INTERFACES_STATUS))))
     if config.meta.get("privileged") is False or not re.search(r"^hostname ", text, re.M):
         raise FactUnavailable("the running configuration was read below privilege 15 and is incomplete: give the "
                               "audit account privilege 15 (read-only by command authorization) or enable_password_env")
@@ -109,9 +145,18 @@ class SshServer:
     min_dh_bits: int | None
 
 
-@fact("cli_ssh", protocol="cli", requests=[SSH_STATUS])
+@fact("cli_ssh", protocol="cli", requests=[SESSION_INFO, SSH_STATUS])
 def cli_ssh(evidence: FactEvidence) -> SshServer:
-    """The device's SSH server as it reports itself (``show ip ssh``)."""
+    """The device's SSH server as it reports itself (``show ip ssh``); on a platform without such a command
+    (HiOS), the protocol version its identification string announced to the audit session (``SSH-2.0-...``:
+    version 2 only, ``SSH-1.99-...``: 1 and 2), with no login limits."""
+    info = evidence.data(SESSION_INFO)
+    platform = PLATFORMS.get(str(info.get("platform"))) if isinstance(info, dict) else None
+    if platform is not None and platform.command_for("ssh-status") is None:
+        announced = re.match(r"SSH-(\d+\.\d+)-", str(info.get("server_version") or ""))
+        if announced is None:
+            raise FactParseError("the session recorded no SSH identification string to read the version from")
+        return SshServer(version=announced.group(1), timeout=None, retries=None, min_dh_bits=None)
     item = evidence.item(SSH_STATUS)
     text = _accepted(item)
     version = re.search(r"SSH Enabled - version (\d+\.\d+)", text)

@@ -249,4 +249,6 @@ def parse_ios(text: str, status_rows: list[dict[str, str]]) -> NetConfig:
         legacy_services=tuple(legacy), remote_loading=tuple(remote), archive=_archive(tree),
         tcp_keepalives_in=tree.has(r"service tcp-keepalives-in$"),
         dhcp_snooping=tree.has(r"ip dhcp snooping$"), image_verify=tree.has(r"file verify auto$"),
-        dhcp_snooping_vlans=tuple(m.group(1) for m in tree.lines(r"ip dhcp snooping vlan (\S+)$")))
+        dhcp_snooping_vlans=tuple(m.group(1) for m in tree.lines(r"ip dhcp snooping vlan (\S+)$")),
+        contact=m.group(1).strip() if (m := tree.line(r"snmp-server contact (.+)$")) else None,
+        location=m.group(1).strip() if (m := tree.line(r"snmp-server location (.+)$")) else None)

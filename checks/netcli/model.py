@@ -1,7 +1,10 @@
 """The typed facts of a network device's configuration, whatever its CLI family.
 
 A platform parser fills what its configuration states; a field it cannot know stays ``None`` and the
-check that needs it answers ``manual`` with the question, never a guess. Defaults that a platform leaves
+check that needs it answers ``manual`` with the question, never a guess. A setting a platform's
+configuration never shows at all (HiOS prints no password storage, no log timestamp format) is named in
+:attr:`NetConfig.not_shown` with the question to ask, and :func:`not_shown` turns it into that ``manual``
+verdict, so no check reads the empty value the parser left there as a finding. Defaults that a platform leaves
 out of its running configuration (Cisco IOS prints ``no cdp run`` but not ``cdp run``) are resolved by
 the platform parser, which knows them, so the checks judge states, not syntax.
 """
@@ -9,6 +12,8 @@ the platform parser, which knows them, so the checks judge states, not syntax.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from auditor.verdicts import Verdict, manual
 
 
 @dataclass(frozen=True)
@@ -134,3 +139,17 @@ class NetConfig:
     dhcp_snooping: bool = False
     image_verify: bool = False                  # images copied onto the device are verified (file verify auto)
     dhcp_snooping_vlans: tuple[str, ...] = ()
+    contact: str | None = None                  # what the SNMP agent answers as sysContact / sysLocation
+    location: str | None = None
+    #: False where the platform has no enable password: privilege comes from each user's role (HiOS).
+    enable_levels: bool = True
+    #: field -> the question to ask, for settings this platform's configuration does not show at all.
+    not_shown: dict[str, str] = field(default_factory=dict)
+
+
+def not_shown(config: NetConfig, *fields: str, expected: str | None = None) -> Verdict | None:
+    """``manual`` with the platform's question when a field a check needs is one its configuration never shows."""
+    questions = [config.not_shown[name] for name in fields if name in config.not_shown]
+    if not questions:
+        return None
+    return manual("; ".join(questions), expected, {"platform": config.platform})

@@ -19,7 +19,9 @@ _LEVELS = ("emergencies", "alerts", "critical", "errors", "warnings", "notificat
        requirements=["CR 6.1", "CR 6.2", "CR 2.8"], applies_to=["network"], severity="high",
        remediation=("Send syslog to the site's collector (Cisco IOS: `logging host ADDRESS`, `logging trap "
                     "informational`, `logging source-interface MGMT`); TCP or TLS transport where the collector "
-                    "supports it."))
+                    "supports it. "
+                    "HiOS: `logging host add 1 addr ADDRESS transport tls port 6514 severity informational type "
+                    "systemlog`, `logging syslog operation`."))
 def logging_remote(cli_config: NetConfig) -> Verdict:
     """Logins, configuration changes and port events are only monitored if they leave the device; the local
     buffer is lost at reboot and nobody reads it."""
@@ -38,7 +40,8 @@ def logging_remote(cli_config: NetConfig) -> Verdict:
        requirements=["CR 6.2"], applies_to=["network"], severity="medium",
        remediation=("Enable the security-relevant traps and name a receiver (Cisco IOS: `snmp-server enable traps "
                     "snmp authentication linkdown linkup`, `snmp-server enable traps config`, `snmp-server host "
-                    "ADDRESS version 3 priv USER`)."))
+                    "ADDRESS version 3 priv USER`). "
+                    "HiOS: `snmp trap add NAME ADDRESS:162`, `snmp trap operation`."))
 def snmp_traps(cli_config: NetConfig) -> Verdict:
     """Traps report authentication failures, link changes and configuration changes as they happen, which is
     what continuous monitoring of the device relies on."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from auditor.registry import check
 from auditor.verdicts import Verdict, failed, manual, passed
 from checks.netcli.facts import SshServer
-from checks.netcli.model import NetConfig
+from checks.netcli.model import NetConfig, not_shown
 
 
 @check("netcli.ssh.version-2",
@@ -30,7 +30,8 @@ def ssh_version_2(cli_ssh: SshServer) -> Verdict:
        title="Remote management lines accept SSH only, never Telnet",
        requirements=["CR 4.1", "CR 3.1", "CR 7.7"], applies_to=["network"], severity="high",
        remediation=("Set `transport input ssh` on every vty line (Cisco IOS: `line vty 0 15`, `transport input "
-                    "ssh`); an unset transport is the release default, which on many releases accepts Telnet."))
+                    "ssh`); an unset transport is the release default, which on many releases accepts Telnet. "
+                    "HiOS: `no telnet server`."))
 def vty_ssh_only(cli_config: NetConfig) -> Verdict:
     """Telnet sends the administrator's password and the whole session in clear text; every vty line must
     refuse it."""
@@ -49,7 +50,9 @@ def vty_ssh_only(cli_config: NetConfig) -> Verdict:
 @check("netcli.services.http",
        title="The clear-text HTTP management server is off",
        requirements=["CR 4.1", "CR 7.7"], applies_to=["network"], severity="medium",
-       remediation="Set `no ip http server` (Cisco IOS); keep HTTPS only if the web UI is needed, with an access-class.")
+       remediation=("Set `no ip http server` (Cisco IOS); keep HTTPS only if the web UI is needed, with an "
+                    "access-class. "
+                    "HiOS: `no http server`."))
 def http_server(cli_config: NetConfig) -> Verdict:
     """The web management interface over HTTP exposes administrator credentials and session cookies to anyone
     on the path."""
@@ -67,7 +70,9 @@ def http_server(cli_config: NetConfig) -> Verdict:
        title="The HTTPS management server is off or limited to management hosts",
        requirements=["CR 7.7", "NDR 1.13"], applies_to=["network"], severity="low",
        remediation=("Set `no ip http secure-server`, or restrict it with `ip http access-class MGMT-HOSTS` and AAA "
-                    "authentication (Cisco IOS)."))
+                    "authentication (Cisco IOS). "
+                    "HiOS: `network management access add`/`modify` entries and `network management access "
+                    "operation`."))
 def https_restricted(cli_config: NetConfig) -> Verdict:
     """A web server open to every network adds a large attack surface (the IOS web UI has had several remote
     vulnerabilities) for a function most switches in a cell never need."""
@@ -86,7 +91,8 @@ def https_restricted(cli_config: NetConfig) -> Verdict:
        title="SNMP is v3 with encryption only, no v1/v2c communities",
        requirements=["CR 4.1", "CR 1.2", "CR 3.1 RE1"], applies_to=["network"], severity="medium",
        remediation=("Remove every `snmp-server community` and use SNMPv3 groups at the priv level (`snmp-server group "
-                    "NAME v3 priv`, users with SHA authentication and AES privacy)."))
+                    "NAME v3 priv`, users with SHA authentication and AES privacy). "
+                    "HiOS: `no snmp access version v1|v2`, `users snmpv3 encryption USER aescfb128`."))
 def snmp_v3_priv(cli_config: NetConfig) -> Verdict:
     """SNMPv1/v2c communities travel in clear text and authenticate nobody; only SNMPv3 with authPriv
     authenticates and encrypts management traffic."""
@@ -105,7 +111,8 @@ def snmp_v3_priv(cli_config: NetConfig) -> Verdict:
        title="DHCP snooping protects the cell's VLANs from rogue DHCP servers",
        requirements=["CR 3.1"], applies_to=["network"], severity="low",
        remediation=("Enable `ip dhcp snooping` and `ip dhcp snooping vlan LIST` on the cell VLANs, trusting only the "
-                    "uplink (Cisco IOS); in static-address cells, document it and waive."))
+                    "uplink (Cisco IOS); in static-address cells, document it and waive. "
+                    "HiOS: `ip dhcp-snooping mode`, `ip dhcp-snooping vlan N mode`."))
 def dhcp_snooping(cli_config: NetConfig) -> Verdict:
     """A rogue DHCP server on an access port can hand devices a false gateway and read or alter their
     traffic; snooping drops DHCP offers from untrusted ports."""
@@ -125,6 +132,8 @@ def image_verify(cli_config: NetConfig) -> Verdict:
     """An image corrupted or altered on its way to the switch must be caught before the switch boots it;
     verification on copy checks the image's integrity every time one arrives."""
     expected = "file verify auto"
+    if (unknown := not_shown(cli_config, "image_verify", expected="images verified before use")):
+        return unknown
     if not cli_config.image_verify:
         return failed(None, expected, "images copied onto the device are not verified")
     return passed("file verify auto", expected)

@@ -10,14 +10,15 @@ import re
 
 from auditor.registry import check
 from auditor.verdicts import Verdict, failed, not_applicable, passed
-from checks.netcli.model import NetConfig
+from checks.netcli.model import NetConfig, not_shown
 
 
 @check("netcli.ports.unused-shutdown",
        title="Unused switch ports are administratively shut down",
        requirements=["CR 7.7", "CR 5.1"], applies_to=["network"], severity="medium",
        remediation=("Shut down every port with no device connected and park it in an unused VLAN (Cisco IOS: "
-                    "`interface range ...`, `switchport access vlan 999`, `shutdown`)."))
+                    "`interface range ...`, `switchport access vlan 999`, `shutdown`). "
+                    "HiOS: `vlan pvid 999` and `shutdown` on each unused port."))
 def unused_shutdown(cli_config: NetConfig) -> Verdict:
     """An enabled empty port is an open door into the cell for anyone with physical access to the cabinet."""
     judged = [p for p in cli_config.ports if p.mode != "trunk" and p.status is not None]
@@ -35,7 +36,8 @@ def unused_shutdown(cli_config: NetConfig) -> Verdict:
        title="No access port is left in the default VLAN 1",
        requirements=["CR 5.1"], applies_to=["network"], severity="medium",
        remediation=("Assign every access port to its cell VLAN and park unused ones in an unused VLAN (`switchport "
-                    "access vlan N`); keep VLAN 1 free of end devices."))
+                    "access vlan N`); keep VLAN 1 free of end devices. "
+                    "HiOS: `vlan pvid N` on each access port."))
 def access_vlan1(cli_config: NetConfig) -> Verdict:
     """VLAN 1 is where every port of an unconfigured switch lands and where control protocols run; devices in
     it are segmented from nothing."""
@@ -54,7 +56,8 @@ def access_vlan1(cli_config: NetConfig) -> Verdict:
        title="Trunks do not carry VLAN 1 untagged",
        requirements=["CR 5.1"], applies_to=["network"], severity="low",
        remediation=("Set an unused native VLAN on every trunk and allow only the needed VLANs (`switchport trunk "
-                    "native vlan 998`, `switchport trunk allowed vlan LIST`, Cisco IOS)."))
+                    "native vlan 998`, `switchport trunk allowed vlan LIST`, Cisco IOS). "
+                    "HiOS: `vlan pvid 998` on the tagged port."))
 def trunk_native_vlan(cli_config: NetConfig) -> Verdict:
     """A trunk whose native VLAN is an access VLAN lets double-tagged frames hop from one VLAN into another,
     crossing the segmentation the VLANs were meant to give."""
@@ -111,6 +114,8 @@ def source_route(cli_config: NetConfig) -> Verdict:
     """Source-routed packets choose their own path through the network and can bypass the filters of a zone
     boundary."""
     expected = "no ip source-route"
+    if (unknown := not_shown(cli_config, "source_route", expected="source-routed packets dropped")):
+        return unknown
     if cli_config.source_route:
         return failed("ip source-route (default on)", expected)
     return passed("no ip source-route", expected)

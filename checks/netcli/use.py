@@ -10,7 +10,7 @@ from typing import Any
 
 from auditor.registry import check
 from auditor.verdicts import Verdict, failed, passed
-from checks.netcli.model import NetConfig
+from checks.netcli.model import NetConfig, not_shown
 
 
 @check("netcli.aaa.authorization",
@@ -25,6 +25,8 @@ def aaa_authorization(cli_config: NetConfig) -> Verdict:
     found = set(cli_config.aaa_authorization)
     observed = sorted(found) or None
     expected = "aaa authorization exec and commands 15"
+    if (unknown := not_shown(cli_config, "aaa_authorization", expected=expected)):
+        return unknown
     missing = [need for need in ("exec", "commands 15") if need not in found]
     if not cli_config.aaa_enabled or missing:
         return failed(observed, expected, "not authorised centrally: " + ", ".join(missing or ["aaa new-model"]))
@@ -43,6 +45,8 @@ def aaa_accounting(cli_config: NetConfig) -> Verdict:
     found = set(cli_config.aaa_accounting)
     observed = sorted(found) or None
     expected = "aaa accounting exec and commands 15 (start-stop)"
+    if (unknown := not_shown(cli_config, "aaa_accounting", expected=expected)):
+        return unknown
     missing = [need for need in ("exec", "commands 15") if need not in found]
     if missing:
         return failed(observed, expected, "no accounting for: " + ", ".join(missing))
@@ -58,6 +62,8 @@ def login_logging(cli_config: NetConfig) -> Verdict:
     who tried and failed."""
     observed = {"on_failure": cli_config.login_log_failure, "on_success": cli_config.login_log_success}
     expected = "login on-failure log and login on-success log"
+    if (unknown := not_shown(cli_config, "login_log", expected="failed and successful logins logged")):
+        return unknown
     if not all(observed.values()):
         return failed(observed, expected)
     return passed(observed, expected)
@@ -68,7 +74,8 @@ def login_logging(cli_config: NetConfig) -> Verdict:
        requirements=["CR 2.6", "CR 2.5"], applies_to=["network"], severity="medium",
        params={"max_vty_seconds": 600, "max_console_seconds": 900},
        remediation=("Set `exec-timeout 5 0` on every vty line and at most `exec-timeout 15 0` on the console "
-                    "(Cisco IOS); never `exec-timeout 0 0`."))
+                    "(Cisco IOS); never `exec-timeout 0 0`. "
+                    "HiOS: `ssh timeout 5`, `telnet timeout 5`, `cli serial-timeout 15`, never 0."))
 def exec_timeout(cli_config: NetConfig, params: dict[str, Any]) -> Verdict:
     """An administrator session left open on a vty or console is usable by whoever finds it; `exec-timeout 0 0`
     keeps it open forever and can also exhaust the few vty lines."""
@@ -95,6 +102,8 @@ def log_timestamps(cli_config: NetConfig) -> Verdict:
     a reboot, which defeats the audit trail."""
     found = cli_config.log_timestamps
     expected = "service timestamps log datetime"
+    if (unknown := not_shown(cli_config, "log_timestamps", expected="log messages stamped with date and time")):
+        return unknown
     if found is None:
         return failed(None, expected, "log messages carry no timestamp")
     if not found.startswith("datetime"):
@@ -105,7 +114,8 @@ def log_timestamps(cli_config: NetConfig) -> Verdict:
 @check("netcli.ntp.servers",
        title="The clock is synchronised with at least two NTP servers",
        requirements=["CR 2.11 RE1"], applies_to=["network"], severity="medium", params={"min_servers": 2},
-       remediation="Configure at least two internal NTP servers (`ntp server ADDRESS key N`, Cisco IOS).")
+       remediation=("Configure at least two internal NTP servers (`ntp server ADDRESS key N`, Cisco IOS). "
+                    "HiOS: `sntp client server add N ADDRESS`, `sntp client operation`."))
 def ntp_servers(cli_config: NetConfig, params: dict[str, Any]) -> Verdict:
     """Timestamps are only comparable across the plant when every device follows the same time source; two
     servers keep it when one fails."""
@@ -142,7 +152,8 @@ def ntp_authentication(cli_config: NetConfig) -> Verdict:
 @check("netcli.snmp.write-community",
        title="No SNMP community grants write access",
        requirements=["CR 2.1", "CR 1.2"], applies_to=["network"], severity="high",
-       remediation="Remove every `snmp-server community ... RW`; change the configuration over SSH only.")
+       remediation=("Remove every `snmp-server community ... RW`; change the configuration over SSH only. "
+                    "HiOS: `no snmp access version v1`, `no snmp access version v2`."))
 def snmp_write(cli_config: NetConfig) -> Verdict:
     """An RW community lets whoever knows one shared string change the configuration, with no identity and
     no encryption."""
@@ -163,6 +174,8 @@ def logging_buffer(cli_config: NetConfig, params: dict[str, Any]) -> Verdict:
     wanted = int(params.get("min_bytes", 16384))
     found = cli_config.logging_buffered_bytes
     expected = f"logging buffered of at least {wanted} bytes"
+    if (unknown := not_shown(cli_config, "logging_buffered_bytes", expected=expected)):
+        return unknown
     if found is None:
         return failed(None, expected, "no buffer size configured (the platform's small default applies)")
     return (passed if found >= wanted else failed)(found, expected)
@@ -172,7 +185,8 @@ def logging_buffer(cli_config: NetConfig, params: dict[str, Any]) -> Verdict:
        title="The device loads no configuration or code from the network by itself",
        requirements=["NDR 2.4"], applies_to=["network"], severity="medium",
        remediation=("Remove `service config` and `boot network`, and disable Smart Install with `no vstack` "
-                    "(Cisco IOS); deploy configurations and images through the change process."))
+                    "(Cisco IOS); deploy configurations and images through the change process. "
+                    "HiOS: `no config envm auto-update usb`."))
 def remote_loading(cli_config: NetConfig) -> Verdict:
     """Configuration or images fetched unattended from a TFTP server (or pushed through Smart Install, a known
     attack path) run on the device without any authenticity check: mobile code by another name."""

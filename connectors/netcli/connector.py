@@ -8,9 +8,10 @@ For the requests of one device, in order:
    a password by reference, each tried once.
 2. One interactive shell (pty) on that transport, driven by netmiko's driver for the platform
    (:mod:`connectors.netcli.driver`): prompt, paging off, and ``enable`` only when the endpoint names an
-   enable secret. With ``platform: auto`` the first read is ``show version`` and the platform is taken
-   from it (or from the SSH identification); when it is not the starting driver's, a second shell on the
-   same transport is opened with the right driver.
+   enable secret (HiOS: always, it asks for none). With ``platform: auto`` the platform is taken from the
+   SSH identification, else from the first read, the version command (``show version``); when that names
+   another platform, or nothing, a new shell on the same transport is opened with the next driver, whose
+   own version command (HiOS: ``show system info``) is read.
 3. The logical reads (:data:`auditor.protocols.cli.READS`), each turned into its platform's command,
    paced by ``requests_per_second``, each bounded in time (``ScanOptions.command_timeout`` / 2) and in
    size (``max_output_bytes``). Anything not on the platform's allow-list is refused before a byte is
@@ -137,6 +138,13 @@ class NetcliConnector(SshConnector):
             steps.append(PlannedRequest("command", command or read, 1 if command else 0,
                                         "" if command else "nothing sent: no command on this platform",
                                         keys.get(read), when=when if read != "version" else ""))
+        if configured == "auto" and platform is not None:  # the next family's shell, as the session would open it
+            for other in (spec for name, spec in PLATFORMS.items() if name != platform.name):
+                commands = ", ".join(c for c in (other.command_for(r) for r in reads) if c)
+                steps.append(PlannedRequest("shell", other.title, 1,
+                                            f"a new shell: {', '.join(other.session_commands)}; then {commands}",
+                                            when=f"'{platform.command_for('version')}' names no platform (another "
+                                                 "CLI family refuses it) and the SSH identification named none"))
         for req in requests:
             if not (req.protocol == "cli" and (req.op == "show" and req.target in READS
                                                or req.op == "session" and req.target == "info")):
@@ -195,6 +203,7 @@ class NetcliConnector(SshConnector):
                 platform, source = (found, "ssh identification") if found else (AUTO_START, "auto start")
             info["platform"], info["platform_source"] = platform, source
             pending = list(reads)
+            tried = {platform}
             while True:
                 shell = self._shell(transport, target, platform, secret, timeout, info)
                 closables.append(shell)
@@ -204,8 +213,11 @@ class NetcliConnector(SshConnector):
                         pending.remove("version")
                         found = detect_platform(session.answers["version"].text)
                         if found is not None:
-                            info["platform_source"] = "show version"
+                            info["platform_source"] = session.answers["version"].command
+                        else:  # this platform's version command named nothing: the next platform's may
+                            found = next((name for name in PLATFORMS if name not in tried), None)
                         if found is not None and found != platform:
+                            tried.add(found)
                             session.answers.pop("version")
                             pending.insert(0, "version")
                             platform = info["platform"] = found
@@ -239,7 +251,7 @@ class NetcliConnector(SshConnector):
                                 username=target.username or "", secret=secret, timeout=timeout, guard=guard)
             info["prompt"] = shell.base_prompt
             privileged = shell.check_enable_mode()
-            if secret is not None and not privileged:
+            if not privileged and (secret is not None or PLATFORMS[platform].enable_without_secret):
                 shell.enable()
                 privileged = shell.check_enable_mode()
             info["privileged"] = bool(privileged)
@@ -273,7 +285,8 @@ class NetcliConnector(SshConnector):
             text = shell.send_command(command, read_timeout=per_command, strip_prompt=True, strip_command=True)
             answer = _Answer(command, _clean(str(text)))
             if read == "running-config":  # passwords, hashes, keys and communities never reach the evidence
-                answer.text, answer.secrets_removed = redact_config(answer.text, DEFAULT_COMMUNITIES)
+                answer.text, answer.secrets_removed = redact_config(answer.text, DEFAULT_COMMUNITIES,
+                                                                       platform)
         except RefusedCommand as exc:
             answer = _Answer(command, error=f"refused by the allow-list: {exc}")
         except OutputLimit:

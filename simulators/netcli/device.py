@@ -3,18 +3,19 @@
 An SSH simulator fixture with a ``cli:`` section is a switch or router: the simulator accepts a pty and
 a shell and runs :class:`CliShell` on it, like the device would:
 
-* a prompt (``HOSTNAME>`` at privilege 1, ``HOSTNAME#`` at 15, ``HOSTNAME(config)#`` in configuration
-  mode), every received line echoed;
+* a prompt (IOS: ``HOSTNAME>`` at privilege 1, ``HOSTNAME#`` at 15, ``HOSTNAME(config)#`` in configuration
+  mode; HiOS: ``(NAME)>``, ``(NAME)#``, ``(NAME)(Config)#``), every received line echoed;
 * paging (``--More--`` after ``page_lines`` lines, space for the next page, ``q`` to stop) until the
-  platform's paging command (``terminal length 0``);
-* ``enable`` asks for the enable secret (never echoed, never recorded) and raises the privilege level;
+  platform's paging command (``terminal length 0``, HiOS ``cli numlines 0``);
+* ``enable`` asks for the enable secret (never echoed, never recorded) and raises the privilege level; on
+  HiOS it asks for none (the user's role decides what the session may do);
 * the ``show`` commands of ``answers`` (text inline or from a file of the fixture folder), each with the
   privilege it needs (``show running-config`` needs 15 on IOS, as on the real device);
 * ``configure terminal`` enters configuration mode on a privileged session, as a device would, so a test
   can prove from :attr:`records` that a scan never did; every other line is refused with the platform's
-  error text (``% Invalid input detected at '^' marker.``).
+  error text (``% Invalid input detected at '^' marker.``, HiOS ``Error: Invalid command '...'``).
 
-Fixture ``cli:`` keys: ``platform`` (cisco_ios), ``hostname``, ``privilege`` (at login,
+Fixture ``cli:`` keys: ``platform`` (cisco_ios, hirschmann_hios), ``hostname``, ``privilege`` (at login,
 1 or 15), ``enable_secret``, ``page_lines``, ``answers: {COMMAND: TEXT | {file: NAME, privilege: N}}``.
 """
 
@@ -24,10 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-_PAGING = {"cisco_ios": ("terminal length 0",)}
-_SESSION = {"cisco_ios": ("terminal width 511", "terminal no monitor")}
-_INVALID = {"cisco_ios": "% Invalid input detected at '^' marker."}
-_CONFIGURE = {"cisco_ios": ("configure terminal", "conf t", "configure")}
+_PAGING = {"cisco_ios": ("terminal length 0",), "hirschmann_hios": ("cli numlines 0",)}
+_SESSION = {"cisco_ios": ("terminal width 511", "terminal no monitor"), "hirschmann_hios": ()}
+_INVALID = {"cisco_ios": "{marker}^\n% Invalid input detected at '^' marker.",
+            "hirschmann_hios": "Error: Invalid command '{command}'"}
+_CONFIGURE = {"cisco_ios": ("configure terminal", "conf t", "configure"), "hirschmann_hios": ("configure",)}
+#: HiOS: ``enable`` asks for no password, it lifts the session to what the user's role allows.
+_ENABLE_WITHOUT_SECRET = {"hirschmann_hios"}
 _LOGOUT = ("exit", "logout", "quit")
 _KEYS = {"platform", "hostname", "privilege", "enable_secret", "page_lines", "answers"}
 
@@ -49,9 +53,9 @@ class CliDevice:
     page_lines: int = 24
     answers: dict[str, CliAnswer] = field(default_factory=dict)
 
-    @property
-    def invalid(self) -> str:
-        return _INVALID[self.platform]
+    def invalid(self, command: str, prompt: str) -> str:
+        """The platform's refusal of ``command`` (IOS marks the column under the prompt, HiOS names it)."""
+        return _INVALID[self.platform].format(marker=" " * (len(prompt) + 1), command=command)
 
 
 def load_device(data: Any, folder: Path, where: str) -> CliDevice:
@@ -99,9 +103,12 @@ class CliShell:
 
     @property
     def prompt(self) -> str:
+        name = self.device.hostname
+        if self.device.platform == "hirschmann_hios":  # HiOS: the name in parentheses, "(Config)" in that mode
+            return f"({name})(Config)#" if self.config_mode else f"({name}){'#' if self.privilege >= 15 else '>'}"
         if self.config_mode:
-            return f"{self.device.hostname}(config)#"
-        return f"{self.device.hostname}{'#' if self.privilege >= 15 else '>'}"
+            return f"{name}(config)#"
+        return f"{name}{'#' if self.privilege >= 15 else '>'}"
 
     def write(self, text: str) -> None:
         self._send(text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8"))
@@ -157,11 +164,15 @@ class CliShell:
             self._output(device.answers[command].text)
         else:
             refused = True
-            self.write(f"{' ' * (len(self.prompt) + 1)}^\n{device.invalid}\n\n")
+            self.write(device.invalid(command, self.prompt) + "\n\n")
         self._record(command, refused=refused, privilege=self.privilege, config_mode=self.config_mode)
 
     def _enable(self) -> None:
         if self.privilege >= 15:
+            self._record("enable", refused=False, privilege=self.privilege, config_mode=False)
+            return
+        if self.device.platform in _ENABLE_WITHOUT_SECRET:
+            self.privilege = 15
             self._record("enable", refused=False, privilege=self.privilege, config_mode=False)
             return
         self.write("Password: ")

@@ -55,3 +55,15 @@ def test_a_cli_device_plans_its_platforms_show_commands_and_nothing_else() -> No
     auto = _plan(NetcliConnector, _switch("auto"), "network-sl2")
     conditional = [s for s in auto.steps if s.operation == "command" and s.when]
     assert conditional and all(s.target != "show version" for s in conditional)  # version names the platform
+
+
+def test_a_hios_device_plans_its_three_shows_and_auto_plans_the_hios_shell_as_a_condition() -> None:
+    plan = _plan(NetcliConnector, _switch("hirschmann_hios"), "network-sl2")
+    commands = [(s.target, s.count) for s in plan.steps if s.operation == "command"]
+    assert commands == [("show system info", 1), ("show running-config script all", 1), ("show port", 1),
+                        ("ssh-status", 0)]  # HiOS has no such command: nothing sent
+    assert "cli numlines 0" in plan.steps[1].detail
+    auto = _plan(NetcliConnector, _switch("auto"), "network-sl2")
+    probe = [s for s in auto.steps if s.operation == "shell" and s.when]
+    assert len(probe) == 1 and probe[0].target.startswith("Hirschmann HiOS")
+    assert "show system info" in probe[0].detail and "'show version' names no platform" in probe[0].when

@@ -34,7 +34,7 @@ class Recording(RunsChecks):
         return copy.deepcopy(self)
 
     def item(self, target: str) -> EvidenceItem:
-        return next(i for i in self.items if i.request.op == "show" and i.request.target == target)
+        return next(i for i in self.items if i.request.op in ("show", "session") and i.request.target == target)
 
     def text(self, target: str) -> str:
         return self.item(target).response

@@ -12,9 +12,14 @@ from tests.support.netcli_device import collect, simulated_device
 RECORDED = Path(__file__).resolve().parent / "recorded"
 
 
+#: each fixture and the loopback address its simulator is recorded on
+FIXTURES = {"ios-weak": "127.0.35.1", "ios-hardened": "127.0.35.2", "hios-weak": "127.0.42.1",
+            "hios-hardened": "127.0.42.2"}
+
+
 def main() -> None:
-    for number, fixture in enumerate(("ios-weak", "ios-hardened"), start=1):
-        with tempfile.TemporaryDirectory() as tmp, simulated_device(fixture, f"127.0.35.{number}", Path(tmp)) as (_, asset):
+    for fixture, address in FIXTURES.items():
+        with tempfile.TemporaryDirectory() as tmp, simulated_device(fixture, address, Path(tmp)) as (_, asset):
             items = collect(asset)
         number_items(asset.id, items)
         data = [item.model_dump(mode="json", exclude={"sha256"}) for item in items]

@@ -154,6 +154,10 @@ def test_the_verdict_names_its_evidence() -> None:
 
 
 def test_requests_are_the_four_logical_reads() -> None:
-    reads = {r.target for f in REGISTRY.load().facts.values() if f.protocol == "cli" for r in f.requests}
+    reads = {r.target for f in REGISTRY.load().facts.values() if f.protocol == "cli" for r in f.requests
+             if r.op == "show"}
     assert reads == {"version", "running-config", "interfaces-status", "ssh-status"}
+    # beside them only the session record the connector always writes (the SSH identification)
+    assert {r.key for f in REGISTRY.facts.values() if f.protocol == "cli" for r in f.requests
+            if r.op != "show"} == {"cli:session:info"}
     assert request("version").key == "cli:show:version"

@@ -30,6 +30,7 @@ EXPECTED: dict[str, tuple[str, str, str, str]] = {
     "snmp.vlan.default-vlan": (F, P, M, M),
     "snmp.routing.ip-forwarding": (F, P, P, P),
     "snmp.inventory.entity": (F, P, M, M),
+    "snmp.firmware.minimum": (M, M, M, M),
     "snmp.system.uptime": (F, M, M, M),
     "snmp.time.ntp": (F, P, M, M),
     "snmp.time.clock-skew": (F, P, P, P),
