@@ -59,6 +59,11 @@ NETWORK_SSH: tuple[tuple[re.Pattern[str], str | None], ...] = (
     (re.compile(r"^SSH-[\d.]+-(?:HUAWEI|Comware|ROSSSH|RomSShell|Mocana SSH)", re.I), None),
 )
 WINDOWS_SSH = re.compile(r"OpenSSH_for_Windows", re.I)
+#: SSH servers of general-purpose hosts. Any other implementation (a vendor's own stack, e.g. a managed switch
+#: that names no vendor) is guessed to be a device CLI of unknown platform: the scan finds the platform from
+#: `show version`, and the draft says to review it.
+HOST_SSH = re.compile(r"^SSH-[\d.]+-(?:OpenSSH|dropbear|libssh|Bitvise|WeOnlyDo|mod_sftp|ProFTPD|AsyncSSH|paramiko|"
+                      r"Go|Twisted|Sun_SSH|FreSSH|CrushFTP|SSHD-CORE)", re.I)
 WINRM_PORTS = {5985: "WinRM (HTTP)", 5986: "WinRM (HTTPS)"}
 #: The audit account a drafted WinRM endpoint names, and where its password is to be set (nothing is tried).
 WINRM_ACCOUNT = {"username": "auditor", "password_env": "WINRM_PASSWORD"}
@@ -294,6 +299,10 @@ def _ssh_kind(entry: Found, endpoint: dict[str, Any], evidence: str) -> dict[str
     if WINDOWS_SSH.search(identification):
         entry.platform = "windows"
         entry.evidence.append(f"{endpoint['port']}/tcp: OpenSSH for Windows: platform windows")
+    elif identification.startswith("SSH-") and not HOST_SSH.search(identification):
+        entry.evidence.append(f"{endpoint['port']}/tcp: not a general-purpose host's SSH server: guessed a device "
+                              "CLI (platform auto; review)")
+        return {"protocol": "cli", "port": endpoint["port"]}
     return endpoint
 
 

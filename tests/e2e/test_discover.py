@@ -160,5 +160,5 @@ def test_readme_says_what_discovery_sends() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     section = readme.split("### What discovery sends", 1)[1].split("\n## ", 1)[0]
     for words in ("one TCP connect", "engine discovery", "FC 43/14", "GetEndpoints", "Read SZL 0x0011", "`GET /`",
-                  "WinRM candidate", "OpenSSH for Windows", "--force", "--rate"):
+                  "WinRM endpoint", "OpenSSH for Windows", "--force", "--rate"):
         assert words in section, words

@@ -592,7 +592,8 @@ def test_openssh_client_negotiates_the_weak_algorithms(client_key, tmp_path: Pat
 
 # ----------------------------------------------------------------------------- the demo plant
 async def test_demo_plant(tmp_path: Path) -> None:
-    ssh_hosts = [h for h in DEFAULT_HOSTS if h.protocol == "ssh" and not h.fixture.startswith("windows")]
+    ssh_hosts = [h for h in DEFAULT_HOSTS
+                 if h.protocol == "ssh" and h.type == "host" and not h.fixture.startswith("windows")]
     with Plant(tmp_path / "plant", ssh_hosts) as plant:
         inventory = load_inventory(plant.inventory_path)
         assert [a.id for a in inventory.assets] == ["ews-01", "hmi-01", "hist-01"]
