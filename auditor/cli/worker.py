@@ -69,6 +69,7 @@ def worker(queues: str, broker: str, db: str, pki: Path, concurrency: int, name:
         log.info("zone %s of scan %s: %s", body.get("zone"), body.get("scan_id"), outcome)
         return outcome
 
+    work.preload()  # the pool processes fork from here with checks, profiles and connectors already imported
     logging.getLogger("auditor.distributed").setLevel(logging.INFO)
     click.echo(f"worker {context.name}: queues {', '.join(names)}; store {display(db)}", err=True)
     celery_worker = app.Worker(hostname=f"{context.name}", queues=names, concurrency=concurrency, pool="prefork",

@@ -70,7 +70,7 @@ def make_app(broker: str, pki: Pki, *, queues: list[str] = (), visibility_timeou
         security_key=str(pki.key), security_certificate=str(pki.cert), security_cert_store=str(pki.trusted / "*.pem"),
         task_serializer="auth", accept_content=["auth"], result_serializer="json", result_accept_content=["json"],
         task_ignore_result=True, worker_hijack_root_logger=False, worker_send_task_events=False,
-        task_send_sent_event=False, worker_enable_remote_control=False,
+        task_send_sent_event=False, worker_enable_remote_control=False, worker_redirect_stdouts=False,
     )
     app.setup_security()
     return app

@@ -121,6 +121,16 @@ class _Lease:
             self.client.eval(self._RELEASE, 1, self.key, self.holder)
 
 
+def preload() -> None:
+    """Import what every zone needs (engine, check registry, connectors, store) once, before the pool forks."""
+    import auditor.engine  # noqa: F401
+    import auditor.store.recorder  # noqa: F401
+    import connectors.ssh.credentials  # noqa: F401
+    from auditor.registry import REGISTRY
+
+    REGISTRY.load()
+
+
 def check_message(body: dict[str, Any], delivered_to: str | None, context: WorkerContext) -> None:
     """Refuse a body that is not meant for this task, for this worker's queues or for the queue it came in on,
     or that is past its expiry (the signature covers the body only: see :mod:`auditor.distributed.app`)."""

@@ -37,16 +37,19 @@ HOSTS = [PlantHost("ews-a1", "hardened", "127.0.50.11", "site-a"),
          PlantHost("sw-b2", "hardened", "127.0.50.22", "site-b", type="network", protocol="snmp"),
          PlantHost("hist-c1", "hardened", "127.0.50.31", "site-c")]
 SECRET_ENV = "IACS_TEST_SNMP_AUTH"
+# a lost worker's zone comes back within seconds (the defaults are hours: longer than any zone)
 FAST = ["--visibility-timeout", "3", "--restore-interval", "0.5", "--lease", "2"]
+STEADY = ["--visibility-timeout", "120"]
 
 
 class Worker:
     """One `iacs-audit worker` process (its own session, so SIGKILL reaches its pool child too)."""
 
-    def __init__(self, tmp: Path, name: str, queues: str, broker: str, db: str, pki: Path, env: dict[str, str]):
+    def __init__(self, tmp: Path, name: str, queues: str, broker: str, db: str, pki: Path, env: dict[str, str],
+                 timing: list[str] = STEADY):
         self.log = tmp / f"{name}.log"
-        argv = [sys.executable, "-m", "auditor", "worker", "--queue", queues, "--broker", broker, "--db", db,
-                "--pki", str(pki), "--name", name, *FAST]
+        argv = [sys.executable, "-m", "auditor", "-v", "--log-file", str(tmp / f"{name}.full.log"), "worker", "--queue", queues, "--broker", broker, "--db", db,
+                "--pki", str(pki), "--name", name, *timing]
         self.proc = subprocess.Popen(argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=self.log.open("w"),
                                      stderr=subprocess.STDOUT, start_new_session=True,
                                      env={**os.environ, "PYTHONPATH": str(REPO), **env})
@@ -73,16 +76,20 @@ class Monitor:
 
     def __init__(self, redis: RealRedis):
         self.commands: list[str] = []
-        self._conn = redis.client().monitor()
+        self.errors: list[str] = []
+        self._conn = redis.client(socket_timeout=None).monitor()  # redis-py 8 gives up after 5 s by default
         self._monitor = self._conn.__enter__()
         threading.Thread(target=self._run, daemon=True).start()
 
     def _run(self) -> None:
-        try:
-            for command in self._monitor.listen():
-                self.commands.append(command["command"])
-        except Exception:  # the server went away at the end of the test
-            return
+        while True:
+            try:
+                self.commands.append(self._monitor.next_command()["command"])
+            except (ValueError, IndexError, UnicodeDecodeError) as exc:  # a line redis-py cannot split
+                self.errors.append(repr(exc))
+            except Exception as exc:  # the server went away at the end of the test
+                self.errors.append(repr(exc))
+                return
 
     def pushed(self, queue: str) -> list[dict[str, Any]]:
         """The messages pushed onto ``queue`` (LPUSH queue payload), parsed."""
@@ -165,18 +172,26 @@ def signed_body(message: dict[str, Any]) -> str:
     return fields[4].decode("utf-8")
 
 
-def test_a_distributed_scan_equals_a_local_one_and_no_secret_crosses_the_broker(sites) -> None:
-    tmp = sites["tmp"]
+@pytest.fixture(scope="module")
+def scanned(sites) -> dict:
+    """One distributed scan of the three sites (the tests below look at it from several sides)."""
     began = time.monotonic()
-    distributed = dispatch(sites, tmp / "dist")
+    distributed = dispatch(sites, sites["tmp"] / "dist")
     print(f"distributed scan: {time.monotonic() - began:.1f} s")
+    return {"run": distributed, "result": sites["tmp"] / "dist" / "result.json"}
+
+
+def test_a_distributed_scan_equals_a_local_one_and_no_secret_crosses_the_broker(sites, scanned) -> None:
+    tmp = sites["tmp"]
+    distributed = scanned["run"]
     assert distributed.returncode == 1, distributed.stderr  # weak devices fall short, every asset assessed
+    began = time.monotonic()
     local_db = shared_postgres().fresh_database()
     local = CliRunner(env={SECRET_ENV: sites["secret"]}).invoke(
         cli, ["scan", "--inventory", str(sites["inventory"]), "--db", local_db, "--out", str(tmp / "local"), "-q"],
         catch_exceptions=False)
     assert local.exit_code == 1, local.stderr
-    print(f"both scans: {time.monotonic() - began:.1f} s")
+    print(f"local scan: {time.monotonic() - began:.1f} s")
 
     dist_result = json.loads((tmp / "dist" / "result.json").read_text())
     local_result = json.loads((tmp / "local" / "result.json").read_text())
@@ -190,11 +205,56 @@ def test_a_distributed_scan_equals_a_local_one_and_no_secret_crosses_the_broker(
 
     # what crossed the broker: one signed message per zone, references only
     monitor = sites["monitor"]
+    assert not monitor.errors
     for queue in ("site-a", "site-b", "site-c"):
         pushed = monitor.pushed(queue)
-        assert len(pushed) == 1 and pushed[0]["content-type"] == "application/data"  # the auth serializer's
+        assert len({m["headers"]["id"] for m in pushed}) == 1  # one message per zone
+        assert pushed[0]["content-type"] == "application/data"  # the auth serializer's
     everything = "\n".join(monitor.commands)
     bodies = [signed_body(m) for q in ("site-a", "site-b", "site-c") for m in monitor.pushed(q)]
     assert any(SECRET_ENV in body for body in bodies)  # the reference travels ...
     for form in forms(sites["secret"]):                # ... never the value, in any encoding
         assert form not in everything and all(form not in body for body in bodies)
+
+
+def requests_of(plant: Plant, zone: str) -> dict[str, int]:
+    return {h.id: len(plant.simulators[h.id].requests) for h in plant.hosts if h.zone == zone}
+
+
+def wait_for(predicate, timeout: float = 30.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{what} not reached in {timeout:g} s")
+
+
+def test_unsigned_foreign_and_replayed_messages_are_refused(sites, scanned) -> None:
+    """A rogue producer on the broker: the captured site-c message stripped of its signature, the same signed
+    message pushed onto site-a's queue, and replayed on its own queue after its scan finished."""
+    plant, redis, monitor, workers = sites["plant"], sites["redis"].client(), sites["monitor"], sites["workers"]
+    assert scanned["run"].returncode == 1, scanned["run"].stderr
+    captured = monitor.pushed("site-c")[0]
+    seen = {zone: requests_of(plant, zone) for zone in ("site-a", "site-c")}
+
+    unsigned = json.loads(json.dumps(captured))
+    unsigned["body"] = base64.b64encode(signed_body(captured).encode()).decode()
+    unsigned["content-type"], unsigned["properties"]["delivery_tag"] = "application/json", "rogue-1"
+    redis.lpush("site-c", json.dumps(unsigned))
+    wait_for(lambda: "untrusted content" in workers["site-c"].output(), what="the unsigned message refused")
+
+    foreign = json.loads(json.dumps(captured))
+    foreign["properties"]["delivery_info"]["routing_key"] = "site-a"
+    foreign["properties"]["delivery_tag"] = "rogue-2"
+    redis.lpush("site-a", json.dumps(foreign))
+    wait_for(lambda: "the message is for queue 'site-c'; this worker serves site-a" in workers["site-a"].output(),
+             what="the message for another queue refused")
+
+    replayed = json.loads(json.dumps(captured))
+    replayed["properties"]["delivery_tag"] = "rogue-3"
+    redis.lpush("site-c", json.dumps(replayed))
+    scan_id = json.loads(scanned["result"].read_text())["scan_id"]
+    wait_for(lambda: f"scan {scan_id} is complete: nothing to do" in workers["site-c"].output(),
+             what="the replayed message refused")
+    assert {zone: requests_of(plant, zone) for zone in ("site-a", "site-c")} == seen  # nothing was sent to a device

@@ -65,10 +65,10 @@ class RealRedis:
                 time.sleep(0.05)
         return False
 
-    def client(self):
+    def client(self, socket_timeout: float | None = 10.0):
         import redis
 
-        return redis.Redis(host=self.host, port=self.port)
+        return redis.Redis(host=self.host, port=self.port, socket_timeout=socket_timeout)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
