@@ -1,0 +1,130 @@
+"""Distributed scans without a broker: routing, the messages' contents, the worker's checks, schedule, pki."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from auditor.cli import cli
+from auditor.distributed.app import TASK_NAME, Pki
+from auditor.distributed.dispatch import check_routing, messages, queue_of
+from auditor.distributed.pki import init, trust
+from auditor.distributed.work import Refused, WorkerContext, check_message, options_from_message, options_to_message
+from auditor.errors import ConfigError
+from auditor.plant.inventory import Inventory
+from auditor.plant.planning import plan_assets
+from auditor.app.scan import ScanRequest
+from connectors import ScanOptions
+
+SSH = {"protocol": "ssh", "username": "auditor", "password_env": "SITE_A_PW"}
+INVENTORY = {"site": "two plants", "scanner": "central",
+             "zones": [{"id": "a-control", "scanner": "site-a"}, {"id": "a-dmz", "scanner": "site-a"},
+                       {"id": "b-control", "scanner": "site-b"}, {"id": "hq"}],
+             "assets": [{"id": "a1", "type": "host", "zone": "a-control", "address": "127.0.50.1", "endpoints": [SSH]},
+                        {"id": "a2", "type": "host", "zone": "a-control", "address": "127.0.50.2", "endpoints": [SSH]},
+                        {"id": "a3", "type": "host", "zone": "a-dmz", "address": "127.0.50.3", "endpoints": [SSH]},
+                        {"id": "b1", "type": "host", "zone": "b-control", "address": "127.0.50.4", "endpoints": [SSH]},
+                        {"id": "h1", "type": "host", "zone": "hq", "address": "127.0.50.5", "endpoints": [SSH]}]}
+
+
+def test_each_zone_goes_to_its_scanner_queue_or_the_inventorys_default() -> None:
+    inventory = Inventory.model_validate(INVENTORY)
+    plans = plan_assets(inventory, sl=2)
+    assert {p.asset.id: queue_of(inventory, p) for p in plans} == {
+        "a1": "site-a", "a2": "site-a", "a3": "site-a", "b1": "site-b", "h1": "central"}
+    check_routing("plant.yaml", inventory, plans)  # every asset reaches a queue
+
+    request = ScanRequest(inventory=inventory, source="plant.yaml", out=Path("out"), sl=2, concurrency=3)
+    bodies = messages(request, ScanOptions(), plans, 7, "uuid-7")
+    # one message per zone (the politeness limits are per zone), the zone's assets only
+    assert sorted((b["queue"], b["zone"], tuple(b["assets"])) for b in bodies) == [
+        ("central", "hq", ("h1",)), ("site-a", "a-control", ("a1", "a2")), ("site-a", "a-dmz", ("a3",)),
+        ("site-b", "b-control", ("b1",))]
+    assert all(b["task"] == TASK_NAME and b["scan_id"] == 7 and b["scan_uuid"] == "uuid-7" and b["concurrency"] == 3
+               for b in bodies)
+
+
+def test_an_asset_no_queue_reaches_is_a_configuration_error() -> None:
+    data = {**INVENTORY, "scanner": None}
+    inventory = Inventory.model_validate(data)
+    with pytest.raises(ConfigError) as caught:
+        check_routing("plant.yaml", inventory, plan_assets(inventory, sl=2))
+    assert "assets (h1)" in str(caught.value) and "'hq' a 'scanner:'" in str(caught.value)
+    with pytest.raises(Exception, match="scanner"):
+        Inventory.model_validate({**INVENTORY, "scanner": "no spaces allowed"})
+
+
+def test_messages_carry_secret_references_never_values(monkeypatch) -> None:
+    monkeypatch.setenv("SITE_A_PW", "s3cret-value-of-site-a")
+    monkeypatch.setenv("SUDO_PW", "sudo-secret-value")
+    inventory = Inventory.model_validate(INVENTORY)
+    options = ScanOptions(sudo_password_env="SUDO_PW", known_hosts=Path("/etc/iacs/known_hosts"))
+    request = ScanRequest(inventory=inventory, source="plant.yaml", out=Path("out"), sl=2)
+    text = json.dumps(messages(request, options, plan_assets(inventory, sl=2), 1, "u"))
+    assert "SITE_A_PW" in text and "SUDO_PW" in text
+    assert "s3cret-value-of-site-a" not in text and "sudo-secret-value" not in text
+    again = options_from_message(json.loads(json.dumps(options_to_message(options))))
+    assert again == options and again.known_hosts == Path("/etc/iacs/known_hosts")
+
+
+def body(**changes) -> dict:
+    expires = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
+    return {"task": TASK_NAME, "queue": "site-a", "expires": expires, **changes}
+
+
+@pytest.mark.parametrize("changes, delivered, reason", [
+    ({"task": "iacs.other"}, "site-a", "names task 'iacs.other'"),
+    ({"queue": "site-b"}, "site-b", "for queue 'site-b'; this worker serves site-a, site-a-dmz"),
+    ({}, "site-a-dmz", "for queue 'site-a' was delivered on 'site-a-dmz'"),
+    ({"expires": "2020-01-01T00:00:00+00:00"}, "site-a", "expired at 2020-01-01T00:00:00+00:00"),
+])
+def test_the_worker_refuses_a_body_not_meant_for_it(changes: dict, delivered: str, reason: str) -> None:
+    context = WorkerContext(queues=["site-a", "site-a-dmz"], store="sqlite://", broker="memory://")
+    check_message(body(), "site-a", context)  # the right one passes
+    with pytest.raises(Refused) as refused:
+        check_message(body(**changes), delivered, context)
+    assert reason in str(refused.value)
+
+
+def test_pki_init_trust_and_what_is_missing(tmp_path: Path) -> None:
+    dispatcher = init(tmp_path / "dispatcher", "dispatcher", bits=2048)
+    assert dispatcher.key.stat().st_mode & 0o777 == 0o600 and b"BEGIN CERTIFICATE" in dispatcher.cert.read_bytes()
+    with pytest.raises(ConfigError, match="trusted/ holds no certificate"):
+        dispatcher.check()
+    trust(dispatcher.folder, dispatcher.cert, "self")
+    dispatcher.check()
+    with pytest.raises(FileExistsError):
+        init(tmp_path / "dispatcher", "again", bits=2048)
+    with pytest.raises(ConfigError, match="key.pem is missing"):
+        Pki(tmp_path / "nowhere").check()
+    runner = CliRunner()
+    made = runner.invoke(cli, ["pki", "init", str(tmp_path / "scanner"), "--name", "scanner-a"])
+    assert made.exit_code == 0 and "keep it on this host only" in made.output
+    trusted = runner.invoke(cli, ["pki", "trust", str(tmp_path / "scanner"), str(dispatcher.cert), "--name", "dispatcher"])
+    assert trusted.exit_code == 0 and (tmp_path / "scanner" / "trusted" / "dispatcher.pem").is_file()
+
+
+def test_schedule_install_targets_a_distributed_scan(tmp_path: Path) -> None:
+    inventory = tmp_path / "plant.yaml"
+    inventory.write_text(json.dumps(INVENTORY))
+    pki = init(tmp_path / "pki", "dispatcher", bits=2048)
+    trust(pki.folder, pki.cert, "self")
+    units = tmp_path / "units"
+    base = ["schedule", "install", "sites", "-i", str(inventory), "--cron", "0 2 * * 6", "--backend", "systemd",
+            "--unit-dir", str(units), "--no-enable"]
+    runner = CliRunner()
+    installed = runner.invoke(cli, [*base, "--db", "postgresql://auditor@db.invalid/iacs", "--distributed",
+                                    "--broker", "rediss://dispatcher@broker.invalid:6379/0", "--pki", str(pki.folder)])
+    assert installed.exit_code == 0, installed.output
+    service = (units / "iacs-audit-sites.service").read_text()
+    assert "--distributed" in service and "--broker rediss://dispatcher@broker.invalid:6379/0" in service
+    assert f"--pki {pki.folder}" in service
+    with_password = runner.invoke(cli, [*base, "--db", "postgresql://auditor@db.invalid/iacs", "--distributed",
+                                        "--broker", "redis://:hunter2@broker.invalid/0", "--pki", str(pki.folder)])
+    assert with_password.exit_code == 2 and "EnvironmentFile" in with_password.output
+    no_store = runner.invoke(cli, [*base, "--distributed", "--pki", str(pki.folder)])
+    assert no_store.exit_code == 2 and "central store" in no_store.output
