@@ -37,6 +37,7 @@ HOSTS = [PlantHost("ews-a1", "hardened", "127.0.50.11", "site-a"),
          PlantHost("sw-b2", "hardened", "127.0.50.22", "site-b", type="network", protocol="snmp"),
          PlantHost("hist-c1", "hardened", "127.0.50.31", "site-c")]
 SECRET_ENV = "IACS_TEST_SNMP_AUTH"
+WORKER_C_TZ = "Etc/GMT-14"  # POSIX sign: UTC+14
 # a lost worker's zone comes back within seconds (the defaults are hours: longer than any zone)
 FAST = ["--visibility-timeout", "3", "--restore-interval", "0.5", "--lease", "2"]
 STEADY = ["--visibility-timeout", "120"]
@@ -113,9 +114,10 @@ def sites(tmp_path_factory):
         with RealRedis("127.0.50.1") as redis:
             db = shared_postgres().fresh_database()
             monitor = Monitor(redis)
-            env = {SECRET_ENV: secret}
+            env = {SECRET_ENV: secret, "TZ": "UTC"}
             workers = {"site-a": Worker(tmp, "w-ab", "site-a,site-b", redis.url, db, scanner.folder, env),
-                       "site-c": Worker(tmp, "w-c", "site-c", redis.url, db, scanner.folder, env),
+                       # site-c lies 14 hours east: its scanner's clock says so
+                       "site-c": Worker(tmp, "w-c", "site-c", redis.url, db, scanner.folder, {**env, "TZ": WORKER_C_TZ}),
                        # the lost-worker test's pair, started now so that they boot while the first scan runs
                        "k1": Worker(tmp, "w-k1", "site-k", redis.url, db, scanner.folder, {}, FAST),
                        "k2": Worker(tmp, "w-k2", "site-k", redis.url, db, scanner.folder, {}, FAST)}
@@ -135,7 +137,7 @@ def dispatch(sites: dict, out: Path, *extra: str, inventory: Path | None = None,
             "--distributed", "--broker", sites["redis"].url, "--db", sites["db"], "--pki", str(sites["pki"]),
             "--out", str(out), "-q", *extra]
     env = {k: v for k, v in os.environ.items() if k != SECRET_ENV}  # the dispatcher does not hold site secrets
-    env["PYTHONPATH"] = str(REPO)
+    env.update(PYTHONPATH=str(REPO), TZ="UTC")
     if not wait:
         return subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     return subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env)
@@ -314,3 +316,30 @@ def test_a_worker_killed_mid_zone_loses_no_asset_and_none_is_scanned_twice_in_pa
         assert all(per_host[host] == 1 for host in kept)
     with open_store(sites["db"]) as store:
         assert store.scan_row(int(result["scan_id"]))["status"] == "complete"
+
+
+def test_maintenance_windows_are_judged_by_each_sites_scanner_on_its_own_clock(sites, scanned) -> None:
+    """Zones site-a and site-c get the same window, HH:MM around now on site-c's clock (UTC+14): open there,
+    closed for site-a's scanner (UTC). Each worker judges its zones on its own clock."""
+    from datetime import datetime, timedelta, timezone
+
+    assert scanned["run"].returncode == 1, scanned["run"].stderr
+    east = datetime.now(timezone.utc) + timedelta(hours=14)
+    window = {"start": (east - timedelta(minutes=30)).strftime("%H:%M"),
+              "end": (east + timedelta(minutes=30)).strftime("%H:%M")}
+    data = yaml.safe_load(sites["inventory"].read_text())
+    for zone in data["zones"]:
+        if zone["id"] in ("site-a", "site-c"):
+            zone["maintenance_windows"] = [window]
+    inventory = sites["tmp"] / "windows.yaml"
+    inventory.write_text(yaml.safe_dump(data, sort_keys=False))
+    seen = requests_of(sites["plant"], "site-a")
+    run = dispatch(sites, sites["tmp"] / "windows", inventory=inventory)
+    assert run.returncode == 1, run.stderr  # a skipped asset outside its window does not make the scan exit 3
+    assets = {a["id"]: a for a in json.loads((sites["tmp"] / "windows" / "result.json").read_text())["assets"]}
+    assert {i: a["status"] for i, a in assets.items()} == {"ews-a1": "skipped", "hmi-a2": "skipped",
+                                                          "ews-b1": "assessed", "sw-b2": "assessed",
+                                                          "hist-c1": "assessed"}
+    assert assets["ews-a1"]["skipped_because"] == "outside_window"
+    assert "outside its maintenance window" in assets["ews-a1"]["error"]
+    assert requests_of(sites["plant"], "site-a") == seen  # never contacted
