@@ -162,6 +162,7 @@ def collect_zone(body: dict[str, Any], delivered_to: str | None, context: Worker
         key = f"{body['scan_uuid']}:{body['queue']}:{body.get('zone') or '-'}"
         with broker.lease(key, context.name, context.lease_seconds):
             deliveries = broker.deliveries(key)
+            log.info("taking zone %s of scan %s (delivery %d)", body.get("zone"), body["scan_id"], deliveries)
             return _run(store, body, context, lost_twice=deliveries > MAX_DELIVERIES)
     finally:
         store.close()

@@ -38,16 +38,16 @@ HOSTS = [PlantHost("ews-a1", "hardened", "127.0.50.11", "site-a"),
          PlantHost("hist-c1", "hardened", "127.0.50.31", "site-c")]
 SECRET_ENV = "IACS_TEST_SNMP_AUTH"
 WORKER_C_TZ = "Etc/GMT-14"  # POSIX sign: UTC+14
-# a lost worker's zone comes back within seconds (the defaults are hours: longer than any zone)
+# a lost worker's zone comes back within seconds (the defaults are hours: longer than any zone); a zone that
+# runs longer than this is handed out again meanwhile, and its lease makes that copy wait and then do nothing
 FAST = ["--visibility-timeout", "3", "--restore-interval", "0.5", "--lease", "2"]
-STEADY = ["--visibility-timeout", "120"]
 
 
 class Worker:
     """One `iacs-audit worker` process (its own session, so SIGKILL reaches its pool child too)."""
 
     def __init__(self, tmp: Path, name: str, queues: str, broker: str, db: str, pki: Path, env: dict[str, str],
-                 timing: list[str] = STEADY):
+                 timing: list[str] = FAST):
         self.log = tmp / f"{name}.log"
         argv = [sys.executable, "-m", "auditor", "-v", "--log-file", str(tmp / f"{name}.full.log"), "worker", "--queue", queues, "--broker", broker, "--db", db,
                 "--pki", str(pki), "--name", name, *timing]
@@ -115,19 +115,17 @@ def sites(tmp_path_factory):
             db = shared_postgres().fresh_database()
             monitor = Monitor(redis)
             env = {SECRET_ENV: secret, "TZ": "UTC"}
-            workers = {"site-a": Worker(tmp, "w-ab", "site-a,site-b", redis.url, db, scanner.folder, env),
-                       # site-c lies 14 hours east: its scanner's clock says so
-                       "site-c": Worker(tmp, "w-c", "site-c", redis.url, db, scanner.folder, {**env, "TZ": WORKER_C_TZ}),
-                       # the lost-worker test's pair, started now so that they boot while the first scan runs
-                       "k1": Worker(tmp, "w-k1", "site-k", redis.url, db, scanner.folder, {}, FAST),
-                       "k2": Worker(tmp, "w-k2", "site-k", redis.url, db, scanner.folder, {}, FAST)}
+            # both also serve site-k, the lost-worker test's zone; site-c lies 14 hours east (its scanner's clock)
+            workers = {"site-a": Worker(tmp, "w-ab", "site-a,site-b,site-k", redis.url, db, scanner.folder, env),
+                       "site-c": Worker(tmp, "w-c", "site-c,site-k", redis.url, db, scanner.folder,
+                                        {**env, "TZ": WORKER_C_TZ})}
             workers["site-b"] = workers["site-a"]
             try:
                 yield {"plant": plant, "tmp": tmp, "inventory": tmp / "plant.yaml", "redis": redis, "db": db,
                        "pki": dispatcher.folder, "scanner_pki": scanner.folder, "workers": workers,
                        "monitor": monitor, "secret": secret}
             finally:
-                for worker in workers.values():
+                for worker in {id(w): w for w in workers.values()}.values():
                     worker.kill()
 
 
@@ -260,64 +258,6 @@ def test_unsigned_foreign_and_replayed_messages_are_refused(sites, scanned) -> N
     assert {zone: requests_of(plant, zone) for zone in ("site-a", "site-c")} == seen  # nothing was sent to a device
 
 
-def visits(plant: Plant, gap: float = 1.0) -> list[tuple[float, float, str]]:
-    """(start, end, host) of each time a host was read: its connections (a collection opens more than one)
-    merged when less than ``gap`` seconds apart."""
-    out = []
-    for host_id, sim in plant.simulators.items():
-        spans: dict[str, list[float]] = {}
-        for request in sim.requests:
-            spans.setdefault(request["peer"], []).append(request["time"])
-        for start, end in sorted((min(t), max(t)) for t in spans.values()):
-            if out and out[-1][2] == host_id and start - out[-1][1] < gap:
-                out[-1] = (out[-1][0], max(end, out[-1][1]), host_id)
-            else:
-                out.append((start, end, host_id))
-    return sorted(out)
-
-
-def test_a_worker_killed_mid_zone_loses_no_asset_and_none_is_scanned_twice_in_parallel(sites) -> None:
-    """Two workers serve site-k; the one that took the zone is SIGKILLed (with its pool) after two assets.
-    The other takes the zone over once the broker's visibility timeout and the lost worker's lease ran out,
-    reads only what the store does not hold yet, and the scan ends complete."""
-    tmp = sites["tmp"] / "killed"
-    hosts = [PlantHost(f"k-{n}", "hardened" if n % 2 else "weak", f"127.0.50.{50 + n}", "site-k") for n in range(1, 7)]
-    with Plant(tmp / "plant", hosts, zones=[{"id": "site-k", "sl_target": 2, "scanner": "site-k"}],
-               site="Killed site") as plant:
-        workers = [sites["workers"]["k1"], sites["workers"]["k2"]]
-        try:
-            run = dispatch(sites, tmp / "out", "--concurrency", "1", inventory=plant.inventory_path, wait=False)
-            with open_store(sites["db"]) as store:
-                def recorded() -> set[str]:
-                    scans = [s for s in store.scans() if s["site"] == "Killed site"]
-                    return set(store.recorded_assets(scans[0]["id"])) if scans else set()
-
-                wait_for(lambda: len(recorded()) >= 2, 60, "two assets recorded")
-                taken = next(w for w in workers if "received" in w.output())
-                taken.kill()
-                killed_at, kept = time.time(), recorded()
-            out, err = run.communicate(timeout=60)
-        finally:
-            if run.poll() is None:
-                run.kill()
-        assert run.returncode == 1, err
-        result = json.loads((tmp / "out" / "result.json").read_text())
-        assert [a["status"] for a in result["assets"]] == ["assessed"] * len(hosts) and not result["interrupted"]
-        survivor = next(w for w in workers if w is not taken)
-        assert "received" in survivor.output()
-        spans = visits(plant)
-        # one asset at a time in this zone (--concurrency 1): no two hosts were read at once, so the survivor
-        # never read while the lost worker did
-        assert all(later[0] >= earlier[1] for earlier, later in zip(spans, spans[1:])), spans
-        # the assets committed before the kill were not read again; at most the one in flight was read twice
-        per_host = {h.id: sum(1 for s in spans if s[2] == h.id) for h in hosts}
-        assert sum(per_host.values()) <= len(hosts) + 1 and min(per_host.values()) == 1, per_host
-        assert all(end < killed_at for _, end, host in spans if host in kept)
-        assert all(per_host[host] == 1 for host in kept)
-    with open_store(sites["db"]) as store:
-        assert store.scan_row(int(result["scan_id"]))["status"] == "complete"
-
-
 def test_maintenance_windows_are_judged_by_each_sites_scanner_on_its_own_clock(sites, scanned) -> None:
     """Zones site-a and site-c get the same window, HH:MM around now on site-c's clock (UTC+14): open there,
     closed for site-a's scanner (UTC). Each worker judges its zones on its own clock."""
@@ -343,3 +283,61 @@ def test_maintenance_windows_are_judged_by_each_sites_scanner_on_its_own_clock(s
     assert assets["ews-a1"]["skipped_because"] == "outside_window"
     assert "outside its maintenance window" in assets["ews-a1"]["error"]
     assert requests_of(sites["plant"], "site-a") == seen  # never contacted
+
+
+def visits(plant: Plant, gap: float = 1.0) -> list[tuple[float, float, str]]:
+    """(start, end, host) of each time a host was read: its connections (a collection opens more than one)
+    merged when less than ``gap`` seconds apart."""
+    out = []
+    for host_id, sim in plant.simulators.items():
+        spans: dict[str, list[float]] = {}
+        for request in sim.requests:
+            spans.setdefault(request["peer"], []).append(request["time"])
+        for start, end in sorted((min(t), max(t)) for t in spans.values()):
+            if out and out[-1][2] == host_id and start - out[-1][1] < gap:
+                out[-1] = (out[-1][0], max(end, out[-1][1]), host_id)
+            else:
+                out.append((start, end, host_id))
+    return sorted(out)
+
+
+def test_a_worker_killed_mid_zone_loses_no_asset_and_none_is_scanned_twice_in_parallel(sites) -> None:
+    """Two workers serve site-k; the one that took the zone is SIGKILLed (with its pool) after two assets.
+    The other takes the zone over once the broker's visibility timeout and the lost worker's lease ran out,
+    reads only what the store does not hold yet, and the scan ends complete."""
+    tmp = sites["tmp"] / "killed"
+    hosts = [PlantHost(f"k-{n}", "hardened" if n % 2 else "weak", f"127.0.50.{50 + n}", "site-k") for n in range(1, 7)]
+    with Plant(tmp / "plant", hosts, zones=[{"id": "site-k", "sl_target": 2, "scanner": "site-k"}],
+               site="Killed site") as plant:
+        workers = [sites["workers"]["site-a"], sites["workers"]["site-c"]]
+        try:
+            run = dispatch(sites, tmp / "out", "--concurrency", "1", inventory=plant.inventory_path, wait=False)
+            with open_store(sites["db"]) as store:
+                def recorded() -> set[str]:
+                    scans = [s for s in store.scans() if s["site"] == "Killed site"]
+                    return set(store.recorded_assets(scans[0]["id"])) if scans else set()
+
+                wait_for(lambda: len(recorded()) >= 2, 60, "two assets recorded")
+                taken = next(w for w in workers if "taking zone site-k" in w.output())
+                taken.kill()
+                killed_at, kept = time.time(), recorded()
+            out, err = run.communicate(timeout=60)
+        finally:
+            if run.poll() is None:
+                run.kill()
+        assert run.returncode == 1, err
+        result = json.loads((tmp / "out" / "result.json").read_text())
+        assert [a["status"] for a in result["assets"]] == ["assessed"] * len(hosts) and not result["interrupted"]
+        survivor = next(w for w in workers if w is not taken)
+        assert "taking zone site-k" in survivor.output()
+        spans = visits(plant)
+        # one asset at a time in this zone (--concurrency 1): no two hosts were read at once, so the survivor
+        # never read while the lost worker did
+        assert all(later[0] >= earlier[1] for earlier, later in zip(spans, spans[1:])), spans
+        # the assets committed before the kill were not read again; at most the one in flight was read twice
+        per_host = {h.id: sum(1 for s in spans if s[2] == h.id) for h in hosts}
+        assert sum(per_host.values()) <= len(hosts) + 1 and min(per_host.values()) == 1, per_host
+        assert all(end < killed_at for _, end, host in spans if host in kept)
+        assert all(per_host[host] == 1 for host in kept)
+    with open_store(sites["db"]) as store:
+        assert store.scan_row(int(result["scan_id"]))["status"] == "complete"
