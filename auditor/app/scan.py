@@ -164,7 +164,7 @@ def run_scan(request: ScanRequest, options: Any, events: ScanEvents | None = Non
         def collection(progress: Any):
             if not distributed:
                 return collect(todo, options, settings, progress)
-            return _dispatch(request, options, store, recorder.scan_id, todo, progress)
+            return _dispatch(request, options, store, recorder.scan_id, todo, progress, events.warning)
 
         if events.progress_factory is not None:
             with events.progress_factory(len(todo)) as progress:
@@ -201,15 +201,26 @@ def run_scan(request: ScanRequest, options: Any, events: ScanEvents | None = Non
             store.close()
 
 
-def _dispatch(request: ScanRequest, options: Any, store: Any, scan_id: int, todo: list, progress: Any):
+def _dispatch(request: ScanRequest, options: Any, store: Any, scan_id: int, todo: list, progress: Any,
+              warn: Callable[[str], None]):
     """Send the zones' messages to their scanner queues and follow the store until every asset is in."""
-    from auditor.distributed.dispatch import follow, messages, send
+    from auditor.distributed.dispatch import follow, messages, queue_of, send
 
     distribution = request.distribution
     before = store.recorded_assets(scan_id)
     if todo:
-        send(distribution, messages(request, options, todo, scan_id, store.scan_row(scan_id)["uuid"]))
-    return follow(store, scan_id, todo, before, distribution.poll_seconds, progress or (lambda *_: None))
+        try:
+            send(distribution, messages(request, options, todo, scan_id, store.scan_row(scan_id)["uuid"]))
+        except ConfigError:  # the broker is unreachable: nothing went out; --resume takes the scan up later
+            store.mark(scan_id, "interrupted")
+            raise
+
+    def waiting(assets: list[str]) -> None:
+        queues = sorted({queue_of(request.inventory, plan) or "?" for plan in todo if plan.asset.id in assets})
+        warn(f"{len(assets)} assets not in yet ({', '.join(assets[:5])}{', ...' if len(assets) > 5 else ''}); "
+             f"is a worker serving {', '.join(queues)}? (Ctrl-C ends the scan as interrupted; --resume continues it)")
+
+    return follow(store, scan_id, todo, before, distribution.poll_seconds, progress or (lambda *_: None), waiting)
 
 
 def run_until_interrupted(coroutine):

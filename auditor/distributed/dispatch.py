@@ -23,6 +23,7 @@ from auditor.evidence import AssetEvidence
 from auditor.plant.inventory import Inventory
 from auditor.plant.planning import AssetPlan
 
+STALL_SECONDS = 120.0  # no asset in for this long: say which are still out
 MESSAGE_LIFETIME = timedelta(days=2)  # a message not taken by then is refused: it belongs to a stale scan
 
 
@@ -67,31 +68,55 @@ def messages(request: Any, options: Any, todo: list[AssetPlan], scan_id: int, sc
 
 
 def send(distribution: Distribution, bodies: list[dict[str, Any]]) -> None:
+    """Publish the signed messages; an unreachable broker is a configuration error (exit 2) naming it."""
+    from kombu.exceptions import OperationalError
+
     app = make_app(distribution.broker, Pki(distribution.pki))
     try:
         with app.producer_or_acquire() as producer:
             for body in bodies:
-                app.send_task(TASK_NAME, kwargs={"body": body}, queue=body["queue"], producer=producer)
+                app.send_task(TASK_NAME, kwargs={"body": body}, queue=body["queue"], producer=producer,
+                              retry_policy={"max_retries": 3, "interval_start": 0.5, "interval_step": 1})
+    except OperationalError as exc:
+        raise ConfigError.single(_safe(distribution.broker), "--broker", f"cannot reach the broker: {exc}") from None
     finally:
         app.close()
 
 
+def _safe(url: str) -> str:
+    """``url`` with its password masked, for messages."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
+
+
 async def follow(store: Any, scan_id: int, todo: list[AssetPlan], before: dict[str, tuple[int, str]],
-                 poll: float, notify: Callable[[str, str, str], None]) -> tuple[list[AssetEvidence], bool]:
+                 poll: float, notify: Callable[[str, str, str], None],
+                 waiting: Callable[[list[str]], None] = lambda assets: None,
+                 stall: float = STALL_SECONDS) -> tuple[list[AssetEvidence], bool]:
     """Wait until every asset of ``todo`` has a row written after dispatch (``before``: the rows there were);
-    returns the evidence in ``todo``'s order and whether following was interrupted (Ctrl-C)."""
+    returns the evidence in ``todo``'s order and whether following was interrupted (Ctrl-C). ``waiting`` hears
+    which assets are still out whenever nothing arrived for ``stall`` seconds (no worker on their queue?)."""
     wanted = {plan.asset.id for plan in todo}
     arrived: dict[str, str] = {}
     interrupted = False
+    loop = asyncio.get_running_loop()
+    last = loop.time()
     try:
         while len(arrived) < len(wanted):
             rows = await asyncio.to_thread(store.recorded_assets, scan_id)
             for asset, (row_id, status) in rows.items():
                 if asset in wanted and asset not in arrived and before.get(asset, (None,))[0] != row_id:
-                    arrived[asset] = status
+                    arrived[asset], last = status, loop.time()
                     notify("skipped" if status == "skipped" else "error" if status == "error" else "done", asset,
                            f"collection {status}")
             if len(arrived) < len(wanted):
+                if loop.time() - last >= stall:
+                    waiting([plan.asset.id for plan in todo if plan.asset.id not in arrived])
+                    last = loop.time()
                 await asyncio.sleep(poll)
     except asyncio.CancelledError:
         interrupted = True

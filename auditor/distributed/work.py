@@ -208,8 +208,8 @@ def _run(store: Any, body: dict[str, Any], context: WorkerContext, *, lost_twice
     gate = WindowGate(windows, window_end=window_end,
                       estimates=store.estimates([p.asset.id for p in runnable], inventory.site))
     settings = EngineSettings(concurrency=body.get("concurrency", 8), asset_timeout=body.get("asset_timeout", 300),
-                              admit=gate if gate.active else None, on_finished=recorder.on_finished,
-                              politeness=Politeness(inventory))
+                              admit=_StillRunning(store, body["scan_id"], gate if gate.active else None),
+                              on_finished=recorder.on_finished, politeness=Politeness(inventory))
     collected, _ = asyncio.run(collect(runnable, options, settings))
     recorded = _finished(store, body["scan_id"])
     by_plan = {plan.asset.id: plan for plan in runnable}
@@ -219,6 +219,23 @@ def _run(store: Any, body: dict[str, Any], context: WorkerContext, *, lost_twice
     if recorder.errors:
         raise RuntimeError("the store missed: " + "; ".join(recorder.errors))
     return {"zone": body.get("zone"), "assets": len(todo), "collected": len(runnable)}
+
+
+class _StillRunning:
+    """The engine's admission of an asset: none once the dispatcher ended the scan (Ctrl-C: ``interrupted``),
+    else the maintenance-window gate's decision."""
+
+    def __init__(self, store: Any, scan_id: int, gate: Any):
+        self.store, self.scan_id, self.gate = store, scan_id, gate
+        self.observe = getattr(gate, "observe", None)
+
+    def __call__(self, asset_id: str) -> Any:
+        from auditor.plant.windows import Decision
+
+        status = self.store.scan_row(self.scan_id)["status"]
+        if status != "running":
+            return Decision(f"not started: the scan was {status} by its dispatcher", "interrupted")
+        return self.gate(asset_id) if self.gate is not None else None
 
 
 def _finished(store: Any, scan_id: int) -> set[str]:

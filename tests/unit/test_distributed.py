@@ -128,3 +128,27 @@ def test_schedule_install_targets_a_distributed_scan(tmp_path: Path) -> None:
     assert with_password.exit_code == 2 and "EnvironmentFile" in with_password.output
     no_store = runner.invoke(cli, [*base, "--distributed", "--pki", str(pki.folder)])
     assert no_store.exit_code == 2 and "central store" in no_store.output
+
+
+def test_an_unreachable_broker_is_a_configuration_error_and_the_scan_can_be_resumed(tmp_path: Path) -> None:
+    """In a process of its own: signing changes kombu's serializer registry for the whole process."""
+    import subprocess
+    import sys
+
+    from auditor.store import open_store
+
+    pki = init(tmp_path / "pki", "dispatcher", bits=2048)
+    trust(pki.folder, pki.cert, "self")
+    inventory = tmp_path / "plant.yaml"
+    inventory.write_text(json.dumps(INVENTORY))
+    repo = Path(__file__).resolve().parents[2]
+    run = subprocess.run([sys.executable, "-m", "auditor", "scan", "-i", str(inventory), "--distributed",
+                          "--broker", "redis://:pw@127.0.50.1:1/0", "--pki", str(pki.folder),
+                          "--db", str(tmp_path / "h.sqlite"), "-o", str(tmp_path / "out")],
+                         cwd=repo, capture_output=True, text=True, timeout=120,
+                         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(repo), "HOME": str(tmp_path)})
+    assert run.returncode == 2 and "--broker: cannot reach the broker" in run.stderr, run.stderr
+    assert ":***@127.0.50.1:1" in run.stderr and "pw@" not in run.stderr
+    # the dispatcher holds no site secret (SITE_A_PW is unset here): the workers resolve them
+    with open_store(tmp_path / "h.sqlite") as store:
+        assert [s["status"] for s in store.scans()] == ["interrupted"]
