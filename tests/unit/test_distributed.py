@@ -152,3 +152,35 @@ def test_an_unreachable_broker_is_a_configuration_error_and_the_scan_can_be_resu
     # the dispatcher holds no site secret (SITE_A_PW is unset here): the workers resolve them
     with open_store(tmp_path / "h.sqlite") as store:
         assert [s["status"] for s in store.scans()] == ["interrupted"]
+
+
+def test_a_worker_resolves_secrets_on_its_own_host_and_records_what_it_lacks(tmp_path: Path, monkeypatch) -> None:
+    """The zone's work without a broker: a secret this host does not have makes its asset an error naming the
+    reference, recorded in the store; a scan that is no longer running, or another scan's message, is refused."""
+    from datetime import datetime, timezone
+
+    from auditor.distributed.work import collect_zone
+    from auditor.plant.planning import selection_label
+    from auditor.store import open_store
+
+    monkeypatch.delenv("SITE_A_PW", raising=False)
+    inventory = Inventory.model_validate(INVENTORY)
+    store_path = tmp_path / "h.sqlite"
+    with open_store(store_path) as store:
+        scan_id = store.begin_scan(inventory, selection_label(None, 2), datetime.now(timezone.utc))
+        scan_uuid = store.scan_row(scan_id)["uuid"]
+    request = ScanRequest(inventory=inventory, source="plant.yaml", out=tmp_path, sl=2)
+    zone = next(b for b in messages(request, ScanOptions(), plan_assets(inventory, sl=2), scan_id, scan_uuid)
+                if b["zone"] == "a-control")
+    context = WorkerContext(queues=["site-a"], store=str(store_path), broker="memory://", name="scanner-a")
+    assert collect_zone(zone, "site-a", context) == {"zone": "a-control", "assets": 2, "collected": 0}
+    with open_store(store_path) as store:
+        results = {a.id: a for a in store.load_result(scan_id).assets}
+        assert set(results) == {"a1", "a2"} and all(a.status == "error" for a in results.values())
+        assert "worker scanner-a" in results["a1"].error and "SITE_A_PW is not set" in results["a1"].error
+        assert collect_zone(zone, "site-a", context)["assets"] == 0  # redelivered: nothing left to do
+        with pytest.raises(Refused, match="not the scan this message was sent for"):
+            collect_zone({**zone, "scan_uuid": "another"}, "site-a", context)
+        store.mark(scan_id, "interrupted")
+    with pytest.raises(Refused, match="is interrupted: nothing to do"):
+        collect_zone(zone, "site-a", context)
