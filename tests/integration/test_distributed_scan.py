@@ -285,6 +285,32 @@ def test_maintenance_windows_are_judged_by_each_sites_scanner_on_its_own_clock(s
     assert requests_of(sites["plant"], "site-a") == seen  # never contacted
 
 
+
+def test_ctrl_c_ends_a_distributed_scan_as_interrupted(sites, scanned) -> None:
+    """No worker serves the queue yet: Ctrl-C (SIGINT) on the dispatcher ends the scan as a local one ends."""
+    data = yaml.safe_load(sites["inventory"].read_text())
+    data["zones"] = [z for z in data["zones"] if z["id"] == "site-c"]
+    data["zones"][0]["scanner"] = "site-late"
+    data["assets"] = [a for a in data["assets"] if a["zone"] == "site-c"]
+    inventory = sites["tmp"] / "late.yaml"
+    inventory.write_text(yaml.safe_dump(data, sort_keys=False))
+    redis = sites["redis"].client()
+    run = dispatch(sites, sites["tmp"] / "late", inventory=inventory, wait=False)
+    try:
+        wait_for(lambda: redis.llen("site-late") == 1, 60, "the message waiting in the broker")
+        run.send_signal(signal.SIGINT)
+        _, err = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 3 and "scan interrupted" in err and "--resume" in err, err
+    result = json.loads((sites["tmp"] / "late" / "result.json").read_text())
+    assert result["interrupted"] and result["assets"][0]["skipped_because"] == "interrupted"
+    with open_store(sites["db"]) as store:
+        assert store.scan_row(int(result["scan_id"]))["status"] == "interrupted"
+    # a worker that takes the waiting message later refuses it (tests/unit/test_distributed.py: "is interrupted")
+    assert redis.llen("site-late") == 1
+
 def visits(plant: Plant, gap: float = 1.0) -> list[tuple[float, float, str]]:
     """(start, end, host) of each time a host was read: its connections (a collection opens more than one)
     merged when less than ``gap`` seconds apart."""
