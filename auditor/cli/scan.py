@@ -277,6 +277,8 @@ def _exit_now(code: int) -> None:
 @click.option("--pki", envvar="IACS_AUDIT_PKI", type=click.Path(file_okay=False, path_type=Path),
               help="With --distributed: the dispatcher's key.pem/cert.pem/trusted/ ('iacs-audit pki init') "
                    "[env IACS_AUDIT_PKI].")
+@click.option("--broker-ca", envvar="IACS_AUDIT_BROKER_CA", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="With --distributed: CA certificate that verifies a TLS broker [env IACS_AUDIT_BROKER_CA].")
 @guard
 def scan(target: str | None, inventory: Path | None, profile: str | None, sl: int | None, out: Path,
          component_type: str | None, key: str | None, password_env: str | None, known_hosts: str | None,
@@ -286,7 +288,8 @@ def scan(target: str | None, inventory: Path | None, profile: str | None, sl: in
          attestations: Path | None = None, gate: str = "complete", key_passphrase_env: str | None = None,
          no_agent: bool = False, ssh_config: str | None = None, jump: str | None = None,
          sudo_password_env: str | None = None, show_plan: bool = False, as_json: bool = False,
-         distributed: bool = False, broker: str | None = None, pki: Path | None = None) -> None:
+         distributed: bool = False, broker: str | None = None, pki: Path | None = None,
+         broker_ca: Path | None = None) -> None:
     """Scan an inventory, or one TARGET such as ssh://auditor@10.0.0.5:22, and write result.json,
     evidence.json and report.html into OUT (with --plan: only show what it would send)."""
     from auditor.plant.inventory import load_inventory
@@ -323,7 +326,7 @@ def scan(target: str | None, inventory: Path | None, profile: str | None, sl: in
             raise click.UsageError("--distributed scans an --inventory (its zones name their scanner queues)")
         if not broker or pki is None:
             raise click.UsageError("--distributed needs --broker URL and --pki DIR (or IACS_AUDIT_BROKER, IACS_AUDIT_PKI)")
-        distribution = Distribution(broker=broker, pki=pki)
+        distribution = Distribution(broker=broker, pki=pki, broker_ca=broker_ca)
     if show_plan:
         sys.exit(_show_plan(inv, options, profile=profile, sl=sl, history=history, as_json=as_json))
     sys.exit(_run_scan(inv, source, profile=profile, sl=sl, out=out, options=options, concurrency=concurrency,

@@ -90,6 +90,8 @@ def schedule() -> None:
                                               "service IACS_AUDIT_BROKER in an EnvironmentFile instead).")
 @click.option("--pki", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="With --distributed: the dispatcher's signing folder ('iacs-audit pki init').")
+@click.option("--broker-ca", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="With --distributed: CA certificate that verifies a TLS broker.")
 @BACKEND
 @UNIT_DIR
 @CRON_DIR
@@ -100,7 +102,7 @@ def schedule_install(name: str, inventory: Path, profile: str | None, sl: int | 
                      no_agent: bool, key_passphrase_env: str | None, sudo_password_env: str | None,
                      log_file: Path | None, alert_on: str, run_as: str | None, timeout: str | None, no_enable: bool,
                      backend: str, unit_dir: Path | None, cron_dir: Path | None, distributed: bool = False,
-                     broker: str | None = None, pki: Path | None = None) -> None:
+                     broker: str | None = None, pki: Path | None = None, broker_ca: Path | None = None) -> None:
     """Install the scheduled scan NAME."""
     from auditor.assessment.profiles import load_profile
     from auditor.operations.schedule import Job, ScheduleError
@@ -155,8 +157,10 @@ def schedule_install(name: str, inventory: Path, profile: str | None, sl: int | 
         argv += ["--sudo-password-env", sudo_password_env]
     if distributed:
         argv += _distributed_args(db, broker, pki)
-    elif broker or pki:
-        raise click.UsageError("--broker and --pki go with --distributed")
+        if broker_ca:
+            argv += ["--broker-ca", str(broker_ca.resolve())]
+    elif broker or pki or broker_ca:
+        raise click.UsageError("--broker, --pki and --broker-ca go with --distributed")
     try:
         job = Job(name, argv, cron, alert_on=alert_on, user=run_as, timeout=timeout)
         chosen = _backend(backend, unit_dir, cron_dir, run_as)

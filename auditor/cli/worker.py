@@ -25,6 +25,8 @@ log = logging.getLogger("auditor.distributed")
 @click.option("--pki", envvar="IACS_AUDIT_PKI", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="This scanner's key.pem and cert.pem, and trusted/ with the dispatcher's certificate "
                    "('iacs-audit pki init') [env IACS_AUDIT_PKI].")
+@click.option("--broker-ca", envvar="IACS_AUDIT_BROKER_CA", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CA certificate that verifies a TLS broker (rediss:// or amqps://) [env IACS_AUDIT_BROKER_CA].")
 @click.option("-c", "--concurrency", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Zones collected at once (each zone runs its assets with the scan's --concurrency).")
 @click.option("-n", "--name", help="Worker name in logs and leases (default scanner-QUEUE@HOST).")
@@ -36,7 +38,7 @@ log = logging.getLogger("auditor.distributed")
 @click.option("--lease", "lease_seconds", type=click.FloatRange(1), default=None, hidden=True,
               help="Seconds a lost worker's zone lease outlives it (default 30; tests).")
 @guard
-def worker(queues: str, broker: str, db: str, pki: Path, concurrency: int, name: str | None,
+def worker(queues: str, broker: str, db: str, pki: Path, broker_ca: Path | None, concurrency: int, name: str | None,
            visibility_timeout: float | None, restore_interval: float | None, lease_seconds: float | None) -> None:
     """Run a site scanner: take the zones routed to QUEUE, collect them here (secrets and maintenance windows
     of this host), and commit each asset to the central store. Connects outbound only."""
@@ -52,9 +54,10 @@ def worker(queues: str, broker: str, db: str, pki: Path, concurrency: int, name:
     except StoreError as exc:
         raise ConfigError.single(display(db), "--db", str(exc)) from None
     app = make_app(broker, Pki(pki), queues=names, visibility_timeout=visibility_timeout or DEFAULT_VISIBILITY_TIMEOUT,
-                   restore_interval=restore_interval)
+                   restore_interval=restore_interval, broker_ca=broker_ca)
     context = work.WorkerContext(queues=names, store=db, broker=broker,
                                  lease_seconds=lease_seconds or work.LEASE_SECONDS,
+                                 broker_ca=str(broker_ca) if broker_ca else None,
                                  name=name or f"scanner-{names[0]}@{socket.gethostname()}")
     work.CONTEXT = context
 

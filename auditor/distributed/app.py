@@ -51,10 +51,21 @@ class Pki:
                                                           "are accepted")
 
 
+def broker_tls(broker_ca: Path | str | None) -> dict | None:
+    """TLS settings for a ``rediss://`` or ``amqps://`` broker whose certificate ``broker_ca`` must sign
+    (None: the URL decides, without a pinned CA)."""
+    if broker_ca is None:
+        return None
+    import ssl
+
+    return {"ssl_cert_reqs": ssl.CERT_REQUIRED, "ssl_ca_certs": str(broker_ca)}
+
+
 def make_app(broker: str, pki: Pki, *, queues: list[str] = (), visibility_timeout: float = DEFAULT_VISIBILITY_TIMEOUT,
-             restore_interval: float | None = None):
+             restore_interval: float | None = None, broker_ca: Path | str | None = None):
     """A Celery app on ``broker`` that signs and verifies with ``pki``. ``restore_interval`` (seconds) sets how
-    often a worker looks for messages whose visibility timeout ran out (Redis; default about 100 s)."""
+    often a worker looks for messages whose visibility timeout ran out (Redis; default about 100 s);
+    ``broker_ca``: the CA file that verifies a TLS broker."""
     from celery import Celery
     from kombu import Queue
 
@@ -72,5 +83,11 @@ def make_app(broker: str, pki: Pki, *, queues: list[str] = (), visibility_timeou
         task_ignore_result=True, worker_hijack_root_logger=False, worker_send_task_events=False,
         task_send_sent_event=False, worker_enable_remote_control=False, worker_redirect_stdouts=False,
     )
+    tls = broker_tls(broker_ca)
+    if tls is not None:
+        if not broker.startswith(("rediss://", "amqps://")):
+            raise ConfigError.single(broker_ca, "--broker-ca", "a CA is for a TLS broker: use a rediss:// or amqps:// "
+                                                               "URL")
+        app.conf.broker_use_ssl = tls
     app.setup_security()
     return app

@@ -34,6 +34,7 @@ class Distribution:
     broker: str
     pki: Path
     poll_seconds: float = 0.5
+    broker_ca: Path | None = None  # the CA that verifies a TLS broker
 
 
 def queue_of(inventory: Inventory, plan: AssetPlan) -> str | None:
@@ -71,7 +72,7 @@ def send(distribution: Distribution, bodies: list[dict[str, Any]]) -> None:
     """Publish the signed messages; an unreachable broker is a configuration error (exit 2) naming it."""
     from kombu.exceptions import OperationalError
 
-    app = make_app(distribution.broker, Pki(distribution.pki))
+    app = make_app(distribution.broker, Pki(distribution.pki), broker_ca=distribution.broker_ca)
     try:
         with app.producer_or_acquire() as producer:
             for body in bodies:

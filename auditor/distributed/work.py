@@ -40,6 +40,7 @@ class WorkerContext:
     store: str
     broker: str
     lease_seconds: float = LEASE_SECONDS
+    broker_ca: str | None = None
     name: str = field(default_factory=lambda: f"scanner-{uuid.uuid4().hex[:8]}")
 
 
@@ -69,12 +70,13 @@ def options_from_message(data: dict[str, Any]) -> Any:
 class _Redis:
     """The broker's Redis, for the delivery counter and the lease (other brokers: neither; see the README)."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, ca: str | None = None):
         self.client = None
         if url.startswith(("redis://", "rediss://")):
             import redis
 
-            self.client = redis.Redis.from_url(url)
+            tls = {"ssl_cert_reqs": "required", "ssl_ca_certs": ca} if ca and url.startswith("rediss://") else {}
+            self.client = redis.Redis.from_url(url, **tls)
 
     def deliveries(self, key: str) -> int:
         if self.client is None:
@@ -158,7 +160,7 @@ def collect_zone(body: dict[str, Any], delivered_to: str | None, context: Worker
             raise Refused(f"scan {body['scan_id']} of the store is not the scan this message was sent for")
         if row["status"] != "running":
             raise Refused(f"scan {body['scan_id']} is {row['status']}: nothing to do")
-        broker = _Redis(context.broker)
+        broker = _Redis(context.broker, context.broker_ca)
         key = f"{body['scan_uuid']}:{body['queue']}:{body.get('zone') or '-'}"
         with broker.lease(key, context.name, context.lease_seconds):
             deliveries = broker.deliveries(key)

@@ -130,9 +130,9 @@ def sites(tmp_path_factory):
 
 
 def dispatch(sites: dict, out: Path, *extra: str, inventory: Path | None = None, timeout: float = 60,
-             wait: bool = True) -> subprocess.Popen | subprocess.CompletedProcess:
+             wait: bool = True, broker: str | None = None) -> subprocess.Popen | subprocess.CompletedProcess:
     argv = [sys.executable, "-m", "auditor", "scan", "--inventory", str(inventory or sites["inventory"]),
-            "--distributed", "--broker", sites["redis"].url, "--db", sites["db"], "--pki", str(sites["pki"]),
+            "--distributed", "--broker", broker or sites["redis"].url, "--db", sites["db"], "--pki", str(sites["pki"]),
             "--out", str(out), "-q", *extra]
     env = {k: v for k, v in os.environ.items() if k != SECRET_ENV}  # the dispatcher does not hold site secrets
     env.update(PYTHONPATH=str(REPO), TZ="UTC")
@@ -310,6 +310,27 @@ def test_ctrl_c_ends_a_distributed_scan_as_interrupted(sites, scanned) -> None:
         assert store.scan_row(int(result["scan_id"]))["status"] == "interrupted"
     # a worker that takes the waiting message later refuses it (tests/unit/test_distributed.py: "is interrupted")
     assert redis.llen("site-late") == 1
+
+
+def test_over_a_tls_broker(sites, scanned) -> None:
+    """rediss:// with the broker's CA pinned on both sides (--broker-ca); the broker serves TLS only."""
+    data = yaml.safe_load(sites["inventory"].read_text())
+    data["zones"] = [z for z in data["zones"] if z["id"] == "site-a"]
+    data["assets"] = [a for a in data["assets"] if a["zone"] == "site-a"]
+    inventory = sites["tmp"] / "tls.yaml"
+    inventory.write_text(yaml.safe_dump(data, sort_keys=False))
+    with RealRedis("127.0.50.2", tls_dir=sites["tmp"] / "broker-tls") as tls:
+        worker = Worker(sites["tmp"], "w-tls", "site-a", tls.url, sites["db"], sites["scanner_pki"], {},
+                        [*FAST, "--broker-ca", str(tls.ca)])
+        try:
+            run = dispatch(sites, sites["tmp"] / "tls", "--broker-ca", str(tls.ca), inventory=inventory,
+                           broker=tls.url)
+        finally:
+            worker.kill()
+    assert run.returncode == 1, run.stderr
+    result = json.loads((sites["tmp"] / "tls" / "result.json").read_text())
+    assert [a["status"] for a in result["assets"]] == ["assessed", "assessed"]
+    assert "taking zone site-a" in worker.output()
 
 def visits(plant: Plant, gap: float = 1.0) -> list[tuple[float, float, str]]:
     """(start, end, host) of each time a host was read: its connections (a collection opens more than one)

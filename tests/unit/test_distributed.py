@@ -118,9 +118,11 @@ def test_schedule_install_targets_a_distributed_scan(tmp_path: Path) -> None:
             "--unit-dir", str(units), "--no-enable"]
     runner = CliRunner()
     installed = runner.invoke(cli, [*base, "--db", "postgresql://auditor@db.invalid/iacs", "--distributed",
-                                    "--broker", "rediss://dispatcher@broker.invalid:6379/0", "--pki", str(pki.folder)])
+                                    "--broker", "rediss://dispatcher@broker.invalid:6379/0", "--pki", str(pki.folder),
+                                    "--broker-ca", str(pki.cert)])
     assert installed.exit_code == 0, installed.output
     service = (units / "iacs-audit-sites.service").read_text()
+    assert f"--broker-ca {pki.cert}" in service
     assert "--distributed" in service and "--broker rediss://dispatcher@broker.invalid:6379/0" in service
     assert f"--pki {pki.folder}" in service
     with_password = runner.invoke(cli, [*base, "--db", "postgresql://auditor@db.invalid/iacs", "--distributed",
@@ -184,3 +186,12 @@ def test_a_worker_resolves_secrets_on_its_own_host_and_records_what_it_lacks(tmp
         store.mark(scan_id, "interrupted")
     with pytest.raises(Refused, match="is interrupted: nothing to do"):
         collect_zone(zone, "site-a", context)
+
+
+def test_a_broker_ca_needs_a_tls_broker_url(tmp_path: Path) -> None:
+    from auditor.distributed.app import make_app
+
+    pki = init(tmp_path / "pki", "dispatcher", bits=2048)
+    trust(pki.folder, pki.cert, "self")
+    with pytest.raises(ConfigError, match="use a rediss:// or amqps:// URL"):
+        make_app("redis://127.0.50.1:6379/0", pki, broker_ca=pki.cert)
