@@ -43,6 +43,13 @@ WORKER_C_TZ = "Etc/GMT-14"  # POSIX sign: UTC+14
 FAST = ["--visibility-timeout", "3", "--restore-interval", "0.5", "--lease", "2"]
 
 
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+    """A worker outlives no test process, however that ends (Linux PR_SET_PDEATHSIG)."""
+    import ctypes
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
+
+
 class Worker:
     """One `iacs-audit worker` process (its own session, so SIGKILL reaches its pool child too)."""
 
@@ -52,7 +59,7 @@ class Worker:
         argv = [sys.executable, "-m", "auditor", "-v", "--log-file", str(tmp / f"{name}.full.log"), "worker", "--queue", queues, "--broker", broker, "--db", db,
                 "--pki", str(pki), "--name", name, *timing]
         self.proc = subprocess.Popen(argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=self.log.open("w"),
-                                     stderr=subprocess.STDOUT, start_new_session=True,
+                                     stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent,
                                      env={**os.environ, "PYTHONPATH": str(REPO), **env})
 
     def output(self) -> str:
