@@ -188,6 +188,27 @@ def test_a_worker_resolves_secrets_on_its_own_host_and_records_what_it_lacks(tmp
         collect_zone(zone, "site-a", context)
 
 
+def test_a_zone_lost_twice_is_not_taken_a_third_time(tmp_path: Path, monkeypatch) -> None:
+    """The third delivery of a zone message (its worker lost twice) records what is left as errors saying so."""
+    from datetime import datetime, timezone
+
+    from auditor.distributed import work
+    from auditor.plant.planning import selection_label
+    from auditor.store import open_store
+
+    monkeypatch.setenv("SITE_A_PW", "not-used")
+    inventory = Inventory.model_validate(INVENTORY)
+    with open_store(tmp_path / "h.sqlite") as store:
+        scan_id = store.begin_scan(inventory, selection_label(None, 2), datetime.now(timezone.utc))
+        request = ScanRequest(inventory=inventory, source="plant.yaml", out=tmp_path, sl=2)
+        zone = next(b for b in messages(request, ScanOptions(), plan_assets(inventory, sl=2), scan_id,
+                                        store.scan_row(scan_id)["uuid"]) if b["zone"] == "b-control")
+        context = WorkerContext(queues=["site-b"], store=str(tmp_path / "h.sqlite"), broker="memory://")
+        assert work._run(store, zone, context, lost_twice=True)["collected"] == 0
+        (b1,) = store.load_result(scan_id).assets
+        assert b1.status == "error" and "its scanner was lost twice" in b1.error
+
+
 def test_a_broker_ca_needs_a_tls_broker_url(tmp_path: Path) -> None:
     from auditor.distributed.app import make_app
 
