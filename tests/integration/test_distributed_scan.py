@@ -312,8 +312,9 @@ def test_maintenance_windows_are_judged_by_each_sites_scanner_on_its_own_clock(s
 
 
 
-def test_ctrl_c_ends_a_distributed_scan_as_interrupted(sites, scanned) -> None:
-    """No worker serves the queue yet: Ctrl-C (SIGINT) on the dispatcher ends the scan as a local one ends."""
+def test_ctrl_c_ends_a_distributed_scan_as_interrupted_and_resume_finishes_it(sites, scanned) -> None:
+    """No worker serves the queue yet: Ctrl-C (SIGINT) on the dispatcher ends the scan as a local one ends;
+    --resume continues the same scan."""
     data = yaml.safe_load(sites["inventory"].read_text())
     data["zones"] = [z for z in data["zones"] if z["id"] == "site-c"]
     data["zones"][0]["scanner"] = "site-late"
@@ -336,6 +337,17 @@ def test_ctrl_c_ends_a_distributed_scan_as_interrupted(sites, scanned) -> None:
         assert store.scan_row(int(result["scan_id"]))["status"] == "interrupted"
     # a worker that takes the waiting message later refuses it (tests/unit/test_distributed.py: "is interrupted")
     assert redis.llen("site-late") == 1
+
+    # the zone's scanner is named right now: --resume finishes the same scan through it
+    data["zones"][0]["scanner"] = "site-c"
+    inventory.write_text(yaml.safe_dump(data, sort_keys=False))
+    resumed = dispatch(sites, sites["tmp"] / "resumed", "--resume", inventory=inventory)
+    assert resumed.returncode in (0, 1), resumed.stderr
+    again = json.loads((sites["tmp"] / "resumed" / "result.json").read_text())
+    assert again["scan_id"] == result["scan_id"] and not again["interrupted"]
+    assert again["assets"][0]["status"] == "assessed"
+    with open_store(sites["db"]) as store:
+        assert store.scan_row(int(result["scan_id"]))["status"] == "complete"
 
 
 def test_over_a_tls_broker(sites, scanned) -> None:
