@@ -1,8 +1,9 @@
 """Distributed scans with real parts: redis-server, `iacs-audit worker` processes, PostgreSQL, simulated sites.
 
-Three "sites" of SSH/SNMP simulators on 127.0.50.x, one zone each, each zone naming its scanner queue; one
-worker process per queue (a second on site-a for the lost-worker case). The dispatcher runs as its own process
-too (signing changes kombu's serializer registry, which must not leak into the test process).
+Three "sites" of SSH/SNMP simulators on 127.0.50.x, one zone each, each zone naming its scanner queue; two worker
+processes (one serving site-a and site-b, one site-c, 14 hours east), both also serving site-k, the zone of the
+lost-worker test. The dispatcher runs as its own process too (signing changes kombu's serializer registry, which
+must not leak into the test process).
 """
 
 from __future__ import annotations
