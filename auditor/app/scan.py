@@ -42,6 +42,8 @@ class ScanRequest:
     ignore_windows: bool = False
     resume: bool = False
     siem: str | None = None
+    # a distributed scan (auditor.distributed.dispatch.Distribution): site scanners collect, this process scores
+    distribution: Any = None
 
 
 @dataclass
@@ -109,8 +111,17 @@ def run_scan(request: ScanRequest, options: Any, events: ScanEvents | None = Non
 
     events = events or ScanEvents()
     inventory = request.inventory
-    check_references(request.source, inventory.assets)
+    distributed = request.distribution is not None
+    if not distributed:  # a distributed scan's secrets are resolved by the workers, each from its own host
+        check_references(request.source, inventory.assets)
     plans = plan_assets(inventory, profile=request.profile, sl=request.sl)
+    if distributed:
+        from auditor.distributed.dispatch import check_routing
+
+        check_routing(request.source, inventory, plans)
+        if request.store is None:
+            raise ConfigError.single(request.source, "--db", "a distributed scan needs the central store that its "
+                                                             "workers write to (--db URL)")
     selection = selection_label(request.profile, request.sl)
     waivers = None
     if request.waivers is not None:
@@ -120,8 +131,9 @@ def run_scan(request: ScanRequest, options: Any, events: ScanEvents | None = Non
     answers = load_answers_file(request.attestations, events.warning)
     # credentials (agent, key files, passphrases) and ssh_config/jump hosts of every SSH endpoint: exit 2 before
     # the first connection, naming the asset, the endpoint and the fix
-    check_ssh_credentials(request.source, [plan.asset for plan in plans], options,
-                          ask=getattr(options, "ask_passphrase", None))
+    if not distributed:
+        check_ssh_credentials(request.source, [plan.asset for plan in plans], options,
+                              ask=getattr(options, "ask_passphrase", None))
     store, recorder, done = None, None, {}
     started = datetime.now(timezone.utc)
     if request.store is not None:
@@ -148,11 +160,17 @@ def run_scan(request: ScanRequest, options: Any, events: ScanEvents | None = Non
                                   on_finished=recorder.on_finished if recorder else None,
                                   politeness=Politeness(inventory))
         todo = [plan for plan in plans if plan.asset.id not in done]
+
+        def collection(progress: Any):
+            if not distributed:
+                return collect(todo, options, settings, progress)
+            return _dispatch(request, options, store, recorder.scan_id, todo, progress, events.warning)
+
         if events.progress_factory is not None:
             with events.progress_factory(len(todo)) as progress:
-                collected_outcome = run_until_interrupted(collect(todo, options, settings, progress))
+                collected_outcome = run_until_interrupted(collection(progress))
         else:
-            collected_outcome = run_until_interrupted(collect(todo, options, settings, events.progress))
+            collected_outcome = run_until_interrupted(collection(events.progress))
         if collected_outcome is None:
             if recorder:
                 recorder.abandon()
@@ -181,6 +199,28 @@ def run_scan(request: ScanRequest, options: Any, events: ScanEvents | None = Non
     finally:
         if store:
             store.close()
+
+
+def _dispatch(request: ScanRequest, options: Any, store: Any, scan_id: int, todo: list, progress: Any,
+              warn: Callable[[str], None]):
+    """Send the zones' messages to their scanner queues and follow the store until every asset is in."""
+    from auditor.distributed.dispatch import follow, messages, queue_of, send
+
+    distribution = request.distribution
+    before = store.recorded_assets(scan_id)
+    if todo:
+        try:
+            send(distribution, messages(request, options, todo, scan_id, store.scan_row(scan_id)["uuid"]))
+        except ConfigError:  # the broker is unreachable: nothing went out; --resume takes the scan up later
+            store.mark(scan_id, "interrupted")
+            raise
+
+    def waiting(assets: list[str]) -> None:
+        queues = sorted({queue_of(request.inventory, plan) or "?" for plan in todo if plan.asset.id in assets})
+        warn(f"{len(assets)} assets not in yet ({', '.join(assets[:5])}{', ...' if len(assets) > 5 else ''}); "
+             f"is a worker serving {', '.join(queues)}? (Ctrl-C ends the scan as interrupted; --resume continues it)")
+
+    return follow(store, scan_id, todo, before, distribution.poll_seconds, progress or (lambda *_: None), waiting)
 
 
 def run_until_interrupted(coroutine):

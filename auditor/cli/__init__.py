@@ -47,3 +47,4 @@ from auditor.cli import answers  # noqa: E402,F401  (questionnaire, attestations
 from auditor.cli import sudoers  # noqa: E402,F401  (the sudoers rule for an audit account)
 from auditor.cli import inventory  # noqa: E402,F401  (inventory import, check, schema)
 from auditor.cli import discover  # noqa: E402,F401  (scoping discovery of an address range)
+from auditor.cli import worker  # noqa: E402,F401  (distributed scans: worker, pki)

@@ -167,7 +167,8 @@ class HistoryOptions:
 
 def _run_scan(inventory, source: str, *, profile: str | None, sl: int | None, out: Path, options,
               concurrency: int, asset_timeout: float, quiet: bool,
-              formats: tuple[str, ...] = DEFAULT_SCAN_FORMATS, history: HistoryOptions | None = None) -> int:
+              formats: tuple[str, ...] = DEFAULT_SCAN_FORMATS, history: HistoryOptions | None = None,
+              distribution: Any = None) -> int:
     """Run the scan service and show it: progress, warnings, the summary; returns the exit code."""
     from auditor.app.scan import ScanAbandoned, ScanEvents, ScanRequest, run_scan
 
@@ -176,7 +177,7 @@ def _run_scan(inventory, source: str, *, profile: str | None, sl: int | None, ou
                           concurrency=concurrency, asset_timeout=asset_timeout, formats=formats,
                           store=history.store, waivers=history.waivers, attestations=history.attestations,
                           window_end=history.window_end, ignore_windows=history.ignore_windows,
-                          resume=history.resume, siem=history.siem)
+                          resume=history.resume, siem=history.siem, distribution=distribution)
 
     def say(message: str) -> None:
         if not quiet:
@@ -270,6 +271,16 @@ def _exit_now(code: int) -> None:
 @click.option("--gate", type=click.Choice(["complete", "technical"]), default="complete", show_default=True,
               help="What exit code 1 means: 'complete' some asset is below SL-T (unmet or unanswered rows); "
                    "'technical' some requirement is unmet by device evidence (for CI and scheduled jobs).")
+@click.option("--distributed", is_flag=True,
+              help="Let the site scanners collect ('iacs-audit worker' on each queue the inventory's 'scanner:' "
+                   "names); this host dispatches, follows the store, scores and writes the reports. Needs --db.")
+@click.option("--broker", envvar="IACS_AUDIT_BROKER", metavar="URL",
+              help="With --distributed: the broker, e.g. rediss://dispatcher@broker.example:6379/0 [env IACS_AUDIT_BROKER].")
+@click.option("--pki", envvar="IACS_AUDIT_PKI", type=click.Path(file_okay=False, path_type=Path),
+              help="With --distributed: the dispatcher's key.pem/cert.pem/trusted/ ('iacs-audit pki init') "
+                   "[env IACS_AUDIT_PKI].")
+@click.option("--broker-ca", envvar="IACS_AUDIT_BROKER_CA", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="With --distributed: CA certificate that verifies a TLS broker [env IACS_AUDIT_BROKER_CA].")
 @guard
 def scan(target: str | None, inventory: Path | None, profile: str | None, sl: int | None, out: Path,
          component_type: str | None, key: str | None, password_env: str | None, known_hosts: str | None,
@@ -278,7 +289,9 @@ def scan(target: str | None, inventory: Path | None, profile: str | None, sl: in
          ignore_windows: bool = False, resume: bool = False, siem: str | None = None,
          attestations: Path | None = None, gate: str = "complete", key_passphrase_env: str | None = None,
          no_agent: bool = False, ssh_config: str | None = None, jump: str | None = None,
-         sudo_password_env: str | None = None, show_plan: bool = False, as_json: bool = False) -> None:
+         sudo_password_env: str | None = None, show_plan: bool = False, as_json: bool = False,
+         distributed: bool = False, broker: str | None = None, pki: Path | None = None,
+         broker_ca: Path | None = None) -> None:
     """Scan an inventory, or one TARGET such as ssh://auditor@10.0.0.5:22, and write result.json,
     evidence.json and report.html into OUT (with --plan: only show what it would send)."""
     from auditor.plant.inventory import load_inventory
@@ -307,10 +320,20 @@ def scan(target: str | None, inventory: Path | None, profile: str | None, sl: in
                           key_passphrase_env=key_passphrase_env, ask_passphrase=_terminal_prompt(),
                           sudo_password_env=sudo_password_env)
     history = _history_options(db, waivers, window_end, ignore_windows, resume, siem, attestations, gate)
+    distribution = None
+    if distributed:
+        from auditor.distributed.dispatch import Distribution
+
+        if inventory is None:
+            raise click.UsageError("--distributed scans an --inventory (its zones name their scanner queues)")
+        if not broker or pki is None:
+            raise click.UsageError("--distributed needs --broker URL and --pki DIR (or IACS_AUDIT_BROKER, IACS_AUDIT_PKI)")
+        distribution = Distribution(broker=broker, pki=pki, broker_ca=broker_ca)
     if show_plan:
         sys.exit(_show_plan(inv, options, profile=profile, sl=sl, history=history, as_json=as_json))
     sys.exit(_run_scan(inv, source, profile=profile, sl=sl, out=out, options=options, concurrency=concurrency,
-                       asset_timeout=asset_timeout, quiet=quiet, formats=_formats(formats), history=history))
+                       asset_timeout=asset_timeout, quiet=quiet, formats=_formats(formats), history=history,
+                       distribution=distribution))
 
 
 def _show_plan(inventory, options, *, profile: str | None, sl: int | None, history: HistoryOptions,

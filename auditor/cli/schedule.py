@@ -84,6 +84,14 @@ def schedule() -> None:
 @click.option("--user", "run_as", help="systemd User= of the service (system units).")
 @click.option("--timeout", help="systemd TimeoutStartSec= of a run, e.g. 4h.")
 @click.option("--no-enable", is_flag=True, help="Write the files only.")
+@click.option("--distributed", is_flag=True,
+              help="Each run is a distributed scan: this host dispatches to the site scanners' queues and scores.")
+@click.option("--broker", metavar="URL", help="With --distributed: the broker URL (no password in it: give the "
+                                              "service IACS_AUDIT_BROKER in an EnvironmentFile instead).")
+@click.option("--pki", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="With --distributed: the dispatcher's signing folder ('iacs-audit pki init').")
+@click.option("--broker-ca", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="With --distributed: CA certificate that verifies a TLS broker.")
 @BACKEND
 @UNIT_DIR
 @CRON_DIR
@@ -93,7 +101,8 @@ def schedule_install(name: str, inventory: Path, profile: str | None, sl: int | 
                      window_end: str | None, siem: str | None, known_hosts: Path | None, ssh_config: Path | None,
                      no_agent: bool, key_passphrase_env: str | None, sudo_password_env: str | None,
                      log_file: Path | None, alert_on: str, run_as: str | None, timeout: str | None, no_enable: bool,
-                     backend: str, unit_dir: Path | None, cron_dir: Path | None) -> None:
+                     backend: str, unit_dir: Path | None, cron_dir: Path | None, distributed: bool = False,
+                     broker: str | None = None, pki: Path | None = None, broker_ca: Path | None = None) -> None:
     """Install the scheduled scan NAME."""
     from auditor.assessment.profiles import load_profile
     from auditor.operations.schedule import Job, ScheduleError
@@ -146,6 +155,12 @@ def schedule_install(name: str, inventory: Path, profile: str | None, sl: int | 
         argv += ["--key-passphrase-env", key_passphrase_env]
     if sudo_password_env:
         argv += ["--sudo-password-env", sudo_password_env]
+    if distributed:
+        argv += _distributed_args(db, broker, pki)
+        if broker_ca:
+            argv += ["--broker-ca", str(broker_ca.resolve())]
+    elif broker or pki or broker_ca:
+        raise click.UsageError("--broker, --pki and --broker-ca go with --distributed")
     try:
         job = Job(name, argv, cron, alert_on=alert_on, user=run_as, timeout=timeout)
         chosen = _backend(backend, unit_dir, cron_dir, run_as)
@@ -159,6 +174,26 @@ def schedule_install(name: str, inventory: Path, profile: str | None, sl: int | 
         click.echo(f"  wrote {path}")
     for note in notes:
         click.echo(f"  {note}")
+
+
+def _distributed_args(db: str | None, broker: str | None, pki: Path | None) -> list[str]:
+    """A scheduled distributed scan: the dispatcher's arguments, checked now (the store must be the central one
+    the workers write to, and no password may sit in the command line)."""
+    from auditor.distributed.app import Pki
+    from urllib.parse import urlsplit
+
+    if not db:
+        raise click.UsageError("--distributed needs --db: the central store its workers write to")
+    if pki is None:
+        raise click.UsageError("--distributed needs --pki DIR (the dispatcher's signing key and certificate)")
+    Pki(pki).check()
+    argv = ["--distributed", "--pki", str(pki.resolve())]
+    if broker:
+        if urlsplit(broker).password:
+            raise click.BadParameter("never put a password into a scheduled command line; give the service "
+                                     "IACS_AUDIT_BROKER in an EnvironmentFile", param_hint="--broker")
+        argv += ["--broker", broker]
+    return argv
 
 
 @schedule.command("list")

@@ -369,6 +369,8 @@ class Zone(_Strict):
     defaults: Defaults | None = _defaults_field()
     exposure: Literal["control", "safety", "dmz", "internet-facing"] | None = Field(
         default=None, description="how exposed the zone is, for the risk rank of findings (default control)")
+    scanner: str | None = Field(default=None, pattern=ID_PATTERN,
+                                description="distributed scans: the scanner queue whose workers reach this zone")
 
     @field_validator("maintenance_windows", mode="before")
     @classmethod
@@ -477,6 +479,8 @@ class Inventory(_Strict):
     conduits: list[Conduit] = Field(default_factory=list, description="conduits between zones (IEC 62443-3-2)")
     scanner_zone: str | None = Field(default=None, description="the zone the scanner sits in: an asset of another "
                                                                "zone is read only over a protocol a conduit allows")
+    scanner: str | None = Field(default=None, pattern=ID_PATTERN,
+                                description="distributed scans: the scanner queue of zones that name none")
 
     @model_validator(mode="before")
     @classmethod

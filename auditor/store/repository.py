@@ -363,6 +363,14 @@ class Store:
                 raise StoreError(f"stored evidence item {item.id} does not match its manifest sha256")
         return evidence
 
+    def recorded_assets(self, scan_id: int) -> dict[str, tuple[int, str]]:
+        """Each asset row of the scan: ``asset id -> (row id, collection status)``. A row written again gets a new
+        id, which is how a distributed scan's dispatcher tells new rows from those of an earlier run."""
+        with self.session() as session:
+            rows = session.execute(select(ScanAsset.asset_id, ScanAsset.id, ScanAsset.collection_status)
+                                   .where(ScanAsset.scan_id == scan_id)).all()
+            return {asset_id: (row_id, status) for asset_id, row_id, status in rows}
+
     def finished_evidence(self, scan_id: int) -> dict[str, AssetEvidence]:
         """Evidence of every asset of the scan that finished (collected, partial or error), verified."""
         with self.session() as session:
