@@ -15,6 +15,7 @@ them: an edited bundle is refused with a message naming the item, never rescored
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -134,17 +135,20 @@ def evidence_from_data(data: Any) -> EvidenceBundle:
                 if isinstance(item, dict):
                     stored.append((a_index, i_index, item.pop("sha256", None)))
     bundle = EvidenceBundle.model_validate(data)
+    items = hashlib.sha256()  # the manifest over the digests just verified (EvidenceBundle.manifest_sha256's rule)
     for a_index, i_index, digest in stored:
         item = bundle.assets[a_index].items[i_index]
         label = f"evidence item {item.id or f'#{i_index + 1}'!r} (asset {item.asset!r}, {item.request.key})"
         if digest is None:
             raise ValueError(f"{label} has no sha256; the bundle cannot be verified")
-        if digest != item.sha256:
+        computed = item.sha256
+        if digest != computed:
             raise ValueError(f"{label}: sha256 does not match its content (stored {str(digest)[:16]}..., "
-                             f"computed {item.sha256[:16]}...); the evidence was modified after collection")
+                             f"computed {computed[:16]}...); the evidence was modified after collection")
+        items.update(f"{item.id} {computed}\n".encode())
     if manifest is None:
         raise ValueError("the bundle has no manifest_sha256; it cannot be verified")
-    if manifest != bundle.manifest_sha256:
+    if manifest != items.hexdigest():
         raise ValueError("manifest_sha256 does not match the items (items were added, removed, renumbered "
                          "or reordered after collection)")
     return bundle
