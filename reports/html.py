@@ -38,6 +38,7 @@ skipped while it does not exist.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import logging
@@ -549,12 +550,24 @@ def _inline_code(text: str) -> Markup:
     return Markup(_INLINE_CODE.sub(r"<code>\1</code>", str(escape(text))))
 
 
+_LONG_TEXT = 512  # a string this long is usually an evidence response, shown on several finding cards
+
+
 def _printable(value: Any) -> Any:
     """Every ``{{ }}`` output: control characters a device sent are shown as escapes, in the page as in the
     PDF printed from it (escaping ``<`` and ``&`` stays autoescape's job; markup a filter built stays markup)."""
     if isinstance(value, Markup):
         return Markup(printable_lines(str(value)))
-    return printable_lines(value) if isinstance(value, str) else value
+    if isinstance(value, str):
+        return _escaped_long_text(value) if len(value) > _LONG_TEXT else printable_lines(value)
+    return value
+
+
+@functools.lru_cache(maxsize=256)
+def _escaped_long_text(text: str) -> Markup:
+    """A long text made printable and escaped once, however many finding cards show it (every template of
+    this environment autoescapes, so escaping here is what autoescape would do to the result)."""
+    return escape(printable_lines(text))
 
 
 def _environment() -> Environment:

@@ -51,17 +51,25 @@ def requirement_status(statuses: Iterable[str], proven_not_applicable: bool = Fa
     return "not_applicable" if proven_not_applicable else "not_assessed"
 
 
+_RANK = {"fail": 4, "waived": 4, "error": 3, "manual": 2, "pass": 1}  # requirement_status's order of precedence
+_STATUS_OF_RANK = {4: "failed", 3: "error", 2: "manual", 1: "passed"}
+
+
 def row_statuses(rows: list[Requirement], judged: Iterable[tuple[Iterable[str], str, bool]]) -> dict[str, str]:
     """Row id -> device-evidence status from ``(requirements, check status, proves not applicable)`` of each
-    check: what :func:`requirement_results` computes, without building the rows (a higher level's judgement)."""
-    statuses: dict[str, list[str]] = defaultdict(list)
+    check: what :func:`requirement_status` gives each row (the highest-ranking check status decides), without
+    building the rows (a higher level's judgement)."""
+    best: dict[str, int] = {}
     proven: set[str] = set()
     for requirements, status, proves in judged:
+        rank = _RANK.get(status, 0)
         for req_id in requirements:
-            statuses[req_id].append(status)
-            if status == "not_applicable" and proves:
+            if best.get(req_id, 0) < rank:
+                best[req_id] = rank
+            if proves and status == "not_applicable":
                 proven.add(req_id)
-    return {row.id: requirement_status(statuses.get(row.id, ()), row.id in proven) for row in rows}
+    return {row.id: _STATUS_OF_RANK.get(best.get(row.id, 0))
+            or ("not_applicable" if row.id in proven else "not_assessed") for row in rows}
 
 
 def requirement_results(rows: list[Requirement], results: list[CheckResult],
