@@ -36,7 +36,7 @@ def _escape(match: re.Match[str]) -> str:
 
 def printable(text: str, keep: str = "") -> str:
     """``text`` with every control character except those in ``keep`` (e.g. ``"\\n\\t"``) shown as an escape."""
-    return _pattern(keep).sub(_escape, text) if text else text
+    return _pattern(keep).sub(_escape, text) if text and not text.isprintable() else text
 
 
 # the controls without line feed, tab and carriage return, as one character class: a class without a lookahead
@@ -49,7 +49,8 @@ _LINES_ANY = re.compile(f"[{_NOT_LINE_BREAKS}]")
 def printable_lines(text: str) -> str:
     """:func:`printable` keeping line breaks (``\\n``, ``\\r\\n``) and tabs (a multi-line banner, a traceback);
     a lone ``\\r``, which would let a line overwrite itself on a terminal, is escaped."""
-    if not text or ("\r" not in text and _LINES_ANY.search(text) is None):
+    # every character escaped here is unprintable to str.isprintable (categories Cc and Cf), a test in C
+    if not text or text.isprintable() or ("\r" not in text and _LINES_ANY.search(text) is None):
         return text
     return _LINES.sub(_escape, text)
 
