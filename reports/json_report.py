@@ -22,7 +22,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 from pydantic import BaseModel
 
@@ -50,14 +50,15 @@ def _dump(model: BaseModel) -> str:
     return model.model_dump_json(indent=2) + "\n"
 
 
-def _write_text(path: str | Path, text: str) -> Path:
-    """Write atomically (temp file + rename) so a crash never leaves half a result.json behind."""
+def _write_text(path: str | Path, text: str | Iterable[str]) -> Path:
+    """Write atomically (temp file + rename) so a crash never leaves half a result.json behind; ``text`` may
+    come in parts, written as they come."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+            handle.writelines([text] if isinstance(text, str) else text)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -65,9 +66,31 @@ def _write_text(path: str | Path, text: str) -> Path:
     return target
 
 
+_ASSETS_SLOT = '\n  "assets": []'
+
+
+def _result_parts(result: ScanResult) -> Iterator[str]:
+    """:func:`_dump` of a result, byte for byte, one asset at a time: a plant's result.json is never one string
+    in memory (nor its bytes beside it). The result without its assets is dumped whole and each asset, dumped
+    alone and indented two levels (JSON strings hold no raw line break), is put in the assets' place."""
+    if not result.assets:
+        yield _dump(result)
+        return
+    skeleton = result.model_copy(update={"assets": []}).model_dump_json(indent=2)
+    head, found, tail = skeleton.partition(_ASSETS_SLOT)
+    if not found or _ASSETS_SLOT in tail:  # cannot happen for the model as it is; never guess
+        yield _dump(result)
+        return
+    yield head + '\n  "assets": [\n'
+    for number, asset in enumerate(result.assets):
+        text = asset.model_dump_json(indent=2).replace("\n", "\n    ")
+        yield ("    " if number == 0 else ",\n    ") + text
+    yield "\n  ]" + tail + "\n"
+
+
 def write_result(result: ScanResult, path: str | Path) -> Path:
-    """Write ``result.json`` (pretty, UTF-8)."""
-    return _write_text(path, _dump(result))
+    """Write ``result.json`` (pretty, UTF-8), streamed asset by asset."""
+    return _write_text(path, _result_parts(result))
 
 
 def write_evidence(bundle: EvidenceBundle, path: str | Path) -> Path:
