@@ -46,9 +46,10 @@ MIX: tuple[tuple[str, str, str, float, tuple[str, ...]], ...] = (
 )
 #: politeness for the mixed plant (inventory ``limits``): assets at once, and per protocol endpoints at once and
 #: new connections per second
-MIXED_LIMITS = {"concurrency": 64, "protocols": {
-    "ssh": {"concurrency": 32, "connection_rate": 40}, "snmp": {"concurrency": 32, "connection_rate": 50},
-    "modbus": {"concurrency": 16, "connection_rate": 25}, "opcua": {"concurrency": 8, "connection_rate": 10}}}
+#: (each device also keeps its connector's own pace: an SNMP agent about 6 s, a PLC about 4 s, as in the demo)
+MIXED_LIMITS = {"concurrency": 128, "protocols": {
+    "ssh": {"concurrency": 32, "connection_rate": 40}, "snmp": {"concurrency": 64, "connection_rate": 50},
+    "modbus": {"concurrency": 32, "connection_rate": 25}, "opcua": {"concurrency": 16, "connection_rate": 10}}}
 MIXED_SUBNETS = (47, 48, 49)  # 127.0.N.1-254
 P2_SECONDS, P2_MIB = 60, 500
 
@@ -105,23 +106,31 @@ def mixed_scenario(assets: int, concurrency: int) -> dict:
             inventory = Inventory.model_validate({
                 "site": f"Benchmark mixed plant ({assets} assets)", "limits": MIXED_LIMITS,
                 "zones": [{"id": "control", "sl_target": 2}], "assets": inventory_assets})
-            before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            usage = resource.getrusage(resource.RUSAGE_SELF)
             wall, bundle, result = _scan(inventory, str(Path(workdir, "ssh", "known_hosts")), concurrency)
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            after = resource.getrusage(resource.RUSAGE_SELF)
+            before, peak = usage.ru_maxrss / 1024, after.ru_maxrss / 1024
+            cpu = after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime
         finally:
             stop.set()
             for _, child, _ in children:
                 child.join(60)
                 if child.is_alive():
                     child.kill()
-    by_kind = {}
+    by_kind: dict[str, dict] = {}
     kinds = {a.id: a.type for a in inventory.assets}
+    seconds = {e.asset: (e.finished_at - e.started_at).total_seconds() for e in bundle.assets
+               if e.started_at and e.finished_at}
     for asset in result.assets:
-        row = by_kind.setdefault(kinds[asset.id], {"assets": 0, "assessed": 0})
+        row = by_kind.setdefault(kinds[asset.id], {"assets": 0, "assessed": 0, "seconds": []})
         row["assets"] += 1
         row["assessed"] += asset.status == "assessed"
+        row["seconds"].append(seconds.get(asset.id, 0.0))
+    for row in by_kind.values():
+        row["median_s"] = round(statistics.median(row.pop("seconds")), 2)
     return {"assets": len(inventory.assets), "assessed": sum(a.status == "assessed" for a in result.assets),
-            "wall_s": round(wall, 2), "peak_rss_mib": round(peak), "rss_before_scan_mib": round(before),
+            "wall_s": round(wall, 2), "scanner_cpu_s": round(cpu, 1), "peak_rss_mib": round(peak),
+            "rss_before_scan_mib": round(before),
             "simulator_startup_s": round(startup, 1), "by_kind": by_kind,
             "evidence_items": sum(len(a.items) for a in bundle.assets), "limits": MIXED_LIMITS}
 
@@ -131,13 +140,14 @@ def print_mixed(row: dict) -> None:
     print(f"# {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, Python {platform.python_version()}, load average "
           f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1 / 5 / 15 min; the simulators' four processes share the "
           f"cores with the scanner)")
-    kinds = ", ".join(f"{v['assets']} {k} ({v['assessed']} assessed)" for k, v in row["by_kind"].items())
+    kinds = ", ".join(f"{v['assets']} {k} ({v['assessed']} assessed, {v['median_s']} s each, median)"
+                      for k, v in row["by_kind"].items())
     print(f"mixed plant: {kinds}; simulators started in {row['simulator_startup_s']} s; politeness limits "
           f"{json.dumps(row['limits'])}")
     print("| target | measured | target value | met |")
     print("| --- | --- | --- | --- |")
-    print(f"| P2 scan of {row['assets']} mixed assets, wall | {row['wall_s']} s | <= {P2_SECONDS} s | "
-          f"{'yes' if row['wall_s'] <= P2_SECONDS else 'no'} |")
+    print(f"| P2 scan of {row['assets']} mixed assets, wall | {row['wall_s']} s (scanner CPU {row['scanner_cpu_s']} s) "
+          f"| <= {P2_SECONDS} s | {'yes' if row['wall_s'] <= P2_SECONDS else 'no'} |")
     print(f"| P2 scanner peak RSS | {row['peak_rss_mib']} MiB (before the scan {row['rss_before_scan_mib']} MiB) | "
           f"<= {P2_MIB} MB | {'yes' if row['peak_rss_mib'] * 1.048576 <= P2_MIB else 'no'} |")
     print(f"assessed {row['assessed']} of {row['assets']}; {row['evidence_items']} evidence items")
@@ -238,7 +248,7 @@ def main() -> None:
     parser.add_argument("--assets", type=int, default=1000, help="assets of the mixed plant")
     args = parser.parse_args()
     if args.mixed:
-        row = mixed_scenario(args.assets, args.concurrency if args.concurrency != 32 else 64)
+        row = mixed_scenario(args.assets, MIXED_LIMITS["concurrency"])
         print_mixed(row)
         out = Path(__file__).parent / "out"
         out.mkdir(exist_ok=True)

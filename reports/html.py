@@ -55,6 +55,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup, escape
 
 from auditor.assessment.slvector import FRS
+from auditor.batching import no_cyclic_gc
 from auditor.evidence import EvidenceBundle, EvidenceItem
 from auditor.results import AnswerRef, AssetResult, CheckResult, RequirementResult, ScanResult
 from auditor.safetext import printable_lines
@@ -666,9 +667,11 @@ def write_html(result: ScanResult, path: str | Path, *, evidence: EvidenceBundle
                                                     pages={k: f"{folder.name}/{v}" for k, v in names.items()}))
     items = evidence_index(evidence)
     folder.mkdir(parents=True, exist_ok=True)
-    for index, asset in enumerate(result.assets, start=1):
-        write_text_atomic(folder / names[asset.id], render_asset_page(
-            result, index, evidence_items=items, plant_page=f"../{target.name}", has_evidence=evidence is not None))
+    with no_cyclic_gc():  # a page's objects are freed by reference counting; see auditor.batching
+        for index, asset in enumerate(result.assets, start=1):
+            write_text_atomic(folder / names[asset.id], render_asset_page(
+                result, index, evidence_items=items, plant_page=f"../{target.name}",
+                has_evidence=evidence is not None))
     keep = set(names.values())
     for stale in folder.glob("*.html"):
         if stale.name not in keep:

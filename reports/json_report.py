@@ -26,6 +26,7 @@ from typing import Any, Iterable, Iterator
 
 from pydantic import BaseModel
 
+from auditor.batching import no_cyclic_gc
 from auditor.evidence import BUNDLE_SCHEMA_VERSION, EvidenceBundle
 from auditor.safeload import MAX_JSON_BYTES, json_loads, read_bounded
 from auditor.results import RESULT_SCHEMA_VERSION, ScanResult
@@ -132,11 +133,12 @@ def load_evidence(path: str | Path) -> EvidenceBundle:
     ``ValueError`` naming the item (or the manifest), because rescoring edited evidence would
     produce a report nobody can trust.
     """
-    try:
-        data = json_loads(read_bounded(path, MAX_JSON_BYTES, "an evidence bundle"))
-    except ValueError as exc:
-        raise ValueError(f"not JSON: {exc}") from None
-    return evidence_from_data(data)
+    with no_cyclic_gc():
+        try:
+            data = json_loads(read_bounded(path, MAX_JSON_BYTES, "an evidence bundle"))
+        except ValueError as exc:
+            raise ValueError(f"not JSON: {exc}") from None
+        return evidence_from_data(data)
 
 
 def evidence_from_data(data: Any) -> EvidenceBundle:
