@@ -27,13 +27,15 @@ sys.path.insert(0, str(ROOT))
 
 from auditor.evidence import EvidenceBundle  # noqa: E402
 
-BIN = Path(sys.executable).parent / "iacs-audit"
+# this tree's code, whatever an installed ``iacs-audit`` would import
+CLI = [sys.executable, "-m", "auditor"]
+CHILD_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
 
 
 def demo_bundle(workdir: Path) -> dict:
     out = workdir / "demo"
-    subprocess.run([str(BIN), "demo", "--out", str(out), "--no-attestations"], check=False, capture_output=True,
-                   timeout=600)
+    subprocess.run([*CLI, "demo", "--out", str(out), "--no-attestations"], check=False, capture_output=True,
+                   env=CHILD_ENV, timeout=600)
     return json.loads((out / "evidence.json").read_text(encoding="utf-8"))
 
 
@@ -71,8 +73,8 @@ def run_once(bundle: Path, out: Path, formats: str) -> tuple[float, float, int, 
     """Wall seconds, peak RSS (MiB) of the children so far, exit code, CPU seconds (user + system) of the child."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run([str(BIN), "rescore", str(bundle), "--sl", "2", "-f", formats, "-q", "--out", str(out)],
-                          capture_output=True, text=True, timeout=3600)
+    done = subprocess.run([*CLI, "rescore", str(bundle), "--sl", "2", "-f", formats, "-q", "--out", str(out)],
+                          capture_output=True, text=True, timeout=3600, env=CHILD_ENV)
     elapsed = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)  # ru_maxrss: the largest child so far (KiB)
     if done.returncode not in (0, 1, 3):
