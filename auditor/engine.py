@@ -26,6 +26,7 @@ from auditor import __version__
 from auditor.assessment.attestations import AnswerBook, outcomes as attestation_outcomes
 from auditor.assessment.evaluate import collection_outcome, evaluate_asset
 from auditor.assessment.risk import rank_asset
+from auditor.batching import no_cyclic_gc
 from auditor.evidence import AssetEvidence, EvidenceBundle, EvidenceRequest, number_items
 from auditor.plant.inventory import Asset, Inventory, Limits
 from auditor.plant.planning import AssetPlan
@@ -293,7 +294,8 @@ def score(bundle: EvidenceBundle, plans: list[AssetPlan], selection: str, *, int
     as_of = as_of or date.today()
     if waivers:
         waivers.reset()
-    assets = [score_asset(plan, by_id.get(plan.asset.id), registry, waivers, as_of, answers) for plan in plans]
+    with no_cyclic_gc():
+        assets = [score_asset(plan, by_id.get(plan.asset.id), registry, waivers, as_of, answers) for plan in plans]
     profiles = {p.profile.basis for p in plans}
     return ScanResult(
         tool=TOOL, site=bundle.inventory.site, started_at=bundle.started_at, finished_at=bundle.finished_at,

@@ -27,13 +27,15 @@ sys.path.insert(0, str(ROOT))
 
 from auditor.evidence import EvidenceBundle  # noqa: E402
 
-BIN = Path(sys.executable).parent / "iacs-audit"
+# this tree's code, whatever an installed ``iacs-audit`` would import
+CLI = [sys.executable, "-m", "auditor"]
+CHILD_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
 
 
 def demo_bundle(workdir: Path) -> dict:
     out = workdir / "demo"
-    subprocess.run([str(BIN), "demo", "--out", str(out), "--no-attestations"], check=False, capture_output=True,
-                   timeout=600)
+    subprocess.run([*CLI, "demo", "--out", str(out), "--no-attestations"], check=False, capture_output=True,
+                   env=CHILD_ENV, timeout=600)
     return json.loads((out / "evidence.json").read_text(encoding="utf-8"))
 
 
@@ -63,17 +65,22 @@ def replicate(bundle: dict, assets: int) -> dict:
     return EvidenceBundle.model_validate(result).model_dump(mode="json")
 
 
-def run_once(bundle: Path, out: Path, formats: str) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS (MiB) of the child, exit code."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+#: P3: formats -> (seconds, MB of peak RSS) a rescore of a 1,000-asset bundle may take
+TARGETS = {"json": (5.0, 500), "json,html": (10.0, 500)}
+
+
+def run_once(bundle: Path, out: Path, formats: str) -> tuple[float, float, int, float]:
+    """Wall seconds, peak RSS (MiB) of the children so far, exit code, CPU seconds (user + system) of the child."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run([str(BIN), "rescore", str(bundle), "--sl", "2", "-f", formats, "-q", "--out", str(out)],
-                          capture_output=True, text=True, timeout=3600)
+    done = subprocess.run([*CLI, "rescore", str(bundle), "--sl", "2", "-f", formats, "-q", "--out", str(out)],
+                          capture_output=True, text=True, timeout=3600, env=CHILD_ENV)
     elapsed = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the largest child so far (KiB)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # ru_maxrss: the largest child so far (KiB)
     if done.returncode not in (0, 1, 3):
         raise SystemExit(f"rescore failed ({done.returncode}): {done.stderr[-2000:]}")
-    return elapsed, max(peak, before) / 1024, done.returncode
+    cpu = after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime
+    return elapsed, max(after.ru_maxrss, usage.ru_maxrss) / 1024, done.returncode, cpu
 
 
 def _size(path: Path) -> str:
@@ -99,16 +106,29 @@ def main() -> None:
         if not bundle_path.exists():
             bundle_path.write_text(json.dumps(replicate(demo_bundle(workdir), args.assets)), encoding="utf-8")
         size = bundle_path.stat().st_size / 2**20
-        print(f"# {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, Python {sys.version.split()[0]}: rescore of "
-              f"{args.assets} assets ({size:.0f} MiB evidence.json), median of {args.repeat} runs (each a fresh "
-              "process; peak RSS is the largest child so far)")
+        load = os.getloadavg()
+        print(f"# {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, Python {sys.version.split()[0]}, load average "
+              f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}: rescore of {args.assets} assets ({size:.0f} MiB "
+              f"evidence.json), median of {args.repeat} runs (each a fresh process; peak RSS is the largest child so "
+              "far; CPU is the child's user + system seconds, what wall time would be on an idle core)")
+        print("| formats | wall (median) | CPU (median) | peak RSS | P3 target | met (wall / CPU) | outputs |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
         for formats in scenarios:
             runs = [run_once(bundle_path, workdir / f"out-{formats.replace(',', '-')}", formats)
                     for _ in range(args.repeat)]
             out = workdir / f"out-{formats.replace(',', '-')}"
             sizes = ", ".join(_size(p) for p in sorted(out.iterdir()))
-            print(f"{formats:<12} {statistics.median(r[0] for r in runs):7.2f} s  peak RSS "
-                  f"{max(r[1] for r in runs):6.0f} MiB  exit {runs[-1][2]}  ({sizes})")
+            wall, cpu, peak = statistics.median(r[0] for r in runs), statistics.median(r[3] for r in runs), \
+                max(r[1] for r in runs)
+            target = TARGETS.get(formats)
+            if target and args.assets == 1000:
+                memory_ok = peak * 1.048576 <= target[1]
+                verdict = (f"{'yes' if wall <= target[0] and memory_ok else 'no'} / "
+                           f"{'yes' if cpu <= target[0] and memory_ok else 'no'}")
+                goal = f"<= {target[0]:g} s, <= {target[1]} MB"
+            else:
+                goal, verdict = "—", "—"
+            print(f"| {formats} | {wall:.2f} s | {cpu:.2f} s | {peak:.0f} MiB | {goal} | {verdict} | {sizes} |")
 
 
 if __name__ == "__main__":

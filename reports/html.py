@@ -38,6 +38,7 @@ skipped while it does not exist.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import logging
@@ -54,6 +55,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup, escape
 
 from auditor.assessment.slvector import FRS
+from auditor.batching import no_cyclic_gc
 from auditor.evidence import EvidenceBundle, EvidenceItem
 from auditor.results import AnswerRef, AssetResult, CheckResult, RequirementResult, ScanResult
 from auditor.safetext import printable_lines
@@ -549,12 +551,24 @@ def _inline_code(text: str) -> Markup:
     return Markup(_INLINE_CODE.sub(r"<code>\1</code>", str(escape(text))))
 
 
+_LONG_TEXT = 512  # a string this long is usually an evidence response, shown on several finding cards
+
+
 def _printable(value: Any) -> Any:
     """Every ``{{ }}`` output: control characters a device sent are shown as escapes, in the page as in the
     PDF printed from it (escaping ``<`` and ``&`` stays autoescape's job; markup a filter built stays markup)."""
     if isinstance(value, Markup):
         return Markup(printable_lines(str(value)))
-    return printable_lines(value) if isinstance(value, str) else value
+    if isinstance(value, str):
+        return _escaped_long_text(value) if len(value) > _LONG_TEXT else printable_lines(value)
+    return value
+
+
+@functools.lru_cache(maxsize=256)
+def _escaped_long_text(text: str) -> Markup:
+    """A long text made printable and escaped once, however many finding cards show it (every template of
+    this environment autoescapes, so escaping here is what autoescape would do to the result)."""
+    return escape(printable_lines(text))
 
 
 def _environment() -> Environment:
@@ -653,9 +667,11 @@ def write_html(result: ScanResult, path: str | Path, *, evidence: EvidenceBundle
                                                     pages={k: f"{folder.name}/{v}" for k, v in names.items()}))
     items = evidence_index(evidence)
     folder.mkdir(parents=True, exist_ok=True)
-    for index, asset in enumerate(result.assets, start=1):
-        write_text_atomic(folder / names[asset.id], render_asset_page(
-            result, index, evidence_items=items, plant_page=f"../{target.name}", has_evidence=evidence is not None))
+    with no_cyclic_gc():  # a page's objects are freed by reference counting; see auditor.batching
+        for index, asset in enumerate(result.assets, start=1):
+            write_text_atomic(folder / names[asset.id], render_asset_page(
+                result, index, evidence_items=items, plant_page=f"../{target.name}",
+                has_evidence=evidence is not None))
     keep = set(names.values())
     for stale in folder.glob("*.html"):
         if stale.name not in keep:

@@ -15,16 +15,18 @@ them: an edited bundle is refused with a message naming the item, never rescored
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 from pydantic import BaseModel
 
+from auditor.batching import no_cyclic_gc
 from auditor.evidence import BUNDLE_SCHEMA_VERSION, EvidenceBundle
 from auditor.safeload import MAX_JSON_BYTES, json_loads, read_bounded
 from auditor.results import RESULT_SCHEMA_VERSION, ScanResult
@@ -49,14 +51,15 @@ def _dump(model: BaseModel) -> str:
     return model.model_dump_json(indent=2) + "\n"
 
 
-def _write_text(path: str | Path, text: str) -> Path:
-    """Write atomically (temp file + rename) so a crash never leaves half a result.json behind."""
+def _write_text(path: str | Path, text: str | Iterable[str]) -> Path:
+    """Write atomically (temp file + rename) so a crash never leaves half a result.json behind; ``text`` may
+    come in parts, written as they come."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+            handle.writelines([text] if isinstance(text, str) else text)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -64,9 +67,31 @@ def _write_text(path: str | Path, text: str) -> Path:
     return target
 
 
+_ASSETS_SLOT = '\n  "assets": []'
+
+
+def _result_parts(result: ScanResult) -> Iterator[str]:
+    """:func:`_dump` of a result, byte for byte, one asset at a time: a plant's result.json is never one string
+    in memory (nor its bytes beside it). The result without its assets is dumped whole and each asset, dumped
+    alone and indented two levels (JSON strings hold no raw line break), is put in the assets' place."""
+    if not result.assets:
+        yield _dump(result)
+        return
+    skeleton = result.model_copy(update={"assets": []}).model_dump_json(indent=2)
+    head, found, tail = skeleton.partition(_ASSETS_SLOT)
+    if not found or _ASSETS_SLOT in tail:  # cannot happen for the model as it is; never guess
+        yield _dump(result)
+        return
+    yield head + '\n  "assets": [\n'
+    for number, asset in enumerate(result.assets):
+        text = asset.model_dump_json(indent=2).replace("\n", "\n    ")
+        yield ("    " if number == 0 else ",\n    ") + text
+    yield "\n  ]" + tail + "\n"
+
+
 def write_result(result: ScanResult, path: str | Path) -> Path:
-    """Write ``result.json`` (pretty, UTF-8)."""
-    return _write_text(path, _dump(result))
+    """Write ``result.json`` (pretty, UTF-8), streamed asset by asset."""
+    return _write_text(path, _result_parts(result))
 
 
 def write_evidence(bundle: EvidenceBundle, path: str | Path) -> Path:
@@ -108,11 +133,12 @@ def load_evidence(path: str | Path) -> EvidenceBundle:
     ``ValueError`` naming the item (or the manifest), because rescoring edited evidence would
     produce a report nobody can trust.
     """
-    try:
-        data = json_loads(read_bounded(path, MAX_JSON_BYTES, "an evidence bundle"))
-    except ValueError as exc:
-        raise ValueError(f"not JSON: {exc}") from None
-    return evidence_from_data(data)
+    with no_cyclic_gc():
+        try:
+            data = json_loads(read_bounded(path, MAX_JSON_BYTES, "an evidence bundle"))
+        except ValueError as exc:
+            raise ValueError(f"not JSON: {exc}") from None
+        return evidence_from_data(data)
 
 
 def evidence_from_data(data: Any) -> EvidenceBundle:
@@ -134,17 +160,20 @@ def evidence_from_data(data: Any) -> EvidenceBundle:
                 if isinstance(item, dict):
                     stored.append((a_index, i_index, item.pop("sha256", None)))
     bundle = EvidenceBundle.model_validate(data)
+    items = hashlib.sha256()  # the manifest over the digests just verified (EvidenceBundle.manifest_sha256's rule)
     for a_index, i_index, digest in stored:
         item = bundle.assets[a_index].items[i_index]
         label = f"evidence item {item.id or f'#{i_index + 1}'!r} (asset {item.asset!r}, {item.request.key})"
         if digest is None:
             raise ValueError(f"{label} has no sha256; the bundle cannot be verified")
-        if digest != item.sha256:
+        computed = item.sha256
+        if digest != computed:
             raise ValueError(f"{label}: sha256 does not match its content (stored {str(digest)[:16]}..., "
-                             f"computed {item.sha256[:16]}...); the evidence was modified after collection")
+                             f"computed {computed[:16]}...); the evidence was modified after collection")
+        items.update(f"{item.id} {computed}\n".encode())
     if manifest is None:
         raise ValueError("the bundle has no manifest_sha256; it cannot be verified")
-    if manifest != bundle.manifest_sha256:
+    if manifest != items.hexdigest():
         raise ValueError("manifest_sha256 does not match the items (items were added, removed, renumbered "
                          "or reordered after collection)")
     return bundle

@@ -7,7 +7,6 @@ exactly the verdicts a scan would have given on the same evidence.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from datetime import date
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 from auditor.assessment.attestations import AnswerBook
 from auditor.assessment.catalog import Requirement, load_catalog
 from auditor.assessment.profiles import Profile, builtin_for, builtin_names, load_profile
-from auditor.assessment.scoring import apply_answers, requirement_results, row_statuses, verdict_fields
+from auditor.assessment.scoring import requirement_results, row_statuses, verdict_fields
 from auditor.assessment.slvector import SLVector
 from auditor.evidence import AssetEvidence, EvidenceItem
 from auditor.facts import FactEvidence, FactParseError, FactUnavailable
@@ -104,10 +103,9 @@ def _verdicts(asset: Asset, evidence: AssetEvidence, profile: Profile, facts: Fa
         if evidence.status == "error":
             verdict, used = error(f"asset could not be assessed: {evidence.error}"), []
         else:
-            params = profile.params_for(spec)
-            key = (spec.id, json.dumps(params, sort_keys=True, default=repr))
+            key = (spec.id, profile.params_key(spec))
             if key not in facts.verdicts:
-                facts.verdicts[key] = run_check(spec, facts, params)
+                facts.verdicts[key] = run_check(spec, facts, profile.params_for(spec))
             verdict, used = facts.verdicts[key]
         judged.append((spec, verdict, used))
     return judged
@@ -162,16 +160,15 @@ def evaluate_asset(asset: Asset, evidence: AssetEvidence, profile: Profile, sl_t
     row_sl = {row.id: row.sl for row in rows}
     facts = FactCache(evidence.items, registry)
     results = _run_checks(asset, evidence, profile, facts, row_sl, registry)
-    requirements = requirement_results(rows, results)
-    status = collection_outcome(evidence)
-    levels = higher_levels(asset, evidence, profile, rows, requirements, facts, registry) \
-        if status == "assessed" else []
     site, claims = {}, {}
     if answers:
         as_of = as_of or date.today()
         site = answers.match(asset.id, asset.zone, asset.type, rows, as_of, registry)
         claims = answers.match(asset.id, asset.zone, asset.type, rows, as_of, registry, capability=True)
-    requirements = apply_answers(requirements, site, claims)
+    requirements = requirement_results(rows, results, site, claims)
+    status = collection_outcome(evidence)
+    levels = higher_levels(asset, evidence, profile, rows, requirements, facts, registry) \
+        if status == "assessed" else []
     return AssetResult(
         id=asset.id, type=asset.type, zone=asset.zone, address=asset.address, profile=profile.id,
         status=status, error=evidence.error if status != "assessed" else None,

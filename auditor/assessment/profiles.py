@@ -9,6 +9,7 @@ declared defaults, so a typo in a profile is an error (exit 2), not a silently i
 from __future__ import annotations
 
 import fnmatch
+import json
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -59,7 +60,12 @@ class Profile(BaseModel):
     source: str
 
     def selected_checks(self, registry: Registry = REGISTRY) -> list[CheckSpec]:
-        return [spec for spec in registry.load().for_type(self.type) if self.selects(spec.id)]
+        registry.load()
+        key = ("selected", id(registry), len(registry.checks))
+        memo = _derived(self)
+        if key not in memo:
+            memo[key] = [spec for spec in registry.for_type(self.type) if self.selects(spec.id)]
+        return list(memo[key])
 
     def checks_for(self, asset: Any, registry: Registry = REGISTRY) -> list[CheckSpec]:
         """The selected checks this asset's interfaces can feed.
@@ -67,9 +73,14 @@ class Profile(BaseModel):
         A check whose evidence needs a protocol the asset has no endpoint for does not run (a Modbus-only
         PLC gets no OPC UA checks); its requirements stay *not assessed* unless other checks cover them.
         """
-        protocols = {endpoint.protocol for endpoint in asset.endpoints}
-        return [spec for spec in self.selected_checks(registry)
-                if all(registry.can_feed(name, protocols) for name in spec.facts)]
+        protocols = frozenset(endpoint.protocol for endpoint in asset.endpoints)
+        registry.load()
+        key = ("for", id(registry), len(registry.checks), protocols)
+        memo = _derived(self)
+        if key not in memo:
+            memo[key] = [spec for spec in self.selected_checks(registry)
+                         if all(registry.can_feed(name, protocols) for name in spec.facts)]
+        return list(memo[key])
 
     def selects(self, check_id: str) -> bool:
         chosen = any(fnmatch.fnmatchcase(check_id, pattern) for pattern in self.select)
@@ -77,6 +88,31 @@ class Profile(BaseModel):
 
     def params_for(self, spec: CheckSpec) -> dict[str, Any]:
         return {**spec.params, **self.params.get(spec.id, {})}
+
+    def params_key(self, spec: CheckSpec) -> str:
+        """:meth:`params_for` as canonical JSON: two profiles giving a check the same key judge it alike."""
+        memo = _derived(self)
+        key = ("params", id(spec))
+        entry = memo.get(key)
+        if entry is None or entry[0] is not spec:  # the spec is kept, so its id is not another spec's
+            entry = memo[key] = (spec, json.dumps(self.params_for(spec), sort_keys=True, default=repr))
+        return entry[1]
+
+
+#: id(profile) -> (the profile, what its methods derived from it alone): computed once per profile instead of
+#: once per asset of a plant. The entry holds the profile, so its id is not reused while the entry lives; a
+#: profile is frozen, and a copy is another object with its own entry.
+_DERIVED: dict[int, tuple[Profile, dict[tuple, Any]]] = {}
+_DERIVED_MAX = 256
+
+
+def _derived(profile: Profile) -> dict[tuple, Any]:
+    entry = _DERIVED.get(id(profile))
+    if entry is None or entry[0] is not profile:
+        if len(_DERIVED) >= _DERIVED_MAX:
+            _DERIVED.clear()
+        entry = _DERIVED[id(profile)] = (profile, {})
+    return entry[1]
 
 
 def builtin_names() -> list[str]:

@@ -51,29 +51,44 @@ def requirement_status(statuses: Iterable[str], proven_not_applicable: bool = Fa
     return "not_applicable" if proven_not_applicable else "not_assessed"
 
 
+_RANK = {"fail": 4, "waived": 4, "error": 3, "manual": 2, "pass": 1}  # requirement_status's order of precedence
+_STATUS_OF_RANK = {4: "failed", 3: "error", 2: "manual", 1: "passed"}
+
+
 def row_statuses(rows: list[Requirement], judged: Iterable[tuple[Iterable[str], str, bool]]) -> dict[str, str]:
     """Row id -> device-evidence status from ``(requirements, check status, proves not applicable)`` of each
-    check: what :func:`requirement_results` computes, without building the rows (a higher level's judgement)."""
-    statuses: dict[str, list[str]] = defaultdict(list)
+    check: what :func:`requirement_status` gives each row (the highest-ranking check status decides), without
+    building the rows (a higher level's judgement)."""
+    best: dict[str, int] = {}
     proven: set[str] = set()
     for requirements, status, proves in judged:
+        rank = _RANK.get(status, 0)
         for req_id in requirements:
-            statuses[req_id].append(status)
-            if status == "not_applicable" and proves:
+            if best.get(req_id, 0) < rank:
+                best[req_id] = rank
+            if proves and status == "not_applicable":
                 proven.add(req_id)
-    return {row.id: requirement_status(statuses.get(row.id, ()), row.id in proven) for row in rows}
+    return {row.id: _STATUS_OF_RANK.get(best.get(row.id, 0))
+            or ("not_applicable" if row.id in proven else "not_assessed") for row in rows}
 
 
-def requirement_results(rows: list[Requirement], results: list[CheckResult]) -> list[RequirementResult]:
-    """Each row with the device-evidence status of the checks mapped to it (verdicts come later)."""
+def requirement_results(rows: list[Requirement], results: list[CheckResult],
+                        answers: dict[str, AnswerRef] | None = None,
+                        claims: dict[str, AnswerRef] | None = None) -> list[RequirementResult]:
+    """Each row with the device-evidence status of the checks mapped to it; with ``answers`` (and ``claims``)
+    also its verdict, as :func:`apply_answers` gives it, so a plant's rows are built once, not built and copied."""
     by_requirement: dict[str, list[str]] = defaultdict(list)
     for result in results:
         for req_id in result.requirements:
             by_requirement[req_id].append(result.check_id)
     statuses = row_statuses(rows, ((r.requirements, r.status, r.proves_not_applicable) for r in results))
-    return [RequirementResult(id=row.id, title=row.title, fr=f"FR{row.fr}", sl=row.sl,
-                              status=statuses[row.id], checks=by_requirement.get(row.id, []))  # type: ignore[arg-type]
-            for row in rows]
+    out = []
+    for row in rows:
+        status = statuses[row.id]
+        judged = {} if answers is None else _judged(status, answers.get(row.id), (claims or {}).get(row.id))
+        out.append(RequirementResult(id=row.id, title=row.title, fr=f"FR{row.fr}", sl=row.sl, status=status,
+                                     checks=by_requirement.get(row.id, []), **judged))  # type: ignore[arg-type]
+    return out
 
 
 def verdict_for(status: str, answer: AnswerRef | None) -> tuple[str, str, AnswerRef | None]:
@@ -100,14 +115,15 @@ def apply_answers(rows: list[RequirementResult], answers: dict[str, AnswerRef],
                   claims: dict[str, AnswerRef] | None = None) -> list[RequirementResult]:
     """Rows with their verdict, source, site answer and vendor claim set (claims only inform SL-C)."""
     claims = claims or {}
-    out = []
-    for row in rows:
-        verdict, source, answer = verdict_for(row.status, answers.get(row.id))
-        claim = claims.get(row.id)
-        if claim is not None:
-            claim = verdict_for(row.status, claim)[2]
-        out.append(row.model_copy(update={"verdict": verdict, "source": source, "answer": answer, "claim": claim}))
-    return out
+    return [row.model_copy(update=_judged(row.status, answers.get(row.id), claims.get(row.id))) for row in rows]
+
+
+def _judged(status: str, answer: AnswerRef | None, claim: AnswerRef | None) -> dict:
+    """A row's verdict, source, site answer and vendor claim from its status and what matched it."""
+    verdict, source, answer = verdict_for(status, answer)
+    if claim is not None:
+        claim = verdict_for(status, claim)[2]
+    return {"verdict": verdict, "source": source, "answer": answer, "claim": claim}
 
 
 def _status_at(row: RequirementResult, level: int, applied_sl: int, levels: dict[int, LevelEvaluation]) -> str | None:

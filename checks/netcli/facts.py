@@ -18,6 +18,8 @@ almost empty: that is :class:`FactUnavailable` with the fix, never a configurati
 
 from __future__ import annotations
 
+import functools
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,20 +59,54 @@ def _accepted(item: EvidenceItem) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=64)
+def _templates(platform: str, command: str) -> tuple[str, ...]:
+    """The ntc-templates TextFSM templates (their text) for a platform's command, looked up in the index once:
+    ``parse_output`` matches the command against the whole index on every call, which dominated a plant's
+    rescore."""
+    from ntc_templates.parse import _get_template_dir
+    from textfsm import clitable
+
+    folder = _get_template_dir()
+    index = clitable.CliTable("index", folder).index
+    row = index.GetRowMatch({"Command": command, "Platform": platform})
+    if not row:
+        raise clitable.CliTableError(f'No template found for attributes: "{command}" on {platform}')
+    return tuple(Path(folder, name).read_text(encoding="utf-8") for name in index.index[row]["Template"].split(":"))
+
+
+def _parse_textfsm(platform: str, command: str, text: str) -> list[dict[str, str]]:
+    """What ``ntc_templates.parse.parse_output`` returns (rows with lower-case column names), by the template
+    looked up once; a command with several templates (merged by key) is left to ``parse_output``."""
+    import textfsm
+
+    templates = _templates(platform, command)
+    if len(templates) != 1:
+        from ntc_templates.parse import parse_output
+
+        return parse_output(platform=platform, command=command, data=text)
+    machine = textfsm.TextFSM(io.StringIO(templates[0]))
+    header = [name.lower() for name in machine.header]
+    return [dict(zip(header, row)) for row in machine.ParseText(text)]
+
+
+def _own_template(platform: str, command: str) -> Path | None:
+    own = TEMPLATES / f"{platform}_{command.replace(' ', '_')}.textfsm"
+    return own if own.is_file() else None
+
+
 def _textfsm(platform: str, command: str, text: str) -> list[dict[str, str]]:
     """Rows of ``command``'s output: the pack's own template where it has one, else ntc-templates'."""
-    own = TEMPLATES / f"{platform}_{command.replace(' ', '_')}.textfsm"
     try:
-        if own.is_file():
+        own = _own_template(platform, command)
+        if own is not None:
             import textfsm
 
             with own.open(encoding="utf-8") as template:
                 table = textfsm.TextFSM(template)
             rows = [dict(zip(table.header, row)) for row in table.ParseText(text)]
         else:
-            from ntc_templates.parse import parse_output
-
-            rows = parse_output(platform=platform, command=command, data=text)
+            rows = _parse_textfsm(platform, command, text)
     except Exception as exc:  # TextFSM and ntc-templates raise their own exception types for unknown output
         raise FactParseError(f"{command!r} output does not match the {platform} template: {exc}") from None
     if not isinstance(rows, list):

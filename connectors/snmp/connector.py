@@ -72,7 +72,7 @@ from pysnmp.hlapi.v3arch.asyncio import (CommunityData, ContextData, ObjectIdent
 from auditor.evidence import EvidenceItem, EvidenceRequest
 from auditor.plant.secrets import SecretError, resolve
 from connectors.base import Connector, ConnectorError, ConnectorPlan, PlannedRequest
-from connectors.snmp import limits
+from connectors.snmp import limits, mibcode
 from connectors.snmp.values import encode_value, is_under, oid_text, oid_tuple, type_name
 from auditor.protocols.snmp import DEFAULT_COMMUNITIES, PROBE_COUNTERS, SYS_DESCR
 
@@ -203,6 +203,7 @@ class SnmpConnector(Connector):
         creds = self._credentials()
         self._creds = creds
         self._redactions = _redactions(creds.secrets())
+        mibcode.install()
         engine = SnmpEngine()
         self._engine = engine
         try:

@@ -43,6 +43,20 @@ def test_the_helper_escapes_every_control_and_keeps_line_breaks() -> None:
     assert printable("plain ünïcödé ✓") == "plain ünïcödé ✓"
 
 
+def test_the_fast_paths_escape_exactly_the_control_characters() -> None:
+    """Printable text skips the regex: each BMP character alone, after a letter and before a line feed is
+    escaped exactly when it is a control (C0 but tab and line breaks, DEL, C1, bidi), a lone CR included."""
+    controls = set(range(0x20)) | set(range(0x7f, 0xa0)) | {0x61c, 0x200e, 0x200f, *range(0x202a, 0x202f),
+                                                             *range(0x2066, 0x206a)}
+    for code in range(0x10000):
+        char = chr(code)
+        shown = f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+        assert printable(f"a{char}") == ("a" + shown if code in controls else f"a{char}")
+        kept = code in controls - {0x09, 0x0a, 0x0d}
+        assert printable_lines(f"a{char}\n") == ("a" + shown + "\n" if kept else f"a{char}\n")
+    assert printable_lines("a\rb") == "a\\x0db" and printable_lines("a\r\nb") == "a\r\nb"
+
+
 @pytest.mark.parametrize("fmt", ["md", "csv", "matrix-csv", "junit", "html", "matrix"])
 def test_text_reports_hold_no_raw_control_character(fmt: str, tmp_path: Path) -> None:
     path = write_report(hostile_device_result(), fmt, tmp_path / default_name(fmt), build_evidence())

@@ -80,3 +80,20 @@ def test_checks_for_an_asset_follow_its_interfaces() -> None:
         Asset.model_validate({"id": "x", "type": "embedded", "address": "h",
                               "endpoints": [{"protocol": "opcua"}]}).endpoints[0]]})
     assert {registry.facts[f].protocol for spec in profile.checks_for(both) for f in spec.facts} == {"modbus", "opcua"}
+
+
+def test_what_a_profile_derives_once_follows_its_fields_and_its_copies() -> None:
+    """The selection and parameter keys are derived once per profile object: the same answers every time, and a
+    copy with another selection or other parameters derives its own (never the original's)."""
+    profile = load_profile("host-sl2")
+    registry = REGISTRY.load()
+    first = [spec.id for spec in profile.selected_checks(registry)]
+    assert first == [spec.id for spec in profile.selected_checks(registry)]
+    assert first == [s.id for s in registry.for_type("host") if profile.selects(s.id)]
+    narrowed = profile.model_copy(update={"select": ["linux.sshd.*"]})
+    assert [spec.id for spec in narrowed.selected_checks(registry)] == [i for i in first if i.startswith("linux.sshd.")]
+    spec = next(s for s in profile.selected_checks(registry) if s.params)
+    name = next(iter(spec.params))
+    changed = profile.model_copy(update={"params": {**profile.params, spec.id: {name: "other"}}})
+    assert profile.params_key(spec) != changed.params_key(spec)
+    assert '"other"' in changed.params_key(spec) and profile.params_key(spec) == profile.params_key(spec)

@@ -19,7 +19,7 @@ import functools
 import re
 import shlex
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from auditor.facts import CommandOutput, FactEvidence, FactParseError, FactUnavailable
 from auditor.registry import fact, ssh_exec
@@ -149,16 +149,22 @@ def files_from(evidence: FactEvidence, req: Any, what: str) -> dict[str, FileRea
     return files
 
 
+@functools.lru_cache(maxsize=256)
+def _globs(patterns: tuple[str, ...]) -> Callable[[str], Any]:
+    """One compiled test for "matches any of these glob patterns" (what ``fnmatchcase`` does per pattern)."""
+    return re.compile("|".join(fnmatch.translate(p) for p in patterns) or r"(?!)").match
+
+
 def texts(files: dict[str, FileRead], *patterns: str) -> list[tuple[str, str]]:
     """``(path, content)`` of every readable file whose path matches one of the glob patterns, in order."""
-    return [(path, f.content) for path, f in files.items()
-            if f.content is not None and any(fnmatch.fnmatchcase(path, p) for p in patterns)]
+    matches = _globs(patterns)
+    return [(path, f.content) for path, f in files.items() if f.content is not None and matches(path)]
 
 
 def unreadable(files: dict[str, FileRead], *patterns: str) -> list[str]:
     """Paths matching ``patterns`` that exist but could not be read (typically: needs root)."""
-    return [path for path, f in files.items()
-            if f.content is None and f.exists and any(fnmatch.fnmatchcase(path, p) for p in patterns)]
+    matches = _globs(patterns)
+    return [path for path, f in files.items() if f.content is None and f.exists and matches(path)]
 
 
 @dataclass(frozen=True)
