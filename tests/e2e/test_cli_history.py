@@ -53,7 +53,8 @@ def test_history_lists_scans_and_exports_one(recorded) -> None:
 
 def test_history_errors(recorded, tmp_path: Path) -> None:
     _, db = recorded
-    assert run("diff", "1", "99", "--db", str(db)).exit_code == 2
+    # no such id, and no uuid starts with it (a short number such as 99 is a uuid prefix of 1 scan in 256)
+    assert run("diff", "1", "999999999999", "--db", str(db)).exit_code == 2
     assert run("history", "--db", str(db), "export", "nope", "--out", str(tmp_path / "x")).exit_code == 2
     empty = run("history", "--db", str(tmp_path / "empty.sqlite"))
     assert empty.exit_code == 0 and "no scans recorded yet" in empty.stdout
