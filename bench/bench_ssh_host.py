@@ -131,7 +131,9 @@ def floor(port: int, key: Path) -> float:
 
 def scan_requests(before: bool) -> list[EvidenceRequest]:
     registry = REGISTRY.load()
-    requests = registry.requests_for(load_profile("host-sl2").selected_checks(registry))["ssh"]
+    # the reads an SSH endpoint serves (a fact about how a host was reached also names the WinRM session read)
+    requests = [r for r in registry.requests_for(load_profile("host-sl2").selected_checks(registry))["ssh"]
+                if r.protocol == "ssh"]
     if not before:
         return requests
     old: list[EvidenceRequest] = []
