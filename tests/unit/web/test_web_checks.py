@@ -127,6 +127,13 @@ def test_garbled_answers_are_errors() -> None:
     assert broken.check("web.tls.versions").status == "error"
 
 
+def test_a_tls_record_that_is_not_json_is_an_error_not_a_crash() -> None:
+    ev = WebEvidence()
+    ev.items[0] = ev.items[0].model_copy(update={"response": '{"probes": [\x01'})  # found by the fuzzer
+    verdict = ev.check("web.tls.versions")
+    assert verdict.status == "error" and "not valid json" in verdict.reason and "crashed" not in verdict.reason
+
+
 def test_cookies() -> None:
     good = [["Set-Cookie", "SID=1; Path=/; Secure; HttpOnly; SameSite=Strict"]]
     assert WebEvidence(https=page("https", 200, good)).check("web.session.cookies").status == "pass"
