@@ -7,8 +7,8 @@ Two ways a collection could outlive the asset timeout, each proven closed per co
   collecting task as it completes) and assert that nothing more is sent and the collection ends cancelled.
 * A device that never finishes an answer (accept and silence, a frame dripped a byte at a time, an answer
   slower than the budget) while the endpoint timeout is longer than the asset timeout: the scan still ends
-  at the asset timeout, keeping what was read. The S7 connector reads in a worker thread: once cancelled,
-  that thread sends no further request.
+  at the asset timeout, keeping what was read. The S7 and web connectors read in a worker thread: once
+  cancelled, that thread sends no further request.
 """
 
 from __future__ import annotations
@@ -32,10 +32,12 @@ from auditor.registry import REGISTRY
 from checks.modbus.facts import DEVID_BASIC, DEVID_REGULAR, HOLDING_READ, SERVER_ID, SESSION
 from checks.opcua.facts import CLIENT_LOG, ENDPOINTS, VARIABLES
 from checks.s7.facts import COMPONENT_ID, MODE, MODULE_ID, PROTECTION, SESSION_LOG
+from checks.web.facts import HTTP_GET, HTTPS_GET, TLS_VERSIONS
 from connectors.base import ScanOptions
 from connectors.modbus.connector import ModbusConnector
 from connectors.modbus.transport import ModbusSession
 from connectors.opcua.connector import OpcuaConnector
+from connectors.https.connector import HttpsConnector
 from connectors.s7.connector import S7Connector
 from simulators.modbus.server import PlcSimulator
 from simulators.opcua.server import OpcuaSimulator
@@ -192,3 +194,19 @@ async def test_a_slow_s7_cpu_ends_at_the_asset_timeout_and_is_sent_nothing_more(
         time.sleep(2.0)  # the read in flight ends (0.8 s); no further one may start
         assert len(cpu.pdus()) <= sent_at_cancel + 1, cpu.pdus()
         assert any("cancelled" in entry.get("result", "") for entry in connector._sent)
+
+
+# ------------------------------------------------------------------------------------------------- web
+
+
+async def test_a_silent_web_interface_ends_at_the_asset_timeout_and_is_sent_nothing_more() -> None:
+    with FaultServer("silence", "127.0.46.41") as server:
+        asset = Asset.model_validate({"id": "hmi", "type": "embedded", "address": "127.0.46.41", "endpoints": [
+            {"protocol": "https", "port": server.port, "http_port": server.port, "timeout": 1.5}]})
+        connector = HttpsConnector(asset, asset.endpoints[0], ScanOptions())
+        started = time.monotonic()
+        with pytest.raises(asyncio.TimeoutError):  # six requests of 1.5 s each: far beyond 1 s
+            await asyncio.wait_for(connector.collect([TLS_VERSIONS, HTTPS_GET, HTTP_GET]), 1.0)
+        assert time.monotonic() - started < 1.0 + SLACK
+        time.sleep(2.5)  # the handshake in flight times out (1.5 s); no further connection may start
+        assert server.connections == 1
