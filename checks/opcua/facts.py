@@ -682,7 +682,8 @@ def opcua_server_events(ev: FactEvidence) -> int | None | NoSession | NotAudited
         raise FactParseError("server event notifier evidence is not an object")
     if "skipped" in data:
         return NoSession(str(data["skipped"]))
-    raw = (data.get("values") or {}).get("i=2253")
+    values = data.get("values")
+    raw = values.get("i=2253") if isinstance(values, dict) else None
     if not isinstance(raw, dict) or "status" not in raw:
         raise FactParseError("server event notifier evidence lacks node i=2253")
     value = raw.get("value")

@@ -62,7 +62,7 @@ from cryptography import x509
 from auditor.evidence import EvidenceItem, EvidenceRequest
 from auditor.plant.secrets import SecretError, resolve
 from connectors.base import Connector, ConnectorError, ConnectorPlan, PlannedRequest, stop_if_cancelled
-from connectors.opcua import describe, limits
+from connectors.opcua import decoding, describe, limits
 from connectors.opcua.identity import (ClientIdentity, ClientIdentityError, default_identity, load_identity,
                                        untrusted_identity)
 
@@ -309,6 +309,7 @@ class OpcuaConnector(Connector):
 
     # ------------------------------------------------------------------ collect
     async def collect(self, requests: Sequence[EvidenceRequest]) -> list[EvidenceItem]:
+        decoding.install()  # no array announcing more elements than its answer has bytes
         self._started = time.monotonic()
         items = self.collected
         plan = _Plan()

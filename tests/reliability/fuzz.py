@@ -1,11 +1,12 @@
 """``make fuzz``: coverage-guided fuzzing of every parser of device output and every file loader.
 
-Each target of :mod:`fuzz_targets` runs in its own child process (``--one``), in-process for all of its
-inputs: atheris instruments the project's modules as they load and drives libFuzzer's engine, which
-starts from the target's seeds and keeps each mutated input that reaches new code. ``--jobs`` children
-run side by side. The parent reads libFuzzer's final statistics from each child and writes a JSON report
-(inputs run, coverage edges and features, corpus size, seconds, and the failure if any); a failing input
-is kept as ``<artifacts>/<target>-crash-*`` (or ``-timeout-*``, ``-oom-*``) with the child's log.
+``--jobs`` worker processes share the targets of :mod:`fuzz_targets`. A worker loads and instruments the
+project's modules once (atheris), then forks one process per target, which runs all of that target's
+inputs in-process: libFuzzer's engine starts from the target's seeds and keeps each mutated input that
+reaches new code (it ends the process it runs in, hence the fork). The parent writes a JSON report as
+targets finish (inputs run, coverage edges and features, corpus size, seconds and CPU seconds, and the
+failure if any); a failing input is kept as ``<artifacts>/<target>-crash-*`` (or ``-timeout-*``,
+``-oom-*``) beside the target's libFuzzer log (``<target>.fuzzlog``).
 
     python tests/reliability/fuzz.py --runs 100000 --jobs 2 [-k fact:sshd] [--report fuzz-report.json]
     python tests/reliability/fuzz.py --replay ARTIFACT --target NAME   # one input, the traceback in full
@@ -14,6 +15,7 @@ is kept as ``<artifacts>/<target>-crash-*`` (or ``-timeout-*``, ``-oom-*``) with
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import re
@@ -21,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+import traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -35,51 +37,76 @@ def _targets(only: str | None = None):
     return fuzz_targets.build(only)
 
 
-def child(name: str, runs: int, artifacts: Path, seconds: int) -> None:
-    """Fuzz one target ``runs`` times (never returns: libFuzzer exits the process)."""
+def _fuzz(name: str, target, runs: int, artifacts: Path, seconds: int) -> None:
+    """Fuzz one target ``runs`` times from its seeds (never returns: libFuzzer exits the process)."""
     import atheris
 
-    with atheris.instrument_imports(include=INSTRUMENTED):
-        target = _targets(name)[name]
     corpus = Path(tempfile.mkdtemp(prefix="iacs-fuzz-corpus-"))
     for index, seed in enumerate(target.seeds):
         (corpus / f"seed-{index}").write_bytes(seed)
     longest = max((len(seed) for seed in target.seeds), default=0)
-    prefix = artifacts / (re.sub(r"[^A-Za-z0-9_.-]", "_", name) + "-")
     atheris.Setup([sys.argv[0], str(corpus), f"-runs={runs}", f"-max_len={max(4096, 2 * longest)}",
-                   f"-artifact_prefix={prefix}", "-timeout=30", "-rss_limit_mb=3072", "-print_final_stats=1",
-                   "-close_fd_mask=1", f"-max_total_time={seconds}"], target.one)
+                   f"-artifact_prefix={artifacts / (_safe(name) + '-')}", "-timeout=30", "-rss_limit_mb=3072",
+                   "-print_final_stats=1", f"-max_total_time={seconds}"], target.one)
     atheris.Fuzz()
+
+
+def worker(names: list[str], runs: int, artifacts: Path, seconds: int, results: Path) -> None:
+    """Instrument and build the targets once, then fuzz each named one in a forked process of its own
+    (libFuzzer ends the process it runs in); one JSON line per target to ``results``."""
+    import atheris
+
+    with atheris.instrument_imports(include=INSTRUMENTED):
+        targets = _targets()
+    for name in names:
+        log_path = artifacts / (_safe(name) + ".fuzzlog")
+        started = time.monotonic()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the fuzzing process: its stderr (libFuzzer's statistics) to the target's log
+            code = 70
+            try:
+                log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                os.dup2(log, 1)
+                os.dup2(log, 2)
+                _fuzz(name, targets[name], runs, artifacts, seconds)
+            except SystemExit as exc:  # atheris's way out after an uncaught exception (or at the end)
+                code = exc.code if isinstance(exc.code, int) else 1
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                # the C library's exit: libFuzzer's exit handler writes the crashing input; the worker's
+                # Python code must not go on running in this process
+                ctypes.CDLL(None).exit(code)
+        _pid, status, usage = os.wait4(pid, 0)  # the fuzzing process's own CPU time, whatever runs beside it
+        result = _result(name, log_path.read_text(errors="replace"), os.waitstatus_to_exitcode(status),
+                         usage.ru_utime + usage.ru_stime, time.monotonic() - started, runs, artifacts)
+        with open(results, "a", encoding="utf-8") as out:
+            out.write(json.dumps(result) + "\n")
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
 
 
 _STAT = re.compile(r"^stat::(\w+):\s+(\d+)", re.M)
 _PROGRESS = re.compile(r"#(\d+)\s+\w+\s+cov: (\d+) ft: (\d+) corp: (\d+)")
 
 
-def run_one(name: str, runs: int, artifacts: Path, seconds: int) -> dict:
-    """One child; its libFuzzer statistics, its CPU time and, if it failed, why."""
-    started = time.monotonic()
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(HERE)]))
-    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as stderr:
-        proc = subprocess.Popen([sys.executable, str(Path(__file__)), "--one", name, "--runs", str(runs),
-                                 "--artifacts", str(artifacts), "--max-seconds", str(seconds)], cwd=REPO, env=env,
-                                stdout=subprocess.DEVNULL, stderr=stderr)
-        _pid, status, usage = os.wait4(proc.pid, 0)  # this child's own CPU time, whatever else runs beside it
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        stderr.seek(0)
-        log = stderr.read()
+def _result(name: str, log: str, code: int, cpu: float, seconds: float, runs: int, artifacts: Path) -> dict:
+    """One target's libFuzzer statistics, its time and, if it failed, why."""
     stats = {key: int(value) for key, value in _STAT.findall(log)}
     progress = _PROGRESS.findall(log)
     cov, ft, corp = (int(progress[-1][1]), int(progress[-1][2]), int(progress[-1][3])) if progress else (0, 0, 0)
     inputs = stats.get("number_of_executed_units", 0)
-    result = {"target": name, "inputs": inputs, "cov": cov, "ft": ft, "corpus": corp,
-              "seconds": round(time.monotonic() - started, 1), "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
-              "exit": proc.returncode, "ok": proc.returncode == 0 and inputs > 0, "complete": inputs >= runs}
+    result = {"target": name, "inputs": inputs, "cov": cov, "ft": ft, "corpus": corp, "seconds": round(seconds, 1),
+              "cpu_seconds": round(cpu, 1), "exit": code, "ok": code == 0 and inputs > 0, "complete": inputs >= runs}
     if not result["ok"]:
-        log_path = artifacts / (re.sub(r"[^A-Za-z0-9_.-]", "_", name) + ".log")
-        log_path.write_text(log)
         crash = re.findall(r"Test unit written to (\S+)", log)
-        result.update(log=str(log_path), artifact=crash[-1] if crash else None,
+        result.update(log=str(artifacts / (_safe(name) + ".fuzzlog")), artifact=crash[-1] if crash else None,
                       error=_first_error(log))
     return result
 
@@ -129,13 +156,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", type=Path, default=REPO / "fuzz-report.json")
     parser.add_argument("--artifacts", type=Path, default=REPO / "fuzz-artifacts")
     parser.add_argument("--list", action="store_true", help="print the targets and exit")
-    parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--results", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--replay", type=Path, help="run one saved input through --target and show the error")
     parser.add_argument("--target")
     args = parser.parse_args(argv)
     args.artifacts = args.artifacts.resolve()
-    if args.one:
-        child(args.one, args.runs, args.artifacts, args.max_seconds)
+    if args.worker:
+        worker(json.loads(args.worker), args.runs, args.artifacts, args.max_seconds, args.results)
         return 0
     if args.replay:
         _targets(args.target)[args.target].one(args.replay.read_bytes())
@@ -155,13 +183,35 @@ def main(argv: list[str] | None = None) -> int:
     names = _cheapest_first(names)
     args.artifacts.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        for result in pool.map(lambda name: run_one(name, args.runs, args.artifacts, args.max_seconds), names):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(HERE)]))
+    workers = []
+    for index in range(max(1, min(args.jobs, len(names)))):
+        share = names[index::args.jobs]  # cheapest first in each worker too
+        lines = args.artifacts / f"worker-{index}.jsonl"
+        lines.write_text("")
+        with open(args.artifacts / f"worker-{index}.log", "w") as log:  # the instrumentation's notes
+            workers.append((subprocess.Popen(
+                [sys.executable, str(Path(__file__)), "--worker", json.dumps(share), "--runs", str(args.runs),
+                 "--artifacts", str(args.artifacts), "--max-seconds", str(args.max_seconds), "--results", str(lines)],
+                cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log), lines))
+    seen = [0] * len(workers)
+    while True:
+        running = any(proc.poll() is None for proc, _ in workers)
+        arrived = []
+        for index, (_, lines) in enumerate(workers):
+            done = [json.loads(line) for line in lines.read_text().splitlines() if line]
+            arrived += done[seen[index]:]
+            seen[index] = len(done)
+        for result in arrived:
             results.append(result)
-            mark = ("ok" if result["complete"] else "ok, stopped at --max-seconds") if result["ok"] else f"FAILED ({result.get('error', '').splitlines()[0] if result.get('error') else result['exit']})"
+            mark = ("ok" if result["complete"] else "ok, stopped at --max-seconds") if result["ok"] else \
+                f"FAILED ({(result.get('error') or str(result['exit'])).splitlines()[0]})"
             print(f"{result['target']:40} {result['inputs']:>9,} inputs  cov {result['cov']:>5}  ft {result['ft']:>6}  "
                   f"{result['seconds']:>7.1f} s ({result['cpu_seconds']:.1f} s CPU)  {mark}", flush=True)
             _write(args, results, started, done=False)  # a run stopped half-way still tells what it did
+        if not running:
+            break
+        time.sleep(2)
     elapsed = _write(args, results, started, done=True)
     failed = [result["target"] for result in results if not result["ok"]]
     short = [result["target"] for result in results if result["ok"] and not result["complete"]]

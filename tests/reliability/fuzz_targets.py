@@ -212,12 +212,15 @@ def _connector_targets() -> list[Target]:
         assert text is None or text.encode() == data
 
     from pyasn1.codec.ber import decoder, encoder
-    from pyasn1.error import PyAsn1Error
     from pysnmp.proto import rfc1902
 
     def varbind(data: bytes) -> None:
-        # what a device's answer decodes to (pysnmp's own BER decoder, which refuses what is not SNMP BER)
-        value, _ = decoder.decode(data, asn1Spec=rfc1902.ObjectSyntax())
+        # what a device's answer decodes to (pyasn1's BER decoder, as pysnmp uses it); what it refuses, in
+        # whatever way (PyAsn1Error, or OverflowError for a length beyond any size), never reaches our code
+        try:
+            value, _ = decoder.decode(data, asn1Spec=rfc1902.ObjectSyntax())
+        except Exception:
+            return
         while hasattr(value, "getComponent"):
             value = value.getComponent(True)
         json.dumps(values.encode_value((1, 3, 6, 1, 2, 1, 1, 1, 0), value))
@@ -229,7 +232,7 @@ def _connector_targets() -> list[Target]:
     targets += [Target("snmp:oid", [b"1.3.6.1.2.1.1.1.0", b".1.3.6.1.4.1.9.9.41.1.3.1.0"], oid, (ValueError,)),
                 Target("snmp:printable-text", [b"Acme switch v1.2.3", "Gr\u00fc\u00dfe".encode(), b"\x00\x01\xff"],
                        printable, ()),
-                Target("snmp:value", varbind_seeds, varbind, (PyAsn1Error,))]
+                Target("snmp:value", varbind_seeds, varbind, ())]
 
     # Modbus: a response frame (FC 3, an exception, device identification, report server id)
     modbus_frames = [bytes.fromhex(h) for h in (
@@ -281,7 +284,9 @@ def _connector_targets() -> list[Target]:
     from asyncua.common.utils import Buffer
 
     from checks.opcua.facts import parse_endpoints
-    from connectors.opcua import describe
+    from connectors.opcua import decoding, describe
+
+    decoding.install()  # as the connector does before its first request
     from auditor.facts import FactParseError
 
     def endpoints(data: bytes) -> None:
