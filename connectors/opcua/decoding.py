@@ -2,8 +2,8 @@
 
 asyncua decodes an array of variants or structures element by element and trusts the length the server
 announces. An element may take no byte at all (a Null variant), so a few bytes can announce 150 million of
-them and the decoder builds every one: a 68-byte DataValue took 8 s and 1.2 GiB before it failed (found
-by ``make fuzz``), far under the message limit of :mod:`connectors.opcua.limits`. Every element but a
+them and the decoder builds every one: a 68-byte DataValue took 8 s to fail and grew the fuzzing process
+to 1.2 GB (found by ``make fuzz``), far under the message limit of :mod:`connectors.opcua.limits`. Every element but a
 Null variant takes at least one byte, so :func:`install` makes asyncua refuse, before building anything,
 an array announcing more elements than the bytes left in the message (or, when the elements take none,
 more than :data:`~connectors.opcua.limits.MAX_ARRAY_ITEMS`). The refusal is a ``UaError``, which fails
