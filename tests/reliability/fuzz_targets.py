@@ -297,15 +297,16 @@ def _connector_targets() -> list[Target]:
         described = json.loads(json.dumps([describe.endpoint(ep, describe.Cuts()) for ep in answer.Endpoints or []]))
         parse_endpoints(described)
 
-    endpoint = ua.EndpointDescription(EndpointUrl="opc.tcp://127.0.46.1:4840/", SecurityMode=ua.MessageSecurityMode.None_,
+    endpoint = ua.EndpointDescription(EndpointUrl="opc.tcp://127.0.46.1:4840/",
+                                      SecurityMode=ua.MessageSecurityMode.None_,
                                       SecurityPolicyUri="http://opcfoundation.org/UA/SecurityPolicy#None",
                                       Server=ua.ApplicationDescription(ApplicationUri="urn:fuzz",
                                                                        ApplicationName=ua.LocalizedText("PLC")),
                                       UserIdentityTokens=[ua.UserTokenPolicy(PolicyId="anon",
                                                                              TokenType=ua.UserTokenType.Anonymous)],
                                       ServerCertificate=b"\x30\x82\x01\x00", SecurityLevel=1)
-    targets.append(Target("opcua:endpoints", [struct_to_binary(ua.GetEndpointsResponse(Endpoints=[endpoint, endpoint]))],
-                          endpoints, (FactParseError,)))
+    answer = ua.GetEndpointsResponse(Endpoints=[endpoint, endpoint])
+    targets.append(Target("opcua:endpoints", [struct_to_binary(answer)], endpoints, (FactParseError,)))
 
     def data_value(data: bytes) -> None:
         try:

@@ -31,5 +31,6 @@ def test_arrays_within_their_bytes_still_decode() -> None:
     value = ua.DataValue(ua.Variant(values, ua.VariantType.Variant))
     decoded = struct_from_binary(ua.DataValue, Buffer(struct_to_binary(value)))
     assert len(decoded.Value.Value) == 3 + limits.MAX_ARRAY_ITEMS and decoded.Value.Value[0].Value == "Acme"
-    endpoints = ua.GetEndpointsResponse(Endpoints=[ua.EndpointDescription(EndpointUrl="opc.tcp://127.0.46.1:4840/")] * 3)
+    endpoint = ua.EndpointDescription(EndpointUrl="opc.tcp://127.0.46.1:4840/")
+    endpoints = ua.GetEndpointsResponse(Endpoints=[endpoint] * 3)
     assert len(struct_from_binary(ua.GetEndpointsResponse, Buffer(struct_to_binary(endpoints))).Endpoints) == 3
