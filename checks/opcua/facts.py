@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
@@ -279,6 +280,14 @@ def parse_certificate(der: bytes, *, endpoints: tuple[str, ...] = (), observed_a
         cert = x509.load_der_x509_certificate(der)
     except ValueError as exc:
         raise FactParseError(f"server certificate is not DER X.509: {exc}") from None
+    try:  # the certificate parses lazily: an unknown key algorithm or a broken name shows only now
+        return _read_certificate(cert, der, endpoints, observed_at)
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise FactParseError(f"server certificate has a field that cannot be read: {exc}") from None
+
+
+def _read_certificate(cert: x509.Certificate, der: bytes, endpoints: tuple[str, ...],
+                      observed_at: _dt.datetime | None) -> Certificate:
     key = cert.public_key()
     if isinstance(key, rsa.RSAPublicKey):
         key_type, bits = "RSA", key.key_size

@@ -127,6 +127,13 @@ def test_garbled_answers_are_errors() -> None:
     assert broken.check("web.tls.versions").status == "error"
 
 
+def test_a_certificate_whose_subject_cannot_be_read_is_an_error_not_a_crash() -> None:
+    # the certificate loads; its subject (invalid UTF-8) fails only when read (the OPC UA pack's parser too)
+    assert b"panel" in GOOD
+    verdict = WebEvidence(certificate=GOOD.replace(b"panel", b"\xff\xfenel", 1)).check("web.tls.certificate")
+    assert verdict.status == "error" and "cannot be read" in verdict.reason and "crashed" not in verdict.reason
+
+
 def test_a_tls_record_that_is_not_json_is_an_error_not_a_crash() -> None:
     ev = WebEvidence()
     ev.items[0] = ev.items[0].model_copy(update={"response": '{"probes": [\x01'})  # found by the fuzzer
