@@ -129,6 +129,15 @@ def test_nmap_xml_entities_are_refused(tmp_path) -> None:
     assert result.exit_code == 2 and "expected 'nmaprun'" in result.output
 
 
+def test_nmap_xml_in_an_unknown_encoding_is_refused(tmp_path) -> None:
+    # found by the fuzzer: an XML declaration naming an encoding Python does not know raised LookupError
+    odd = tmp_path / "odd.xml"
+    odd.write_text((HERE / "scan.xml").read_text().replace('encoding="UTF-8"', 'encoding="UTF-6"', 1))
+    assert 'encoding="UTF-6"' in odd.read_text()
+    result = run("inventory", "import", "nmap", str(odd), "--out", str(tmp_path / "out.yaml"))
+    assert result.exit_code == 2 and "not nmap XML: unknown encoding: UTF-6" in result.output
+
+
 # ------------------------------------------------------------------------------------------ check
 def test_check_lists_every_problem_with_line_and_column() -> None:
     result = run("inventory", "check", str(HERE / "broken.yaml"))
