@@ -219,10 +219,10 @@ def _connector_targets() -> list[Target]:
         # whatever way (PyAsn1Error, or OverflowError for a length beyond any size), never reaches our code
         try:
             value, _ = decoder.decode(data, asn1Spec=rfc1902.ObjectSyntax())
+            while hasattr(value, "getComponent"):  # the CHOICEs around the value (none chosen: no value)
+                value = value.getComponent(True)
         except Exception:
             return
-        while hasattr(value, "getComponent"):
-            value = value.getComponent(True)
         json.dumps(values.encode_value((1, 3, 6, 1, 2, 1, 1, 1, 0), value))
 
     varbind_seeds = [encoder.encode(value) for value in (
