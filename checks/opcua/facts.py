@@ -280,9 +280,9 @@ def parse_certificate(der: bytes, *, endpoints: tuple[str, ...] = (), observed_a
         cert = x509.load_der_x509_certificate(der)
     except ValueError as exc:
         raise FactParseError(f"server certificate is not DER X.509: {exc}") from None
-    try:  # the certificate parses lazily: an unknown key algorithm or a broken name shows only now
+    try:  # the certificate parses lazily: an unknown key algorithm, a broken name or extension shows only now
         return _read_certificate(cert, der, endpoints, observed_at)
-    except (ValueError, UnsupportedAlgorithm) as exc:
+    except (ValueError, UnsupportedAlgorithm, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
         raise FactParseError(f"server certificate has a field that cannot be read: {exc}") from None
 
 

@@ -129,6 +129,27 @@ def test_nmap_xml_entities_are_refused(tmp_path) -> None:
     assert result.exit_code == 2 and "expected 'nmaprun'" in result.output
 
 
+@pytest.mark.parametrize("name, text, words", [
+    # each found by the fuzzer, each a traceback before
+    ("hosts.ini", "[plcs:vars]\nansible_user= # to be filled in\n[plcs]\nplc-01\n", "username: String should"),
+    ("hosts.yml", "all:\n  children:\n    plcs:\n      hosts: plc-01\n", "all.children.plcs.hosts: hosts is a mapping"),
+    ("hosts.yml", "all:\n  vars: [1, 2]\n", "all.vars: vars is a mapping"),
+])
+def test_odd_ansible_inventories_say_why(tmp_path, name, text, words) -> None:
+    source = tmp_path / name
+    source.write_text(text)
+    result = run("inventory", "import", "ansible", str(source), "--out", str(tmp_path / "out.yaml"))
+    assert result.exit_code == 2 and words in result.output, result.output
+
+
+def test_nmap_xml_with_a_port_id_that_is_not_a_number_is_refused(tmp_path) -> None:
+    odd = tmp_path / "odd.xml"
+    odd.write_text((HERE / "scan.xml").read_text().replace('portid="22"', 'portid="2}2"', 1))
+    assert 'portid="2}2"' in odd.read_text()
+    result = run("inventory", "import", "nmap", str(odd), "--out", str(tmp_path / "out.yaml"))
+    assert result.exit_code == 2 and "port id '2}2' is not a number" in result.output
+
+
 def test_nmap_xml_in_an_unknown_encoding_is_refused(tmp_path) -> None:
     # found by the fuzzer: an XML declaration naming an encoding Python does not know raised LookupError
     odd = tmp_path / "odd.xml"

@@ -89,7 +89,11 @@ def _parse_ini(path: Path, text: str) -> dict[str, _Group]:
             key, sep, value = line.partition("=")
             if not sep:
                 raise ConfigError.single(path, f"line {number}", "expected key=value in a :vars section")
-            group.vars[key.strip()] = _scalar(shlex.split(value, comments=True)[0] if value.strip() else "")
+            try:
+                parts = shlex.split(value, comments=True)
+            except ValueError as exc:
+                raise ConfigError.single(path, f"line {number}", f"cannot parse: {exc}") from None
+            group.vars[key.strip()] = _scalar(parts[0] if parts else "")  # "key=" or "key= # note": empty
         elif kind == "children":
             group.children.append(words[0])
             groups.setdefault(words[0], _Group())
@@ -137,6 +141,10 @@ def _parse_yaml(path: Path) -> dict[str, _Group]:
             return
         if not isinstance(body, dict):
             raise ConfigError.single(path, where, "a group is a mapping with hosts, vars and children")
+        for part in ("hosts", "vars", "children"):
+            if not isinstance(body.get(part) or {}, dict):
+                raise ConfigError.single(path, f"{where}.{part}", f"{part} is a mapping, not "
+                                                                  f"{type(body[part]).__name__}")
         for host, host_vars in (body.get("hosts") or {}).items():
             if host_vars is not None and not isinstance(host_vars, dict):
                 raise ConfigError.single(path, f"{where}.hosts.{host}", "a host's value is a mapping of variables")

@@ -57,7 +57,11 @@ def import_nmap(path: str | Path) -> Imported:
                 continue
             if state.get("state") == "open|filtered" and port.get("protocol") != "udp":
                 continue
-            number, transport = int(port.get("portid", "0")), port.get("protocol", "tcp")
+            try:
+                number, transport = int(port.get("portid", "0")), port.get("protocol", "tcp")
+            except ValueError:
+                raise ConfigError.single(path, f"host {address}",
+                                         f"port id {port.get('portid')!r} is not a number") from None
             service = port.find("service")
             service_name = service.get("name") if service is not None else None
             known = BY_PORT.get((number, transport))

@@ -134,6 +134,14 @@ def test_a_certificate_whose_subject_cannot_be_read_is_an_error_not_a_crash() ->
     assert verdict.status == "error" and "cannot be read" in verdict.reason and "crashed" not in verdict.reason
 
 
+def test_a_certificate_with_a_duplicate_extension_is_an_error_not_a_crash() -> None:
+    # found by the fuzzer: the certificate loads; reading its extensions raises DuplicateExtension
+    twice = GOOD.replace(bytes.fromhex("0603551d13"), bytes.fromhex("0603551d0e"), 1)  # basic constraints -> a 2nd SKI
+    assert twice != GOOD
+    verdict = WebEvidence(certificate=twice).check("web.tls.certificate")
+    assert verdict.status == "error" and "Duplicate 2.5.29.14" in verdict.reason and "crashed" not in verdict.reason
+
+
 def test_a_tls_record_that_is_not_json_is_an_error_not_a_crash() -> None:
     ev = WebEvidence()
     ev.items[0] = ev.items[0].model_copy(update={"response": '{"probes": [\x01'})  # found by the fuzzer
