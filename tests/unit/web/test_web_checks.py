@@ -136,7 +136,8 @@ def test_a_certificate_whose_subject_cannot_be_read_is_an_error_not_a_crash() ->
 
 def test_a_certificate_with_a_duplicate_extension_is_an_error_not_a_crash() -> None:
     # found by the fuzzer: the certificate loads; reading its extensions raises DuplicateExtension
-    twice = GOOD.replace(bytes.fromhex("0603551d13"), bytes.fromhex("0603551d0e"), 1)  # basic constraints -> a 2nd SKI
+    # the basic constraints extension's OID turned into a second subject key identifier
+    twice = GOOD.replace(bytes.fromhex("0603551d13"), bytes.fromhex("0603551d0e"), 1)
     assert twice != GOOD
     verdict = WebEvidence(certificate=twice).check("web.tls.certificate")
     assert verdict.status == "error" and "Duplicate 2.5.29.14" in verdict.reason and "crashed" not in verdict.reason
