@@ -465,3 +465,15 @@ def test_fixtures(name: str, expected: str) -> None:
         assert verdict.status == expected, (name, check_id, verdict.reason)
     for req in (SHADOW_SUMMARY, SUDOERS_FILES):
         assert fixture_answer(name, req, sudo=False).exit_code != 0
+
+
+def test_a_pam_stack_that_includes_itself_repeatedly_is_refused_not_expanded() -> None:
+    # found by the fuzzer: "@include common-auth" lines repeated in common-auth made every check expanding the
+    # stack build them level after level (one input took 45 s); now the fact says why it refuses it
+    text = recorded("debian12", "pam_files.txt")
+    looped = text.replace("==> /etc/pam.d/common-auth <==\n", "==> /etc/pam.d/common-auth <==\n"
+                          + "@include common-auth\n" * 3, 1)
+    assert looped != text
+    with pytest.raises(FactParseError, match="auth stack of common-auth expands to more than 2,000 lines"):
+        distro("debian12", **{"pam_files.txt": looped}).fact("acct_pam")
+    assert distro("debian12").fact("acct_pam").expanded_size("sshd", "auth") < 50
