@@ -235,7 +235,7 @@ def _certificate(der_b64: str | None, at: dt.datetime) -> dict[str, Any] | None:
 
     try:
         cert = x509.load_der_x509_certificate(base64.b64decode(der_b64, validate=True))
-    except (ValueError, binascii.Error) as exc:
+    except (ValueError, binascii.Error, x509.InvalidVersion) as exc:
         raise FactParseError(f"server certificate is not DER X.509: {exc}") from None
     try:  # the certificate parses lazily: an unknown algorithm or a broken name shows only now
         key = cert.public_key()

@@ -278,7 +278,7 @@ def parse_certificate(der: bytes, *, endpoints: tuple[str, ...] = (), observed_a
         # some servers send a chain (leaf first) in ServerCertificate: judge the first certificate
         der = _first_der(der)
         cert = x509.load_der_x509_certificate(der)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:
         raise FactParseError(f"server certificate is not DER X.509: {exc}") from None
     try:  # the certificate parses lazily: an unknown key algorithm, a broken name or extension shows only now
         return _read_certificate(cert, der, endpoints, observed_at)

@@ -134,6 +134,10 @@ def test_nmap_xml_entities_are_refused(tmp_path) -> None:
     ("hosts.ini", "[plcs:vars]\nansible_user= # to be filled in\n[plcs]\nplc-01\n", "username: String should"),
     ("hosts.yml", "all:\n  children:\n    plcs:\n      hosts: plc-01\n", "all.children.plcs.hosts: hosts is a mapping"),
     ("hosts.yml", "all:\n  vars: [1, 2]\n", "all.vars: vars is a mapping"),
+    # host ranges multiply: the fuzzer's a few bytes took 43 s to expand
+    ("hosts.ini", "[plcs]\nplc-[01:72]-[21:72]-[21:72].plant.invalid\n", "expands to more than 10,000 hosts"),
+    ("hosts.ini", "[plcs]\nplc-[01:09:0].plant.invalid\n", "has a step of 0"),
+    ("hosts.yml", "all:\n  hosts:\n    plc-[10:c]:\n", "mixes numbers and letters"),
 ])
 def test_odd_ansible_inventories_say_why(tmp_path, name, text, words) -> None:
     source = tmp_path / name

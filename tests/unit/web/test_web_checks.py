@@ -143,6 +143,14 @@ def test_a_certificate_with_a_duplicate_extension_is_an_error_not_a_crash() -> N
     assert verdict.status == "error" and "Duplicate 2.5.29.14" in verdict.reason and "crashed" not in verdict.reason
 
 
+def test_a_certificate_of_an_unknown_x509_version_is_an_error_not_a_crash() -> None:
+    # found by the fuzzer: cryptography raises InvalidVersion, not ValueError, for a version field it does not know
+    assert GOOD[8:13] == bytes.fromhex("a003020102")  # [0] EXPLICIT INTEGER 2 (v3)
+    odd = GOOD[:12] + bytes([66]) + GOOD[13:]
+    verdict = WebEvidence(certificate=odd).check("web.tls.certificate")
+    assert verdict.status == "error" and "not a valid X509 version" in verdict.reason and "crashed" not in verdict.reason
+
+
 def test_a_tls_record_that_is_not_json_is_an_error_not_a_crash() -> None:
     ev = WebEvidence()
     ev.items[0] = ev.items[0].model_copy(update={"response": '{"probes": [\x01'})  # found by the fuzzer
