@@ -154,13 +154,15 @@ def test_nmap_xml_with_a_port_id_that_is_not_a_number_is_refused(tmp_path) -> No
     assert result.exit_code == 2 and "port id '2}2' is not a number" in result.output
 
 
-def test_nmap_xml_in_an_unknown_encoding_is_refused(tmp_path) -> None:
-    # found by the fuzzer: an XML declaration naming an encoding Python does not know raised LookupError
+@pytest.mark.parametrize("encoding, words", [("UTF-6", "unknown encoding: UTF-6"),
+                                             ("UTF-7", "multi-byte encodings are not supported")])
+def test_nmap_xml_in_an_encoding_the_parser_cannot_read_is_refused(tmp_path, encoding, words) -> None:
+    # found by the fuzzer: LookupError and ValueError from the XML declaration were tracebacks
     odd = tmp_path / "odd.xml"
-    odd.write_text((HERE / "scan.xml").read_text().replace('encoding="UTF-8"', 'encoding="UTF-6"', 1))
-    assert 'encoding="UTF-6"' in odd.read_text()
+    odd.write_text((HERE / "scan.xml").read_text().replace('encoding="UTF-8"', f'encoding="{encoding}"', 1))
+    assert f'encoding="{encoding}"' in odd.read_text()
     result = run("inventory", "import", "nmap", str(odd), "--out", str(tmp_path / "out.yaml"))
-    assert result.exit_code == 2 and "not nmap XML: unknown encoding: UTF-6" in result.output
+    assert result.exit_code == 2 and f"not nmap XML: {words}" in result.output, result.output
 
 
 # ------------------------------------------------------------------------------------------ check

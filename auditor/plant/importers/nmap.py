@@ -33,7 +33,7 @@ def import_nmap(path: str | Path) -> Imported:
         root = ElementTree.parse(str(path)).getroot()
     except FileNotFoundError:
         raise ConfigError.single(path, "", "file not found") from None
-    except (ElementTree.ParseError, DefusedXmlException, LookupError) as exc:  # LookupError: an unknown encoding
+    except (ElementTree.ParseError, DefusedXmlException, LookupError, ValueError) as exc:  # an unknown encoding
         raise ConfigError.single(path, "", f"not nmap XML: {exc}") from None
     except OSError as exc:
         raise ConfigError.single(path, "", f"cannot read: {exc.strerror}") from None

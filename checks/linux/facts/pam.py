@@ -107,19 +107,21 @@ class PamConfig:
                 for kind, control, module, _args in self.services[service])
         return memo[service, depth]
 
-    def stack(self, service: str, ptype: str, depth: int = 0) -> list[PamLine]:
-        """The lines of ``ptype`` that ``service`` runs, with @include/include/substack resolved."""
+    def stack(self, service: str, ptype: str, depth: int = 0, memo: dict | None = None) -> list[PamLine]:
+        """The lines of ``ptype`` that ``service`` runs, with @include/include/substack resolved (each
+        service expanded once per level: repeated includes would otherwise multiply the work)."""
+        memo = {} if memo is None else memo
         if depth > 10 or service not in self.services:
             return []
-        lines: list[PamLine] = []
-        for kind, control, module, args in self.services[service]:
-            if kind == "@include":
-                lines += self.stack(module, ptype, depth + 1)
-            elif kind == ptype and control in ("include", "substack"):
-                lines += self.stack(module, ptype, depth + 1)
-            elif kind == ptype:
-                lines.append(PamLine(kind, control, _module_name(module), args, service))
-        return lines
+        if (service, depth) not in memo:
+            lines: list[PamLine] = []
+            for kind, control, module, args in self.services[service]:
+                if kind == "@include" or (kind == ptype and control in ("include", "substack")):
+                    lines += self.stack(module, ptype, depth + 1, memo)
+                elif kind == ptype:
+                    lines.append(PamLine(kind, control, _module_name(module), args, service))
+            memo[service, depth] = lines
+        return list(memo[service, depth])
 
     def modules(self, service: str, ptype: str) -> list[str]:
         return [line.module for line in self.stack(service, ptype)]
