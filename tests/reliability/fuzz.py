@@ -19,6 +19,7 @@ import ctypes
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,11 +38,10 @@ def _targets(only: str | None = None):
     return fuzz_targets.build(only)
 
 
-def _fuzz(name: str, target, runs: int, artifacts: Path, seconds: int) -> None:
+def _fuzz(name: str, target, runs: int, artifacts: Path, seconds: int, corpus: Path) -> None:
     """Fuzz one target ``runs`` times from its seeds (never returns: libFuzzer exits the process)."""
     import atheris
 
-    corpus = Path(tempfile.mkdtemp(prefix="iacs-fuzz-corpus-"))
     for index, seed in enumerate(target.seeds):
         (corpus / f"seed-{index}").write_bytes(seed)
     longest = max((len(seed) for seed in target.seeds), default=0)
@@ -60,6 +60,7 @@ def worker(names: list[str], runs: int, artifacts: Path, seconds: int, results: 
         targets = _targets()
     for name in names:
         log_path = artifacts / (_safe(name) + ".fuzzlog")
+        corpus = Path(tempfile.mkdtemp(prefix="iacs-fuzz-corpus-"))  # libFuzzer's working corpus, dropped after
         started = time.monotonic()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -70,7 +71,7 @@ def worker(names: list[str], runs: int, artifacts: Path, seconds: int, results: 
                 log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
                 os.dup2(log, 1)
                 os.dup2(log, 2)
-                _fuzz(name, targets[name], runs, artifacts, seconds)
+                _fuzz(name, targets[name], runs, artifacts, seconds, corpus)
             except SystemExit as exc:  # atheris's way out after an uncaught exception (or at the end)
                 code = exc.code if isinstance(exc.code, int) else 1
             except BaseException:
@@ -82,6 +83,7 @@ def worker(names: list[str], runs: int, artifacts: Path, seconds: int, results: 
                 # Python code must not go on running in this process
                 ctypes.CDLL(None).exit(code)
         _pid, status, usage = os.wait4(pid, 0)  # the fuzzing process's own CPU time, whatever runs beside it
+        shutil.rmtree(corpus, ignore_errors=True)
         result = _result(name, log_path.read_text(errors="replace"), os.waitstatus_to_exitcode(status),
                          usage.ru_utime + usage.ru_stime, time.monotonic() - started, runs, artifacts)
         with open(results, "a", encoding="utf-8") as out:

@@ -20,9 +20,11 @@ Targets import lazily (:func:`build`), so that the fuzzer can instrument the mod
 
 from __future__ import annotations
 
+import atexit
 import base64
 import json
 import os
+import shutil
 import struct
 import sys
 import tempfile
@@ -367,6 +369,7 @@ def _file_targets() -> list[Target]:
 
     # a file per input: in memory where the system has it (a disk write costs more than most parses)
     folder = Path(tempfile.mkdtemp(prefix="iacs-fuzz-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None))
+    atexit.register(shutil.rmtree, folder, True)
     scoping = REPO / "tests" / "unit" / "scoping"
 
     def through(suffix: str, load: Callable[[Path], Any]) -> Callable[[bytes], None]:
