@@ -484,7 +484,7 @@ def test_repeated_includes_of_a_service_without_lines_of_the_type_stay_cheap() -
     # found by the fuzzer: includes that add no line of the type still multiplied the walk (26 s for one input)
     text = recorded("debian12", "pam_files.txt")
     looped = text.replace("==> /etc/pam.d/common-auth <==\n", "==> /etc/pam.d/common-auth <==\n"
-                          + "session include common-auth\n" * 4, 1)
+                          + "session include common-auth\n" * 5, 1)
     pam = distro("debian12", **{"pam_files.txt": looped}).fact("acct_pam")
     started = time.monotonic()
     assert "pam_unix" in pam.modules("sshd", "auth") and pam.stack("common-auth", "session") is not None
