@@ -18,13 +18,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# the property tests of every parser and file loader with FUZZ_EXAMPLES random inputs each (README "Reliability");
-# FUZZ_ARGS passes pytest options, e.g. FUZZ_ARGS="-k kexinit" for one parser
-FUZZ_EXAMPLES ?= 100000
+# coverage-guided fuzzing (atheris) of every parser of device output and every file loader, FUZZ_RUNS inputs each,
+# FUZZ_JOBS targets side by side, at low priority (README "Reliability"); FUZZ_ARGS passes options of
+# tests/reliability/fuzz.py, e.g. FUZZ_ARGS="-k fact:sshd" for some targets. The report: fuzz-report.json
+FUZZ_RUNS ?= 100000
+FUZZ_JOBS ?= 2
 FUZZ_ARGS ?=
 fuzz: $(STAMP)
-	HYPOTHESIS_PROFILE=fuzz IACS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q --durations=0 --hypothesis-show-statistics $(FUZZ_ARGS) \
-		tests/reliability/test_fuzz_facts.py tests/reliability/test_fuzz_parsers.py
+	nice -n 10 $(BIN)/python tests/reliability/fuzz.py --runs $(FUZZ_RUNS) --jobs $(FUZZ_JOBS) $(FUZZ_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_scan.py

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -127,3 +128,16 @@ def clip(text: str | None, limit: int) -> tuple[str | None, int | None]:
     if text is None or len(text) <= limit:
         return text, None
     return text[:limit], len(text)
+
+
+def stop_if_cancelled() -> None:
+    """Raise :class:`asyncio.CancelledError` if the current task was cancelled, even when an await swallowed it.
+
+    Python 3.11's :func:`asyncio.wait_for` returns an answer that completed in the same loop iteration as a
+    cancel and drops the cancel (the task's ``cancelling()`` count stays raised). A connector sending one
+    request after another would then go on past the asset timeout, and the engine, waiting for the cancelled
+    collection to end, with it. Each connector calls this before it sends a request.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError()

@@ -235,13 +235,16 @@ def _certificate(der_b64: str | None, at: dt.datetime) -> dict[str, Any] | None:
 
     try:
         cert = x509.load_der_x509_certificate(base64.b64decode(der_b64, validate=True))
-    except (ValueError, binascii.Error) as exc:
+    except (ValueError, binascii.Error, x509.InvalidVersion) as exc:
         raise FactParseError(f"server certificate is not DER X.509: {exc}") from None
-    try:  # the certificate parses lazily: an unknown key or signature algorithm shows only now
+    try:  # the certificate parses lazily: an unknown algorithm or a broken name shows only now
         key = cert.public_key()
         hash_algorithm = cert.signature_hash_algorithm
+        subject, issuer = cert.subject, cert.issuer
+        names = subject.rfc4514_string(), issuer.rfc4514_string()
+        not_before, not_after = cert.not_valid_before_utc, cert.not_valid_after_utc
     except (ValueError, UnsupportedAlgorithm) as exc:
-        raise FactParseError(f"server certificate uses an algorithm that cannot be read: {exc}") from None
+        raise FactParseError(f"server certificate has a field that cannot be read: {exc}") from None
     if isinstance(key, rsa.RSAPublicKey):
         key_type, bits = "RSA", key.key_size
     elif isinstance(key, ec.EllipticCurvePublicKey):
@@ -252,10 +255,9 @@ def _certificate(der_b64: str | None, at: dt.datetime) -> dict[str, Any] | None:
         key_type, bits = "DSA", key.key_size
     else:  # pragma: no cover - exotic keys
         key_type, bits = type(key).__name__, None
-    not_before, not_after = cert.not_valid_before_utc, cert.not_valid_after_utc
     return {
-        "subject": cert.subject.rfc4514_string(), "issuer": cert.issuer.rfc4514_string(),
-        "self_signed": cert.subject == cert.issuer, "key_type": key_type, "key_bits": bits,
+        "subject": names[0], "issuer": names[1], "self_signed": subject == issuer, "key_type": key_type,
+        "key_bits": bits,
         "signature_hash": hash_algorithm.name if hash_algorithm is not None else None,
         "not_before": not_before.isoformat(), "not_after": not_after.isoformat(),
         "valid_at_collection": not_before <= at <= not_after,

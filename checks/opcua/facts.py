@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
@@ -285,8 +286,16 @@ def parse_certificate(der: bytes, *, endpoints: tuple[str, ...] = (), observed_a
         # some servers send a chain (leaf first) in ServerCertificate: judge the first certificate
         der = _first_der(der)
         cert = x509.load_der_x509_certificate(der)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:
         raise FactParseError(f"server certificate is not DER X.509: {exc}") from None
+    try:  # the certificate parses lazily: an unknown key algorithm, a broken name or extension shows only now
+        return _read_certificate(cert, der, endpoints, observed_at)
+    except (ValueError, UnsupportedAlgorithm, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
+        raise FactParseError(f"server certificate has a field that cannot be read: {exc}") from None
+
+
+def _read_certificate(cert: x509.Certificate, der: bytes, endpoints: tuple[str, ...],
+                      observed_at: _dt.datetime | None) -> Certificate:
     key = cert.public_key()
     if isinstance(key, rsa.RSAPublicKey):
         key_type, bits = "RSA", key.key_size
@@ -690,7 +699,8 @@ def opcua_server_events(ev: FactEvidence) -> int | None | NoSession | NotAudited
         raise FactParseError("server event notifier evidence is not an object")
     if "skipped" in data:
         return NoSession(str(data["skipped"]))
-    raw = (data.get("values") or {}).get("i=2253")
+    values = data.get("values")
+    raw = values.get("i=2253") if isinstance(values, dict) else None
     if not isinstance(raw, dict) or "status" not in raw:
         raise FactParseError("server event notifier evidence lacks node i=2253")
     value = raw.get("value")

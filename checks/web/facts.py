@@ -45,7 +45,7 @@ class TlsOffer:
 def web_tls(ev: FactEvidence) -> TlsOffer:
     """Which TLS versions the server accepted, the cipher each negotiated, and its certificate."""
     item = ev.item(TLS_VERSIONS)
-    data = item.data()
+    data = ev.data(TLS_VERSIONS)  # JSON that is not JSON: a parse error, not a crash
     if not isinstance(data, dict) or not isinstance(data.get("probes"), list):
         raise FactParseError("web.tls-versions: no list of probes")
     try:

@@ -25,6 +25,7 @@ import http.client
 import json
 import socket
 import ssl
+import threading
 import time
 import warnings
 from typing import Any, Sequence
@@ -56,6 +57,10 @@ def _context(version: ssl.TLSVersion | None = None) -> ssl.SSLContext:
     return context
 
 
+class _Cancelled(Exception):
+    """The collection was cancelled (asset timeout): the worker thread stops."""
+
+
 class HttpsConnector(Connector):
     """Reads a web interface's TLS and front page (see the module docstring for the exact behaviour)."""
 
@@ -65,9 +70,15 @@ class HttpsConnector(Connector):
         super().__init__(*args, **kwargs)
         self._log: list[dict[str, Any]] = []
         self._last = 0.0
+        self._cancel = threading.Event()
 
     async def collect(self, requests: Sequence[EvidenceRequest]) -> list[EvidenceItem]:
-        return await asyncio.to_thread(self._collect, list(requests))
+        try:
+            return await asyncio.to_thread(self._collect, list(requests))
+        except asyncio.CancelledError:
+            # the asset timeout: this await ends at once; the worker thread sends nothing more
+            self._cancel.set()
+            raise
 
     def plan(self, requests: Sequence[EvidenceRequest]) -> ConnectorPlan:
         """Every handshake and request :meth:`collect` would send, in its order, with its pace (no network)."""
@@ -139,6 +150,10 @@ class HttpsConnector(Connector):
 
     # ------------------------------------------------------------------ pacing and logging
     def _pace(self) -> None:
+        """Wait for the next request's turn; a cancelled collection ends here, before anything more is sent
+        (nobody awaits the worker thread any more: what it raises is dropped)."""
+        if self._cancel.is_set():
+            raise _Cancelled()
         wait = self._last + 1.0 / float(self.endpoint.requests_per_second) - time.monotonic()
         if wait > 0:
             time.sleep(wait)

@@ -63,7 +63,7 @@ import time
 from typing import Any, Sequence
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
-from connectors.base import Connector, ConnectorError, ConnectorPlan, PlannedRequest
+from connectors.base import Connector, ConnectorError, ConnectorPlan, PlannedRequest, stop_if_cancelled
 from connectors.modbus import safety
 from connectors.modbus.probes import tcp_probe, tls_probe
 from connectors.modbus.tls import (CLIENT_CERT_FIELDS, ClientCredentials, CredentialError, client_credentials,
@@ -301,6 +301,7 @@ class ModbusConnector(Connector):
         items = []
         for port in sorted(by_port):
             wants_tls = any(r.op == "tls_probe" for r in by_port[port])
+            stop_if_cancelled()
             await limiter.wait()
             started = time.monotonic()
             try:

@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from connectors.base import stop_if_cancelled
 from connectors.modbus.safety import guard_frame
 
 __all__ = ["ConnectFailed", "Exchange", "ModbusSession", "RateLimiter", "TransportFault", "b64"]
@@ -147,6 +148,7 @@ class ModbusSession:
 
     async def exchange(self, pdu: bytes) -> Exchange:
         """Send one request PDU and read its response ADU; any fault closes the session and raises."""
+        stop_if_cancelled()  # the asset timeout stops the reads even if wait_for swallowed its cancel
         if not self.is_open:
             raise TransportFault(f"not sent: {self.closed_reason or 'no connection'}", kind="closed")
         self._tid = (self._tid % 0xFFFF) + 1

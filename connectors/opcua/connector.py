@@ -62,8 +62,8 @@ from cryptography import x509
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
 from auditor.plant.secrets import SecretError, resolve
-from connectors.base import Connector, ConnectorError, ConnectorPlan, PlannedRequest
-from connectors.opcua import describe, limits
+from connectors.base import Connector, ConnectorError, ConnectorPlan, PlannedRequest, stop_if_cancelled
+from connectors.opcua import decoding, describe, limits
 from connectors.opcua.identity import (ClientIdentity, ClientIdentityError, default_identity, load_identity,
                                        untrusted_identity)
 
@@ -316,6 +316,7 @@ class OpcuaConnector(Connector):
 
     # ------------------------------------------------------------------ collect
     async def collect(self, requests: Sequence[EvidenceRequest]) -> list[EvidenceItem]:
+        decoding.install()  # no array announcing more elements than its answer has bytes
         self._started = time.monotonic()
         items = self.collected
         plan = _Plan()
@@ -602,6 +603,7 @@ class OpcuaConnector(Connector):
             raise _Failure(f"cannot connect to {host}:{port}: {exc.strerror or exc}") from None
         connection.add("TCP connect", started, "Good")
         for step, call in (("Hello", client.send_hello), ("OpenSecureChannel", client.open_secure_channel)):
+            stop_if_cancelled()
             started = time.monotonic()
             try:
                 await asyncio.wait_for(call(), t)
@@ -621,6 +623,12 @@ class OpcuaConnector(Connector):
 
     async def _call(self, what: str, coro: Awaitable[Any]) -> Any:
         """One service call, bounded; failures become _Failure (the observer already logged them)."""
+        try:
+            stop_if_cancelled()  # the asset timeout stops a browse even if wait_for swallowed its cancel
+        except asyncio.CancelledError:
+            if asyncio.iscoroutine(coro):
+                coro.close()  # never started: nothing is sent
+            raise
         try:
             return await asyncio.wait_for(coro, self.timeout)
         except (asyncio.TimeoutError, TimeoutError):

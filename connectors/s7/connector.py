@@ -10,7 +10,7 @@ What it does for the requests of one asset, in order:
    endpoint's ``timeout``; a list in several fragments is completed with follow-up requests within
    :mod:`connectors.s7.limits`. A refused SZL is an answer (the item says which return code); a timeout
    or a closed connection ends the session: the reads not yet sent are reported as not sent (no retry,
-   no reconnect).
+   no reconnect). A cancelled collection (the asset timeout) sends nothing more.
 3. The ``s7:session:log`` item: every PDU sent (by name), its result and its time.
 
 Every PDU goes through :func:`connectors.s7.safety.check_pdu` right before the socket: only Setup
@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import struct
+import threading
 import time
 from typing import Any, Sequence
 
@@ -61,9 +62,16 @@ class S7Connector(Connector):
         self._sent: list[dict[str, Any]] = []
         self._last_send = 0.0
         self._protocol = S7Protocol()
+        self._cancel = threading.Event()
 
     async def collect(self, requests: Sequence[EvidenceRequest]) -> list[EvidenceItem]:
-        return await asyncio.to_thread(self._collect, list(requests))
+        try:
+            return await asyncio.to_thread(self._collect, list(requests))
+        except asyncio.CancelledError:
+            # the asset timeout: this await ends at once, but the worker thread would go on reading the
+            # CPU's lists; it sends nothing more (its current read is bounded by the endpoint timeout)
+            self._cancel.set()
+            raise
 
     def plan(self, requests: Sequence[EvidenceRequest]) -> ConnectorPlan:
         """Every PDU :meth:`collect` would send, in its order, with its pace (no network)."""
@@ -185,6 +193,9 @@ class S7Connector(Connector):
     def _exchange(self, connection: ISOTCPConnection, pdu: bytes) -> dict[str, Any]:
         """Send one allowed PDU (paced) and parse its answer; :class:`_SessionEnded` on any fault."""
         name = safety.check_pdu(pdu)  # raises ForbiddenPdu before anything is sent
+        if self._cancel.is_set():
+            self._sent.append({"pdu": name, "result": "not sent: the collection was cancelled"})
+            raise _SessionEnded("not sent: the collection was cancelled (asset timeout)")
         gap = 1.0 / float(self.endpoint.requests_per_second)
         wait = self._last_send + gap - time.monotonic()
         if wait > 0:

@@ -71,7 +71,7 @@ from pysnmp.hlapi.v3arch.asyncio import (CommunityData, ContextData, ObjectIdent
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
 from auditor.plant.secrets import SecretError, resolve
-from connectors.base import Connector, ConnectorError, ConnectorPlan, PlannedRequest
+from connectors.base import Connector, ConnectorError, ConnectorPlan, PlannedRequest, stop_if_cancelled
 from connectors.snmp import limits, mibcode
 from connectors.snmp.values import encode_value, is_under, oid_text, oid_tuple, type_name
 from auditor.protocols.snmp import DEFAULT_COMMUNITIES, PROBE_COUNTERS, SYS_DESCR
@@ -472,11 +472,7 @@ class SnmpConnector(Connector):
                     engine: Any = None, repetitions: int = 0, budget: bool = True,
                     interval: float | None = None) -> _Answer:
         """Send ONE read PDU (get / next / bulk) and wait for its answer, bounded."""
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
-            # the asset timeout cancelled this collection while the previous answer was arriving: Python
-            # 3.11's wait_for may then return that answer and swallow the cancel; an endless walk must stop
-            raise asyncio.CancelledError()
+        stop_if_cancelled()  # an endless walk must stop at the asset timeout, even if wait_for swallowed it
         if budget and time.monotonic() > self._deadline:
             raise _OutOfBudget()
         engine = engine or self._engine

@@ -2,8 +2,9 @@
 
 * ``suite`` (the default): a fixed, small number of examples per property (``IACS_FUZZ_EXAMPLES``, default
   25), derandomized, so ``make test`` stays fast and a failure reproduces on every run;
-* ``fuzz`` (``make fuzz``, ``HYPOTHESIS_PROFILE=fuzz``): ``IACS_FUZZ_EXAMPLES`` (default 100,000) random
-  examples per property; a failure prints the example and the ``@reproduce_failure`` blob.
+* ``fuzz`` (``HYPOTHESIS_PROFILE=fuzz``, by hand): ``IACS_FUZZ_EXAMPLES`` (default 100,000) random examples
+  per property; a failure prints the example and the ``@reproduce_failure`` blob. ``make fuzz`` is the
+  coverage-guided fuzzer instead (``fuzz.py``).
 """
 
 from __future__ import annotations

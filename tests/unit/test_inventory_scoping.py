@@ -129,6 +129,42 @@ def test_nmap_xml_entities_are_refused(tmp_path) -> None:
     assert result.exit_code == 2 and "expected 'nmaprun'" in result.output
 
 
+@pytest.mark.parametrize("name, text, words", [
+    # each found by the fuzzer, each a traceback before
+    ("hosts.ini", "[plcs:vars]\nansible_user= # to be filled in\n[plcs]\nplc-01\n", "username: String should"),
+    ("hosts.yml", "all:\n  children:\n    plcs:\n      hosts: plc-01\n", "all.children.plcs.hosts: hosts is a mapping"),
+    ("hosts.yml", "all:\n  vars: [1, 2]\n", "all.vars: vars is a mapping"),
+    # host ranges multiply: the fuzzer's a few bytes took 43 s to expand
+    ("hosts.ini", "[plcs]\nplc-[01:72]-[21:72]-[21:72].plant.invalid\n", "expands to more than 10,000 hosts"),
+    ("hosts.ini", "[plcs]\nplc-[01:09:0].plant.invalid\n", "has a step of 0"),
+    ("hosts.yml", "all:\n  hosts:\n    plc-[10:c]:\n", "mixes numbers and letters"),
+])
+def test_odd_ansible_inventories_say_why(tmp_path, name, text, words) -> None:
+    source = tmp_path / name
+    source.write_text(text)
+    result = run("inventory", "import", "ansible", str(source), "--out", str(tmp_path / "out.yaml"))
+    assert result.exit_code == 2 and words in result.output, result.output
+
+
+def test_nmap_xml_with_a_port_id_that_is_not_a_number_is_refused(tmp_path) -> None:
+    odd = tmp_path / "odd.xml"
+    odd.write_text((HERE / "scan.xml").read_text().replace('portid="22"', 'portid="2}2"', 1))
+    assert 'portid="2}2"' in odd.read_text()
+    result = run("inventory", "import", "nmap", str(odd), "--out", str(tmp_path / "out.yaml"))
+    assert result.exit_code == 2 and "port id '2}2' is not a number" in result.output
+
+
+@pytest.mark.parametrize("encoding, words", [("UTF-6", "unknown encoding: UTF-6"),
+                                             ("UTF-7", "multi-byte encodings are not supported")])
+def test_nmap_xml_in_an_encoding_the_parser_cannot_read_is_refused(tmp_path, encoding, words) -> None:
+    # found by the fuzzer: LookupError and ValueError from the XML declaration were tracebacks
+    odd = tmp_path / "odd.xml"
+    odd.write_text((HERE / "scan.xml").read_text().replace('encoding="UTF-8"', f'encoding="{encoding}"', 1))
+    assert f'encoding="{encoding}"' in odd.read_text()
+    result = run("inventory", "import", "nmap", str(odd), "--out", str(tmp_path / "out.yaml"))
+    assert result.exit_code == 2 and f"not nmap XML: {words}" in result.output, result.output
+
+
 # ------------------------------------------------------------------------------------------ check
 def test_check_lists_every_problem_with_line_and_column() -> None:
     result = run("inventory", "check", str(HERE / "broken.yaml"))

@@ -89,7 +89,11 @@ def _parse_ini(path: Path, text: str) -> dict[str, _Group]:
             key, sep, value = line.partition("=")
             if not sep:
                 raise ConfigError.single(path, f"line {number}", "expected key=value in a :vars section")
-            group.vars[key.strip()] = _scalar(shlex.split(value, comments=True)[0] if value.strip() else "")
+            try:
+                parts = shlex.split(value, comments=True)
+            except ValueError as exc:
+                raise ConfigError.single(path, f"line {number}", f"cannot parse: {exc}") from None
+            group.vars[key.strip()] = _scalar(parts[0] if parts else "")  # "key=" or "key= # note": empty
         elif kind == "children":
             group.children.append(words[0])
             groups.setdefault(words[0], _Group())
@@ -100,7 +104,11 @@ def _parse_ini(path: Path, text: str) -> dict[str, _Group]:
                 if not sep:
                     raise ConfigError.single(path, f"line {number}", f"expected key=value, got {word!r}")
                 host_vars[key] = _scalar(value)
-            for host in _expand(words[0]):
+            try:
+                hosts = _expand(words[0])
+            except ValueError as exc:
+                raise ConfigError.single(path, f"line {number}", str(exc)) from None
+            for host in hosts:
                 group.hosts.setdefault(host, {}).update(host_vars)
     return groups
 
@@ -109,9 +117,29 @@ def _scalar(value: str) -> Any:
     return int(value) if re.fullmatch(r"\d+", value) else value
 
 
+MAX_EXPANDED_HOSTS = 10_000  # hosts one pattern may expand to (ranges multiply: a[1:99]-[1:99]-[1:99])
+_RANGE = re.compile(r"\[([0-9]+|[a-z]):([0-9]+|[a-z])(?::([0-9]+))?\]")
+
+
 def _expand(pattern: str) -> list[str]:
-    """Ansible's host ranges: ``web[01:03].x`` -> web01.x, web02.x, web03.x; ``db-[a:c]`` -> db-a, db-b, db-c."""
-    match = re.search(r"\[([0-9]+|[a-z]):([0-9]+|[a-z])(?::([0-9]+))?\]", pattern)
+    """Ansible's host ranges: ``web[01:03].x`` -> web01.x, web02.x, web03.x; ``db-[a:c]`` -> db-a, db-b, db-c.
+    ValueError for a step of 0 or a pattern expanding to more than :data:`MAX_EXPANDED_HOSTS` hosts."""
+    total = 1
+    for match in _RANGE.finditer(pattern):
+        start, end, step = match.group(1), match.group(2), int(match.group(3) or 1)
+        if step == 0:
+            raise ValueError(f"host range {match.group(0)} has a step of 0")
+        if not (start.isdigit() and end.isdigit()) and max(len(start), len(end)) > 1:
+            raise ValueError(f"host range {match.group(0)} mixes numbers and letters")
+        low, high = (int(start), int(end)) if start.isdigit() and end.isdigit() else (ord(start[0]), ord(end[0]))
+        total *= max(0, (high - low) // step + 1)
+        if total > MAX_EXPANDED_HOSTS:
+            raise ValueError(f"host pattern {pattern[:80]!r} expands to more than {MAX_EXPANDED_HOSTS:,} hosts")
+    return _expanded(pattern)
+
+
+def _expanded(pattern: str) -> list[str]:
+    match = _RANGE.search(pattern)
     if not match:
         return [pattern]
     start, end, step = match.group(1), match.group(2), int(match.group(3) or 1)
@@ -121,7 +149,7 @@ def _expand(pattern: str) -> list[str]:
         values = [str(i).zfill(width) for i in range(int(start), int(end) + 1, step)]
     else:
         values = [chr(c) for c in range(ord(start), ord(end) + 1, step)]
-    return [expanded for value in values for expanded in _expand(head + value + tail)]
+    return [expanded for value in values for expanded in _expanded(head + value + tail)]
 
 
 # --------------------------------------------------------------------------------------------- YAML
@@ -137,10 +165,18 @@ def _parse_yaml(path: Path) -> dict[str, _Group]:
             return
         if not isinstance(body, dict):
             raise ConfigError.single(path, where, "a group is a mapping with hosts, vars and children")
+        for part in ("hosts", "vars", "children"):
+            if not isinstance(body.get(part) or {}, dict):
+                raise ConfigError.single(path, f"{where}.{part}", f"{part} is a mapping, not "
+                                                                  f"{type(body[part]).__name__}")
         for host, host_vars in (body.get("hosts") or {}).items():
             if host_vars is not None and not isinstance(host_vars, dict):
                 raise ConfigError.single(path, f"{where}.hosts.{host}", "a host's value is a mapping of variables")
-            for expanded in _expand(str(host)):
+            try:
+                hosts = _expand(str(host))
+            except ValueError as exc:
+                raise ConfigError.single(path, f"{where}.hosts", str(exc)) from None
+            for expanded in hosts:
                 group.hosts.setdefault(expanded, {}).update(host_vars or {})
         group.vars.update(body.get("vars") or {})
         for child, child_body in (body.get("children") or {}).items():

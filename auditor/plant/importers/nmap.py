@@ -33,7 +33,7 @@ def import_nmap(path: str | Path) -> Imported:
         root = ElementTree.parse(str(path)).getroot()
     except FileNotFoundError:
         raise ConfigError.single(path, "", "file not found") from None
-    except (ElementTree.ParseError, DefusedXmlException) as exc:
+    except (ElementTree.ParseError, DefusedXmlException, LookupError, ValueError) as exc:  # an unknown encoding
         raise ConfigError.single(path, "", f"not nmap XML: {exc}") from None
     except OSError as exc:
         raise ConfigError.single(path, "", f"cannot read: {exc.strerror}") from None
@@ -57,7 +57,11 @@ def import_nmap(path: str | Path) -> Imported:
                 continue
             if state.get("state") == "open|filtered" and port.get("protocol") != "udp":
                 continue
-            number, transport = int(port.get("portid", "0")), port.get("protocol", "tcp")
+            try:
+                number, transport = int(port.get("portid", "0")), port.get("protocol", "tcp")
+            except ValueError:
+                raise ConfigError.single(path, f"host {address}",
+                                         f"port id {port.get('portid')!r} is not a number") from None
             service = port.find("service")
             service_name = service.get("name") if service is not None else None
             known = BY_PORT.get((number, transport))

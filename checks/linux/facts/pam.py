@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from auditor.facts import FactEvidence, FactUnavailable
+from auditor.facts import FactEvidence, FactParseError, FactUnavailable
 from auditor.registry import fact, ssh_exec
 from checks.linux.facts.files import files_from
 from checks.linux.facts.parsing import FileRead, read_files_command
@@ -76,6 +76,9 @@ def parse_pam(text: str, file: str) -> list[tuple[str, str, str, tuple[str, ...]
     return parsed
 
 
+MAX_STACK_LINES = 2_000  # lines one service's stack of one type may expand to; a real one has tens
+
+
 @dataclass(frozen=True)
 class PamConfig:
     """PAM service files (resolved includes) and the pam_pwquality/faillock/pwhistory config files."""
@@ -91,19 +94,34 @@ class PamConfig:
     def unread_among(self, *prefixes: str) -> list[str]:
         return [path for path in self.unread if path.startswith(prefixes)]
 
-    def stack(self, service: str, ptype: str, depth: int = 0) -> list[PamLine]:
-        """The lines of ``ptype`` that ``service`` runs, with @include/include/substack resolved."""
+    def expanded_size(self, service: str, ptype: str, depth: int = 0, memo: dict | None = None) -> int:
+        """How many lines :meth:`stack` returns, counted without building them (a service that includes
+        itself, or another, several times multiplies its lines at every level)."""
+        memo = {} if memo is None else memo
+        if depth > 10 or service not in self.services:
+            return 0
+        if (service, depth) not in memo:
+            memo[service, depth] = sum(
+                self.expanded_size(module, ptype, depth + 1, memo)
+                if kind == "@include" or (kind == ptype and control in ("include", "substack")) else int(kind == ptype)
+                for kind, control, module, _args in self.services[service])
+        return memo[service, depth]
+
+    def stack(self, service: str, ptype: str, depth: int = 0, memo: dict | None = None) -> list[PamLine]:
+        """The lines of ``ptype`` that ``service`` runs, with @include/include/substack resolved (each
+        service expanded once per level: repeated includes would otherwise multiply the work)."""
+        memo = {} if memo is None else memo
         if depth > 10 or service not in self.services:
             return []
-        lines: list[PamLine] = []
-        for kind, control, module, args in self.services[service]:
-            if kind == "@include":
-                lines += self.stack(module, ptype, depth + 1)
-            elif kind == ptype and control in ("include", "substack"):
-                lines += self.stack(module, ptype, depth + 1)
-            elif kind == ptype:
-                lines.append(PamLine(kind, control, _module_name(module), args, service))
-        return lines
+        if (service, depth) not in memo:
+            lines: list[PamLine] = []
+            for kind, control, module, args in self.services[service]:
+                if kind == "@include" or (kind == ptype and control in ("include", "substack")):
+                    lines += self.stack(module, ptype, depth + 1, memo)
+                elif kind == ptype:
+                    lines.append(PamLine(kind, control, _module_name(module), args, service))
+            memo[service, depth] = lines
+        return list(memo[service, depth])
 
     def modules(self, service: str, ptype: str) -> list[str]:
         return [line.module for line in self.stack(service, ptype)]
@@ -154,7 +172,7 @@ def acct_pam(evidence: FactEvidence) -> PamConfig:
     pwquality: dict[str, str] = {}
     for path in pwq_paths:  # libpwquality reads the main file, then conf.d in order; later values win
         pwquality.update(_conf(files.get(path)))
-    return PamConfig(services=services, missing=tuple(missing), pwquality=pwquality,
+    config = PamConfig(services=services, missing=tuple(missing), pwquality=pwquality,
                      pwquality_files=tuple(p for p in pwq_paths if p in files and files[p].readable),
                      faillock=_conf(files.get("/etc/security/faillock.conf")),
                      pwhistory=_conf(files.get("/etc/security/pwhistory.conf")),
@@ -162,3 +180,9 @@ def acct_pam(evidence: FactEvidence) -> PamConfig:
                          f"{path}: {read.error}" for path, read in files.items()
                          if path.startswith("/etc/security/") and not read.readable and read.error
                          and "No such file" not in read.error)))
+    for name in services:  # the checks expand every stack: bound what they would build
+        for ptype in ("auth", "account", "password", "session"):
+            if config.expanded_size(name, ptype) > MAX_STACK_LINES:
+                raise FactParseError(f"the {ptype} stack of {name} expands to more than {MAX_STACK_LINES:,} lines "
+                                     "(it includes itself or another service repeatedly)")
+    return config

@@ -133,7 +133,10 @@ class AuditPolicy:
 
 
 def parse_auditpol_csv(text: str) -> AuditPolicy:
-    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    try:
+        rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    except csv.Error as exc:  # a lone carriage return in a field, say
+        raise FactParseError(f"auditpol /r printed no readable CSV: {exc}") from None
     found: dict[str, Subcategory] = {}
     unknown: list[str] = []
     for row in rows:

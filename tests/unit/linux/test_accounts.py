@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -465,3 +466,27 @@ def test_fixtures(name: str, expected: str) -> None:
         assert verdict.status == expected, (name, check_id, verdict.reason)
     for req in (SHADOW_SUMMARY, SUDOERS_FILES):
         assert fixture_answer(name, req, sudo=False).exit_code != 0
+
+
+def test_a_pam_stack_that_includes_itself_repeatedly_is_refused_not_expanded() -> None:
+    # found by the fuzzer: "@include common-auth" lines repeated in common-auth made every check expanding the
+    # stack build them level after level (one input took 45 s); now the fact says why it refuses it
+    text = recorded("debian12", "pam_files.txt")
+    looped = text.replace("==> /etc/pam.d/common-auth <==\n", "==> /etc/pam.d/common-auth <==\n"
+                          + "@include common-auth\n" * 3, 1)
+    assert looped != text
+    with pytest.raises(FactParseError, match="auth stack of common-auth expands to more than 2,000 lines"):
+        distro("debian12", **{"pam_files.txt": looped}).fact("acct_pam")
+    assert distro("debian12").fact("acct_pam").expanded_size("sshd", "auth") < 50
+
+
+def test_repeated_includes_of_a_service_without_lines_of_the_type_stay_cheap() -> None:
+    # found by the fuzzer: includes that add no line of the type still multiplied the walk (26 s for one input)
+    text = recorded("debian12", "pam_files.txt")
+    looped = text.replace("==> /etc/pam.d/common-auth <==\n", "==> /etc/pam.d/common-auth <==\n"
+                          + "session include common-auth\n" * 5, 1)
+    pam = distro("debian12", **{"pam_files.txt": looped}).fact("acct_pam")
+    started = time.monotonic()
+    assert "pam_unix" in pam.modules("sshd", "auth") and pam.stack("common-auth", "session") is not None
+    assert time.monotonic() - started < 1.0
+

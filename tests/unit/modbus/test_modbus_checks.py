@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -280,3 +281,14 @@ def test_certificate_garbage_is_an_error() -> None:
     ev = PlcEvidence("hardened").patch_json(TLS_PROBE, lambda d: d["tls"].update(certificate=b64(b"not a cert")))
     verdict = ev.check("modbus.transport.tls-configuration")
     assert verdict.status == "error" and "certificate" in verdict.reason
+
+
+def test_a_certificate_whose_subject_cannot_be_read_is_an_error_not_a_crash() -> None:
+    # found by the fuzzer: the certificate loads, its subject (invalid UTF-8) fails only when read
+    def broken(data: dict) -> None:
+        der = base64.b64decode(data["tls"]["certificate"])
+        data["tls"]["certificate"] = b64(der.replace(b"ACME PLC", b"\xff\xfeME PLC", 1))
+
+    verdict = PlcEvidence("hardened").patch_json(TLS_PROBE, broken).check("modbus.transport.tls-configuration")
+    assert verdict.status == "error" and "cannot be read" in verdict.reason and "crashed" not in verdict.reason
+

@@ -139,3 +139,12 @@ def test_audit_events_readable_by_tools() -> None:
     assert skipped.check("opcua.server.audit-events").status == "manual"
     garbled = OpcuaEvidence().server_read(auditing=True).json(SERVER_EVENTS, events("yes"))
     assert garbled.check("opcua.server.audit-events").status == "error"
+
+
+def test_audit_events_whose_values_are_not_a_mapping_are_an_error() -> None:
+    from checks.opcua.facts import SERVER_EVENTS
+
+    # found by the fuzzer: "values" as text made the parser crash
+    ev = OpcuaEvidence().server_read(auditing=True).json(SERVER_EVENTS, {"identity": "anonymous", "values": "Noo/"})
+    verdict = ev.check("opcua.server.audit-events")
+    assert verdict.status == "error" and "lacks node i=2253" in verdict.reason and "crashed" not in verdict.reason

@@ -127,6 +127,37 @@ def test_garbled_answers_are_errors() -> None:
     assert broken.check("web.tls.versions").status == "error"
 
 
+def test_a_certificate_whose_subject_cannot_be_read_is_an_error_not_a_crash() -> None:
+    # the certificate loads; its subject (invalid UTF-8) fails only when read (the OPC UA pack's parser too)
+    assert b"panel" in GOOD
+    verdict = WebEvidence(certificate=GOOD.replace(b"panel", b"\xff\xfenel", 1)).check("web.tls.certificate")
+    assert verdict.status == "error" and "cannot be read" in verdict.reason and "crashed" not in verdict.reason
+
+
+def test_a_certificate_with_a_duplicate_extension_is_an_error_not_a_crash() -> None:
+    # found by the fuzzer: the certificate loads; reading its extensions raises DuplicateExtension
+    # the basic constraints extension's OID turned into a second subject key identifier
+    twice = GOOD.replace(bytes.fromhex("0603551d13"), bytes.fromhex("0603551d0e"), 1)
+    assert twice != GOOD
+    verdict = WebEvidence(certificate=twice).check("web.tls.certificate")
+    assert verdict.status == "error" and "Duplicate 2.5.29.14" in verdict.reason and "crashed" not in verdict.reason
+
+
+def test_a_certificate_of_an_unknown_x509_version_is_an_error_not_a_crash() -> None:
+    # found by the fuzzer: cryptography raises InvalidVersion, not ValueError, for a version field it does not know
+    assert GOOD[8:13] == bytes.fromhex("a003020102")  # [0] EXPLICIT INTEGER 2 (v3)
+    odd = GOOD[:12] + bytes([66]) + GOOD[13:]
+    verdict = WebEvidence(certificate=odd).check("web.tls.certificate")
+    assert verdict.status == "error" and "not a valid X509 version" in verdict.reason and "crashed" not in verdict.reason
+
+
+def test_a_tls_record_that_is_not_json_is_an_error_not_a_crash() -> None:
+    ev = WebEvidence()
+    ev.items[0] = ev.items[0].model_copy(update={"response": '{"probes": [\x01'})  # found by the fuzzer
+    verdict = ev.check("web.tls.versions")
+    assert verdict.status == "error" and "not valid json" in verdict.reason and "crashed" not in verdict.reason
+
+
 def test_cookies() -> None:
     good = [["Set-Cookie", "SID=1; Path=/; Secure; HttpOnly; SameSite=Strict"]]
     assert WebEvidence(https=page("https", 200, good)).check("web.session.cookies").status == "pass"

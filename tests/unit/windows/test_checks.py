@@ -106,6 +106,14 @@ def test_an_unknown_audit_setting_is_reported_not_guessed() -> None:
     assert verdict.status == "fail" and verdict.observed["not_understood"]
 
 
+def test_auditpol_csv_with_a_lone_carriage_return_is_an_error_not_a_crash() -> None:
+    # found by the fuzzer: the csv module refuses a bare "\r" inside an unquoted field
+    evidence = hardened().edit("windows.audit-policy",
+                               lambda d: d.update(Csv=d["Csv"].replace("Logon,", "Lo\rgon,", 1)))
+    verdict = evidence.check("windows.audit.logon")
+    assert verdict.status == "error" and "no readable CSV" in verdict.reason and "crashed" not in verdict.reason
+
+
 def test_third_party_antivirus_counts_through_the_security_center() -> None:
     assert product_state(397568) == (True, True) and product_state(393472) == (False, True)
     evidence = weak().edit("windows.antivirus", lambda d: d.update(
