@@ -169,3 +169,46 @@ async def test_snmp_walk_values_are_bounded_in_bytes_and_a_long_value_is_kept_tr
     described = json.loads(items[get.key].response)["varbinds"][0]
     assert described["truncated"] is True and described["original_bytes"] == 10_000
     assert described["value"] == "D" * MAX_VALUE_BYTES
+
+
+class _AbsurdLengthAgent:
+    """Answers every SNMP datagram with a BER SEQUENCE whose length field claims more bytes than any buffer
+    could hold (pyasn1 raises OverflowError on it, not its own decoding error)."""
+
+    def __init__(self, address: str, answer: bytes) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((address, 0))
+        self.port = self.sock.getsockname()[1]
+        self.answer, self.received = answer, 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                _data, peer = self.sock.recvfrom(65535)
+            except OSError:
+                return
+            self.received += 1
+            self.sock.sendto(self.answer, peer)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.mark.parametrize("answer", ["3089ffffffffffffffffff020101", "30847fffffff020101", "30887fffffffffffffff"])
+async def test_an_snmp_answer_claiming_an_absurd_length_is_a_fault_not_a_traceback(answer: str, monkeypatch) -> None:
+    monkeypatch.setenv("FAULT_COMMUNITY", "public")
+    agent = _AbsurdLengthAgent("127.0.33.90", bytes.fromhex(answer))
+    try:
+        asset = Asset.model_validate({"id": "absurd", "type": "network", "address": "127.0.33.90", "endpoints": [
+            {"protocol": "snmp", "port": agent.port, "version": "2c", "community_env": "FAULT_COMMUNITY",
+             "timeout": 1}]})
+        with pytest.raises(ConnectorError, match="not valid SNMP"):
+            await SnmpConnector(asset, asset.endpoints[0], ScanOptions()).collect(
+                [request("snmp", "get", "1.3.6.1.2.1.1.1.0")])
+        assert agent.received >= 1
+    finally:
+        agent.close()
