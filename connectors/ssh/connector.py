@@ -394,32 +394,18 @@ class SshConnector(Connector):
         per_command = per_command_timeout(self.options.command_timeout)
         for result in session.results:
             splitter = result.splitter
-            sections = splitter.sections() if splitter else {}
             sudo_ok = bool(splitter and splitter.sudo_ok)
             for index, req in enumerate(result.batch.requests):
-                used_sudo = result.batch.wants_sudo[index] and sudo_ok
-                meta: dict[str, Any] = {"sudo": used_sudo}
+                meta: dict[str, Any] = {"sudo": result.batch.wants_sudo[index] and sudo_ok}
                 if result.error is not None:
                     items.append(self.item(req, started=started, status="error", error=result.error, meta=meta))
-                    continue
-                section = sections.get(index)
-                if splitter is not None and splitter.truncated(index):
-                    meta.update(truncated=True, bytes=splitter.section_bytes(index),
-                                kept_bytes=splitter.max_section)
-                if section is None or section.exit_code is None:
+                elif splitter is None:      # the script never started: nothing was read
                     reason = result.stop_reason or "the script ended before this command"
-                    items.append(self.item(req, started=started, status="error", exit_code=None,
-                                           response=section.text if section else "", meta=meta,
-                                           error=f"output truncated / command did not finish ({reason})"))
-                elif section.exit_code == _script.TIMEOUT_EXIT:
-                    meta["timed_out"] = True
-                    items.append(self.item(req, started=started, status="error", exit_code=section.exit_code,
-                                           response=section.text, meta=meta,
-                                           error=f"command timed out after {per_command:g} s (exit 124)"))
+                    items.append(self.item(req, started=started, status="error", exit_code=None, response="",
+                                           meta=meta, error=f"output truncated / command did not finish ({reason})"))
                 else:
-                    # exit 127 is still "ok": the command ran and the tool is absent; parsers decide.
-                    items.append(self.item(req, started=started, status="ok", exit_code=section.exit_code,
-                                           response=section.text, meta=meta))
+                    items.append(self.item(req, started=started, **splitter.item_fields(
+                        index, stop_reason=result.stop_reason, timeout=per_command, meta=meta)))
         return items
 
     # ------------------------------------------------------------------ the blocking session

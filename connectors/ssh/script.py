@@ -66,7 +66,7 @@ from __future__ import annotations
 import math
 import re
 import shlex
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from connectors.ssh.limits import MAX_SECTION_BYTES, MAX_TOTAL_BYTES
 
@@ -329,16 +329,41 @@ class OutputSplitter:
     def finished(self, index: int) -> bool:
         return index in self._exit
 
+    def item_fields(self, index: int, *, stop_reason: str | None, timeout: float,
+                    meta: dict[str, Any]) -> dict[str, Any]:
+        """The fields of command ``index``'s evidence item (status, exit code, response, error, ``meta``
+        with the truncation and the timeout added), as every connector that runs a split script records
+        them: a command the script never finished is an error naming why, exit 124 the command's own
+        ``timeout``, any other exit code ``ok`` (127 too: the command ran and the tool is absent; parsers
+        decide)."""
+        meta = dict(meta)
+        if self.truncated(index):
+            meta.update(truncated=True, bytes=self.section_bytes(index), kept_bytes=self.max_section)
+        section = self.section(index)
+        if section is None or section.exit_code is None:
+            reason = stop_reason or "the script ended before this command"
+            return {"status": "error", "exit_code": None, "response": section.text if section else "",
+                    "meta": meta, "error": f"output truncated / command did not finish ({reason})"}
+        if section.exit_code == TIMEOUT_EXIT:
+            return {"status": "error", "exit_code": section.exit_code, "response": section.text,
+                    "meta": {**meta, "timed_out": True},
+                    "error": f"command timed out after {timeout:g} s (exit 124)"}
+        return {"status": "ok", "exit_code": section.exit_code, "response": section.text, "meta": meta}
+
+    def section(self, index: int) -> Section | None:
+        """Command ``index``'s section if it was at least begun (exit code None: it did not finish)."""
+        data = self._data.get(index)
+        if data is None:
+            return None
+        if index == self._current and self._pending and not self._long_line:
+            data = data + self._pending[:max(0, self.max_section - len(data))]
+        size = min(self.section_bytes(index), self.max_section)
+        raw = bytes(data[:size]) if index in self._exit else bytes(data[:self.max_section])
+        return Section(raw.decode("utf-8", "replace"), self._exit.get(index))
+
     def sections(self) -> dict[int, Section]:
         """Every section that was at least begun, by index; unfinished ones have exit code None."""
-        result: dict[int, Section] = {}
-        for index, data in self._data.items():
-            if index == self._current and self._pending and not self._long_line:
-                data = data + self._pending[:max(0, self.max_section - len(data))]
-            size = min(self.section_bytes(index), self.max_section)
-            raw = bytes(data[:size]) if index in self._exit else bytes(data[:self.max_section])
-            result[index] = Section(raw.decode("utf-8", "replace"), self._exit.get(index))
-        return result
+        return {index: section for index in self._data if (section := self.section(index)) is not None}
 
 
 def split_output(output: bytes | str, nonce: str, count: int, *, max_section: int = MAX_SECTION_BYTES,

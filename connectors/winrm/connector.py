@@ -174,26 +174,11 @@ class WinrmConnector(Connector):
                        started: float, per_section: float) -> list[EvidenceItem]:
         """One item per section, as the SSH connector records a Windows host's sections."""
         items = []
-        found = splitter.sections()
         for index, req in enumerate(sections):
             meta: dict[str, Any] = {"sudo": False}
             if run.error is not None:
                 items.append(self.item(req, started=started, status="error", error=run.error, meta=meta))
-                continue
-            section = found.get(index)
-            if splitter.truncated(index):
-                meta.update(truncated=True, bytes=splitter.section_bytes(index), kept_bytes=splitter.max_section)
-            if section is None or section.exit_code is None:
-                reason = run.stop_reason or "the script ended before this command"
-                items.append(self.item(req, started=started, status="error", exit_code=None,
-                                       response=section.text if section else "", meta=meta,
-                                       error=f"output truncated / command did not finish ({reason})"))
-            elif section.exit_code == _splitting.TIMEOUT_EXIT:
-                meta["timed_out"] = True
-                items.append(self.item(req, started=started, status="error", exit_code=section.exit_code,
-                                       response=section.text, meta=meta,
-                                       error=f"command timed out after {per_section:g} s (exit 124)"))
             else:
-                items.append(self.item(req, started=started, status="ok", exit_code=section.exit_code,
-                                       response=section.text, meta=meta))
+                items.append(self.item(req, started=started, **splitter.item_fields(
+                    index, stop_reason=run.stop_reason, timeout=per_section, meta=meta)))
         return items

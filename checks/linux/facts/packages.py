@@ -117,13 +117,14 @@ def sys_packages(ev: FactEvidence) -> Packages:
 #: Where apt keeps the downloaded package lists and their Release files.
 APT_LISTS = "/var/lib/apt/lists"
 #: The versions in the host's cached SECURITY package lists, one ``name version`` line per package, each
-#: list after a ``#list FILE`` line and its Release file's ``#release FILE`` (no package name starts with #). A list is a security list when its
-#: Release file's Suite, Codename or Label says "security" (Debian's "bookworm-security", Ubuntu's
-#: "jammy-security", Debian <= 10's Label "Debian-Security"). The auditor compares these versions with the
-#: installed ones (:data:`DPKG`, :mod:`checks.linux.facts.debversion`): a package whose installed version is
-#: older than its security list's has a security update pending. This replaces asking apt, which rebuilds
-#: its cache from every list (about 20 MB) on each call, 0.4-3 s on a host where a read takes milliseconds;
-#: ``apt-helper cat-file`` reads the lists whatever their compression. Nothing is refreshed or written.
+#: list after a ``#list FILE`` line and its Release file's ``#release FILE`` (no package name starts with
+#: #). A list is a security list when its Release file's Suite, Codename or Label says "security" (Debian's
+#: "bookworm-security", Ubuntu's "jammy-security", Debian <= 10's Label "Debian-Security"). The auditor
+#: compares these versions with the installed ones (:data:`DPKG`, :mod:`checks.linux.facts.debversion`): a
+#: package whose installed version is older than its security list's has a security update pending. Asking
+#: apt instead would rebuild its cache from every list (about 20 MB) on each call, 0.4-3 s on a host where a
+#: read takes milliseconds; ``apt-helper cat-file`` reads the lists whatever their compression. Nothing is
+#: refreshed or written.
 APT_SECURITY_LISTS = ssh_exec(
     f"[ -d {APT_LISTS} ] || {{ echo 'apt: no package lists ({APT_LISTS}): not found'; exit 127; }}; "
     f"cd {APT_LISTS} || exit; "
