@@ -19,8 +19,7 @@ from auditor.evidence import number_items
 from auditor.protocols.cli import PLATFORMS
 from connectors.base import ConnectorError
 from tests.support.checks import check_verdict, parse_fact
-from tests.support.keys import write_client_key
-from tests.support.netcli_device import FIXTURES, collect, simulated_device
+from tests.support.netcli_device import FIXTURES, collect, interactive_shell, simulated_device
 from simulators.ssh.server import SshSimulator
 
 SESSION = set(PLATFORMS["cisco_ios"].session_commands)
@@ -138,21 +137,7 @@ def test_a_changed_host_key_is_refused_like_the_ssh_connector_does(tmp_path) -> 
 
 
 def test_the_simulator_pages_until_paging_is_turned_off(tmp_path) -> None:
-    key, _ = write_client_key(tmp_path)
-    with SshSimulator(FIXTURES / "ios-hardened", host="127.0.35.19", authorized_key=key) as sim:
-        client = paramiko.SSHClient()
-        client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # the test's own client, not the auditor
-        client.connect("127.0.35.19", port=sim.port, username="auditor", pkey=key, allow_agent=False,
-                       look_for_keys=False, timeout=5)
-        shell = client.invoke_shell()
-        shell.settimeout(5)
-
-        def read_until(marker: str) -> str:
-            data = ""
-            while marker not in data:
-                data += shell.recv(65536).decode()
-            return data
-
+    with interactive_shell("ios-hardened", "127.0.35.19", tmp_path) as (sim, shell, read_until):
         read_until("sw-cell-02#")
         shell.send("show running-config\n")
         assert "--More--" in read_until("--More--")
@@ -162,7 +147,6 @@ def test_the_simulator_pages_until_paging_is_turned_off(tmp_path) -> None:
         assert "(config)#" in read_until("(config)#")  # a real device would: the log must show it
         shell.send("end\nwrite memory\n")
         read_until("Invalid input")
-        client.close()
         log = [r for r in sim.requests if r["kind"] == "cli"]
     assert [r["command"] for r in log] == ["show running-config", "configure terminal", "end", "write memory"]
     assert [r["config_mode"] for r in log] == [False, True, False, False] and log[-1]["refused"]

@@ -8,14 +8,11 @@ auto-detection through a refused Cisco probe; the HiOS prompt, paging and refusa
 
 from __future__ import annotations
 
-import paramiko
-
 from auditor.evidence import number_items
 from auditor.protocols.cli import PLATFORMS
 from simulators.ssh.server import SshSimulator
 from tests.support.checks import check_verdict
-from tests.support.keys import write_client_key
-from tests.support.netcli_device import FIXTURES, collect, simulated_device
+from tests.support.netcli_device import collect, interactive_shell, simulated_device
 
 HIOS = PLATFORMS["hirschmann_hios"]
 SHOWS = set(HIOS.commands.values())
@@ -63,21 +60,7 @@ def test_auto_detection_finds_hios_after_a_refused_cisco_probe(tmp_path) -> None
 
 
 def test_the_hios_simulator_prompts_pages_and_refuses_like_the_device(tmp_path) -> None:
-    key, _ = write_client_key(tmp_path)
-    with SshSimulator(FIXTURES / "hios-hardened", host="127.0.42.13", authorized_key=key) as sim:
-        client = paramiko.SSHClient()
-        client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # the test's own client, not the auditor
-        client.connect("127.0.42.13", port=sim.port, username="auditor", pkey=key, allow_agent=False,
-                       look_for_keys=False, timeout=5)
-        shell = client.invoke_shell()
-        shell.settimeout(5)
-
-        def read_until(marker: str) -> str:
-            data = ""
-            while marker not in data:
-                data += shell.recv(65536).decode()
-            return data
-
+    with interactive_shell("hios-hardened", "127.0.42.13", tmp_path) as (sim, shell, read_until):
         read_until("(RSP-cell-04)>")
         shell.send("show running-config script all\n")  # needs the privileged mode
         assert "Error: Invalid command 'show running-config script all'" in read_until("(RSP-cell-04)>")
@@ -91,7 +74,6 @@ def test_the_hios_simulator_prompts_pages_and_refuses_like_the_device(tmp_path) 
         read_until("(RSP-cell-04)(Config)#")
         shell.send("exit\nsave\n")
         read_until("Error: Invalid command 'save'")
-        client.close()
         log = _cli_log(sim)
     assert [r["command"] for r in log] == ["show running-config script all", "enable", "show running-config script all",
                                            "configure", "exit", "save"]
