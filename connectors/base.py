@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Sequence, TypeVar
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
 from auditor.plant.inventory import Asset
@@ -141,3 +142,17 @@ def stop_if_cancelled() -> None:
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError()
+
+
+_T = TypeVar("_T")
+
+
+async def run_in_thread(work: Callable[[], _T], cancel: threading.Event) -> _T:
+    """``work`` (a connector's blocking reads) in a worker thread. On the asset timeout this await ends at once
+    and ``cancel`` is set: the thread, which checks it before each request, sends nothing more (its current
+    read is bounded by the endpoint timeout)."""
+    try:
+        return await asyncio.to_thread(work)
+    except asyncio.CancelledError:
+        cancel.set()
+        raise

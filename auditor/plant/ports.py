@@ -47,8 +47,7 @@ SERVICE_PROTOCOLS = {"ssh": "ssh", "snmp": "snmp", "modbus": "modbus", "mbap": "
 
 #: The component type a protocol endpoint suggests, most specific first.
 TYPE_BY_PROTOCOL = {"s7": "embedded", "modbus": "embedded", "opcua": "application", "cli": "network", "ssh": "host",
-                    "winrm": "host",
-                    "snmp": "network", "https": "embedded"}
+                    "winrm": "host", "snmp": "network", "https": "embedded"}
 
 
 def guess_type(protocols: Sequence[str], hints: Sequence[str] = ()) -> str:

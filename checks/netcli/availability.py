@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.firmware import judge_minimum
+from auditor.firmware import MINIMUM_FIXTURE_NOTE, MINIMUM_REMEDIATION, MINIMUM_TITLE, judge_minimum
 from auditor.registry import check
 from auditor.verdicts import Verdict, failed, not_applicable, passed
 from checks.netcli.facts import DeviceVersion
@@ -182,14 +182,11 @@ def inventory_identity(cli_version: DeviceVersion) -> Verdict:
 
 
 @check("netcli.firmware.minimum",
-       title="The device runs at least the site's minimum firmware release",
+       title=MINIMUM_TITLE,
        requirements=["CR 7.8", "NDR 3.10"], applies_to=["network"], severity="high",
        params={"minimum_firmware": {}},
        fixture_verdicts={"weak": "manual", "hardened": "manual"},
-       fixture_note="the built-in profiles name no site minimum; the unit tests pass and fail it with minimum_firmware",
-       remediation=("Update the device to the release the vendor's security advisories name as fixed (or the site's "
-                    "minimum) in a maintenance window, and list the minimum per model in the profile "
-                    "(minimum_firmware: {'RSP20-*': '09.4.00', 'IE-4000-*': '15.2(7)E4'})."))
+       fixture_note=MINIMUM_FIXTURE_NOTE, remediation=MINIMUM_REMEDIATION)
 def firmware_minimum(cli_version: DeviceVersion, params: dict[str, Any]) -> Verdict:
     """A release older than the one an advisory names as fixed keeps the vulnerability it fixes (NDR 3.10:
     updates are applied); the release ``show version`` or ``show system info`` reports is what runs now."""

@@ -19,7 +19,6 @@ the HTTP port takes a connection is unusable (:class:`ConnectorError`).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import http.client
 import json
@@ -31,7 +30,7 @@ import warnings
 from typing import Any, Sequence
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
-from connectors.base import Connector, ConnectorError, ConnectorPlan, PlannedRequest
+from connectors.base import Connector, ConnectorError, ConnectorPlan, PlannedRequest, run_in_thread
 from connectors.https import limits
 
 __all__ = ["HttpsConnector", "SESSION_LOG", "USER_AGENT"]
@@ -73,12 +72,7 @@ class HttpsConnector(Connector):
         self._cancel = threading.Event()
 
     async def collect(self, requests: Sequence[EvidenceRequest]) -> list[EvidenceItem]:
-        try:
-            return await asyncio.to_thread(self._collect, list(requests))
-        except asyncio.CancelledError:
-            # the asset timeout: this await ends at once; the worker thread sends nothing more
-            self._cancel.set()
-            raise
+        return await run_in_thread(lambda: self._collect(list(requests)), self._cancel)
 
     def plan(self, requests: Sequence[EvidenceRequest]) -> ConnectorPlan:
         """Every handshake and request :meth:`collect` would send, in its order, with its pace (no network)."""

@@ -29,7 +29,6 @@ A read the platform has no command for becomes an error item that says so; a com
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -44,7 +43,7 @@ from auditor.evidence import EvidenceItem, EvidenceRequest
 from auditor.plant.secrets import SecretError, resolve
 from auditor.protocols.cli import AUTO_START, PLATFORMS, READS, detect_platform, redact_config
 from auditor.protocols.snmp import DEFAULT_COMMUNITIES
-from connectors.base import ConnectorError, ConnectorPlan, PlannedRequest
+from connectors.base import ConnectorError, ConnectorPlan, PlannedRequest, run_in_thread
 from connectors.netcli.driver import LineGuard, OutputLimit, RefusedCommand, open_driver
 from connectors.ssh.connector import SshConnector, _AuditTransport, per_command_timeout
 from connectors.ssh.hostkeys import fingerprint, known_hosts_path
@@ -93,12 +92,8 @@ class NetcliConnector(SshConnector):
             return items
         cancel = threading.Event()
         started = time.monotonic()
-        try:
-            ordered = sorted({r.target for r in reads}, key=READS.index)  # version first: it names the platform
-            session = await asyncio.to_thread(self._cli_session, ordered, cancel)
-        except asyncio.CancelledError:
-            cancel.set()
-            raise
+        ordered = sorted({r.target for r in reads}, key=READS.index)  # version first: it names the platform
+        session = await run_in_thread(lambda: self._cli_session(ordered, cancel), cancel)
         for req in reads:
             answer = session.answers.get(req.target) or _Answer(None, error="not read")
             meta = {"platform": session.info.get("platform"), "command": answer.command,

@@ -21,7 +21,6 @@ write, start and stop a CPU, is not used.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import struct
 import threading
@@ -33,7 +32,7 @@ from snap7.error import S7Error, S7ProtocolError
 from snap7.s7protocol import S7Protocol
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
-from connectors.base import Connector, ConnectorError, ConnectorPlan, PlannedRequest
+from connectors.base import Connector, ConnectorError, ConnectorPlan, PlannedRequest, run_in_thread
 from connectors.s7 import limits, safety
 
 __all__ = ["S7Connector", "SESSION_LOG", "parse_target"]
@@ -65,13 +64,7 @@ class S7Connector(Connector):
         self._cancel = threading.Event()
 
     async def collect(self, requests: Sequence[EvidenceRequest]) -> list[EvidenceItem]:
-        try:
-            return await asyncio.to_thread(self._collect, list(requests))
-        except asyncio.CancelledError:
-            # the asset timeout: this await ends at once, but the worker thread would go on reading the
-            # CPU's lists; it sends nothing more (its current read is bounded by the endpoint timeout)
-            self._cancel.set()
-            raise
+        return await run_in_thread(lambda: self._collect(list(requests)), self._cancel)
 
     def plan(self, requests: Sequence[EvidenceRequest]) -> ConnectorPlan:
         """Every PDU :meth:`collect` would send, in its order, with its pace (no network)."""

@@ -18,7 +18,6 @@ lives in local variables only. Bounds: ``endpoint.timeout`` for connecting and e
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import secrets as _secrets
@@ -29,7 +28,7 @@ from typing import Any, Sequence
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
 from auditor.plant.secrets import SecretError, remember, resolve
-from connectors.base import Connector, ConnectorError, ConnectorPlan, PlannedRequest
+from connectors.base import Connector, ConnectorError, ConnectorPlan, PlannedRequest, run_in_thread
 from connectors.ssh import script as _splitting
 from connectors.ssh.connector import per_command_timeout
 from connectors.windows import script as _windows
@@ -79,13 +78,11 @@ class WinrmConnector(Connector):
         cancel = threading.Event()
         started = time.monotonic()
         try:
-            run = await asyncio.to_thread(
-                run_command, self._settings(), password, executable or None, arguments, script.encode("utf-8"),
-                splitter.feed, time.monotonic() + self.options.command_timeout, cancel,
-                max(60, math.ceil(self.options.command_timeout * 2)))
-        except asyncio.CancelledError:
-            cancel.set()  # the worker stops at its next receive and deletes the shell
-            raise
+            settings, deadline = self._settings(), time.monotonic() + self.options.command_timeout
+            # cancelled: the worker stops at its next receive and deletes the shell
+            run = await run_in_thread(lambda: run_command(
+                settings, password, executable or None, arguments, script.encode("utf-8"), splitter.feed, deadline,
+                cancel, max(60, math.ceil(self.options.command_timeout * 2))), cancel)
         except WinrmUnusable as exc:
             raise ConnectorError(str(exc)) from None
         finally:
