@@ -20,7 +20,8 @@ from auditor.verdicts import Verdict, failed, manual, passed
 
 #: What every firmware-minimum check shows: its title, why the demo's devices are ``manual``, and the fix.
 MINIMUM_TITLE = "The device runs at least the site's minimum firmware release"
-MINIMUM_FIXTURE_NOTE = "the built-in profiles name no site minimum; the unit tests pass and fail it with minimum_firmware"
+MINIMUM_FIXTURE_NOTE = ("the built-in profiles name no site minimum; the unit tests pass and fail it with "
+                        "minimum_firmware")
 MINIMUM_REMEDIATION = ("Update the device to the release the vendor's security advisories name as fixed (or the "
                        "site's minimum) in a maintenance window, and list the minimum per model in the profile "
                        "(minimum_firmware: {'RSP20-*': '09.4.00', 'IE-4000-*': '15.2(7)E4'}).")
