@@ -42,7 +42,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from auditor.assessment.profiles import load_profile  # noqa: E402
 from auditor.evidence import EvidenceRequest  # noqa: E402
+from auditor.assessment.slvector import SLVector  # noqa: E402
+from auditor.engine import needed_reads  # noqa: E402
 from auditor.plant.inventory import Asset  # noqa: E402
+from auditor.plant.planning import AssetPlan  # noqa: E402
 from auditor.registry import REGISTRY  # noqa: E402
 from checks.linux.facts.packages import APT_SECURITY_LISTS  # noqa: E402
 from connectors.base import ScanOptions  # noqa: E402
@@ -130,10 +133,11 @@ def floor(port: int, key: Path) -> float:
 
 
 def scan_requests(before: bool) -> list[EvidenceRequest]:
-    registry = REGISTRY.load()
-    # the reads an SSH endpoint serves (a fact about how a host was reached also names the WinRM session read)
-    requests = [r for r in registry.requests_for(load_profile("host-sl2").selected_checks(registry))["ssh"]
-                if r.protocol == "ssh"]
+    """The reads a scan sends a Linux host over SSH at host-sl2 (the engine's own routing of reads)."""
+    asset = Asset.model_validate({"id": "bench-host", "type": "host", "platform": "linux", "address": PROXY_HOST,
+                                  "endpoints": [{"protocol": "ssh", "username": TEST_USER}]})
+    plan = AssetPlan(asset=asset, profile=load_profile("host-sl2"), sl_target=SLVector.uniform(2))
+    requests = next(reads for protocol, _endpoint, reads in needed_reads(plan, REGISTRY.load()) if protocol == "ssh")
     if not before:
         return requests
     old: list[EvidenceRequest] = []
