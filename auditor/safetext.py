@@ -11,12 +11,6 @@ breaks and tabs are kept where the format can carry them (``keep``).
 from __future__ import annotations
 
 import re
-from typing import Any, TypeVar
-
-from pydantic import BaseModel
-
-M = TypeVar("M", bound=BaseModel)
-
 # C0 controls, DEL, C1 controls, and the bidi embeddings/overrides/isolates that reorder what a reader sees
 _CONTROLS = "\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _PATTERNS: dict[str, re.Pattern[str]] = {}
@@ -53,20 +47,3 @@ def printable_lines(text: str) -> str:
     if not text or text.isprintable() or ("\r" not in text and _LINES_ANY.search(text) is None):
         return text
     return _LINES.sub(_escape, text)
-
-
-def printable_data(value: Any) -> Any:
-    """Every string in ``value`` (nested dicts and lists, keys included) through :func:`printable_lines`."""
-    if isinstance(value, str):
-        return printable_lines(value)
-    if isinstance(value, dict):
-        return {printable_data(key): printable_data(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [printable_data(item) for item in value]
-    return value
-
-
-def printable_model(model: M) -> M:
-    """A copy of a pydantic model (a ``ScanResult``) whose every string is :func:`printable_lines`; for a
-    renderer that picks strings from many places and must not miss one."""
-    return type(model).model_validate(printable_data(model.model_dump(mode="json")))

@@ -19,15 +19,16 @@ import textwrap
 from pathlib import Path
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType, RenderHook, RenderResult
 from rich.markup import escape
 from rich.padding import Padding
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
 from auditor.assessment.slvector import FRS
 from auditor.results import AssetResult, ScanResult
-from auditor.safetext import printable_model
+from auditor.safetext import printable_lines
 from reports.plant import FixGroup, answering, fix_first, gap, ranked
 
 TOP_FINDINGS = 10
@@ -36,6 +37,12 @@ ASSET_IDS = 3     # asset ids named per finding; the rest are counted
 FINDING_LINES = 2  # on a narrow console, a finding's text takes at most this many lines (the report has it all)
 _OPTIONAL = ("type", "evidence", "cov")  # dropped in this order when the table does not fit
 _VERDICT_COLOURS = {"meets": "green", "short": "yellow"}
+
+
+def _safe(text: str) -> str:
+    """Text for rich markup: control characters shown as visible escapes (rich would drop some silently and
+    pass others to the terminal), markup characters escaped."""
+    return escape(printable_lines(text))
 
 
 def digits(vector) -> str:
@@ -57,7 +64,7 @@ def _verdict(asset: AssetResult) -> str:
 def _row(asset: AssetResult) -> dict[str, str]:
     counts = {s: sum(r.status == s for r in asset.results) for s in ("fail", "error")}
     status = _verdict(asset)
-    return {"asset": escape(asset.id), "type": asset.type,
+    return {"asset": _safe(asset.id), "type": asset.type,
             "verdict": f"[{_VERDICT_COLOURS.get(status, 'red')}]{status}[/]",
             "SL-A/SL-T": sl_pair(asset), "evidence": digits(asset.sl_achieved_strict),
             "cov": f"{asset.coverage.ratio:.0%}", "fail": str(counts["fail"]), "err": str(counts["error"]),
@@ -65,7 +72,7 @@ def _row(asset: AssetResult) -> dict[str, str]:
 
 
 def _table(result: ScanResult, assets: list[AssetResult], columns: list[str]) -> Table:
-    table = Table(title=f"{escape(result.site)}: SL-A/SL-T per FR1..FR7", title_justify="left",
+    table = Table(title=f"{_safe(result.site)}: SL-A/SL-T per FR1..FR7", title_justify="left",
                   box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
     for column in columns:
         table.add_column(column, no_wrap=True,
@@ -97,7 +104,7 @@ def _print_assets(result: ScanResult, assets: list[AssetResult], out: Console) -
                           highlight=False)
             return
     # an asset id longer than the console leaves room for: one asset per block, the id alone on its line
-    out.print(f"{escape(result.site)}: SL-A/SL-T per FR1..FR7", highlight=False)
+    out.print(f"{_safe(result.site)}: SL-A/SL-T per FR1..FR7", highlight=False)
     for asset in assets:
         row = _row(asset)
         out.print(row["asset"], highlight=False, soft_wrap=True)
@@ -163,45 +170,73 @@ def _print_findings(result: ScanResult, written: list[Path], out: Console) -> No
     for group, count in zip(shown, counts):
         colour = {"critical": "bold red", "high": "red", "medium": "yellow"}.get(group.severity, "")
         severity = f"[{colour}]{group.severity}[/]" if colour else group.severity
-        heads.append(f"{severity}{' ' * (severity_width - len(group.severity))} {escape(group.check_id)}"
+        heads.append(f"{severity}{' ' * (severity_width - len(group.severity))} {_safe(group.check_id)}"
                      f"{' ' * (check_width - len(group.check_id))} {' ' * (count_width - len(count))}{count}")
     texts = [_finding_text(group) for group in shown]
     ons = [_on(group) for group in shown]
     widest = max(len(t) + len(o) + 2 for t, o in zip(texts, ons))
     if severity_width + check_width + count_width + 3 + widest <= out.width:
         for head, text, on in zip(heads, texts, ons):  # wide: one line each, in aligned columns
-            out.print(f"{head} {escape(text)}; {escape(on)}", highlight=False)
+            out.print(f"{head} {_safe(text)}; {_safe(on)}", highlight=False)
     else:
         # narrow: severity, check and count on one line (never cut) with the assets where they fit, then what is wrong
         for group, head, text, on in zip(shown, heads, texts, ons):
             plain = severity_width + check_width + count_width + 3 + len(on)
             if plain <= out.width:
-                out.print(f"{head} {escape(on)}", highlight=False, soft_wrap=True)
+                out.print(f"{head} {_safe(on)}", highlight=False, soft_wrap=True)
             else:
                 out.print(head.rstrip(), highlight=False, soft_wrap=True)
-                out.print(Text("    " + on), highlight=False, soft_wrap=True)
+                out.print(Text(printable_lines("    " + on)), highlight=False, soft_wrap=True)
             for line in _wrapped(text, out.width - 4, FINDING_LINES):
-                out.print(Text("    " + line), highlight=False, soft_wrap=True)
+                out.print(Text(printable_lines("    " + line)), highlight=False, soft_wrap=True)
     if len(found) > len(shown):
-        out.print(escape(f"... and {len(found) - len(shown)} more checks failing: {_report_pointer(written)}"),
+        out.print(_safe(f"... and {len(found) - len(shown)} more checks failing: {_report_pointer(written)}"),
                   highlight=False, soft_wrap=not out.is_terminal and out.width >= 200)
 
 
 def _asset_line(out: Console, asset_id: str, text: str, soft: bool, colour: str = "") -> None:
     """``ID: TEXT``; an id too wide for the console stands alone on its line, the text indented below it."""
-    label = f"[{colour}]{escape(asset_id)}[/]" if colour else escape(asset_id)
+    label = f"[{colour}]{_safe(asset_id)}[/]" if colour else _safe(asset_id)
     if soft or len(asset_id) + 2 <= out.width:
-        out.print(f"{label}: {escape(text)}", highlight=False, soft_wrap=soft)
+        out.print(f"{label}: {_safe(text)}", highlight=False, soft_wrap=soft)
     else:
         out.print(f"{label}:", highlight=False, soft_wrap=True)
-        out.print(Padding(Text(text), (0, 0, 0, 2)))
+        out.print(Padding(Text(printable_lines(text)), (0, 0, 0, 2)))
+
+
+class _Printable:
+    """A renderable whose text segments are :func:`printable_lines`: what rich would write, minus any control
+    character a device string carried (rich's own control segments, its colours and cursor moves, pass)."""
+
+    def __init__(self, inner: RenderableType) -> None:
+        self.inner = inner
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for segment in console.render(self.inner, options):
+            yield segment if segment.control else Segment(printable_lines(segment.text), segment.style)
+
+
+class _PrintableHook(RenderHook):
+    def process_renderables(self, renderables: list[RenderableType]) -> list[RenderableType]:
+        return [_Printable(r) for r in renderables]
 
 
 def print_summary(result: ScanResult, written: list[Path], out: Console) -> None:
-    """What to fix first, the verdict per asset and why each falls short, the answers hints, the files written."""
+    """What to fix first, the verdict per asset and why each falls short, the answers hints, the files written.
+
+    Device strings (banners, errors, observed values) never drive the terminal: everything printed here is
+    made printable as rich renders it, which costs only what is shown (a plant's whole result made printable
+    first took longer than scoring it)."""
+    out.push_render_hook(_PrintableHook())
+    try:
+        _print_summary(result, written, out)
+    finally:
+        out.pop_render_hook()
+
+
+def _print_summary(result: ScanResult, written: list[Path], out: Console) -> None:
     from reports.common import shortfall
 
-    result = printable_model(result)  # device strings (banners, errors, observed values) never drive the terminal
     # piped (wide, not a terminal): one line per message, never folded, so logs stay greppable
     soft = not out.is_terminal and out.width >= 200
     _print_findings(result, written, out)
@@ -211,7 +246,7 @@ def print_summary(result: ScanResult, written: list[Path], out: Console) -> None
     if len(assets) > len(shown):
         rest = assets[len(shown):]
         meeting = sum(a.status == "assessed" and a.meets_target for a in rest)
-        out.print(escape(f"... and {len(rest)} more assets ({meeting} meet their SL-T): {_report_pointer(written)}"),
+        out.print(_safe(f"... and {len(rest)} more assets ({meeting} meet their SL-T): {_report_pointer(written)}"),
                   highlight=False, soft_wrap=soft)
     for asset in shown:
         if asset.error:
@@ -224,7 +259,7 @@ def print_summary(result: ScanResult, written: list[Path], out: Console) -> None
         counted = sum(len(a.counted) for a in result.attestations)
         overruled = sum(len(a.overruled) for a in result.attestations)
         expired = sum(a.state == "expired" for a in result.attestations)
-        out.print(escape(f"answers from {result.attestations_source}: {counted} rows decided"
+        out.print(_safe(f"answers from {result.attestations_source}: {counted} rows decided"
                          + (f", {overruled} overruled by failing device evidence" if overruled else "")
                          + (f", {expired} expired {'entry' if expired == 1 else 'entries'} not counted"
                             if expired else "")), highlight=False, soft_wrap=soft)
@@ -234,11 +269,11 @@ def print_summary(result: ScanResult, written: list[Path], out: Console) -> None
         rows = result.summary.open_rows
         completes = len(answering(result).completes)
         if completes:
-            out.print(escape(f"answering alone would bring {completes} asset{'s' if completes != 1 else ''} to SL-T "
+            out.print(_safe(f"answering alone would bring {completes} asset{'s' if completes != 1 else ''} to SL-T "
                              "(nothing unmet by device evidence, only open rows)"), highlight=False, soft_wrap=soft)
-        out.print(escape(f"{rows} requirement{'s await' if rows > 1 else ' awaits'} an answer: write "
+        out.print(_safe(f"{rows} requirement{'s await' if rows > 1 else ' awaits'} an answer: write "
                          f"{'them' if rows > 1 else 'it'} with "
                          f"'iacs-audit questionnaire {source} --out answers.yaml', fill it in, then "
                          "scan or rescore with --attestations answers.yaml"), highlight=False, soft_wrap=soft)
     if written:
-        out.print(escape("wrote " + ", ".join(str(p) for p in written)), highlight=False, soft_wrap=soft)
+        out.print(_safe("wrote " + ", ".join(str(p) for p in written)), highlight=False, soft_wrap=soft)
