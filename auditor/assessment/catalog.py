@@ -15,6 +15,7 @@ import re
 from importlib.resources import files
 from typing import Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from auditor.safeload import yaml_loads
@@ -174,6 +175,7 @@ class Catalog(BaseModel):
 
     _by_id: dict[str, Requirement] = PrivateAttr(default_factory=dict)
     _placeholder_by_id: dict[str, Placeholder] = PrivateAttr(default_factory=dict)
+    _rows_by_type: dict[str, tuple[Requirement, ...]] = PrivateAttr(default_factory=dict)  # sorted once per type
 
     @model_validator(mode="after")
     def _cross_check(self) -> Catalog:
@@ -254,8 +256,11 @@ class Catalog(BaseModel):
         """The 4-2 rows for one component type: every CR plus that type's SAR/EDR/HDR/NDR rows."""
         if component_type not in COMPONENT_TYPES:
             raise ValueError(f"unknown component type {component_type!r}; expected one of {list(COMPONENT_TYPES)}")
-        rows = [r for r in self.requirements if r.standard == "4-2" and component_type in r.component_types]
-        return sorted(rows, key=_order)
+        if component_type not in self._rows_by_type:  # the catalog is frozen: every asset of a type asks again
+            self._rows_by_type[component_type] = tuple(sorted(
+                (r for r in self.requirements if r.standard == "4-2" and component_type in r.component_types),
+                key=_order))
+        return list(self._rows_by_type[component_type])
 
     def for_system(self) -> list[Requirement]:
         """The 3-3 SR/RE rows, used when scoring a zone or system rather than one component."""
@@ -303,6 +308,12 @@ def _where(loc: tuple, data: object) -> str:
 
 @functools.cache
 def load_catalog() -> Catalog:
-    """The catalog shipped in the package (``auditor/assessment/data/catalog.yaml``), parsed once per process."""
+    """The catalog shipped in the package (``auditor/assessment/data/catalog.yaml``), parsed once per process.
+
+    It is the package's own file, not a user's: libyaml's parser reads it (a tenth of the time of the strict
+    pure-Python loader every user file goes through; a test holds the file to that loader's rules)."""
     resource = files("auditor.assessment") / "data" / "catalog.yaml"
-    return parse_catalog(yaml_loads(resource.read_text(encoding="utf-8"), str(resource)), source=str(resource))
+    text = resource.read_text(encoding="utf-8")
+    loader = getattr(yaml, "CSafeLoader", None)
+    data = yaml.load(text, Loader=loader) if loader is not None else yaml_loads(text, str(resource))
+    return parse_catalog(data, source=str(resource))

@@ -21,6 +21,7 @@ from pathlib import Path
 from rich import box
 from rich.console import Console, ConsoleOptions, RenderableType, RenderHook, RenderResult
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.padding import Padding
 from rich.segment import Segment
 from rich.table import Table
@@ -84,11 +85,9 @@ def _table(result: ScanResult, assets: list[AssetResult], columns: list[str]) ->
 
 
 def _width(renderable, limit: int) -> int:
-    """The widest line ``renderable`` takes when it has all the room it wants."""
+    """The width ``renderable`` takes when it has all the room it wants (rich's own measurement, no rendering)."""
     probe = Console(width=max(limit * 4, 400), file=io.StringIO(), color_system=None)
-    with probe.capture() as capture:
-        probe.print(renderable)
-    return max((len(line.rstrip()) for line in capture.get().splitlines()), default=0)
+    return Measurement.get(probe, probe.options, renderable).maximum
 
 
 def _print_assets(result: ScanResult, assets: list[AssetResult], out: Console) -> None:

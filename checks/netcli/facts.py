@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import io
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,35 +60,63 @@ def _accepted(item: EvidenceItem) -> str:
     return text
 
 
+@functools.cache
+def _index() -> tuple[str, object]:
+    """ntc-templates' folder and its parsed index (thousands of regular expressions: built once a process)."""
+    from ntc_templates.parse import _get_template_dir
+    from textfsm import clitable
+
+    folder = _get_template_dir()
+    return folder, clitable.CliTable("index", folder).index
+
+
 @functools.lru_cache(maxsize=64)
 def _templates(platform: str, command: str) -> tuple[str, ...]:
     """The ntc-templates TextFSM templates (their text) for a platform's command, looked up in the index once:
     ``parse_output`` matches the command against the whole index on every call, which dominated a plant's
     rescore."""
-    from ntc_templates.parse import _get_template_dir
     from textfsm import clitable
 
-    folder = _get_template_dir()
-    index = clitable.CliTable("index", folder).index
+    folder, index = _index()
     row = index.GetRowMatch({"Command": command, "Platform": platform})
     if not row:
         raise clitable.CliTableError(f'No template found for attributes: "{command}" on {platform}')
     return tuple(Path(folder, name).read_text(encoding="utf-8") for name in index.index[row]["Template"].split(":"))
 
 
+_MACHINES = threading.local()
+
+
+def _rows(template: str, text: str) -> tuple[list[str], list[list[str]]]:
+    """``(header, rows)`` of ``text`` parsed by the TextFSM ``template`` (its text). Compiling a template's
+    regular expressions cost more than parsing a device's output with them, so each thread keeps the
+    compiled machine per template and resets it before each parse (a machine holds its parse state)."""
+    import textfsm
+
+    machines = _MACHINES.__dict__.setdefault("by_template", {})
+    machine = machines.get(template)
+    if machine is None:
+        machine = machines[template] = textfsm.TextFSM(io.StringIO(template))
+    machine.Reset()
+    return machine.header, machine.ParseText(text)
+
+
 def _parse_textfsm(platform: str, command: str, text: str) -> list[dict[str, str]]:
     """What ``ntc_templates.parse.parse_output`` returns (rows with lower-case column names), by the template
     looked up once; a command with several templates (merged by key) is left to ``parse_output``."""
-    import textfsm
-
     templates = _templates(platform, command)
     if len(templates) != 1:
         from ntc_templates.parse import parse_output
 
         return parse_output(platform=platform, command=command, data=text)
-    machine = textfsm.TextFSM(io.StringIO(templates[0]))
-    header = [name.lower() for name in machine.header]
-    return [dict(zip(header, row)) for row in machine.ParseText(text)]
+    header, rows = _rows(templates[0], text)
+    header = [name.lower() for name in header]
+    return [dict(zip(header, row)) for row in rows]
+
+
+@functools.lru_cache(maxsize=64)
+def _own_template_text(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
 
 
 def _own_template(platform: str, command: str) -> Path | None:
@@ -100,11 +129,8 @@ def _textfsm(platform: str, command: str, text: str) -> list[dict[str, str]]:
     try:
         own = _own_template(platform, command)
         if own is not None:
-            import textfsm
-
-            with own.open(encoding="utf-8") as template:
-                table = textfsm.TextFSM(template)
-            rows = [dict(zip(table.header, row)) for row in table.ParseText(text)]
+            header, parsed = _rows(_own_template_text(own), text)
+            rows = [dict(zip(header, row)) for row in parsed]
         else:
             rows = _parse_textfsm(platform, command, text)
     except Exception as exc:  # TextFSM and ntc-templates raise their own exception types for unknown output

@@ -46,6 +46,16 @@ def test_packaged_yaml_loads_and_is_cached(catalog: Catalog) -> None:
     assert "licensed" in catalog.source
 
 
+def test_packaged_yaml_keeps_the_strict_loaders_rules() -> None:
+    """The package reads its own catalog with libyaml; the file must still pass the loader users' files get
+    (no duplicate key, bounded nesting) and mean the same to both."""
+    from auditor.safeload import yaml_loads
+
+    resource = files("auditor.assessment") / "data" / "catalog.yaml"
+    text = resource.read_text(encoding="utf-8")
+    assert yaml_loads(text, str(resource)) == yaml.load(text, Loader=yaml.CSafeLoader)
+
+
 def test_row_counts_per_kind(catalog: Catalog) -> None:
     counts = Counter(r.kind for r in catalog.requirements)
     assert counts == {"SR": 100, "CR": 70, "SAR": 3, "EDR": 13, "HDR": 14, "NDR": 22}
