@@ -4,13 +4,24 @@ Loading a plant's evidence and scoring it build millions of small, acyclic objec
 models). Each allocation burst triggers a collection, and the oldest generation, which by then holds the whole
 bundle, is traversed again and again: about a fifth of a 1,000-asset rescore's CPU. Reference counting still
 frees everything as usual; the collector runs once, when the batch is over, for the rare cycle.
+
+Work that is the same for every asset and independent between them (rendering a thousand asset pages) can
+also be spread over the machine's CPUs in forked processes that inherit the plant already in memory.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
-from typing import Iterator
+import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Callable, Iterator, TypeVar
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @contextlib.contextmanager
@@ -23,3 +34,48 @@ def no_cyclic_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+#: the work of the current :func:`forked_map`, inherited by its forked workers (only a chunk is sent to them)
+_JOB: Callable[[Any], Any] | None = None
+
+
+def fork_workers(limit: int = 4) -> int:
+    """How many worker processes a plant-sized batch may fork: the CPUs this process may run on, at most
+    ``limit``; 1 where processes cannot be forked (then the caller works alone)."""
+    if "fork" not in multiprocessing.get_all_start_methods() or multiprocessing.current_process().daemon:
+        return 1  # Windows; or a daemonic worker (a Celery prefork child), which may not have children
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, limit))
+
+
+def _run_job(chunk: Any) -> Any:
+    assert _JOB is not None
+    return _JOB(chunk)
+
+
+def forked_map(function: Callable[[Any], T], chunks: list[Any], workers: int) -> list[T] | None:
+    """``[function(chunk) for chunk in chunks]`` in ``workers`` forked processes, or None if that could not be
+    done (the caller then does the work itself; a chunk may have been half done, so its work must be safe to
+    repeat, like writing a file atomically).
+
+    The workers are forked after ``function`` is set, so they inherit everything it refers to (a plant's
+    result and evidence: hundreds of MB) without pickling it; only the chunks and the return values travel.
+    Meant for CPU-bound work on the main thread of a process whose other threads hold no locks the work needs
+    (the report writers after a scan or a rescore).
+    """
+    global _JOB
+    if workers < 2 or len(chunks) < 2:
+        return None
+    _JOB = function
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_run_job, chunks))
+    except (BrokenProcessPool, OSError, AssertionError) as exc:
+        log.warning("parallel work failed (%s); doing it in one process", exc)
+        return None
+    finally:
+        _JOB = None

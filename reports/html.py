@@ -55,7 +55,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup, escape
 
 from auditor.assessment.slvector import FRS
-from auditor.batching import no_cyclic_gc
+from auditor.batching import fork_workers, forked_map, no_cyclic_gc
 from auditor.evidence import EvidenceBundle, EvidenceItem
 from auditor.results import AnswerRef, AssetResult, CheckResult, RequirementResult, ScanResult
 from auditor.safetext import printable_lines
@@ -595,6 +595,7 @@ def environment() -> Environment:
 
 
 SINGLE_FILE_MAX = 20  # a plant of more assets gets a plant page plus one page per asset (see write_html)
+PARALLEL_PAGES_MIN = 100  # asset pages from which their rendering is spread over the CPUs (forking costs ~0.1 s)
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_-]+")
 
 
@@ -656,7 +657,9 @@ def write_html(result: ScanResult, path: str | Path, *, evidence: EvidenceBundle
     One file holding every asset's findings and requirement rows grows by about 300 kB per asset, which no
     browser opens at a thousand assets; the plant page stays small (its rows are figures, not findings) and
     each asset page is loaded only when its link is followed. All pages work offline from ``file://``.
-    Asset pages left in the folder by an earlier report of the same name are removed.
+    Asset pages left in the folder by an earlier report of the same name are removed. From
+    :data:`PARALLEL_PAGES_MIN` assets on, the pages are rendered by one forked process per CPU (at most four),
+    which inherit the result and the evidence instead of receiving them.
     """
     target = Path(path)
     if len(result.assets) <= SINGLE_FILE_MAX:
@@ -667,11 +670,21 @@ def write_html(result: ScanResult, path: str | Path, *, evidence: EvidenceBundle
                                                     pages={k: f"{folder.name}/{v}" for k, v in names.items()}))
     items = evidence_index(evidence)
     folder.mkdir(parents=True, exist_ok=True)
-    with no_cyclic_gc():  # a page's objects are freed by reference counting; see auditor.batching
-        for index, asset in enumerate(result.assets, start=1):
-            write_text_atomic(folder / names[asset.id], render_asset_page(
-                result, index, evidence_items=items, plant_page=f"../{target.name}",
-                has_evidence=evidence is not None))
+
+    def write_pages(indexes: list[int]) -> int:
+        with no_cyclic_gc():  # a page's objects are freed by reference counting; see auditor.batching
+            for index in indexes:
+                write_text_atomic(folder / names[result.assets[index - 1].id], render_asset_page(
+                    result, index, evidence_items=items, plant_page=f"../{target.name}",
+                    has_evidence=evidence is not None))
+        return len(indexes)
+
+    indexes = list(range(1, len(result.assets) + 1))
+    workers = fork_workers() if len(indexes) >= PARALLEL_PAGES_MIN else 1
+    # interleaved chunks, several per worker: neighbouring assets are often alike, so each worker gets a mix
+    chunks = [indexes[start::workers * 4] for start in range(workers * 4)]
+    if forked_map(write_pages, chunks, workers) is None:
+        write_pages(indexes)
     keep = set(names.values())
     for stale in folder.glob("*.html"):
         if stale.name not in keep:

@@ -354,6 +354,28 @@ def test_large_plant_gets_a_plant_page_and_one_page_per_asset(result: ScanResult
         assert hostile not in asset_page and hostile not in document
 
 
+def test_asset_pages_rendered_by_forked_workers_are_the_same(result: ScanResult, tmp_path, monkeypatch) -> None:
+    """A plant large enough is rendered by forked workers: the very pages one process writes (but the time)."""
+    import reports.html as html
+
+    plant = _plant(result, html.SINGLE_FILE_MAX // len(result.assets) + 1)
+    monkeypatch.setattr(html, "fork_workers", lambda: 1)
+    html.write_html(plant, tmp_path / "alone" / "report.html", evidence=build_evidence())
+    monkeypatch.setattr(html, "fork_workers", lambda: 2)
+    monkeypatch.setattr(html, "PARALLEL_PAGES_MIN", 2)
+    calls = []
+    real = html.forked_map
+    monkeypatch.setattr(html, "forked_map", lambda *a: calls.append(a[2]) or real(*a))
+    html.write_html(plant, tmp_path / "forked" / "report.html", evidence=build_evidence())
+    assert calls == [2]
+    generated = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?: ?UTC|Z|\+00:00)?")
+    alone = sorted((tmp_path / "alone" / "report-assets").glob("*.html"))
+    forked = sorted((tmp_path / "forked" / "report-assets").glob("*.html"))
+    assert [p.name for p in alone] == [p.name for p in forked] and len(alone) == len(plant.assets)
+    for one, other in zip(alone, forked):
+        assert generated.sub("T", one.read_text(encoding="utf-8")) == generated.sub("T", other.read_text(encoding="utf-8"))
+
+
 def test_small_plant_stays_one_file(result: ScanResult, tmp_path) -> None:
     from reports.html import write_html
 
