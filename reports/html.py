@@ -163,6 +163,7 @@ class AssetView:
     product: str = ""
     href: str = ""      # where its detail is: "#asset-N" in the same document, or its own page
     gap: int = 0        # sum over FR of SL-T minus SL-A (reports.plant.gap)
+    evidence: list[dict[str, Any]] = field(default_factory=list)  # the items its checks read, each once
 
 
 @dataclass
@@ -206,22 +207,31 @@ def _format_observed(value: Any) -> tuple[str, bool]:
     return text, "\n" in text or len(text) > 120
 
 
-def _evidence_entries(ids: list[str], items: dict[str, EvidenceItem]) -> list[dict[str, Any]]:
+def _evidence_entries(ids: list[str], items: dict[str, EvidenceItem], seen: dict[str, dict[str, Any]],
+                      prefix: str) -> list[dict[str, Any]]:
+    """The entries of the items ``ids`` names; each item's entry is made once per asset (``seen``) and gets an
+    anchor there (``prefix`` + its position), so its response is shown once, however many checks read it."""
     out = []
     for item_id in ids:
+        if item_id in seen:
+            out.append(seen[item_id])
+            continue
         item = items.get(item_id)
         if item is None:
-            out.append({"id": item_id, "item": None})
-            continue
-        try:
-            text = item.text() if item.encoding != "json" else json.dumps(item.data(), indent=2, ensure_ascii=False)
-        except Exception:
-            text = item.response
-        if item.error:
-            text = f"{text}\n[error] {item.error}" if text else f"[error] {item.error}"
-        truncated = len(text) > MAX_RESPONSE_CHARS
-        out.append({"id": item_id, "item": item, "text": text[:MAX_RESPONSE_CHARS],
-                    "truncated": len(text) - MAX_RESPONSE_CHARS if truncated else 0})
+            entry: dict[str, Any] = {"id": item_id, "item": None}
+        else:
+            try:
+                text = item.text() if item.encoding != "json" else json.dumps(item.data(), indent=2, ensure_ascii=False)
+            except Exception:
+                text = item.response
+            if item.error:
+                text = f"{text}\n[error] {item.error}" if text else f"[error] {item.error}"
+            truncated = len(text) > MAX_RESPONSE_CHARS
+            entry = {"id": item_id, "item": item, "text": text[:MAX_RESPONSE_CHARS],
+                     "truncated": len(text) - MAX_RESPONSE_CHARS if truncated else 0,
+                     "anchor": f"{prefix}{len(seen) + 1}"}
+        seen[item_id] = entry
+        out.append(entry)
     return out
 
 
@@ -262,14 +272,15 @@ def _radar(cells: list[FrCell], assessed: bool, names: dict[str, str]) -> dict[s
     }
 
 
-def _finding(anchor: str, result: CheckResult, catalog: Any, items: dict[str, EvidenceItem]) -> Finding:
+def _finding(anchor: str, result: CheckResult, catalog: Any, items: dict[str, EvidenceItem],
+             seen: dict[str, dict[str, Any]], evidence_prefix: str) -> Finding:
     observed, block = _format_observed(result.observed)
     return Finding(
         anchor=anchor, result=result, status_label=STATUS_LABELS.get(result.status, result.status),
         rationale=result.rationale, remediation=result.remediation,
         observed_text=observed, observed_block=block,
         requirements=[_requirement_label(r, catalog) for r in result.requirements],
-        evidence=_evidence_entries(result.evidence, items),
+        evidence=_evidence_entries(result.evidence, items, seen, evidence_prefix),
         frs=check_frs(result))
 
 
@@ -290,7 +301,9 @@ def _asset_view(index: int, asset: AssetResult, names: dict[str, str], catalog: 
     anchors: dict[str, str] = {}
     for n, result in enumerate(ordered, start=1):
         anchors.setdefault(result.check_id, f"a{index}-c{n}")
-    findings = [_finding(f"a{index}-c{n}", result, catalog, items) for n, result in enumerate(ordered, start=1)]
+    seen: dict[str, dict[str, Any]] = {}  # item id -> its entry: every response once on the asset's page
+    findings = [_finding(f"a{index}-c{n}", result, catalog, items, seen, f"a{index}-e")
+                for n, result in enumerate(ordered, start=1)]
     counts = {status: sum(r.status == status for r in asset.results) for status in STATUS_ORDER}
 
     within, above = [], []
@@ -310,7 +323,8 @@ def _asset_view(index: int, asset: AssetResult, names: dict[str, str], catalog: 
         counts=counts, requirements_in_target=within, requirements_above_target=above,
         requirement_counts=requirement_counts, check_anchors=anchors, shortfall=shortfall(asset),
         levels=level_lines(asset), row_counts=row_counts(r["row"] for r in within), product=product_label(asset),
-        href=href if href is not None else f"#asset-{index}", gap=plant_gap(asset))
+        href=href if href is not None else f"#asset-{index}", gap=plant_gap(asset),
+        evidence=[entry for entry in seen.values() if entry["item"] is not None])
 
 
 def product_label(asset: AssetResult) -> str:
