@@ -51,6 +51,8 @@ _MODE_SELECTOR = {"none": 0, "RUN": 1, "RUN-P": 2, "STOP": 3, "MRES": 4}
 _MODES = {"RUN": 0x8, "STOP": 0x4}
 _COMPONENT_INDEX = {"plc_name": 1, "module_name": 2, "plant_id": 3, "copyright": 4, "serial": 5, "module_type": 7,
                     "location": 0x0B}
+_IP_SOURCE = {"configured": 1, "DCP": 2, "DHCP": 3}
+_CLOCK_FIELDS = {"skew_seconds", "synchronized", "sync_cycle", "correction_minutes", "status_valid"}
 _JOBS = {0xF0: "Setup Communication", 0x04: "Read Var", 0x05: "Write Var", 0x1A: "Download", 0x1B: "Download",
          0x1C: "Download", 0x1D: "Upload", 0x1E: "Upload", 0x1F: "Upload", 0x28: "PLC Control", 0x29: "PLC Stop"}
 
@@ -83,6 +85,21 @@ def load_fixture(fixture: str | Path) -> S7Fixture:
         raise ValueError(f"{path}: mode is one of {sorted(_MODES)}, mode_selector one of {sorted(_MODE_SELECTOR)}")
     if not str(data["firmware"]).startswith("V"):
         raise ValueError(f"{path}: firmware is written V<major>.<minor>.<patch>")
+    unknown = set(data.get("clock") or {}) - _CLOCK_FIELDS
+    if unknown:
+        raise ValueError(f"{path}: unknown clock fields {sorted(unknown)}")
+    for n, interface in enumerate(data.get("interfaces") or []):
+        try:
+            ipaddress.IPv4Interface(str(interface["address"]))
+            if interface.get("router"):
+                ipaddress.IPv4Address(str(interface["router"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: interfaces[{n}]: address a.b.c.d/prefix and router a.b.c.d ({exc})") from None
+        if interface.get("source", "configured") not in _IP_SOURCE:
+            raise ValueError(f"{path}: interfaces[{n}].source is one of {sorted(_IP_SOURCE)}")
+    for n, entry in enumerate(data.get("diagnostic_buffer") or []):
+        if not isinstance(entry, dict) or not isinstance(entry.get("event"), int) or not 0 <= entry["event"] <= 0xFFFF:
+            raise ValueError(f"{path}: diagnostic_buffer[{n}].event is a 16-bit event id")
     return S7Fixture(name=path.stem, **data)
 
 
@@ -100,7 +117,6 @@ def classify(pdu: bytes) -> str:
     return f"ROSCTR 0x{pdu[1]:02X}"
 
 
-_IP_SOURCE = {"configured": 1, "DCP": 2, "DHCP": 3}
 
 
 def _bcd(value: int) -> int:

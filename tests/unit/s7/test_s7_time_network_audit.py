@@ -186,3 +186,26 @@ def test_diagnostic_buffer_pass_fail_manual() -> None:
 
 def test_the_diagnostic_buffer_read_is_bounded() -> None:
     assert DIAGNOSTIC_BUFFER.target == "0x01A0,0x000A"  # the ten newest entries, never the whole buffer
+
+
+def test_interfaces_snapshot() -> None:
+    from auditor.registry import REGISTRY
+
+    snapshot = REGISTRY.load().snapshots["s7_interfaces"].function
+    assert snapshot(S7Evidence("weak").fact("s7_interfaces")) == ["127.0.10.220/24", "127.200.4.17/16 via 127.200.0.1"]
+    assert snapshot(S7Evidence("hardened").answer(ETHERNET, None).fact("s7_interfaces")) is None
+
+
+@pytest.mark.parametrize("extra, words", [
+    ("clock: {skew: 3}", "unknown clock fields"),
+    ("interfaces: [{address: 127.0.10.300/24}]", "interfaces[0]"),
+    ("interfaces: [{address: 127.0.10.3/24, source: BOOTP}]", "interfaces[0].source"),
+    ("diagnostic_buffer: [{event: 70000}]", "diagnostic_buffer[0].event"),
+])
+def test_bad_simulator_fixtures_are_refused(tmp_path, extra, words) -> None:
+    from simulators.s7.server import FIXTURES, load_fixture
+
+    fixture = tmp_path / "cpu.yaml"
+    fixture.write_text((FIXTURES / "hardened.yaml").read_text().split("\nclock:")[0] + "\n" + extra + "\n")
+    with pytest.raises(ValueError, match=words.replace("[", r"\[").replace("]", r"\]")):
+        load_fixture(fixture)
