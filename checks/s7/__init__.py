@@ -1,5 +1,6 @@
 """Siemens S7 pack (component type ``embedded``): evidence read over S7comm with Read SZL only (CPU identity,
-firmware, protection level, operating mode), checks mapped to SR/CR/EDR ids.
+firmware, protection level, operating mode, clock and its synchronization, Ethernet interfaces, diagnostic
+buffer), checks mapped to SR/CR/EDR ids.
 
 Every module of this package is imported, so adding a module is all it takes to add checks.
 """

@@ -13,7 +13,14 @@ chapter) from its fixture:
   ``effective`` (sch_rel), ``mode_selector`` (bart_sch: RUN, RUN-P, STOP, MRES or none),
   ``startup_selector`` (anl_sch) and ``checksums`` (hex: the hardware-configuration and program checksum
   words after ken_rel, which is 1 when they are given);
-* ``mode`` (``RUN`` | ``STOP``): SZL 0x0424 index 0, the last mode transition.
+* ``mode`` (``RUN`` | ``STOP``): SZL 0x0424 index 0, the last mode transition;
+* ``clock``: SZL 0x0132 index 8, the time system status: ``skew_seconds`` (the CPU's clock against the
+  host's, in UTC), ``synchronized`` (status bit 0), ``sync_cycle`` (zykl), ``correction_minutes`` (local
+  time correction, whole half hours) and ``status_valid``;
+* ``interfaces``: SZL 0x0037, one record per Ethernet interface: ``address`` (``a.b.c.d/prefix``),
+  ``router`` (none: the interface's own address, as a CPU reports it) and ``source`` (configured, DCP, DHCP);
+* ``diagnostic_buffer``: SZL 0x00A0 and 0x01A0 (index: how many of the newest), one entry per ``event`` id
+  stamped ``age_seconds`` before the read; ``null``: the CPU refuses the list.
 
 Every PDU a client sends is recorded in :attr:`S7Simulator.requests` by what it asks for (``Setup
 Communication``, ``Read SZL``, ``Read Var``, ``Write Var``, ``PLC Control``, ``PLC Stop``, ``Upload``,
@@ -23,11 +30,13 @@ that a scan sent nothing that writes, starts, stops, uploads or downloads.
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import struct
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +51,8 @@ _MODE_SELECTOR = {"none": 0, "RUN": 1, "RUN-P": 2, "STOP": 3, "MRES": 4}
 _MODES = {"RUN": 0x8, "STOP": 0x4}
 _COMPONENT_INDEX = {"plc_name": 1, "module_name": 2, "plant_id": 3, "copyright": 4, "serial": 5, "module_type": 7,
                     "location": 0x0B}
+_IP_SOURCE = {"configured": 1, "DCP": 2, "DHCP": 3}
+_CLOCK_FIELDS = {"skew_seconds", "synchronized", "sync_cycle", "correction_minutes", "status_valid"}
 _JOBS = {0xF0: "Setup Communication", 0x04: "Read Var", 0x05: "Write Var", 0x1A: "Download", 0x1B: "Download",
          0x1C: "Download", 0x1D: "Upload", 0x1E: "Upload", 0x1F: "Upload", 0x28: "PLC Control", 0x29: "PLC Stop"}
 
@@ -55,6 +66,9 @@ class S7Fixture:
     component: dict[str, str]
     protection: dict[str, Any]
     mode: str = "RUN"
+    clock: dict[str, Any] = field(default_factory=dict)
+    interfaces: list[dict[str, Any]] = field(default_factory=list)
+    diagnostic_buffer: list[dict[str, Any]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -71,6 +85,21 @@ def load_fixture(fixture: str | Path) -> S7Fixture:
         raise ValueError(f"{path}: mode is one of {sorted(_MODES)}, mode_selector one of {sorted(_MODE_SELECTOR)}")
     if not str(data["firmware"]).startswith("V"):
         raise ValueError(f"{path}: firmware is written V<major>.<minor>.<patch>")
+    unknown = set(data.get("clock") or {}) - _CLOCK_FIELDS
+    if unknown:
+        raise ValueError(f"{path}: unknown clock fields {sorted(unknown)}")
+    for n, interface in enumerate(data.get("interfaces") or []):
+        try:
+            ipaddress.IPv4Interface(str(interface["address"]))
+            if interface.get("router"):
+                ipaddress.IPv4Address(str(interface["router"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: interfaces[{n}]: address a.b.c.d/prefix and router a.b.c.d ({exc})") from None
+        if interface.get("source", "configured") not in _IP_SOURCE:
+            raise ValueError(f"{path}: interfaces[{n}].source is one of {sorted(_IP_SOURCE)}")
+    for n, entry in enumerate(data.get("diagnostic_buffer") or []):
+        if not isinstance(entry, dict) or not isinstance(entry.get("event"), int) or not 0 <= entry["event"] <= 0xFFFF:
+            raise ValueError(f"{path}: diagnostic_buffer[{n}].event is a 16-bit event id")
     return S7Fixture(name=path.stem, **data)
 
 
@@ -86,6 +115,19 @@ def classify(pdu: bytes) -> str:
         return names.get((group, subfunction), "Security (password)" if group == 5 else
                          f"USERDATA group {group} subfunction {subfunction}")
     return f"ROSCTR 0x{pdu[1]:02X}"
+
+
+
+
+def _bcd(value: int) -> int:
+    return ((value // 10) << 4) | (value % 10)
+
+
+def _date_and_time(when: datetime) -> bytes:
+    """S7 DATE_AND_TIME: eight BCD bytes, the last holding the milliseconds' last digit and the weekday."""
+    millis = when.microsecond // 1000
+    return bytes([_bcd(when.year % 100), _bcd(when.month), _bcd(when.day), _bcd(when.hour), _bcd(when.minute),
+                  _bcd(when.second), _bcd(millis // 10), ((millis % 10) << 4) | (when.isoweekday() % 7 + 1)])
 
 
 def _list(record_length: int, records: list[bytes]) -> bytes:
@@ -172,7 +214,34 @@ class S7Simulator:
             mode = _MODES[fx.mode]
             record = struct.pack(">HBB", 0x4303, 0xFF, (0x4 << 4) | mode) + bytes(16)
             return _list(20, [record])
+        if szl_id == 0x0132 and index == 0x0008:
+            return _list(40, [self._time_record()])
+        if szl_id == 0x0037 and index == 0:
+            return _list(48, [_interface_record(i) for i in fx.interfaces])
+        if szl_id in (0x00A0, 0x01A0) and fx.diagnostic_buffer is not None:
+            now = datetime.now(timezone.utc)
+            entries = fx.diagnostic_buffer if szl_id == 0x00A0 else fx.diagnostic_buffer[:index]
+            return _list(20, [struct.pack(">H", int(e["event"])) + bytes(10)
+                              + _date_and_time(now - timedelta(seconds=float(e.get("age_seconds", 0))))
+                              for e in entries])
         return None
+
+    def _time_record(self) -> bytes:
+        c = self.fixture.clock
+        correction = int(c.get("correction_minutes", 0)) // 30
+        status = (0x8000 if correction < 0 else 0) | (abs(correction) & 0x1F) << 10 | (1 if c.get("synchronized") else 0)
+        now = datetime.now(timezone.utc) + timedelta(seconds=float(c.get("skew_seconds", 0)))
+        return (struct.pack(">HHH", 0x0008, int(c.get("sync_cycle", 0)), 0) + bytes(16) + _date_and_time(now)
+                + bytes(4) + struct.pack(">H", status) + bytes(3) + bytes([1 if c.get("status_valid", True) else 0]))
+
+
+def _interface_record(interface: dict[str, Any]) -> bytes:
+    network = ipaddress.IPv4Interface(str(interface["address"]))
+    router = ipaddress.IPv4Address(str(interface.get("router") or network.ip))
+    return (struct.pack(">H", int(interface.get("logical_address", 0x7FF0))) + network.ip.packed
+            + network.netmask.packed + router.packed + bytes.fromhex(str(interface.get("mac", "00:1b:1b:00:00:01"))
+                                                                      .replace(":", ""))[:6].ljust(6, b"\x00")
+            + bytes([_IP_SOURCE[interface.get("source", "configured")], 0]) + bytes(26))
 
 
 def _free_port(host: str) -> int:

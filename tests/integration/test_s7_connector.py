@@ -1,4 +1,4 @@
-"""The S7 connector against the python-snap7 simulator on loopback: the four SZL reads, pacing, a refused list,
+"""The S7 connector against the python-snap7 simulator on loopback: the SZL reads of every S7 check, pacing, a refused list,
 ports that refuse or stay silent, and the simulator's request log proving that nothing but Setup Communication
 and Read SZL reached the CPU (its own classifier, independent of the connector, also names writes and stops)."""
 
@@ -16,20 +16,21 @@ from snap7.client import Client
 from auditor.evidence import EvidenceItem
 from auditor.plant.inventory import Asset
 from auditor.registry import REGISTRY, request
-from checks.s7.facts import COMPONENT_ID, MODE, MODULE_ID, PROTECTION, SESSION_LOG
+from checks.s7.facts import (COMPONENT_ID, DIAGNOSTIC_BUFFER, ETHERNET, MODE, MODULE_ID, PROTECTION, SESSION_LOG,
+                             TIME_STATUS)
 from connectors.base import ConnectorError, ScanOptions
 from connectors.s7.connector import S7Connector
 from simulators.s7.server import S7Simulator
 from tests.support.checks import check_verdicts
 
-READS = [MODULE_ID, COMPONENT_ID, PROTECTION, MODE, SESSION_LOG]
+READS = [MODULE_ID, COMPONENT_ID, PROTECTION, MODE, TIME_STATUS, ETHERNET, DIAGNOSTIC_BUFFER, SESSION_LOG]
 READ_ONLY = {"Setup Communication", "Read SZL"}
 
 
 @pytest.fixture(scope="module")
 def cpus():
-    weak = S7Simulator("weak", "127.0.37.41").start()
-    hardened = S7Simulator("hardened", "127.0.37.42").start()
+    weak = S7Simulator("weak", "127.0.62.41").start()
+    hardened = S7Simulator("hardened", "127.0.62.42").start()
     yield {"weak": weak, "hardened": hardened}
     weak.stop()
     hardened.stop()
@@ -47,19 +48,23 @@ def test_weak_and_hardened_cpus_read_only(cpus) -> None:
     specs = [spec for spec in registry.checks.values() if spec.id.startswith("s7.")]
     expected = {"weak": {"s7.identity.component": "fail", "s7.protection.level": "fail",
                          "s7.protection.mode-selector": "fail", "s7.identity.firmware": "manual",
-                         "s7.integrity.checksum": "manual"},
+                         "s7.integrity.checksum": "manual", "s7.time.clock": "fail", "s7.time.synchronized": "fail",
+                         "s7.network.interfaces": "fail", "s7.audit.diagnostic-buffer": "fail"},
                 "hardened": {"s7.identity.component": "pass", "s7.protection.level": "pass",
                              "s7.protection.mode-selector": "pass", "s7.identity.firmware": "manual",
-                             "s7.integrity.checksum": "manual"}}
+                             "s7.integrity.checksum": "manual", "s7.time.clock": "pass",
+                             "s7.time.synchronized": "pass", "s7.network.interfaces": "manual",
+                             "s7.audit.diagnostic-buffer": "pass"}}
     for name, sim in cpus.items():
         before = len(sim.requests)
         items = collect(sim.host, sim.port)
         assert all(item.status == "ok" for item in items.values()), [i.error for i in items.values()]
-        assert sim.pdus(before) == ["Setup Communication", "Read SZL", "Read SZL", "Read SZL", "Read SZL"]
+        assert sim.pdus(before) == ["Setup Communication"] + ["Read SZL"] * 7
         assert [r["szl"] for r in sim.requests[before:] if "szl" in r] == [
-            "0x0011,0x0000", "0x001C,0x0000", "0x0232,0x0004", "0x0424,0x0000"]
+            "0x0011,0x0000", "0x001C,0x0000", "0x0232,0x0004", "0x0424,0x0000", "0x0132,0x0008", "0x0037,0x0000",
+            "0x01A0,0x000A"]
         log = items[SESSION_LOG.key].data()
-        assert log["pdus_sent"] == 5 and log["allowed_pdus"] == ["Setup Communication", "Read SZL"]
+        assert log["pdus_sent"] == 8 and log["allowed_pdus"] == ["Setup Communication", "Read SZL"]
         verdicts = check_verdicts(list(items.values()), specs)
         assert {c: v.status for c, v in verdicts.items()} == expected[name]
     assert {pdu for sim in cpus.values() for pdu in sim.pdus()} <= READ_ONLY
@@ -84,7 +89,7 @@ def test_a_refused_list_is_an_answer_and_the_session_goes_on(cpus) -> None:
 def test_the_log_would_show_a_write_or_a_stop(cpus) -> None:
     """The simulator's classifier is independent of the connector: python-snap7's own client, used here on
     purpose, shows up as Write Var and PLC Stop (so an empty log of such PDUs after a scan means something)."""
-    sim = S7Simulator("weak", "127.0.37.43").start()
+    sim = S7Simulator("weak", "127.0.62.43").start()
     try:
         plc = Client()
         plc.connect(sim.host, 0, 2, tcp_port=sim.port)
@@ -101,21 +106,21 @@ def test_the_log_would_show_a_write_or_a_stop(cpus) -> None:
 
 def test_refused_port_and_silent_peer_make_the_endpoint_unusable() -> None:
     with socket.socket() as closed:
-        closed.bind(("127.0.37.44", 0))
+        closed.bind(("127.0.62.44", 0))
         port = closed.getsockname()[1]
     with pytest.raises(ConnectorError, match="gave no S7 answer") as refused:
-        collect("127.0.37.44", port)
+        collect("127.0.62.44", port)
     assert any(i.request == SESSION_LOG for i in refused.value.partial_items)
 
     silent = socket.socket()
-    silent.bind(("127.0.37.45", 0))
+    silent.bind(("127.0.62.45", 0))
     silent.listen(1)
     accepted: list[socket.socket] = []
     threading.Thread(target=lambda: accepted.append(silent.accept()[0]), daemon=True).start()
     try:
         started = time.monotonic()
         with pytest.raises(ConnectorError, match="gave no S7 answer"):
-            collect("127.0.37.45", silent.getsockname()[1], timeout=0.5)
+            collect("127.0.62.45", silent.getsockname()[1], timeout=0.5)
         assert time.monotonic() - started < 3
     finally:
         for conn in accepted:

@@ -342,7 +342,8 @@ def _s7_seed_answers() -> list[list[bytes]]:
 
     protocol, simulator = S7Protocol(), S7Simulator("weak", host="127.0.46.1", port=102)
     answers = [simulator._server._process_request(protocol.build_read_szl_request(szl_id, index), None)
-               for szl_id, index in ((0x0011, 0), (0x001C, 0), (0x0232, 4), (0x0424, 0), (0x0099, 0))]
+               for szl_id, index in ((0x0011, 0), (0x001C, 0), (0x0232, 4), (0x0424, 0), (0x0132, 8),
+                                                  (0x0037, 0), (0x01A0, 10), (0x0099, 0))]
     first = bytearray(answers[0])
     first[19] = 1  # last_data_unit: more follows
     return [[answer] for answer in answers] + [[bytes(first), answers[1]]]

@@ -10,15 +10,15 @@ from typing import Any
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
 from auditor.registry import REGISTRY
-from checks.s7.facts import COMPONENT_ID, MODE, MODULE_ID, PROTECTION
+from checks.s7.facts import COMPONENT_ID, DIAGNOSTIC_BUFFER, ETHERNET, MODE, MODULE_ID, PROTECTION, TIME_STATUS
 from simulators.s7.server import S7Simulator, load_fixture
 from tests.support.checks import RunsChecks
 
-READS = (MODULE_ID, COMPONENT_ID, PROTECTION, MODE)
+READS = (MODULE_ID, COMPONENT_ID, PROTECTION, MODE, TIME_STATUS, ETHERNET, DIAGNOSTIC_BUFFER)
 
 
 class S7Evidence(RunsChecks):
-    """The four SZL items of a fixture (``weak``, ``hardened``); ``fixture`` changes apply first."""
+    """The SZL items of a fixture (``weak``, ``hardened``); ``fixture`` changes apply first."""
 
     def __init__(self, fixture: str = "weak", **changes: Any) -> None:
         REGISTRY.load()
@@ -34,7 +34,8 @@ class S7Evidence(RunsChecks):
             szl_id, index = (int(part, 0) for part in req.target.split(","))
             self.answer(req, sim.szl(szl_id, index))
 
-    def answer(self, req: EvidenceRequest, data: bytes | None, **extra: Any) -> "S7Evidence":
+    def answer(self, req: EvidenceRequest, data: bytes | None, item: dict[str, Any] | None = None,
+               **extra: Any) -> "S7Evidence":
         szl_id, index = req.target.split(",")
         body: dict[str, Any] = {"szl_id": szl_id, "index": index}
         if data is None:
@@ -44,7 +45,7 @@ class S7Evidence(RunsChecks):
         body.update(extra)
         self.items = [i for i in self.items if i.request.key != req.key]
         self.items.append(EvidenceItem(id=f"t#{len(self.items) + 1}", asset="plc", endpoint="s7:102", request=req,
-                                       encoding="json", response=json.dumps(body)))
+                                       encoding="json", response=json.dumps(body), **(item or {})))
         return self
 
 
