@@ -132,7 +132,7 @@ def mode_selector(s7_protection: Protection | Refused, s7_mode: str | Refused) -
 
 
 @check("s7.integrity.checksum", title="S7 CPU program and configuration match an approved checksum",
-       requirements=["SR 3.4", "CR 3.4"], applies_to=["embedded"], severity="high",
+       requirements=["SR 3.4", "CR 3.4", "SR 7.6", "CR 7.6"], applies_to=["embedded"], severity="high",
        params={"approved_checksums": []},
        fixture_verdicts={"weak": "manual", "hardened": "manual"},
        fixture_note="the demo plant approves no checksum; the unit tests pass and fail it with approved_checksums",
@@ -142,7 +142,9 @@ def mode_selector(s7_protection: Protection | Refused, s7_mode: str | Refused) -
 def checksum(s7_protection: Protection | Refused, params: dict[str, Any]) -> Verdict:
     """The CPU publishes checksums of its hardware configuration and user program (SZL 0x0232): a value other
     than the approved one means the program or configuration changed (SR 3.4 software and information integrity).
-    ``approved_checksums`` lists the hex values the site approved; the drift snapshot shows each change."""
+    The hardware configuration's checksum covers the CPU's network and protection settings, so matching the
+    approved project is also evidence that the configuration in force is the one set per the supplier's
+    guidelines, read back through the CPU's own interface (SR/CR 7.6). ``approved_checksums`` lists the hex values the site approved; the drift snapshot shows each change."""
     expected = "the checksums (SZL 0x0232 after ken_rel) are one of approved_checksums"
     if (skip := _refused(s7_protection, "protection and checksums", expected)):
         return skip
