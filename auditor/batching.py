@@ -33,6 +33,12 @@ def no_cyclic_gc() -> Iterator[None]:
         yield
     finally:
         if enabled:
+            # what the block built and kept goes straight to the oldest generation (freeze, then unfreeze, moves
+            # it there untraversed): re-enabled, the collector would otherwise walk all of it twice, as young
+            # and as middle-aged objects (a second on a plant); cycles among it are still found by the next
+            # full collection
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
 
 

@@ -23,6 +23,24 @@ def test_the_collector_is_paused_and_restored_also_on_error() -> None:
     assert gc.isenabled()
 
 
+def test_what_the_block_kept_skips_the_young_generations_and_its_cycles_are_still_collected() -> None:
+    import weakref
+
+    class Node:
+        pass
+
+    gc.collect()
+    with no_cyclic_gc():
+        node = Node()
+        node.me = node  # a cycle, garbage once dropped
+        kept = [Node() for _ in range(1000)]
+        alive = weakref.ref(node)
+    assert gc.get_count()[0] < 1000  # the kept objects were not left in the youngest generation
+    del node
+    gc.collect()
+    assert alive() is None and len(kept) == 1000
+
+
 def test_forked_workers_inherit_what_the_function_refers_to() -> None:
     """Nothing but the chunk is sent: the workers see the parent's objects (here one no pickle could carry)."""
     unpicklable = {"lock": __import__("threading").Lock(), "base": 100}
