@@ -32,7 +32,8 @@ _DISCLOSURES: dict[str, re.Pattern[str]] = {
         r"Werkzeug|Kestrel|Embedthis-(?:Appweb|http)|Allegro-Software-RomPager|RomPager|Mongoose|CivetWeb|uhttpd|"
         r"Hiawatha|Cherokee|WEBrick|PHP|ASP\.NET|Express|Django|Flask|Spring Boot|Node\.js|OpenSSL)"
         r"(?:/| version | v| )\d+(?:\.\d+)+", re.IGNORECASE),
-    "file-system path": re.compile(r"(?<![\w/.:-])/(?:var|usr|home|opt|srv|etc|root|tmp|www|mnt|app|data|lib)/"
+    # not inside a link or attribute (preceded by a quote, = or a URL's host): those are URLs, not files
+    "file-system path": re.compile(r"(?<![\w/.:\"'=(-])/(?:var|usr|home|opt|srv|etc|root|tmp|mnt|proc)/"
                                    r"[\w.-]+(?:/[\w.-]+)*|\b[A-Za-z]:\\(?:[\w .-]+\\)+[\w .-]*"),
 }
 #: Legacy mobile code technologies no current browser runs safely: name -> pattern.
@@ -106,15 +107,15 @@ def error_disclosure(web_error_page: Page, params: dict[str, Any]) -> Verdict:
 # ---------------------------------------------------------------------------------------- mobile code
 
 
-def _csp(page: Page) -> tuple[str | None, str | None]:
-    """The page's enforced Content-Security-Policy (header, else <meta>) and where it came from."""
-    header = page.header("Content-Security-Policy")
-    if header:
-        return header, "header"
+def _csps(page: Page) -> tuple[list[str], str | None]:
+    """The page's enforced Content-Security-Policies (headers, else <meta>) and where they came from."""
+    headers = page.headers.get("content-security-policy", [])
+    if headers:
+        return headers, "header"
     meta = _META_CSP.search(page.body)
     if meta and (content := _META_CONTENT.search(meta.group(0))):
-        return content.group(1) if content.group(1) is not None else content.group(2), "meta"
-    return None, None
+        return [content.group(1) if content.group(1) is not None else content.group(2)], "meta"
+    return [], None
 
 
 def _script_sources(policy: str) -> tuple[str | None, list[str]]:
@@ -164,17 +165,22 @@ def mobile_code_policy(web_https_page: Page, web_http_page: Page, params: dict[s
     observed: dict[str, Any] = {}
     for page in pages:
         legacy = {name: m.group(0) for name, pattern in _LEGACY_MOBILE_CODE.items() if (m := pattern.search(page.body))}
-        policy, origin = _csp(page)
-        directive, sources = _script_sources(policy or "")
-        observed[page.scheme] = {"legacy_mobile_code": legacy or None, "content_security_policy": policy,
-                                 "csp_from": origin, "script_directive": directive}
+        policies, origin = _csps(page)
+        observed[page.scheme] = {"legacy_mobile_code": legacy or None, "content_security_policy": policies or None,
+                                 "csp_from": origin}
         problems += [f"{page.scheme}: {name} ({found!r})" for name, found in legacy.items()]
-        if policy is None:
+        if not policies:
             problems.append(f"{page.scheme}: no Content-Security-Policy")
-        elif directive is None:
-            problems.append(f"{page.scheme}: the Content-Security-Policy has no script-src or default-src")
-        else:
-            problems += [f"{page.scheme}: {directive} {p}" for p in _policy_problems(sources, permissive)]
+            continue
+        # a browser enforces every policy it is given: one strict policy restricts scripts whatever the others say
+        verdicts = []
+        for policy in policies:
+            directive, sources = _script_sources(policy)
+            verdicts.append([f"{page.scheme}: the Content-Security-Policy has no script-src or default-src"]
+                            if directive is None else
+                            [f"{page.scheme}: {directive} {p}" for p in _policy_problems(sources, permissive)])
+        if all(verdicts):
+            problems += verdicts[0]
     if problems:
         return failed(observed, expected, "; ".join(problems))
     return passed(observed, expected)

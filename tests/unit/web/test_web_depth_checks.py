@@ -69,6 +69,7 @@ class Evidence(RunsChecks):
     ("You have an error in your SQL syntax; check the manual that corresponds to your MySQL server", "SQL error"),
     ("<hr><address>Apache/2.4.41 (Ubuntu) Server at 127.0.61.5 Port 443</address>", "server or framework version"),
     ("cannot open C:\\Program Files\\Vendor\\www\\missing.htm", "file-system path"),
+    ("<p>File not found: /var/www/html/missing.htm</p>", "file-system path"),
     ("at Object.handler (/opt/hmi/server/routes.js:41:13)", "Node.js stack trace"),
 ])
 def test_an_error_page_that_shows_internals_fails(body, shown) -> None:
@@ -83,6 +84,8 @@ def test_error_page_passes_when_generic_and_judges_a_catch_all_page_the_same_way
     assert verdict.status == "pass" and "catch-all" in verdict.reason
     leaking = Evidence(absent=page("https", 200, [], "Werkzeug/2.0.1 debugger"))
     assert leaking.check("web.error.disclosure").status == "fail"
+    links = '<a href="/var/log/">logs</a> <a href="https://127.0.61.5/opt/home">home</a>'  # URLs, not files
+    assert Evidence(absent=page("https", 404, [], links)).check("web.error.disclosure").status == "pass"
     versioned_header = Evidence(absent=page("https", 404, [["X-Powered-By", "PHP/5.4.45"]], "Not Found"))
     assert "PHP/5.4.45" in versioned_header.check("web.error.disclosure").reason
 
@@ -106,6 +109,11 @@ def test_mobile_code_policy_passes_with_a_strict_csp_header_or_meta() -> None:
     assert Evidence(https=front(meta, csp=None)).check("web.mobile-code.policy").status == "pass"
     nonce = "script-src 'self' 'unsafe-inline' 'nonce-r4nd0m'"  # browsers ignore unsafe-inline beside a nonce
     assert Evidence(https=front(csp=nonce)).check("web.mobile-code.policy").status == "pass"
+    # two policies are both enforced: the strict one restricts scripts whatever the loose one allows
+    two = front(headers=[["Content-Security-Policy", "default-src *"]])
+    assert Evidence(https=two).check("web.mobile-code.policy").status == "pass"
+    loose = Evidence(https=front(csp="default-src *", headers=[["Content-Security-Policy", "img-src 'self'"]]))
+    assert loose.check("web.mobile-code.policy").status == "fail"
 
 
 @pytest.mark.parametrize("body, csp, words", [
