@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
+from auditor.clock import skew_seconds
 from auditor.registry import check
 from auditor.verdicts import Verdict, error, failed, manual, passed
 from checks.web.facts import PageClock, SiteTrust, TlsOffer
@@ -40,8 +41,7 @@ def clock_skew(web_clock: PageClock, params: dict[str, Any]) -> Verdict:
         return error("the evidence does not say when GET / was sent and answered (requested_at/answered_at)")
     start, end = web_clock.requested - _dt.timedelta(seconds=_DATE_RESOLUTION_S), web_clock.answered
     device = web_clock.device
-    skew = 0.0 if start <= device <= end else min((device - start).total_seconds(), (device - end).total_seconds(),
-                                                  key=abs)
+    skew = skew_seconds(device, start, end)
     observed = {"date_header": web_clock.date_header, "device_time": device.isoformat(),
                 "auditor_sent": web_clock.requested.isoformat(), "auditor_answered": web_clock.answered.isoformat(),
                 "round_trip_seconds": round((end - web_clock.requested).total_seconds(), 3),
