@@ -259,6 +259,7 @@ class HttpsConnector(Connector):
                                 "path": path}
         meta: dict[str, Any] = {}
         try:
+            connection.connect()  # the TCP (and TLS) set-up stays outside the clock window of the answer
             body["requested_at"] = time.time()
             connection.request("GET", path, headers={"User-Agent": USER_AGENT, "Accept": "text/html",
                                                      "Connection": "close"})

@@ -102,3 +102,19 @@ def test_a_huge_answer_is_cut_and_never_judged() -> None:
         assert verdict.status == "error" and "truncated" in verdict.reason
     finally:
         server.close()
+
+
+def test_without_a_site_ca_nothing_is_sent_for_it_and_the_row_is_a_question(panels, tmp_path) -> None:
+    sim = panels["hardened"]
+    trust = REGISTRY.load().check("web.tls.site-trust")
+    before = dict(sim.connections)
+    items = collect(sim.host, sim.https_port, sim.http_port, [TLS_VERSIONS, SITE_CA, SESSION_LOG])
+    assert sim.connections["https"] - before["https"] == 4  # the version probes only
+    verdict = check_verdicts(list(items.values()), [trust])["web.tls.site-trust"]
+    assert verdict.status == "manual" and "ca_file" in verdict.reason
+    before = dict(sim.connections)
+    items = collect(sim.host, sim.https_port, sim.http_port, [TLS_VERSIONS, SITE_CA, SESSION_LOG],
+                    ca_file=str(tmp_path / "missing.pem"))
+    assert sim.connections["https"] - before["https"] == 4  # an unreadable CA file: no handshake for it
+    verdict = check_verdicts(list(items.values()), [trust])["web.tls.site-trust"]
+    assert verdict.status == "error" and "cannot be loaded" in verdict.reason
