@@ -229,6 +229,9 @@ class HttpsEndpoint(_EndpointBase):
     protocol: Literal["https"]
     port: int = Field(default=443, ge=1, le=65535)
     http_port: int = Field(default=80, ge=0, le=65535, description="plain HTTP port GET / is sent to; 0: none")
+    ca_file: str | None = Field(
+        default=None, description="PEM bundle of the site's CA: the web certificate is verified against it "
+                                  "(provisioning of asset owner roots of trust); without it that is a question")
     requests_per_second: float = Field(default=2.0, gt=0, le=20, description="politeness limit for this device")
 
 

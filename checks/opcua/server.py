@@ -12,6 +12,7 @@ import fnmatch
 import re
 from typing import Any
 
+from auditor.clock import skew_seconds
 from auditor.registry import check
 from auditor.verdicts import Verdict, failed, manual, passed
 from checks.opcua.endpoints import APPLIES, not_audited
@@ -195,8 +196,7 @@ def clock(opcua_server_info: ServerInfo | NoSession | NotAudited, params: dict[s
     if window is None or server_time.tzinfo is None:
         return manual("the read time or the server's time zone is unknown; check the clock by hand", expected)
     start, end = window
-    skew = 0.0 if start <= server_time <= end else min(abs((server_time - start).total_seconds()),
-                                                       abs((server_time - end).total_seconds()))
+    skew = abs(skew_seconds(server_time, start, end))
     observed = {"server_time": server_time.isoformat(), "auditor_time": end.isoformat(), "skew_seconds": round(skew, 3)}
     if skew > limit:
         return failed(observed, expected, f"the server's clock is off by {skew:.1f} s")

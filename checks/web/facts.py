@@ -1,8 +1,10 @@
-"""Web interface evidence: the TLS handshakes and the two ``GET /`` answers, and their parsers.
+"""Web interface evidence: the TLS handshakes, the two ``GET /`` answers and the error page, and their parsers.
 
 Answered by :mod:`connectors.https.connector`: ``https:tls:versions`` (one handshake per TLS version, the
-server certificate as DER), ``https:get:/`` (HTTPS) and ``https:http_get:/`` (plain HTTP; ``open: false``
-when the port refused). Certificates are parsed as the OPC UA pack parses its own.
+server certificate as DER), ``https:get:/`` (HTTPS, with the auditor's clock around the answer),
+``https:http_get:/`` (plain HTTP; ``open: false`` when the port refused), ``https:not_found:random`` (a random
+absent path over HTTPS) and ``https:tls:site-ca`` (the chain verified against the site's CA bundle).
+Certificates are parsed as the OPC UA pack parses its own.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as _dt
+import email.utils
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,11 +20,14 @@ from auditor.facts import FactEvidence, FactParseError
 from auditor.registry import fact, request
 from checks.opcua.facts import Certificate, parse_certificate
 
-__all__ = ["HTTP_GET", "HTTPS_GET", "TLS_VERSIONS", "Handshake", "Page", "TlsOffer"]
+__all__ = ["HTTP_GET", "HTTPS_GET", "NOT_FOUND", "SITE_CA", "TLS_VERSIONS", "Handshake", "Page", "PageClock",
+           "SiteTrust", "TlsOffer"]
 
 TLS_VERSIONS = request("https", "tls", "versions", name="web.tls-versions")
 HTTPS_GET = request("https", "get", "/", name="web.get-https")
 HTTP_GET = request("https", "http_get", "/", name="web.get-http")
+NOT_FOUND = request("https", "not_found", "random", name="web.get-absent-path")
+SITE_CA = request("https", "tls", "site-ca", name="web.tls-site-ca")
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,8 @@ class Page:
     headers: dict[str, list[str]]  # lower-case name -> values
     body: str
     error: str | None
+    path: str = "/"
+    host: str | None = None  # the address the request went to (the page's own origin with scheme and port)
 
     def header(self, name: str) -> str | None:
         values = self.headers.get(name.lower())
@@ -93,7 +101,8 @@ def _page(ev: FactEvidence, req: Any) -> Page:
     if status is not None and (isinstance(status, bool) or not isinstance(status, int)):
         raise FactParseError(f"{req.key}: status {status!r}")
     return Page(scheme=str(data.get("scheme") or ""), port=data.get("port"), open=data.get("open"), status=status,
-                headers=headers, body=str(data.get("body") or ""), error=data.get("error") or data.get("skipped"))
+                headers=headers, body=str(data.get("body") or ""), error=data.get("error") or data.get("skipped"),
+                path=str(data.get("path") or "/"), host=data.get("host"))
 
 
 @fact("web_https_page", protocol="https", requests=[HTTPS_GET])
@@ -106,3 +115,70 @@ def web_https_page(ev: FactEvidence) -> Page:
 def web_http_page(ev: FactEvidence) -> Page:
     """The answer to ``GET /`` on the plain HTTP port."""
     return _page(ev, HTTP_GET)
+
+
+@fact("web_error_page", protocol="https", requests=[NOT_FOUND])
+def web_error_page(ev: FactEvidence) -> Page:
+    """The answer to ``GET`` of a random path no device has, over HTTPS: the interface's error page."""
+    return _page(ev, NOT_FOUND)
+
+
+@dataclass(frozen=True)
+class PageClock:
+    """The device's clock as its HTTPS answer's ``Date`` header gives it, and the auditor's around that answer."""
+
+    date_header: str | None
+    device: _dt.datetime | None  # None: no Date header, or one that is not an HTTP date
+    requested: _dt.datetime | None  # the auditor's clock when the request was sent
+    answered: _dt.datetime | None  # ... and when the status line and headers had arrived
+
+
+def _utc(seconds: Any, field: str) -> _dt.datetime | None:
+    if seconds is None:
+        return None
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        raise FactParseError(f"web.get-https: {field} is not a time ({seconds!r})")
+    return _dt.datetime.fromtimestamp(seconds, _dt.timezone.utc)
+
+
+@fact("web_clock", protocol="https", requests=[HTTPS_GET])
+def web_clock(ev: FactEvidence) -> PageClock:
+    """The ``Date`` header of ``GET /`` over HTTPS against the auditor's clock at request and answer."""
+    page = _page(ev, HTTPS_GET)
+    data = ev.data(HTTPS_GET)
+    raw = page.header("Date")
+    device = None
+    if raw:
+        try:
+            device = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
+            device = None
+        if device is not None and device.tzinfo is None:  # "-0000": RFC 5322 says UTC, meaning unknown
+            device = device.replace(tzinfo=_dt.timezone.utc)
+    return PageClock(date_header=raw, device=device, requested=_utc(data.get("requested_at"), "requested_at"),
+                     answered=_utc(data.get("answered_at"), "answered_at"))
+
+
+@dataclass(frozen=True)
+class SiteTrust:
+    """The certificate chain verified against the site's CA bundle named in the inventory."""
+
+    ca_file: str | None
+    verified: bool | None  # None: not decided (no CA file, CA file unreadable, handshake failed)
+    reason: str | None  # OpenSSL's verification failure
+    error: str | None
+    ca_subjects: tuple[str, ...]
+
+
+@fact("web_site_trust", protocol="https", requests=[SITE_CA])
+def web_site_trust(ev: FactEvidence) -> SiteTrust:
+    """Whether the web certificate chains to the site's CA (one verifying handshake; none without ``ca_file``)."""
+    data = ev.data(SITE_CA)
+    if not isinstance(data, dict) or "ca_file" not in data:
+        raise FactParseError("web.tls-site-ca: not a verification answer")
+    verified = data.get("verified")
+    if verified not in (True, False, None):
+        raise FactParseError(f"web.tls-site-ca: verified is {verified!r}")
+    return SiteTrust(ca_file=data["ca_file"], verified=verified, reason=data.get("reason"),
+                     error=data.get("error") or data.get("skipped"),
+                     ca_subjects=tuple(str(s) for s in data.get("ca_subjects") or ()))

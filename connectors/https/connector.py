@@ -1,12 +1,20 @@
 """The web-interface connector: one TLS handshake per protocol version, one ``GET /`` over HTTPS and one over
-HTTP, one at a time. Nothing else: no login, no form, no other path or method, no redirect followed.
+HTTP, one ``GET`` of a random path that cannot exist, and, when the inventory names the site's CA, one handshake
+that verifies the certificate against it; one at a time. Nothing else: no login, no form, no other method, no
+redirect followed.
 
 Requests (``request("https", op, target)``):
 
 * ``tls``/``versions``: a handshake with each of TLS 1.0, 1.1, 1.2 and 1.3 alone (minimum = maximum version;
   legacy versions with OpenSSL's security level 0, else a legacy server would look compliant), closed at
   once: the version and cipher each one negotiated, and the server certificate (DER, base64) of the first;
-* ``get``/``/``: ``GET /`` over HTTPS: status, headers, the body's first bytes (never followed);
+* ``get``/``/``: ``GET /`` over HTTPS: status, headers, the body's first bytes (never followed), and the
+  auditor's clock (``requested_at``, ``answered_at``, UTC epoch seconds) around the answer;
+* ``not_found``/``random``: ``GET /iacs-audit-<32 random hex digits>`` over HTTPS, a path no device has: the error
+  page, kept as ``GET /`` keeps its answer (the path is in ``path``);
+* ``tls``/``site-ca``: one handshake verifying the certificate chain against the endpoint's ``ca_file`` (the
+  site's CA bundle; host name not checked; every TLS version and key size allowed, which the version and
+  certificate checks judge): ``verified`` and OpenSSL's reason; without ``ca_file`` nothing is sent;
 * ``http_get``/``/``: ``GET /`` on the endpoint's ``http_port`` (default 80; ``http_port: 0`` skips it): a
   refused port is an answer (``open: false``);
 * ``session``/``log``: what was sent, when, and its outcome.
@@ -22,11 +30,13 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import secrets
 import socket
 import ssl
 import threading
 import time
 import warnings
+from pathlib import Path
 from typing import Any, Sequence
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
@@ -90,6 +100,17 @@ class HttpsConnector(Connector):
                 steps.append(PlannedRequest("GET /", f"https://{self.asset.address}:{ep.port}/", 1,
                                             "one TLS connection; status, headers and the first "
                                             f"{limits.MAX_BODY_BYTES // 1024} KiB kept, no redirect followed", req.key))
+            elif req.op == "not_found" and req.target == "random":
+                steps.append(PlannedRequest("GET (absent path)", f"https://{self.asset.address}:{ep.port}/iacs-audit-"
+                                            "<random hex>", 1, "one TLS connection; a path no device has, for its "
+                                            "error page; status, headers and the first "
+                                            f"{limits.MAX_BODY_BYTES // 1024} KiB kept", req.key))
+            elif req.op == "tls" and req.target == "site-ca":
+                steps.append(PlannedRequest("TLS handshake", f"{self.asset.address}:{ep.port} verified against "
+                                            f"{ep.ca_file}" if ep.ca_file else "no ca_file", 1 if ep.ca_file else 0,
+                                            "the certificate chain verified against the site's CA bundle, closed at "
+                                            "once" if ep.ca_file else "nothing sent: the inventory names no site CA",
+                                            req.key))
             elif req.op == "http_get" and req.target == "/":
                 steps.append(PlannedRequest("GET /", f"http://{self.asset.address}:{ep.http_port}/" if ep.http_port
                                             else "no HTTP port", 1 if ep.http_port else 0,
@@ -102,7 +123,7 @@ class HttpsConnector(Connector):
                                     (log_request or SESSION_LOG).key))
         actions = sum(step.count or 0 for step in steps)
         pacing = (f"one connection at a time, at most {ep.requests_per_second:g} per second, {ep.timeout:g} s each; "
-                  "GET / only: no login, no form, no other path or method")
+                  "GET only (/ and one absent path): no login, no form, no other method")
         return ConnectorPlan(pacing=pacing, steps=steps,
                              min_seconds=round(max(0, actions - 1) / ep.requests_per_second, 2))
 
@@ -121,6 +142,11 @@ class HttpsConnector(Connector):
             elif req.op == "get" and req.target == "/":
                 body, meta = self._get(self.endpoint.port, secure=True)
                 reached |= body["open"]
+            elif req.op == "not_found" and req.target == "random":
+                body, meta = self._get(self.endpoint.port, secure=True, path=f"/iacs-audit-{secrets.token_hex(16)}")
+                reached |= body["open"]
+            elif req.op == "tls" and req.target == "site-ca":
+                body, meta = self._tls_site_ca(), {}
             elif req.op == "http_get" and req.target == "/":
                 if not self.endpoint.http_port:
                     body, meta = {"open": None, "skipped": "http_port is 0 in the inventory"}, {}
@@ -185,20 +211,60 @@ class HttpsConnector(Connector):
             probes.append(probe)
         return {"probes": probes, "certificate": base64.b64encode(certificate).decode("ascii") if certificate else None}, meta
 
-    # ------------------------------------------------------------------ GET /
-    def _get(self, port: int, *, secure: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _tls_site_ca(self) -> dict[str, Any]:
+        """One handshake that lets OpenSSL verify the chain against the site's CA bundle (no host name check)."""
+        ca_file = self.endpoint.ca_file
+        if not ca_file:
+            return {"ca_file": None, "skipped": "the inventory names no site CA (ca_file) for this endpoint"}
+        body: dict[str, Any] = {"ca_file": ca_file, "verified": None}
+        context = _context()
+        context.verify_mode = ssl.CERT_REQUIRED
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = ssl.TLSVersion.TLSv1  # the version and key size are other checks' business
+            context.set_ciphers("DEFAULT:@SECLEVEL=0")
+        try:
+            context.load_verify_locations(cafile=str(Path(ca_file).expanduser()))
+        except (OSError, ssl.SSLError) as exc:
+            return {**body, "error": f"the CA file cannot be loaded: {type(exc).__name__}: {exc}"[:300]}
+        body["ca_subjects"] = [", ".join("=".join(pair) for rdn in ca.get("subject", ()) for pair in rdn)[:200]
+                               for ca in context.get_ca_certs()[:limits.MAX_CA_CERTIFICATES]]
         self._pace()
         started = time.monotonic()
-        what = f"GET / ({'HTTPS' if secure else 'HTTP'} port {port})"
+        try:
+            with socket.create_connection((self.asset.address, self.endpoint.port), self.endpoint.timeout) as raw:
+                with context.wrap_socket(raw):
+                    body["verified"] = True
+        except ssl.SSLCertVerificationError as exc:
+            body.update(verified=False, reason=str(exc.verify_message or exc.reason or exc)[:300],
+                        verify_code=exc.verify_code)
+        except ssl.SSLError as exc:
+            body["error"] = f"handshake failed: {exc.reason or exc}"[:300]
+        except (OSError, ValueError) as exc:
+            body["error"] = f"{type(exc).__name__}: {exc}"[:300]
+        self._record("TLS handshake verified against the site CA", started,
+                     {True: "verified", False: f"not verified: {body.get('reason')}"}.get(body["verified"],
+                                                                                           body.get("error", "")))
+        return body
+
+    # ------------------------------------------------------------------ GET
+    def _get(self, port: int, *, secure: bool, path: str = "/") -> tuple[dict[str, Any], dict[str, Any]]:
+        self._pace()
+        started = time.monotonic()
+        what = f"GET {path} ({'HTTPS' if secure else 'HTTP'} port {port})"
         host, timeout = self.asset.address, float(self.endpoint.timeout)
         connection = (http.client.HTTPSConnection(host, port, timeout=timeout, context=_context()) if secure
                       else http.client.HTTPConnection(host, port, timeout=timeout))
-        body: dict[str, Any] = {"port": port, "scheme": "https" if secure else "http", "open": False}
+        body: dict[str, Any] = {"host": host, "port": port, "scheme": "https" if secure else "http", "open": False,
+                                "path": path}
         meta: dict[str, Any] = {}
         try:
-            connection.request("GET", "/", headers={"User-Agent": USER_AGENT, "Accept": "text/html",
-                                                    "Connection": "close"})
+            connection.connect()  # the TCP (and TLS) set-up stays outside the clock window of the answer
+            body["requested_at"] = time.time()
+            connection.request("GET", path, headers={"User-Agent": USER_AGENT, "Accept": "text/html",
+                                                     "Connection": "close"})
             response = connection.getresponse()
+            body["answered_at"] = time.time()  # the status line and headers (with Date) have arrived
             raw = response.read(limits.MAX_BODY_BYTES + 1)
             headers = response.getheaders()
             kept = []

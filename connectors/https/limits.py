@@ -14,3 +14,5 @@ MAX_HEADER_CHARS = 4096
 MAX_BODY_BYTES = 64 * 1024
 #: Bytes of the server certificate kept (a certificate over it is dropped).
 MAX_CERTIFICATE_BYTES = 64 * 1024
+#: CA certificates of the site's bundle whose subjects are recorded (shown in the verdict, never judged).
+MAX_CA_CERTIFICATES = 20

@@ -10,10 +10,17 @@ The fixture says what a PLC's or HMI panel's embedded web server offers:
 * ``headers``: sent with every answer (``Server``, ``X-Powered-By``, ...); ``hsts``: the
   Strict-Transport-Security value of HTTPS answers (none when empty);
 * ``login``: the front page is a login form; ``masked: false`` makes its password field plain text, ``notice``
-  is the use notification shown above it.
+  is the use notification shown above it;
+* ``page_extra``: HTML added to the front page (scripts, applets); ``csp``: the Content-Security-Policy of
+  every answer (none when empty);
+* ``error_page``: the body of the 404 every path but ``/`` gets;
+* ``clock_offset_seconds``: how far the ``Date`` header of every answer is from the real time.
+
+The certificate of a fixture that is not self-signed is issued by ``site_ca`` (the site's CA, given or made
+here; :attr:`WebSimulator.site_ca_pem` is its certificate for an inventory's ``ca_file``).
 
 Every request is recorded in :attr:`WebSimulator.requests` (``scheme``, ``method``, ``path``), so a test can
-prove that a scan sent ``GET /`` and nothing else: no login, no form post, no other path.
+prove that a scan sent only GET requests: no login, no form post, no other method.
 Every accepted TCP connection (a TLS version probe is one, with or without a request) is counted in
 :attr:`WebSimulator.connections` by scheme, so a test can match a scan's plan connection for connection.
 """
@@ -36,10 +43,10 @@ from cryptography.hazmat.primitives import serialization
 from auditor.safeload import load_yaml_file
 from simulators.opcua.certs import CertKey, make_certificate, make_key, pem_key
 
-__all__ = ["FIXTURES", "WebFixture", "WebSimulator", "load_fixture"]
+__all__ = ["FIXTURES", "WebFixture", "WebSimulator", "load_fixture", "make_site_ca"]
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-LOGIN_PAGE = ("<html><head><title>{title}</title></head><body>{notice}<form method=\"post\" action=\"/login\">"
+LOGIN_PAGE = ("<html><head><title>{title}</title></head><body>{notice}{extra}<form method=\"post\" action=\"/login\">"
               "<input name=\"user\"><input type=\"{field}\" name=\"password\"><button>Log in</button></form>"
               "</body></html>")
 with warnings.catch_warnings():
@@ -58,6 +65,10 @@ class WebFixture:
     headers: dict[str, str] = field(default_factory=dict)
     hsts: str = ""
     login: dict[str, Any] = field(default_factory=dict)
+    page_extra: str = ""
+    csp: str = ""
+    error_page: str = "<html><body><h1>404 Not Found</h1></body></html>"
+    clock_offset_seconds: float = 0.0
 
 
 def load_fixture(fixture: str | Path) -> WebFixture:
@@ -90,13 +101,14 @@ class WebSimulator:
     """HTTPS and HTTP servers on one loopback address (well-known ports when it may, else ephemeral)."""
 
     def __init__(self, fixture: str | Path | WebFixture = "weak", host: str = "127.0.0.1", *,
-                 https_port: int = 0, http_port: int = 0):
+                 https_port: int = 0, http_port: int = 0, site_ca: CertKey | None = None):
         self.fixture = fixture if isinstance(fixture, WebFixture) else load_fixture(fixture)
         self.host = host
         self.requests: list[dict[str, Any]] = []
         self.connections: dict[str, int] = {"https": 0, "http": 0}
         self._lock = threading.Lock()
         self._workdir = tempfile.TemporaryDirectory(prefix="iacs-web-sim-")
+        self.site_ca = site_ca or make_site_ca()
         self.certificate = self._certificate()
         self._https = self._server(https_port, secure=True)
         self._http = self._server(http_port, secure=False)
@@ -128,13 +140,15 @@ class WebSimulator:
         with self._lock:
             return [f"{r['scheme']} {r['method']} {r['path']}" for r in self.requests[since:]]
 
+    @property
+    def site_ca_pem(self) -> bytes:
+        """The site CA's certificate (PEM): what an inventory names as the endpoint's ``ca_file``."""
+        return self.site_ca.certificate.public_bytes(serialization.Encoding.PEM)
+
     # ------------------------------------------------------------------ building
     def _certificate(self) -> CertKey:
         spec = self.fixture.certificate
-        issuer = None
-        if not spec.get("self_signed", True):
-            ca_key = make_key(2048)
-            issuer = CertKey(make_certificate(ca_key, "Demo plant CA", is_ca=True, valid_days=3650, dns_names=()), ca_key)
+        issuer = None if spec.get("self_signed", True) else self.site_ca
         key = make_key(int(spec.get("key_bits", 2048)))
         cert = make_certificate(key, self.fixture.title, hash_name=spec.get("hash", "sha256"), issuer=issuer,
                                 valid_days=float(spec.get("valid_days", 365)), dns_names=("localhost",),
@@ -171,17 +185,23 @@ class WebSimulator:
             def _answer(self) -> None:
                 simulator._record("https" if secure else "http", self.command, self.path)
                 fx = simulator.fixture
+                location = ""
                 if not secure and fx.http.get("redirect"):
                     status, body = 301, b""
                     location = f"https://{simulator.host}:{simulator.https_port}/"
+                elif self.path != "/":
+                    status, body = 404, fx.error_page.encode()
                 else:
                     notice = f"<p class=\"notice\">{fx.login['notice']}</p>" if fx.login.get("notice") else ""
                     field = "password" if fx.login.get("masked", True) else "text"
-                    status, location = 200, ""
-                    body = LOGIN_PAGE.format(title=fx.title, notice=notice, field=field).encode()
+                    status = 200
+                    body = LOGIN_PAGE.format(title=fx.title, notice=notice, field=field, extra=fx.page_extra).encode()
                 self.send_response_only(status)
+                self.send_header("Date", self.date_time_string(time.time() + fx.clock_offset_seconds))
                 for name, value in fx.headers.items():
                     self.send_header(name, value)
+                if fx.csp:
+                    self.send_header("Content-Security-Policy", fx.csp)
                 if location:
                     self.send_header("Location", location)
                 if secure and fx.hsts:
@@ -212,6 +232,12 @@ class WebSimulator:
     def _record(self, scheme: str, method: str, path: str) -> None:
         with self._lock:
             self.requests.append({"time": time.time(), "scheme": scheme, "method": method, "path": path})
+
+
+def make_site_ca() -> CertKey:
+    """A site CA (the asset owner's root of trust) that issues the certificates of hardened web interfaces."""
+    key = make_key(2048)
+    return CertKey(make_certificate(key, "Demo plant CA", is_ca=True, valid_days=3650, dns_names=()), key)
 
 
 def bind_or_ephemeral(host: str, port: int) -> int:

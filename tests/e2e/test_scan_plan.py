@@ -9,6 +9,7 @@ matches what those simulators then record when the same inventory is scanned.
 from __future__ import annotations
 
 import json
+import re
 import socket
 from collections import Counter
 from datetime import datetime, timezone
@@ -111,8 +112,10 @@ def test_plan_json_counts_add_up(tmp_path, no_network) -> None:
     assert pdus >= 2 and cpu["min_seconds"] == (pdus - 1) / 2
     panel = assets["panel-01"]["endpoints"][0]
     assert "at most 4 per second" in panel["pacing"] and "no login" in panel["pacing"]
-    assert Counter(s["operation"] for s in panel["steps"] if s["count"]) == {"TLS handshake": 4, "GET /": 2}
-    assert panel["min_seconds"] == 5 / 4
+    assert Counter(s["operation"] for s in panel["steps"] if s["count"]) == {"TLS handshake": 4, "GET /": 2,
+                                                                            "GET (absent path)": 1}
+    assert "nothing sent: the inventory names no site CA" in [s["detail"] for s in panel["steps"]]
+    assert panel["min_seconds"] == 6 / 4
     sections = [s for s in host["steps"] if s["operation"] == "section"]
     assert sections and all(s["when"] == "the server identifies as OpenSSH for Windows" for s in sections)
 
@@ -252,11 +255,15 @@ def test_s7_plan_matches_the_recorded_pdus(planned_and_recorded) -> None:
 def test_web_plan_matches_the_recorded_requests_and_connections(planned_and_recorded) -> None:
     plan, recorded = planned_and_recorded
     panel, log = plan["panel-01"], recorded["panel-01"]
-    gets = [s["target"].split(":", 1)[0] + " GET /" for s in panel["steps"] if s["operation"] == "GET /" and s["count"]]
-    assert [f"{r['scheme']} {r['method']} {r['path']}" for r in log] == gets == ["https GET /", "http GET /"]
+    gets = [s["target"].split(":", 1)[0] + (" GET /" if s["operation"] == "GET /" else " GET /iacs-audit-")
+            for s in panel["steps"] if s["operation"].startswith("GET") and s["count"]]
+    sent = [re.sub(r"[0-9a-f]{32}$", "", f"{r['scheme']} {r['method']} {r['path']}") for r in log]
+    assert sorted(sent) == sorted(gets) == ["http GET /", "https GET /", "https GET /iacs-audit-"]
+    assert {r["method"] for r in log} == {"GET"}  # no login, no form post, no other method
     handshakes = [s for s in panel["steps"] if s["operation"] == "TLS handshake" and s["count"]]
+    assert len(handshakes) == 5  # four versions and one verified against the plant's site CA (ca_file)
     # every handshake is a connection of its own, and so is each GET
-    assert recorded["panel-01 connections"] == {"https": len(handshakes) + 1, "http": 1}
+    assert recorded["panel-01 connections"] == {"https": len(handshakes) + 2, "http": 1}
 
 
 
