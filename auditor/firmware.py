@@ -46,8 +46,9 @@ def judge_minimum(version: str | None, source: str, minimums: Any, *, model: str
     expected = "firmware >= the site's minimum (profile parameter minimum_firmware)"
     if not isinstance(minimums, dict):
         return manual(f"minimum_firmware must map model globs to versions, not {minimums!r}", expected, observed)
-    if not version:
-        return failed(observed, expected, f"the device reports no firmware version ({source})")
+    if not version:  # the identity checks fail a device that does not say what it runs; here it is a question
+        return manual(f"the device reports no firmware version ({source}); read it in the vendor's tool and "
+                      "compare it with the site's minimum", expected, observed)
     names = [name for name in (model, platform) if name] or [""]  # nameless: only a "*" entry applies
     entry = next(((glob, least) for glob, least in minimums.items()
                   if any(fnmatch.fnmatchcase(name, str(glob)) for name in names)), None)

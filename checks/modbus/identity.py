@@ -9,9 +9,9 @@ it. Report Server ID (FC 17) is vendor-specific free text and is recorded beside
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from auditor.firmware import MINIMUM_FIXTURE_NOTE, MINIMUM_TITLE, judge_minimum
 from auditor.registry import check
 from auditor.verdicts import Verdict, failed, manual, passed
 
@@ -19,28 +19,20 @@ _EXPECTED = "VendorName, ProductCode and MajorMinorRevision reported by Read Dev
 _REGULAR = ("ProductName", "ModelName")
 
 
-def revision_tuple(text: str) -> tuple[int, ...] | None:
-    """``"V4.2.1 (2025)"`` -> ``(4, 2, 1)``; None if the text holds no dotted number."""
-    match = re.search(r"\d+(?:\.\d+)*", text or "")
-    return tuple(int(part) for part in match.group(0).split(".")) if match else None
-
-
 @check("modbus.identity.device-identification",
        title="PLC reports vendor, product code and firmware revision (Read Device Identification)",
        requirements=["SR 7.8", "CR 7.8"], applies_to=["embedded"], severity="medium",
-       params={"minimum_revisions": {}, "require_regular": False},
+       params={"require_regular": False},
        remediation=("Enable or upgrade to a firmware that implements Modbus Read Device Identification (FC 43, MEI "
                     "type 14) with at least the basic objects, so the inventory can be taken and kept current from "
                     "the network; where the device cannot, record vendor, model and firmware revision in the asset "
-                    "register from the engineering tool and attach it as evidence. Keep the firmware at or above the "
-                    "revision the vendor's security advisories require (profile parameter minimum_revisions)."))
+                    "register from the engineering tool and attach it as evidence."))
 def device_identification(modbus_device_identification: dict[str, Any], modbus_server_id: dict[str, Any],
                           modbus_session: dict[str, Any], params: dict[str, Any]) -> Verdict:
     """Without a machine-readable identity the inventory of PLCs is kept by hand and goes stale, and nobody
     notices a PLC running a firmware with a published vulnerability. Passes when FC 43/14 reports the three
-    basic objects (and ProductName/ModelName when ``require_regular``) and, for products named in
-    ``minimum_revisions`` ("VendorName ProductCode" or "ProductCode" -> minimum revision), the firmware is
-    not older. The revision is recorded as inventory either way."""
+    basic objects (and ProductName/ModelName when ``require_regular``); the revision is recorded as inventory
+    and judged against the site's minimum by ``modbus.firmware.minimum``."""
     ident, server = modbus_device_identification, modbus_server_id
     observed: dict[str, Any] = {}
     if server.get("answered"):
@@ -66,18 +58,26 @@ def device_identification(modbus_device_identification: dict[str, Any], modbus_s
             return failed(observed, _EXPECTED + " and ProductName/ModelName (regular objects)",
                           f"regular object(s) not reported: {', '.join(absent)}"
                           + (f" ({ident['regular_note']})" if ident.get("regular_note") else ""))
-    revision = objects["MajorMinorRevision"]
-    minimums: dict[str, Any] = params.get("minimum_revisions") or {}
-    key_long = f"{objects['VendorName']} {objects['ProductCode']}"
-    minimum = minimums.get(key_long, minimums.get(objects["ProductCode"]))
-    if minimum is not None:
-        have, need = revision_tuple(revision), revision_tuple(str(minimum))
-        observed["minimum_revision"] = str(minimum)
-        if have is None or need is None:
-            return manual(f"cannot compare firmware revision '{revision}' with the minimum '{minimum}'",
-                          f"firmware revision >= {minimum}", observed)
-        if have < need:
-            return failed(observed, f"firmware revision >= {minimum}",
-                          f"firmware {revision} is older than the minimum {minimum} set for {key_long}")
-    note = "" if minimum is not None else " (no minimum revision configured for this product: firmware recorded, not judged)"
-    return passed(observed, _EXPECTED, f"{key_long} firmware {revision}{note}")
+    key = f"{objects['VendorName']} {objects['ProductCode']}"
+    return passed(observed, _EXPECTED, f"{key} firmware {objects['MajorMinorRevision']}")
+
+
+@check("modbus.firmware.minimum",
+       title=MINIMUM_TITLE,
+       requirements=["SR 7.8", "CR 7.8", "EDR 3.10"], applies_to=["embedded"], severity="high",
+       params={"minimum_firmware": {}},
+       fixture_verdicts={"weak": "manual", "hardened": "manual"},
+       fixture_note=MINIMUM_FIXTURE_NOTE,
+       remediation=("Update the PLC to the firmware the vendor's security advisories name as fixed (or the site's "
+                    "minimum) in a maintenance window, and list the minimum per product in the profile "
+                    "(minimum_firmware: {'PLC-9000': '4.3', 'ACME*': '2.0'}, matched on the product code, then "
+                    "the vendor)."))
+def firmware_minimum(modbus_device_identification: dict[str, Any], params: dict[str, Any]) -> Verdict:
+    """A PLC firmware older than the release an advisory names as fixed keeps the vulnerability it fixes
+    (EDR 3.10: updates are applied). The revision is Read Device Identification's MajorMinorRevision; the
+    site's ``minimum_firmware`` globs are matched against the ProductCode, then the VendorName."""
+    ident = modbus_device_identification
+    objects: dict[str, str] = (ident.get("objects") or {}) if ident["supported"] else {}
+    source = "Read Device Identification (FC 43/14) MajorMinorRevision"
+    return judge_minimum(objects.get("MajorMinorRevision"), source, params.get("minimum_firmware", {}),
+                         model=objects.get("ProductCode"), platform=objects.get("VendorName"))

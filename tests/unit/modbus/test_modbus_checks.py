@@ -120,12 +120,18 @@ def test_a_failed_own_session_never_outweighs_an_anonymous_probe_that_was_accept
 
 
 # ----------------------------------------------------------------------------- identity parameters
-def test_identity_minimum_revision() -> None:
+def test_firmware_minimum_from_device_identification() -> None:
+    """MajorMinorRevision against minimum_firmware (product code, then vendor); no minimum or no identity: manual."""
     ev = PlcEvidence("hardened")
-    assert ev.check("modbus.identity.device-identification",
-                    minimum_revisions={"ACME Automation PLC-9000": "4.3"}).status == "fail"
-    assert ev.check("modbus.identity.device-identification", minimum_revisions={"PLC-9000": "4.2.1"}).status == "pass"
-    assert ev.check("modbus.identity.device-identification", minimum_revisions={"PLC-9000": "n/a"}).status == "manual"
+    assert ev.check("modbus.firmware.minimum", minimum_firmware={"PLC-9000": "4.3"}).status == "fail"
+    assert ev.check("modbus.firmware.minimum", minimum_firmware={"PLC-9000": "4.2.1"}).status == "pass"
+    assert ev.check("modbus.firmware.minimum", minimum_firmware={"ACME*": "9"}).status == "fail"  # the vendor glob
+    assert ev.check("modbus.firmware.minimum", minimum_firmware={"PLC-9000": "n/a"}).status == "manual"
+    assert ev.check("modbus.firmware.minimum").status == "manual"  # the built-in profiles name no minimum
+    assert ev.check("modbus.identity.device-identification").status == "pass"  # identity alone: no firmware judged
+    unsupported = PlcEvidence("hardened").answer(DEVID_BASIC, bytes([0xAB, 0x01]))
+    verdict = unsupported.check("modbus.firmware.minimum", minimum_firmware={"*": "1"})
+    assert verdict.status == "manual" and "reports no firmware version" in verdict.reason
 
 
 def test_identity_incomplete_basic_objects_fail() -> None:
