@@ -198,7 +198,10 @@ def _scripts(page: Page) -> list[tuple[str, str | None]]:
 
 def _script_problem(page: Page, src: str, integrity: str | None) -> str | None:
     """Why this script is not authenticated before it runs, or None."""
-    parts = urlsplit(src)
+    try:
+        parts = urlsplit(src)
+    except ValueError:  # "http://[::1/x.js": no origin can be told, so nothing vouches for what it loads
+        return f"{src} (not a URL whose origin can be told)"
     scheme = (parts.scheme or page.scheme).lower()
     if scheme not in ("http", "https"):
         return f"{src} (scheme {scheme})" if parts.scheme else None

@@ -93,6 +93,8 @@ def _page(ev: FactEvidence, req: Any) -> Page:
     if not isinstance(data, dict) or "open" not in data:
         raise FactParseError(f"{req.key}: not a GET answer")
     headers: dict[str, list[str]] = {}
+    if not isinstance(data.get("headers") or [], list):
+        raise FactParseError(f"{req.key}: headers are not a list of name/value pairs")
     for pair in data.get("headers") or []:
         if not isinstance(pair, list) or len(pair) != 2:
             raise FactParseError(f"{req.key}: malformed header {pair!r}")
@@ -138,7 +140,10 @@ def _utc(seconds: Any, field: str) -> _dt.datetime | None:
         return None
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
         raise FactParseError(f"web.get-https: {field} is not a time ({seconds!r})")
-    return _dt.datetime.fromtimestamp(seconds, _dt.timezone.utc)
+    try:
+        return _dt.datetime.fromtimestamp(seconds, _dt.timezone.utc)
+    except (OverflowError, OSError, ValueError):  # beyond the platform's time_t, or NaN
+        raise FactParseError(f"web.get-https: {field} {seconds!r} is not a time this platform can hold") from None
 
 
 @fact("web_clock", protocol="https", requests=[HTTPS_GET])

@@ -158,6 +158,7 @@ def test_scripts_from_the_own_origin_or_with_sri_pass(body) -> None:
     ('<script src="https://cdn.invalid/jquery.js"></script>', "another origin without integrity="),
     ('<script src="https://127.0.61.5:8443/x.js"></script>', "another origin without integrity="),
     ('<script src="https://cdn.invalid/a.js" integrity="md5-abc"></script>', "not a sha256/384/512 digest"),
+    ('<script src="https://[::1/a.js"></script>', "not a URL whose origin can be told"),  # found by fuzzing
 ])
 def test_scripts_without_authentication_fail(body, words) -> None:
     verdict = Evidence(https=front(body)).check("web.mobile-code.authenticity")
@@ -206,6 +207,12 @@ def test_clock_without_a_usable_date_is_manual_or_error() -> None:
     assert verdict.status == "manual" and "not an HTTP date" in verdict.reason
     untimed = Evidence(https=front(headers=[["Date", "Mon, 07 Dec 2026 11:00:00 GMT"]]))
     assert untimed.check("web.clock.skew").status == "error"
+    odd = Evidence(https=page("https", 200, 7, ""))  # found by fuzzing: headers that are no list are an error, not a crash
+    assert odd.check("web.clock.skew").status == "error"
+    for beyond in (1e20, -1e20, float("nan")):  # found by fuzzing: a time no datetime can hold is an error, not a crash
+        wild = Evidence(https=front(requested_at=beyond, answered_at=1.0, headers=[["Date", "Mon, 07 Dec 2026 11:00:00 GMT"]]))
+        verdict = wild.check("web.clock.skew")
+        assert verdict.status == "error" and "requested_at" in verdict.reason
 
 
 # ---------------------------------------------------------------------------------------- site CA
