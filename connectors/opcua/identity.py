@@ -130,15 +130,29 @@ def _make(common_name: str, uri: str, hostname: str, valid: _dt.timedelta) -> tu
     return certificate, key
 
 
-def untrusted_identity() -> ClientIdentity:
-    """A fresh certificate no server can have been told to trust, kept in memory only (never written).
+#: how long one untrusted probe identity serves (a plant scan's OPC UA servers share it; a new scan later gets its own)
+UNTRUSTED_REUSE = _dt.timedelta(minutes=10)
+_UNTRUSTED: list[tuple[_dt.datetime, ClientIdentity]] = []
 
-    Used once, for the client-trust probe: a server that accepts it accepts any client application.
+
+def untrusted_identity() -> ClientIdentity:
+    """A certificate no server can have been told to trust, kept in memory only (never written).
+
+    Used for the client-trust probe: a server that accepts it accepts any client application. Making one
+    costs an RSA key (about 50 ms of CPU), so the servers of one scan share it: it is no less untrusted by
+    the second server than by the first. After :data:`UNTRUSTED_REUSE` a new one is made, so a certificate an
+    administrator might meanwhile have trusted from a server's rejected list is not offered again later.
     """
-    hostname = socket.gethostname() or "localhost"
-    certificate, key = _make(f"iacs-auditor untrusted probe@{hostname}", f"urn:{hostname}:iacs-auditor:untrusted-probe",
-                             hostname, _dt.timedelta(days=1))
-    return ClientIdentity(certificate, key, Path("-"), Path("-"), "untrusted-probe")
+    now = _dt.datetime.now(_dt.timezone.utc)
+    with _LOCK:
+        if _UNTRUSTED and now - _UNTRUSTED[0][0] < UNTRUSTED_REUSE:
+            return _UNTRUSTED[0][1]
+        hostname = socket.gethostname() or "localhost"
+        certificate, key = _make(f"iacs-auditor untrusted probe@{hostname}",
+                                 f"urn:{hostname}:iacs-auditor:untrusted-probe", hostname, _dt.timedelta(days=1))
+        identity = ClientIdentity(certificate, key, Path("-"), Path("-"), "untrusted-probe")
+        _UNTRUSTED[:] = [(now, identity)]
+        return identity
 
 
 def _generate(cert_path: Path, key_path: Path) -> ClientIdentity:

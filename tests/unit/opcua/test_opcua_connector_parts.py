@@ -176,3 +176,19 @@ def test_the_role_set_is_the_standard_node_and_planned_as_browse_and_read_only()
     assert any("and no endpoint protects the credential" in (c or "") for c in conditions) and len(conditions) == 2
     assert {s.operation for s in both} <= {"connect", "GetEndpoints", "FindServers", "CreateSession",
                                            "ActivateSession", "Read", "Browse", "CloseSession", "record"}
+
+
+def test_the_untrusted_probe_identity_is_shared_by_one_scan_and_renewed_later(monkeypatch) -> None:
+    """One RSA key for every server of a scan (as untrusted by each), a new one once it is older than the reuse window."""
+    import datetime as dt
+
+    from connectors.opcua import identity
+
+    monkeypatch.setattr(identity, "_UNTRUSTED", [])
+    first = identity.untrusted_identity()
+    assert identity.untrusted_identity() is first and first.source == "untrusted-probe"
+    assert first.cert_path.name == "-"  # kept in memory only, never written
+    aged = dt.datetime.now(dt.timezone.utc) - identity.UNTRUSTED_REUSE - dt.timedelta(seconds=1)
+    identity._UNTRUSTED[:] = [(aged, first)]
+    renewed = identity.untrusted_identity()
+    assert renewed is not first and renewed.der != first.der
