@@ -22,11 +22,13 @@ import json
 import multiprocessing as mp
 import os
 import platform
+import re
 import resource
 import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -128,11 +130,15 @@ def mixed_scenario(assets: int, concurrency: int) -> dict:
         row["seconds"].append(seconds.get(asset.id, 0.0))
     for row in by_kind.values():
         row["median_s"] = round(statistics.median(row.pop("seconds")), 2)
+    # why an asset was not assessed, addresses and numbers folded so that alike reasons count together
+    why = Counter(f"{kinds[a.id]}: " + re.sub(r"\d+(\.\d+)*", "N", a.error or a.status)[:120]
+                  for a in result.assets if a.status != "assessed")
     return {"assets": len(inventory.assets), "assessed": sum(a.status == "assessed" for a in result.assets),
             "wall_s": round(wall, 2), "scanner_cpu_s": round(cpu, 1), "peak_rss_mib": round(peak),
             "rss_before_scan_mib": round(before),
             "simulator_startup_s": round(startup, 1), "by_kind": by_kind,
-            "evidence_items": sum(len(a.items) for a in bundle.assets), "limits": MIXED_LIMITS}
+            "evidence_items": sum(len(a.items) for a in bundle.assets), "limits": MIXED_LIMITS,
+            "not_assessed": dict(why.most_common())}
 
 
 def print_mixed(row: dict) -> None:
@@ -151,6 +157,8 @@ def print_mixed(row: dict) -> None:
     print(f"| P2 scanner peak RSS | {row['peak_rss_mib']} MiB (before the scan {row['rss_before_scan_mib']} MiB) | "
           f"<= {P2_MIB} MB | {'yes' if row['peak_rss_mib'] * 1.048576 <= P2_MIB else 'no'} |")
     print(f"assessed {row['assessed']} of {row['assets']}; {row['evidence_items']} evidence items")
+    for reason, count in row["not_assessed"].items():
+        print(f"  not assessed: {count} x {reason}")
 
 
 def _serve(hosts: int | None, workdir: str, ready: "mp.Queue", stop: "mp.Event") -> None:
