@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from auditor.registry import check
-from auditor.verdicts import Verdict, failed, not_applicable, passed
+from auditor.verdicts import Verdict, failed, manual, not_applicable, passed
 from checks.netcli.model import NetConfig, not_shown
 
 
@@ -25,8 +25,9 @@ def unused_shutdown(cli_config: NetConfig) -> Verdict:
     unused_up = [p.name for p in judged if p.status == "notconnect" and not p.shutdown]
     observed = {p.name: ("shutdown" if p.shutdown else p.status) for p in judged}
     expected = "every port without a link is shut down"
-    if not judged:
-        return failed(observed, expected, "no switch port was found in the status table")
+    if not judged:  # a router's routed ports, trunks only, or a status table that could not be read
+        return manual("no access port with a link status was found in the status table: check the unused ports "
+                      "by hand", expected, observed)
     if unused_up:
         return failed(observed, expected, "enabled without a link: " + ", ".join(unused_up))
     return passed(observed, expected)
@@ -45,8 +46,10 @@ def access_vlan1(cli_config: NetConfig) -> Verdict:
     in_vlan1 = [p.name for p in edge if p.vlan == "1"]
     observed = {p.name: p.vlan for p in edge}
     expected = "no access port in VLAN 1"
+    if not cli_config.ports:
+        return manual("no switch port was found: check the access ports' VLANs by hand", expected, observed)
     if not edge:
-        return failed(observed, expected, "no access port was found to judge")
+        return not_applicable("the device has no access port (trunks and routed ports only)", observed)
     if in_vlan1:
         return failed(observed, expected, "in VLAN 1: " + ", ".join(in_vlan1))
     return passed(observed, expected)

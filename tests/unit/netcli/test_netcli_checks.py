@@ -161,3 +161,20 @@ def test_requests_are_the_four_logical_reads() -> None:
     assert {r.key for f in REGISTRY.facts.values() if f.protocol == "cli" for r in f.requests
             if r.op != "show"} == {"cli:session:info"}
     assert request("version").key == "cli:show:version"
+
+
+def test_ports_that_cannot_be_judged_are_asked_or_not_applicable_never_failed() -> None:
+    """No port in the status table is a question, not a finding; only trunks means no access port to judge."""
+    import dataclasses
+
+    from auditor.registry import REGISTRY
+
+    config = Recording("ios-hardened").fact("cli_config")
+    unused, vlan1 = (REGISTRY.check(c).function for c in ("netcli.ports.unused-shutdown", "netcli.ports.vlan1"))
+    portless = dataclasses.replace(config, ports=())
+    assert unused(cli_config=portless).status == "manual" and vlan1(cli_config=portless).status == "manual"
+    trunks = dataclasses.replace(config, ports=tuple(dataclasses.replace(p, mode="trunk")
+                                                     for p in config.ports))
+    assert vlan1(cli_config=trunks).status == "not_applicable"
+    assert unused(cli_config=trunks).status == "manual"
+    assert unused(cli_config=config).status == "pass" and vlan1(cli_config=config).status == "pass"
