@@ -2,8 +2,8 @@
 
 The device stamped its answer at some moment between the auditor sending the request and receiving the
 answer; only a device time outside that window is skew. Shared by the checks that read a device's clock
-from an answer (OPC UA ``ServerStatus.CurrentTime``, the web interface's ``Date`` header), each judging the
-result against its ``max_skew_seconds`` parameter.
+from an answer (OPC UA ``ServerStatus.CurrentTime``, the web interface's ``Date`` header, an S7 CPU's time
+system status), each judging the result against its ``max_skew_seconds`` parameter.
 """
 
 from __future__ import annotations

@@ -6,9 +6,10 @@ master (NTP through the CPU's interface, or a sync master on the bus); nothing i
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from typing import Any
 
+from auditor.clock import skew_seconds
 from auditor.registry import check
 from auditor.verdicts import Verdict, error, failed, manual, passed
 from checks.s7.cpu import _refused
@@ -16,16 +17,6 @@ from checks.s7.facts import Refused, TimeStatus
 
 _HALF_HOUR = 1800.0
 _MAX_ZONE_SECONDS = 14 * 3600.0
-
-
-def _skew(cpu_utc: datetime, window: tuple[datetime, datetime]) -> float:
-    """Seconds the CPU's clock is ahead (+) or behind (-) the auditor's clock over the read; 0 inside it."""
-    start, end = window
-    if cpu_utc < start:
-        return (cpu_utc - start).total_seconds()
-    if cpu_utc > end:
-        return (cpu_utc - end).total_seconds()
-    return 0.0
 
 
 def _hours(seconds: float) -> str:
@@ -67,10 +58,10 @@ def clock(s7_time: TimeStatus | Refused, params: dict[str, Any]) -> Verdict:
     if t.read_window is None:
         return manual("the time of the read is not recorded; compare the CPU's clock by hand", expected, observed)
     as_utc = t.cpu_time.replace(tzinfo=timezone.utc)
-    raw = _skew(as_utc, t.read_window)
+    raw = skew_seconds(as_utc, *t.read_window)
     observed.update(auditor_time=t.read_window[1].isoformat(), skew_seconds=round(raw, 3))
     if offset is not None:
-        skew = _skew(as_utc - timedelta(minutes=offset), t.read_window)
+        skew = skew_seconds(as_utc - timedelta(minutes=offset), *t.read_window)
         observed["skew_after_offset_seconds"] = round(skew, 3)
         if abs(skew) <= limit:
             return passed(observed, expected, f"local time UTC {offset:+g} min (utc_offset_minutes)")
