@@ -12,13 +12,13 @@ import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
 
+from auditor.networks import allowed_networks
 from auditor.registry import check
-from auditor.verdicts import Verdict, error, failed, manual, passed
+from auditor.verdicts import Verdict, failed, manual, passed
 from checks.opcua.endpoints import APPLIES, _no_endpoints, not_audited
 from checks.opcua.facts import Endpoint, NotAudited
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def advertised_hosts(endpoints: list[Endpoint]) -> tuple[list[str], dict[str, list[str]]]:
@@ -62,12 +62,9 @@ def advertised_networks(opcua_endpoints: list[Endpoint] | NotAudited, params: di
     if (skip := not_audited(opcua_endpoints) or _no_endpoints(opcua_endpoints)):  # type: ignore[arg-type]
         return skip
     assert isinstance(opcua_endpoints, list)
-    networks: list[IPNetwork] = []
-    for text in params.get("allowed_networks") or []:
-        try:
-            networks.append(ipaddress.ip_network(str(text), strict=False))
-        except ValueError as exc:
-            return error(f"profile parameter allowed_networks: {text!r} is not a network in CIDR notation ({exc})")
+    networks = allowed_networks(params)
+    if isinstance(networks, Verdict):
+        return networks
     urls, hosts = advertised_hosts(opcua_endpoints)
     addresses = {host: _address(host) for host in hosts}
     wildcard = [h for h, a in addresses.items() if a is not None and a.is_unspecified]

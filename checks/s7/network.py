@@ -6,11 +6,11 @@ the same parameter the OPC UA endpoint check reads.
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
+from auditor.networks import allowed_networks
 from auditor.registry import check
-from auditor.verdicts import Verdict, error, failed, manual, passed
+from auditor.verdicts import Verdict, failed, manual, passed
 from checks.s7.cpu import _refused
 from checks.s7.facts import Interface, Refused
 
@@ -31,12 +31,9 @@ def interfaces(s7_interfaces: list[Interface] | Refused, params: dict[str, Any])
     both), and a subnet mask wider than the zone's network makes hosts outside the zone on-link neighbours.
     Fails when an interface's network (address and mask) is not inside ``allowed_networks``, or, without
     that parameter, when the CPU sits in more than one network."""
-    allowed: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
-    for text in params.get("allowed_networks") or []:
-        try:
-            allowed.append(ipaddress.ip_network(str(text), strict=False))
-        except ValueError as exc:
-            return error(f"profile parameter allowed_networks: {text!r} is not a network in CIDR notation ({exc})")
+    allowed = allowed_networks(params)
+    if isinstance(allowed, Verdict):
+        return allowed
     expected = "every interface's network (address/mask) inside allowed_networks, and in one network only"
     if (skip := _refused(s7_interfaces, "Ethernet details", expected)):
         return skip
