@@ -130,6 +130,25 @@ _ACCESS_ATTRIBUTES = (("access_level", ua.AttributeIds.AccessLevel),
 _SESSION_TIMEOUT_MS = 60_000
 
 
+
+def _browse_parameters(nodes: list[ua.NodeId], reference: int, node_class_mask: int,
+                       max_references: int) -> ua.BrowseParameters:
+    """One Browse request: forward from each of ``nodes`` along ``reference`` and its subtypes, to nodes of
+    the classes in ``node_class_mask``, at most ``max_references`` references per node."""
+    params = ua.BrowseParameters()
+    params.View = ua.ViewDescription()
+    params.RequestedMaxReferencesPerNode = max_references
+    for node in nodes:
+        desc = ua.BrowseDescription()
+        desc.NodeId = node
+        desc.BrowseDirection = ua.BrowseDirection.Forward
+        desc.ReferenceTypeId = ua.NodeId(reference)
+        desc.IncludeSubtypes = True
+        desc.NodeClassMask = node_class_mask
+        desc.ResultMask = int(ua.BrowseResultMask.All)
+        params.NodesToBrowse.append(desc)
+    return params
+
 class _ReceiveLimits(TransportLimits):
     """asyncua's transport limits, except that the server's Acknowledge cannot raise what WE accept."""
 
@@ -885,18 +904,9 @@ class OpcuaConnector(Connector):
                 if time.monotonic() > deadline:
                     truncated = time_limit_reached = True
                     break
-                params = ua.BrowseParameters()
-                params.View = ua.ViewDescription()
-                params.RequestedMaxReferencesPerNode = max_nodes
-                for node in frontier[offset:offset + _BROWSE_CHUNK]:
-                    desc = ua.BrowseDescription()
-                    desc.NodeId = node
-                    desc.BrowseDirection = ua.BrowseDirection.Forward
-                    desc.ReferenceTypeId = ua.NodeId(ua.ObjectIds.HierarchicalReferences)
-                    desc.IncludeSubtypes = True
-                    desc.NodeClassMask = int(ua.NodeClass.Object) | int(ua.NodeClass.Variable)
-                    desc.ResultMask = int(ua.BrowseResultMask.All)
-                    params.NodesToBrowse.append(desc)
+                params = _browse_parameters(frontier[offset:offset + _BROWSE_CHUNK],
+                                            ua.ObjectIds.HierarchicalReferences,
+                                            int(ua.NodeClass.Object) | int(ua.NodeClass.Variable), max_nodes)
                 results = await self._call("Browse", client.uaclient.browse(params))
                 browse_requests += 1
                 for result in results:
@@ -953,18 +963,7 @@ class OpcuaConnector(Connector):
         """One Browse per chunk of nodes, forward along ``reference`` (and its subtypes); the BrowseResults."""
         results: list[Any] = []
         for offset in range(0, len(nodes), _BROWSE_CHUNK):
-            params = ua.BrowseParameters()
-            params.View = ua.ViewDescription()
-            params.RequestedMaxReferencesPerNode = _MAX_ROLES
-            for node in nodes[offset:offset + _BROWSE_CHUNK]:
-                desc = ua.BrowseDescription()
-                desc.NodeId = node
-                desc.BrowseDirection = ua.BrowseDirection.Forward
-                desc.ReferenceTypeId = ua.NodeId(reference)
-                desc.IncludeSubtypes = True
-                desc.NodeClassMask = int(node_class)
-                desc.ResultMask = int(ua.BrowseResultMask.All)
-                params.NodesToBrowse.append(desc)
+            params = _browse_parameters(nodes[offset:offset + _BROWSE_CHUNK], reference, int(node_class), _MAX_ROLES)
             results += await self._call("Browse", client.uaclient.browse(params))
         return results
 
