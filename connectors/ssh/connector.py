@@ -564,6 +564,8 @@ class SshConnector(Connector):
             sock = socket.create_connection((host, port), timeout=timeout)
         except ConnectionRefusedError:
             raise ConnectorError(f"connection refused by {host}:{port}") from None
+        except ConnectionResetError:  # accepted, then reset before connect() saw the outcome
+            raise ConnectorError(f"connection reset by {host}:{port} as soon as it was accepted") from None
         except (TimeoutError, socket.timeout):
             raise ConnectorError(f"timed out after {timeout:g} s connecting to {host}:{port}") from None
         except socket.gaierror as exc:

@@ -353,6 +353,10 @@ def _connect(host: str, port: int, deadline: float, timeout: float) -> socket.so
         raise WireProbeError(f"timed out after {timeout} s connecting to {host}:{port}")
     if isinstance(last_error, ConnectionRefusedError):
         raise WireProbeError(f"connection refused by {host}:{port}")
+    if isinstance(last_error, ConnectionResetError):
+        # A reset seen by connect() itself: the server completed the handshake (a refusal would be
+        # ECONNREFUSED), then reset before our poll for the connect's outcome ran.
+        raise WireProbeError("connection reset by the server before its identification string")
     raise WireProbeError(f"cannot connect to {host}:{port}: {last_error.strerror or last_error}")
 
 

@@ -426,6 +426,19 @@ async def test_connection_refused_fails_fast(tmp_path: Path, client_key) -> None
     assert time.monotonic() - started < 1
 
 
+async def test_reset_seen_by_connect_is_reported_as_a_reset(
+        tmp_path: Path, client_key, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that accepts and resets at once can beat the poll for the connect's outcome."""
+    def reset(*args: Any, **kwargs: Any) -> socket.socket:
+        raise ConnectionResetError(104, "Connection reset by peer")
+
+    monkeypatch.setattr(socket, "create_connection", reset)
+    asset = Asset.model_validate({"id": "resets", "type": "host", "address": "127.0.0.1", "endpoints": [
+        {"protocol": "ssh", "port": 9, "username": "auditor", "key_file": str(client_key[1]), "timeout": 3}]})
+    with pytest.raises(ConnectorError, match="connection reset by 127.0.0.1:9 as soon as it was accepted"):
+        await SshConnector(asset, asset.endpoints[0], ScanOptions()).collect([ssh_exec("id -un")])
+
+
 async def test_silent_server_is_bounded_by_the_endpoint_timeout(tmp_path: Path, client_key) -> None:
     with socket.socket() as silent:  # accepts TCP (kernel backlog), never says a word
         silent.bind(("127.0.0.1", 0))

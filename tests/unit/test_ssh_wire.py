@@ -466,6 +466,15 @@ def test_server_closing_immediately_is_reported(abortive: bool) -> None:
         assert "before its identification string" in probe_error(server.port)
 
 
+def test_reset_seen_by_connect_itself_is_reported_as_a_reset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server can accept and reset before the client's poll for the connect's outcome runs."""
+    def reset(self: socket.socket, address: object) -> None:
+        raise ConnectionResetError(104, "Connection reset by peer")
+
+    monkeypatch.setattr(socket.socket, "connect", reset)
+    assert probe_error(9) == "connection reset by the server before its identification string"
+
+
 def test_connection_refused_on_a_closed_port() -> None:
     with socket.create_server(("127.0.0.1", 0)) as placeholder:
         port = placeholder.getsockname()[1]
