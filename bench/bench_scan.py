@@ -17,7 +17,6 @@ its wall time and peak RSS are the scanner's; the simulators still compete for t
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import multiprocessing as mp
 import os
@@ -33,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from auditor.engine import EngineSettings, scan  # noqa: E402
+from auditor.engine import EngineSettings, run_sync, scan  # noqa: E402
 from auditor.plant.inventory import Inventory, load_inventory  # noqa: E402
 from auditor.plant.planning import plan_assets  # noqa: E402
 from connectors import ScanOptions  # noqa: E402
@@ -180,7 +179,7 @@ def _scan(inventory: Inventory, known_hosts: str, concurrency: int):
     plans = plan_assets(inventory, sl=2)
     options = ScanOptions(known_hosts=Path(known_hosts))
     started = time.perf_counter()
-    bundle, result = asyncio.run(scan(inventory, plans, "sl2", options, EngineSettings(concurrency=concurrency)))
+    bundle, result = run_sync(scan(inventory, plans, "sl2", options, EngineSettings(concurrency=concurrency)))
     return time.perf_counter() - started, bundle, result
 
 

@@ -11,7 +11,6 @@ second loss the zone's remaining assets are recorded as errors, never retried wi
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
@@ -171,7 +170,7 @@ def collect_zone(body: dict[str, Any], delivered_to: str | None, context: Worker
 
 
 def _run(store: Any, body: dict[str, Any], context: WorkerContext, *, lost_twice: bool) -> dict[str, Any]:
-    from auditor.engine import EngineSettings, Politeness, collect
+    from auditor.engine import EngineSettings, Politeness, collect, run_sync
     from auditor.errors import ConfigError
     from auditor.evidence import AssetEvidence
     from auditor.plant.inventory import Inventory
@@ -212,7 +211,7 @@ def _run(store: Any, body: dict[str, Any], context: WorkerContext, *, lost_twice
     settings = EngineSettings(concurrency=body.get("concurrency", 8), asset_timeout=body.get("asset_timeout", 300),
                               admit=_StillRunning(store, body["scan_id"], gate if gate.active else None),
                               on_finished=recorder.on_finished, politeness=Politeness(inventory))
-    collected, _ = asyncio.run(collect(runnable, options, settings))
+    collected, _ = run_sync(collect(runnable, options, settings))
     recorded = _finished(store, body["scan_id"])
     by_plan = {plan.asset.id: plan for plan in runnable}
     for evidence in collected:  # assets the gate declined never reached on_finished
