@@ -83,6 +83,15 @@ def _serve_kind(hosts: list, workdir: str, ready: "mp.Queue", stop: "mp.Event") 
         stop.wait(3600)
 
 
+def _process_cpu(pid: int | None) -> float | None:
+    """User + system CPU seconds a running process has used so far (Linux ``/proc``; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14, 15)
+
+
 def mixed_scenario(assets: int, concurrency: int) -> dict:
     """Start the mixed plant (one process per kind), scan it once here with politeness on, return the figures."""
     import yaml
@@ -108,8 +117,12 @@ def mixed_scenario(assets: int, concurrency: int) -> dict:
                 "site": f"Benchmark mixed plant ({assets} assets)", "limits": MIXED_LIMITS,
                 "zones": [{"id": "control", "sl_target": 2}], "assets": inventory_assets})
             usage = resource.getrusage(resource.RUSAGE_SELF)
+            simulators_before = {protocol: _process_cpu(child.pid) for protocol, child, _ in children}
             wall, bundle, result = _scan(inventory, str(Path(workdir, "ssh", "known_hosts")), concurrency)
             after = resource.getrusage(resource.RUSAGE_SELF)
+            simulator_cpu = {protocol: round(_process_cpu(child.pid) - simulators_before[protocol], 1)
+                             for protocol, child, _ in children
+                             if simulators_before[protocol] is not None and _process_cpu(child.pid) is not None}
             before, peak = usage.ru_maxrss / 1024, after.ru_maxrss / 1024
             cpu = after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime
         finally:
@@ -135,7 +148,7 @@ def mixed_scenario(assets: int, concurrency: int) -> dict:
     return {"assets": len(inventory.assets), "assessed": sum(a.status == "assessed" for a in result.assets),
             "wall_s": round(wall, 2), "scanner_cpu_s": round(cpu, 1), "peak_rss_mib": round(peak),
             "rss_before_scan_mib": round(before),
-            "simulator_startup_s": round(startup, 1), "by_kind": by_kind,
+            "simulator_startup_s": round(startup, 1), "simulator_cpu_s": simulator_cpu, "by_kind": by_kind,
             "evidence_items": sum(len(a.items) for a in bundle.assets), "limits": MIXED_LIMITS,
             "not_assessed": dict(why.most_common())}
 
@@ -156,6 +169,11 @@ def print_mixed(row: dict) -> None:
     print(f"| P2 scanner peak RSS | {row['peak_rss_mib']} MiB (before the scan {row['rss_before_scan_mib']} MiB) | "
           f"<= {P2_MIB} MB | {'yes' if row['peak_rss_mib'] * 1.048576 <= P2_MIB else 'no'} |")
     print(f"assessed {row['assessed']} of {row['assets']}; {row['evidence_items']} evidence items")
+    if row["simulator_cpu_s"]:
+        spent = ", ".join(f"{protocol} {seconds} s" for protocol, seconds in row["simulator_cpu_s"].items())
+        total = row["scanner_cpu_s"] + sum(row["simulator_cpu_s"].values())
+        print(f"simulators' CPU during the scan: {spent}; with the scanner's {total:.1f} s of CPU on "
+              f"{os.cpu_count()} cores, the wall time cannot be under {total / (os.cpu_count() or 1):.1f} s")
     for reason, count in row["not_assessed"].items():
         print(f"  not assessed: {count} x {reason}")
 

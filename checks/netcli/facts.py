@@ -70,13 +70,26 @@ def _index() -> tuple[str, object]:
     return folder, clitable.CliTable("index", folder).index
 
 
+def _template_dir() -> str:
+    from ntc_templates.parse import _get_template_dir
+
+    return _get_template_dir()
+
+
 @functools.lru_cache(maxsize=64)
 def _templates(platform: str, command: str) -> tuple[str, ...]:
-    """The ntc-templates TextFSM templates (their text) for a platform's command, looked up in the index once:
-    ``parse_output`` matches the command against the whole index on every call, which dominated a plant's
-    rescore."""
+    """The ntc-templates TextFSM templates (their text) for a platform's command, looked up once.
+
+    ntc-templates names a command's template after its platform and command
+    (``cisco_ios_show_version.textfsm``); that file is taken where it exists, and the index (building it compiles
+    about 3,000 regular expressions, a few percent of a plant's rescore) is read only for a command without one.
+    ``parse_output`` would match the command against the whole index on every call. A test holds every command
+    the pack reads to the template the index names."""
     from textfsm import clitable
 
+    named = Path(_template_dir(), f"{platform}_{command.replace(' ', '_')}.textfsm")
+    if named.is_file():
+        return (named.read_text(encoding="utf-8"),)
     folder, index = _index()
     row = index.GetRowMatch({"Command": command, "Platform": platform})
     if not row:
