@@ -237,6 +237,8 @@ class _FixtureInstrum(AbstractMibInstrumController):
                 start = max(oid, prefix)
                 if start[:len(prefix)] != prefix and start > prefix:
                     continue  # already past this subtree
+                if candidates and candidates[0][0] <= start:
+                    continue  # the engine's next object lies past ``start``: the fixture's comes first
                 next_oid = None
                 for _skip in range(len(self.fixture_subtrees) + 1):
                     try:
