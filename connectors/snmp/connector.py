@@ -22,7 +22,8 @@ What it sends, in order, for the requests of one asset:
    * ``snmp:probe:default-communities``: only when the endpoint sets ``probe_default_communities``:
      one GET of ``sysDescr.0`` per (community, version) of :data:`DEFAULT_COMMUNITIES` x (v2c, v1),
      plus one v2c and one v1 GET with the endpoint's own community when a v3 endpoint names one,
-     spaced :attr:`~SnmpConnector.probe_interval` seconds apart, never retried; the agent's
+     spaced :attr:`~SnmpConnector.probe_interval` seconds apart, never retried, each a bare GetRequest
+     message on its own UDP socket (not through the SNMP engine, see ``_bare_get``); the agent's
      ``snmpInBadVersions`` / ``snmpInBadCommunityNames`` counters are read before and after
      (through the audit session) so the pack can tell "v1/v2c discarded as an unsupported version"
      from "community rejected". Answering communities are reported by name (they are public
@@ -39,7 +40,8 @@ per PDU with :attr:`~SnmpConnector.retries` retry, every await additionally capp
 budget for the whole device after which the remaining requests are recorded as not sent.
 
 Read-only by construction: this package imports only ``get_cmd``, ``next_cmd`` and ``bulk_cmd``
-from pysnmp; there is no code path that can build a SET PDU (a test checks the source).
+from pysnmp's high-level API and builds no PDU with its protocol API but the probes' GetRequest; there is
+no code path that can build a SET PDU (a test checks the source).
 
 Secrets (community, auth and privacy keys) are resolved at collection time, live in local
 variables and the pysnmp engine of this collection only, and are never recorded: the endpoint's own
@@ -57,6 +59,7 @@ import hmac
 import json
 import logging
 import secrets as _secrets
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -68,6 +71,8 @@ from pysnmp.hlapi.v3arch.asyncio import (CommunityData, ContextData, ObjectIdent
                                          usmHMAC192SHA256AuthProtocol, usmHMAC256SHA384AuthProtocol,
                                          usmHMAC384SHA512AuthProtocol, usmHMACMD5AuthProtocol,
                                          usmHMACSHAAuthProtocol, usmNoAuthProtocol, usmNoPrivProtocol)
+from pyasn1.codec.ber import decoder as ber_decoder, encoder as ber_encoder
+from pysnmp.proto import api as snmp_api
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
 from auditor.plant.secrets import SecretError, resolve
@@ -674,7 +679,7 @@ class SnmpConnector(Connector):
             for version in ("2c", "1"):
                 if (name, version) not in {(c, v) for _, c, v in plan}:
                     plan.append((name, name, version))
-        probe_target = await self._target(retries=0)
+        probe_address = await self._probe_address()
         data["counters_before"] = await self._counters()
         results = data["results"]
         pending: list[tuple[dict[str, Any], asyncio.Task[_Answer]]] = []
@@ -690,9 +695,7 @@ class SnmpConnector(Connector):
                     raise _OutOfBudget()
                 # one probe per interval; each waits for its answer while the next one is spaced out
                 await self._pace(interval if pending else 1.0 / self._rate)
-                auth = CommunityData(f"iacs-probe-{number}", community, mpModel=0 if version == "1" else 1)
-                pending.append((entry, asyncio.create_task(
-                    self._send("get", [SYS_DESCR], auth=auth, target=probe_target, interval=0.0))))
+                pending.append((entry, asyncio.create_task(self._bare_get(probe_address, community, version))))
             for entry, task in pending:
                 entry.update(_probe_outcome(await task))
         finally:
@@ -700,6 +703,58 @@ class SnmpConnector(Connector):
                 task.cancel()
         data["counters_after"] = await self._counters()
         return "ok", data, None, {}
+
+    async def _probe_address(self) -> tuple[int, Any]:
+        """(address family, socket address) of the agent for the bare probe GETs."""
+        loop = asyncio.get_running_loop()
+        try:
+            found = await asyncio.wait_for(loop.getaddrinfo(self.asset.address, self.endpoint.port,
+                                                            type=socket.SOCK_DGRAM),
+                                           timeout=float(self.endpoint.timeout) + 5)
+        except Exception as exc:
+            raise ConnectorError(f"cannot resolve {self.asset.address}: {exc.__class__.__name__}: {exc}") from None
+        family, _type, _proto, _name, address = found[0]
+        return family, address
+
+    async def _bare_get(self, where: tuple[int, Any], community: str, version: str) -> _Answer:
+        """One probe: a GET of ``sysDescr.0`` with ``community``, as a bare SNMPv1/v2c message on its own socket.
+
+        Through the SNMP engine every probe community costs three rows in the engine's configuration MIB
+        (community, target parameters, target address): in a plant of switches a fifth of the scanner's CPU,
+        for one GET that is never retried. Only a GetRequest PDU is built here. The first datagram that decodes
+        as this version's response to this request id is the answer; anything else the agent sends is counted
+        as not valid SNMP, as the engine counts it.
+        """
+        stop_if_cancelled()
+        self._sent += 1
+        module = snmp_api.PROTOCOL_MODULES[snmp_api.SNMP_VERSION_1 if version == "1" else snmp_api.SNMP_VERSION_2C]
+        pdu = module.GetRequestPDU()
+        module.apiPDU.set_defaults(pdu)
+        module.apiPDU.set_varbinds(pdu, [(oid_tuple(SYS_DESCR), module.Null(""))])
+        message = module.Message()
+        module.apiMessage.set_defaults(message)
+        module.apiMessage.set_community(message, community)
+        module.apiMessage.set_pdu(message, pdu)
+        family, address = where
+        loop = asyncio.get_running_loop()
+        answer = _Answer()
+        transport, receiver = await loop.create_datagram_endpoint(
+            lambda: _ProbeReceiver(module, int(module.apiPDU.get_request_id(pdu))), remote_addr=address, family=family)
+        try:
+            transport.sendto(ber_encoder.encode(message))
+            response = await asyncio.wait_for(receiver.response, float(self.endpoint.timeout))
+        except asyncio.TimeoutError:
+            answer.indication, answer.indication_kind = "No SNMP response received before timeout", "RequestTimedOut"
+        else:
+            answer.status = int(module.apiPDU.get_error_status(response))
+            answer.index = int(module.apiPDU.get_error_index(response))
+            answer.varbinds = [(oid_tuple(name), value) for name, value in module.apiPDU.get_varbinds(response)]
+        finally:
+            transport.close()
+        answer.garbage = receiver.garbage
+        if answer.indication and answer.garbage:
+            answer.indication += f" ({answer.garbage} datagram(s) from the agent were not valid SNMP)"
+        return answer
 
     async def _probe_levels(self, creds: _Credentials) -> tuple[str, Any, str | None, dict[str, Any]]:
         data: dict[str, Any] = {"version": creds.version, "configured_level": creds.level, "oid": SYS_DESCR,
@@ -728,6 +783,33 @@ class SnmpConnector(Connector):
         for needle, replacement in self._redactions:
             text = text.replace(needle, replacement)
         return text
+
+
+class _ProbeReceiver(asyncio.DatagramProtocol):
+    """The socket of one bare probe GET: waits for the response to its request id."""
+
+    def __init__(self, module: Any, request_id: int):
+        self.module = module
+        self.request_id = request_id
+        self.response: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.garbage = 0
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        if self.response.done():
+            return
+        try:
+            message, rest = ber_decoder.decode(data, asn1Spec=self.module.Message())
+            pdu = self.module.apiMessage.get_pdu(message)
+            valid = not rest and pdu.tagSet == self.module.GetResponsePDU.tagSet
+        except Exception:  # not SNMP, or not this version's message
+            valid = False
+        if not valid:
+            self.garbage += 1
+        elif int(self.module.apiPDU.get_request_id(pdu)) == self.request_id:
+            self.response.set_result(pdu)
+
+    def error_received(self, exc: Exception) -> None:
+        """An ICMP error (port unreachable): the agent stays silent, as for the engine, and the GET times out."""
 
 
 def _probe_outcome(answer: _Answer) -> dict[str, Any]:

@@ -41,6 +41,8 @@ def test_no_code_path_can_send_a_set() -> None:
         assert not forbidden, (path.name, forbidden)
         for token in ("set_cmd", "setCmd", "SetRequest", "SetCommandGenerator", "write_variables"):
             assert token not in source, (path.name, token)
+        # the protocol API builds the probes' bare GET and reads its response: no other PDU is named
+        assert {n for n in names if n.endswith("PDU")} <= {"GetRequestPDU", "GetResponsePDU", "apiPDU"}, path.name
 
 
 def _connector(**endpoint: object) -> SnmpConnector:

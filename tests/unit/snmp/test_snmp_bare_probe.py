@@ -1,0 +1,115 @@
+"""The default-community probe's bare GET: what it sends, which datagram it takes as the answer, and when it
+gives up. A small UDP agent on loopback stands in for the device."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Callable
+
+import pytest
+from pyasn1.codec.ber import decoder, encoder
+from pysnmp.proto import api
+
+from auditor.plant.inventory import Asset
+from connectors.base import ScanOptions
+from connectors.snmp.connector import SnmpConnector
+
+V2C = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
+
+
+class _Agent(asyncio.DatagramProtocol):
+    """Answers each datagram with what ``reply`` makes of the decoded request (a list of datagrams)."""
+
+    def __init__(self, reply: Callable[[Any, Any], list[bytes]]):
+        self.reply = reply
+        self.received: list[tuple[str, str]] = []  # (community, PDU type)
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        message, _ = decoder.decode(data, asn1Spec=V2C.Message())
+        pdu = V2C.apiMessage.get_pdu(message)
+        self.received.append((str(V2C.apiMessage.get_community(message)), pdu.__class__.__name__))
+        for datagram in self.reply(message, pdu):
+            self.transport.sendto(datagram, addr)
+
+
+def _response(message: Any, pdu: Any, request_id: int | None = None) -> bytes:
+    response = V2C.apiPDU.get_response(pdu)
+    if request_id is not None:
+        V2C.apiPDU.set_request_id(response, request_id)
+    V2C.apiPDU.set_varbinds(response, [((1, 3, 6, 1, 2, 1, 1, 1, 0), V2C.OctetString("test switch"))])
+    out = V2C.Message()
+    V2C.apiMessage.set_defaults(out)
+    V2C.apiMessage.set_community(out, V2C.apiMessage.get_community(message))
+    V2C.apiMessage.set_pdu(out, response)
+    return encoder.encode(out)
+
+
+async def _probe(reply: Callable[[Any, Any], list[bytes]], timeout: float = 1.0):
+    loop = asyncio.get_running_loop()
+    transport, agent = await loop.create_datagram_endpoint(lambda: _Agent(reply), local_addr=("127.0.0.1", 0))
+    port = transport.get_extra_info("sockname")[1]
+    asset = Asset.model_validate({"id": "sw", "type": "network", "address": "127.0.0.1", "endpoints": [
+        {"protocol": "snmp", "port": port, "version": "2c", "community_env": "IACS_T_UNUSED", "timeout": timeout}]})
+    connector = SnmpConnector(asset, asset.endpoints[0], ScanOptions())
+    connector._sent = 0
+    try:
+        answer = await connector._bare_get(await connector._probe_address(), "public", "2c")
+    finally:
+        transport.close()
+    return answer, agent, connector
+
+
+async def test_the_answer_to_its_request_is_taken() -> None:
+    answer, agent, connector = await _probe(lambda message, pdu: [_response(message, pdu)])
+    assert agent.received == [("public", "GetRequestPDU")] and connector._sent == 1
+    assert answer.indication is None and answer.status == 0 and answer.garbage == 0
+    assert answer.varbinds[0][0] == (1, 3, 6, 1, 2, 1, 1, 1, 0) and str(answer.varbinds[0][1]) == "test switch"
+
+
+async def test_garbage_and_other_requests_answers_are_passed_over() -> None:
+    def reply(message: Any, pdu: Any) -> list[bytes]:
+        stale = int(V2C.apiPDU.get_request_id(pdu)) + 1
+        return [b"\x00not snmp", _response(message, pdu, request_id=stale), _response(message, pdu)]
+
+    answer, _agent, _ = await _probe(reply)
+    assert answer.indication is None and str(answer.varbinds[0][1]) == "test switch"
+    assert answer.garbage == 1  # the stale answer is valid SNMP, only not this request's
+
+
+async def test_silence_times_out_within_the_endpoint_timeout_and_counts_garbage() -> None:
+    started = asyncio.get_running_loop().time()
+    answer, agent, _ = await _probe(lambda message, pdu: [b"\x30\x03junk"], timeout=0.3)
+    assert answer.timed_out and answer.indication_kind == "RequestTimedOut"
+    assert answer.indication == ("No SNMP response received before timeout "
+                                 "(1 datagram(s) from the agent were not valid SNMP)")
+    assert len(agent.received) == 1  # never retried
+    assert asyncio.get_running_loop().time() - started < 1.5
+
+
+@pytest.mark.parametrize("version, expected", [("1", 0), ("2c", 1)])
+async def test_the_version_asked_for_is_the_one_sent(version: str, expected: int) -> None:
+    seen: list[int] = []
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+
+        class Sink(asyncio.DatagramProtocol):
+            def datagram_received(self, data: bytes, addr: Any) -> None:
+                seen.append(int(api.decodeMessageVersion(data)))
+
+        transport, _ = await loop.create_datagram_endpoint(Sink, local_addr=("127.0.0.1", 0))
+        port = transport.get_extra_info("sockname")[1]
+        asset = Asset.model_validate({"id": "sw", "type": "network", "address": "127.0.0.1", "endpoints": [
+            {"protocol": "snmp", "port": port, "version": "2c", "community_env": "IACS_T_UNUSED", "timeout": 0.2}]})
+        connector = SnmpConnector(asset, asset.endpoints[0], ScanOptions())
+        connector._sent = 0
+        try:
+            await connector._bare_get(await connector._probe_address(), "private", version)
+        finally:
+            transport.close()
+
+    await run()
+    assert seen == [expected]
