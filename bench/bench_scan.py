@@ -11,7 +11,8 @@ share the machine's cores, as they would share a technician's laptop).
 (:data:`MIX`), one simulator process per kind, on 127.0.47.0/24 to 127.0.49.0/24 (PLCs and OPC UA servers
 each on their own address; hosts and switches share addresses past the 762nd asset, on their own ports),
 scanned with the inventory's politeness limits (:data:`MIXED_LIMITS`). The scan runs in this process, so
-its wall time and peak RSS are the scanner's; the simulators still compete for the same cores.
+its wall time and peak RSS are the scanner's; the simulators still compete for the same cores, so the CPU each
+used during the scan is printed too, with the wall-time floor the scanner's and theirs set together.
 """
 
 from __future__ import annotations
