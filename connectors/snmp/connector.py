@@ -738,10 +738,14 @@ class SnmpConnector(Connector):
         family, address = where
         loop = asyncio.get_running_loop()
         answer = _Answer()
+        # not a connected socket: an agent may answer from another of its addresses, and the engine takes such
+        # an answer too (by request id), so the probe must not call that agent silent
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        sock.setblocking(False)
         transport, receiver = await loop.create_datagram_endpoint(
-            lambda: _ProbeReceiver(module, int(module.apiPDU.get_request_id(pdu))), remote_addr=address, family=family)
+            lambda: _ProbeReceiver(module, int(module.apiPDU.get_request_id(pdu))), sock=sock)
         try:
-            transport.sendto(ber_encoder.encode(message))
+            transport.sendto(ber_encoder.encode(message), address)
             response = await asyncio.wait_for(receiver.response, float(self.endpoint.timeout))
         except asyncio.TimeoutError:
             answer.indication, answer.indication_kind = "No SNMP response received before timeout", "RequestTimedOut"
@@ -809,7 +813,7 @@ class _ProbeReceiver(asyncio.DatagramProtocol):
             self.response.set_result(pdu)
 
     def error_received(self, exc: Exception) -> None:
-        """An ICMP error (port unreachable): the agent stays silent, as for the engine, and the GET times out."""
+        """A send error: the agent stays silent, as for the engine, and the GET times out."""
 
 
 def _probe_outcome(answer: _Answer) -> dict[str, Any]:

@@ -89,6 +89,37 @@ async def test_silence_times_out_within_the_endpoint_timeout_and_counts_garbage(
     assert asyncio.get_running_loop().time() - started < 1.5
 
 
+async def test_an_answer_from_another_address_of_the_agent_is_taken() -> None:
+    """Multi-homed agents may answer from another address; the SNMP engine matches answers by request id only."""
+    loop = asyncio.get_running_loop()
+    other, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, local_addr=("127.0.0.2", 0))
+    try:
+        def reply(message: Any, pdu: Any) -> list[bytes]:
+            other.sendto(_response(message, pdu), _sender[0])
+            return []
+
+        _sender: list[Any] = []
+
+        class Agent(_Agent):
+            def datagram_received(self, data: bytes, addr: Any) -> None:
+                _sender.append(addr)
+                super().datagram_received(data, addr)
+
+        transport, agent = await loop.create_datagram_endpoint(lambda: Agent(reply), local_addr=("127.0.0.1", 0))
+        port = transport.get_extra_info("sockname")[1]
+        asset = Asset.model_validate({"id": "sw", "type": "network", "address": "127.0.0.1", "endpoints": [
+            {"protocol": "snmp", "port": port, "version": "2c", "community_env": "IACS_T_UNUSED", "timeout": 1}]})
+        connector = SnmpConnector(asset, asset.endpoints[0], ScanOptions())
+        connector._sent = 0
+        try:
+            answer = await connector._bare_get(await connector._probe_address(), "public", "2c")
+        finally:
+            transport.close()
+    finally:
+        other.close()
+    assert answer.indication is None and str(answer.varbinds[0][1]) == "test switch"
+
+
 @pytest.mark.parametrize("version, expected", [("1", 0), ("2c", 1)])
 async def test_the_version_asked_for_is_the_one_sent(version: str, expected: int) -> None:
     seen: list[int] = []
