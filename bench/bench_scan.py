@@ -6,6 +6,7 @@ share the machine's cores, as they would share a technician's laptop).
 
     python bench/bench_scan.py [--hosts 100] [--repeat 5]
     python bench/bench_scan.py --mixed [--assets 1000]   # a mixed plant with politeness limits, against P2
+    python bench/bench_scan.py --startup                 # the command line's start: --help, first connection
 
 ``--mixed``: hosts (SSH), switches (SNMP), PLCs (Modbus/TCP) and OPC UA servers in plant-like proportions
 (:data:`MIX`), one simulator process per kind, on 127.0.47.0/24 to 127.0.49.0/24 (PLCs and OPC UA servers
@@ -25,6 +26,7 @@ import platform
 import re
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -191,7 +193,8 @@ def _serve(hosts: int | None, workdir: str, ready: "mp.Queue", stop: "mp.Event")
         ssh_sims = [sim for sim in plant.simulators.values() if isinstance(sim, SshSimulator)]
         execs = [sum(1 for r in sim.requests if r["kind"] == "exec") for sim in ssh_sims]
         connects = [sum(1 for r in sim.requests if r["kind"] == "connect") for sim in ssh_sims]
-        ready.put({"exec_requests": execs, "connections": connects})
+        connected_at = sorted(r["time"] for sim in ssh_sims for r in sim.requests if r["kind"] == "connect")
+        ready.put({"exec_requests": execs, "connections": connects, "connected_at": connected_at})
 
 
 def _scan(inventory: Inventory, known_hosts: str, concurrency: int):
@@ -265,6 +268,44 @@ def real_sshd_scenario(repeat: int) -> dict | None:
             "evidence_items_per_host": len(bundle.assets[0].items), "checks_per_host": len(result.assets[0].results)}
 
 
+#: the command line as a technician runs it, from this tree
+CLI = [sys.executable, "-m", "auditor"]
+CHILD_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]),
+                                                                      os.environ.get("PYTHONPATH")]))}
+
+
+def startup_scenario(repeat: int) -> dict:
+    """How long the command line takes before it does anything: ``iacs-audit --help``, and from starting
+    ``iacs-audit scan`` (one simulated host) to the first TCP connection the host sees (imports, inventory,
+    check packs, plan, secrets), each a fresh process, medians of ``repeat``."""
+    helps = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        subprocess.run([*CLI, "--help"], check=True, capture_output=True, env=CHILD_ENV, timeout=60)
+        helps.append(time.perf_counter() - started)
+    ctx = mp.get_context("spawn")
+    ready, stop = ctx.Queue(), ctx.Event()
+    starts = []
+    with tempfile.TemporaryDirectory(prefix="iacs-bench-start-") as workdir:
+        child = ctx.Process(target=_serve, args=(1, workdir, ready, stop), daemon=True)
+        child.start()
+        inventory_path, known_hosts = ready.get(timeout=120)
+        for n in range(repeat):
+            starts.append(time.time())
+            done = subprocess.run([*CLI, "scan", "--inventory", inventory_path, "--sl", "2", "--known-hosts",
+                                   known_hosts, "-f", "json", "-q", "--out", str(Path(workdir, f"out-{n}"))],
+                                  capture_output=True, text=True, env=CHILD_ENV, timeout=300)
+            if done.returncode not in (0, 1):  # 1: below target, as a weak simulated host is
+                raise SystemExit(f"the scan failed (exit {done.returncode}): {done.stderr[-2000:]}")
+        stop.set()
+        connected_at = ready.get(timeout=60)["connected_at"]
+        child.join(30)
+    to_first = [min(t for t in connected_at if t >= start) - start for start in starts
+                if any(t >= start for t in connected_at)]
+    return {"help_s": round(statistics.median(helps), 3),
+            "first_connection_s": round(statistics.median(to_first), 3) if to_first else None, "runs": repeat}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--hosts", type=int, default=100)
@@ -272,7 +313,16 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--mixed", action="store_true", help="only the mixed-plant scenario (P2)")
     parser.add_argument("--assets", type=int, default=1000, help="assets of the mixed plant")
+    parser.add_argument("--startup", action="store_true",
+                        help="only the command line's start: --help, and scan until the first connection")
     args = parser.parse_args()
+    if args.startup:
+        row = startup_scenario(max(args.repeat, 5))
+        print(f"# {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+              f"medians of {row['runs']} fresh processes")
+        print(f"iacs-audit --help: {row['help_s']} s; iacs-audit scan (one simulated host) until its first "
+              f"connection: {row['first_connection_s']} s")
+        return
     if args.mixed:
         row = mixed_scenario(args.assets, MIXED_LIMITS["concurrency"])
         print_mixed(row)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from auditor.evidence import EvidenceBundle
-from auditor.results import ScanResult
+if TYPE_CHECKING:  # for annotations only: the command line lists the formats before it needs a model
+    from auditor.evidence import EvidenceBundle
+    from auditor.results import ScanResult
 
-Writer = Callable[[ScanResult, Path, "EvidenceBundle | None"], Path]
+Writer = Callable[["ScanResult", Path, "EvidenceBundle | None"], Path]
 
 # format -> ("module:function", default file name); the function is write(result, path, evidence) -> path
 FORMATS: dict[str, tuple[str, str]] = {

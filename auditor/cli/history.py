@@ -10,7 +10,6 @@ from typing import Any
 import click
 from rich.table import Table
 
-from auditor.assessment.slvector import FRS
 from auditor.cli import cli
 from auditor.cli.common import EXIT_CONFIG, console, err_console, guard
 from auditor.safetext import printable_lines
@@ -30,6 +29,8 @@ def _open(db: str | None):
 
 
 def _compact(vector: dict[str, int] | None) -> str:
+    from auditor.assessment.slvector import FRS  # the SL model is built only when a history is shown
+
     return "-" if not vector else "{" + " ".join(str(vector[fr]) for fr in FRS) + "}"
 
 

@@ -17,12 +17,14 @@ import os
 import re
 import threading
 from pathlib import Path
-from typing import Iterable
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Iterable
 
 from auditor.errors import ConfigError, ConfigProblem
-from auditor.plant.inventory import Asset
+
+if TYPE_CHECKING:  # for annotations only: the command line reads this module before it needs any model
+    from pydantic import BaseModel
+
+    from auditor.plant.inventory import Asset
 
 
 class SecretError(Exception):
