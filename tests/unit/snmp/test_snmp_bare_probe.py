@@ -47,19 +47,25 @@ def _response(message: Any, pdu: Any, request_id: int | None = None) -> bytes:
     return encoder.encode(out)
 
 
-async def _probe(reply: Callable[[Any, Any], list[bytes]], timeout: float = 1.0):
+async def _probe_with(agent: Callable[[], asyncio.DatagramProtocol], *, timeout: float = 1.0,
+                      version: str = "2c") -> tuple[Any, Any, SnmpConnector]:
+    """One bare probe GET (community ``public``) to the UDP agent ``agent`` makes on 127.0.0.1."""
     loop = asyncio.get_running_loop()
-    transport, agent = await loop.create_datagram_endpoint(lambda: _Agent(reply), local_addr=("127.0.0.1", 0))
+    transport, protocol = await loop.create_datagram_endpoint(agent, local_addr=("127.0.0.1", 0))
     port = transport.get_extra_info("sockname")[1]
     asset = Asset.model_validate({"id": "sw", "type": "network", "address": "127.0.0.1", "endpoints": [
         {"protocol": "snmp", "port": port, "version": "2c", "community_env": "IACS_T_UNUSED", "timeout": timeout}]})
     connector = SnmpConnector(asset, asset.endpoints[0], ScanOptions())
     connector._sent = 0
     try:
-        answer = await connector._bare_get(await connector._probe_address(), "public", "2c")
+        answer = await connector._bare_get(await connector._probe_address(), "public", version)
     finally:
         transport.close()
-    return answer, agent, connector
+    return answer, protocol, connector
+
+
+async def _probe(reply: Callable[[Any, Any], list[bytes]], timeout: float = 1.0):
+    return await _probe_with(lambda: _Agent(reply), timeout=timeout)
 
 
 async def test_the_answer_to_its_request_is_taken() -> None:
@@ -94,27 +100,18 @@ async def test_an_answer_from_another_address_of_the_agent_is_taken() -> None:
     loop = asyncio.get_running_loop()
     other, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, local_addr=("127.0.0.2", 0))
     try:
-        def reply(message: Any, pdu: Any) -> list[bytes]:
-            other.sendto(_response(message, pdu), _sender[0])
-            return []
+        senders: list[Any] = []
 
-        _sender: list[Any] = []
+        def reply(message: Any, pdu: Any) -> list[bytes]:  # answered from 127.0.0.2, not where it was sent
+            other.sendto(_response(message, pdu), senders[0])
+            return []
 
         class Agent(_Agent):
             def datagram_received(self, data: bytes, addr: Any) -> None:
-                _sender.append(addr)
+                senders.append(addr)
                 super().datagram_received(data, addr)
 
-        transport, agent = await loop.create_datagram_endpoint(lambda: Agent(reply), local_addr=("127.0.0.1", 0))
-        port = transport.get_extra_info("sockname")[1]
-        asset = Asset.model_validate({"id": "sw", "type": "network", "address": "127.0.0.1", "endpoints": [
-            {"protocol": "snmp", "port": port, "version": "2c", "community_env": "IACS_T_UNUSED", "timeout": 1}]})
-        connector = SnmpConnector(asset, asset.endpoints[0], ScanOptions())
-        connector._sent = 0
-        try:
-            answer = await connector._bare_get(await connector._probe_address(), "public", "2c")
-        finally:
-            transport.close()
+        answer, _agent, _ = await _probe_with(lambda: Agent(reply))
     finally:
         other.close()
     assert answer.indication is None and str(answer.varbinds[0][1]) == "test switch"
@@ -124,23 +121,9 @@ async def test_an_answer_from_another_address_of_the_agent_is_taken() -> None:
 async def test_the_version_asked_for_is_the_one_sent(version: str, expected: int) -> None:
     seen: list[int] = []
 
-    async def run() -> None:
-        loop = asyncio.get_running_loop()
+    class Sink(asyncio.DatagramProtocol):
+        def datagram_received(self, data: bytes, addr: Any) -> None:
+            seen.append(int(api.decodeMessageVersion(data)))
 
-        class Sink(asyncio.DatagramProtocol):
-            def datagram_received(self, data: bytes, addr: Any) -> None:
-                seen.append(int(api.decodeMessageVersion(data)))
-
-        transport, _ = await loop.create_datagram_endpoint(Sink, local_addr=("127.0.0.1", 0))
-        port = transport.get_extra_info("sockname")[1]
-        asset = Asset.model_validate({"id": "sw", "type": "network", "address": "127.0.0.1", "endpoints": [
-            {"protocol": "snmp", "port": port, "version": "2c", "community_env": "IACS_T_UNUSED", "timeout": 0.2}]})
-        connector = SnmpConnector(asset, asset.endpoints[0], ScanOptions())
-        connector._sent = 0
-        try:
-            await connector._bare_get(await connector._probe_address(), "private", version)
-        finally:
-            transport.close()
-
-    await run()
+    await _probe_with(Sink, timeout=0.2, version=version)
     assert seen == [expected]
