@@ -63,14 +63,14 @@ def _accepted(item: EvidenceItem) -> str:
 @functools.cache
 def _index() -> tuple[str, object]:
     """ntc-templates' folder and its parsed index (thousands of regular expressions: built once a process)."""
-    from ntc_templates.parse import _get_template_dir
     from textfsm import clitable
 
-    folder = _get_template_dir()
+    folder = _template_dir()
     return folder, clitable.CliTable("index", folder).index
 
 
 def _template_dir() -> str:
+    """ntc-templates' folder of templates (and of their index)."""
     from ntc_templates.parse import _get_template_dir
 
     return _get_template_dir()

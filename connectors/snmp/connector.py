@@ -149,6 +149,12 @@ class _Answer:
     def timed_out(self) -> bool:
         return self.indication_kind in ("RequestTimedOut", "hard-timeout")
 
+    def add_garbage(self, datagrams: int) -> None:
+        """Record the datagrams from the agent that were not valid SNMP, and name them in a failure."""
+        self.garbage = max(0, datagrams)
+        if self.indication and self.garbage:
+            self.indication += f" ({self.garbage} datagram(s) from the agent were not valid SNMP)"
+
 
 @dataclass
 class _Credentials:
@@ -474,8 +480,7 @@ class SnmpConnector(Connector):
         self._last_send = time.monotonic()
 
     async def _send(self, kind: str, oids: Sequence[str], *, auth: Any = None, target: Any = None,
-                    engine: Any = None, repetitions: int = 0, budget: bool = True,
-                    interval: float | None = None) -> _Answer:
+                    engine: Any = None, repetitions: int = 0, budget: bool = True) -> _Answer:
         """Send ONE read PDU (get / next / bulk) and wait for its answer, bounded."""
         stop_if_cancelled()  # an endless walk must stop at the asset timeout, even if wait_for swallowed it
         if budget and time.monotonic() > self._deadline:
@@ -483,7 +488,7 @@ class SnmpConnector(Connector):
         engine = engine or self._engine
         auth = auth or self._auth_main
         target = target or self._target_main
-        await self._pace(interval if interval is not None else 1.0 / self._rate)
+        await self._pace(1.0 / self._rate)
         self._sent += 1
         varbinds = [ObjectType(ObjectIdentity(oid)) for oid in oids]
         bound = float(self.endpoint.timeout) * (self.retries + 1) + 2.0
@@ -512,9 +517,7 @@ class SnmpConnector(Connector):
             answer.status = int(status or 0)
             answer.index = int(index or 0)
             answer.varbinds = [(_name(vb), vb[1]) for vb in (var_binds or ())]
-        answer.garbage = max(0, _asn_parse_errors(engine) - parse_errors)
-        if answer.indication and answer.garbage:
-            answer.indication += f" ({answer.garbage} datagram(s) from the agent were not valid SNMP)"
+        answer.add_garbage(_asn_parse_errors(engine) - parse_errors)
         return answer
 
     # ------------------------------------------------------------------ get
@@ -685,7 +688,7 @@ class SnmpConnector(Connector):
         pending: list[tuple[dict[str, Any], asyncio.Task[_Answer]]] = []
         interval = max(self.probe_interval, 1.0 / self._rate)
         try:
-            for number, (label, community, version) in enumerate(plan):
+            for label, community, version in plan:
                 entry: dict[str, Any] = {"community": label, "version": version}
                 results.append(entry)
                 if creds.version == version and creds.community == community:
@@ -755,9 +758,7 @@ class SnmpConnector(Connector):
             answer.varbinds = [(oid_tuple(name), value) for name, value in module.apiPDU.get_varbinds(response)]
         finally:
             transport.close()
-        answer.garbage = receiver.garbage
-        if answer.indication and answer.garbage:
-            answer.indication += f" ({answer.garbage} datagram(s) from the agent were not valid SNMP)"
+        answer.add_garbage(receiver.garbage)
         return answer
 
     async def _probe_levels(self, creds: _Credentials) -> tuple[str, Any, str | None, dict[str, Any]]:

@@ -72,8 +72,8 @@ from pysnmp.proto.secmod.rfc3414.service import UsmSecurityParameters
 from pysnmp.smi.instrum import AbstractMibInstrumController
 
 from auditor.protocols.snmp import DEFAULT_COMMUNITIES
-from connectors.snmp import mibcode
 from auditor.safeload import load_yaml_file
+from connectors.snmp import mibcode
 
 log = logging.getLogger(__name__)
 
