@@ -63,23 +63,36 @@ def _run_job(chunk: Any) -> Any:
     return _JOB(chunk)
 
 
-def forked_map(function: Callable[[Any], T], chunks: list[Any], workers: int) -> list[T] | None:
-    """``[function(chunk) for chunk in chunks]`` in ``workers`` forked processes, or None if that could not be
-    done (the caller then does the work itself; a chunk may have been half done, so its work must be safe to
-    repeat, like writing a file atomically).
+def forked_map(function: Callable[[Any], T], chunks: list[Any], workers: int, *,
+               alongside: Callable[[], Any] | None = None) -> list[T] | None:
+    """``[function(chunk) for chunk in chunks]`` shared between this process and ``workers - 1`` forked ones, or
+    None if that could not be done (the caller then does the work itself; a chunk may have been half done, so
+    its work must be safe to repeat, like writing a file atomically, or be pure).
 
     The workers are forked after ``function`` is set, so they inherit everything it refers to (a plant's
     result and evidence: hundreds of MB) without pickling it; only the chunks and the return values travel.
-    Meant for CPU-bound work on the main thread of a process whose other threads hold no locks the work needs
-    (the report writers after a scan or a rescore).
+    The workers take chunks from the start of the list while this process, once it has run ``alongside`` (other
+    work of its own, like the page that summarises what the workers render), takes them from the end: a chunk
+    runs where it is picked first, so neither side waits while there is work left. Meant for CPU-bound work on
+    the main thread of a process whose other threads hold no locks the work needs (scoring and the report
+    writers after a scan or a rescore).
     """
     global _JOB
     if workers < 2 or len(chunks) < 2:
         return None
     _JOB = function
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            return list(pool.map(_run_job, chunks))
+        with ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = [pool.submit(_run_job, chunk) for chunk in chunks]
+            try:
+                if alongside is not None:
+                    alongside()
+                mine = {index: function(chunks[index]) for index in reversed(range(len(chunks)))
+                        if futures[index].cancel()}
+                return [mine[index] if index in mine else futures[index].result() for index in range(len(chunks))]
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)  # the chunks no worker has started are dropped
+                raise
     except (BrokenProcessPool, OSError, AssertionError) as exc:
         log.warning("parallel work failed (%s); doing it in one process", exc)
         return None

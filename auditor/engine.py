@@ -26,7 +26,7 @@ from auditor import __version__
 from auditor.assessment.attestations import AnswerBook, outcomes as attestation_outcomes
 from auditor.assessment.evaluate import collection_outcome, evaluate_asset
 from auditor.assessment.risk import rank_asset
-from auditor.batching import no_cyclic_gc
+from auditor.batching import fork_workers, forked_map, no_cyclic_gc
 from auditor.evidence import AssetEvidence, EvidenceBundle, EvidenceRequest, number_items
 from auditor.plant.inventory import Asset, Inventory, Limits
 from auditor.plant.planning import AssetPlan
@@ -290,12 +290,11 @@ def score(bundle: EvidenceBundle, plans: list[AssetPlan], selection: str, *, int
     ``waivers`` (an :class:`auditor.assessment.waivers.WaiverSet`) and ``answers`` (an answers file) are judged as of
     ``as_of`` (default today).
     """
-    by_id = {e.asset: e for e in bundle.assets}
     as_of = as_of or date.today()
     if waivers:
         waivers.reset()
     with no_cyclic_gc():
-        assets = [score_asset(plan, by_id.get(plan.asset.id), registry, waivers, as_of, answers) for plan in plans]
+        assets = _score_plans(bundle, plans, registry, waivers, as_of, answers)
     profiles = {p.profile.basis for p in plans}
     return ScanResult(
         tool=TOOL, site=bundle.inventory.site, started_at=bundle.started_at, finished_at=bundle.finished_at,
@@ -305,6 +304,41 @@ def score(bundle: EvidenceBundle, plans: list[AssetPlan], selection: str, *, int
         attestations=attestation_outcomes(answers, assets, as_of) if answers else [],
         attestations_source=answers.source if answers else None,
         conduits=conduit_results(bundle.inventory), scanner_zone=bundle.inventory.scanner_zone)
+
+
+#: assets from which scoring is spread over the CPUs (forking and sending results back cost about 0.1 s)
+PARALLEL_SCORING_MIN = 100
+
+
+def _score_plans(bundle: EvidenceBundle, plans: list[AssetPlan], registry: Registry, waivers: Any, as_of: date,
+                 answers: AnswerBook | None) -> list[AssetResult]:
+    """Every plan's result, in plan order. From :data:`PARALLEL_SCORING_MIN` assets on, forked workers score
+    beside this process (they inherit the evidence; only results travel back). Each share of the plant records
+    what the waivers did in its own copy of the waiver set, merged here, so it makes no difference where an
+    asset was scored."""
+    by_id = {e.asset: e for e in bundle.assets}
+
+    def score_share(indexes: list[int]) -> tuple[list[AssetResult], Any]:
+        book = waivers.blank() if waivers else None
+        return [score_asset(plans[i], by_id.get(plans[i].asset.id), registry, book, as_of, answers)
+                for i in indexes], book
+
+    workers = fork_workers() if len(plans) >= PARALLEL_SCORING_MIN else 1
+    done = None
+    if workers > 1:
+        count = workers * 8  # interleaved shares, several per process: neighbouring assets are often of one kind
+        shares = [list(range(start, len(plans), count)) for start in range(count)]
+        done = forked_map(score_share, shares, workers)
+    if done is None:
+        shares = [list(range(len(plans)))]
+        done = [score_share(shares[0])]
+    ordered: list[AssetResult | None] = [None] * len(plans)
+    for indexes, (results, book) in zip(shares, done):
+        for index, result in zip(indexes, results):
+            ordered[index] = result
+        if book is not None:
+            waivers.merge(book)
+    return ordered  # type: ignore[return-value]  # every index is in exactly one share
 
 
 def conduit_results(inventory: Inventory) -> list[ConduitResult]:

@@ -125,6 +125,92 @@ class FrCell:
         return max(0, self.target - self.achieved) if self.state != "unknown" else 0
 
 
+# The views the templates read attribute by attribute: slotted dataclasses, not dicts (Jinja tries an attribute
+# first and a dict only after its AttributeError, which on a thousand pages of rows is a noticeable cost).
+
+
+@dataclass(slots=True)
+class RequirementChip:
+    id: str
+    title: str   # "CR 1.1: title (FR1, from SL1)", shown on hover
+
+
+@dataclass(slots=True)
+class EvidenceEntry:
+    """An evidence item as an asset's page shows it: once in "Evidence read", linked from each finding."""
+    id: str
+    item: EvidenceItem | None  # None: the result names an item the given evidence bundle does not hold
+    text: str = ""
+    truncated: int = 0          # characters left out of ``text``
+    anchor: str = ""
+    head: Markup = Markup()     # its heading line (request, endpoint, exit code, sha256), rendered once
+
+
+@dataclass(slots=True)
+class AnswerView:
+    ref: AnswerRef
+    label: str
+    evidence: list[str]
+    state: str
+    note: str
+    value: str
+
+
+@dataclass(slots=True)
+class CheckLink:
+    id: str
+    anchor: str | None  # the check's finding on this page, if it ran
+
+
+@dataclass(slots=True)
+class RequirementRowView:
+    row: RequirementResult
+    label: str
+    verdict_label: str
+    open_text: str
+    answer: AnswerView | None
+    claim: AnswerView | None
+    question: str
+    answer_evidence: str
+    checks: list[CheckLink]
+
+
+@dataclass(slots=True)
+class RadarRing:
+    level: int
+    points: str
+    label_y: float
+
+
+@dataclass(slots=True)
+class RadarAxis:
+    fr: str
+    x: float
+    y: float
+    label_x: float
+    label_y: float
+    anchor: str
+    dot_x: float
+    dot_y: float
+    state: str
+    tip: str
+
+
+@dataclass(slots=True)
+class RadarChart:
+    width: int
+    height: int
+    cx: int
+    cy: int
+    rings: list[RadarRing]
+    axes: list[RadarAxis]
+    target: str
+    achieved: str
+    strict: str
+    short: bool
+    assessed: bool
+
+
 @dataclass
 class Finding:
     anchor: str
@@ -134,8 +220,8 @@ class Finding:
     remediation: str
     observed_text: str
     observed_block: bool
-    requirements: list[dict[str, str]]
-    evidence: list[dict[str, Any]]
+    requirements: list[RequirementChip]
+    evidence: list[EvidenceEntry]
     frs: list[str] = field(default_factory=list)
 
 
@@ -149,12 +235,12 @@ class AssetView:
     verdict: str        # meets | short | error | skipped
     verdict_label: str
     cells: list[FrCell]
-    chart: dict[str, Any]
+    chart: RadarChart
     problems: list[Finding]
     others: list[Finding]
     counts: dict[str, int]
-    requirements_in_target: list[dict[str, Any]]
-    requirements_above_target: list[dict[str, Any]]
+    requirements_in_target: list[RequirementRowView]
+    requirements_above_target: list[RequirementRowView]
     requirement_counts: dict[str, int]
     check_anchors: dict[str, str] = field(default_factory=dict)
     shortfall: str = ""
@@ -163,7 +249,7 @@ class AssetView:
     product: str = ""
     href: str = ""      # where its detail is: "#asset-N" in the same document, or its own page
     gap: int = 0        # sum over FR of SL-T minus SL-A (reports.plant.gap)
-    evidence: list[dict[str, Any]] = field(default_factory=list)  # the items its checks read, each once
+    evidence: list[EvidenceEntry] = field(default_factory=list)  # the items its checks read, each once
 
 
 @dataclass
@@ -178,14 +264,14 @@ class ZoneView:
     urgent_checks: int              # failed checks of critical or high severity
 
 
-def _requirement_label(req_id: str, catalog: Any) -> dict[str, str]:
+def _requirement_label(req_id: str, catalog: Any) -> RequirementChip:
     if catalog is not None:
         try:
             row = catalog.get(req_id)
-            return {"id": req_id, "title": f"{row.id}: {row.title} (FR{row.fr}, from SL{row.sl})"}
+            return RequirementChip(req_id, f"{row.id}: {row.title} (FR{row.fr}, from SL{row.sl})")
         except (KeyError, ValueError):
             pass
-    return {"id": req_id, "title": f"{req_id} (not in this tool's catalog)"}
+    return RequirementChip(req_id, f"{req_id} (not in this tool's catalog)")
 
 
 def _format_observed(value: Any) -> tuple[str, bool]:
@@ -207,8 +293,8 @@ def _format_observed(value: Any) -> tuple[str, bool]:
     return text, "\n" in text or len(text) > 120
 
 
-def _evidence_entries(ids: list[str], items: dict[str, EvidenceItem], seen: dict[str, dict[str, Any]],
-                      prefix: str) -> list[dict[str, Any]]:
+def _evidence_entries(ids: list[str], items: dict[str, EvidenceItem], seen: dict[str, EvidenceEntry],
+                      prefix: str) -> list[EvidenceEntry]:
     """The entries of the items ``ids`` names; each item's entry is made once per asset (``seen``) and gets an
     anchor there (``prefix`` + its position), so its response is shown once, however many checks read it."""
     out = []
@@ -218,7 +304,7 @@ def _evidence_entries(ids: list[str], items: dict[str, EvidenceItem], seen: dict
             continue
         item = items.get(item_id)
         if item is None:
-            entry: dict[str, Any] = {"id": item_id, "item": None}
+            entry = EvidenceEntry(item_id, None)
         else:
             try:
                 text = item.text() if item.encoding != "json" else json.dumps(item.data(), indent=2, ensure_ascii=False)
@@ -227,15 +313,17 @@ def _evidence_entries(ids: list[str], items: dict[str, EvidenceItem], seen: dict
             if item.error:
                 text = f"{text}\n[error] {item.error}" if text else f"[error] {item.error}"
             truncated = len(text) > MAX_RESPONSE_CHARS
-            entry = {"id": item_id, "item": item, "text": text[:MAX_RESPONSE_CHARS],
-                     "truncated": len(text) - MAX_RESPONSE_CHARS if truncated else 0,
-                     "anchor": f"{prefix}{len(seen) + 1}"}
+            entry = EvidenceEntry(item_id, item, text[:MAX_RESPONSE_CHARS],
+                                  len(text) - MAX_RESPONSE_CHARS if truncated else 0, f"{prefix}{len(seen) + 1}")
+            # its heading (request, endpoint, exit code, sha256) is the same line in the "Evidence read" section
+            # and in every finding card that read it: rendered once
+            entry.head = environment().get_template("_macros.html.j2").module.evidence_head(entry)
         seen[item_id] = entry
         out.append(entry)
     return out
 
 
-def _radar(cells: list[FrCell], assessed: bool, names: dict[str, str]) -> dict[str, Any]:
+def _radar(cells: list[FrCell], assessed: bool, names: dict[str, str]) -> RadarChart:
     """Numbers for the inline SVG radar: one axis per FR, rings for SL 1..4, SL-T / SL-A / strict polygons."""
     count = len(cells)
 
@@ -253,27 +341,25 @@ def _radar(cells: list[FrCell], assessed: bool, names: dict[str, str]) -> dict[s
         label_x, label_y = point(i, 4.75)
         anchor = "middle" if abs(label_x - _RADAR_CX) < 8 else ("start" if label_x > _RADAR_CX else "end")
         dot_x, dot_y = point(i, cell.achieved)
-        axes.append({
-            "fr": cell.fr, "x": end_x, "y": end_y, "label_x": label_x, "label_y": round(label_y + 4, 1),
-            "anchor": anchor, "dot_x": dot_x, "dot_y": dot_y, "state": cell.state,
-            "tip": (f"{cell.fr} {names.get(cell.fr, '')}: SL-T {cell.target}, "
-                    + (f"SL-A {cell.achieved}, device evidence only {cell.strict}" if assessed else "not assessed")),
-        })
-    return {
-        "width": 2 * _RADAR_CX, "height": 2 * _RADAR_CY + 4, "cx": _RADAR_CX, "cy": _RADAR_CY,
-        "rings": [{"level": lv, "points": polygon([lv] * count), "label_y": round(_RADAR_CY - _RADAR_R * lv / 4 + 3, 1)}
-                  for lv in range(1, 5)],
-        "axes": axes,
-        "target": polygon([c.target for c in cells]),
-        "achieved": polygon([c.achieved for c in cells]),
-        "strict": polygon([c.strict for c in cells]),
-        "short": any(c.state == "short" for c in cells),
-        "assessed": assessed,
-    }
+        axes.append(RadarAxis(
+            fr=cell.fr, x=end_x, y=end_y, label_x=label_x, label_y=round(label_y + 4, 1),
+            anchor=anchor, dot_x=dot_x, dot_y=dot_y, state=cell.state,
+            tip=(f"{cell.fr} {names.get(cell.fr, '')}: SL-T {cell.target}, "
+                 + (f"SL-A {cell.achieved}, device evidence only {cell.strict}" if assessed else "not assessed"))))
+    return RadarChart(
+        width=2 * _RADAR_CX, height=2 * _RADAR_CY + 4, cx=_RADAR_CX, cy=_RADAR_CY,
+        rings=[RadarRing(level=lv, points=polygon([lv] * count), label_y=round(_RADAR_CY - _RADAR_R * lv / 4 + 3, 1))
+               for lv in range(1, 5)],
+        axes=axes,
+        target=polygon([c.target for c in cells]),
+        achieved=polygon([c.achieved for c in cells]),
+        strict=polygon([c.strict for c in cells]),
+        short=any(c.state == "short" for c in cells),
+        assessed=assessed)
 
 
 def _finding(anchor: str, result: CheckResult, catalog: Any, items: dict[str, EvidenceItem],
-             seen: dict[str, dict[str, Any]], evidence_prefix: str) -> Finding:
+             seen: dict[str, EvidenceEntry], evidence_prefix: str) -> Finding:
     observed, block = _format_observed(result.observed)
     return Finding(
         anchor=anchor, result=result, status_label=STATUS_LABELS.get(result.status, result.status),
@@ -301,7 +387,7 @@ def _asset_view(index: int, asset: AssetResult, names: dict[str, str], catalog: 
     anchors: dict[str, str] = {}
     for n, result in enumerate(ordered, start=1):
         anchors.setdefault(result.check_id, f"a{index}-c{n}")
-    seen: dict[str, dict[str, Any]] = {}  # item id -> its entry: every response once on the asset's page
+    seen: dict[str, EvidenceEntry] = {}  # item id -> its entry: every response once on the asset's page
     findings = [_finding(f"a{index}-c{n}", result, catalog, items, seen, f"a{index}-e")
                 for n, result in enumerate(ordered, start=1)]
     counts = {status: sum(r.status == status for r in asset.results) for status in STATUS_ORDER}
@@ -322,9 +408,9 @@ def _asset_view(index: int, asset: AssetResult, names: dict[str, str], catalog: 
         others=[f for f in findings if f.result.status not in PROBLEM_STATUSES],
         counts=counts, requirements_in_target=within, requirements_above_target=above,
         requirement_counts=requirement_counts, check_anchors=anchors, shortfall=shortfall(asset),
-        levels=level_lines(asset), row_counts=row_counts(r["row"] for r in within), product=product_label(asset),
+        levels=level_lines(asset), row_counts=row_counts(r.row for r in within), product=product_label(asset),
         href=href if href is not None else f"#asset-{index}", gap=plant_gap(asset),
-        evidence=[entry for entry in seen.values() if entry["item"] is not None])
+        evidence=[entry for entry in seen.values() if entry.item is not None])
 
 
 def product_label(asset: AssetResult) -> str:
@@ -336,24 +422,24 @@ def product_label(asset: AssetResult) -> str:
     return text
 
 
-def _answer_view(ref: AnswerRef | None, *, claim: bool = False) -> dict[str, Any] | None:
+def _answer_view(ref: AnswerRef | None, *, claim: bool = False) -> AnswerView | None:
     if ref is None:
         return None
     note = CLAIM_NOTE if claim and ref.state not in ("overruled", "expired") else ANSWER_STATE_NOTES.get(ref.state, "")
-    return {"ref": ref, "label": answer_label(ref, claim=claim), "evidence": evidence_labels(ref),
-            "state": ref.state, "note": note, "value": ANSWER_LABELS.get(ref.answer, ref.answer)}
+    return AnswerView(ref=ref, label=answer_label(ref, claim=claim), evidence=evidence_labels(ref), state=ref.state,
+                      note=note, value=ANSWER_LABELS.get(ref.answer, ref.answer))
 
 
-def _requirement_row(row: RequirementResult, anchors: dict[str, str], *, with_question: bool) -> dict[str, Any]:
+def _requirement_row(row: RequirementResult, anchors: dict[str, str], *, with_question: bool) -> RequirementRowView:
     question, wanted = question_of(row.id) if with_question and row.verdict == "open" else ("", "")
     expired = row.answer is not None and row.answer.state == "expired"
-    return {"row": row, "label": REQUIREMENT_LABELS.get(row.status, row.status),
-            "verdict_label": ROW_VERDICT_LABELS.get(row.verdict, row.verdict),
-            "open_text": OPEN_TEXT + (f" (its answer expired on {row.answer.expires})" if expired and row.answer
-                                      and row.answer.expires else ""),
-            "answer": _answer_view(row.answer), "claim": _answer_view(row.claim, claim=True),
-            "question": question, "answer_evidence": wanted,
-            "checks": [{"id": c, "anchor": anchors.get(c)} for c in row.checks]}
+    return RequirementRowView(
+        row=row, label=REQUIREMENT_LABELS.get(row.status, row.status),
+        verdict_label=ROW_VERDICT_LABELS.get(row.verdict, row.verdict),
+        open_text=OPEN_TEXT + (f" (its answer expired on {row.answer.expires})" if expired and row.answer
+                               and row.answer.expires else ""),
+        answer=_answer_view(row.answer), claim=_answer_view(row.claim, claim=True),
+        question=question, answer_evidence=wanted, checks=[CheckLink(c, anchors.get(c)) for c in row.checks])
 
 
 def _zone_views(assets: list[AssetView]) -> list[ZoneView]:
@@ -572,7 +658,10 @@ def _printable(value: Any) -> Any:
     """Every ``{{ }}`` output: control characters a device sent are shown as escapes, in the page as in the
     PDF printed from it (escaping ``<`` and ``&`` stays autoescape's job; markup a filter built stays markup)."""
     if isinstance(value, Markup):
-        return Markup(printable_lines(str(value)))
+        # mostly a macro's output, whose values came through here already: checked without a copy, and shown
+        # as it is unless it holds a control character (a filter's markup built from a device's text)
+        shown = printable_lines(value)
+        return value if shown is value else Markup(shown)
     if isinstance(value, str):
         return _escaped_long_text(value) if len(value) > _LONG_TEXT else printable_lines(value)
     return value
@@ -672,16 +761,20 @@ def write_html(result: ScanResult, path: str | Path, *, evidence: EvidenceBundle
     browser opens at a thousand assets; the plant page stays small (its rows are figures, not findings) and
     each asset page is loaded only when its link is followed. All pages work offline from ``file://``.
     Asset pages left in the folder by an earlier report of the same name are removed. From
-    :data:`PARALLEL_PAGES_MIN` assets on, the pages are rendered by one forked process per CPU (at most four),
-    which inherit the result and the evidence instead of receiving them.
+    :data:`PARALLEL_PAGES_MIN` assets on, the asset pages are rendered by this process and forked ones, one per CPU
+    in all (at most four), which inherit the result and the evidence instead of receiving them; this process
+    renders the plant page first, while the others start on the asset pages.
     """
     target = Path(path)
     if len(result.assets) <= SINGLE_FILE_MAX:
         return write_text_atomic(target, render_html(result, evidence=evidence))
     folder = target.with_name(f"{target.stem}-assets")
     names = page_names(result)
-    written = write_text_atomic(target, render_html(result, evidence=evidence,
-                                                    pages={k: f"{folder.name}/{v}" for k, v in names.items()}))
+
+    def write_plant_page() -> Path:
+        return write_text_atomic(target, render_html(result, evidence=evidence,
+                                                     pages={k: f"{folder.name}/{v}" for k, v in names.items()}))
+
     items = evidence_index(evidence)
     folder.mkdir(parents=True, exist_ok=True)
 
@@ -695,15 +788,16 @@ def write_html(result: ScanResult, path: str | Path, *, evidence: EvidenceBundle
 
     indexes = list(range(1, len(result.assets) + 1))
     workers = fork_workers() if len(indexes) >= PARALLEL_PAGES_MIN else 1
-    # interleaved chunks, several per worker: neighbouring assets are often alike, so each worker gets a mix
-    chunks = [indexes[start::workers * 4] for start in range(workers * 4)]
-    if forked_map(write_pages, chunks, workers) is None:
+    # interleaved chunks, several per process: neighbouring assets are often alike, so each process gets a mix
+    chunks = [indexes[start::workers * 16] for start in range(workers * 16)]
+    if forked_map(write_pages, chunks, workers, alongside=write_plant_page) is None:
+        write_plant_page()
         write_pages(indexes)
     keep = set(names.values())
     for stale in folder.glob("*.html"):
         if stale.name not in keep:
             stale.unlink()
-    return written
+    return target
 
 
 def write_html_format(result: ScanResult, path: Path, evidence: EvidenceBundle | None = None) -> Path:

@@ -130,6 +130,17 @@ class WaiverSet:
         self._lapsed.clear()
         self._not_needed.clear()
 
+    def blank(self) -> "WaiverSet":
+        """The same waivers with nothing recorded yet: for scoring part of a plant elsewhere (see :meth:`merge`)."""
+        return WaiverSet(self.waivers, self.source)
+
+    def merge(self, other: "WaiverSet") -> None:
+        """Add what ``other`` (a :meth:`blank` copy that judged other assets) recorded to this set's record."""
+        for mine, theirs in ((self._applied, other._applied), (self._lapsed, other._lapsed),
+                             (self._not_needed, other._not_needed)):
+            for waiver_id, keys in theirs.items():
+                mine[waiver_id].extend(keys)
+
     def apply(self, result: AssetResult, asset: Asset, as_of: date) -> AssetResult:
         """``result`` with matching failures waived and SL-A with countermeasures computed."""
         mine = [w for w in self.waivers if w.selects(asset.id, asset.zone)]

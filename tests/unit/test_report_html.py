@@ -365,9 +365,12 @@ def test_asset_pages_rendered_by_forked_workers_are_the_same(result: ScanResult,
     monkeypatch.setattr(html, "PARALLEL_PAGES_MIN", 2)
     calls = []
     real = html.forked_map
-    monkeypatch.setattr(html, "forked_map", lambda *a: calls.append(a[2]) or real(*a))
+    monkeypatch.setattr(html, "forked_map", lambda *a, **k: calls.append(a[2]) or real(*a, **k))
     html.write_html(plant, tmp_path / "forked" / "report.html", evidence=build_evidence())
     assert calls == [2]
+    generated_plant = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?: ?UTC|Z|\+00:00)?")
+    assert generated_plant.sub("T", (tmp_path / "alone" / "report.html").read_text(encoding="utf-8")) == \
+        generated_plant.sub("T", (tmp_path / "forked" / "report.html").read_text(encoding="utf-8"))
     generated = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?: ?UTC|Z|\+00:00)?")
     alone = sorted((tmp_path / "alone" / "report-assets").glob("*.html"))
     forked = sorted((tmp_path / "forked" / "report-assets").glob("*.html"))
