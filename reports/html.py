@@ -23,8 +23,9 @@ the plant page (also what the PDF prints, :func:`render_html`); a larger plant g
 one page per asset in ``<name>-assets/``, because every asset's findings and requirement rows in one file
 grow it by hundreds of kB per asset, past what a browser opens at a thousand assets.
 
-Safety: everything device- or inventory-controlled is escaped by Jinja2's autoescaping, and asset page file
-names are built from a safe subset of the id (:func:`page_names`). A page makes no external fetch (inline
+Safety: everything device- or inventory-controlled is escaped by Jinja2's autoescaping, every control
+character a device sent is shown as an escape (:func:`render_printable`), and asset page file names are built
+from a safe subset of the id (:func:`page_names`). A page makes no external fetch (inline
 CSS, inline SVG) and its Content-Security-Policy allows exactly one script: ``templates/_filters.js``,
 inlined and allowed by its sha256 hash. Every page is complete without it: the filters are hidden until the
 script shows them, and every finding is in the document.
@@ -264,7 +265,10 @@ class ZoneView:
     urgent_checks: int              # failed checks of critical or high severity
 
 
-def _requirement_label(req_id: str, catalog: Any) -> RequirementChip:
+@functools.lru_cache(maxsize=1024)
+def _requirement_label(req_id: str) -> RequirementChip:
+    """A requirement's chip (the same on every finding that names it: made once per requirement)."""
+    catalog = catalog_or_none()
     if catalog is not None:
         try:
             row = catalog.get(req_id)
@@ -317,7 +321,7 @@ def _evidence_entries(ids: list[str], items: dict[str, EvidenceItem], seen: dict
                                   len(text) - MAX_RESPONSE_CHARS if truncated else 0, f"{prefix}{len(seen) + 1}")
             # its heading (request, endpoint, exit code, sha256) is the same line in the "Evidence read" section
             # and in every finding card that read it: rendered once
-            entry.head = environment().get_template("_macros.html.j2").module.evidence_head(entry)
+            entry.head = _macros().evidence_head(entry)
         seen[item_id] = entry
         out.append(entry)
     return out
@@ -358,19 +362,19 @@ def _radar(cells: list[FrCell], assessed: bool, names: dict[str, str]) -> RadarC
         assessed=assessed)
 
 
-def _finding(anchor: str, result: CheckResult, catalog: Any, items: dict[str, EvidenceItem],
+def _finding(anchor: str, result: CheckResult, items: dict[str, EvidenceItem],
              seen: dict[str, EvidenceEntry], evidence_prefix: str) -> Finding:
     observed, block = _format_observed(result.observed)
     return Finding(
         anchor=anchor, result=result, status_label=STATUS_LABELS.get(result.status, result.status),
         rationale=result.rationale, remediation=result.remediation,
         observed_text=observed, observed_block=block,
-        requirements=[_requirement_label(r, catalog) for r in result.requirements],
+        requirements=[_requirement_label(r) for r in result.requirements],
         evidence=_evidence_entries(result.evidence, items, seen, evidence_prefix),
         frs=check_frs(result))
 
 
-def _asset_view(index: int, asset: AssetResult, names: dict[str, str], catalog: Any,
+def _asset_view(index: int, asset: AssetResult, names: dict[str, str],
                 items: dict[str, EvidenceItem], *, detail: bool = True, href: str | None = None) -> AssetView:
     """The view of one asset; ``detail=False`` leaves out its findings and requirement rows (the plant page
     of a plant with per-asset pages needs only the figures, and 1,000 assets' findings would not fit)."""
@@ -388,7 +392,7 @@ def _asset_view(index: int, asset: AssetResult, names: dict[str, str], catalog: 
     for n, result in enumerate(ordered, start=1):
         anchors.setdefault(result.check_id, f"a{index}-c{n}")
     seen: dict[str, EvidenceEntry] = {}  # item id -> its entry: every response once on the asset's page
-    findings = [_finding(f"a{index}-c{n}", result, catalog, items, seen, f"a{index}-e")
+    findings = [_finding(f"a{index}-c{n}", result, items, seen, f"a{index}-e")
                 for n, result in enumerate(ordered, start=1)]
     counts = {status: sum(r.status == status for r in asset.results) for status in STATUS_ORDER}
 
@@ -562,9 +566,8 @@ def build_context(result: ScanResult, *, evidence: EvidenceBundle | None = None,
     link of its own page) renders the plant page alone, each asset linked to its page instead of following it.
     """
     names = catalog_fr_names()
-    catalog = catalog_or_none()
     items = evidence_index(evidence) if pages is None else {}
-    inventory = [_asset_view(i, asset, names, catalog, items, detail=pages is None,
+    inventory = [_asset_view(i, asset, names, items, detail=pages is None,
                              href=pages[asset.id] if pages is not None else None)
                  for i, asset in enumerate(result.assets, start=1)]
     assets = sorted(inventory, key=lambda v: rank_key(v.asset))
@@ -651,27 +654,15 @@ def _inline_code(text: str) -> Markup:
     return Markup(_INLINE_CODE.sub(r"<code>\1</code>", str(escape(text))))
 
 
-_LONG_TEXT = 512  # a string this long is usually an evidence response, shown on several finding cards
+def render_printable(template: str, **context: Any) -> str:
+    """A template of :func:`environment` rendered, each control character a device sent shown as an escape
+    (``\\x1b``), in the page as in the PDF printed from it.
 
-
-def _printable(value: Any) -> Any:
-    """Every ``{{ }}`` output: control characters a device sent are shown as escapes, in the page as in the
-    PDF printed from it (escaping ``<`` and ``&`` stays autoescape's job; markup a filter built stays markup)."""
-    if isinstance(value, Markup):
-        # mostly a macro's output, whose values came through here already: checked without a copy, and shown
-        # as it is unless it holds a control character (a filter's markup built from a device's text)
-        shown = printable_lines(value)
-        return value if shown is value else Markup(shown)
-    if isinstance(value, str):
-        return _escaped_long_text(value) if len(value) > _LONG_TEXT else printable_lines(value)
-    return value
-
-
-@functools.lru_cache(maxsize=256)
-def _escaped_long_text(text: str) -> Markup:
-    """A long text made printable and escaped once, however many finding cards show it (every template of
-    this environment autoescapes, so escaping here is what autoescape would do to the result)."""
-    return escape(printable_lines(text))
+    One pass over the finished document: the templates hold no control character of their own (only line
+    breaks and tabs, which stay), and HTML escaping never touches one, so this is what making every value
+    printable before it is written would give, also for markup a filter or a join built from device text.
+    """
+    return printable_lines(environment().get_template(template).render(**context))
 
 
 def _environment() -> Environment:
@@ -680,7 +671,7 @@ def _environment() -> Environment:
         autoescape=select_autoescape(enabled_extensions=("html", "htm", "xml", "svg", "j2"),
                                      default_for_string=True, default=True),
         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-        finalize=_printable)
+        auto_reload=False)  # the package's templates do not change while a report is written
     env.filters["percent"] = _percent
     env.filters["inline_code"] = _inline_code
     env.filters["spaced"] = lambda values: " ".join(values)
@@ -697,6 +688,11 @@ def environment() -> Environment:
     return _ENV
 
 
+def _macros() -> Any:
+    """``_macros.html.j2`` as a module, for the pieces rendered from Python (each evidence heading once a page)."""
+    return environment().get_template("_macros.html.j2").module
+
+
 SINGLE_FILE_MAX = 20  # a plant of more assets gets a plant page plus one page per asset (see write_html)
 PARALLEL_PAGES_MIN = 100  # asset pages from which their rendering is spread over the CPUs (forking costs ~0.1 s)
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_-]+")
@@ -708,9 +704,8 @@ def render_html(result: ScanResult, *, evidence: EvidenceBundle | None = None, p
 
     With ``pages`` (asset id -> relative link), the plant page alone, linking each asset to its own page.
     """
-    template = environment().get_template("report.html.j2")
-    return template.render(**build_context(result, evidence=evidence, print_mode=print_mode, cover=cover,
-                                           pages=pages))
+    return render_printable("report.html.j2", **build_context(result, evidence=evidence, print_mode=print_mode,
+                                                              cover=cover, pages=pages))
 
 
 def page_names(result: ScanResult) -> dict[str, str]:
@@ -734,7 +729,7 @@ def render_asset_page(result: ScanResult, asset_index: int, *, evidence_items: d
                       plant_page: str, has_evidence: bool) -> str:
     """One asset's detail page (``asset_index`` counts from 1 in inventory order), linking back to the plant page."""
     asset = result.assets[asset_index - 1]
-    view = _asset_view(asset_index, asset, catalog_fr_names(), catalog_or_none(), evidence_items)
+    view = _asset_view(asset_index, asset, catalog_fr_names(), evidence_items)
     script = filter_script()
     severities = {r.severity for r in asset.results}
     statuses = {r.status for r in asset.results}
@@ -750,7 +745,7 @@ def render_asset_page(result: ScanResult, asset_index: int, *, evidence_items: d
                     "status": [(s, STATUS_LABELS.get(s, s)) for s in STATUS_ORDER if s in statuses]},
         "zone_keys": {}, "asset_keys": {},
     }
-    return environment().get_template("asset.html.j2").render(**context)
+    return render_printable("asset.html.j2", **context)
 
 
 def write_html(result: ScanResult, path: str | Path, *, evidence: EvidenceBundle | None = None) -> Path:

@@ -269,12 +269,12 @@ def answer_view(ref: AnswerRef | None, *, claim: bool = False) -> dict[str, Any]
 def render_matrix(result: ScanResult, asset_ids: list[str] | None = None, sl: int | None = None,
                   evidence: EvidenceBundle | None = None) -> str:
     """One self-contained HTML document with the matrix of each asset named (default: every asset)."""
-    from reports.html import content_security_policy, environment
+    from reports.html import content_security_policy, render_printable
 
     ids = asset_ids if asset_ids is not None else [a.id for a in result.assets]
     matrices = [build_matrix(result, asset_id, sl, evidence) for asset_id in ids]
-    template = environment().get_template("matrix.html.j2")
-    return template.render(
+    return render_printable(
+        "matrix.html.j2",
         result=result, matrices=matrices, frs=list(FRS), fr_names=fr_names(), tool=tool_label(result),
         started=format_time(result.started_at), has_evidence=evidence is not None,
         generated=format_time(datetime.now(timezone.utc).replace(microsecond=0)),

@@ -90,13 +90,15 @@ def write_outputs(out: Path, result: ScanResult, bundle: EvidenceBundle,
     ``bundle_file``: the verified file ``bundle`` was read from (a rescore); it is copied as it is, byte for
     byte, rather than written again.
     """
+    from auditor.batching import no_cyclic_gc
     from reports.json_report import copy_evidence, write_evidence
 
     out.mkdir(parents=True, exist_ok=True)
     target = out / "evidence.json"
     written = [copy_evidence(bundle_file, target) if bundle_file is not None else write_evidence(bundle, target)]
-    for fmt in formats:
-        written.append(write_report(result, fmt, out / default_name(fmt), bundle))
+    with no_cyclic_gc():  # a plant's reports build millions of short-lived objects (see auditor.batching)
+        for fmt in formats:
+            written.append(write_report(result, fmt, out / default_name(fmt), bundle))
     return written
 
 

@@ -66,6 +66,33 @@ def test_text_reports_hold_no_raw_control_character(fmt: str, tmp_path: Path) ->
         assert "\\x1b]0;owned\\x07" in text  # shown, not dropped: an assessor sees what the device sent
 
 
+def test_plant_page_and_asset_pages_hold_no_raw_control_character(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plant too large for one file (the limit lowered): its plant page and every asset page."""
+    import reports.html as html
+
+    monkeypatch.setattr(html, "SINGLE_FILE_MAX", 1)
+    html.write_html(hostile_device_result(), tmp_path / "report.html", evidence=build_evidence())
+    pages = [tmp_path / "report.html", *sorted((tmp_path / "report-assets").glob("*.html"))]
+    assert len(pages) == 4
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert not RAW.search(text), (page.name, RAW.search(text))
+    assert "SSH-2.0-OpenSSH_9.6 \\x1b]0;owned\\x07" in (tmp_path / "report-assets" / "eng-ws-02.html").read_text(
+        encoding="utf-8")
+
+
+def test_report_templates_hold_no_control_character_of_their_own() -> None:
+    """What lets the HTML renderers escape control characters in one pass over the finished page
+    (reports.html.render_printable): none comes from the templates or the inlined script."""
+    folder = Path(__file__).resolve().parents[2] / "reports" / "templates"
+    files = sorted(folder.iterdir())
+    assert any(f.name == "_filters.js" for f in files) and len(files) > 10
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert "\r" not in text and not RAW.search(text), path.name
+
+
 def test_terminal_summary_shows_escapes_not_sequences() -> None:
     buffer = io.StringIO()
     print_summary(hostile_device_result(), [], Console(file=buffer, width=200, color_system=None))
