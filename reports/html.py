@@ -86,6 +86,7 @@ from reports.common import (
     in_target,
     level_lines,
     overall_verdict,
+    pretty_json,
     question_of,
     result_sort_key,
     row_counts,
@@ -236,7 +237,7 @@ class AssetView:
     verdict: str        # meets | short | error | skipped
     verdict_label: str
     cells: list[FrCell]
-    chart: RadarChart
+    chart: RadarChart | None  # None where the detail is left out (the plant page of per-asset pages)
     problems: list[Finding]
     others: list[Finding]
     counts: dict[str, int]
@@ -291,7 +292,7 @@ def _format_observed(value: Any) -> tuple[str, bool]:
     elif isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value) and len(value) <= 12:
         text = ", ".join(str(v) for v in value) if value else "(none)"
     else:
-        text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+        text = pretty_json(value)
     if len(text) > MAX_OBSERVED_CHARS:
         text = text[:MAX_OBSERVED_CHARS] + f"\n… ({len(text) - MAX_OBSERVED_CHARS} more characters in result.json)"
     return text, "\n" in text or len(text) > 120
@@ -311,7 +312,7 @@ def _evidence_entries(ids: list[str], items: dict[str, EvidenceItem], seen: dict
             entry = EvidenceEntry(item_id, None)
         else:
             try:
-                text = item.text() if item.encoding != "json" else json.dumps(item.data(), indent=2, ensure_ascii=False)
+                text = item.text() if item.encoding != "json" else pretty_json(item.data())
             except Exception:
                 text = item.response
             if item.error:
@@ -407,7 +408,7 @@ def _asset_view(index: int, asset: AssetResult, names: dict[str, str],
     return AssetView(
         index=index, anchor=f"asset-{index}", asset=asset, zone=zone_of(asset),
         status_label=ASSET_STATUS_LABELS.get(asset.status, asset.status),
-        verdict=verdict, verdict_label=VERDICT_LABELS[verdict], cells=cells, chart=_radar(cells, assessed, names),
+        verdict=verdict, verdict_label=VERDICT_LABELS[verdict], cells=cells, chart=_radar(cells, assessed, names) if detail else None,
         problems=[f for f in findings if f.result.status in PROBLEM_STATUSES],
         others=[f for f in findings if f.result.status not in PROBLEM_STATUSES],
         counts=counts, requirements_in_target=within, requirements_above_target=above,
