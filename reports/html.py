@@ -167,6 +167,7 @@ class CheckLink:
 @dataclass(slots=True)
 class RequirementRowView:
     row: RequirementResult
+    cells: Markup  # its id, title, FR and SL cells, the same on every asset's page
     label: str
     verdict_label: str
     open_text: str
@@ -225,6 +226,7 @@ class Finding:
     requirements: list[RequirementChip]
     evidence: list[EvidenceEntry]
     frs: list[str] = field(default_factory=list)
+    about: Markup = Markup()  # remediation, rationale and requirements, as every finding of its check shows them
 
 
 @dataclass
@@ -363,6 +365,12 @@ def _radar(cells: list[FrCell], assessed: bool, names: dict[str, str]) -> RadarC
         assessed=assessed)
 
 
+@functools.lru_cache(maxsize=1024)
+def _check_about(remediation: str, rationale: str, requirements: tuple[str, ...], target_sl: int | None) -> Markup:
+    """What a finding says of its check, rendered once for all the assets the check ran on."""
+    return _macros().check_about(remediation, rationale, [_requirement_label(r) for r in requirements], target_sl)
+
+
 def _finding(anchor: str, result: CheckResult, items: dict[str, EvidenceItem],
              seen: dict[str, EvidenceEntry], evidence_prefix: str) -> Finding:
     observed, block = _format_observed(result.observed)
@@ -372,7 +380,8 @@ def _finding(anchor: str, result: CheckResult, items: dict[str, EvidenceItem],
         observed_text=observed, observed_block=block,
         requirements=[_requirement_label(r) for r in result.requirements],
         evidence=_evidence_entries(result.evidence, items, seen, evidence_prefix),
-        frs=check_frs(result))
+        frs=check_frs(result),
+        about=_check_about(result.remediation, result.rationale, tuple(result.requirements), result.target_sl))
 
 
 def _asset_view(index: int, asset: AssetResult, names: dict[str, str],
@@ -435,11 +444,17 @@ def _answer_view(ref: AnswerRef | None, *, claim: bool = False) -> AnswerView | 
                       note=note, value=ANSWER_LABELS.get(ref.answer, ref.answer))
 
 
+@functools.lru_cache(maxsize=1024)
+def _requirement_cells(req_id: str, title: str, fr: str, sl: int) -> Markup:
+    """A requirement's own cells of a matrix row, rendered once for every asset's matrix."""
+    return _macros().requirement_cells(req_id, title, fr, catalog_fr_names().get(fr, fr), sl)
+
+
 def _requirement_row(row: RequirementResult, anchors: dict[str, str], *, with_question: bool) -> RequirementRowView:
     question, wanted = question_of(row.id) if with_question and row.verdict == "open" else ("", "")
     expired = row.answer is not None and row.answer.state == "expired"
     return RequirementRowView(
-        row=row, label=REQUIREMENT_LABELS.get(row.status, row.status),
+        row=row, cells=_requirement_cells(row.id, row.title, row.fr, row.sl), label=REQUIREMENT_LABELS.get(row.status, row.status),
         verdict_label=ROW_VERDICT_LABELS.get(row.verdict, row.verdict),
         open_text=OPEN_TEXT + (f" (its answer expired on {row.answer.expires})" if expired and row.answer
                                and row.answer.expires else ""),
