@@ -3,7 +3,8 @@
 The bundle is the demo plant's evidence (``iacs-audit demo``: hosts, switches, PLCs, OPC UA servers)
 replicated to ``--assets`` assets (ids, addresses and item ids made unique, so nothing is shared), written
 once to a temporary folder. Each run is ``iacs-audit rescore BUNDLE --sl 2 -f FORMATS`` in a child process;
-its wall time and peak RSS (the child's own accounting) are printed as the median over ``--repeat`` runs.
+its wall time, CPU time and peak RSS (the child's own accounting, its forked workers included) are printed as
+the median over ``--repeat`` runs.
 
     python bench/bench_rescore.py [--assets 1000] [--repeat 3] [--formats json] [--formats json,html]
     python bench/bench_rescore.py --keep DIR      # also keep the bundle (and the last outputs) in DIR
@@ -70,7 +71,8 @@ TARGETS = {"json": (5.0, 500), "json,html": (10.0, 500)}
 
 
 def run_once(bundle: Path, out: Path, formats: str) -> tuple[float, float, int, float]:
-    """Wall seconds, peak RSS (MiB) of the children so far, exit code, CPU seconds (user + system) of the child."""
+    """Wall seconds, peak RSS (MiB) of the children so far, exit code, CPU seconds (user + system) of the child and
+    of the workers it forked."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run([*CLI, "rescore", str(bundle), "--sl", "2", "-f", formats, "-q", "--out", str(out)],
@@ -110,8 +112,9 @@ def main() -> None:
         print(f"# {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, Python {sys.version.split()[0]}, load average "
               f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}: rescore of {args.assets} assets ({size:.0f} MiB "
               f"evidence.json), median of {args.repeat} runs (each a fresh process; peak RSS is the largest child so "
-              "far; CPU is the child's user + system seconds, what wall time would be on an idle core)")
-        print("| formats | wall (median) | CPU (median) | peak RSS | P3 target | met (wall / CPU) | outputs |")
+              "far, each process on its own; CPU is the user + system seconds of the rescore and the workers it forks, "
+              "more than the wall time where they ran side by side)")
+        print("| formats | wall (median) | CPU (median) | peak RSS | P3 target | met | outputs |")
         print("| --- | --- | --- | --- | --- | --- | --- |")
         for formats in scenarios:
             runs = [run_once(bundle_path, workdir / f"out-{formats.replace(',', '-')}", formats)
@@ -123,8 +126,7 @@ def main() -> None:
             target = TARGETS.get(formats)
             if target and args.assets == 1000:
                 memory_ok = peak * 1.048576 <= target[1]
-                verdict = (f"{'yes' if wall <= target[0] and memory_ok else 'no'} / "
-                           f"{'yes' if cpu <= target[0] and memory_ok else 'no'}")
+                verdict = "yes" if wall <= target[0] and memory_ok else "no"
                 goal = f"<= {target[0]:g} s, <= {target[1]} MB"
             else:
                 goal, verdict = "—", "—"
