@@ -5,8 +5,9 @@ models). Each allocation burst triggers a collection, and the oldest generation,
 bundle, is traversed again and again: about a fifth of a 1,000-asset rescore's CPU. Reference counting still
 frees everything as usual; the collector runs once, when the batch is over, for the rare cycle.
 
-Work that is the same for every asset and independent between them (rendering a thousand asset pages) can
-also be spread over the machine's CPUs in forked processes that inherit the plant already in memory.
+Work that is the same for every asset and independent between them (scoring a thousand assets, rendering their
+pages) can also be spread over the machine's CPUs: this process and forked ones that inherit the plant already
+in memory share it (:func:`forked_map`).
 """
 
 from __future__ import annotations

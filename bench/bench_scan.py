@@ -119,15 +119,20 @@ def mixed_scenario(assets: int, concurrency: int) -> dict:
             inventory = Inventory.model_validate({
                 "site": f"Benchmark mixed plant ({assets} assets)", "limits": MIXED_LIMITS,
                 "zones": [{"id": "control", "sl_target": 2}], "assets": inventory_assets})
+            # the scanner's own CPU and memory: this process, and the workers it forks to score (ended with the
+            # scan, so counted among the finished children; the simulators still run and are not among them)
             usage = resource.getrusage(resource.RUSAGE_SELF)
+            forked_before = resource.getrusage(resource.RUSAGE_CHILDREN)
             simulators_before = {protocol: _process_cpu(child.pid) for protocol, child, _ in children}
             wall, bundle, result = _scan(inventory, str(Path(workdir, "ssh", "known_hosts")), concurrency)
             after = resource.getrusage(resource.RUSAGE_SELF)
+            forked = resource.getrusage(resource.RUSAGE_CHILDREN)
             simulator_cpu = {protocol: round(_process_cpu(child.pid) - simulators_before[protocol], 1)
                              for protocol, child, _ in children
                              if simulators_before[protocol] is not None and _process_cpu(child.pid) is not None}
-            before, peak = usage.ru_maxrss / 1024, after.ru_maxrss / 1024
-            cpu = after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime
+            before, peak = usage.ru_maxrss / 1024, max(after.ru_maxrss, forked.ru_maxrss) / 1024
+            cpu = (after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime
+                   + forked.ru_utime + forked.ru_stime - forked_before.ru_utime - forked_before.ru_stime)
         finally:
             stop.set()
             for _, child, _ in children:
