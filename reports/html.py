@@ -41,7 +41,6 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import json
 import logging
 import math
 import re
@@ -219,11 +218,8 @@ class Finding:
     anchor: str
     result: CheckResult
     status_label: str
-    rationale: str
-    remediation: str
     observed_text: str
     observed_block: bool
-    requirements: list[RequirementChip]
     evidence: list[EvidenceEntry]
     frs: list[str] = field(default_factory=list)
     about: Markup = Markup()  # remediation, rationale and requirements, as every finding of its check shows them
@@ -376,9 +372,7 @@ def _finding(anchor: str, result: CheckResult, items: dict[str, EvidenceItem],
     observed, block = _format_observed(result.observed)
     return Finding(
         anchor=anchor, result=result, status_label=STATUS_LABELS.get(result.status, result.status),
-        rationale=result.rationale, remediation=result.remediation,
         observed_text=observed, observed_block=block,
-        requirements=[_requirement_label(r) for r in result.requirements],
         evidence=_evidence_entries(result.evidence, items, seen, evidence_prefix),
         frs=check_frs(result),
         about=_check_about(result.remediation, result.rationale, tuple(result.requirements), result.target_sl))
@@ -417,7 +411,8 @@ def _asset_view(index: int, asset: AssetResult, names: dict[str, str],
     return AssetView(
         index=index, anchor=f"asset-{index}", asset=asset, zone=zone_of(asset),
         status_label=ASSET_STATUS_LABELS.get(asset.status, asset.status),
-        verdict=verdict, verdict_label=VERDICT_LABELS[verdict], cells=cells, chart=_radar(cells, assessed, names) if detail else None,
+        verdict=verdict, verdict_label=VERDICT_LABELS[verdict], cells=cells,
+        chart=_radar(cells, assessed, names) if detail else None,
         problems=[f for f in findings if f.result.status in PROBLEM_STATUSES],
         others=[f for f in findings if f.result.status not in PROBLEM_STATUSES],
         counts=counts, requirements_in_target=within, requirements_above_target=above,
@@ -745,12 +740,13 @@ def render_asset_page(result: ScanResult, asset_index: int, *, evidence_items: d
                       plant_page: str, has_evidence: bool) -> str:
     """One asset's detail page (``asset_index`` counts from 1 in inventory order), linking back to the plant page."""
     asset = result.assets[asset_index - 1]
-    view = _asset_view(asset_index, asset, catalog_fr_names(), evidence_items)
+    names = catalog_fr_names()
+    view = _asset_view(asset_index, asset, names, evidence_items)
     script = filter_script()
     severities = {r.severity for r in asset.results}
     statuses = {r.status for r in asset.results}
     context = {
-        "result": result, "v": view, "frs": list(FRS), "fr_names": catalog_fr_names(),
+        "result": result, "v": view, "frs": list(FRS), "fr_names": names,
         "plant_page": plant_page, "has_evidence": has_evidence, "print_mode": False,
         "row_verdict_labels": ROW_VERDICT_LABELS, "tool_name": result.tool.get("name", "iacs-auditor"),
         "tool_version": result.tool.get("version", "unknown"), "script": script,
