@@ -12,8 +12,9 @@ What it sends, in order, for the requests of one asset:
      agents answer a missing object with ``noSuchName`` for the whole PDU: that OID is recorded as
      missing and the GET repeated without it, at most once per OID);
    * ``snmp:walk:<column> <column> ...``: a walk of one or more subtrees side by side, with
-     GETBULK (v2c/v3, ``max-repetitions`` :attr:`~SnmpConnector.max_repetitions`, halved on
-     ``tooBig``) or GETNEXT (v1), that stops at the end of each subtree and is bounded in rows
+     GETBULK (v2c/v3: the first request of a walk asks :attr:`~SnmpConnector.first_repetitions`
+     repetitions, each next one three times as many up to :attr:`~SnmpConnector.max_repetitions`; a
+     ``tooBig`` halves them and caps them there) or GETNEXT (v1), that stops at the end of each subtree and is bounded in rows
      (option ``max_rows``) AND in time (option ``max_seconds``); an agent that returns a
      non-increasing OID (a loop) stops the walk. A stopped walk is an ``error`` item that keeps
      the rows read so far. A walk with the option ``fallback_for=<target of another walk>`` (a
@@ -54,6 +55,7 @@ the community string itself) are replaced by per-scan HMAC tokens when a walk as
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import json
@@ -72,7 +74,9 @@ from pysnmp.hlapi.v3arch.asyncio import (CommunityData, ContextData, ObjectIdent
                                          usmHMAC384SHA512AuthProtocol, usmHMACMD5AuthProtocol,
                                          usmHMACSHAAuthProtocol, usmNoAuthProtocol, usmNoPrivProtocol)
 from pyasn1.codec.ber import decoder as ber_decoder, encoder as ber_encoder
+from pysnmp.entity.config import AUTH_SERVICES, PRIV_SERVICES, USM_KEY_TYPE_MASTER
 from pysnmp.proto import api as snmp_api
+from pysnmp.proto.rfc1902 import OctetString
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
 from auditor.plant.secrets import SecretError, resolve
@@ -196,6 +200,11 @@ class SnmpConnector(Connector):
     requests_per_second: float = 10.0
     #: Seconds between two default-community probe packets ("slow": failed attempts may raise alarms).
     probe_interval: float = 1.0
+    #: GETBULK repetitions: the first request of a walk asks few, because most tables an audit walks (users,
+    #: groups, views, communities, targets) have a row or two and every repetition past a table's end is an
+    #: object the agent looks up and sends and the scanner decodes for nothing (two thirds of the var-binds of
+    #: a switch's walks, with ten from the start); each next request of the walk asks three times as many.
+    first_repetitions: int = 3
     max_repetitions: int = 10
     #: Default bounds of one walk request (options ``max_rows`` / ``max_seconds`` override).
     max_rows: int = limits.DEFAULT_WALK_ROWS
@@ -227,7 +236,8 @@ class SnmpConnector(Connector):
         ep = self.endpoint
         version = ep.version
         walk, repetitions = ("GETNEXT walk", "") if version == "1" else (
-            "GETBULK walk", f", max-repetitions {self.max_repetitions}")
+            "GETBULK walk", f", max-repetitions {min(self.first_repetitions, self.max_repetitions)} growing to "
+                            f"{self.max_repetitions}")
         discovery = PlannedRequest("GET", "", 1, "SNMPv3 engine discovery: an empty GET, no credential")
         steps = [discovery] if version == "3" else []
         steps.append(PlannedRequest("GET", SYS_DESCR, 1, "liveness: the endpoint is unusable without an answer"))
@@ -345,11 +355,14 @@ class SnmpConnector(Connector):
             return CommunityData("iacs-audit", creds.community, mpModel=0 if creds.version == "1" else 1)
         level = level or creds.level
         if level == "authPriv":
-            return UsmUserData(creds.username, creds.auth_key, creds.priv_key,
-                               authProtocol=creds.auth, privProtocol=creds.priv)
+            return UsmUserData(creds.username, _master_key(creds.auth, None, creds.auth_key or ""),
+                               _master_key(creds.auth, creds.priv, creds.priv_key or ""),
+                               authProtocol=creds.auth, privProtocol=creds.priv,
+                               authKeyType=USM_KEY_TYPE_MASTER, privKeyType=USM_KEY_TYPE_MASTER)
         if level == "authNoPriv":
-            return UsmUserData(creds.username, creds.auth_key, authProtocol=creds.auth,
-                               privProtocol=usmNoPrivProtocol)
+            return UsmUserData(creds.username, _master_key(creds.auth, None, creds.auth_key or ""),
+                               authProtocol=creds.auth, privProtocol=usmNoPrivProtocol,
+                               authKeyType=USM_KEY_TYPE_MASTER)
         return UsmUserData(creds.username, authProtocol=usmNoAuthProtocol, privProtocol=usmNoPrivProtocol)
 
     async def _target(self, retries: int | None = None) -> Any:
@@ -377,7 +390,8 @@ class SnmpConnector(Connector):
             "community_configured": creds.community is not None,
             "probe_default_communities": bool(ep.probe_default_communities or self.options.probe_default_communities),
             "timeout_s": float(ep.timeout), "retries": self.retries, "requests_per_second": self._rate,
-            "budget_s": self._budget(), "max_repetitions": self.max_repetitions,
+            "budget_s": self._budget(), "first_repetitions": self.first_repetitions,
+            "max_repetitions": self.max_repetitions,
         }
         live_started = time.monotonic()
         answer = await self._send("get", [SYS_DESCR], budget=False)
@@ -577,7 +591,8 @@ class SnmpConnector(Connector):
         last = list(roots)
         active = list(range(len(roots)))
         rows: list[dict[str, Any]] = []
-        repetitions = self.max_repetitions
+        ceiling = self.max_repetitions
+        repetitions = max(1, min(self.first_repetitions, ceiling))
         stop_at = time.monotonic() + max_seconds
         v1 = self._creds.version == "1"
         kept_bytes = 0
@@ -602,11 +617,12 @@ class SnmpConnector(Connector):
                     active.pop(answer.index - 1)  # SNMPv1 end of the MIB view for that column
                     continue
                 if name == "tooBig" and repetitions > 1:
-                    repetitions = max(1, repetitions // 2)
+                    repetitions = ceiling = max(1, repetitions // 2)
                     continue
                 return rows, f"the agent answered error-status {name}"
             if not answer.varbinds:
                 return rows, "the agent answered with an empty var-bind list"
+            repetitions = min(ceiling, repetitions * 3)
             width = len(active)
             done: set[int] = set()
             progressed = False
@@ -831,6 +847,22 @@ def _probe_outcome(answer: _Answer) -> dict[str, Any]:
         return {"outcome": "answered", "detail": f"answered with {values[0]['type']} (request accepted, "
                                                  f"object not in its view)", "varbinds": values}
     return {"outcome": "answered", "varbinds": values}
+
+
+@functools.lru_cache(maxsize=64)
+def _master_key(auth: Any, priv: Any, passphrase: str) -> bytes:
+    """An SNMPv3 pass phrase hashed to its master key (RFC 3414, A.2), for the auth protocol or, with ``priv``, the
+    privacy protocol.
+
+    The hash runs over a megabyte (about 10 ms of CPU) and pysnmp repeats it for every engine a user is added to:
+    with the switches of a plant sharing their audit user, that was the largest single cost of an SNMPv3 switch's
+    collection. The engine still localizes the master key to each agent's engine ID. Kept in this process's memory
+    only, as the pass phrases themselves are while the scan runs.
+    """
+    phrase = OctetString(passphrase)  # encoded as pysnmp encodes a pass phrase it is given
+    if priv is None:
+        return bytes(AUTH_SERVICES[auth].hash_passphrase(phrase))
+    return bytes(PRIV_SERVICES[priv].hash_passphrase(auth, phrase))
 
 
 def _name(varbind: Any) -> tuple[int, ...]:

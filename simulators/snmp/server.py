@@ -82,6 +82,13 @@ __all__ = ["FIXTURES", "SnmpSimulator", "load_fixture"]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 BEHAVIOURS = (None, "garbage", "silent", "slow", "endless", "loop")
 _DELEGATED = ((1, 3, 6, 1, 2, 1, 11), (1, 3, 6, 1, 6, 3))
+#: the parts of the engine's own MIB whose values change while the agent runs (the ``snmp`` group, engine boots and
+#: time, the MPD, target and USM statistics); the rest of ``_DELEGATED`` (USM users, VACM, communities) is set up once
+_LIVE = ((1, 3, 6, 1, 2, 1, 11), (1, 3, 6, 1, 6, 3, 10), (1, 3, 6, 1, 6, 3, 11), (1, 3, 6, 1, 6, 3, 12, 1, 4),
+         (1, 3, 6, 1, 6, 3, 12, 1, 5), (1, 3, 6, 1, 6, 3, 15, 1, 1))
+#: pysnmp's modules of the engine's own scalar instances, some of which it loads only at a first request
+_INSTANCE_MODULES = ("__SNMPv2-MIB", "__SNMP-FRAMEWORK-MIB", "__SNMP-MPD-MIB", "__SNMP-TARGET-MIB",
+                     "__SNMP-USER-BASED-SM-MIB", "__SNMP-VIEW-BASED-ACM-MIB", "__PYSNMP-USM-MIB")
 _TIMER_RESOLUTION = 2.0  # seconds between an agent engine's housekeeping ticks (pysnmp's default: 0.1)
 _HR_SYSTEM_DATE = (1, 3, 6, 1, 2, 1, 25, 1, 2, 0)
 _SYS_UPTIME = (1, 3, 6, 1, 2, 1, 1, 3, 0)
@@ -103,6 +110,10 @@ _TYPES: dict[str, Callable[[Any], Any]] = {
     "ObjectIdentifier": lambda v: rfc1902.ObjectIdentifier(str(v)),
     "IpAddress": lambda v: rfc1902.IpAddress(str(v)),
 }
+
+
+def _under(oid: tuple[int, ...], prefixes: tuple[tuple[int, ...], ...]) -> bool:
+    return any(oid[:len(prefix)] == prefix for prefix in prefixes)
 
 
 def _oid(text: Any) -> tuple[int, ...]:
@@ -146,11 +157,23 @@ def _date_and_time(now: _dt.datetime) -> rfc1902.OctetString:
 
 
 class _FixtureInstrum(AbstractMibInstrumController):
-    """Serves fixture objects, live values and the engine's own MIB subtrees, with VACM checks."""
+    """Serves fixture objects, live values and the engine's own MIB subtrees, with VACM checks.
+
+    Finding the engine's next object walks pysnmp's MIB tree and checks access at every node: for a scan's walks
+    of the USM and VACM tables that was most of a plant of agents' CPU. Outside :data:`_LIVE` the engine's
+    objects and its access rules are fixed once the agent is set up, so :meth:`_engine_next` remembers each
+    answer per requester (security model, name and level, context); the engine's instance modules are loaded
+    first, so that no object appears later (pysnmp loads some at the first request).
+    """
 
     def __init__(self, sim: "SnmpSimulator", delegate: Any):
         self.sim = sim
         self.delegate = delegate
+        builder = delegate.get_mib_builder()
+        for module in _INSTANCE_MODULES:
+            if module not in builder.mibSymbols:
+                builder.load_modules(module)
+        self._next_memo: dict[tuple[Any, ...], tuple[tuple[int, ...], Any]] = {}
         self.objects = sim._objects
         self.keys = sorted(set(self.objects) | {_HR_SYSTEM_DATE, _SYS_UPTIME})
         self._looped: set[tuple[int, ...]] = set()
@@ -159,6 +182,26 @@ class _FixtureInstrum(AbstractMibInstrumController):
     def _fixture_only(self, oid: tuple[int, ...]) -> tuple[int, ...] | None:
         """The ``fixture_subtrees`` entry holding ``oid`` (the engine's own rows there are hidden), else None."""
         return next((t for t in self.fixture_subtrees if oid[:len(t)] == t), None)
+
+    def _engine_next(self, start: tuple[int, ...], idx: int, context: dict[str, Any]) -> tuple[tuple[int, ...], Any]:
+        """The engine's next object after ``start`` as the requester may see it (remembered outside _LIVE)."""
+        key = None
+        if not _under(start, _LIVE):
+            try:
+                request = context["snmpEngine"].observer.get_execution_context("rfc3412.receiveMessage:request")
+                key = (start, request["securityModel"], request["securityName"], request["securityLevel"],
+                       request["contextName"])
+            except Exception:  # no request context: ask the engine
+                key = None
+            known = self._next_memo.get(key) if key is not None else None
+            if known is not None:
+                return known
+        (next_name, next_value), = self.delegate.read_next_variables(
+            (rfc1902.ObjectName(start), rfc1902.Null()), **dict(context, idx=idx))
+        found = (tuple(next_name), next_value)
+        if key is not None and not _under(found[0], _LIVE):
+            self._next_memo[key] = found
+        return found
 
     def get_mib_builder(self) -> Any:  # the responder asks for it on some error paths
         return self.delegate.get_mib_builder()
@@ -244,12 +287,10 @@ class _FixtureInstrum(AbstractMibInstrumController):
                 next_oid = None
                 for _skip in range(len(self.fixture_subtrees) + 1):
                     try:
-                        (next_name, next_value), = self.delegate.read_next_variables(
-                            (rfc1902.ObjectName(start), rfc1902.Null()), **dict(context, idx=idx))
+                        next_oid, next_value = self._engine_next(start, idx, context)
                     except Exception:
                         next_oid = None
                         break
-                    next_oid = tuple(next_name)
                     hidden = self._fixture_only(next_oid)
                     if hidden is None:
                         break

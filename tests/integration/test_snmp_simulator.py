@@ -219,3 +219,38 @@ async def test_legacy_listener_tables_are_walked_only_when_needed(weak: SnmpSimu
     result = verdicts(items)
     assert result["snmp.service.telnet"].status == "fail" and result["snmp.service.tftp"].status == "fail"
     assert result["snmp.service.telnet"].observed["table"] == ["tcpConnTable"]
+
+
+@pytest.mark.parametrize("auth, priv", [("MD5", "DES"), ("SHA", "AES"), ("SHA256", "3DES"), ("SHA512", "AES256")])
+async def test_v3_pass_phrases_hashed_once_still_authenticate(auth: str, priv: str, tmp_path: Path) -> None:
+    """The connector hands pysnmp master keys it hashed itself (once per pass phrase): each auth and privacy
+    family, with a pass phrase that is not ASCII, must still read at authPriv, and a wrong key must still fail."""
+    user = {"name": "ops", "auth": auth, "auth_key": "pässwörd-auth-1", "priv": priv, "priv_key": "pässwörd-priv-2",
+            "level": "authPriv"}
+    fixture = {"agent": {"v3_only": True, "users": [user]},
+               "objects": {"1.3.6.1.2.1.1.1.0": ["OctetString", "switch"]}}
+    endpoint = {"version": "3", "username": "ops", "auth_protocol": auth, "priv_protocol": priv,
+                "auth_key_file": secret_file(tmp_path, "auth", user["auth_key"]),
+                "priv_key_file": secret_file(tmp_path, "priv", user["priv_key"])}
+    with SnmpSimulator(fixture) as sim:
+        items, _ = await scan(sim.port, endpoint)
+        session = json.loads(next(i for i in items if i.request.target == "info").response)
+        assert session["answered"] is True and session["security_level"] == "authPriv"
+        assert {r["security_level"] for r in sim.requests if r.get("user") == "ops"} >= {"authPriv"}
+        wrong = dict(endpoint, priv_key_file=secret_file(tmp_path, "wrong", "another-priv-key"))
+        with pytest.raises(Exception, match="privacy key|Decryption|no SNMPv3 answer"):
+            await scan(sim.port, wrong)
+
+
+async def test_a_walk_asks_few_repetitions_first_then_more(weak: SnmpSimulator, tmp_path: Path) -> None:
+    """Most tables an audit walks have a row or two: the first GETBULK of a walk asks three repetitions (not ten
+    objects past a short table's end), the next ones more, and every row is still read."""
+    weak.clear_requests()
+    items, _ = await scan(weak.port, {"version": "2c", "community_file": secret_file(tmp_path, "c", "public")},
+                          first_repetitions=3, max_repetitions=10)
+    bulks = [r for r in weak.requests if r["pdu"] == "GetBulkRequest"]
+    assert bulks
+    walks = [i for i in items if i.request.op == "walk" and i.status == "ok" and not i.meta.get("skipped")]
+    assert walks and all(json.loads(i.response)["complete"] for i in walks)
+    interfaces = next(i for i in walks if i.request.target.startswith("1.3.6.1.2.1.2.2.1.2"))
+    assert interfaces.meta["pdus"] >= 2 and interfaces.meta["rows"] > 3 * len(interfaces.request.target.split())
