@@ -98,17 +98,28 @@ class Politeness:
             yield
 
     @contextlib.asynccontextmanager
-    async def endpoint(self, asset: Asset, protocol: str) -> AsyncIterator[None]:
+    async def slots(self, asset: Asset, protocols: list[str]) -> AsyncIterator[None]:
+        """Hold the per-protocol "endpoints at once" slots of every protocol the asset will be read over.
+
+        Taken before the scan-wide slot and held for the whole asset: an asset waiting for, say, one of the switches'
+        slots then holds nothing the hosts and PLCs behind it need (in a mixed plant the scan otherwise went one kind
+        of device after another). Every asset takes its slots in the same order (protocol, then scan-wide before zone
+        scope, then the scan-wide slot last), so no two assets can wait for each other.
+        """
         async with contextlib.AsyncExitStack() as stack:
-            for scope in (None, asset.zone):
-                if scope is None and (None, protocol) not in self._protocol:
-                    continue
-                semaphore, limiter = self._protocol.get((scope, protocol), (None, None))
-                if semaphore is not None:
-                    await stack.enter_async_context(semaphore)
-                if limiter is not None:
-                    await limiter.wait()
+            for protocol in sorted(set(protocols)):
+                for scope in (None, asset.zone):
+                    semaphore, _limiter = self._protocol.get((scope, protocol), (None, None))
+                    if semaphore is not None:
+                        await stack.enter_async_context(semaphore)
             yield
+
+    async def connection(self, asset: Asset, protocol: str) -> None:
+        """Wait for the protocol's new-connections-per-second limits (scan-wide, then the asset's zone)."""
+        for scope in (None, asset.zone):
+            _semaphore, limiter = self._protocol.get((scope, protocol), (None, None))
+            if limiter is not None:
+                await limiter.wait()
 
 
 @dataclass
@@ -143,17 +154,19 @@ def needed_reads(plan: AssetPlan, registry: Registry = REGISTRY
 
 
 async def collect_asset(plan: AssetPlan, options: ScanOptions, registry: Registry = REGISTRY,
-                        politeness: Politeness | None = None, evidence: AssetEvidence | None = None) -> AssetEvidence:
+                        politeness: Politeness | None = None, evidence: AssetEvidence | None = None,
+                        needed: list[tuple[str, Any, list[EvidenceRequest]]] | None = None) -> AssetEvidence:
     """Open each needed endpoint once and perform every read the selected checks need.
 
     Items land in ``evidence`` (a new one if not given) as each endpoint finishes, and, when the
     collection is cancelled (the asset timeout), what the current connector had read so far too: the
-    caller that passed ``evidence`` keeps them.
+    caller that passed ``evidence`` keeps them. With ``politeness``, the caller holds the asset's protocol
+    slots (:meth:`Politeness.slots`); each connection still waits for its protocol's connection rate.
     """
     asset = plan.asset
     evidence = evidence if evidence is not None else AssetEvidence(asset=asset.id)
     evidence.started_at = evidence.started_at or _now()
-    needed = needed_reads(plan, registry)
+    needed = needed_reads(plan, registry) if needed is None else needed
     reached = 0
     for protocol, endpoint, requests in needed:
         connector = None
@@ -163,11 +176,9 @@ async def collect_asset(plan: AssetPlan, options: ScanOptions, registry: Registr
             continue
         try:
             connector = connector_class(protocol)(asset, endpoint, options)
-            if politeness is None:
-                evidence.items.extend(await connector.collect(requests))
-            else:
-                async with politeness.endpoint(asset, protocol):
-                    evidence.items.extend(await connector.collect(requests))
+            if politeness is not None:
+                await politeness.connection(asset, protocol)
+            evidence.items.extend(await connector.collect(requests))
             reached += 1
         except asyncio.CancelledError:
             if connector is not None:
@@ -205,7 +216,12 @@ async def collect(plans: list[AssetPlan], options: ScanOptions, settings: Engine
                 await outcome
 
     async def one(plan: AssetPlan) -> None:
-        async with politeness.asset(plan.asset), semaphore:
+        try:
+            needed: list[tuple[str, Any, list[EvidenceRequest]]] | None = needed_reads(plan, registry)
+        except Exception:  # collect_asset asks again, where a broken asset is recorded as an error
+            needed = None
+        protocols = [protocol for protocol, _endpoint, _requests in needed or () if protocol not in plan.refused]
+        async with politeness.asset(plan.asset), politeness.slots(plan.asset, protocols), semaphore:
             decision = settings.admit(plan.asset.id) if settings.admit is not None else None
             if decision is not None:
                 notify("skipped", plan.asset.id, decision.reason)
@@ -216,7 +232,7 @@ async def collect(plans: list[AssetPlan], options: ScanOptions, settings: Engine
             started = time.monotonic()
             evidence = AssetEvidence(asset=plan.asset.id, started_at=_now())
             try:
-                evidence = await asyncio.wait_for(collect_asset(plan, options, registry, politeness, evidence),
+                evidence = await asyncio.wait_for(collect_asset(plan, options, registry, politeness, evidence, needed),
                                                   settings.asset_timeout)
             except TimeoutError:
                 cut_short(evidence, f"timed out after {settings.asset_timeout:g} s")

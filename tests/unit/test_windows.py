@@ -197,3 +197,57 @@ def test_limits_are_validated() -> None:
         _inventory(1, limits={"protocols": {"SSH!": {"concurrency": 1}}})
     with pytest.raises(ValueError):
         _inventory(1, zone_limits={"concurrency": 0})
+
+
+RUNNING: dict[str, int] = {}
+PEAK: dict[str, int] = {}
+
+
+class _Paced(Connector):
+    """A fake connector that takes ``seconds`` per asset and counts how many of its kind run at once."""
+
+    seconds = 0.0
+
+    async def collect(self, requests: Sequence[EvidenceRequest]) -> list[EvidenceItem]:
+        started = time.monotonic()
+        RUNNING[self.protocol] = RUNNING.get(self.protocol, 0) + 1
+        PEAK[self.protocol] = max(PEAK.get(self.protocol, 0), RUNNING[self.protocol])
+        PEAK["assets"] = max(PEAK.get("assets", 0), sum(RUNNING.values()))
+        try:
+            await asyncio.sleep(self.seconds)
+        finally:
+            RUNNING[self.protocol] -= 1
+        return [self.item(r, started=started, status="error", error="fake") for r in requests]
+
+
+class SlowSwitch(_Paced):
+    protocol = "snmp"
+    seconds = 0.25
+
+
+class FastPlc(_Paced):
+    protocol = "modbus"
+    seconds = 0.01
+
+
+async def test_assets_queued_for_one_protocol_do_not_hold_up_the_others(monkeypatch) -> None:
+    """Slow switches limited to one at a time come first in the inventory: the PLCs behind them must not wait for
+    them (an asset waiting for its protocol's slot holds no scan-wide slot), and every limit still holds."""
+    monkeypatch.setitem(connectors.BUILTIN, "snmp", f"{__name__}:SlowSwitch")
+    monkeypatch.setitem(connectors.BUILTIN, "modbus", f"{__name__}:FastPlc")
+    RUNNING.clear()
+    PEAK.clear()
+    switches = [{"id": f"sw{i}", "type": "network", "zone": "z", "address": f"127.0.0.{i + 1}",
+                 "endpoints": [{"protocol": "snmp", "version": "2c", "community_env": "UNUSED"}]} for i in range(4)]
+    plcs = [{"id": f"plc{i}", "type": "embedded", "zone": "z", "address": f"127.0.1.{i + 1}",
+             "endpoints": [{"protocol": "modbus"}]} for i in range(4)]
+    inventory = Inventory.model_validate({
+        "zones": [{"id": "z"}], "limits": {"concurrency": 2, "protocols": {"snmp": {"concurrency": 1}}},
+        "assets": switches + plcs})
+    evidence, _ = await collect(plan_assets(inventory, sl=1), ScanOptions(),
+                                EngineSettings(concurrency=8, politeness=Politeness(inventory)))
+    finished = {e.asset: e.finished_at for e in evidence}
+    assert all(e.items for e in evidence)
+    assert PEAK["snmp"] == 1 and PEAK["assets"] <= 2
+    second_switch = sorted(finished[f"sw{i}"] for i in range(4))[1]
+    assert all(finished[f"plc{i}"] < second_switch for i in range(4)), finished
