@@ -45,7 +45,8 @@ from pysnmp's high-level API and builds no PDU with its protocol API but the pro
 no code path that can build a SET PDU (a test checks the source).
 
 Secrets (community, auth and privacy keys) are resolved at collection time, live in local
-variables and the pysnmp engine of this collection only, and are never recorded: the endpoint's own
+variables and in pysnmp engines configured for exactly these credentials (kept for the next switch
+that shares them, see :mod:`connectors.snmp.engines`), and are never recorded: the endpoint's own
 community is redacted from every recorded string (as text, hex and OID-encoded bytes) unless it is
 one of the public defaults; VACM index strings (security and group names, which some vendors set to
 the community string itself) are replaced by per-scan HMAC tokens when a walk asks for it with the
@@ -66,8 +67,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from pysnmp.hlapi.v3arch.asyncio import (CommunityData, ContextData, ObjectIdentity, ObjectType, SnmpEngine,
-                                         UdpTransportTarget, UsmUserData, bulk_cmd, get_cmd, next_cmd,
+from pysnmp.hlapi.v3arch.asyncio import (CommunityData, ContextData, ObjectIdentity, ObjectType, UdpTransportTarget,
+                                         UsmUserData, bulk_cmd, get_cmd, next_cmd,
                                          usm3DESEDEPrivProtocol, usmAesCfb128Protocol, usmAesCfb192Protocol,
                                          usmAesCfb256Protocol, usmDESPrivProtocol, usmHMAC128SHA224AuthProtocol,
                                          usmHMAC192SHA256AuthProtocol, usmHMAC256SHA384AuthProtocol,
@@ -81,7 +82,7 @@ from pysnmp.proto.rfc1902 import OctetString
 from auditor.evidence import EvidenceItem, EvidenceRequest
 from auditor.plant.secrets import SecretError, resolve
 from connectors.base import Connector, ConnectorError, ConnectorPlan, PlannedRequest, stop_if_cancelled
-from connectors.snmp import limits, mibcode
+from connectors.snmp import engines, limits, mibcode
 from connectors.snmp.values import encode_value, is_under, oid_text, oid_tuple, type_name
 from auditor.protocols.snmp import DEFAULT_COMMUNITIES, PROBE_COUNTERS, SYS_DESCR
 
@@ -110,6 +111,10 @@ _ERROR_STATUS = ("noError", "tooBig", "noSuchName", "badValue", "readOnly", "gen
                  "resourceUnavailable", "commitFailed", "undoFailed", "authorizationError", "notWritable",
                  "inconsistentName")
 _LEVEL_ORDER = ("noAuthNoPriv", "authNoPriv", "authPriv")
+#: pysnmp error indications that come from an answer the agent sent (a USM report), after which nothing of the
+#: request is left in flight: the engine may serve the next switch (any other indication closes it)
+_ANSWERED = frozenset({"UnknownUserName", "UnsupportedSecurityLevel", "WrongDigest", "DecryptionError",
+                       "UnknownEngineID", "ReportPduReceived"})
 
 
 def _normalize(name: str) -> str:
@@ -224,12 +229,18 @@ class SnmpConnector(Connector):
         self._creds = creds
         self._redactions = _redactions(creds.secrets())
         mibcode.install()
-        engine = SnmpEngine()
+        self._unclean: set[int] = set()  # ids of engines that must not be reused (see connectors.snmp.engines)
+        key = engines.fingerprint("session", creds.version, creds.community, creds.username, creds.auth_name,
+                                  creds.auth_key, creds.priv_name, creds.priv_key)
+        engine = engines.take(key)
         self._engine = engine
         try:
             return await self._collect(requests, engine, creds)
+        except BaseException:
+            self._unclean.add(id(engine))
+            raise
         finally:
-            _close(engine)
+            engines.give_back(key, engine, clean=id(engine) not in self._unclean)
 
     def plan(self, requests: Sequence[EvidenceRequest]) -> ConnectorPlan:
         """The PDUs :meth:`collect` would send, in its order, from the inventory alone (no secret is read)."""
@@ -532,6 +543,8 @@ class SnmpConnector(Connector):
             answer.index = int(index or 0)
             answer.varbinds = [(_name(vb), vb[1]) for vb in (var_binds or ())]
         answer.add_garbage(_asn_parse_errors(engine) - parse_errors)
+        if answer.garbage or (answer.indication and answer.indication_kind not in _ANSWERED):
+            self._unclean.add(id(engine))  # a request may still be in flight, or a late answer coming
         return answer
 
     # ------------------------------------------------------------------ get
@@ -787,15 +800,20 @@ class SnmpConnector(Connector):
         lower = _LEVEL_ORDER[:_LEVEL_ORDER.index(creds.level)]
         if not lower:
             return "ok", data, None, {}
-        engine = SnmpEngine()  # a separate engine: the same user at another level must not replace the audit one
+        # a separate engine: the same user at another level must not replace the audit one
+        key = engines.fingerprint("security-levels", creds.username, creds.auth_name, creds.auth_key)
+        engine = engines.take(key)
         try:
             target = await self._target(retries=0)
             for level in reversed(lower):
                 answer = await self._send("get", [SYS_DESCR], auth=self._auth_data(creds, level), target=target,
                                           engine=engine)
                 data["results"].append({"level": level, **_probe_outcome(answer)})
+        except BaseException:
+            self._unclean.add(id(engine))
+            raise
         finally:
-            _close(engine)
+            engines.give_back(key, engine, clean=id(engine) not in self._unclean)
         return "ok", data, None, {}
 
     # ------------------------------------------------------------------ recording
@@ -879,13 +897,6 @@ def _asn_parse_errors(engine: Any) -> int:
         return int(symbol.syntax)
     except Exception:  # pragma: no cover - diagnostics only
         return 0
-
-
-def _close(engine: Any) -> None:
-    try:
-        engine.close_dispatcher()
-    except Exception:  # pragma: no cover - best effort
-        log.debug("closing the SNMP engine failed", exc_info=True)
 
 
 def _redactions(secrets: list[str]) -> list[tuple[str, str]]:

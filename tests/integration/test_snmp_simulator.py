@@ -254,3 +254,39 @@ async def test_a_walk_asks_few_repetitions_first_then_more(weak: SnmpSimulator, 
     assert walks and all(json.loads(i.response)["complete"] for i in walks)
     interfaces = next(i for i in walks if i.request.target.startswith("1.3.6.1.2.1.2.2.1.2"))
     assert interfaces.meta["pdus"] >= 2 and interfaces.meta["rows"] > 3 * len(interfaces.request.target.split())
+
+
+async def test_switches_sharing_credentials_share_an_engine_and_no_others(monkeypatch, tmp_path: Path) -> None:
+    """An engine goes on to the next switch with the same credentials (pysnmp's own configuration cache is keyed by
+    the community index or user, so it must never serve other credentials): two switches with one community take
+    one engine, a third with another community gets its own and still authenticates, and an engine that saw a
+    timeout is closed, never reused."""
+    from connectors.snmp import engines
+
+    made: list[Any] = []
+    real = engines.SnmpEngine
+
+    def counting() -> Any:
+        made.append(real())
+        return made[-1]
+
+    monkeypatch.setattr(engines, "SnmpEngine", counting)
+    other = {"agent": {"communities": [{"name": "plant-b", "versions": ["2c"]}]},
+             "objects": {"1.3.6.1.2.1.1.1.0": ["OctetString", "switch b"]}}
+    with SnmpSimulator("weak") as first, SnmpSimulator("weak") as second, SnmpSimulator(other) as third:
+        public = {"version": "2c", "community_file": secret_file(tmp_path, "c", "public")}
+        for sim in (first, second):
+            items, _ = await scan(sim.port, public)
+            assert json.loads(next(i for i in items if i.request.target == "info").response)["answered"]
+        assert len(made) == 1
+        items, _ = await scan(third.port, {"version": "2c", "community_file": secret_file(tmp_path, "b", "plant-b")})
+        assert json.loads(next(i for i in items if i.request.target == "info").response)["answered"]
+        assert len(made) == 2
+        assert {r["community"] for r in third.requests} == {"other"}  # plant-b only, never public
+    with SnmpSimulator("weak", behaviour="silent") as silent:
+        with pytest.raises(Exception, match="no SNMPv2c answer"):
+            await scan(silent.port, public)
+    assert len(made) == 2  # the idle public engine went to the silent switch ...
+    with SnmpSimulator("weak") as fourth:
+        await scan(fourth.port, public)
+    assert len(made) == 3  # ... and was closed after its timeout: the next switch got a new one
