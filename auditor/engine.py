@@ -259,6 +259,8 @@ async def collect(plans: list[AssetPlan], options: ScanOptions, settings: Engine
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        _release_idle({endpoint.protocol for plan in plans for endpoint in plan.asset.endpoints})
     ordered = []
     for plan in plans:
         if plan.asset.id in results:
@@ -268,6 +270,15 @@ async def collect(plans: list[AssetPlan], options: ScanOptions, settings: Engine
             ordered.append(AssetEvidence(asset=plan.asset.id, status="skipped", skipped_because="interrupted",
                                          error="scan interrupted before this asset finished"))
     return ordered, interrupted
+
+
+def _release_idle(protocols: set[str]) -> None:
+    """Let each protocol's connector close what it kept between endpoints (never fails the scan)."""
+    for protocol in sorted(protocols):
+        try:
+            connector_class(protocol).release_idle()
+        except Exception:  # an uninstalled protocol was already reported per asset; cleanup is best effort
+            log.debug("releasing %s connections failed", protocol, exc_info=True)
 
 
 def cut_short(evidence: AssetEvidence, reason: str) -> None:

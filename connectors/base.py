@@ -104,6 +104,11 @@ class Connector(ABC):
     async def collect(self, requests: Sequence[EvidenceRequest]) -> list[EvidenceItem]:
         """Perform the reads and return one item per request (plus connection-level items)."""
 
+    @classmethod
+    def release_idle(cls) -> None:
+        """The scan's collection is over: close what this kind of connector kept for the next endpoint (the SNMP
+        connector's engines). Called once per protocol of the scan, on its event loop."""
+
     def plan(self, requests: Sequence[EvidenceRequest]) -> ConnectorPlan:
         """What :meth:`collect` would send for ``requests``, without opening a connection.
 

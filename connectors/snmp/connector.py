@@ -219,6 +219,10 @@ class SnmpConnector(Connector):
     #: Whole-device budget in seconds; None: ``max(30, 8 x endpoint.timeout)``.
     budget_seconds: float | None = None
 
+    @classmethod
+    def release_idle(cls) -> None:
+        engines.close_idle()
+
     async def collect(self, requests: Sequence[EvidenceRequest]) -> list[EvidenceItem]:
         self._started = time.monotonic()
         self._sent = 0

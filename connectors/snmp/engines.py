@@ -11,7 +11,8 @@ serve other credentials, and never does here.
 An engine is used by one collection at a time, so its counters (the datagrams that were not valid SNMP) still
 belong to that collection alone. One that saw a timeout, datagrams that were not valid SNMP, an error or a
 cancellation may still have a request in flight or a late answer coming: it is closed, never reused. Idle engines
-belong to one event loop, at most :data:`MAX_IDLE` of them; the rest are closed.
+belong to one event loop, at most :data:`MAX_IDLE` of them (the rest are closed), until the scan's collection ends
+(:func:`close_idle`; an engine holds about 0.9 MiB).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 log = logging.getLogger(__name__)
 
 #: Idle engines kept per event loop (each holds one UDP socket).
-MAX_IDLE = 64
+MAX_IDLE = 32
 
 _KEY = secrets.token_bytes(32)  # fingerprints of credentials mean nothing outside this process
 _IDLE: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[bytes, list[Any]]]" = weakref.WeakKeyDictionary()
@@ -54,6 +55,14 @@ def give_back(key: bytes, engine: Any, clean: bool) -> None:
         pool.setdefault(key, []).append(engine)
         return
     close(engine)
+
+
+def close_idle() -> None:
+    """Close every idle engine of this event loop (the scan's collection is over: their memory goes back before
+    the evidence is scored)."""
+    for idle in _IDLE.pop(asyncio.get_running_loop(), {}).values():
+        for engine in idle:
+            close(engine)
 
 
 def close(engine: Any) -> None:

@@ -271,6 +271,7 @@ async def test_switches_sharing_credentials_share_an_engine_and_no_others(monkey
         return made[-1]
 
     monkeypatch.setattr(engines, "SnmpEngine", counting)
+    SnmpConnector.release_idle()  # engines the earlier tests on this event loop left idle
     other = {"agent": {"communities": [{"name": "plant-b", "versions": ["2c"]}]},
              "objects": {"1.3.6.1.2.1.1.1.0": ["OctetString", "switch b"]}}
     with SnmpSimulator("weak") as first, SnmpSimulator("weak") as second, SnmpSimulator(other) as third:
@@ -290,3 +291,7 @@ async def test_switches_sharing_credentials_share_an_engine_and_no_others(monkey
     with SnmpSimulator("weak") as fourth:
         await scan(fourth.port, public)
     assert len(made) == 3  # ... and was closed after its timeout: the next switch got a new one
+    SnmpConnector.release_idle()  # the scan's collection is over: idle engines are closed
+    with SnmpSimulator("weak") as fifth:
+        await scan(fifth.port, public)
+    assert len(made) == 4
