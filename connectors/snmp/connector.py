@@ -40,9 +40,10 @@ read from the endpoint when the inventory model offers that field), ``endpoint.t
 per PDU with :attr:`~SnmpConnector.retries` retry, every await additionally capped, and a time
 budget for the whole device after which the remaining requests are recorded as not sent.
 
-Read-only by construction: this package imports only ``get_cmd``, ``next_cmd`` and ``bulk_cmd``
-from pysnmp's high-level API and builds no PDU with its protocol API but the probes' GetRequest; there is
-no code path that can build a SET PDU (a test checks the source).
+Read-only by construction: this package sends through pysnmp's GET, GETNEXT and GETBULK command
+generators only (the high-level API contributes its target configuration, which sends nothing) and builds
+no PDU with its protocol API but the probes' GetRequest; there is no code path that can build a SET PDU (a
+test checks the source).
 
 Secrets (community, auth and privacy keys) are resolved at collection time, live in local
 variables and in pysnmp engines configured for exactly these credentials (kept for the next switch
@@ -67,8 +68,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from pysnmp.hlapi.v3arch.asyncio import (CommunityData, ContextData, ObjectIdentity, ObjectType, UdpTransportTarget,
-                                         UsmUserData, bulk_cmd, get_cmd, next_cmd,
+from pysnmp.entity.rfc3413.cmdgen import (BulkCommandGeneratorSingleRun, GetCommandGenerator,
+                                          NextCommandGeneratorSingleRun)
+from pysnmp.hlapi.v3arch.asyncio import (CommunityData, UdpTransportTarget, UsmUserData,
                                          usm3DESEDEPrivProtocol, usmAesCfb128Protocol, usmAesCfb192Protocol,
                                          usmAesCfb256Protocol, usmDESPrivProtocol, usmHMAC128SHA224AuthProtocol,
                                          usmHMAC192SHA256AuthProtocol, usmHMAC256SHA384AuthProtocol,
@@ -76,7 +78,9 @@ from pysnmp.hlapi.v3arch.asyncio import (CommunityData, ContextData, ObjectIdent
                                          usmHMACSHAAuthProtocol, usmNoAuthProtocol, usmNoPrivProtocol)
 from pyasn1.codec.ber import decoder as ber_decoder, encoder as ber_encoder
 from pysnmp.entity.config import AUTH_SERVICES, PRIV_SERVICES, USM_KEY_TYPE_MASTER
+from pysnmp.hlapi.v3arch.asyncio.cmdgen import LCD
 from pysnmp.proto import api as snmp_api
+from pysnmp.proto.api import v2c as snmp_v2c
 from pysnmp.proto.rfc1902 import OctetString
 
 from auditor.evidence import EvidenceItem, EvidenceRequest
@@ -396,6 +400,7 @@ class SnmpConnector(Connector):
         ep = self.endpoint
         self._target_main = await self._target()
         self._auth_main = self._auth_data(creds)
+        self._session_target: str | None = None
         info: dict[str, Any] = {
             "address": self.asset.address, "port": ep.port, "version": creds.version,
             "security_level": creds.level, "username": creds.username,
@@ -508,6 +513,22 @@ class SnmpConnector(Connector):
             await asyncio.sleep(wait)
         self._last_send = time.monotonic()
 
+    def _target_name(self, engine: Any, auth: Any, target: Any) -> str:
+        """The engine's target for these credentials and this agent, configured at the first request to it.
+
+        pysnmp's high-level calls redo this lookup and resolve every OID against a MIB view (its own MIB modules,
+        loaded per engine) at every request; the audit sends numeric OIDs, so its requests go to pysnmp's GET,
+        GETNEXT and GETBULK command generators directly. The session's target is kept; a probe's is asked anew
+        (the security-level probe reconfigures the same user at another level).
+        """
+        session = engine is self._engine and auth is self._auth_main and target is self._target_main
+        if session and self._session_target is not None:
+            return self._session_target
+        name, _params = LCD.configure(engine, auth, target, b"")
+        if session:
+            self._session_target = name
+        return name
+
     async def _send(self, kind: str, oids: Sequence[str], *, auth: Any = None, target: Any = None,
                     engine: Any = None, repetitions: int = 0, budget: bool = True) -> _Answer:
         """Send ONE read PDU (get / next / bulk) and wait for its answer, bounded."""
@@ -519,21 +540,24 @@ class SnmpConnector(Connector):
         target = target or self._target_main
         await self._pace(1.0 / self._rate)
         self._sent += 1
-        varbinds = [ObjectType(ObjectIdentity(oid)) for oid in oids]
+        varbinds = [(oid_tuple(oid), snmp_v2c.null) for oid in oids]
         bound = float(self.endpoint.timeout) * (self.retries + 1) + 2.0
         parse_errors = _asn_parse_errors(engine)
         answer = _Answer()
         try:
+            future: asyncio.Future[tuple[Any, Any, Any, Any]] = asyncio.get_running_loop().create_future()
+            target_name = self._target_name(engine, auth, target)
             if kind == "get":
-                coro = get_cmd(engine, auth, target, ContextData(), *varbinds, lookupMib=False)
+                GetCommandGenerator().send_varbinds(engine, target_name, None, b"", varbinds, _answered, future)
             elif kind == "next":
-                coro = next_cmd(engine, auth, target, ContextData(), *varbinds, lookupMib=False)
+                NextCommandGeneratorSingleRun().send_varbinds(engine, target_name, None, b"", varbinds, _answered,
+                                                              future)
             elif kind == "bulk":
-                coro = bulk_cmd(engine, auth, target, ContextData(), 0, max(1, repetitions), *varbinds,
-                                lookupMib=False)
+                BulkCommandGeneratorSingleRun().send_varbinds(engine, target_name, None, b"", 0, max(1, repetitions),
+                                                              varbinds, _answered, future)
             else:  # pragma: no cover - programming error
                 raise ValueError(f"unknown PDU kind {kind}")
-            indication, status, index, var_binds = await asyncio.wait_for(coro, bound)
+            indication, status, index, var_binds = await asyncio.wait_for(future, bound)
         except asyncio.TimeoutError:
             answer.indication, answer.indication_kind = f"no answer within {bound:g} s", "hard-timeout"
         except Exception as exc:  # a malformed answer must never crash the collection
@@ -885,6 +909,13 @@ def _master_key(auth: Any, priv: Any, passphrase: str) -> bytes:
     if priv is None:
         return bytes(AUTH_SERVICES[auth].hash_passphrase(phrase))
     return bytes(PRIV_SERVICES[priv].hash_passphrase(auth, phrase))
+
+
+def _answered(_engine: Any, _handle: Any, indication: Any, status: Any, index: Any, var_binds: Any,
+              future: "asyncio.Future[tuple[Any, Any, Any, Any]]") -> None:
+    """pysnmp's callback with the answer to one request (or why there is none)."""
+    if not future.done():
+        future.set_result((indication, status, index, var_binds))
 
 
 def _name(varbind: Any) -> tuple[int, ...]:
