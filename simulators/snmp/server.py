@@ -363,6 +363,9 @@ class SnmpSimulator:
     def requests(self) -> list[dict[str, Any]]:
         """Snapshot of every datagram received so far (see the module docstring)."""
         with self._lock:
+            for entry in self._requests:
+                if "_datagram" in entry:
+                    self._describe(entry)
             return [dict(r) for r in self._requests]
 
     def clear_requests(self) -> None:
@@ -374,20 +377,28 @@ class SnmpSimulator:
         return {r["pdu"] for r in self.requests}
 
     def _record(self, datagram: bytes, address: Any) -> None:
+        """Keep the datagram; what it says is decoded when somebody reads :attr:`requests` (decoding every
+        datagram as it arrived was a sixth of a busy agent's CPU, for a log most scans never read)."""
         entry = {"seq": 0, "time": time.time(), "source": f"{address[0]}:{address[1]}", "bytes": len(datagram),
-                 **_decode(datagram)}
-        if entry.get("community_raw") is not None:
-            raw = entry.pop("community_raw")
-            entry["community"] = raw if raw in DEFAULT_COMMUNITIES else "other"
-        entry.pop("community_raw", None)
-        for key in ("community", "user", "security_level"):
-            entry.setdefault(key, None)
+                 "_datagram": datagram}
         with self._lock:
             entry["seq"] = len(self._requests) + 1
             self._requests.append(entry)
             if len(self._pending) > 1000:
                 self._pending.clear()
             self._pending[datagram] = entry
+
+    @staticmethod
+    def _describe(entry: dict[str, Any]) -> None:
+        """Fill in what a recorded datagram says (what the engine reported after decrypting it stays)."""
+        described = _decode(entry.pop("_datagram"))
+        raw = described.pop("community_raw", None)
+        if raw is not None:
+            described["community"] = raw if raw in DEFAULT_COMMUNITIES else "other"
+        for key in ("community", "user", "security_level"):
+            described.setdefault(key, None)
+        for key, value in described.items():
+            entry.setdefault(key, value)
 
     def _observe(self, _engine: Any, _point: str, variables: dict[str, Any], _ctx: Any) -> None:
         """Engine callback after security processing: fill in the (decrypted) PDU of a v3 request."""
@@ -400,8 +411,9 @@ class SnmpSimulator:
                 entry["pdu"] = _pdu_name(pdu)
                 entry["oids"] = _pdu_oids(pdu)
             entry["processed"] = True
-            entry["security_level"] = {1: "noAuthNoPriv", 2: "authNoPriv", 3: "authPriv"}.get(
-                int(variables.get("securityLevel") or 0), entry.get("security_level"))
+            level = {1: "noAuthNoPriv", 2: "authNoPriv", 3: "authPriv"}.get(int(variables.get("securityLevel") or 0))
+            if level is not None:  # else what the datagram's flags say (see _describe)
+                entry["security_level"] = level
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, timeout: float = 10.0) -> "SnmpSimulator":
