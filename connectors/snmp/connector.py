@@ -23,7 +23,8 @@ What it sends, in order, for the requests of one asset:
    * ``snmp:probe:default-communities``: only when the endpoint sets ``probe_default_communities``:
      one GET of ``sysDescr.0`` per (community, version) of :data:`DEFAULT_COMMUNITIES` x (v2c, v1),
      plus one v2c and one v1 GET with the endpoint's own community when a v3 endpoint names one,
-     spaced :attr:`~SnmpConnector.probe_interval` seconds apart, never retried, each a bare GetRequest
+     spaced :attr:`~SnmpConnector.probe_interval` seconds apart while the other reads go on (the
+     device's pace counts both), never retried, each a bare GetRequest
      message on its own UDP socket (not through the SNMP engine, see ``_bare_get``); the agent's
      ``snmpInBadVersions`` / ``snmpInBadCommunityNames`` counters are read before and after
      (through the audit session) so the pack can tell "v1/v2c discarded as an unsupported version"
@@ -57,6 +58,7 @@ the community string itself) are replaced by per-scan HMAC tokens when a walk as
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import hashlib
 import hmac
@@ -115,6 +117,8 @@ _ERROR_STATUS = ("noError", "tooBig", "noSuchName", "badValue", "readOnly", "gen
                  "resourceUnavailable", "commitFailed", "undoFailed", "authorizationError", "notWritable",
                  "inconsistentName")
 _LEVEL_ORDER = ("noAuthNoPriv", "authNoPriv", "authPriv")
+#: the PDUs of the evidence item being read, in the coroutine reading it (see SnmpConnector._one)
+_ITEM_PDUS: "contextvars.ContextVar[list[int] | None]" = contextvars.ContextVar("snmp_item_pdus", default=None)
 #: pysnmp error indications that come from an answer the agent sent (a USM report), after which nothing of the
 #: request is left in flight: the engine may serve the next switch (any other indication closes it)
 _ANSWERED = frozenset({"UnknownUserName", "UnsupportedSecurityLevel", "WrongDigest", "DecryptionError",
@@ -230,7 +234,7 @@ class SnmpConnector(Connector):
     async def collect(self, requests: Sequence[EvidenceRequest]) -> list[EvidenceItem]:
         self._started = time.monotonic()
         self._sent = 0
-        self._last_send = 0.0
+        self._last_send = self._last_probe = float("-inf")
         self._mask_key = _secrets.token_bytes(16)
         self._deadline = self._started + self._budget()
         creds = self._credentials()
@@ -301,8 +305,9 @@ class SnmpConnector(Connector):
         pacing = (f"at most {rate:g} PDUs/s, {ep.timeout:g} s per PDU with {self.retries} retry, "
                   f"{self._budget():g} s for the whole device")
         if probes:
-            pacing += f"; default-community probes {max(self.probe_interval, 1.0 / rate):g} s apart"
-        seconds = (known - probes - 1) / rate + probes * max(self.probe_interval, 1.0 / rate)
+            pacing += (f"; default-community probes {max(self.probe_interval, 1.0 / rate):g} s apart, alongside "
+                       f"the other reads")
+        seconds = max((known - probes - 1) / rate, probes * max(self.probe_interval, 1.0 / rate))
         return ConnectorPlan(pacing=pacing, steps=steps, min_seconds=round(max(0.0, seconds), 2))
 
     def _planned_level(self) -> str:
@@ -427,13 +432,25 @@ class SnmpConnector(Connector):
         items = self.collected
         info_request: EvidenceRequest | None = None
         fallbacks: list[EvidenceRequest] = []
-        for req in requests:
-            if req.protocol == "snmp" and req.op == "session" and req.target == "info":
-                info_request = req
-            elif req.op == "walk" and req.option("fallback_for"):
-                fallbacks.append(req)  # after the walks they stand in for
-            else:
-                items.append(await self._one(req, creds))
+        # the default-community probe spends most of its time waiting between probes: it runs alongside the reads
+        # (sharing the device's pace), and its item takes its place in request order
+        probe = next((r for r in requests if r.protocol == "snmp" and r.key == PROBE_COMMUNITIES.key), None)
+        alongside = asyncio.create_task(self._one(probe, creds)) if probe is not None else None
+        if alongside is not None:  # its failure is raised where its item is awaited; a cancelled one is dropped
+            alongside.add_done_callback(lambda task: task.cancelled() or task.exception())
+        try:
+            for req in requests:
+                if req.protocol == "snmp" and req.op == "session" and req.target == "info":
+                    info_request = req
+                elif req.op == "walk" and req.option("fallback_for"):
+                    fallbacks.append(req)  # after the walks they stand in for
+                elif req is probe and alongside is not None:
+                    items.append(await alongside)
+                else:
+                    items.append(await self._one(req, creds))
+        finally:
+            if alongside is not None and not alongside.done():
+                alongside.cancel()
         for req in fallbacks:
             primary = next((i for i in items if i.request.op == "walk"
                             and i.request.target == req.option("fallback_for")), None)
@@ -481,7 +498,8 @@ class SnmpConnector(Connector):
 
     async def _one(self, req: EvidenceRequest, creds: _Credentials) -> EvidenceItem:
         started = time.monotonic()
-        before = self._sent
+        pdus = [0]  # this item's PDUs, counted apart from those of the probe running alongside
+        token = _ITEM_PDUS.set(pdus)
         try:
             if req.protocol != "snmp":
                 raise ValueError(f"unsupported request {req.key}")
@@ -499,19 +517,38 @@ class SnmpConnector(Connector):
             return self.item(req, started=started, status="error", error=str(exc))
         except _OutOfBudget:
             spent = self._budget()
-            return self.item(req, started=started, status="error", meta={"pdus": self._sent - before},
+            return self.item(req, started=started, status="error", meta={"pdus": pdus[0]},
                              error=f"not completed: the {spent:g} s time budget for this device was used up")
-        meta = dict(meta, pdus=self._sent - before)
+        finally:
+            _ITEM_PDUS.reset(token)
+        meta = dict(meta, pdus=pdus[0])
         return self.item(req, started=started, status=status, encoding="json", response=self._json(data),
                          error=error, meta=meta)
 
     # ------------------------------------------------------------------ PDUs
     async def _pace(self, interval: float) -> None:
+        """Take this device's next send slot: every PDU at least ``interval`` after the one before it, whichever of
+        the collection's coroutines (the reads, the community probe alongside them) sends it."""
         now = time.monotonic()
-        wait = self._last_send + interval - now
+        slot = max(now, self._last_send + interval)
+        self._last_send = slot
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+    async def _pace_probe(self, interval: float) -> None:
+        """Send the next default-community probe ``interval`` after the last one was sent, in a device slot
+        (:meth:`_pace`); one coroutine sends the probes, one after another."""
+        wait = self._last_probe + interval - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
-        self._last_send = time.monotonic()
+        await self._pace(1.0 / self._rate)
+        self._last_probe = time.monotonic()
+
+    def _count_pdu(self) -> None:
+        self._sent += 1
+        counter = _ITEM_PDUS.get()
+        if counter is not None:
+            counter[0] += 1
 
     def _target_name(self, engine: Any, auth: Any, target: Any) -> str:
         """The engine's target for these credentials and this agent, configured at the first request to it.
@@ -539,7 +576,7 @@ class SnmpConnector(Connector):
         auth = auth or self._auth_main
         target = target or self._target_main
         await self._pace(1.0 / self._rate)
-        self._sent += 1
+        self._count_pdu()
         varbinds = [(oid_tuple(oid), snmp_v2c.null) for oid in oids]
         bound = float(self.endpoint.timeout) * (self.retries + 1) + 2.0
         parse_errors = _asn_parse_errors(engine)
@@ -754,7 +791,7 @@ class SnmpConnector(Connector):
                 if time.monotonic() > self._deadline:
                     raise _OutOfBudget()
                 # one probe per interval; each waits for its answer while the next one is spaced out
-                await self._pace(interval if pending else 1.0 / self._rate)
+                await self._pace_probe(interval)
                 pending.append((entry, asyncio.create_task(self._bare_get(probe_address, community, version))))
             for entry, task in pending:
                 entry.update(_probe_outcome(await task))
@@ -786,7 +823,7 @@ class SnmpConnector(Connector):
         as not valid SNMP, as the engine counts it.
         """
         stop_if_cancelled()
-        self._sent += 1
+        self._count_pdu()
         module = snmp_api.PROTOCOL_MODULES[snmp_api.SNMP_VERSION_1 if version == "1" else snmp_api.SNMP_VERSION_2C]
         pdu = module.GetRequestPDU()
         module.apiPDU.set_defaults(pdu)

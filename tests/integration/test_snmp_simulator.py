@@ -295,3 +295,27 @@ async def test_switches_sharing_credentials_share_an_engine_and_no_others(monkey
     with SnmpSimulator("weak") as fifth:
         await scan(fifth.port, public)
     assert len(made) == 4
+
+
+async def test_the_community_probe_runs_alongside_the_reads_within_the_pace(weak: SnmpSimulator,
+                                                                          tmp_path: Path) -> None:
+    """The default-community probes wait a second between them: the reads go on meanwhile, every PDU to the device
+    still keeps the device's pace, the probes keep their own spacing, and each item counts only its own PDUs."""
+    weak.clear_requests()
+    items, _ = await scan(weak.port, {"version": "2c", "probe_default_communities": True,
+                                      "community_file": secret_file(tmp_path, "c", "public")},
+                          requests_per_second=20.0, probe_interval=0.3)
+    log = sorted(weak.requests, key=lambda r: r["time"])
+    probes = [r for r in log if r["oids"] == ["1.3.6.1.2.1.1.1.0"] and (r["version"], r["community"]) != ("2c", "public")]
+    assert len(probes) >= 3
+    first, last = probes[0]["time"], probes[-1]["time"]
+    assert any(r["pdu"] == "GetBulkRequest" and first < r["time"] < last for r in log)  # reads between probes
+    gaps = sorted(b["time"] - a["time"] for a, b in zip(log, log[1:]))
+    assert gaps[len(gaps) // 2] >= 0.045 and gaps[0] >= 0.02, gaps  # the device's pace: 20 PDUs/s
+    probe_gaps = [b["time"] - a["time"] for a, b in zip(probes, probes[1:])]
+    assert min(probe_gaps) >= 0.27, probe_gaps
+    probe_item = next(i for i in items if i.request.target == "default-communities")
+    assert probe_item.meta["pdus"] == len(probes) + 2  # its probes and the two counter reads, nothing else
+    session = json.loads(next(i for i in items if i.request.target == "info").response)
+    assert session["requests_sent"] == len(log)
+    assert sum(i.meta.get("pdus", 0) for i in items if i.request.target != "info") == len(log) - 1  # + liveness
