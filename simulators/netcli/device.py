@@ -149,23 +149,27 @@ class CliShell:
 
     def _answer(self, command: str) -> None:
         device = self.device
-        refused = False
         if command == "enable":
             self._enable()
             return
+        # recorded before the answer is written, so a client that has read the answer finds the command in the log
+        reply: Callable[[], None] = lambda: None
+        refused = False
         if command in _PAGING[device.platform]:
             self.paging = False
         elif command in _SESSION[device.platform] or (self.config_mode and command in ("end", "exit")):
             self.config_mode = False if command in ("end", "exit") else self.config_mode
         elif command in _CONFIGURE[device.platform] and self.privilege >= 15:
             self.config_mode = True
-            self.write("Enter configuration commands, one per line.  End with CNTL/Z.\n")
+            reply = lambda: self.write("Enter configuration commands, one per line.  End with CNTL/Z.\n")  # noqa: E731
         elif command in device.answers and device.answers[command].privilege <= self.privilege:
-            self._output(device.answers[command].text)
+            reply = lambda: self._output(device.answers[command].text)  # noqa: E731
         else:
             refused = True
-            self.write(device.invalid(command, self.prompt) + "\n\n")
+            invalid = device.invalid(command, self.prompt)
+            reply = lambda: self.write(invalid + "\n\n")  # noqa: E731
         self._record(command, refused=refused, privilege=self.privilege, config_mode=self.config_mode)
+        reply()
 
     def _enable(self) -> None:
         if self.privilege >= 15:
