@@ -14,8 +14,8 @@ What it sends, in order, for the requests of one asset:
    * ``snmp:walk:<column> <column> ...``: a walk of one or more subtrees side by side, with
      GETBULK (v2c/v3: the first request of a walk asks :attr:`~SnmpConnector.first_repetitions`
      repetitions, each next one three times as many up to :attr:`~SnmpConnector.max_repetitions`; a
-     ``tooBig`` halves them and caps them there) or GETNEXT (v1), that stops at the end of each subtree and is bounded in rows
-     (option ``max_rows``) AND in time (option ``max_seconds``); an agent that returns a
+     ``tooBig`` halves them and caps them there) or GETNEXT (v1), that stops at the end of each subtree
+     and is bounded in rows (option ``max_rows``) AND in time (option ``max_seconds``); an agent that returns a
      non-increasing OID (a loop) stops the walk. A stopped walk is an ``error`` item that keeps
      the rows read so far. A walk with the option ``fallback_for=<target of another walk>`` (a
      legacy table standing in for a current one) is sent last and only when that other walk
@@ -58,6 +58,7 @@ the community string itself) are replaced by per-scan HMAC tokens when a walk as
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import hashlib
@@ -68,7 +69,7 @@ import secrets as _secrets
 import socket
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from pysnmp.entity.rfc3413.cmdgen import (BulkCommandGeneratorSingleRun, GetCommandGenerator,
                                           NextCommandGeneratorSingleRun)
@@ -244,10 +245,17 @@ class SnmpConnector(Connector):
         self._unclean: set[int] = set()  # ids of engines that must not be reused (see connectors.snmp.engines)
         key = engines.fingerprint("session", creds.version, creds.community, creds.username, creds.auth_name,
                                   creds.auth_key, creds.priv_name, creds.priv_key)
-        engine = engines.take(key)
-        self._engine = engine
-        try:
+        with self._borrowed_engine(key) as engine:
+            self._engine = engine
             return await self._collect(requests, engine, creds)
+
+    @contextlib.contextmanager
+    def _borrowed_engine(self, key: bytes) -> Iterator[Any]:
+        """An engine for the credentials ``key`` names, given back when the block ends: kept for the next switch if
+        nothing made it unclean (see :mod:`connectors.snmp.engines`), closed otherwise."""
+        engine = engines.take(key)
+        try:
+            yield engine
         except BaseException:
             self._unclean.add(id(engine))
             raise
@@ -867,18 +875,12 @@ class SnmpConnector(Connector):
             return "ok", data, None, {}
         # a separate engine: the same user at another level must not replace the audit one
         key = engines.fingerprint("security-levels", creds.username, creds.auth_name, creds.auth_key)
-        engine = engines.take(key)
-        try:
+        with self._borrowed_engine(key) as engine:
             target = await self._target(retries=0)
             for level in reversed(lower):
                 answer = await self._send("get", [SYS_DESCR], auth=self._auth_data(creds, level), target=target,
                                           engine=engine)
                 data["results"].append({"level": level, **_probe_outcome(answer)})
-        except BaseException:
-            self._unclean.add(id(engine))
-            raise
-        finally:
-            engines.give_back(key, engine, clean=id(engine) not in self._unclean)
         return "ok", data, None, {}
 
     # ------------------------------------------------------------------ recording

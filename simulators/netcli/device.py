@@ -153,7 +153,7 @@ class CliShell:
             self._enable()
             return
         # recorded before the answer is written, so a client that has read the answer finds the command in the log
-        reply: Callable[[], None] = lambda: None
+        notice, output = "", None  # a line written as it is, or a command's output (paged)
         refused = False
         if command in _PAGING[device.platform]:
             self.paging = False
@@ -161,15 +161,17 @@ class CliShell:
             self.config_mode = False if command in ("end", "exit") else self.config_mode
         elif command in _CONFIGURE[device.platform] and self.privilege >= 15:
             self.config_mode = True
-            reply = lambda: self.write("Enter configuration commands, one per line.  End with CNTL/Z.\n")  # noqa: E731
+            notice = "Enter configuration commands, one per line.  End with CNTL/Z.\n"
         elif command in device.answers and device.answers[command].privilege <= self.privilege:
-            reply = lambda: self._output(device.answers[command].text)  # noqa: E731
+            output = device.answers[command].text
         else:
             refused = True
-            invalid = device.invalid(command, self.prompt)
-            reply = lambda: self.write(invalid + "\n\n")  # noqa: E731
+            notice = device.invalid(command, self.prompt) + "\n\n"
         self._record(command, refused=refused, privilege=self.privilege, config_mode=self.config_mode)
-        reply()
+        if output is not None:
+            self._output(output)
+        elif notice:
+            self.write(notice)
 
     def _enable(self) -> None:
         if self.privilege >= 15:

@@ -240,7 +240,7 @@ class _FixtureInstrum(AbstractMibInstrumController):
         out = []
         for idx, (name, _value) in enumerate(varBinds):
             oid = tuple(name)
-            if oid not in self.objects and any(oid[:len(p)] == p for p in _DELEGATED) and \
+            if oid not in self.objects and _under(oid, _DELEGATED) and \
                     self._fixture_only(oid) is None:
                 out.extend(self.delegate.read_variables((name, _value), **dict(context, idx=idx)))
                 continue
